@@ -1,0 +1,213 @@
+/**
+ * The definition language v1 as zod schemas: one schema per concept, node kinds told apart
+ * by their `type` discriminator. Types are derived with `z.infer`, never written twice.
+ * Semantic checks that need the whole graph (dangling edges, duplicate ids, …) live in
+ * `validate-definition.ts`.
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+export const DEFINITION_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+export const NODE_ID_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+const VARIABLE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+export const Duration = z.union([z.number(), z.string()]).refine((value) => parseDuration(value) !== undefined, {
+  message: 'expected a duration: milliseconds, or a string such as "250ms", "30s", "5m", "2h", "1d"',
+});
+
+/** A JSONata expression string; its syntax is checked by the validator, which knows where it sits. */
+const Expression = z.string().min(1, 'expected a JSONata expression');
+
+export const VariableType = z.enum(['string', 'number', 'boolean', 'object', 'array', 'any']);
+
+export const WorkflowVariable = z.strictObject({
+  name: z.string().regex(VARIABLE_NAME_PATTERN, 'expected a variable name (letters, digits, _)'),
+  type: VariableType,
+  default: z.unknown().optional(),
+  required: z.boolean().optional(),
+  secret: z.boolean().optional(),
+});
+
+export const RetryPolicy = z.strictObject({
+  max_attempts: z.int().min(1).optional(),
+  initial_interval: Duration.optional(),
+  backoff_coefficient: z.number().min(1).optional(),
+  max_interval: Duration.optional(),
+  non_retryable_errors: z.array(z.string()).optional(),
+});
+
+const ResourceLimits = z.strictObject({
+  max_concurrency: z.int().min(1).optional(),
+  rate_per_second: z.number().positive().optional(),
+  memory_mb: z.int().min(1).optional(),
+});
+
+const nodeBase = {
+  id: z.string().regex(NODE_ID_PATTERN, 'expected a node id: a letter, then letters, digits, "_" or "-" (max 64)'),
+  name: z.string().optional(),
+  output: z.string().regex(VARIABLE_NAME_PATTERN, 'expected a variable name').optional(),
+};
+
+const taskConfig = {
+  timeout: Duration.optional(),
+  retry_policy: RetryPolicy.optional(),
+  resource_limits: ResourceLimits.optional(),
+};
+
+const ConnectorCall = {
+  connector: z.string().min(1),
+  action: z.string().min(1),
+  inputs: z.record(z.string(), z.unknown()).default({}),
+};
+
+const TaskBody = z.strictObject({
+  ...ConnectorCall,
+  compensation: z.strictObject(ConnectorCall).optional(),
+  cache: z.strictObject({ ttl: Duration }).optional(),
+  ...taskConfig,
+});
+
+const AiBody = z.strictObject({
+  model: z.string().min(1),
+  prompt_template: z.string().min(1),
+  system: z.string().optional(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  output_mapping: z.record(z.string(), z.unknown()).optional(),
+  ...taskConfig,
+});
+
+const SubworkflowBody = z.strictObject({
+  definition: z.string().regex(DEFINITION_ID_PATTERN, 'expected a definition id'),
+  version: z.string().optional(),
+  inputs: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const TaskNode = z.strictObject({ ...nodeBase, type: z.literal('task'), ...TaskBody.shape });
+export const AiNode = z.strictObject({ ...nodeBase, type: z.literal('ai'), ...AiBody.shape });
+export const SetNode = z.strictObject({
+  ...nodeBase,
+  type: z.literal('set'),
+  assign: z.record(z.string().regex(VARIABLE_NAME_PATTERN, 'expected a variable name'), Expression),
+});
+export const ConditionNode = z.strictObject({ ...nodeBase, type: z.literal('condition'), expression: Expression });
+export const JoinNode = z.strictObject({
+  ...nodeBase,
+  type: z.literal('join'),
+  mode: z.enum(['all', 'any', 'n']).default('all'),
+  n: z.int().min(1).optional(),
+});
+export const WaitNode = z.strictObject({
+  ...nodeBase,
+  type: z.literal('wait'),
+  duration: Duration.optional(),
+  until: Expression.optional(),
+});
+export const EventNode = z.strictObject({
+  ...nodeBase,
+  type: z.literal('event'),
+  event_type: z.string().min(1),
+  correlation_key: Expression,
+  filters: Expression.optional(),
+  timeout: Duration.optional(),
+});
+export const ApprovalNode = z.strictObject({
+  ...nodeBase,
+  type: z.literal('approval'),
+  approvers: z.array(z.string()).optional(),
+  timeout: Duration.optional(),
+  on_timeout: z.enum(['reject', 'approve']).default('reject'),
+});
+export const SubworkflowNode = z.strictObject({
+  ...nodeBase,
+  type: z.literal('subworkflow'),
+  ...SubworkflowBody.shape,
+});
+export const MapNode = z.strictObject({
+  ...nodeBase,
+  type: z.literal('map'),
+  items: Expression,
+  max_concurrency: z.int().min(1).optional(),
+  task: TaskBody.optional(),
+  ai: AiBody.optional(),
+  subworkflow: SubworkflowBody.optional(),
+});
+export const EndNode = z.strictObject({
+  ...nodeBase,
+  type: z.literal('end'),
+  status: z.enum(['completed', 'failed']).default('completed'),
+  result: Expression.optional(),
+  message: z.string().optional(),
+});
+
+export const WorkflowNode = z.discriminatedUnion('type', [
+  TaskNode,
+  AiNode,
+  SetNode,
+  ConditionNode,
+  JoinNode,
+  WaitNode,
+  EventNode,
+  ApprovalNode,
+  SubworkflowNode,
+  MapNode,
+  EndNode,
+]);
+
+export const WorkflowEdge = z.strictObject({
+  from: z.string().min(1),
+  to: z.string().min(1),
+  when: Expression.optional(),
+  on: z.enum(['success', 'error']).default('success'),
+  default: z.boolean().optional(),
+});
+
+export const WorkflowTrigger = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('manual') }),
+  z.strictObject({
+    type: z.literal('schedule'),
+    cron: z.string().min(1),
+    timezone: z.string().optional(),
+    input: z.record(z.string(), z.unknown()).optional(),
+  }),
+  z.strictObject({ type: z.literal('webhook'), secret: z.string().optional() }),
+  z.strictObject({ type: z.literal('event'), event_type: z.string().min(1), filters: Expression.optional() }),
+]);
+
+const StringOrList = z.union([z.string(), z.array(z.string())]);
+
+export const ErrorHandler = z.strictObject({
+  id: z.string().min(1),
+  match: z.strictObject({ node: StringOrList.optional(), error_type: StringOrList.optional() }).optional(),
+  action: z.enum(['retry', 'compensate', 'terminate', 'continue', 'goto']),
+  retry_policy: RetryPolicy.optional(),
+  target: z.string().optional(),
+});
+
+export const RunOptions = z.strictObject({
+  on_failure: z.enum(['fail', 'pause']).default('fail'),
+  timeout: Duration.optional(),
+  max_cost_usd: z.number().nonnegative().optional(),
+  max_node_visits: z.int().min(1).default(1000),
+});
+
+export const WorkflowDefinition = z.strictObject({
+  id: z.string().regex(DEFINITION_ID_PATTERN, 'expected an id matching ^[a-z0-9][a-z0-9._-]{0,63}$'),
+  version: z.string().optional(),
+  name: z.string().optional(),
+  description: z.string().optional(),
+  variables: z.array(WorkflowVariable).default([]),
+  nodes: z.array(WorkflowNode).min(1, 'expected at least one node'),
+  edges: z.array(WorkflowEdge).default([]),
+  triggers: z.array(WorkflowTrigger).default([]),
+  error_handlers: z.array(ErrorHandler).default([]),
+  options: RunOptions.default({ on_failure: 'fail', max_node_visits: 1000 }),
+});
+
+export type Definition = z.output<typeof WorkflowDefinition>;
+export type DefinitionInput = z.input<typeof WorkflowDefinition>;
+export type Node = z.output<typeof WorkflowNode>;
+export type NodeType = Node['type'];
+export type NodeOf<T extends NodeType> = Extract<Node, { type: T }>;
+export type Edge = z.output<typeof WorkflowEdge>;
+export type Variable = z.output<typeof WorkflowVariable>;
+export type RetryPolicyConfig = z.output<typeof RetryPolicy>;

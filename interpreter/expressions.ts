@@ -1,0 +1,181 @@
+/**
+ * JSONata expressions and `{{ }}` templates. Evaluation is pure: the context is plain data
+ * and JSONata's `$now()`/`$random()` are replay-safe inside Temporal's sandbox. Compiled
+ * expressions are cached per source string because loops evaluate the same ones repeatedly.
+ */
+import jsonata from 'jsonata';
+
+type Compiled = ReturnType<typeof jsonata>;
+
+/** A failure to parse or evaluate an expression, with JSONata's own explanation. */
+export class ExpressionError extends Error {
+  override readonly name = 'ExpressionError';
+  constructor(
+    message: string,
+    readonly expression: string,
+  ) {
+    super(message);
+  }
+}
+
+const cache = new Map<string, Compiled>();
+
+function describe(err: unknown): string {
+  if (err && typeof err === 'object' && 'message' in err && typeof err.message === 'string') {
+    const position = 'position' in err && typeof err.position === 'number' ? ` at position ${err.position}` : '';
+    return `${err.message}${position}`;
+  }
+  return String(err);
+}
+
+function compile(source: string): Compiled {
+  let compiled = cache.get(source);
+  if (!compiled) {
+    try {
+      compiled = jsonata(source);
+    } catch (err) {
+      throw new ExpressionError(`invalid JSONata expression ${JSON.stringify(source)}: ${describe(err)}`, source);
+    }
+    cache.set(source, compiled);
+  }
+  return compiled;
+}
+
+/** Returns a message when `source` is not valid JSONata, `undefined` when it is. */
+export function expressionSyntaxError(source: string): string | undefined {
+  try {
+    compile(source);
+    return undefined;
+  } catch (err) {
+    return err instanceof ExpressionError ? err.message : describe(err);
+  }
+}
+
+/** JSONata results may carry non-JSON extras (sequence flags, functions); runs keep plain JSON. */
+function toPlain(value: unknown): unknown {
+  if (value === undefined) return undefined;
+  return JSON.parse(JSON.stringify(value)) as unknown;
+}
+
+/** Evaluates a bare JSONata expression against the context. `undefined` means "no match". */
+export async function evaluate(source: string, context: unknown): Promise<unknown> {
+  const compiled = compile(source);
+  try {
+    return toPlain(await compiled.evaluate(context));
+  } catch (err) {
+    throw new ExpressionError(`expression ${JSON.stringify(source)} failed: ${describe(err)}`, source);
+  }
+}
+
+/** JSONata truthiness, as used by edge `when` clauses. */
+export function isTruthy(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(isTruthy);
+  if (value && typeof value === 'object') return Object.keys(value).length > 0;
+  return Boolean(value);
+}
+
+type TemplatePart = { text: string } | { expression: string };
+
+/**
+ * Splits a string into literal text and `{{ expression }}` parts. Braces and quotes inside an
+ * expression are tracked so that object constructors such as `{{ {"a": {"b": 1}} }}` work.
+ */
+export function parseTemplate(template: string): TemplatePart[] {
+  const parts: TemplatePart[] = [];
+  let cursor = 0;
+  while (cursor < template.length) {
+    const open = template.indexOf('{{', cursor);
+    if (open < 0) break;
+    let depth = 0;
+    let quote: string | undefined;
+    let close = -1;
+    for (let i = open + 2; i < template.length; i++) {
+      const ch = template[i];
+      if (quote) {
+        if (ch === '\\') i++;
+        else if (ch === quote) quote = undefined;
+      } else if (ch === '"' || ch === "'" || ch === '`') quote = ch;
+      else if (ch === '{') depth++;
+      else if (ch === '}') {
+        if (depth === 0 && template[i + 1] === '}') {
+          close = i;
+          break;
+        }
+        depth--;
+      }
+    }
+    if (close < 0) throw new ExpressionError(`unclosed "{{" in template ${JSON.stringify(template)}`, template);
+    if (open > cursor) parts.push({ text: template.slice(cursor, open) });
+    const expression = template.slice(open + 2, close).trim();
+    if (!expression) throw new ExpressionError(`empty "{{ }}" in template ${JSON.stringify(template)}`, template);
+    parts.push({ expression });
+    cursor = close + 2;
+  }
+  if (cursor < template.length) parts.push({ text: template.slice(cursor) });
+  return parts;
+}
+
+function interpolated(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/**
+ * Renders a value that may hold templates: strings are rendered, arrays and objects are
+ * walked. A string that is exactly one `{{ expr }}` yields the expression's typed value.
+ */
+export async function renderTemplate(value: unknown, context: unknown): Promise<unknown> {
+  if (typeof value === 'string') {
+    if (!value.includes('{{')) return value;
+    const parts = parseTemplate(value);
+    const [only] = parts;
+    if (parts.length === 1 && only && 'expression' in only) return evaluate(only.expression, context);
+    let out = '';
+    for (const part of parts)
+      out += 'text' in part ? part.text : interpolated(await evaluate(part.expression, context));
+    return out;
+  }
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (const item of value) out.push(await renderTemplate(item, context));
+    return out;
+  }
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = await renderTemplate(item, context);
+    return out;
+  }
+  return value;
+}
+
+/**
+ * Checks every template inside a value; returns `[relative JSON Pointer, message]` pairs.
+ * Used at submit time so that a syntax error is reported against the field that holds it.
+ */
+export function templateErrors(value: unknown, pointer = ''): Array<[string, string]> {
+  if (typeof value === 'string') {
+    if (!value.includes('{{')) return [];
+    try {
+      const problems: Array<[string, string]> = [];
+      for (const part of parseTemplate(value)) {
+        if ('expression' in part) {
+          const message = expressionSyntaxError(part.expression);
+          if (message) problems.push([pointer, message]);
+        }
+      }
+      return problems;
+    } catch (err) {
+      return [[pointer, describe(err)]];
+    }
+  }
+  if (Array.isArray(value)) return value.flatMap((item, i) => templateErrors(item, `${pointer}/${i}`));
+  if (value && typeof value === 'object') {
+    return Object.entries(value).flatMap(([key, item]) => templateErrors(item, `${pointer}/${escapePointer(key)}`));
+  }
+  return [];
+}
+
+/** Escapes one JSON Pointer reference token (RFC 6901). */
+export function escapePointer(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+}

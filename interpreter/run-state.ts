@@ -1,0 +1,155 @@
+/**
+ * The run's state as the interpreter keeps it, and the contract's view of it (what a state
+ * query returns). The state is plain JSON so it can be queried, carried across
+ * continue-as-new, and unit-tested without Temporal.
+ */
+import type { Definition } from './definition-schema.js';
+
+export type RunStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
+export type NodeStatus = 'pending' | 'running' | 'waiting' | 'completed' | 'failed' | 'skipped';
+
+/** An error as the language exposes it to error paths (`error` in expressions). */
+export interface NodeError {
+  type: string;
+  message: string;
+  node: string;
+  attempt?: number;
+}
+
+export interface NodeRecord {
+  status: NodeStatus;
+  attempts: number;
+  output?: unknown;
+  visits: number;
+  error?: NodeError;
+}
+
+export interface Transition {
+  at: string;
+  node?: string;
+  from?: string;
+  to: string;
+  by?: string;
+  note?: string;
+}
+
+export interface RunInfo {
+  id: string;
+  definition_id: string;
+  definition_version: string;
+  started_at: string;
+}
+
+export interface RunError {
+  type: string;
+  message: string;
+  node?: string;
+}
+
+/** An in-flight activity execution of a node. */
+export interface Execution {
+  node: string;
+  started: number;
+}
+
+export interface RunState {
+  run: RunInfo;
+  input: Record<string, unknown>;
+  vars: Record<string, unknown>;
+  nodes: Record<string, NodeRecord>;
+  inflight: Record<string, Execution>;
+  status: RunStatus;
+  current_node: string | null;
+  history: Transition[];
+  /** Transitions dropped from the front of `history` to keep it bounded. */
+  history_dropped: number;
+  /** Counter for execution keys and "most recently started" ordering. */
+  seq: number;
+  /** The error in scope on error paths. */
+  error_scope?: NodeError;
+  result?: unknown;
+  error?: RunError;
+}
+
+/** The history kept in state is bounded; older transitions stay in Temporal's own history. */
+export const HISTORY_LIMIT = 1000;
+
+/** What a state query returns: the contract's shape, secrets masked. */
+export interface RunStateView {
+  workflow_id: string;
+  instance_id: string;
+  definition_id: string;
+  definition_version: string;
+  status: RunStatus;
+  current_node: string | null;
+  active_nodes: string[];
+  variables: Record<string, unknown>;
+  nodes: Record<string, { status: NodeStatus; attempts: number; output?: unknown; error?: NodeError }>;
+  history: Transition[];
+  cost: { usd: number; tokens: { input: number; output: number } };
+  result?: unknown;
+  error?: RunError;
+}
+
+export const MASK = '***';
+
+function secretValues(definition: Pick<Definition, 'variables'>, state: RunState): string[] {
+  return definition.variables
+    .filter((v) => v.secret)
+    .map((v) => state.vars[v.name])
+    .filter((value): value is string | number => typeof value === 'string' || typeof value === 'number')
+    .map(String)
+    .filter((value) => value.length > 0);
+}
+
+/** Replaces every occurrence of a secret value inside strings of `value`. */
+function scrub(value: unknown, secrets: string[]): unknown {
+  if (secrets.length === 0) return value;
+  if (typeof value === 'string') return secrets.reduce((text, secret) => text.split(secret).join(MASK), value);
+  if (typeof value === 'number' && secrets.includes(String(value))) return MASK;
+  if (Array.isArray(value)) return value.map((item) => scrub(item, secrets));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v, secrets)]));
+  }
+  return value;
+}
+
+/** Builds the contract's state view from the interpreter state. */
+export function viewRunState(
+  definition: Pick<Definition, 'variables' | 'nodes'>,
+  state: RunState,
+  ids: { workflow_id: string; instance_id: string },
+): RunStateView {
+  const secretNames = new Set(definition.variables.filter((v) => v.secret).map((v) => v.name));
+  const secrets = secretValues(definition, state);
+  const variables = Object.fromEntries(
+    Object.entries(state.vars).map(([name, value]) => [name, secretNames.has(name) ? MASK : scrub(value, secrets)]),
+  );
+  const secretOutputs = new Set(
+    definition.nodes.filter((n) => n.output !== undefined && secretNames.has(n.output)).map((n) => n.id),
+  );
+  const nodes: RunStateView['nodes'] = {};
+  for (const [id, record] of Object.entries(state.nodes)) {
+    const entry: RunStateView['nodes'][string] = { status: record.status, attempts: record.attempts };
+    if (record.output !== undefined) entry.output = secretOutputs.has(id) ? MASK : scrub(record.output, secrets);
+    if (record.error) entry.error = scrub(record.error, secrets) as NodeError;
+    nodes[id] = entry;
+  }
+  const active = [...new Set(Object.values(state.inflight).map((e) => e.node))];
+  const view: RunStateView = {
+    workflow_id: ids.workflow_id,
+    instance_id: ids.instance_id,
+    definition_id: state.run.definition_id,
+    definition_version: state.run.definition_version,
+    status: state.status,
+    current_node: state.current_node,
+    active_nodes: active,
+    variables,
+    nodes,
+    history: scrub(state.history, secrets) as Transition[],
+    cost: { usd: 0, tokens: { input: 0, output: 0 } },
+  };
+  if (state.result !== undefined) view.result = scrub(state.result, secrets);
+  if (state.error) view.error = scrub(state.error, secrets) as RunError;
+  return view;
+}
