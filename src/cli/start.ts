@@ -1,0 +1,67 @@
+/**
+ * `npm start`: the whole stack on embedded defaults. A Temporal dev server (SQLite file under
+ * the data dir, so runs survive a restart; our search attributes registered), one worker and
+ * the gateway, each in its own process. Ctrl-C stops all of them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../config.js';
+import { obtainTemporal } from '../temporal/dev-server.js';
+
+const config = loadConfig();
+const say = (message: string) => process.stdout.write(`[weft] ${message}\n`);
+
+const temporal = await obtainTemporal({
+  port: 7233,
+  uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
+  dbFile: join(config.dataDir, 'temporal.db'),
+  namespace: config.namespace,
+  log: say,
+});
+say(`Temporal server at ${temporal.address} (${temporal.source})`);
+
+const env = { ...process.env, TEMPORAL_ADDRESS: temporal.address };
+const children = new Map<string, ChildProcess>();
+let stopping = false;
+
+function launch(name: 'worker' | 'gateway'): void {
+  const script = fileURLToPath(new URL(`./${name}.js`, import.meta.url));
+  const child = spawn(process.execPath, [script], { env, stdio: 'inherit' });
+  children.set(name, child);
+  child.once('exit', (code, signal) => {
+    children.delete(name);
+    if (stopping) return;
+    say(`${name} exited (${signal ?? code}); restarting it in 1 s`);
+    setTimeout(() => !stopping && launch(name), 1_000);
+  });
+}
+
+launch('worker');
+launch('gateway');
+say(`gateway: http://localhost:${config.port}`);
+say(`Temporal Web UI: ${temporal.uiUrl ?? config.uiUrl}`);
+say('press Ctrl-C to stop');
+
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say('stopping…');
+  await Promise.all(
+    [...children.values()].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+          setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+        }),
+    ),
+  );
+  await temporal.stop();
+  say('stopped');
+  process.exit(0);
+}
+
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());

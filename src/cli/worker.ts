@@ -1,0 +1,29 @@
+/** `npm run worker`: one worker for the generic workflow and the connectors. */
+import { Connection } from '@temporalio/client';
+import { loadConfig } from '../config.js';
+import { createLogger } from '../logger.js';
+import { ensureSearchAttributes } from '../temporal/search-attributes.js';
+import { startWorker } from '../worker/create-worker.js';
+
+const config = loadConfig();
+const logger = createLogger('worker', config.logLevel);
+
+// Against an existing server (not our dev server) the search attributes may be missing.
+const connection = await Connection.connect({ address: config.temporalAddress });
+try {
+  await ensureSearchAttributes(connection, config.namespace);
+} catch (err) {
+  logger.warn({ err }, 'could not register search attributes; runs may fail to start until they exist');
+} finally {
+  await connection.close();
+}
+
+// The SDK shuts the worker down gracefully on SIGINT/SIGTERM; `done` settles after that.
+const worker = await startWorker({
+  address: config.temporalAddress,
+  namespace: config.namespace,
+  taskQueue: config.taskQueue,
+});
+logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress }, 'worker running');
+await worker.done;
+logger.info('worker stopped');

@@ -1,0 +1,48 @@
+/**
+ * Configuration from the environment, validated once at start-up so a typo fails loudly.
+ * The variables and defaults are those of the HTTP API contract, plus a few of our own
+ * (documented in the README).
+ */
+import { z } from 'zod';
+
+const Env = z.object({
+  TEMPORAL_ADDRESS: z.string().min(1).optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('weft'),
+  TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  DATABASE_URL: z.string().min(1).optional(),
+  WEFT_DATA_DIR: z.string().min(1).default('data'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+});
+
+export interface Config {
+  temporalAddress: string;
+  namespace: string;
+  taskQueue: string;
+  uiUrl: string;
+  port: number;
+  databaseUrl: string;
+  dataDir: string;
+  logLevel: string;
+}
+
+/** Reads the configuration; throws with every bad variable named. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    temporalAddress: e.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    namespace: e.TEMPORAL_NAMESPACE,
+    taskQueue: e.TEMPORAL_TASK_QUEUE,
+    uiUrl: e.TEMPORAL_UI_URL.replace(/\/$/, ''),
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL ?? `sqlite:${e.WEFT_DATA_DIR}/definitions.db`,
+    dataDir: e.WEFT_DATA_DIR,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * Errors the gateway answers with, always in the contract's shape
+ * `{ "error": { "code", "message", "details"? } }`.
+ */
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { z } from 'zod';
+import { toPointer, type Problem } from '../../interpreter/problems.js';
+
+export type ErrorCode =
+  | 'validation_failed'
+  | 'not_found'
+  | 'conflict'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'rejected'
+  | 'unavailable'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'method_not_allowed'
+  | 'internal';
+
+const STATUS: Record<ErrorCode, number> = {
+  validation_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  rejected: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  unavailable: 503,
+  internal: 500,
+};
+
+export class HttpError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Problem[],
+  ) {
+    super(message);
+  }
+  get status(): number {
+    return STATUS[this.code];
+  }
+}
+
+export const notFound = (what: string) => new HttpError('not_found', `${what} not found`);
+
+export function validationFailed(problems: Problem[], message = 'the request is invalid'): HttpError {
+  return new HttpError('validation_failed', `${message}: ${problems.length} problem(s)`, problems);
+}
+
+/** Parses a request part with a zod schema or throws `validation_failed` naming each field. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, prefix = ''): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw validationFailed(parsed.error.issues.map((i) => ({ path: toPointer(i.path, prefix), message: i.message })));
+}
+
+export function sendError(res: Response, error: HttpError): void {
+  const body: { code: string; message: string; details?: Problem[] } = { code: error.code, message: error.message };
+  if (error.details) body.details = error.details;
+  res.status(error.status).json({ error: body });
+}
+
+/** Express body-parser errors carry a `type`; they are the client's fault, never a 500. */
+function fromBodyParser(err: unknown): HttpError | undefined {
+  if (!err || typeof err !== 'object' || !('type' in err)) return undefined;
+  switch (err.type) {
+    case 'entity.parse.failed':
+      return validationFailed([{ path: '', message: 'the body is not valid JSON' }], 'malformed body');
+    case 'entity.too.large':
+      return new HttpError('payload_too_large', 'the body is larger than the gateway accepts');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new HttpError('unsupported_media_type', 'unsupported body encoding or charset');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return validationFailed([{ path: '', message: 'the body could not be read' }], 'malformed body');
+    default:
+      return undefined;
+  }
+}
+
+export const notFoundHandler: RequestHandler = (req, res) => {
+  sendError(res, new HttpError('not_found', `no route ${req.method} ${req.path}`));
+};
+
+export function errorHandler(log: { error: (obj: object, msg: string) => void }): ErrorRequestHandler {
+  return (err: unknown, _req, res, _next) => {
+    if (err instanceof HttpError) return sendError(res, err);
+    const mapped = fromBodyParser(err);
+    if (mapped) return sendError(res, mapped);
+    log.error({ err }, 'unexpected error');
+    sendError(res, new HttpError('internal', 'internal error'));
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Wires a gateway from configuration: store, Temporal client (lazy, so the gateway starts and
+ * answers 503 while Temporal is down), routes, and an HTTP server.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { ConnectorRegistry } from '../../activities/connectors/registry.js';
+import type { Config } from '../config.js';
+import { createLogger, type Logger } from '../logger.js';
+import { openDefinitionStore } from '../store/open-store.js';
+import { createGateway } from './app.js';
+import { RunService } from './run-service.js';
+
+export interface RunningGateway {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export async function startGateway(config: Config, logger: Logger = createLogger('gateway')): Promise<RunningGateway> {
+  const store = openDefinitionStore(config.databaseUrl);
+  const connection = Connection.lazy({ address: config.temporalAddress });
+  const client = new Client({ connection, namespace: config.namespace });
+  const runs = new RunService({
+    client,
+    taskQueue: config.taskQueue,
+    namespace: config.namespace,
+    uiUrl: config.uiUrl,
+  });
+  const app = createGateway({
+    store,
+    runs,
+    catalog: new ConnectorRegistry().catalog(),
+    logger,
+    temporalReady: async () => {
+      await connection.ensureConnected();
+      await connection.workflowService.getSystemInfo({});
+    },
+  });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, '0.0.0.0', () => resolve(s));
+    s.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://localhost:${port}`,
+    server,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await connection.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * The definition registry: immutable versions per definition id, content-identical resubmits
+ * deduplicated, and an active version (the latest unless set otherwise). Implementations keep
+ * every accepted version durably before answering.
+ */
+import { createHash } from 'node:crypto';
+import type { Definition } from '../../interpreter/definition-schema.js';
+
+export type VersionedDefinition = Definition & { version: string };
+
+export interface SubmitResult {
+  id: string;
+  version: string;
+  created: boolean;
+}
+
+export interface DefinitionSummary {
+  id: string;
+  latest_version: string;
+  active_version: string;
+  name?: string;
+}
+
+export interface VersionInfo {
+  version: string;
+  created_at: string;
+  created_by: string;
+}
+
+export interface DefinitionStore {
+  /** Stores a validated definition as the next version, unless it equals the latest. */
+  submit(definition: Definition, actor: string): Promise<SubmitResult>;
+  /** A version, or the active one when `version` is omitted. */
+  get(id: string, version?: string): Promise<VersionedDefinition | undefined>;
+  list(): Promise<DefinitionSummary[]>;
+  versions(id: string): Promise<VersionInfo[] | undefined>;
+  /** Returns false when the definition or version does not exist. */
+  setActive(id: string, version: string): Promise<boolean>;
+  /** Throws when the store cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** JSON with object keys sorted, so equal content hashes equally whatever the key order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** The content hash of a definition, ignoring the registry-assigned `version`. */
+export function contentHash(definition: Definition): string {
+  const { version: _ignored, ...content } = definition;
+  return createHash('sha256').update(canonicalJson(content)).digest('hex');
+}

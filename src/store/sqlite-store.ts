@@ -1,0 +1,139 @@
+/**
+ * The default definition store: one SQLite file (WAL journal, synchronous commits), so an
+ * accepted definition survives a crash of the gateway the moment it was answered.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Definition } from '../../interpreter/definition-schema.js';
+import {
+  contentHash,
+  type DefinitionStore,
+  type DefinitionSummary,
+  type SubmitResult,
+  type VersionInfo,
+  type VersionedDefinition,
+} from './definition-store.js';
+
+const MIGRATIONS = [
+  `CREATE TABLE IF NOT EXISTS definitions (
+     id TEXT PRIMARY KEY,
+     name TEXT,
+     latest_version INTEGER NOT NULL,
+     active_version INTEGER
+   )`,
+  `CREATE TABLE IF NOT EXISTS definition_versions (
+     id TEXT NOT NULL REFERENCES definitions(id),
+     version INTEGER NOT NULL,
+     body TEXT NOT NULL,
+     content_hash TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     created_by TEXT NOT NULL,
+     PRIMARY KEY (id, version)
+   )`,
+];
+
+interface DefinitionRow {
+  id: string;
+  name: string | null;
+  latest_version: number;
+  active_version: number | null;
+}
+
+export class SqliteDefinitionStore implements DefinitionStore {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    for (const statement of MIGRATIONS) this.db.exec(statement);
+  }
+
+  submit(definition: Definition, actor: string): Promise<SubmitResult> {
+    const hash = contentHash(definition);
+    const run = this.db.transaction((): SubmitResult => {
+      const row = this.db.prepare('SELECT * FROM definitions WHERE id = ?').get(definition.id) as
+        DefinitionRow | undefined;
+      if (row) {
+        const latest = this.db
+          .prepare('SELECT content_hash FROM definition_versions WHERE id = ? AND version = ?')
+          .get(definition.id, row.latest_version) as { content_hash: string } | undefined;
+        if (latest?.content_hash === hash)
+          return { id: definition.id, version: String(row.latest_version), created: false };
+      }
+      const version = (row?.latest_version ?? 0) + 1;
+      const body = JSON.stringify({ ...definition, version: String(version) });
+      if (row) {
+        this.db
+          .prepare('UPDATE definitions SET latest_version = ?, name = ? WHERE id = ?')
+          .run(version, definition.name ?? null, definition.id);
+      } else {
+        this.db
+          .prepare('INSERT INTO definitions (id, name, latest_version, active_version) VALUES (?, ?, ?, NULL)')
+          .run(definition.id, definition.name ?? null, version);
+      }
+      this.db
+        .prepare(
+          'INSERT INTO definition_versions (id, version, body, content_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(definition.id, version, body, hash, new Date().toISOString(), actor);
+      return { id: definition.id, version: String(version), created: true };
+    });
+    return Promise.resolve(run.immediate());
+  }
+
+  get(id: string, version?: string): Promise<VersionedDefinition | undefined> {
+    const row = this.db.prepare('SELECT * FROM definitions WHERE id = ?').get(id) as DefinitionRow | undefined;
+    if (!row) return Promise.resolve(undefined);
+    const wanted = version === undefined ? (row.active_version ?? row.latest_version) : Number(version);
+    if (!Number.isInteger(wanted)) return Promise.resolve(undefined);
+    const found = this.db
+      .prepare('SELECT body FROM definition_versions WHERE id = ? AND version = ?')
+      .get(id, wanted) as { body: string } | undefined;
+    return Promise.resolve(found ? (JSON.parse(found.body) as VersionedDefinition) : undefined);
+  }
+
+  list(): Promise<DefinitionSummary[]> {
+    const rows = this.db.prepare('SELECT * FROM definitions ORDER BY id').all() as DefinitionRow[];
+    return Promise.resolve(
+      rows.map((row) => ({
+        id: row.id,
+        latest_version: String(row.latest_version),
+        active_version: String(row.active_version ?? row.latest_version),
+        ...(row.name === null ? {} : { name: row.name }),
+      })),
+    );
+  }
+
+  versions(id: string): Promise<VersionInfo[] | undefined> {
+    const rows = this.db
+      .prepare('SELECT version, created_at, created_by FROM definition_versions WHERE id = ? ORDER BY version')
+      .all(id) as Array<{ version: number; created_at: string; created_by: string }>;
+    if (rows.length === 0) return Promise.resolve(undefined);
+    return Promise.resolve(
+      rows.map((r) => ({ version: String(r.version), created_at: r.created_at, created_by: r.created_by })),
+    );
+  }
+
+  setActive(id: string, version: string): Promise<boolean> {
+    const wanted = Number(version);
+    if (!Number.isInteger(wanted)) return Promise.resolve(false);
+    const exists = this.db.prepare('SELECT 1 FROM definition_versions WHERE id = ? AND version = ?').get(id, wanted);
+    if (!exists) return Promise.resolve(false);
+    this.db.prepare('UPDATE definitions SET active_version = ? WHERE id = ?').run(wanted, id);
+    return Promise.resolve(true);
+  }
+
+  ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
+  }
+}

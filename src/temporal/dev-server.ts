@@ -1,0 +1,216 @@
+/**
+ * Obtains a Temporal server for local use and tests, in this order:
+ *   1. `TEMPORAL_ADDRESS` is set: use it, start nothing;
+ *   2. a `temporal` CLI binary: `TEMPORAL_CLI_PATH`, then `PATH`, then our cache dir;
+ *   3. build the pinned CLI with `go install` into the cache dir when Go exists;
+ *   4. the SDK's own download of a dev server (needs general internet access).
+ * The CLI version is pinned here and nowhere else.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { homedir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { SEARCH_ATTRIBUTES } from './search-attributes.js';
+
+/** The Temporal CLI release we build and test against (Temporal Server 1.29.1, UI 2.42.1). */
+export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+const CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
+
+type Log = (message: string) => void;
+
+export interface TemporalServer {
+  address: string;
+  /** The Web UI, when this process started a server with one. */
+  uiUrl?: string;
+  /** Where the binary came from, for the start-up banner. */
+  source: string;
+  stop(): Promise<void>;
+}
+
+/** Per-user cache, outside any clone, so fresh clones and CI reuse one build. */
+export function cacheRoot(env = process.env): string {
+  if (env.WEFT_CACHE_DIR) return env.WEFT_CACHE_DIR;
+  return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'weft');
+}
+
+export function cachedCliPath(env = process.env): string {
+  return join(cacheRoot(env), 'temporal-cli', TEMPORAL_CLI_VERSION, 'temporal');
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onPath(name: string, env = process.env): string | undefined {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (dir && isExecutable(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
+/** Builds the pinned CLI with Go into the cache; returns its path, or undefined without Go. */
+export function buildCliWithGo(log: Log, env = process.env): string | undefined {
+  const go = onPath('go', env) ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  if (!go) return undefined;
+  const target = cachedCliPath(env);
+  mkdirSync(dirname(target), { recursive: true });
+  // Build into a private dir and rename, so a killed build never leaves a half-written binary.
+  const staging = mkdtempSync(join(dirname(target), '.build-'));
+  log(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go (first time only, takes a few minutes)…`);
+  const result = spawnSync(go, ['install', `${CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], {
+    env: { ...env, GOBIN: staging, CGO_ENABLED: env.CGO_ENABLED ?? '0' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  try {
+    if (result.status !== 0)
+      throw new Error(`go install ${CLI_MODULE}@${TEMPORAL_CLI_VERSION} failed (exit ${result.status})`);
+    renameSync(join(staging, 'temporal'), target);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return target;
+}
+
+/** Finds (or builds) a Temporal CLI binary; undefined means "fall back to the SDK download". */
+export function resolveTemporalCli(log: Log, env = process.env): { path: string; source: string } | undefined {
+  if (env.TEMPORAL_CLI_PATH) {
+    if (!isExecutable(env.TEMPORAL_CLI_PATH))
+      throw new Error(`TEMPORAL_CLI_PATH=${env.TEMPORAL_CLI_PATH} is not an executable file`);
+    return { path: env.TEMPORAL_CLI_PATH, source: 'TEMPORAL_CLI_PATH' };
+  }
+  const fromPath = onPath('temporal', env);
+  if (fromPath) return { path: fromPath, source: 'PATH' };
+  const cached = cachedCliPath(env);
+  if (isExecutable(cached)) return { path: cached, source: 'cache' };
+  const built = buildCliWithGo(log, env);
+  return built ? { path: built, source: 'built with go' } : undefined;
+}
+
+/** A free TCP port on the loopback interface. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/** Waits until the frontend answers, or the process dies, or the deadline passes. */
+async function waitReady(address: string, child: ChildProcess | undefined, output: () => string, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) {
+      throw new Error(`the Temporal dev server exited with code ${child.exitCode}:\n${output()}`);
+    }
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error(`the Temporal server at ${address} did not become ready: ${String(lastError)}\n${output()}`);
+}
+
+export interface DevServerOptions {
+  port?: number;
+  uiPort?: number;
+  /** A SQLite file that keeps runs across restarts; omitted = in memory. */
+  dbFile?: string;
+  headless?: boolean;
+  namespace?: string;
+  log?: Log;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Starts a dev server with our search attributes registered; resolves once it is ready. */
+export async function startDevServer(options: DevServerOptions = {}): Promise<TemporalServer> {
+  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const env = options.env ?? process.env;
+  const port = options.port ?? (await freePort());
+  const address = `127.0.0.1:${port}`;
+  const cli = resolveTemporalCli(log, env);
+  if (options.dbFile) mkdirSync(dirname(options.dbFile), { recursive: true });
+  if (!cli) return startWithSdkDownload(address, port, options);
+
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
+  if (options.headless) args.push('--headless');
+  else args.push('--ui-port', String(options.uiPort ?? port + 1000));
+  if (options.dbFile) args.push('--db-filename', options.dbFile);
+  if (options.namespace && options.namespace !== 'default') args.push('--namespace', options.namespace);
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+
+  const child = spawn(cli.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-8_000));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  try {
+    await waitReady(address, child, () => output);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const uiUrl = options.headless ? undefined : `http://localhost:${options.uiPort ?? port + 1000}`;
+  return { address, uiUrl, source: `${cli.source}: ${cli.path}`, stop };
+}
+
+/** Last resort: the SDK downloads a dev server itself (fails on machines without internet). */
+async function startWithSdkDownload(address: string, port: number, options: DevServerOptions): Promise<TemporalServer> {
+  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+  const uiPort = options.uiPort ?? port + 1000;
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      ip: '127.0.0.1',
+      port,
+      ui: !options.headless,
+      uiPort: options.headless ? undefined : uiPort,
+      dbFilename: options.dbFile,
+      namespace: options.namespace,
+      searchAttributes: Object.keys(SEARCH_ATTRIBUTES).map((name) => ({ name, type: 'KEYWORD' as const })),
+    },
+  });
+  return {
+    address,
+    uiUrl: options.headless ? undefined : `http://localhost:${uiPort}`,
+    source: 'SDK download',
+    stop: () => env.teardown(),
+  };
+}
+
+/** `TEMPORAL_ADDRESS` when set (nothing started), else a dev server of our own. */
+export async function obtainTemporal(options: DevServerOptions = {}): Promise<TemporalServer> {
+  const env = options.env ?? process.env;
+  if (env.TEMPORAL_ADDRESS) {
+    return { address: env.TEMPORAL_ADDRESS, source: 'TEMPORAL_ADDRESS', stop: () => Promise.resolve() };
+  }
+  return startDevServer(options);
+}
