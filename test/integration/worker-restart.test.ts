@@ -1,0 +1,93 @@
+/**
+ * A run survives the loss of its worker: the worker process is killed (SIGKILL) while a slow
+ * HTTP call is in flight, a new worker process starts, and the run completes.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { after, test } from 'node:test';
+import type { ServerResponse } from 'node:http';
+import { validateDefinition } from '../../interpreter/validate-definition.js';
+import { json, startHttpTarget } from '../support/http-target.js';
+import { NAMESPACE, connectClient, temporalAddress, unique } from '../support/temporal.js';
+
+const workerScript = fileURLToPath(new URL('../../src/cli/worker.js', import.meta.url));
+const taskQueue = unique('restart');
+const children: ChildProcess[] = [];
+const hanging: ServerResponse[] = [];
+
+function spawnWorker(): ChildProcess {
+  const child = spawn(process.execPath, [workerScript], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: temporalAddress(),
+      TEMPORAL_NAMESPACE: NAMESPACE,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  children.push(child);
+  return child;
+}
+
+async function until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+after(() => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const res of hanging) res.destroy();
+});
+
+test('a run completes after its worker is killed mid-call and a new one starts', async () => {
+  const target = await startHttpTarget({
+    // The first call never answers (its worker dies); the retry answers at once.
+    '/slow': (_req, res, nth) => (nth === 1 ? void hanging.push(res) : json(res, 200, { served_by_attempt: nth })),
+  });
+  const { client, connection } = await connectClient();
+  try {
+    const validated = validateDefinition({
+      id: 'restart-flow',
+      nodes: [
+        {
+          id: 'slow',
+          type: 'task',
+          connector: 'http',
+          action: 'request',
+          output: 'answer',
+          timeout: '4s',
+          retry_policy: { initial_interval: '200ms' },
+          inputs: { url: `${target.url}/slow`, timeout: '60s' },
+        },
+        { id: 'after', type: 'set', assign: { done: 'true' } },
+      ],
+      edges: [{ from: 'slow', to: 'after' }],
+    });
+    assert.ok(validated.ok);
+    const first = spawnWorker();
+    const handle = await client.workflow.start('interpret', {
+      taskQueue,
+      workflowId: unique('restart-flow'),
+      args: [{ definition: { ...validated.definition, version: '1' }, input: {} }],
+    });
+    await until(() => target.count('/slow') === 1, 60_000, 'the slow call to arrive');
+    first.kill('SIGKILL');
+    await once(first, 'exit');
+
+    spawnWorker();
+    const result = (await handle.result()) as { answer: { body: unknown }; done: boolean };
+    assert.deepEqual(result.answer.body, { served_by_attempt: 2 });
+    assert.equal(result.done, true);
+    assert.equal(target.count('/slow'), 2);
+  } finally {
+    await connection.close();
+    for (const res of hanging) res.destroy();
+    await target.close();
+  }
+});

@@ -1,0 +1,66 @@
+/**
+ * A real local HTTP server for connector tests: routes are plain functions, every request is
+ * recorded so a test can count calls.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+export type Route = (req: RecordedRequest, res: ServerResponse, nth: number) => void | Promise<void>;
+
+export interface HttpTarget {
+  url: string;
+  requests: RecordedRequest[];
+  /** Number of requests received on a path. */
+  count(path: string): number;
+  close(): Promise<void>;
+}
+
+export function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+export async function startHttpTarget(routes: Record<string, Route>): Promise<HttpTarget> {
+  const requests: RecordedRequest[] = [];
+  const counts = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const recorded: RecordedRequest = {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      };
+      requests.push(recorded);
+      const nth = (counts.get(url.pathname) ?? 0) + 1;
+      counts.set(url.pathname, nth);
+      const route = routes[url.pathname];
+      if (!route) return json(res, 404, { error: 'no such route' });
+      Promise.resolve(route(recorded, res, nth)).catch((err: unknown) => json(res, 599, { error: String(err) }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    count: (path) => counts.get(path) ?? 0,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
