@@ -25,11 +25,53 @@ export interface ConnectorCall {
   params: Record<string, unknown>;
 }
 
+/** A model call, prompt already rendered. */
+export interface AiCall {
+  node: string;
+  model: string;
+  system?: string;
+  prompt: string;
+  parameters?: Record<string, unknown>;
+  output_mapping?: Record<string, unknown>;
+}
+
+/** A child run of another stored definition. */
+export interface ChildCall {
+  definition: string;
+  version?: string;
+  input: Record<string, unknown>;
+}
+
 export type Command =
   | { type: 'run_activity'; exec: string; node: string; call: ConnectorCall; plan: ActivityPlan }
+  | { type: 'run_ai'; exec: string; node: string; call: AiCall; plan: ActivityPlan }
+  | { type: 'start_child'; exec: string; node: string; call: ChildCall; summary: string }
+  | { type: 'start_timer'; exec: string; node: string; deadline: string; summary: string }
+  | { type: 'cancel'; exec: string }
   | { type: 'complete'; result: unknown }
   | { type: 'fail'; error: RunError };
 
+/** Commands that start work the workflow must track until an event reports its end. */
+export type WorkCommand = Extract<Command, { type: 'run_activity' | 'run_ai' | 'start_child' | 'start_timer' }>;
+
+/** Usage and cost an AI activity reports with its output. */
+export interface CallCost {
+  usd: number;
+  input_tokens: number;
+  output_tokens: number;
+}
+
 export type EngineEvent =
-  | { type: 'activity_completed'; exec: string; output: unknown; attempts: number }
-  | { type: 'activity_failed'; exec: string; error: Omit<NodeError, 'node'>; attempts: number };
+  | { type: 'activity_completed'; exec: string; output: unknown; attempts: number; cost?: CallCost }
+  | { type: 'activity_failed'; exec: string; error: Omit<NodeError, 'node'>; attempts: number }
+  | { type: 'child_completed'; exec: string; output: unknown }
+  | { type: 'child_failed'; exec: string; error: Omit<NodeError, 'node'> }
+  | { type: 'timer_fired'; exec: string };
+
+/** An external event as delivered to a run (by the gateway, NATS, or a test). */
+export interface ExternalEvent {
+  event_type: string;
+  correlation_key?: string | number | null;
+  payload?: unknown;
+  event_id?: string;
+}

@@ -4,45 +4,32 @@
  * perform. They mutate the state object they are given (runs are long; copying it on every
  * step would be quadratic) and touch nothing else: no clock (the caller passes `now`), no I/O.
  */
-import type { ActivityPlan, Command, EngineEvent } from './commands.js';
-import type { Definition, Edge, Node, NodeOf, RetryPolicyConfig } from './definition-schema.js';
+import type { Command, EngineEvent, ExternalEvent } from './commands.js';
+import type { Node, NodeOf } from './definition-schema.js';
 import { durationMs } from './duration.js';
-import { ExpressionError, evaluate, isTruthy, renderTemplate } from './expressions.js';
-import { outgoingEdges, startNodes } from './graph.js';
+import { ExpressionError, evaluate, isTruthy } from './expressions.js';
+import { cancelAll, nextCompensation, onFailure } from './failures.js';
+import { leave, receive } from './flow.js';
+import { startNodes } from './graph.js';
+import { bodyCommand, cancelMapItems, fillMap } from './map-node.js';
+import type { Arrival, Execution, NodeError, RunInfo, RunState } from './run-state.js';
 import {
-  HISTORY_LIMIT,
-  type NodeError,
-  type NodeRecord,
-  type NodeStatus,
-  type RunError,
-  type RunInfo,
-  type RunState,
-  type RunStatus,
-} from './run-state.js';
+  closeRun,
+  completeNode,
+  context,
+  isClosed,
+  newExec,
+  record,
+  runTransition,
+  transition,
+  type Program,
+} from './state-ops.js';
 
-/** Defaults for task nodes that do not say otherwise. Documented in the README. */
-export const TASK_DEFAULTS = {
-  timeout_ms: 5 * 60_000,
-  max_attempts: 3,
-  initial_interval_ms: 1_000,
-  backoff_coefficient: 2,
-  maximum_interval_ms: 60_000,
-} as const;
+export { compileProgram, type Program } from './state-ops.js';
+export { activityPlan, TASK_DEFAULTS } from './plans.js';
 
-/** A definition prepared for stepping: lookups computed once per workflow, not per step. */
-export interface Program {
-  definition: Definition;
-  nodes: Map<string, Node>;
-  outgoing: Map<string, Edge[]>;
-}
-
-export function compileProgram(definition: Definition): Program {
-  return {
-    definition,
-    nodes: new Map(definition.nodes.map((node) => [node.id, node])),
-    outgoing: outgoingEdges(definition),
-  };
-}
+/** Events kept for nodes that do not wait yet; the oldest is dropped beyond this. */
+export const EVENT_BUFFER_LIMIT = 100;
 
 /** Creates the initial state for a run whose input was already validated. */
 export function initialState(run: RunInfo, input: Record<string, unknown>, vars: Record<string, unknown>): RunState {
@@ -57,131 +44,199 @@ export function initialState(run: RunInfo, input: Record<string, unknown>, vars:
     history: [],
     history_dropped: 0,
     seq: 0,
+    tokens: {},
+    joins_fired: {},
+    parked: [],
+    skip_pending: {},
+    compensable: [],
+    event_buffer: [],
+    seen_event_ids: [],
+    cost: { usd: 0, tokens: { input: 0, output: 0 } },
   };
 }
 
 /** Starts the run: every node without incoming edges is activated. */
 export async function startRun(program: Program, state: RunState, now: string): Promise<Command[]> {
-  for (const node of program.definition.nodes) {
-    state.nodes[node.id] ??= { status: 'pending', attempts: 0, visits: 0 };
-  }
-  return advance(program, state, now, startNodes(program.definition));
+  for (const node of program.definition.nodes) record(state, node.id);
+  return advance(program, state, now, startNodes(program.definition).map((node) => ({ node, live: true })));
 }
 
 /** Applies the outcome of a command and advances the run. */
-export async function handleEvent(
-  program: Program,
-  state: RunState,
-  event: EngineEvent,
-  now: string,
-): Promise<Command[]> {
+export async function handleEvent(program: Program, state: RunState, event: EngineEvent, now: string): Promise<Command[]> {
   const execution = state.inflight[event.exec];
   if (!execution || isClosed(state.status)) return [];
   delete state.inflight[event.exec];
   const node = program.nodes.get(execution.node);
-  const record = state.nodes[execution.node];
-  if (!node || !record) return [];
-  record.attempts = event.attempts;
-  if (event.type === 'activity_completed') {
-    complete(state, node, record, event.output, now);
-    return advance(program, state, now, await takeEdges(program, state, node.id, 'success'));
-  }
-  return advance(program, state, now, await onFailure(program, state, node, { ...event.error, node: node.id }, now));
+  if (!node) return [];
+  const commands: Command[] = [];
+  const arrivals = await outcome(program, state, node, execution, event, now, commands);
+  return advance(program, state, now, arrivals, commands);
 }
 
-function isClosed(status: RunStatus): boolean {
-  return status === 'completed' || status === 'failed' || status === 'cancelled';
+function failureOf(event: EngineEvent, node: string): NodeError | undefined {
+  if (event.type === 'activity_failed' || event.type === 'child_failed') return { ...event.error, node };
+  return undefined;
 }
 
-function transition(
+async function outcome(
+  program: Program,
   state: RunState,
-  node: string,
-  record: NodeRecord,
-  to: NodeStatus,
+  node: Node,
+  execution: Execution,
+  event: EngineEvent,
   now: string,
-  note?: string,
-): void {
-  const entry = { at: now, node, from: record.status, to, ...(note === undefined ? {} : { note }) };
-  record.status = to;
-  state.history.push(entry);
-  if (state.history.length > HISTORY_LIMIT) {
-    state.history.shift();
-    state.history_dropped++;
+  commands: Command[],
+): Promise<Arrival[]> {
+  const entry = record(state, node.id);
+  if ('attempts' in event) entry.attempts = event.attempts;
+  if (event.type === 'activity_completed' && event.cost) addCost(state, node.id, event.cost);
+  const failure = failureOf(event, node.id);
+  const output = event.type === 'activity_completed' || event.type === 'child_completed' ? event.output : undefined;
+
+  if (execution.kind === 'work' && execution.compensation) {
+    const note = failure ? `compensation failed: ${failure.type}: ${failure.message}` : 'compensated';
+    runTransition(state, 'compensation', now, { note: `${node.id}: ${note}` });
+    await nextCompensation(program, state, now, commands);
+    return [];
   }
+  if (execution.kind === 'work' && execution.map) {
+    const map = state.inflight[execution.map.exec];
+    if (map?.kind !== 'map' || node.type !== 'map') return [];
+    if (failure) {
+      commands.push(...cancelMapItems(state, execution.map.exec));
+      const error = { ...failure, message: `item ${execution.map.index}: ${failure.message}` };
+      return onFailure(program, state, node, error, now, commands);
+    }
+    map.results[execution.map.index] = output ?? null;
+    map.running--;
+    commands.push(...(await fillMap(state, node, execution.map.exec)));
+    if (map.running > 0) return [];
+    delete state.inflight[execution.map.exec];
+    completeNode(state, node, map.results, now);
+    return leave(program, state, node.id, 'success');
+  }
+  if (execution.kind === 'work') {
+    if (failure) return onFailure(program, state, node, failure, now, commands);
+    completeNode(state, node, output, now);
+    return leave(program, state, node.id, 'success');
+  }
+  if (execution.kind === 'wait') {
+    if (execution.purpose === 'retry_delay') return [{ node: node.id, live: true }];
+    completeNode(state, node, { waited_until: execution.command.type === 'start_timer' ? execution.command.deadline : null }, now);
+    return leave(program, state, node.id, 'success');
+  }
+  if (execution.kind === 'event') {
+    const message = `no matching "${execution.event_type}" event arrived in time`;
+    return onFailure(program, state, node, { type: 'Timeout', message, node: node.id }, now, commands);
+  }
+  if (execution.kind === 'approval') {
+    const decision = { approved: execution.on_timeout === 'approve', by: 'timeout', comment: null };
+    entry.output = decision;
+    if (decision.approved) {
+      completeNode(state, node, decision, now, { note: 'approved on timeout' });
+      return leave(program, state, node.id, 'success');
+    }
+    return onFailure(program, state, node, { type: 'Rejected', message: 'no decision before the timeout', node: node.id }, now, commands);
+  }
+  return [];
 }
 
-function context(state: RunState, extra?: Record<string, unknown>): Record<string, unknown> {
-  return {
-    vars: state.vars,
-    input: state.input,
-    nodes: state.nodes,
-    error: state.error_scope,
-    run: state.run,
-    ...extra,
+function addCost(state: RunState, node: string, cost: { usd: number; input_tokens: number; output_tokens: number }): void {
+  const entry = record(state, node);
+  const prior = entry.cost ?? { usd: 0, tokens: { input: 0, output: 0 } };
+  entry.cost = {
+    usd: prior.usd + cost.usd,
+    tokens: { input: prior.tokens.input + cost.input_tokens, output: prior.tokens.output + cost.output_tokens },
   };
+  state.cost.usd += cost.usd;
+  state.cost.tokens.input += cost.input_tokens;
+  state.cost.tokens.output += cost.output_tokens;
 }
 
-function complete(state: RunState, node: Node, record: NodeRecord, output: unknown, now: string): void {
-  record.output = output;
-  delete record.error;
-  if (node.output !== undefined) state.vars[node.output] = output ?? null;
-  transition(state, node.id, record, 'completed', now);
+/** Whether the run has anything in flight or waiting. */
+export function isBusy(state: RunState): boolean {
+  return Object.keys(state.inflight).length > 0 || state.compensating !== undefined;
 }
 
 /**
- * Activates nodes until the run must wait for a command's outcome. Returns the commands that
- * start that waiting, or a closing command when nothing is left.
+ * Processes arrivals until the run must wait for the outside world. Returns the commands that
+ * start that waiting, or the closing commands when nothing is left.
  */
-async function advance(program: Program, state: RunState, now: string, arrivals: string[]): Promise<Command[]> {
-  const commands: Command[] = [];
+export async function advance(
+  program: Program,
+  state: RunState,
+  now: string,
+  arrivals: Arrival[],
+  commands: Command[] = [],
+): Promise<Command[]> {
   const queue = [...arrivals];
   while (queue.length > 0 && !isClosed(state.status)) {
-    const id = queue.shift() as string;
-    const node = program.nodes.get(id);
-    const record = state.nodes[id];
-    if (!node || !record) continue;
-    record.visits++;
-    if (record.visits > program.definition.options.max_node_visits) {
+    const arrival = queue.shift() as Arrival;
+    if (arrival.live && state.status === 'paused') {
+      state.parked.push(arrival);
+      continue;
+    }
+    const node = program.nodes.get(arrival.node);
+    if (!node) continue;
+    const reception = receive(program, state, arrival);
+    if (reception.dead) {
+      if (record(state, node.id).status === 'pending') transition(state, node.id, 'skipped', now, { note: 'branch not taken' });
+      queue.push(...(await leave(program, state, node.id, 'dead')));
+    }
+    if (!reception.run) continue;
+    const entry = record(state, node.id);
+    entry.visits++;
+    if (entry.visits > program.definition.options.max_node_visits) {
       closeRun(state, now, 'failed', {
         type: 'MaxNodeVisitsExceeded',
-        message: `node "${id}" was visited more than ${program.definition.options.max_node_visits} times (options.max_node_visits)`,
-        node: id,
+        message: `node "${node.id}" was visited more than ${program.definition.options.max_node_visits} times (options.max_node_visits)`,
+        node: node.id,
       });
       break;
     }
     try {
-      const next = await activate(program, state, node, record, now, commands);
-      queue.push(...next);
+      queue.push(...(await activate(program, state, node, reception.joinOutput, now, commands)));
     } catch (err) {
       if (!(err instanceof ExpressionError)) throw err;
-      queue.push(
-        ...(await onFailure(program, state, node, { type: 'ExpressionError', message: err.message, node: id }, now)),
-      );
+      const error = { type: 'ExpressionError', message: err.message, node: node.id };
+      queue.push(...(await onFailure(program, state, node, error, now, commands)));
     }
   }
-  if (!isClosed(state.status) && Object.keys(state.inflight).length === 0) {
+  if (state.status === 'running' && !isBusy(state) && state.parked.length === 0) {
     closeRun(state, now, 'completed', state.vars);
   }
   if (isClosed(state.status)) {
-    // In-flight work of other branches is abandoned: the workflow cancels what it still runs.
-    return [
+    const closing: Command[] = commands.filter((c) => c.type === 'cancel');
+    cancelAll(state, closing);
+    closing.push(
       state.status === 'completed'
         ? { type: 'complete', result: state.result }
-        : { type: 'fail', error: state.error as RunError },
-    ];
+        : { type: 'fail', error: state.error ?? { type: 'Error', message: 'the run failed' } },
+    );
+    return closing;
   }
   return commands;
 }
 
-/** Runs one node's own logic; returns the ids of nodes that arrive next. */
+function deadline(now: string, ms: number): string {
+  return new Date(Date.parse(now) + ms).toISOString();
+}
+
+/** Runs one node's own logic; returns the arrivals that follow at once (if any). */
 async function activate(
   program: Program,
   state: RunState,
   node: Node,
-  record: NodeRecord,
+  joinOutput: Record<string, unknown> | undefined,
   now: string,
   commands: Command[],
-): Promise<string[]> {
+): Promise<Arrival[]> {
+  const skip = state.skip_pending[node.id];
+  if (skip) {
+    delete state.skip_pending[node.id];
+    completeNode(state, node, skip.output, now, { status: 'skipped', note: 'skipped by an operator' });
+    return leave(program, state, node.id, 'success');
+  }
   switch (node.type) {
     case 'set': {
       const assigned: Record<string, unknown> = {};
@@ -190,147 +245,184 @@ async function activate(
         state.vars[name] = value;
         assigned[name] = value;
       }
-      complete(state, node, record, assigned, now);
-      return takeEdges(program, state, node.id, 'success');
+      completeNode(state, node, assigned, now);
+      return leave(program, state, node.id, 'success');
     }
-    case 'condition': {
-      const value = (await evaluate(node.expression, context(state))) ?? null;
-      complete(state, node, record, value, now);
-      return takeEdges(program, state, node.id, 'success');
-    }
+    case 'condition':
+      completeNode(state, node, (await evaluate(node.expression, context(state))) ?? null, now);
+      return leave(program, state, node.id, 'success');
+    case 'join':
+      completeNode(state, node, joinOutput ?? {}, now);
+      return leave(program, state, node.id, 'success');
     case 'end': {
-      const result = node.result === undefined ? state.vars : await evaluate(node.result, context(state));
-      complete(state, node, record, result ?? null, now);
+      const result = node.result === undefined ? state.vars : ((await evaluate(node.result, context(state))) ?? null);
+      completeNode(state, node, result, now);
       if (node.status === 'failed') {
-        closeRun(state, now, 'failed', {
-          type: 'EndFailed',
-          message: node.message ?? `ended at "${node.id}"`,
-          node: node.id,
-        });
+        closeRun(state, now, 'failed', { type: 'EndFailed', message: node.message ?? `ended at "${node.id}"`, node: node.id });
       } else {
-        closeRun(state, now, 'completed', result ?? null);
+        closeRun(state, now, 'completed', result);
       }
       return [];
     }
-    case 'task': {
-      const params = (await renderTemplate(node.inputs, context(state))) as Record<string, unknown>;
-      const exec = `${node.id}#${++state.seq}`;
-      state.inflight[exec] = { node: node.id, started: state.seq };
-      state.current_node = node.id;
-      record.attempts = 0;
-      transition(state, node.id, record, 'running', now);
-      commands.push({
-        type: 'run_activity',
-        exec,
+    case 'task':
+    case 'ai':
+    case 'subworkflow':
+      return startWork(program, state, node, now, commands);
+    case 'wait':
+      return startWait(state, node, now, commands);
+    case 'event':
+      return startEventWait(program, state, node, now, commands);
+    case 'approval': {
+      const exec = newExec(state, node.id);
+      const timer = node.timeout === undefined ? undefined : timerCommand(exec, node.id, deadline(now, durationMs(node.timeout)), 'approval timeout');
+      state.inflight[exec] = {
+        kind: 'approval',
         node: node.id,
-        call: { connector: node.connector, action: node.action, params },
-        plan: activityPlan(node),
-      });
+        started: state.seq,
+        on_timeout: node.on_timeout,
+        ...(node.approvers ? { approvers: node.approvers } : {}),
+        ...(timer ? { timer } : {}),
+      };
+      if (timer) commands.push(timer);
+      state.current_node = node.id;
+      transition(state, node.id, 'waiting', now, { note: 'waiting for a decision' });
       return [];
     }
-    default:
-      throw new Error(`node type "${node.type}" reached the engine but is not supported`);
+    case 'map':
+      return startMap(program, state, node, now, commands);
   }
 }
 
-/** Maps a task node's retry policy and timeout to activity options, filling in the defaults. */
-export function activityPlan(node: NodeOf<'task'>): ActivityPlan {
-  const policy: RetryPolicyConfig = node.retry_policy ?? {};
-  return {
-    start_to_close_ms: node.timeout === undefined ? TASK_DEFAULTS.timeout_ms : durationMs(node.timeout),
-    retry: {
-      maximum_attempts: policy.max_attempts ?? TASK_DEFAULTS.max_attempts,
-      initial_interval_ms:
-        policy.initial_interval === undefined ? TASK_DEFAULTS.initial_interval_ms : durationMs(policy.initial_interval),
-      backoff_coefficient: policy.backoff_coefficient ?? TASK_DEFAULTS.backoff_coefficient,
-      maximum_interval_ms:
-        policy.max_interval === undefined ? TASK_DEFAULTS.maximum_interval_ms : durationMs(policy.max_interval),
-      non_retryable_error_types: policy.non_retryable_errors ?? [],
-    },
-    summary: node.name ? `${node.id}: ${node.name}` : node.id,
-  };
+function timerCommand(exec: string, node: string, at: string, what: string) {
+  return { type: 'start_timer', exec, node, deadline: at, summary: `${node}: ${what}` } as const;
 }
 
-/** Evaluates a node's outgoing edges of one kind and returns the target ids to activate. */
-async function takeEdges(program: Program, state: RunState, from: string, on: 'success' | 'error'): Promise<string[]> {
-  const edges = (program.outgoing.get(from) ?? []).filter((edge) => edge.on === on);
-  const taken: string[] = [];
-  const defaults: string[] = [];
-  let conditionalTaken = false;
-  for (const edge of edges) {
-    if (edge.default) {
-      if (edge.when === undefined) {
-        defaults.push(edge.to);
-        continue;
-      }
-    }
-    if (edge.when === undefined) {
-      taken.push(edge.to);
-    } else if (isTruthy(await evaluate(edge.when, context(state)))) {
-      conditionalTaken = true;
-      taken.push(edge.to);
-    } else if (edge.default) {
-      defaults.push(edge.to);
-    }
-  }
-  if (!conditionalTaken) taken.push(...defaults);
-  return taken;
-}
-
-/**
- * A node failed after its own retries. An `on: "error"` edge catches it; otherwise the first
- * matching error handler decides; otherwise the run fails.
- */
-async function onFailure(
+async function startWork(
   program: Program,
   state: RunState,
-  node: Node,
-  error: NodeError,
+  node: NodeOf<'task' | 'ai' | 'subworkflow'>,
   now: string,
-): Promise<string[]> {
-  const record = state.nodes[node.id] as NodeRecord;
-  record.error = error;
-  transition(state, node.id, record, 'failed', now, `${error.type}: ${error.message}`);
-  const errorEdges = (program.outgoing.get(node.id) ?? []).filter((edge) => edge.on === 'error');
-  if (errorEdges.length > 0) {
-    state.error_scope = error;
-    return takeEdges(program, state, node.id, 'error');
+  commands: Command[],
+): Promise<Arrival[]> {
+  const entry = record(state, node.id);
+  if (node.type === 'ai') {
+    const budget = state.max_cost_usd ?? program.definition.options.max_cost_usd;
+    if (budget !== undefined && state.cost.usd >= budget) {
+      entry.visits--;
+      state.status = 'paused';
+      state.pause_reason = `budget: the run has cost ${state.cost.usd} USD, options.max_cost_usd is ${budget}`;
+      runTransition(state, 'paused', now, { note: state.pause_reason });
+      return [{ node: node.id, live: true }];
+    }
   }
-  const handler = program.definition.error_handlers.find((h) => handlerMatches(h.match, node.id, error.type));
-  switch (handler?.action) {
-    case 'continue':
-      record.output = null;
-      if (node.output !== undefined) state.vars[node.output] = null;
-      return takeEdges(program, state, node.id, 'success');
-    case 'goto':
-      state.error_scope = error;
-      return handler.target === undefined ? [] : [handler.target];
-    default:
-      closeRun(state, now, 'failed', { type: error.type, message: error.message, node: node.id });
-      return [];
-  }
+  const override = entry.handler_retry
+    ? program.definition.error_handlers.find((h) => h.id === entry.handler_retry)?.retry_policy
+    : undefined;
+  const exec = newExec(state, node.id);
+  const body = node.type === 'task' ? { task: node } : node.type === 'ai' ? { ai: node } : { subworkflow: node };
+  const command = await bodyCommand(exec, node, body, context(state), override);
+  state.inflight[exec] = { kind: 'work', node: node.id, started: state.seq, command };
+  state.current_node = node.id;
+  entry.attempts = 0;
+  transition(state, node.id, 'running', now);
+  commands.push(command);
+  return [];
 }
 
-function handlerMatches(
-  match: Definition['error_handlers'][number]['match'],
-  node: string,
-  errorType: string,
-): boolean {
-  if (!match) return true;
-  const list = (value: string | string[] | undefined): string[] | undefined =>
-    value === undefined ? undefined : Array.isArray(value) ? value : [value];
-  const nodes = list(match.node);
-  const types = list(match.error_type);
-  return (!nodes || nodes.includes(node)) && (!types || types.includes(errorType));
+async function startWait(state: RunState, node: NodeOf<'wait'>, now: string, commands: Command[]): Promise<Arrival[]> {
+  let at: string;
+  if (node.duration !== undefined) {
+    at = deadline(now, durationMs(node.duration));
+  } else {
+    const value = await evaluate(node.until ?? '', context(state));
+    const parsed = typeof value === 'string' || typeof value === 'number' ? Date.parse(String(value)) : NaN;
+    if (Number.isNaN(parsed)) {
+      throw new ExpressionError(`"until" must give an ISO date-time, got ${JSON.stringify(value)}`, node.until ?? '');
+    }
+    at = new Date(parsed).toISOString();
+  }
+  const exec = newExec(state, node.id);
+  const command = timerCommand(exec, node.id, at, 'wait');
+  state.inflight[exec] = { kind: 'wait', node: node.id, started: state.seq, command, purpose: 'wait' };
+  state.current_node = node.id;
+  transition(state, node.id, 'waiting', now, { note: `until ${at}` });
+  commands.push(command);
+  return [];
 }
 
-function closeRun(state: RunState, now: string, status: 'completed', result: unknown): void;
-function closeRun(state: RunState, now: string, status: 'failed', error: RunError): void;
-function closeRun(state: RunState, now: string, status: 'completed' | 'failed', payload: unknown): void {
-  state.status = status;
-  state.current_node = null;
-  state.inflight = {};
-  state.history.push({ at: now, to: status });
-  if (status === 'completed') state.result = payload;
-  else state.error = payload as RunError;
+/** Whether an external event satisfies a waiting event node. */
+export async function eventMatches(
+  state: RunState,
+  wait: { event_type: string; correlation_key: unknown; filters?: string },
+  event: ExternalEvent,
+): Promise<boolean> {
+  if (wait.event_type !== event.event_type) return false;
+  if (wait.correlation_key !== null && wait.correlation_key !== undefined) {
+    if (event.correlation_key === null || event.correlation_key === undefined) return false;
+    if (String(wait.correlation_key) !== String(event.correlation_key)) return false;
+  }
+  if (wait.filters === undefined) return true;
+  return isTruthy(await evaluate(wait.filters, context(state, { event })));
+}
+
+async function startEventWait(
+  program: Program,
+  state: RunState,
+  node: NodeOf<'event'>,
+  now: string,
+  commands: Command[],
+): Promise<Arrival[]> {
+  const key = (await evaluate(node.correlation_key, context(state))) ?? null;
+  const wait = { event_type: node.event_type, correlation_key: key, ...(node.filters ? { filters: node.filters } : {}) };
+  for (let i = 0; i < state.event_buffer.length; i++) {
+    const event = state.event_buffer[i] as ExternalEvent;
+    if (await eventMatches(state, wait, event)) {
+      state.event_buffer.splice(i, 1);
+      completeNode(state, node, event.payload ?? null, now, { note: 'event arrived before the node waited' });
+      return leave(program, state, node.id, 'success');
+    }
+  }
+  const exec = newExec(state, node.id);
+  const timer = node.timeout === undefined ? undefined : timerCommand(exec, node.id, deadline(now, durationMs(node.timeout)), 'event timeout');
+  state.inflight[exec] = { kind: 'event', node: node.id, started: state.seq, ...wait, ...(timer ? { timer } : {}) };
+  if (timer) commands.push(timer);
+  state.current_node = node.id;
+  transition(state, node.id, 'waiting', now, { note: `waiting for "${node.event_type}"` });
+  return [];
+}
+
+async function startMap(program: Program, state: RunState, node: NodeOf<'map'>, now: string, commands: Command[]): Promise<Arrival[]> {
+  const items = await evaluate(node.items, context(state));
+  if (!Array.isArray(items)) {
+    throw new ExpressionError(`"items" must give an array, got ${items === undefined ? 'nothing' : typeof items}`, node.items);
+  }
+  if (items.length === 0) {
+    completeNode(state, node, [], now);
+    return leave(program, state, node.id, 'success');
+  }
+  const exec = newExec(state, node.id);
+  state.inflight[exec] = {
+    kind: 'map',
+    node: node.id,
+    started: state.seq,
+    items,
+    results: items.map(() => null),
+    next: 0,
+    running: 0,
+    concurrency: node.max_concurrency ?? items.length,
+  };
+  state.current_node = node.id;
+  transition(state, node.id, 'running', now, { note: `${items.length} item(s)` });
+  commands.push(...(await fillMap(state, node, exec)));
+  return [];
+}
+
+/** Commands that (re)start every piece of work and timer recorded in the state, for a continued run. */
+export function pendingWork(state: RunState): Command[] {
+  const commands: Command[] = [];
+  for (const execution of Object.values(state.inflight)) {
+    if (execution.kind === 'work' || execution.kind === 'wait') commands.push(execution.command);
+    else if ((execution.kind === 'event' || execution.kind === 'approval') && execution.timer) commands.push(execution.timer);
+  }
+  return commands;
 }

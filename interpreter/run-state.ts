@@ -3,6 +3,7 @@
  * query returns). The state is plain JSON so it can be queried, carried across
  * continue-as-new, and unit-tested without Temporal.
  */
+import type { ExternalEvent, WorkCommand } from './commands.js';
 import type { Definition } from './definition-schema.js';
 
 export type RunStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
@@ -22,6 +23,10 @@ export interface NodeRecord {
   output?: unknown;
   visits: number;
   error?: NodeError;
+  /** AI usage of this node's latest execution. */
+  cost?: { usd: number; tokens: { input: number; output: number } };
+  /** Set while an error handler's retry of this node is in progress. */
+  handler_retry?: string;
 }
 
 export interface Transition {
@@ -46,10 +51,39 @@ export interface RunError {
   node?: string;
 }
 
-/** An in-flight activity execution of a node. */
-export interface Execution {
+/**
+ * Work in flight or a wait in progress. Executions that start work carry the command that
+ * starts it, so a continued-as-new run can re-issue work that had not been dispatched yet.
+ */
+export type Execution =
+  | { kind: 'work'; node: string; started: number; command: WorkCommand; map?: { exec: string; index: number }; compensation?: boolean }
+  | { kind: 'wait'; node: string; started: number; command: WorkCommand; purpose: 'wait' | 'retry_delay' }
+  | {
+      kind: 'event';
+      node: string;
+      started: number;
+      event_type: string;
+      correlation_key: unknown;
+      filters?: string;
+      timer?: WorkCommand;
+    }
+  | { kind: 'approval'; node: string; started: number; approvers?: string[]; on_timeout: 'approve' | 'reject'; timer?: WorkCommand }
+  | {
+      kind: 'map';
+      node: string;
+      started: number;
+      items: unknown[];
+      results: unknown[];
+      next: number;
+      running: number;
+      concurrency: number;
+    };
+
+/** An arrival at a node along an edge: live (the edge was taken) or dead (it will not be). */
+export interface Arrival {
   node: string;
-  started: number;
+  edge?: number;
+  live: boolean;
 }
 
 export interface RunState {
@@ -59,6 +93,8 @@ export interface RunState {
   nodes: Record<string, NodeRecord>;
   inflight: Record<string, Execution>;
   status: RunStatus;
+  /** Why the run is paused. */
+  pause_reason?: string;
   current_node: string | null;
   history: Transition[];
   /** Transitions dropped from the front of `history` to keep it bounded. */
@@ -67,10 +103,28 @@ export interface RunState {
   seq: number;
   /** The error in scope on error paths. */
   error_scope?: NodeError;
+  /** Tokens per node with several incoming edges, per edge index (dead-path elimination). */
+  tokens: Record<string, Record<number, Array<'live' | 'dead'>>>;
+  /** Joins that fired in their current generation. */
+  joins_fired: Record<string, boolean>;
+  /** Live arrivals held while the run is paused. */
+  parked: Arrival[];
+  /** Nodes an operator skipped before they ran, with the output to use. */
+  skip_pending: Record<string, { output: unknown }>;
+  /** Completed nodes that have a compensation, in completion order (for sagas). */
+  compensable: string[];
+  /** Set while compensations run: the nodes still to compensate and the error to fail with. */
+  compensating?: { remaining: string[]; error: RunError };
+  /** Events that arrived before a node waited for them. */
+  event_buffer: ExternalEvent[];
+  /** Event ids already seen (bounded), so a redelivery is not consumed twice. */
+  seen_event_ids: string[];
+  cost: { usd: number; tokens: { input: number; output: number } };
+  /** Overrides options.max_cost_usd when an operator raised the budget. */
+  max_cost_usd?: number;
   result?: unknown;
   error?: RunError;
 }
-
 /** The history kept in state is bounded; older transitions stay in Temporal's own history. */
 export const HISTORY_LIMIT = 1000;
 
@@ -84,9 +138,19 @@ export interface RunStateView {
   current_node: string | null;
   active_nodes: string[];
   variables: Record<string, unknown>;
-  nodes: Record<string, { status: NodeStatus; attempts: number; output?: unknown; error?: NodeError }>;
+  nodes: Record<
+    string,
+    {
+      status: NodeStatus;
+      attempts: number;
+      output?: unknown;
+      error?: NodeError;
+      cost?: { usd: number; tokens: { input: number; output: number } };
+    }
+  >;
   history: Transition[];
   cost: { usd: number; tokens: { input: number; output: number } };
+  pause_reason?: string;
   result?: unknown;
   error?: RunError;
 }
@@ -131,11 +195,12 @@ export function viewRunState(
   const nodes: RunStateView['nodes'] = {};
   for (const [id, record] of Object.entries(state.nodes)) {
     const entry: RunStateView['nodes'][string] = { status: record.status, attempts: record.attempts };
+    if (record.cost) entry.cost = record.cost;
     if (record.output !== undefined) entry.output = secretOutputs.has(id) ? MASK : scrub(record.output, secrets);
     if (record.error) entry.error = scrub(record.error, secrets) as NodeError;
     nodes[id] = entry;
   }
-  const active = [...new Set(Object.values(state.inflight).map((e) => e.node))];
+  const active = [...new Set(Object.values(state.inflight).filter((e) => !('compensation' in e && e.compensation)).map((e) => e.node))];
   const view: RunStateView = {
     workflow_id: ids.workflow_id,
     instance_id: ids.instance_id,
@@ -147,8 +212,9 @@ export function viewRunState(
     variables,
     nodes,
     history: scrub(state.history, secrets) as Transition[],
-    cost: { usd: 0, tokens: { input: 0, output: 0 } },
+    cost: { usd: state.cost.usd, tokens: { ...state.cost.tokens } },
   };
+  if (state.pause_reason !== undefined && state.status === 'paused') view.pause_reason = state.pause_reason;
   if (state.result !== undefined) view.result = scrub(state.result, secrets);
   if (state.error) view.error = scrub(state.error, secrets) as RunError;
   return view;

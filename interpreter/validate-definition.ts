@@ -11,10 +11,21 @@ import { toPointer, type Problem } from './problems.js';
 export type ConnectorCatalog = Readonly<Record<string, readonly string[]>>;
 
 /** Node types this engine version can run. Others are part of the language but refused at submit. */
-export const SUPPORTED_NODE_TYPES: ReadonlySet<NodeType> = new Set<NodeType>(['task', 'set', 'condition', 'end']);
+export const SUPPORTED_NODE_TYPES: ReadonlySet<NodeType> = new Set<NodeType>([
+  'task',
+  'set',
+  'condition',
+  'join',
+  'wait',
+  'event',
+  'approval',
+  'subworkflow',
+  'map',
+  'end',
+]);
 
 /** Error-handler actions this engine version can carry out. */
-export const SUPPORTED_HANDLER_ACTIONS: ReadonlySet<string> = new Set(['terminate', 'continue', 'goto']);
+export const SUPPORTED_HANDLER_ACTIONS: ReadonlySet<string> = new Set(['retry', 'compensate', 'terminate', 'continue', 'goto']);
 
 export type ValidationResult = { ok: true; definition: Definition } | { ok: false; problems: Problem[] };
 
@@ -69,18 +80,6 @@ function semanticProblems(definition: Definition, catalog?: ConnectorCatalog): P
     if (edge.when !== undefined) pushExpression(problems, `/edges/${i}/when`, edge.when);
   });
 
-  if (definition.options.on_failure === 'pause') {
-    problems.push({
-      path: '/options/on_failure',
-      message: '"pause" is not supported by this engine version yet; use "fail"',
-    });
-  }
-  if (definition.options.max_cost_usd !== undefined) {
-    problems.push({
-      path: '/options/max_cost_usd',
-      message: 'AI budgets are not supported by this engine version yet',
-    });
-  }
   definition.error_handlers.forEach((handler, i) => {
     if (!SUPPORTED_HANDLER_ACTIONS.has(handler.action)) {
       problems.push({
@@ -95,6 +94,17 @@ function semanticProblems(definition: Definition, catalog?: ConnectorCatalog): P
 
   // Graph-level checks only make sense once every edge points at a real node.
   if (problems.some((p) => p.path.startsWith('/edges/'))) return problems;
+
+  const incoming = new Map<string, number>();
+  for (const edge of definition.edges) incoming.set(edge.to, (incoming.get(edge.to) ?? 0) + 1);
+  definition.nodes.forEach((node, i) => {
+    if (node.type !== 'join') return;
+    const count = incoming.get(node.id) ?? 0;
+    if (count < 2) problems.push({ path: `/nodes/${i}`, message: `join "${node.id}" needs at least two incoming edges, has ${count}` });
+    if (node.mode === 'n' && node.n !== undefined && node.n > count) {
+      problems.push({ path: `/nodes/${i}/n`, message: `n is ${node.n} but the join has only ${count} incoming edges` });
+    }
+  });
 
   if (startNodes(definition).length === 0) {
     problems.push({ path: '/edges', message: 'no start node: every node has an incoming edge, so nothing would run' });
@@ -128,27 +138,35 @@ function pushTemplates(problems: Problem[], path: string, value: unknown): void 
   for (const [pointer, message] of templateErrors(value)) problems.push({ path: path + pointer, message });
 }
 
+function connectorProblems(
+  call: { connector: string; action: string; inputs: Record<string, unknown> },
+  at: string,
+  catalog?: ConnectorCatalog,
+): Problem[] {
+  const problems: Problem[] = [];
+  const actions = catalog?.[call.connector];
+  if (catalog && !actions) {
+    problems.push({
+      path: `${at}/connector`,
+      message: `unknown connector "${call.connector}"; available: ${Object.keys(catalog).join(', ')}`,
+    });
+  } else if (actions && !actions.includes(call.action)) {
+    problems.push({
+      path: `${at}/action`,
+      message: `connector "${call.connector}" has no action "${call.action}"; available: ${actions.join(', ')}`,
+    });
+  }
+  pushTemplates(problems, `${at}/inputs`, call.inputs);
+  return problems;
+}
+
 function nodeProblems(node: Node, at: string, catalog?: ConnectorCatalog): Problem[] {
   const problems: Problem[] = [];
   switch (node.type) {
-    case 'task': {
-      if (catalog) {
-        const actions = catalog[node.connector];
-        if (!actions) {
-          problems.push({
-            path: `${at}/connector`,
-            message: `unknown connector "${node.connector}"; available: ${Object.keys(catalog).join(', ')}`,
-          });
-        } else if (!actions.includes(node.action)) {
-          problems.push({
-            path: `${at}/action`,
-            message: `connector "${node.connector}" has no action "${node.action}"; available: ${actions.join(', ')}`,
-          });
-        }
-      }
-      pushTemplates(problems, `${at}/inputs`, node.inputs);
+    case 'task':
+      problems.push(...connectorProblems(node, at, catalog));
+      if (node.compensation) problems.push(...connectorProblems(node.compensation, `${at}/compensation`, catalog));
       break;
-    }
     case 'set':
       for (const [name, source] of Object.entries(node.assign))
         pushExpression(problems, `${at}/assign/${name}`, source);
@@ -159,6 +177,35 @@ function nodeProblems(node: Node, at: string, catalog?: ConnectorCatalog): Probl
     case 'end':
       if (node.result !== undefined) pushExpression(problems, `${at}/result`, node.result);
       break;
+    case 'join':
+      if (node.mode === 'n' && node.n === undefined) problems.push({ path: `${at}/n`, message: 'mode "n" needs "n"' });
+      break;
+    case 'wait':
+      if ((node.duration === undefined) === (node.until === undefined)) {
+        problems.push({ path: at, message: 'a wait node needs exactly one of "duration" or "until"' });
+      }
+      if (node.until !== undefined) pushExpression(problems, `${at}/until`, node.until);
+      break;
+    case 'event':
+      pushExpression(problems, `${at}/correlation_key`, node.correlation_key);
+      if (node.filters !== undefined) pushExpression(problems, `${at}/filters`, node.filters);
+      break;
+    case 'subworkflow':
+      pushTemplates(problems, `${at}/inputs`, node.inputs);
+      break;
+    case 'map': {
+      pushExpression(problems, `${at}/items`, node.items);
+      const bodies = (['task', 'ai', 'subworkflow'] as const).filter((k) => node[k] !== undefined);
+      if (bodies.length !== 1) {
+        problems.push({ path: at, message: `a map node needs exactly one body field (task, ai or subworkflow), has ${bodies.length}` });
+      }
+      if (node.task) problems.push(...connectorProblems(node.task, `${at}/task`, catalog));
+      if (node.ai) {
+        problems.push({ path: `${at}/ai`, message: 'AI steps are not supported by this engine version yet' });
+      }
+      if (node.subworkflow) pushTemplates(problems, `${at}/subworkflow/inputs`, node.subworkflow.inputs);
+      break;
+    }
     default:
       break;
   }

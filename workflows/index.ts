@@ -1,2 +1,10 @@
-/** The workflow bundle's entry point: the one generic interpreter workflow. */
-export { interpret, stateQuery, type InterpretArgs } from './interpret.js';
+/** The workflow bundle's entry point: the one generic interpreter workflow and its messages. */
+export {
+  interpret,
+  stateQuery,
+  eventSignal,
+  deliverEventUpdate,
+  controlUpdate,
+  type InterpretArgs,
+  type ControlResult,
+} from './interpret.js';

@@ -1,34 +1,70 @@
 /**
  * The one generic workflow. It carries out what the interpreter decides: it starts the
- * activities the interpreter asks for, feeds their outcomes back as events, and answers state
- * queries. No semantic rule lives here; they are all in `interpreter/` and unit-tested there.
+ * activities, timers and child runs the interpreter asks for, feeds their outcomes back as
+ * events, routes operator actions (updates) and external events into the interpreter, answers
+ * the state query, and continues-as-new when the history grows long. No semantic rule lives
+ * here; they are all in `interpreter/` and unit-tested there.
  */
 import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  ChildWorkflowFailure,
   TimeoutFailure,
+  allHandlersFinished,
   condition,
+  continueAsNew,
   defineQuery,
+  defineSignal,
+  defineUpdate,
+  executeChild,
+  isCancellation,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import type { DefinitionActivities } from '../activities/definitions.js';
 import type { FailureDetails } from '../activities/errors.js';
-import type { ActivityPlan, Command, EngineEvent } from '../interpreter/commands.js';
+import type { AiCall, ActivityPlan, CallCost, Command, EngineEvent, ExternalEvent, WorkCommand } from '../interpreter/commands.js';
+import { applyControl, checkControl, deliverEvent, type ControlAction, type DeliveryStatus } from '../interpreter/control.js';
 import type { Definition } from '../interpreter/definition-schema.js';
-import { compileProgram, handleEvent, initialState, startRun } from '../interpreter/engine.js';
+import { compileProgram, handleEvent, initialState, pendingWork, startRun } from '../interpreter/engine.js';
 import { resolveRunInput } from '../interpreter/run-input.js';
-import { viewRunState, type RunError, type RunStateView } from '../interpreter/run-state.js';
+import { viewRunState, type RunError, type RunState, type RunStateView } from '../interpreter/run-state.js';
+import { describeRun } from './run-details.js';
 
 /** What the gateway passes when it starts a run: the pinned definition version and the input. */
 export interface InterpretArgs {
   definition: Definition & { version: string };
   input?: Record<string, unknown>;
+  /** Carried across continue-as-new (or a retry of a closed run): the state to go on from. */
+  resume?: { state: RunState; retry_nodes?: string[] };
+  /** Continue-as-new once the history holds this many events (default 5,000). */
+  continue_as_new_after?: number;
+}
+
+export interface ControlResult {
+  accepted: true;
+  status: RunStateView['status'];
 }
 
 export const stateQuery = defineQuery<RunStateView>('state');
+export const eventSignal = defineSignal<[ExternalEvent]>('event');
+export const deliverEventUpdate = defineUpdate<{ status: DeliveryStatus }, [ExternalEvent]>('deliver_event');
+export const controlUpdate = defineUpdate<ControlResult, [ControlAction]>('control');
+
+const DEFAULT_CONTINUE_AS_NEW_AFTER = 5_000;
+
+interface AiOutcome {
+  output: unknown;
+  attempt: number;
+  usage: { input_tokens: number; output_tokens: number };
+  cost_usd: number;
+}
+type AiActivities = { runAi(call: AiCall): Promise<AiOutcome> };
 
 function activityOptions(plan: ActivityPlan) {
   return {
@@ -44,100 +80,205 @@ function activityOptions(plan: ActivityPlan) {
   };
 }
 
-/** Translates an activity's failure into the language's error shape. */
-function failureEvent(exec: string, plan: ActivityPlan, err: unknown): EngineEvent {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
+/** Translates a failure into the language's error shape (type, message, attempts). */
+function failureOf(err: unknown, maxAttempts: number): { type: string; message: string; attempts: number } {
+  let cause = err instanceof ActivityFailure || err instanceof ChildWorkflowFailure ? err.cause : err;
+  if (cause instanceof ChildWorkflowFailure) cause = cause.cause;
   if (cause instanceof ApplicationFailure) {
     const details = cause.details?.[0] as Partial<FailureDetails> | undefined;
-    const attempts = typeof details?.attempt === 'number' ? details.attempt : plan.retry.maximum_attempts;
-    return { type: 'activity_failed', exec, attempts, error: { type: cause.type ?? 'Error', message: cause.message } };
+    const attempts = typeof details?.attempt === 'number' ? details.attempt : maxAttempts;
+    return { type: cause.type ?? 'Error', message: cause.message, attempts };
   }
   if (cause instanceof TimeoutFailure) {
-    return {
-      type: 'activity_failed',
-      exec,
-      attempts: plan.retry.maximum_attempts,
-      error: { type: 'Timeout', message: `timed out (${cause.timeoutType ?? 'unknown'}) after its retries` },
-    };
+    return { type: 'Timeout', message: `timed out (${cause.timeoutType ?? 'unknown'}) after its retries`, attempts: maxAttempts };
   }
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return { type: 'activity_failed', exec, attempts: plan.retry.maximum_attempts, error: { type: 'Error', message } };
+  return { type: 'Error', message: cause instanceof Error ? cause.message : String(cause), attempts: maxAttempts };
 }
+
+type InboxItem =
+  | { kind: 'engine'; event: EngineEvent }
+  | { kind: 'control'; action: ControlAction; done: () => void }
+  | { kind: 'event'; event: ExternalEvent; done: (status: DeliveryStatus) => void };
 
 export async function interpret(args: InterpretArgs): Promise<unknown> {
   const info = workflowInfo();
   const { definition } = args;
   const program = compileProgram(definition);
   const now = () => new Date().toISOString();
-  const resolved = resolveRunInput(definition, args.input ?? {});
-  if (!resolved.ok) {
-    const message = resolved.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
-    throw ApplicationFailure.create({
-      type: 'InvalidInput',
-      message,
-      nonRetryable: true,
-      details: [resolved.problems],
-    });
-  }
-  const state = initialState(
-    {
-      id: info.workflowId,
-      definition_id: definition.id,
-      definition_version: definition.version,
-      started_at: info.startTime.toISOString(),
-    },
-    args.input ?? {},
-    resolved.variables,
-  );
   const ids = { workflow_id: info.workflowId, instance_id: info.runId };
-  setHandler(stateQuery, () => viewRunState(definition, state, ids));
 
-  const inbox: EngineEvent[] = [];
-  const activities = new CancellationScope();
+  let state: RunState;
+  if (args.resume) {
+    state = args.resume.state;
+  } else {
+    const resolved = resolveRunInput(definition, args.input ?? {});
+    if (!resolved.ok) {
+      const message = resolved.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
+      throw ApplicationFailure.create({ type: 'InvalidInput', message, nonRetryable: true, details: [resolved.problems] });
+    }
+    const run = { id: info.workflowId, definition_id: definition.id, definition_version: definition.version, started_at: info.startTime.toISOString() };
+    state = initialState(run, args.input ?? {}, resolved.variables);
+  }
+
+  const inbox: InboxItem[] = [];
+  const scopes = new Map<string, CancellationScope>();
+  const running = new Set<string>(); // activities and child runs in flight (not timers)
+  const canAfter = args.continue_as_new_after ?? DEFAULT_CONTINUE_AS_NEW_AFTER;
+  let continueDue = false;
   let closing: Extract<Command, { type: 'complete' | 'fail' }> | undefined;
 
-  const perform = (commands: Command[]): void => {
-    for (const command of commands) {
-      if (command.type !== 'run_activity') {
-        closing = command;
-        continue;
-      }
+  setHandler(stateQuery, () => viewRunState(definition, state, ids));
+  setHandler(eventSignal, (event) => void inbox.push({ kind: 'event', event, done: () => undefined }));
+  setHandler(
+    deliverEventUpdate,
+    (event) => new Promise<{ status: DeliveryStatus }>((resolve) => inbox.push({ kind: 'event', event, done: (status) => resolve({ status }) })),
+  );
+  setHandler(
+    controlUpdate,
+    async (action) => {
+      await new Promise<void>((resolve) => inbox.push({ kind: 'control', action, done: resolve }));
+      return { accepted: true, status: state.status };
+    },
+    {
+      validator: (action) => {
+        const reason = checkControl(program, state, action);
+        if (reason) throw new Error(reason);
+      },
+    },
+  );
+
+  const settle = (exec: string, event: EngineEvent) => {
+    scopes.delete(exec);
+    running.delete(exec);
+    inbox.push({ kind: 'engine', event });
+  };
+
+  const dispatch = (command: WorkCommand): void => {
+    const scope = new CancellationScope();
+    scopes.set(command.exec, scope);
+    const { exec } = command;
+    if (command.type === 'start_timer') {
+      const ms = Math.max(0, Date.parse(command.deadline) - Date.now());
+      scope.run(() => sleep(ms, { summary: command.summary })).then(
+        () => settle(exec, { type: 'timer_fired', exec }),
+        () => scopes.delete(exec),
+      );
+      return;
+    }
+    running.add(exec);
+    if (command.type === 'run_activity') {
       const { runConnector } = proxyActivities<Activities>(activityOptions(command.plan));
-      activities
-        .run(() => runConnector(command.call))
+      scope.run(() => runConnector(command.call)).then(
+        (r) => settle(exec, { type: 'activity_completed', exec, output: r.output, attempts: r.attempt }),
+        (err: unknown) => {
+          const f = failureOf(err, command.plan.retry.maximum_attempts);
+          settle(exec, { type: 'activity_failed', exec, attempts: f.attempts, error: { type: f.type, message: f.message } });
+        },
+      );
+    } else if (command.type === 'run_ai') {
+      const { runAi } = proxyActivities<AiActivities>(activityOptions(command.plan));
+      scope.run(() => runAi(command.call)).then(
+        (r) => {
+          const cost: CallCost = { usd: r.cost_usd, input_tokens: r.usage.input_tokens, output_tokens: r.usage.output_tokens };
+          settle(exec, { type: 'activity_completed', exec, output: r.output, attempts: r.attempt, cost });
+        },
+        (err: unknown) => {
+          const f = failureOf(err, command.plan.retry.maximum_attempts);
+          settle(exec, { type: 'activity_failed', exec, attempts: f.attempts, error: { type: f.type, message: f.message } });
+        },
+      );
+    } else {
+      const { loadDefinition } = proxyActivities<DefinitionActivities>({
+        startToCloseTimeout: '30s',
+        summary: `${command.node}: load ${command.call.definition}`,
+        retry: { maximumAttempts: 5 },
+      });
+      const childId = `${info.workflowId}.${exec.replace('#', '-').replace('/', '-')}`;
+      scope
+        .run(async () => {
+          const child = await loadDefinition({ id: command.call.definition, ...(command.call.version ? { version: command.call.version } : {}) });
+          return executeChild(interpret, {
+            workflowId: childId,
+            args: [{ definition: child, input: command.call.input }],
+            staticSummary: `${child.name ?? child.id} · ${child.id} v${child.version} (from ${command.node})`,
+            memo: { definition_id: child.id, definition_version: child.version, parent: info.workflowId },
+          });
+        })
         .then(
-          (result) =>
-            inbox.push({
-              type: 'activity_completed',
-              exec: command.exec,
-              output: result.output,
-              attempts: result.attempt,
-            }),
-          (err: unknown) => inbox.push(failureEvent(command.exec, command.plan, err)),
+          (output) => settle(exec, { type: 'child_completed', exec, output }),
+          (err: unknown) => {
+            const f = failureOf(err, 1);
+            settle(exec, { type: 'child_failed', exec, error: { type: f.type, message: f.message } });
+          },
         );
     }
   };
 
-  perform(await startRun(program, state, now()));
-  while (!closing) {
-    await condition(() => inbox.length > 0);
-    const event = inbox.shift() as EngineEvent;
-    perform(await handleEvent(program, state, event, now()));
+  const perform = (commands: Command[]): void => {
+    for (const command of commands) {
+      if (command.type === 'complete' || command.type === 'fail') closing = command;
+      else if (command.type === 'cancel') scopes.get(command.exec)?.cancel();
+      // Work found while a continue-as-new is due stays recorded in the state and starts in the next run.
+      else if (!continueDue || command.type === 'start_timer') dispatch(command);
+    }
+    setCurrentDetails(describeRun(definition, state));
+  };
+
+  const step = async (item: InboxItem): Promise<void> => {
+    if (item.kind === 'engine') {
+      perform(await handleEvent(program, state, item.event, now()));
+    } else if (item.kind === 'control') {
+      perform(await applyControl(program, state, item.action, now()));
+      item.done();
+    } else {
+      const delivery = await deliverEvent(program, state, item.event, now());
+      perform(delivery.commands);
+      item.done(delivery.status);
+    }
+  };
+
+  try {
+    if (args.resume) {
+      perform(pendingWork(state));
+      if (args.resume.retry_nodes?.length) {
+        perform(await applyControl(program, state, { type: 'retry', by: 'retry', ...(args.resume.retry_nodes.length === 1 ? { node: args.resume.retry_nodes[0] } : {}) }, now()));
+      }
+    } else {
+      perform(await startRun(program, state, now()));
+    }
+    while (!closing) {
+      await condition(() => inbox.length > 0 || (continueDue && running.size === 0));
+      const item = inbox.shift();
+      if (item) await step(item);
+      if (!continueDue && (workflowInfo().historyLength >= canAfter || workflowInfo().continueAsNewSuggested)) {
+        continueDue = true;
+      }
+      if (continueDue && !closing && running.size === 0 && inbox.length === 0) {
+        await condition(allHandlersFinished);
+        return await continueAsNew<typeof interpret>({ ...args, resume: { state } });
+      }
+    }
+  } catch (err) {
+    if (isCancellation(err) && state.status !== 'cancelled') {
+      await applyControl(program, state, { type: 'cancel', by: 'temporal', reason: 'cancelled through Temporal' }, now());
+    }
+    throw err;
   }
-  // Branches still in flight when the run ends (an `end` node, a failure) are cancelled.
-  activities.cancel();
+  for (const scope of scopes.values()) scope.cancel();
+  await condition(allHandlersFinished);
 
   const view = viewRunState(definition, state, ids);
+  if (state.status === 'cancelled') {
+    // The gateway recorded who cancelled through an update and now asks Temporal to cancel the
+    // run, so its status becomes "canceled"; a cancellation that never comes ends it as failed.
+    await condition(() => false, '1 minute');
+    throw ApplicationFailure.create({ type: 'Cancelled', message: view.error?.message ?? 'cancelled', nonRetryable: true });
+  }
   if (closing.type === 'fail') throw runFailure(view.error ?? closing.error);
   return view.result;
 }
 
 function runFailure(error: RunError): ApplicationFailure {
   const where = error.node ? ` at node "${error.node}"` : '';
-  return ApplicationFailure.create({
-    type: error.type,
-    message: `${error.message}${where}`,
-    nonRetryable: true,
-    details: [error],
-  });
+  return ApplicationFailure.create({ type: error.type, message: `${error.message}${where}`, nonRetryable: true, details: [error] });
 }

@@ -1,26 +1,37 @@
 /**
- * Drives the pure interpreter without Temporal: activities are answered from a table, in the
- * order the interpreter issued them. Used by the semantic unit tests.
+ * Drives the pure interpreter without Temporal: work is answered from a table in the order the
+ * interpreter issued it, timers fire when their turn comes. Used by the semantic unit tests.
  */
-import type { Command, ConnectorCall, EngineEvent } from '../../interpreter/commands.js';
-import { compileProgram, handleEvent, initialState, startRun } from '../../interpreter/engine.js';
+import type { Command, ConnectorCall, EngineEvent, WorkCommand } from '../../interpreter/commands.js';
+import { compileProgram, handleEvent, initialState, startRun, type Program } from '../../interpreter/engine.js';
 import type { RunState } from '../../interpreter/run-state.js';
 import { resolveRunInput } from '../../interpreter/run-input.js';
 import { validateDefinition } from '../../interpreter/validate-definition.js';
 
-/** What an activity of a node answers: an output, or an error after `attempts` attempts. */
+/** What work of a node answers: an output, or an error after `attempts` attempts; 'hold' never answers. */
 export type Answer =
-  { output: unknown; attempts?: number } | { error: { type: string; message: string }; attempts?: number };
+  | { output: unknown; attempts?: number; cost?: { usd: number; input_tokens: number; output_tokens: number } }
+  | { error: { type: string; message: string }; attempts?: number }
+  | 'hold';
 
 export interface Simulation {
+  program: Program;
   state: RunState;
   closing: Extract<Command, { type: 'complete' | 'fail' }> | undefined;
-  calls: Array<{ node: string; call: ConnectorCall }>;
+  calls: Array<{ node: string; call: ConnectorCall | unknown; type: WorkCommand['type'] }>;
+  /** Work that is still pending (held, or not reached). */
+  pending: WorkCommand[];
+  cancelled: string[];
+  /** Feeds more commands (e.g. from a control action) and runs until quiet again. */
+  feed(commands: Command[]): Promise<void>;
+  clock(): string;
 }
+
+type AnswerFn = (call: unknown, nth: number, command: WorkCommand, state: RunState) => Answer;
 
 export async function simulate(
   raw: unknown,
-  answers: Record<string, Answer | ((call: ConnectorCall, nth: number) => Answer)>,
+  answers: Record<string, Answer | AnswerFn>,
   input: Record<string, unknown> = {},
 ): Promise<Simulation> {
   const validated = validateDefinition(raw);
@@ -34,33 +45,61 @@ export async function simulate(
     input,
     resolved.variables,
   );
-  const calls: Simulation['calls'] = [];
-  const pending: Extract<Command, { type: 'run_activity' }>[] = [];
   const counts = new Map<string, number>();
-  let closing: Simulation['closing'];
   let tick = 0;
-  const now = () => new Date(Date.UTC(2026, 0, 1, 0, 0, tick++)).toISOString();
+  const clock = () => new Date(Date.UTC(2026, 0, 1, 0, 0, tick++)).toISOString();
+  const sim: Simulation = {
+    program,
+    state,
+    closing: undefined,
+    calls: [],
+    pending: [],
+    cancelled: [],
+    clock,
+    async feed(commands: Command[]) {
+      take(commands);
+      const held: WorkCommand[] = [];
+      while (!sim.closing && sim.pending.length > 0) {
+        const command = sim.pending.shift() as WorkCommand;
+        if (sim.cancelled.includes(command.exec)) continue;
+        const event = answer(command);
+        if (!event) {
+          held.push(command);
+          continue;
+        }
+        take(await handleEvent(program, state, event, clock()));
+      }
+      sim.pending.unshift(...held);
+    },
+  };
   const take = (commands: Command[]) => {
     for (const command of commands) {
-      if (command.type === 'run_activity') {
-        pending.push(command);
-        calls.push({ node: command.node, call: command.call });
-      } else closing = command;
+      if (command.type === 'complete' || command.type === 'fail') sim.closing = command;
+      else if (command.type === 'cancel') sim.cancelled.push(command.exec);
+      else {
+        sim.pending.push(command);
+        if (command.type !== 'start_timer') sim.calls.push({ node: command.node, call: command.call, type: command.type });
+      }
     }
   };
-  take(await startRun(program, state, now()));
-  while (!closing && pending.length > 0) {
-    const command = pending.shift() as Extract<Command, { type: 'run_activity' }>;
+  const answer = (command: WorkCommand): EngineEvent | undefined => {
+    const entry = answers[command.node];
+    if (command.type === 'start_timer') return entry === 'hold' ? undefined : { type: 'timer_fired', exec: command.exec };
     const nth = (counts.get(command.node) ?? 0) + 1;
     counts.set(command.node, nth);
-    const entry = answers[command.node];
     if (!entry) throw new Error(`no answer for node "${command.node}"`);
-    const answer = typeof entry === 'function' ? entry(command.call, nth) : entry;
-    const event: EngineEvent =
-      'output' in answer
-        ? { type: 'activity_completed', exec: command.exec, output: answer.output, attempts: answer.attempts ?? 1 }
-        : { type: 'activity_failed', exec: command.exec, error: answer.error, attempts: answer.attempts ?? 1 };
-    take(await handleEvent(program, state, event, now()));
-  }
-  return { state, closing, calls };
+    const result = typeof entry === 'function' ? entry(command.call, nth, command, state) : entry;
+    if (result === 'hold') return undefined;
+    const child = command.type === 'start_child';
+    if ('output' in result) {
+      return child
+        ? { type: 'child_completed', exec: command.exec, output: result.output }
+        : { type: 'activity_completed', exec: command.exec, output: result.output, attempts: result.attempts ?? 1, ...(result.cost ? { cost: result.cost } : {}) };
+    }
+    return child
+      ? { type: 'child_failed', exec: command.exec, error: result.error }
+      : { type: 'activity_failed', exec: command.exec, error: result.error, attempts: result.attempts ?? 1 };
+  };
+  await sim.feed(await startRun(program, state, clock()));
+  return sim;
 }

@@ -108,8 +108,26 @@ const cases: Array<{ name: string; definition: Record<string, unknown>; problems
   },
   {
     name: 'a node type this version cannot run yet',
-    definition: { id: 'x', nodes: [{ id: 'w', type: 'wait', duration: '1s' }] },
+    definition: { id: 'x', nodes: [{ id: 'w', type: 'ai', model: 'm', prompt_template: 'hi' }] },
     problems: [['/nodes/0/type', /not supported by this engine version yet/]],
+  },
+  {
+    name: 'a join with one incoming edge, a wait with both duration and until, a map with two bodies',
+    definition: {
+      id: 'x',
+      nodes: [
+        task('a'),
+        { id: 'j', type: 'join' },
+        { id: 'w', type: 'wait', duration: '1s', until: '"2030-01-01"' },
+        { id: 'm', type: 'map', items: '[1,2]', task: { connector: 'http', action: 'request' }, subworkflow: { definition: 'child' } },
+      ],
+      edges: [{ from: 'a', to: 'j' }],
+    },
+    problems: [
+      ['/nodes/1', /at least two incoming edges, has 1/],
+      ['/nodes/2', /exactly one of "duration" or "until"/],
+      ['/nodes/3', /exactly one body field/],
+    ],
   },
   {
     name: 'goto without a valid target',

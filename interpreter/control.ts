@@ -1,0 +1,230 @@
+/**
+ * What operators and the outside world can do to a running run: pause, resume, cancel,
+ * retry, skip, set variables, decide approvals, and deliver events. `checkControl` answers
+ * whether an action would be accepted without changing anything (Temporal update validators
+ * run it); `applyControl` carries it out. Every accepted action lands in the run's history.
+ */
+import type { Command, ExternalEvent } from './commands.js';
+import { advance, EVENT_BUFFER_LIMIT, eventMatches } from './engine.js';
+import { onFailure } from './failures.js';
+import { leave } from './flow.js';
+import { matchesType } from './run-input.js';
+import type { Arrival, RunState } from './run-state.js';
+import { closeRun, completeNode, isClosed, record, runTransition, type Program } from './state-ops.js';
+
+export type ControlAction =
+  | { type: 'pause'; by: string; reason?: string }
+  | { type: 'resume'; by: string; max_cost_usd?: number }
+  | { type: 'cancel'; by: string; reason?: string }
+  | { type: 'retry'; by: string; node?: string }
+  | { type: 'skip'; by: string; node: string; output?: unknown }
+  | { type: 'set_variables'; by: string; variables: Record<string, unknown> }
+  | { type: 'approve'; by: string; node: string; approved: boolean; comment?: string };
+
+/** A run's failed nodes that nothing handled (those an operator can retry or skip). */
+export function failedNodes(state: RunState): string[] {
+  if (state.status !== 'paused') return [];
+  return Object.entries(state.nodes)
+    .filter(([, r]) => r.status === 'failed' && r.error !== undefined)
+    .map(([id]) => id);
+}
+
+function waitingExec(state: RunState, node: string): string | undefined {
+  return Object.entries(state.inflight).find(
+    ([, e]) => e.node === node && (e.kind === 'event' || e.kind === 'approval' || (e.kind === 'wait' && e.purpose === 'wait')),
+  )?.[0];
+}
+
+/** Names a variable may be set under: declared ones, and the implicit ones nodes write. */
+function settable(program: Program): Map<string, string> {
+  const types = new Map<string, string>(program.definition.variables.map((v) => [v.name, v.type]));
+  for (const node of program.definition.nodes) {
+    if (node.output !== undefined && !types.has(node.output)) types.set(node.output, 'any');
+    if (node.type === 'set') for (const name of Object.keys(node.assign)) if (!types.has(name)) types.set(name, 'any');
+  }
+  return types;
+}
+
+/** Why the action would be refused, or undefined when it would be accepted. Changes nothing. */
+export function checkControl(program: Program, state: RunState, action: ControlAction): string | undefined {
+  if (isClosed(state.status)) return `the run is ${state.status}`;
+  switch (action.type) {
+    case 'pause':
+      return state.status === 'paused' ? 'the run is already paused' : undefined;
+    case 'resume': {
+      if (state.status !== 'paused') return 'the run is not paused';
+      const failed = failedNodes(state);
+      if (failed.length > 0) return `node(s) ${failed.join(', ')} failed: retry or skip them instead`;
+      return undefined;
+    }
+    case 'cancel':
+      return undefined;
+    case 'retry': {
+      const failed = failedNodes(state);
+      if (failed.length === 0) return 'no failed node to retry (only a paused run with a failed node can be retried)';
+      if (action.node !== undefined && !failed.includes(action.node)) {
+        return `node "${action.node}" has not failed; failed: ${failed.join(', ')}`;
+      }
+      return undefined;
+    }
+    case 'skip': {
+      const entry = state.nodes[action.node];
+      if (!program.nodes.has(action.node) || !entry) return `no node "${action.node}"`;
+      if (entry.status === 'failed' && failedNodes(state).includes(action.node)) return undefined;
+      if (entry.status === 'waiting' && waitingExec(state, action.node)) return undefined;
+      if (entry.status === 'pending' && !state.skip_pending[action.node]) return undefined;
+      return `node "${action.node}" is ${entry.status}; only a pending, waiting or failed node can be skipped`;
+    }
+    case 'set_variables': {
+      const types = settable(program);
+      for (const [name, value] of Object.entries(action.variables)) {
+        const type = types.get(name);
+        if (!type) return `unknown variable "${name}"`;
+        if (value !== null && !matchesType(type as 'any', value)) return `expected ${type} for variable "${name}"`;
+      }
+      return Object.keys(action.variables).length === 0 ? 'no variables given' : undefined;
+    }
+    case 'approve': {
+      const exec = waitingExec(state, action.node);
+      const execution = exec === undefined ? undefined : state.inflight[exec];
+      if (execution?.kind !== 'approval') return `node "${action.node}" is not waiting for an approval`;
+      if (execution.approvers && execution.approvers.length > 0 && !execution.approvers.includes(action.by)) {
+        return `"${action.by}" is not an approver of node "${action.node}" (approvers: ${execution.approvers.join(', ')})`;
+      }
+      return undefined;
+    }
+  }
+}
+
+/** Carries out an accepted action; returns the commands that follow. */
+export async function applyControl(program: Program, state: RunState, action: ControlAction, now: string): Promise<Command[]> {
+  const refused = checkControl(program, state, action);
+  if (refused) return [];
+  const commands: Command[] = [];
+  const by = { by: action.by };
+  switch (action.type) {
+    case 'pause':
+      state.status = 'paused';
+      state.pause_reason = action.reason ?? `paused by ${action.by}`;
+      runTransition(state, 'paused', now, { ...by, note: state.pause_reason });
+      return [];
+    case 'resume': {
+      if (action.max_cost_usd !== undefined) state.max_cost_usd = action.max_cost_usd;
+      return resume(program, state, now, [], commands, { ...by, note: 'resumed' });
+    }
+    case 'cancel':
+      closeRun(state, now, 'cancelled', { type: 'Cancelled', message: action.reason ?? `cancelled by ${action.by}` });
+      state.history[state.history.length - 1] = { ...(state.history[state.history.length - 1] as RunState['history'][number]), ...by };
+      return advance(program, state, now, [], commands);
+    case 'retry': {
+      const nodes = action.node === undefined ? failedNodes(state) : [action.node];
+      for (const id of nodes) delete record(state, id).handler_retry;
+      runTransition(state, 'retrying', now, { ...by, note: nodes.join(', ') });
+      return resume(program, state, now, nodes.map((node) => ({ node, live: true })), commands);
+    }
+    case 'skip':
+      return skip(program, state, action, now, commands);
+    case 'set_variables':
+      Object.assign(state.vars, action.variables);
+      runTransition(state, 'variables_set', now, { ...by, note: Object.keys(action.variables).join(', ') });
+      return [];
+    case 'approve': {
+      const exec = waitingExec(state, action.node) as string;
+      const execution = state.inflight[exec];
+      delete state.inflight[exec];
+      if (execution?.kind === 'approval' && execution.timer) commands.push({ type: 'cancel', exec });
+      const node = program.nodes.get(action.node);
+      if (!node) return [];
+      const decision = { approved: action.approved, by: action.by, comment: action.comment ?? null };
+      if (action.approved) {
+        completeNode(state, node, decision, now, { ...by, note: 'approved' });
+        return advance(program, state, now, await leave(program, state, node.id, 'success'), commands);
+      }
+      record(state, node.id).output = decision;
+      const error = { type: 'Rejected', message: `rejected by ${action.by}${action.comment ? `: ${action.comment}` : ''}`, node: node.id };
+      return advance(program, state, now, await onFailure(program, state, node, error, now, commands), commands);
+    }
+  }
+}
+
+async function resume(
+  program: Program,
+  state: RunState,
+  now: string,
+  arrivals: Arrival[],
+  commands: Command[],
+  transitionNote?: { by: string; note: string },
+): Promise<Command[]> {
+  state.status = 'running';
+  delete state.pause_reason;
+  if (transitionNote) runTransition(state, 'running', now, transitionNote);
+  const parked = state.parked.splice(0);
+  return advance(program, state, now, [...arrivals, ...parked], commands);
+}
+
+async function skip(
+  program: Program,
+  state: RunState,
+  action: Extract<ControlAction, { type: 'skip' }>,
+  now: string,
+  commands: Command[],
+): Promise<Command[]> {
+  const node = program.nodes.get(action.node);
+  const entry = state.nodes[action.node];
+  if (!node || !entry) return [];
+  const output = action.output ?? null;
+  const note = { by: action.by, note: 'skipped by an operator', status: 'skipped' as const };
+  if (entry.status === 'pending') {
+    state.skip_pending[action.node] = { output };
+    runTransition(state, 'skip_scheduled', now, { by: action.by, note: action.node });
+    return [];
+  }
+  if (entry.status === 'waiting') {
+    const exec = waitingExec(state, action.node) as string;
+    delete state.inflight[exec];
+    commands.push({ type: 'cancel', exec });
+    completeNode(state, node, output, now, note);
+    return advance(program, state, now, await leave(program, state, node.id, 'success'), commands);
+  }
+  completeNode(state, node, output, now, note);
+  const next = await leave(program, state, node.id, 'success');
+  if (failedNodes(state).length > 0) {
+    return advance(program, state, now, next, commands);
+  }
+  return resume(program, state, now, next, commands);
+}
+
+export type DeliveryStatus = 'delivered' | 'buffered' | 'duplicate' | 'ignored';
+
+/** Delivers an external event: to the first waiting node it matches, or into the buffer. */
+export async function deliverEvent(
+  program: Program,
+  state: RunState,
+  event: ExternalEvent,
+  now: string,
+): Promise<{ status: DeliveryStatus; commands: Command[] }> {
+  if (isClosed(state.status)) return { status: 'ignored', commands: [] };
+  if (event.event_id !== undefined) {
+    if (state.seen_event_ids.includes(event.event_id)) return { status: 'duplicate', commands: [] };
+    state.seen_event_ids.push(event.event_id);
+    if (state.seen_event_ids.length > 1_000) state.seen_event_ids.shift();
+  }
+  const waiting = Object.entries(state.inflight)
+    .filter(([, e]) => e.kind === 'event')
+    .sort(([, a], [, b]) => a.started - b.started);
+  for (const [exec, execution] of waiting) {
+    if (execution.kind !== 'event' || !(await eventMatches(state, execution, event))) continue;
+    delete state.inflight[exec];
+    const commands: Command[] = execution.timer ? [{ type: 'cancel', exec }] : [];
+    const node = program.nodes.get(execution.node);
+    if (!node) continue;
+    completeNode(state, node, event.payload ?? null, now);
+    const next = await leave(program, state, node.id, 'success');
+    return { status: 'delivered', commands: await advance(program, state, now, next, commands) };
+  }
+  const expects = program.definition.nodes.some((n) => n.type === 'event' && n.event_type === event.event_type);
+  if (!expects) return { status: 'ignored', commands: [] };
+  state.event_buffer.push(event);
+  if (state.event_buffer.length > EVENT_BUFFER_LIMIT) state.event_buffer.shift();
+  return { status: 'buffered', commands: [] };
+}

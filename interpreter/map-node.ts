@@ -1,0 +1,85 @@
+/**
+ * The `map` node: its body (a task, ai or subworkflow config) runs once per item with `item`
+ * and `index` in scope, at most `max_concurrency` at a time; the output is the results in item
+ * order.
+ */
+import type { Command, WorkCommand } from './commands.js';
+import type { NodeOf, RetryPolicyConfig } from './definition-schema.js';
+import { renderTemplate } from './expressions.js';
+import { AI_DEFAULTS, activityPlan } from './plans.js';
+import type { RunState } from './run-state.js';
+import { context } from './state-ops.js';
+
+/** The command that runs one item of a map's body (or a task/ai/subworkflow node itself). */
+export async function bodyCommand(
+  exec: string,
+  node: { id: string; name?: string },
+  body: Pick<NodeOf<'map'>, 'task' | 'ai' | 'subworkflow'>,
+  scope: Record<string, unknown>,
+  retryOverride?: RetryPolicyConfig,
+): Promise<WorkCommand> {
+  if (body.task) {
+    const params = (await renderTemplate(body.task.inputs, scope)) as Record<string, unknown>;
+    const call = { connector: body.task.connector, action: body.task.action, params };
+    return { type: 'run_activity', exec, node: node.id, call, plan: activityPlan({ ...body.task, id: node.id, ...(node.name === undefined ? {} : { name: node.name }) }, retryOverride) };
+  }
+  if (body.ai) {
+    const ai = body.ai;
+    const prompt = await renderTemplate(ai.prompt_template, scope);
+    const system = ai.system === undefined ? undefined : await renderTemplate(ai.system, scope);
+    return {
+      type: 'run_ai',
+      exec,
+      node: node.id,
+      call: {
+        node: node.id,
+        model: ai.model,
+        prompt: typeof prompt === 'string' ? prompt : JSON.stringify(prompt),
+        ...(system === undefined ? {} : { system: typeof system === 'string' ? system : JSON.stringify(system) }),
+        ...(ai.parameters ? { parameters: ai.parameters } : {}),
+        ...(ai.output_mapping ? { output_mapping: ai.output_mapping } : {}),
+      },
+      plan: activityPlan({ ...ai, id: node.id, ...(node.name === undefined ? {} : { name: node.name }) }, retryOverride, AI_DEFAULTS),
+    };
+  }
+  const child = body.subworkflow;
+  if (!child) throw new Error(`node "${node.id}" has no body`);
+  const input = (await renderTemplate(child.inputs, scope)) as Record<string, unknown>;
+  return {
+    type: 'start_child',
+    exec,
+    node: node.id,
+    call: { definition: child.definition, ...(child.version === undefined ? {} : { version: child.version }), input },
+    summary: `${node.id}: ${child.definition}`,
+  };
+}
+
+/** Starts map items while there is room; returns their commands. */
+export async function fillMap(state: RunState, node: NodeOf<'map'>, mapExec: string): Promise<Command[]> {
+  const execution = state.inflight[mapExec];
+  if (execution?.kind !== 'map') return [];
+  const commands: Command[] = [];
+  while (execution.next < execution.items.length && execution.running < execution.concurrency) {
+    const index = execution.next++;
+    execution.running++;
+    const exec = `${mapExec}/${index}`;
+    const scope = context(state, { item: execution.items[index], index });
+    const command = await bodyCommand(exec, node, node, scope);
+    state.inflight[exec] = { kind: 'work', node: node.id, started: ++state.seq, command, map: { exec: mapExec, index } };
+    commands.push(command);
+  }
+  return commands;
+}
+
+/** Cancels the running items of a map (another item failed, or the run ends). */
+export function cancelMapItems(state: RunState, mapExec: string): Command[] {
+  const commands: Command[] = [];
+  for (const [exec, execution] of Object.entries(state.inflight)) {
+    if (execution.kind === 'work' && execution.map?.exec === mapExec) {
+      delete state.inflight[exec];
+      commands.push({ type: 'cancel', exec });
+    }
+  }
+  delete state.inflight[mapExec];
+  return commands;
+}

@@ -1,0 +1,111 @@
+/**
+ * Small mutations of the run state shared by the engine's parts: status transitions with
+ * their history entry, completing a node, closing the run, the expression context.
+ */
+import type { Definition, Edge, Node } from './definition-schema.js';
+import { HISTORY_LIMIT, type NodeRecord, type NodeStatus, type RunError, type RunState, type RunStatus } from './run-state.js';
+
+/** A definition prepared for stepping: lookups computed once per workflow, not per step. */
+export interface Program {
+  definition: Definition;
+  nodes: Map<string, Node>;
+  /** Outgoing edges per node with their index in `definition.edges`. */
+  outgoing: Map<string, Array<{ edge: Edge; index: number }>>;
+  /** Number of incoming edges per node. */
+  incoming: Map<string, number[]>;
+}
+
+export function compileProgram(definition: Definition): Program {
+  const outgoing = new Map<string, Array<{ edge: Edge; index: number }>>();
+  const incoming = new Map<string, number[]>();
+  definition.edges.forEach((edge, index) => {
+    outgoing.set(edge.from, [...(outgoing.get(edge.from) ?? []), { edge, index }]);
+    incoming.set(edge.to, [...(incoming.get(edge.to) ?? []), index]);
+  });
+  return { definition, nodes: new Map(definition.nodes.map((node) => [node.id, node])), outgoing, incoming };
+}
+
+export function isClosed(status: RunStatus): boolean {
+  return status === 'completed' || status === 'failed' || status === 'cancelled';
+}
+
+export function record(state: RunState, node: string): NodeRecord {
+  let entry = state.nodes[node];
+  if (!entry) {
+    entry = { status: 'pending', attempts: 0, visits: 0 };
+    state.nodes[node] = entry;
+  }
+  return entry;
+}
+
+function pushHistory(state: RunState, entry: RunState['history'][number]): void {
+  state.history.push(entry);
+  if (state.history.length > HISTORY_LIMIT) {
+    state.history.shift();
+    state.history_dropped++;
+  }
+}
+
+/** Moves a node to a new status and records the transition. */
+export function transition(
+  state: RunState,
+  node: string,
+  to: NodeStatus,
+  now: string,
+  extra: { note?: string; by?: string } = {},
+): void {
+  const entry = record(state, node);
+  pushHistory(state, { at: now, node, from: entry.status, to, ...extra });
+  entry.status = to;
+}
+
+/** Records a run-level transition (paused, resumed, an operator's action). */
+export function runTransition(state: RunState, to: string, now: string, extra: { note?: string; by?: string } = {}): void {
+  pushHistory(state, { at: now, to, ...extra });
+}
+
+/** The JSONata evaluation context of the language. */
+export function context(state: RunState, extra?: Record<string, unknown>): Record<string, unknown> {
+  return { vars: state.vars, input: state.input, nodes: state.nodes, error: state.error_scope, run: state.run, ...extra };
+}
+
+/**
+ * Marks a node completed (or skipped by an operator) with an output, writing its `output`
+ * variable. Either way its success edges are followed next.
+ */
+export function completeNode(
+  state: RunState,
+  node: Node,
+  output: unknown,
+  now: string,
+  extra: { by?: string; note?: string; status?: 'completed' | 'skipped' } = {},
+): void {
+  const entry = record(state, node.id);
+  entry.output = output;
+  delete entry.error;
+  delete entry.handler_retry;
+  if (node.output !== undefined) state.vars[node.output] = output ?? null;
+  const status = extra.status ?? 'completed';
+  if (status === 'completed' && node.type === 'task' && node.compensation) {
+    state.compensable = state.compensable.filter((id) => id !== node.id);
+    state.compensable.push(node.id);
+  }
+  const { status: _status, ...notes } = extra;
+  transition(state, node.id, status, now, notes);
+}
+
+/** A new execution key for a node. */
+export function newExec(state: RunState, node: string): string {
+  return `${node}#${++state.seq}`;
+}
+
+export function closeRun(state: RunState, now: string, status: 'completed', result: unknown): void;
+export function closeRun(state: RunState, now: string, status: 'failed', error: RunError): void;
+export function closeRun(state: RunState, now: string, status: 'cancelled', error: RunError): void;
+export function closeRun(state: RunState, now: string, status: 'completed' | 'failed' | 'cancelled', payload: unknown): void {
+  state.status = status;
+  state.current_node = null;
+  runTransition(state, status, now);
+  if (status === 'completed') state.result = payload;
+  else state.error = payload as RunError;
+}
