@@ -31,7 +31,8 @@ export function failedNodes(state: RunState): string[] {
 
 function waitingExec(state: RunState, node: string): string | undefined {
   return Object.entries(state.inflight).find(
-    ([, e]) => e.node === node && (e.kind === 'event' || e.kind === 'approval' || (e.kind === 'wait' && e.purpose === 'wait')),
+    ([, e]) =>
+      e.node === node && (e.kind === 'event' || e.kind === 'approval' || (e.kind === 'wait' && e.purpose === 'wait')),
   )?.[0];
 }
 
@@ -97,7 +98,12 @@ export function checkControl(program: Program, state: RunState, action: ControlA
 }
 
 /** Carries out an accepted action; returns the commands that follow. */
-export async function applyControl(program: Program, state: RunState, action: ControlAction, now: string): Promise<Command[]> {
+export async function applyControl(
+  program: Program,
+  state: RunState,
+  action: ControlAction,
+  now: string,
+): Promise<Command[]> {
   const refused = checkControl(program, state, action);
   if (refused) return [];
   const commands: Command[] = [];
@@ -114,13 +120,22 @@ export async function applyControl(program: Program, state: RunState, action: Co
     }
     case 'cancel':
       closeRun(state, now, 'cancelled', { type: 'Cancelled', message: action.reason ?? `cancelled by ${action.by}` });
-      state.history[state.history.length - 1] = { ...(state.history[state.history.length - 1] as RunState['history'][number]), ...by };
+      state.history[state.history.length - 1] = {
+        ...(state.history[state.history.length - 1] as RunState['history'][number]),
+        ...by,
+      };
       return advance(program, state, now, [], commands);
     case 'retry': {
       const nodes = action.node === undefined ? failedNodes(state) : [action.node];
       for (const id of nodes) delete record(state, id).handler_retry;
       runTransition(state, 'retrying', now, { ...by, note: nodes.join(', ') });
-      return resume(program, state, now, nodes.map((node) => ({ node, live: true })), commands);
+      return resume(
+        program,
+        state,
+        now,
+        nodes.map((node) => ({ node, live: true })),
+        commands,
+      );
     }
     case 'skip':
       return skip(program, state, action, now, commands);
@@ -141,7 +156,11 @@ export async function applyControl(program: Program, state: RunState, action: Co
         return advance(program, state, now, await leave(program, state, node.id, 'success'), commands);
       }
       record(state, node.id).output = decision;
-      const error = { type: 'Rejected', message: `rejected by ${action.by}${action.comment ? `: ${action.comment}` : ''}`, node: node.id };
+      const error = {
+        type: 'Rejected',
+        message: `rejected by ${action.by}${action.comment ? `: ${action.comment}` : ''}`,
+        node: node.id,
+      };
       return advance(program, state, now, await onFailure(program, state, node, error, now, commands), commands);
     }
   }
@@ -175,7 +194,7 @@ async function skip(
   const output = action.output ?? null;
   const note = { by: action.by, note: 'skipped by an operator', status: 'skipped' as const };
   if (entry.status === 'pending') {
-    state.skip_pending[action.node] = { output };
+    state.skip_pending[action.node] = { output, by: action.by };
     runTransition(state, 'skip_scheduled', now, { by: action.by, note: action.node });
     return [];
   }

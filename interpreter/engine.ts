@@ -7,11 +7,12 @@
 import type { Command, EngineEvent, ExternalEvent } from './commands.js';
 import type { Node, NodeOf } from './definition-schema.js';
 import { durationMs } from './duration.js';
-import { ExpressionError, evaluate, isTruthy } from './expressions.js';
+import { ExpressionError, NeedsAsync, evaluate, evaluateSync, isTruthy, renderTemplateSync } from './expressions.js';
 import { cancelAll, nextCompensation, onFailure } from './failures.js';
-import { leave, receive } from './flow.js';
+import { leave, leaveSync, receive } from './flow.js';
 import { startNodes } from './graph.js';
 import { bodyCommand, cancelMapItems, fillMap } from './map-node.js';
+import { activityPlan } from './plans.js';
 import type { Arrival, Execution, NodeError, RunInfo, RunState } from './run-state.js';
 import {
   closeRun,
@@ -58,11 +59,21 @@ export function initialState(run: RunInfo, input: Record<string, unknown>, vars:
 /** Starts the run: every node without incoming edges is activated. */
 export async function startRun(program: Program, state: RunState, now: string): Promise<Command[]> {
   for (const node of program.definition.nodes) record(state, node.id);
-  return advance(program, state, now, startNodes(program.definition).map((node) => ({ node, live: true })));
+  return advance(
+    program,
+    state,
+    now,
+    startNodes(program.definition).map((node) => ({ node, live: true })),
+  );
 }
 
 /** Applies the outcome of a command and advances the run. */
-export async function handleEvent(program: Program, state: RunState, event: EngineEvent, now: string): Promise<Command[]> {
+export async function handleEvent(
+  program: Program,
+  state: RunState,
+  event: EngineEvent,
+  now: string,
+): Promise<Command[]> {
   const execution = state.inflight[event.exec];
   if (!execution || isClosed(state.status)) return [];
   delete state.inflight[event.exec];
@@ -122,7 +133,12 @@ async function outcome(
   }
   if (execution.kind === 'wait') {
     if (execution.purpose === 'retry_delay') return [{ node: node.id, live: true }];
-    completeNode(state, node, { waited_until: execution.command.type === 'start_timer' ? execution.command.deadline : null }, now);
+    completeNode(
+      state,
+      node,
+      { waited_until: execution.command.type === 'start_timer' ? execution.command.deadline : null },
+      now,
+    );
     return leave(program, state, node.id, 'success');
   }
   if (execution.kind === 'event') {
@@ -136,12 +152,23 @@ async function outcome(
       completeNode(state, node, decision, now, { note: 'approved on timeout' });
       return leave(program, state, node.id, 'success');
     }
-    return onFailure(program, state, node, { type: 'Rejected', message: 'no decision before the timeout', node: node.id }, now, commands);
+    return onFailure(
+      program,
+      state,
+      node,
+      { type: 'Rejected', message: 'no decision before the timeout', node: node.id },
+      now,
+      commands,
+    );
   }
   return [];
 }
 
-function addCost(state: RunState, node: string, cost: { usd: number; input_tokens: number; output_tokens: number }): void {
+function addCost(
+  state: RunState,
+  node: string,
+  cost: { usd: number; input_tokens: number; output_tokens: number },
+): void {
   const entry = record(state, node);
   const prior = entry.cost ?? { usd: 0, tokens: { input: 0, output: 0 } };
   entry.cost = {
@@ -180,7 +207,8 @@ export async function advance(
     if (!node) continue;
     const reception = receive(program, state, arrival);
     if (reception.dead) {
-      if (record(state, node.id).status === 'pending') transition(state, node.id, 'skipped', now, { note: 'branch not taken' });
+      if (record(state, node.id).status === 'pending')
+        transition(state, node.id, 'skipped', now, { note: 'branch not taken' });
       queue.push(...(await leave(program, state, node.id, 'dead')));
     }
     if (!reception.run) continue;
@@ -195,7 +223,11 @@ export async function advance(
       break;
     }
     try {
-      queue.push(...(await activate(program, state, node, reception.joinOutput, now, commands)));
+      const fast = activateSync(program, state, node, reception.joinOutput, now, commands);
+      if (fast === undefined)
+        queue.push(...(await activate(program, state, node, reception.joinOutput, now, commands)));
+      else if ('leave' in fast) queue.push(...(await leave(program, state, node.id, 'success')));
+      else queue.push(...fast.arrivals);
     } catch (err) {
       if (!(err instanceof ExpressionError)) throw err;
       const error = { type: 'ExpressionError', message: err.message, node: node.id };
@@ -222,6 +254,80 @@ function deadline(now: string, ms: number): string {
   return new Date(Date.parse(now) + ms).toISOString();
 }
 
+/** After a node completed: its arrivals, or a request to compute them asynchronously. */
+function leaveNow(program: Program, state: RunState, node: string): { arrivals: Arrival[] } | { leave: true } {
+  try {
+    return { arrivals: leaveSync(program, state, node, 'success') };
+  } catch (err) {
+    if (err instanceof NeedsAsync) return { leave: true };
+    throw err;
+  }
+}
+
+/**
+ * The common nodes (set, condition, join, task) without a single promise, when their
+ * expressions are simple enough; `undefined` (before any change to the state) otherwise.
+ * Promises are expensive in Temporal's sandbox, and loops run these nodes thousands of times.
+ */
+function activateSync(
+  program: Program,
+  state: RunState,
+  node: Node,
+  joinOutput: Record<string, unknown> | undefined,
+  now: string,
+  commands: Command[],
+): { arrivals: Arrival[] } | { leave: true } | undefined {
+  if (state.skip_pending[node.id]) return undefined;
+  try {
+    switch (node.type) {
+      case 'set': {
+        const vars = { ...state.vars };
+        const assigned: Record<string, unknown> = {};
+        for (const [name, source] of Object.entries(node.assign)) {
+          const value = evaluateSync(source, { ...context(state), vars }) ?? null;
+          vars[name] = value;
+          assigned[name] = value;
+        }
+        Object.assign(state.vars, assigned);
+        completeNode(state, node, assigned, now);
+        return leaveNow(program, state, node.id);
+      }
+      case 'condition': {
+        const value = evaluateSync(node.expression, context(state)) ?? null;
+        completeNode(state, node, value, now);
+        return leaveNow(program, state, node.id);
+      }
+      case 'join':
+        completeNode(state, node, joinOutput ?? {}, now);
+        return leaveNow(program, state, node.id);
+      case 'task': {
+        const params = renderTemplateSync(node.inputs, context(state)) as Record<string, unknown>;
+        const plan = record(state, node.id).handler_retry ? undefined : activityPlan(node);
+        if (!plan) return undefined;
+        const exec = newExec(state, node.id);
+        const command = {
+          type: 'run_activity',
+          exec,
+          node: node.id,
+          call: { connector: node.connector, action: node.action, params },
+          plan,
+        } as const;
+        state.inflight[exec] = { kind: 'work', node: node.id, started: state.seq, command };
+        state.current_node = node.id;
+        record(state, node.id).attempts = 0;
+        transition(state, node.id, 'running', now);
+        commands.push(command);
+        return { arrivals: [] };
+      }
+      default:
+        return undefined;
+    }
+  } catch (err) {
+    if (err instanceof NeedsAsync) return undefined;
+    throw err;
+  }
+}
+
 /** Runs one node's own logic; returns the arrivals that follow at once (if any). */
 async function activate(
   program: Program,
@@ -234,7 +340,7 @@ async function activate(
   const skip = state.skip_pending[node.id];
   if (skip) {
     delete state.skip_pending[node.id];
-    completeNode(state, node, skip.output, now, { status: 'skipped', note: 'skipped by an operator' });
+    completeNode(state, node, skip.output, now, { status: 'skipped', note: 'skipped by an operator', by: skip.by });
     return leave(program, state, node.id, 'success');
   }
   switch (node.type) {
@@ -258,7 +364,11 @@ async function activate(
       const result = node.result === undefined ? state.vars : ((await evaluate(node.result, context(state))) ?? null);
       completeNode(state, node, result, now);
       if (node.status === 'failed') {
-        closeRun(state, now, 'failed', { type: 'EndFailed', message: node.message ?? `ended at "${node.id}"`, node: node.id });
+        closeRun(state, now, 'failed', {
+          type: 'EndFailed',
+          message: node.message ?? `ended at "${node.id}"`,
+          node: node.id,
+        });
       } else {
         closeRun(state, now, 'completed', result);
       }
@@ -274,7 +384,10 @@ async function activate(
       return startEventWait(program, state, node, now, commands);
     case 'approval': {
       const exec = newExec(state, node.id);
-      const timer = node.timeout === undefined ? undefined : timerCommand(exec, node.id, deadline(now, durationMs(node.timeout)), 'approval timeout');
+      const timer =
+        node.timeout === undefined
+          ? undefined
+          : timerCommand(exec, node.id, deadline(now, durationMs(node.timeout)), 'approval timeout');
       state.inflight[exec] = {
         kind: 'approval',
         node: node.id,
@@ -350,6 +463,12 @@ async function startWait(state: RunState, node: NodeOf<'wait'>, now: string, com
   return [];
 }
 
+/** Correlation keys compare as strings: `42` and `"42"` are the same order. */
+function keyOf(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value) ?? '';
+}
+
 /** Whether an external event satisfies a waiting event node. */
 export async function eventMatches(
   state: RunState,
@@ -359,7 +478,7 @@ export async function eventMatches(
   if (wait.event_type !== event.event_type) return false;
   if (wait.correlation_key !== null && wait.correlation_key !== undefined) {
     if (event.correlation_key === null || event.correlation_key === undefined) return false;
-    if (String(wait.correlation_key) !== String(event.correlation_key)) return false;
+    if (keyOf(wait.correlation_key) !== keyOf(event.correlation_key)) return false;
   }
   if (wait.filters === undefined) return true;
   return isTruthy(await evaluate(wait.filters, context(state, { event })));
@@ -373,7 +492,11 @@ async function startEventWait(
   commands: Command[],
 ): Promise<Arrival[]> {
   const key = (await evaluate(node.correlation_key, context(state))) ?? null;
-  const wait = { event_type: node.event_type, correlation_key: key, ...(node.filters ? { filters: node.filters } : {}) };
+  const wait = {
+    event_type: node.event_type,
+    correlation_key: key,
+    ...(node.filters ? { filters: node.filters } : {}),
+  };
   for (let i = 0; i < state.event_buffer.length; i++) {
     const event = state.event_buffer[i] as ExternalEvent;
     if (await eventMatches(state, wait, event)) {
@@ -383,7 +506,10 @@ async function startEventWait(
     }
   }
   const exec = newExec(state, node.id);
-  const timer = node.timeout === undefined ? undefined : timerCommand(exec, node.id, deadline(now, durationMs(node.timeout)), 'event timeout');
+  const timer =
+    node.timeout === undefined
+      ? undefined
+      : timerCommand(exec, node.id, deadline(now, durationMs(node.timeout)), 'event timeout');
   state.inflight[exec] = { kind: 'event', node: node.id, started: state.seq, ...wait, ...(timer ? { timer } : {}) };
   if (timer) commands.push(timer);
   state.current_node = node.id;
@@ -391,10 +517,19 @@ async function startEventWait(
   return [];
 }
 
-async function startMap(program: Program, state: RunState, node: NodeOf<'map'>, now: string, commands: Command[]): Promise<Arrival[]> {
+async function startMap(
+  program: Program,
+  state: RunState,
+  node: NodeOf<'map'>,
+  now: string,
+  commands: Command[],
+): Promise<Arrival[]> {
   const items = await evaluate(node.items, context(state));
   if (!Array.isArray(items)) {
-    throw new ExpressionError(`"items" must give an array, got ${items === undefined ? 'nothing' : typeof items}`, node.items);
+    throw new ExpressionError(
+      `"items" must give an array, got ${items === undefined ? 'nothing' : typeof items}`,
+      node.items,
+    );
   }
   if (items.length === 0) {
     completeNode(state, node, [], now);
@@ -422,7 +557,8 @@ export function pendingWork(state: RunState): Command[] {
   const commands: Command[] = [];
   for (const execution of Object.values(state.inflight)) {
     if (execution.kind === 'work' || execution.kind === 'wait') commands.push(execution.command);
-    else if ((execution.kind === 'event' || execution.kind === 'approval') && execution.timer) commands.push(execution.timer);
+    else if ((execution.kind === 'event' || execution.kind === 'approval') && execution.timer)
+      commands.push(execution.timer);
   }
   return commands;
 }

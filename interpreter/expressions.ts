@@ -4,8 +4,10 @@
  * expressions are cached per source string because loops evaluate the same ones repeatedly.
  */
 import jsonata from 'jsonata';
+import { Decline, compileFast } from './fast-path.js';
+import { isTruthy } from './truthiness.js';
 
-type Compiled = ReturnType<typeof jsonata>;
+type Compiled = ReturnType<typeof jsonata> & { fast?: ReturnType<typeof compileFast> };
 
 /** A failure to parse or evaluate an expression, with JSONata's own explanation. */
 export class ExpressionError extends Error {
@@ -33,6 +35,7 @@ function compile(source: string): Compiled {
   if (!compiled) {
     try {
       compiled = jsonata(source);
+      compiled.fast = compileFast(compiled.ast());
     } catch (err) {
       throw new ExpressionError(`invalid JSONata expression ${JSON.stringify(source)}: ${describe(err)}`, source);
     }
@@ -53,13 +56,56 @@ export function expressionSyntaxError(source: string): string | undefined {
 
 /** JSONata results may carry non-JSON extras (sequence flags, functions); runs keep plain JSON. */
 function toPlain(value: unknown): unknown {
-  if (value === undefined) return undefined;
+  if (value === undefined || value === null || typeof value !== 'object') return value;
   return JSON.parse(JSON.stringify(value)) as unknown;
+}
+
+/** Thrown by the synchronous evaluators when only JSONata's own (asynchronous) evaluator can answer. */
+export class NeedsAsync extends Error {}
+
+/**
+ * Evaluates an expression synchronously when the fast path can (see fast-path.ts); throws
+ * {@link NeedsAsync} otherwise. Hot paths use it to avoid promises, which are costly in
+ * Temporal's workflow sandbox.
+ */
+export function evaluateSync(source: string, context: Record<string, unknown>): unknown {
+  const compiled = compile(source);
+  if (!compiled.fast) throw new NeedsAsync();
+  try {
+    return toPlain(compiled.fast(context));
+  } catch (err) {
+    throw err instanceof Decline ? new NeedsAsync() : err;
+  }
+}
+
+/** {@link renderTemplate} without promises, or {@link NeedsAsync}. */
+export function renderTemplateSync(value: unknown, context: Record<string, unknown>): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('{{')) return value;
+    const parts = parseTemplate(value);
+    const [only] = parts;
+    if (parts.length === 1 && only && 'expression' in only) return evaluateSync(only.expression, context);
+    return parts
+      .map((part) => ('text' in part ? part.text : interpolated(evaluateSync(part.expression, context))))
+      .join('');
+  }
+  if (Array.isArray(value)) return value.map((item) => renderTemplateSync(item, context));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderTemplateSync(item, context)]));
+  }
+  return value;
 }
 
 /** Evaluates a bare JSONata expression against the context. `undefined` means "no match". */
 export async function evaluate(source: string, context: unknown): Promise<unknown> {
   const compiled = compile(source);
+  if (compiled.fast && context && typeof context === 'object') {
+    try {
+      return toPlain(compiled.fast(context as Record<string, unknown>));
+    } catch (err) {
+      if (!(err instanceof Decline)) throw err;
+    }
+  }
   try {
     return toPlain(await compiled.evaluate(context));
   } catch (err) {
@@ -67,12 +113,7 @@ export async function evaluate(source: string, context: unknown): Promise<unknow
   }
 }
 
-/** JSONata truthiness, as used by edge `when` clauses. */
-export function isTruthy(value: unknown): boolean {
-  if (Array.isArray(value)) return value.some(isTruthy);
-  if (value && typeof value === 'object') return Object.keys(value).length > 0;
-  return Boolean(value);
-}
+export { isTruthy };
 
 type TemplatePart = { text: string } | { expression: string };
 

@@ -56,7 +56,13 @@ export async function onFailure(
         const delay = handler.retry_policy?.initial_interval;
         const exec = newExec(state, node.id);
         const deadline = new Date(Date.parse(now) + (delay === undefined ? 1_000 : durationMs(delay))).toISOString();
-        const command = { type: 'start_timer', exec, node: node.id, deadline, summary: `${node.id}: retry delay` } as const;
+        const command = {
+          type: 'start_timer',
+          exec,
+          node: node.id,
+          deadline,
+          summary: `${node.id}: retry delay`,
+        } as const;
         state.inflight[exec] = { kind: 'wait', node: node.id, started: state.seq, command, purpose: 'retry_delay' };
         commands.push(command);
         return [];
@@ -85,7 +91,14 @@ function runError(error: NodeError): RunError {
   return { type: error.type, message: error.message, node: error.node };
 }
 
-function fallback(program: Program, state: RunState, node: Node, error: NodeError, now: string, _commands: Command[]): Arrival[] {
+function fallback(
+  program: Program,
+  state: RunState,
+  node: Node,
+  error: NodeError,
+  now: string,
+  _commands: Command[],
+): Arrival[] {
   if (program.definition.options.on_failure === 'pause') {
     state.status = 'paused';
     state.pause_reason = `node "${node.id}" failed: ${error.type}: ${error.message}`;
@@ -97,7 +110,13 @@ function fallback(program: Program, state: RunState, node: Node, error: NodeErro
 }
 
 /** Starts the saga: compensations of completed nodes in reverse completion order. */
-export async function startCompensation(program: Program, state: RunState, error: RunError, now: string, commands: Command[]) {
+export async function startCompensation(
+  program: Program,
+  state: RunState,
+  error: RunError,
+  now: string,
+  commands: Command[],
+) {
   cancelAll(state, commands);
   state.compensating = { remaining: [...state.compensable].reverse(), error };
   runTransition(state, 'compensating', now, { note: `${error.type}: ${error.message}` });
@@ -105,7 +124,12 @@ export async function startCompensation(program: Program, state: RunState, error
 }
 
 /** Runs the next compensation, or fails the run once none is left. */
-export async function nextCompensation(program: Program, state: RunState, now: string, commands: Command[]): Promise<void> {
+export async function nextCompensation(
+  program: Program,
+  state: RunState,
+  now: string,
+  commands: Command[],
+): Promise<void> {
   const saga = state.compensating;
   if (!saga) return;
   const id = saga.remaining.shift();

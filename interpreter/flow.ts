@@ -4,45 +4,80 @@
  * knows a branch will not come (dead-path elimination) instead of waiting for it forever.
  */
 import type { NodeOf } from './definition-schema.js';
-import { evaluate, isTruthy } from './expressions.js';
+import { NeedsAsync, evaluate, evaluateSync, isTruthy } from './expressions.js';
 import type { Arrival, RunState } from './run-state.js';
 import { context, record, type Program } from './state-ops.js';
 
 /**
  * The arrivals caused by a node finishing with `outcome`: live along taken edges, dead along
  * the others. When `when` edges exist and none holds, the `default: true` edge is taken.
+ * `holds` answers whether an edge's `when` is truthy.
  */
+function select(
+  program: Program,
+  from: string,
+  outcome: 'success' | 'error' | 'dead',
+  holds: (when: string) => boolean,
+): Arrival[] {
+  const arrivals: Arrival[] = [];
+  const defaults: Array<{ to: string; index: number }> = [];
+  let conditionalTaken = false;
+  // On a cycle, an edge not taken now may be taken on the next iteration: it is not dead.
+  const dead = (to: string, index: number) => {
+    if (outcome === 'dead' || !program.cyclic.has(from)) arrivals.push({ node: to, edge: index, live: false });
+  };
+  for (const { edge, index } of program.outgoing.get(from) ?? []) {
+    if (outcome === 'dead' || edge.on !== outcome) {
+      dead(edge.to, index);
+    } else if (edge.when === undefined) {
+      if (edge.default) defaults.push({ to: edge.to, index });
+      else arrivals.push({ node: edge.to, edge: index, live: true });
+    } else if (holds(edge.when)) {
+      conditionalTaken = true;
+      arrivals.push({ node: edge.to, edge: index, live: true });
+    } else if (edge.default) {
+      defaults.push({ to: edge.to, index });
+    } else {
+      dead(edge.to, index);
+    }
+  }
+  for (const { to, index } of defaults) {
+    if (conditionalTaken) dead(to, index);
+    else arrivals.push({ node: to, edge: index, live: true });
+  }
+  return arrivals;
+}
+
+/** {@link leave} without promises; throws NeedsAsync when a `when` needs JSONata's evaluator. */
+export function leaveSync(
+  program: Program,
+  state: RunState,
+  from: string,
+  outcome: 'success' | 'error' | 'dead',
+): Arrival[] {
+  const ctx = context(state);
+  return select(program, from, outcome, (when) => isTruthy(evaluateSync(when, ctx)));
+}
+
+/** The arrivals that follow a node's outcome (see {@link select}). */
 export async function leave(
   program: Program,
   state: RunState,
   from: string,
   outcome: 'success' | 'error' | 'dead',
 ): Promise<Arrival[]> {
-  const arrivals: Arrival[] = [];
-  const edges = program.outgoing.get(from) ?? [];
-  const defaults: Array<{ to: string; index: number }> = [];
-  let conditionalTaken = false;
-  for (const { edge, index } of edges) {
-    if (outcome === 'dead' || edge.on !== outcome) {
-      arrivals.push({ node: edge.to, edge: index, live: false });
-      continue;
-    }
-    if (edge.when === undefined) {
-      if (edge.default) defaults.push({ to: edge.to, index });
-      else arrivals.push({ node: edge.to, edge: index, live: true });
-      continue;
-    }
-    if (isTruthy(await evaluate(edge.when, context(state)))) {
-      conditionalTaken = true;
-      arrivals.push({ node: edge.to, edge: index, live: true });
-    } else if (edge.default) {
-      defaults.push({ to: edge.to, index });
-    } else {
-      arrivals.push({ node: edge.to, edge: index, live: false });
+  try {
+    return leaveSync(program, state, from, outcome);
+  } catch (err) {
+    if (!(err instanceof NeedsAsync)) throw err;
+  }
+  const truths = new Map<string, boolean>();
+  for (const { edge } of program.outgoing.get(from) ?? []) {
+    if (edge.when !== undefined && edge.on === outcome && !truths.has(edge.when)) {
+      truths.set(edge.when, isTruthy(await evaluate(edge.when, context(state))));
     }
   }
-  for (const { to, index } of defaults) arrivals.push({ node: to, edge: index, live: !conditionalTaken });
-  return arrivals;
+  return select(program, from, outcome, (when) => truths.get(when) ?? false);
 }
 
 /** What an arrival means for its node: run it (with a join's output), propagate death, or wait. */
@@ -53,33 +88,38 @@ export interface Reception {
 }
 
 /**
- * Records an arrival. Nodes with one incoming edge simply run or die with it. Nodes with
- * several keep a queue of tokens per edge; a *generation* is complete when every incoming edge
- * has delivered one. A plain node runs once per live arrival and dies when a whole generation
- * was dead; a join fires per its mode within a generation, or dies when it cannot.
+ * Records an arrival. Nodes with one incoming edge simply run or die with it. Joins keep a
+ * queue of tokens per incoming edge; a *generation* is complete when every incoming edge
+ * has delivered one. A join fires per its mode within a generation, or dies when it cannot.
  */
 export function receive(program: Program, state: RunState, arrival: Arrival): Reception {
   const node = program.nodes.get(arrival.node);
   const incoming = program.incoming.get(arrival.node) ?? [];
   if (!node) return { run: false, dead: false };
   if (arrival.edge === undefined || incoming.length <= 1) {
-    if (node.type === 'join' && arrival.live) return { run: true, dead: false, joinOutput: joinOutput(program, state, [arrival.edge]) };
+    if (node.type === 'join' && arrival.live)
+      return { run: true, dead: false, joinOutput: joinOutput(program, state, [arrival.edge]) };
     return { run: arrival.live, dead: !arrival.live };
   }
+  if (node.type !== 'join') {
+    // A plain node runs on every live arrival; it is dead only when every incoming edge has
+    // delivered a dead token since it last ran. Kept as a set, so loops cannot grow it.
+    if (arrival.live) {
+      delete state.tokens[node.id];
+      return { run: true, dead: false };
+    }
+    const deadEdges = (state.tokens[node.id] ??= {});
+    deadEdges[arrival.edge] = ['dead'];
+    if (!incoming.every((i) => deadEdges[i])) return { run: false, dead: false };
+    delete state.tokens[node.id];
+    return { run: false, dead: true };
+  }
+
   const queues = (state.tokens[node.id] ??= {});
   const queue = (queues[arrival.edge] ??= []);
   queue.push(arrival.live ? 'live' : 'dead');
   const becameHead = queue.length === 1;
   const result: Reception = { run: false, dead: false };
-
-  if (node.type !== 'join') {
-    result.run = arrival.live;
-    while (incoming.every((i) => (queues[i]?.length ?? 0) > 0)) {
-      const heads = incoming.map((i) => queues[i]?.shift());
-      if (heads.every((h) => h === 'dead')) result.dead = true;
-    }
-    return result;
-  }
 
   const headsLive = () => incoming.filter((i) => queues[i]?.[0] === 'live');
   const tryFire = () => {

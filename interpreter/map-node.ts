@@ -21,7 +21,16 @@ export async function bodyCommand(
   if (body.task) {
     const params = (await renderTemplate(body.task.inputs, scope)) as Record<string, unknown>;
     const call = { connector: body.task.connector, action: body.task.action, params };
-    return { type: 'run_activity', exec, node: node.id, call, plan: activityPlan({ ...body.task, id: node.id, ...(node.name === undefined ? {} : { name: node.name }) }, retryOverride) };
+    return {
+      type: 'run_activity',
+      exec,
+      node: node.id,
+      call,
+      plan: activityPlan(
+        { ...body.task, id: node.id, ...(node.name === undefined ? {} : { name: node.name }) },
+        retryOverride,
+      ),
+    };
   }
   if (body.ai) {
     const ai = body.ai;
@@ -39,7 +48,11 @@ export async function bodyCommand(
         ...(ai.parameters ? { parameters: ai.parameters } : {}),
         ...(ai.output_mapping ? { output_mapping: ai.output_mapping } : {}),
       },
-      plan: activityPlan({ ...ai, id: node.id, ...(node.name === undefined ? {} : { name: node.name }) }, retryOverride, AI_DEFAULTS),
+      plan: activityPlan(
+        { ...ai, id: node.id, ...(node.name === undefined ? {} : { name: node.name }) },
+        retryOverride,
+        AI_DEFAULTS,
+      ),
     };
   }
   const child = body.subworkflow;
@@ -65,7 +78,13 @@ export async function fillMap(state: RunState, node: NodeOf<'map'>, mapExec: str
     const exec = `${mapExec}/${index}`;
     const scope = context(state, { item: execution.items[index], index });
     const command = await bodyCommand(exec, node, node, scope);
-    state.inflight[exec] = { kind: 'work', node: node.id, started: ++state.seq, command, map: { exec: mapExec, index } };
+    state.inflight[exec] = {
+      kind: 'work',
+      node: node.id,
+      started: ++state.seq,
+      command,
+      map: { exec: mapExec, index },
+    };
     commands.push(command);
   }
   return commands;

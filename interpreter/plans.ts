@@ -34,7 +34,8 @@ export function activityPlan(node: TaskLike, override?: RetryPolicyConfig, defau
       initial_interval_ms:
         policy.initial_interval === undefined ? defaults.initial_interval_ms : durationMs(policy.initial_interval),
       backoff_coefficient: policy.backoff_coefficient ?? defaults.backoff_coefficient,
-      maximum_interval_ms: policy.max_interval === undefined ? defaults.maximum_interval_ms : durationMs(policy.max_interval),
+      maximum_interval_ms:
+        policy.max_interval === undefined ? defaults.maximum_interval_ms : durationMs(policy.max_interval),
       non_retryable_error_types: policy.non_retryable_errors ?? [],
     },
     summary: node.name ? `${node.id}: ${node.name}` : node.id,

@@ -56,7 +56,14 @@ export interface RunError {
  * starts it, so a continued-as-new run can re-issue work that had not been dispatched yet.
  */
 export type Execution =
-  | { kind: 'work'; node: string; started: number; command: WorkCommand; map?: { exec: string; index: number }; compensation?: boolean }
+  | {
+      kind: 'work';
+      node: string;
+      started: number;
+      command: WorkCommand;
+      map?: { exec: string; index: number };
+      compensation?: boolean;
+    }
   | { kind: 'wait'; node: string; started: number; command: WorkCommand; purpose: 'wait' | 'retry_delay' }
   | {
       kind: 'event';
@@ -67,7 +74,14 @@ export type Execution =
       filters?: string;
       timer?: WorkCommand;
     }
-  | { kind: 'approval'; node: string; started: number; approvers?: string[]; on_timeout: 'approve' | 'reject'; timer?: WorkCommand }
+  | {
+      kind: 'approval';
+      node: string;
+      started: number;
+      approvers?: string[];
+      on_timeout: 'approve' | 'reject';
+      timer?: WorkCommand;
+    }
   | {
       kind: 'map';
       node: string;
@@ -110,7 +124,7 @@ export interface RunState {
   /** Live arrivals held while the run is paused. */
   parked: Arrival[];
   /** Nodes an operator skipped before they ran, with the output to use. */
-  skip_pending: Record<string, { output: unknown }>;
+  skip_pending: Record<string, { output: unknown; by: string }>;
   /** Completed nodes that have a compensation, in completion order (for sagas). */
   compensable: string[];
   /** Set while compensations run: the nodes still to compensate and the error to fail with. */
@@ -200,7 +214,13 @@ export function viewRunState(
     if (record.error) entry.error = scrub(record.error, secrets) as NodeError;
     nodes[id] = entry;
   }
-  const active = [...new Set(Object.values(state.inflight).filter((e) => !('compensation' in e && e.compensation)).map((e) => e.node))];
+  const active = [
+    ...new Set(
+      Object.values(state.inflight)
+        .filter((e) => !('compensation' in e && e.compensation))
+        .map((e) => e.node),
+    ),
+  ];
   const view: RunStateView = {
     workflow_id: ids.workflow_id,
     instance_id: ids.instance_id,

@@ -3,7 +3,15 @@
  * their history entry, completing a node, closing the run, the expression context.
  */
 import type { Definition, Edge, Node } from './definition-schema.js';
-import { HISTORY_LIMIT, type NodeRecord, type NodeStatus, type RunError, type RunState, type RunStatus } from './run-state.js';
+import { cycles } from './graph.js';
+import {
+  HISTORY_LIMIT,
+  type NodeRecord,
+  type NodeStatus,
+  type RunError,
+  type RunState,
+  type RunStatus,
+} from './run-state.js';
 
 /** A definition prepared for stepping: lookups computed once per workflow, not per step. */
 export interface Program {
@@ -11,8 +19,10 @@ export interface Program {
   nodes: Map<string, Node>;
   /** Outgoing edges per node with their index in `definition.edges`. */
   outgoing: Map<string, Array<{ edge: Edge; index: number }>>;
-  /** Number of incoming edges per node. */
+  /** Indexes of the incoming edges per node. */
   incoming: Map<string, number[]>;
+  /** Nodes on a cycle: an edge they do not take this time may be taken next iteration. */
+  cyclic: Set<string>;
 }
 
 export function compileProgram(definition: Definition): Program {
@@ -22,7 +32,13 @@ export function compileProgram(definition: Definition): Program {
     outgoing.set(edge.from, [...(outgoing.get(edge.from) ?? []), { edge, index }]);
     incoming.set(edge.to, [...(incoming.get(edge.to) ?? []), index]);
   });
-  return { definition, nodes: new Map(definition.nodes.map((node) => [node.id, node])), outgoing, incoming };
+  return {
+    definition,
+    nodes: new Map(definition.nodes.map((node) => [node.id, node])),
+    outgoing,
+    incoming,
+    cyclic: new Set(cycles(definition).flat()),
+  };
 }
 
 export function isClosed(status: RunStatus): boolean {
@@ -60,13 +76,25 @@ export function transition(
 }
 
 /** Records a run-level transition (paused, resumed, an operator's action). */
-export function runTransition(state: RunState, to: string, now: string, extra: { note?: string; by?: string } = {}): void {
+export function runTransition(
+  state: RunState,
+  to: string,
+  now: string,
+  extra: { note?: string; by?: string } = {},
+): void {
   pushHistory(state, { at: now, to, ...extra });
 }
 
 /** The JSONata evaluation context of the language. */
 export function context(state: RunState, extra?: Record<string, unknown>): Record<string, unknown> {
-  return { vars: state.vars, input: state.input, nodes: state.nodes, error: state.error_scope, run: state.run, ...extra };
+  return {
+    vars: state.vars,
+    input: state.input,
+    nodes: state.nodes,
+    error: state.error_scope,
+    run: state.run,
+    ...extra,
+  };
 }
 
 /**
@@ -102,7 +130,12 @@ export function newExec(state: RunState, node: string): string {
 export function closeRun(state: RunState, now: string, status: 'completed', result: unknown): void;
 export function closeRun(state: RunState, now: string, status: 'failed', error: RunError): void;
 export function closeRun(state: RunState, now: string, status: 'cancelled', error: RunError): void;
-export function closeRun(state: RunState, now: string, status: 'completed' | 'failed' | 'cancelled', payload: unknown): void {
+export function closeRun(
+  state: RunState,
+  now: string,
+  status: 'completed' | 'failed' | 'cancelled',
+  payload: unknown,
+): void {
   state.status = status;
   state.current_node = null;
   runTransition(state, status, now);

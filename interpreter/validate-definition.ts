@@ -25,7 +25,13 @@ export const SUPPORTED_NODE_TYPES: ReadonlySet<NodeType> = new Set<NodeType>([
 ]);
 
 /** Error-handler actions this engine version can carry out. */
-export const SUPPORTED_HANDLER_ACTIONS: ReadonlySet<string> = new Set(['retry', 'compensate', 'terminate', 'continue', 'goto']);
+export const SUPPORTED_HANDLER_ACTIONS: ReadonlySet<string> = new Set([
+  'retry',
+  'compensate',
+  'terminate',
+  'continue',
+  'goto',
+]);
 
 export type ValidationResult = { ok: true; definition: Definition } | { ok: false; problems: Problem[] };
 
@@ -100,7 +106,11 @@ function semanticProblems(definition: Definition, catalog?: ConnectorCatalog): P
   definition.nodes.forEach((node, i) => {
     if (node.type !== 'join') return;
     const count = incoming.get(node.id) ?? 0;
-    if (count < 2) problems.push({ path: `/nodes/${i}`, message: `join "${node.id}" needs at least two incoming edges, has ${count}` });
+    if (count < 2)
+      problems.push({
+        path: `/nodes/${i}`,
+        message: `join "${node.id}" needs at least two incoming edges, has ${count}`,
+      });
     if (node.mode === 'n' && node.n !== undefined && node.n > count) {
       problems.push({ path: `/nodes/${i}/n`, message: `n is ${node.n} but the join has only ${count} incoming edges` });
     }
@@ -197,7 +207,10 @@ function nodeProblems(node: Node, at: string, catalog?: ConnectorCatalog): Probl
       pushExpression(problems, `${at}/items`, node.items);
       const bodies = (['task', 'ai', 'subworkflow'] as const).filter((k) => node[k] !== undefined);
       if (bodies.length !== 1) {
-        problems.push({ path: at, message: `a map node needs exactly one body field (task, ai or subworkflow), has ${bodies.length}` });
+        problems.push({
+          path: at,
+          message: `a map node needs exactly one body field (task, ai or subworkflow), has ${bodies.length}`,
+        });
       }
       if (node.task) problems.push(...connectorProblems(node.task, `${at}/task`, catalog));
       if (node.ai) {

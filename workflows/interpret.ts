@@ -28,8 +28,22 @@ import {
 import type { Activities } from '../activities/index.js';
 import type { DefinitionActivities } from '../activities/definitions.js';
 import type { FailureDetails } from '../activities/errors.js';
-import type { AiCall, ActivityPlan, CallCost, Command, EngineEvent, ExternalEvent, WorkCommand } from '../interpreter/commands.js';
-import { applyControl, checkControl, deliverEvent, type ControlAction, type DeliveryStatus } from '../interpreter/control.js';
+import type {
+  AiCall,
+  ActivityPlan,
+  CallCost,
+  Command,
+  EngineEvent,
+  ExternalEvent,
+  WorkCommand,
+} from '../interpreter/commands.js';
+import {
+  applyControl,
+  checkControl,
+  deliverEvent,
+  type ControlAction,
+  type DeliveryStatus,
+} from '../interpreter/control.js';
 import type { Definition } from '../interpreter/definition-schema.js';
 import { compileProgram, handleEvent, initialState, pendingWork, startRun } from '../interpreter/engine.js';
 import { resolveRunInput } from '../interpreter/run-input.js';
@@ -90,7 +104,11 @@ function failureOf(err: unknown, maxAttempts: number): { type: string; message: 
     return { type: cause.type ?? 'Error', message: cause.message, attempts };
   }
   if (cause instanceof TimeoutFailure) {
-    return { type: 'Timeout', message: `timed out (${cause.timeoutType ?? 'unknown'}) after its retries`, attempts: maxAttempts };
+    return {
+      type: 'Timeout',
+      message: `timed out (${cause.timeoutType ?? 'unknown'}) after its retries`,
+      attempts: maxAttempts,
+    };
   }
   return { type: 'Error', message: cause instanceof Error ? cause.message : String(cause), attempts: maxAttempts };
 }
@@ -114,9 +132,19 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     const resolved = resolveRunInput(definition, args.input ?? {});
     if (!resolved.ok) {
       const message = resolved.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
-      throw ApplicationFailure.create({ type: 'InvalidInput', message, nonRetryable: true, details: [resolved.problems] });
+      throw ApplicationFailure.create({
+        type: 'InvalidInput',
+        message,
+        nonRetryable: true,
+        details: [resolved.problems],
+      });
     }
-    const run = { id: info.workflowId, definition_id: definition.id, definition_version: definition.version, started_at: info.startTime.toISOString() };
+    const run = {
+      id: info.workflowId,
+      definition_id: definition.id,
+      definition_version: definition.version,
+      started_at: info.startTime.toISOString(),
+    };
     state = initialState(run, args.input ?? {}, resolved.variables);
   }
 
@@ -131,7 +159,10 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   setHandler(eventSignal, (event) => void inbox.push({ kind: 'event', event, done: () => undefined }));
   setHandler(
     deliverEventUpdate,
-    (event) => new Promise<{ status: DeliveryStatus }>((resolve) => inbox.push({ kind: 'event', event, done: (status) => resolve({ status }) })),
+    (event) =>
+      new Promise<{ status: DeliveryStatus }>((resolve) =>
+        inbox.push({ kind: 'event', event, done: (status) => resolve({ status }) }),
+      ),
   );
   setHandler(
     controlUpdate,
@@ -140,7 +171,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       return { accepted: true, status: state.status };
     },
     {
-      validator: (action) => {
+      validator: (action: ControlAction) => {
         const reason = checkControl(program, state, action);
         if (reason) throw new Error(reason);
       },
@@ -159,34 +190,54 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     const { exec } = command;
     if (command.type === 'start_timer') {
       const ms = Math.max(0, Date.parse(command.deadline) - Date.now());
-      scope.run(() => sleep(ms, { summary: command.summary })).then(
-        () => settle(exec, { type: 'timer_fired', exec }),
-        () => scopes.delete(exec),
-      );
+      scope
+        .run(() => sleep(ms, { summary: command.summary }))
+        .then(
+          () => settle(exec, { type: 'timer_fired', exec }),
+          () => scopes.delete(exec),
+        );
       return;
     }
     running.add(exec);
     if (command.type === 'run_activity') {
       const { runConnector } = proxyActivities<Activities>(activityOptions(command.plan));
-      scope.run(() => runConnector(command.call)).then(
-        (r) => settle(exec, { type: 'activity_completed', exec, output: r.output, attempts: r.attempt }),
-        (err: unknown) => {
-          const f = failureOf(err, command.plan.retry.maximum_attempts);
-          settle(exec, { type: 'activity_failed', exec, attempts: f.attempts, error: { type: f.type, message: f.message } });
-        },
-      );
+      scope
+        .run(() => runConnector(command.call))
+        .then(
+          (r) => settle(exec, { type: 'activity_completed', exec, output: r.output, attempts: r.attempt }),
+          (err: unknown) => {
+            const f = failureOf(err, command.plan.retry.maximum_attempts);
+            settle(exec, {
+              type: 'activity_failed',
+              exec,
+              attempts: f.attempts,
+              error: { type: f.type, message: f.message },
+            });
+          },
+        );
     } else if (command.type === 'run_ai') {
       const { runAi } = proxyActivities<AiActivities>(activityOptions(command.plan));
-      scope.run(() => runAi(command.call)).then(
-        (r) => {
-          const cost: CallCost = { usd: r.cost_usd, input_tokens: r.usage.input_tokens, output_tokens: r.usage.output_tokens };
-          settle(exec, { type: 'activity_completed', exec, output: r.output, attempts: r.attempt, cost });
-        },
-        (err: unknown) => {
-          const f = failureOf(err, command.plan.retry.maximum_attempts);
-          settle(exec, { type: 'activity_failed', exec, attempts: f.attempts, error: { type: f.type, message: f.message } });
-        },
-      );
+      scope
+        .run(() => runAi(command.call))
+        .then(
+          (r) => {
+            const cost: CallCost = {
+              usd: r.cost_usd,
+              input_tokens: r.usage.input_tokens,
+              output_tokens: r.usage.output_tokens,
+            };
+            settle(exec, { type: 'activity_completed', exec, output: r.output, attempts: r.attempt, cost });
+          },
+          (err: unknown) => {
+            const f = failureOf(err, command.plan.retry.maximum_attempts);
+            settle(exec, {
+              type: 'activity_failed',
+              exec,
+              attempts: f.attempts,
+              error: { type: f.type, message: f.message },
+            });
+          },
+        );
     } else {
       const { loadDefinition } = proxyActivities<DefinitionActivities>({
         startToCloseTimeout: '30s',
@@ -196,7 +247,10 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       const childId = `${info.workflowId}.${exec.replace('#', '-').replace('/', '-')}`;
       scope
         .run(async () => {
-          const child = await loadDefinition({ id: command.call.definition, ...(command.call.version ? { version: command.call.version } : {}) });
+          const child = await loadDefinition({
+            id: command.call.definition,
+            ...(command.call.version ? { version: command.call.version } : {}),
+          });
           return executeChild(interpret, {
             workflowId: childId,
             args: [{ definition: child, input: command.call.input }],
@@ -241,7 +295,18 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     if (args.resume) {
       perform(pendingWork(state));
       if (args.resume.retry_nodes?.length) {
-        perform(await applyControl(program, state, { type: 'retry', by: 'retry', ...(args.resume.retry_nodes.length === 1 ? { node: args.resume.retry_nodes[0] } : {}) }, now()));
+        perform(
+          await applyControl(
+            program,
+            state,
+            {
+              type: 'retry',
+              by: 'retry',
+              ...(args.resume.retry_nodes.length === 1 ? { node: args.resume.retry_nodes[0] } : {}),
+            },
+            now(),
+          ),
+        );
       }
     } else {
       perform(await startRun(program, state, now()));
@@ -260,7 +325,12 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     }
   } catch (err) {
     if (isCancellation(err) && state.status !== 'cancelled') {
-      await applyControl(program, state, { type: 'cancel', by: 'temporal', reason: 'cancelled through Temporal' }, now());
+      await applyControl(
+        program,
+        state,
+        { type: 'cancel', by: 'temporal', reason: 'cancelled through Temporal' },
+        now(),
+      );
     }
     throw err;
   }
@@ -272,7 +342,11 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     // The gateway recorded who cancelled through an update and now asks Temporal to cancel the
     // run, so its status becomes "canceled"; a cancellation that never comes ends it as failed.
     await condition(() => false, '1 minute');
-    throw ApplicationFailure.create({ type: 'Cancelled', message: view.error?.message ?? 'cancelled', nonRetryable: true });
+    throw ApplicationFailure.create({
+      type: 'Cancelled',
+      message: view.error?.message ?? 'cancelled',
+      nonRetryable: true,
+    });
   }
   if (closing.type === 'fail') throw runFailure(view.error ?? closing.error);
   return view.result;
@@ -280,5 +354,10 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
 
 function runFailure(error: RunError): ApplicationFailure {
   const where = error.node ? ` at node "${error.node}"` : '';
-  return ApplicationFailure.create({ type: error.type, message: `${error.message}${where}`, nonRetryable: true, details: [error] });
+  return ApplicationFailure.create({
+    type: error.type,
+    message: `${error.message}${where}`,
+    nonRetryable: true,
+    details: [error],
+  });
 }

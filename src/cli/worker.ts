@@ -3,6 +3,7 @@ import { Connection } from '@temporalio/client';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
+import { openDefinitionStore } from '../store/open-store.js';
 import { startWorker } from '../worker/create-worker.js';
 
 const config = loadConfig();
@@ -19,11 +20,15 @@ try {
 }
 
 // The SDK shuts the worker down gracefully on SIGINT/SIGTERM; `done` settles after that.
+// Subworkflow nodes read the definitions the gateway stored, from the same store.
+const definitions = await Promise.resolve(openDefinitionStore(config.databaseUrl));
 const worker = await startWorker({
   address: config.temporalAddress,
   namespace: config.namespace,
   taskQueue: config.taskQueue,
+  definitions,
 });
 logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress }, 'worker running');
 await worker.done;
+await definitions.close();
 logger.info('worker stopped');

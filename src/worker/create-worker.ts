@@ -13,11 +13,13 @@ import {
   type WorkflowBundle,
 } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
+import { createDefinitionActivities } from '../../activities/definitions.js';
+import type { DefinitionStore } from '../store/definition-store.js';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
 
-let bundle: Promise<WorkflowBundle> | undefined;
+const bundles = new Map<string, Promise<WorkflowBundle>>();
 let runtimeInstalled = false;
 
 /** The SDK logs every worker state change at INFO; we keep its WARN and above unless asked. */
@@ -28,9 +30,13 @@ function installRuntime(): void {
   Runtime.install({ logger: new DefaultLogger(level) });
 }
 
-/** The workflow code bundle, built on first use. */
-export function workflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+/** The workflow code bundle, built on first use (per entry point: tests and benchmarks add their own). */
+export function workflowBundle(workflowsPath = WORKFLOWS_PATH): Promise<WorkflowBundle> {
+  let bundle = bundles.get(workflowsPath);
+  if (!bundle) {
+    bundle = bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+    bundles.set(workflowsPath, bundle);
+  }
   return bundle;
 }
 
@@ -48,7 +54,14 @@ export interface WorkerOptions {
   namespace: string;
   taskQueue: string;
   registry?: ConnectorRegistry;
+  /** The workflow entry point; defaults to `workflows/index.ts`. */
+  workflowsPath?: string;
+  /** Where `subworkflow` nodes load their definitions from. */
+  definitions?: Pick<DefinitionStore, 'get'>;
 }
+
+/** A worker without a store can run everything but `subworkflow` nodes. */
+const noDefinitions: Pick<DefinitionStore, 'get'> = { get: () => Promise.resolve(undefined) };
 
 export interface RunningWorker {
   worker: Worker;
@@ -69,8 +82,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: createActivities({ registry }),
+    workflowBundle: await workflowBundle(options.workflowsPath),
+    activities: {
+      ...createActivities({ registry }),
+      ...createDefinitionActivities(options.definitions ?? noDefinitions),
+    },
   });
   const done = worker.run().finally(async () => {
     await registry.close();

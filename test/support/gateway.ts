@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
+import { openDefinitionStore } from '../../src/store/open-store.js';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
 import { NAMESPACE, startTestWorker, temporalAddress, unique } from './temporal.js';
 
@@ -36,7 +37,8 @@ export async function startTestStack(options: { worker?: boolean } = {}): Promis
     LOG_LEVEL: 'silent',
   });
   const gateway = await startGateway(config, createLogger('gateway', 'silent'));
-  const worker = options.worker === false ? undefined : await startTestWorker(config.taskQueue);
+  const definitions = await Promise.resolve(openDefinitionStore(config.databaseUrl));
+  const worker = options.worker === false ? undefined : await startTestWorker(config.taskQueue, { definitions });
   const call: TestStack['call'] = async (method, path, body, headers = {}) => {
     const response = await fetch(`${gateway.url}${path}`, {
       method,
@@ -53,6 +55,7 @@ export async function startTestStack(options: { worker?: boolean } = {}): Promis
     call,
     async close() {
       await worker?.shutdown();
+      await definitions.close();
       await gateway.close();
       rmSync(dataDir, { recursive: true, force: true });
     },

@@ -2,7 +2,7 @@
  * Drives the pure interpreter without Temporal: work is answered from a table in the order the
  * interpreter issued it, timers fire when their turn comes. Used by the semantic unit tests.
  */
-import type { Command, ConnectorCall, EngineEvent, WorkCommand } from '../../interpreter/commands.js';
+import type { Command, EngineEvent, WorkCommand } from '../../interpreter/commands.js';
 import { compileProgram, handleEvent, initialState, startRun, type Program } from '../../interpreter/engine.js';
 import type { RunState } from '../../interpreter/run-state.js';
 import { resolveRunInput } from '../../interpreter/run-input.js';
@@ -18,7 +18,7 @@ export interface Simulation {
   program: Program;
   state: RunState;
   closing: Extract<Command, { type: 'complete' | 'fail' }> | undefined;
-  calls: Array<{ node: string; call: ConnectorCall | unknown; type: WorkCommand['type'] }>;
+  calls: Array<{ node: string; call: unknown; type: WorkCommand['type'] }>;
   /** Work that is still pending (held, or not reached). */
   pending: WorkCommand[];
   cancelled: string[];
@@ -78,13 +78,15 @@ export async function simulate(
       else if (command.type === 'cancel') sim.cancelled.push(command.exec);
       else {
         sim.pending.push(command);
-        if (command.type !== 'start_timer') sim.calls.push({ node: command.node, call: command.call, type: command.type });
+        if (command.type !== 'start_timer')
+          sim.calls.push({ node: command.node, call: command.call, type: command.type });
       }
     }
   };
   const answer = (command: WorkCommand): EngineEvent | undefined => {
     const entry = answers[command.node];
-    if (command.type === 'start_timer') return entry === 'hold' ? undefined : { type: 'timer_fired', exec: command.exec };
+    if (command.type === 'start_timer')
+      return entry === 'hold' ? undefined : { type: 'timer_fired', exec: command.exec };
     const nth = (counts.get(command.node) ?? 0) + 1;
     counts.set(command.node, nth);
     if (!entry) throw new Error(`no answer for node "${command.node}"`);
@@ -94,7 +96,13 @@ export async function simulate(
     if ('output' in result) {
       return child
         ? { type: 'child_completed', exec: command.exec, output: result.output }
-        : { type: 'activity_completed', exec: command.exec, output: result.output, attempts: result.attempts ?? 1, ...(result.cost ? { cost: result.cost } : {}) };
+        : {
+            type: 'activity_completed',
+            exec: command.exec,
+            output: result.output,
+            attempts: result.attempts ?? 1,
+            ...(result.cost ? { cost: result.cost } : {}),
+          };
     }
     return child
       ? { type: 'child_failed', exec: command.exec, error: result.error }

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { startWorker, type RunningWorker } from '../../src/worker/create-worker.js';
+import { startWorker, type RunningWorker, type WorkerOptions } from '../../src/worker/create-worker.js';
 
 export const NAMESPACE = process.env.TEMPORAL_NAMESPACE ?? 'default';
 
@@ -24,6 +24,9 @@ export async function connectClient(): Promise<{ client: Client; connection: Con
   return { client: new Client({ connection, namespace: NAMESPACE }), connection };
 }
 
-export function startTestWorker(taskQueue: string): Promise<RunningWorker> {
-  return startWorker({ address: temporalAddress(), namespace: NAMESPACE, taskQueue });
+export function startTestWorker(
+  taskQueue: string,
+  options: Pick<WorkerOptions, 'definitions' | 'workflowsPath'> = {},
+): Promise<RunningWorker> {
+  return startWorker({ address: temporalAddress(), namespace: NAMESPACE, taskQueue, ...options });
 }

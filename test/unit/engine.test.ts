@@ -110,7 +110,10 @@ describe('engine', () => {
       },
       { a: { output: { id: 7 } }, b: { output: null } },
     );
-    assert.deepEqual((sim.calls[1]?.call as { params: unknown }).params, { url: 'http://x.test/7', body: { who: 'Ada' } });
+    assert.deepEqual((sim.calls[1]?.call as { params: unknown }).params, {
+      url: 'http://x.test/7',
+      body: { who: 'Ada' },
+    });
   });
 
   test('a failure without an error path fails the run, naming the node', async () => {

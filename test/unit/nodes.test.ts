@@ -35,7 +35,10 @@ describe('join', () => {
     const sim = await simulate(diamond('all'), answers);
     assert.equal(sim.closing?.type, 'complete');
     assert.deepEqual(sim.state.nodes.j?.output, { a: 'A', b: 'B', c: 'C' });
-    assert.deepEqual(sim.calls.map((c) => c.node), ['start', 'a', 'b', 'c', 'after']);
+    assert.deepEqual(
+      sim.calls.map((c) => c.node),
+      ['start', 'a', 'b', 'c', 'after'],
+    );
     assert.equal(sim.state.nodes.after?.visits, 1);
   });
 
@@ -65,7 +68,13 @@ describe('join', () => {
     const sim = await simulate(
       {
         id: 'dead',
-        nodes: [{ id: 'c', type: 'condition', expression: 'false' }, http('a'), http('b'), { id: 'j', type: 'join' }, http('after')],
+        nodes: [
+          { id: 'c', type: 'condition', expression: 'false' },
+          http('a'),
+          http('b'),
+          { id: 'j', type: 'join' },
+          http('after'),
+        ],
         edges: [
           { from: 'c', to: 'a', when: 'nodes.c.output' },
           { from: 'c', to: 'b', when: 'nodes.c.output' },
@@ -120,7 +129,14 @@ describe('event', () => {
     id: 'ev',
     variables: [{ name: 'order', type: 'string', default: 'o-1' }],
     nodes: [
-      { id: 'paid', type: 'event', event_type: 'payment.settled', correlation_key: 'vars.order', filters: 'event.payload.amount > 0', timeout: '1h' },
+      {
+        id: 'paid',
+        type: 'event',
+        event_type: 'payment.settled',
+        correlation_key: 'vars.order',
+        filters: 'event.payload.amount > 0',
+        timeout: '1h',
+      },
       { id: 'late', type: 'set', assign: { late: 'error.type' } },
     ],
     edges: [{ from: 'paid', to: 'late', on: 'error' }],
@@ -129,28 +145,60 @@ describe('event', () => {
   test('a matching event completes the node; wrong keys, types and filters are not consumed', async () => {
     const sim = await simulate(definition, { paid: 'hold' });
     assert.equal(sim.state.nodes.paid?.status, 'waiting');
-    const send = (event: Parameters<typeof deliverEvent>[2]) => deliverEvent(sim.program, sim.state, event, sim.clock());
-    assert.equal((await send({ event_type: 'payment.settled', correlation_key: 'o-2', payload: { amount: 5 } })).status, 'buffered');
+    const send = (event: Parameters<typeof deliverEvent>[2]) =>
+      deliverEvent(sim.program, sim.state, event, sim.clock());
+    assert.equal(
+      (await send({ event_type: 'payment.settled', correlation_key: 'o-2', payload: { amount: 5 } })).status,
+      'buffered',
+    );
     assert.equal((await send({ event_type: 'other', correlation_key: 'o-1', payload: {} })).status, 'ignored');
-    assert.equal((await send({ event_type: 'payment.settled', correlation_key: 'o-1', payload: { amount: 0 } })).status, 'buffered');
-    const hit = await send({ event_type: 'payment.settled', correlation_key: 'o-1', payload: { amount: 9 }, event_id: 'e1' });
+    assert.equal(
+      (await send({ event_type: 'payment.settled', correlation_key: 'o-1', payload: { amount: 0 } })).status,
+      'buffered',
+    );
+    const hit = await send({
+      event_type: 'payment.settled',
+      correlation_key: 'o-1',
+      payload: { amount: 9 },
+      event_id: 'e1',
+    });
     assert.equal(hit.status, 'delivered');
-    assert.deepEqual(hit.commands.map((c) => c.type), ['cancel', 'complete']);
+    assert.deepEqual(
+      hit.commands.map((c) => c.type),
+      ['cancel', 'complete'],
+    );
     assert.deepEqual(sim.state.nodes.paid?.output, { amount: 9 });
   });
 
   test('an event that arrives before the node waits is buffered and consumed later', async () => {
     const sim = await simulate(
-      { ...definition, nodes: [http('first'), ...definition.nodes], edges: [{ from: 'first', to: 'paid' }, ...definition.edges] },
+      {
+        ...definition,
+        nodes: [http('first'), ...definition.nodes],
+        edges: [{ from: 'first', to: 'paid' }, ...definition.edges],
+      },
       { first: 'hold', paid: 'hold' },
     );
-    const early = await deliverEvent(sim.program, sim.state, { event_type: 'payment.settled', correlation_key: 'o-1', payload: { amount: 1 } }, sim.clock());
+    const early = await deliverEvent(
+      sim.program,
+      sim.state,
+      { event_type: 'payment.settled', correlation_key: 'o-1', payload: { amount: 1 } },
+      sim.clock(),
+    );
     assert.equal(early.status, 'buffered');
     const first = sim.pending.shift();
     assert.ok(first);
     const { handleEvent } = await import('../../interpreter/engine.js');
-    const commands = await handleEvent(sim.program, sim.state, { type: 'activity_completed', exec: first.exec, output: null, attempts: 1 }, sim.clock());
-    assert.deepEqual(commands.map((c) => c.type), ['complete']);
+    const commands = await handleEvent(
+      sim.program,
+      sim.state,
+      { type: 'activity_completed', exec: first.exec, output: null, attempts: 1 },
+      sim.clock(),
+    );
+    assert.deepEqual(
+      commands.map((c) => c.type),
+      ['complete'],
+    );
     assert.equal(sim.state.nodes.paid?.status, 'completed');
   });
 
@@ -175,8 +223,18 @@ describe('approval', () => {
   test('an approver approves; others are refused; the decision is the output', async () => {
     const sim = await simulate(definition(), { ok: 'hold', ship: ok('shipped') });
     assert.equal(sim.state.nodes.ok?.status, 'waiting');
-    assert.match(checkControl(sim.program, sim.state, { type: 'approve', by: 'eve', node: 'ok', approved: true }) ?? '', /not an approver/);
-    await sim.feed(await applyControl(sim.program, sim.state, { type: 'approve', by: 'ann', node: 'ok', approved: true, comment: 'fine' }, sim.clock()));
+    assert.match(
+      checkControl(sim.program, sim.state, { type: 'approve', by: 'eve', node: 'ok', approved: true }) ?? '',
+      /not an approver/,
+    );
+    await sim.feed(
+      await applyControl(
+        sim.program,
+        sim.state,
+        { type: 'approve', by: 'ann', node: 'ok', approved: true, comment: 'fine' },
+        sim.clock(),
+      ),
+    );
     assert.deepEqual(sim.state.nodes.ok?.output, { approved: true, by: 'ann', comment: 'fine' });
     assert.equal(sim.closing?.type, 'complete');
     assert.ok(sim.state.history.some((h) => h.node === 'ok' && h.by === 'ann'));
@@ -184,7 +242,14 @@ describe('approval', () => {
 
   test('a rejection fails the node with Rejected; a timeout follows on_timeout', async () => {
     const sim = await simulate(definition(), { ok: 'hold' });
-    await sim.feed(await applyControl(sim.program, sim.state, { type: 'approve', by: 'bob', node: 'ok', approved: false }, sim.clock()));
+    await sim.feed(
+      await applyControl(
+        sim.program,
+        sim.state,
+        { type: 'approve', by: 'bob', node: 'ok', approved: false },
+        sim.clock(),
+      ),
+    );
     assert.equal(sim.state.error?.type, 'Rejected');
     const approveOnTimeout = await simulate(definition({ timeout: '1d', on_timeout: 'approve' }), { ship: ok() });
     assert.equal(approveOnTimeout.closing?.type, 'complete');
@@ -233,7 +298,14 @@ describe('map and subworkflow', () => {
     const sim = await simulate(
       {
         id: 'm',
-        nodes: [{ id: 'each', type: 'map', items: '[1,2,3]', task: { connector: 'http', action: 'request', inputs: { url: 'http://x.test/{{ item }}' } } }],
+        nodes: [
+          {
+            id: 'each',
+            type: 'map',
+            items: '[1,2,3]',
+            task: { connector: 'http', action: 'request', inputs: { url: 'http://x.test/{{ item }}' } },
+          },
+        ],
       },
       { each: (_c, nth) => (nth === 1 ? { error: { type: 'HttpError', message: 'boom' } } : 'hold') },
     );
@@ -247,7 +319,15 @@ describe('map and subworkflow', () => {
       {
         id: 'parent',
         variables: [{ name: 'n', type: 'number', default: 4 }],
-        nodes: [{ id: 'kid', type: 'subworkflow', definition: 'child-def', output: 'child', inputs: { x: '{{ vars.n * 2 }}' } }],
+        nodes: [
+          {
+            id: 'kid',
+            type: 'subworkflow',
+            definition: 'child-def',
+            output: 'child',
+            inputs: { x: '{{ vars.n * 2 }}' },
+          },
+        ],
       },
       { kid: (call) => ok({ got: (call as { input: { x: number } }).input.x }) },
     );
@@ -258,7 +338,8 @@ describe('map and subworkflow', () => {
 
 describe('error handlers and operators', () => {
   test('compensate runs compensations of completed nodes in reverse completion order, then fails', async () => {
-    const withComp = (id: string) => http(id, { compensation: { connector: 'http', action: 'request', inputs: { url: `http://x.test/undo-${id}` } } });
+    const withComp = (id: string) =>
+      http(id, { compensation: { connector: 'http', action: 'request', inputs: { url: `http://x.test/undo-${id}` } } });
     const sim = await simulate(
       {
         id: 'saga',
@@ -305,8 +386,16 @@ describe('error handlers and operators', () => {
   });
 
   test('on_failure "pause" parks the run; retry and skip resume it; resume alone is refused', async () => {
-    const definition = { id: 'p', options: { on_failure: 'pause' }, nodes: [http('a', { output: 'a_out' }), http('b')], edges: [{ from: 'a', to: 'b' }] };
-    const sim = await simulate(definition, { a: (_c, nth) => (nth === 1 ? { error: { type: 'HttpError', message: 'x' } } : ok('fixed')), b: ok() });
+    const definition = {
+      id: 'p',
+      options: { on_failure: 'pause' },
+      nodes: [http('a', { output: 'a_out' }), http('b')],
+      edges: [{ from: 'a', to: 'b' }],
+    };
+    const sim = await simulate(definition, {
+      a: (_c, nth) => (nth === 1 ? { error: { type: 'HttpError', message: 'x' } } : ok('fixed')),
+      b: ok(),
+    });
     assert.equal(sim.state.status, 'paused');
     assert.equal(sim.closing, undefined);
     assert.match(checkControl(sim.program, sim.state, { type: 'resume', by: 'op' }) ?? '', /retry or skip/);
@@ -315,45 +404,93 @@ describe('error handlers and operators', () => {
     assert.equal(sim.state.status, 'completed');
 
     const skipped = await simulate(definition, { a: { error: { type: 'HttpError', message: 'x' } }, b: ok() });
-    await skipped.feed(await applyControl(skipped.program, skipped.state, { type: 'skip', by: 'op', node: 'a', output: 'manual' }, skipped.clock()));
+    await skipped.feed(
+      await applyControl(
+        skipped.program,
+        skipped.state,
+        { type: 'skip', by: 'op', node: 'a', output: 'manual' },
+        skipped.clock(),
+      ),
+    );
     assert.equal(skipped.state.vars.a_out, 'manual');
     assert.equal(skipped.state.nodes.a?.status, 'skipped');
     assert.equal(skipped.closing?.type, 'complete');
   });
 
   test('pause holds new nodes while in-flight work finishes; resume continues; cancel closes', async () => {
-    const sim = await simulate({ id: 'pr', nodes: [http('a'), http('b')], edges: [{ from: 'a', to: 'b' }] }, { a: 'hold', b: ok() });
+    const sim = await simulate(
+      { id: 'pr', nodes: [http('a'), http('b')], edges: [{ from: 'a', to: 'b' }] },
+      { a: 'hold', b: ok() },
+    );
     await applyControl(sim.program, sim.state, { type: 'pause', by: 'op', reason: 'maintenance' }, sim.clock());
     const a = sim.pending.shift();
     assert.ok(a);
     const { handleEvent } = await import('../../interpreter/engine.js');
-    await sim.feed(await handleEvent(sim.program, sim.state, { type: 'activity_completed', exec: a.exec, output: 1, attempts: 1 }, sim.clock()));
+    await sim.feed(
+      await handleEvent(
+        sim.program,
+        sim.state,
+        { type: 'activity_completed', exec: a.exec, output: 1, attempts: 1 },
+        sim.clock(),
+      ),
+    );
     assert.equal(sim.state.nodes.b?.status, 'pending');
     assert.equal(sim.state.status, 'paused');
     await sim.feed(await applyControl(sim.program, sim.state, { type: 'resume', by: 'op' }, sim.clock()));
     assert.equal(sim.closing?.type, 'complete');
 
     const cancel = await simulate({ id: 'c', nodes: [http('a')] }, { a: 'hold' });
-    const commands = await applyControl(cancel.program, cancel.state, { type: 'cancel', by: 'op', reason: 'no longer needed' }, cancel.clock());
-    assert.deepEqual(commands.map((c) => c.type), ['cancel', 'fail']);
+    const commands = await applyControl(
+      cancel.program,
+      cancel.state,
+      { type: 'cancel', by: 'op', reason: 'no longer needed' },
+      cancel.clock(),
+    );
+    assert.deepEqual(
+      commands.map((c) => c.type),
+      ['cancel', 'fail'],
+    );
     assert.equal(cancel.state.status, 'cancelled');
     assert.equal(checkControl(cancel.program, cancel.state, { type: 'pause', by: 'op' }), 'the run is cancelled');
   });
 
   test('set variables checks declared types; skip of a pending node uses the given output', async () => {
     const sim = await simulate(
-      { id: 'sv', variables: [{ name: 'limit', type: 'number', default: 1 }], nodes: [http('a'), http('b', { output: 'b_out' })], edges: [{ from: 'a', to: 'b' }] },
+      {
+        id: 'sv',
+        variables: [{ name: 'limit', type: 'number', default: 1 }],
+        nodes: [http('a'), http('b', { output: 'b_out' })],
+        edges: [{ from: 'a', to: 'b' }],
+      },
       { a: 'hold', b: ok('ran') },
     );
-    assert.match(checkControl(sim.program, sim.state, { type: 'set_variables', by: 'op', variables: { limit: 'x' } }) ?? '', /expected number/);
-    assert.match(checkControl(sim.program, sim.state, { type: 'set_variables', by: 'op', variables: { nope: 1 } }) ?? '', /unknown variable/);
-    await applyControl(sim.program, sim.state, { type: 'set_variables', by: 'op', variables: { limit: 5 } }, sim.clock());
+    assert.match(
+      checkControl(sim.program, sim.state, { type: 'set_variables', by: 'op', variables: { limit: 'x' } }) ?? '',
+      /expected number/,
+    );
+    assert.match(
+      checkControl(sim.program, sim.state, { type: 'set_variables', by: 'op', variables: { nope: 1 } }) ?? '',
+      /unknown variable/,
+    );
+    await applyControl(
+      sim.program,
+      sim.state,
+      { type: 'set_variables', by: 'op', variables: { limit: 5 } },
+      sim.clock(),
+    );
     await applyControl(sim.program, sim.state, { type: 'skip', by: 'op', node: 'b', output: 'given' }, sim.clock());
     sim.pending.length = 0;
     const { handleEvent } = await import('../../interpreter/engine.js');
     const a = sim.calls[0];
     assert.ok(a);
-    await sim.feed(await handleEvent(sim.program, sim.state, { type: 'activity_completed', exec: 'a#1', output: null, attempts: 1 }, sim.clock()));
+    await sim.feed(
+      await handleEvent(
+        sim.program,
+        sim.state,
+        { type: 'activity_completed', exec: 'a#1', output: null, attempts: 1 },
+        sim.clock(),
+      ),
+    );
     assert.equal(sim.state.vars.limit, 5);
     assert.equal(sim.state.vars.b_out, 'given');
     assert.equal(sim.calls.length, 1);

@@ -1,0 +1,73 @@
+/** Definitions generated for tests and benchmarks: long sequences, wide fan-outs, loops. */
+
+/** N http tasks in a chain, each writing its output. */
+export function sequenceDefinition(url: string, steps: number) {
+  const ids = Array.from({ length: steps }, (_, i) => `s${i}`);
+  return {
+    id: `sequence-${steps}`,
+    nodes: ids.map((id, i) => ({
+      id,
+      type: 'task',
+      connector: 'http',
+      action: 'request',
+      inputs: { url, query: { i } },
+      output: id,
+    })),
+    edges: ids.slice(1).map((id, i) => ({ from: ids[i] as string, to: id })),
+  };
+}
+
+/** A start node, N parallel http tasks, and a join. */
+export function fanOutDefinition(url: string, branches: number) {
+  const ids = Array.from({ length: branches }, (_, i) => `b${i}`);
+  return {
+    id: `fan-out-${branches}`,
+    nodes: [
+      { id: 'start', type: 'set', assign: { started: 'true' } },
+      ...ids.map((id, i) => ({
+        id,
+        type: 'task',
+        connector: 'http',
+        action: 'request',
+        inputs: { url, query: { i } },
+      })),
+      { id: 'done', type: 'join' },
+    ],
+    edges: [...ids.map((id) => ({ from: 'start', to: id })), ...ids.map((id) => ({ from: id, to: 'done' }))],
+  };
+}
+
+/** A counter loop: `set` + `condition` + a back edge, `iterations` times. */
+export function counterLoopDefinition(iterations: number, task?: { url: string }) {
+  return {
+    id: `loop-${iterations}`,
+    variables: [{ name: 'i', type: 'number', default: 0 }],
+    options: { max_node_visits: iterations + 10 },
+    nodes: [
+      { id: 'begin', type: 'set', assign: { i: '0' } },
+      { id: 'inc', type: 'set', assign: { i: 'vars.i + 1' } },
+      ...(task
+        ? [
+            {
+              id: 'work',
+              type: 'task',
+              connector: 'http',
+              action: 'request',
+              inputs: { url: task.url, query: { i: '{{ vars.i }}' } },
+            },
+          ]
+        : []),
+      { id: 'again', type: 'condition', expression: `vars.i < ${iterations}` },
+    ],
+    edges: [
+      { from: 'begin', to: 'inc' },
+      ...(task
+        ? [
+            { from: 'inc', to: 'work' },
+            { from: 'work', to: 'again' },
+          ]
+        : [{ from: 'inc', to: 'again' }]),
+      { from: 'again', to: 'inc', when: 'nodes.again.output' },
+    ],
+  };
+}

@@ -1,0 +1,46 @@
+/** Starting runs of inline definitions straight through the Temporal client, for integration tests. */
+import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { validateDefinition } from '../../interpreter/validate-definition.js';
+import type { RunStateView } from '../../interpreter/run-state.js';
+import type { InterpretArgs } from '../../workflows/interpret.js';
+import { unique } from './temporal.js';
+
+export function versioned(raw: unknown, version = '1') {
+  const result = validateDefinition(raw);
+  if (!result.ok) throw new Error(`invalid definition: ${JSON.stringify(result.problems)}`);
+  return { ...result.definition, version };
+}
+
+export async function startRun(
+  client: Client,
+  taskQueue: string,
+  raw: unknown,
+  input: Record<string, unknown> = {},
+  extra: Partial<InterpretArgs> = {},
+): Promise<WorkflowHandleWithFirstExecutionRunId> {
+  const definition = versioned(raw);
+  return client.workflow.start('interpret', {
+    taskQueue,
+    workflowId: unique(definition.id),
+    args: [{ definition, input, ...extra }],
+  });
+}
+
+export function runState(handle: WorkflowHandle): Promise<RunStateView> {
+  return handle.query<RunStateView>('state');
+}
+
+/** Polls the state query until `predicate` holds (bounded). */
+export async function waitForState(
+  handle: WorkflowHandle,
+  predicate: (state: RunStateView) => boolean,
+  timeoutMs = 20_000,
+): Promise<RunStateView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await runState(handle);
+    if (predicate(state)) return state;
+    if (Date.now() > deadline) throw new Error(`state never matched; last: ${JSON.stringify(state).slice(0, 2000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
