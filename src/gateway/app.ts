@@ -9,6 +9,8 @@ import { validateDefinition, type ConnectorCatalog } from '../../interpreter/val
 import type { Logger } from '../logger.js';
 import type { DefinitionStore } from '../store/definition-store.js';
 import { errorHandler, notFound, notFoundHandler, parseOrThrow, validationFailed } from './http-error.js';
+import { controlRoutes } from './control-routes.js';
+import type { RunControl } from './run-control.js';
 import type { RunService } from './run-service.js';
 
 export interface GatewayDeps {
@@ -18,6 +20,8 @@ export interface GatewayDeps {
   logger: Logger;
   /** Checks that Temporal answers; used by `/readyz`. */
   temporalReady: () => Promise<void>;
+  /** Operator actions and events; without it those routes are absent. */
+  control?: RunControl;
   /** Upper bound for request bodies. */
   bodyLimit?: string;
 }
@@ -151,6 +155,8 @@ export function createGateway(deps: GatewayDeps): express.Express {
     }
     res.json(await deps.runs.result(param(req, 'run_id'), wait === 'true' ? 60_000 : 0));
   });
+
+  if (deps.control) controlRoutes(app, { control: deps.control, actor });
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { openDefinitionStore } from '../store/open-store.js';
 import { createGateway } from './app.js';
+import { RunControl } from './run-control.js';
 import { RunService } from './run-service.js';
 
 export interface RunningGateway {
@@ -28,9 +29,11 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     namespace: config.namespace,
     uiUrl: config.uiUrl,
   });
+  const control = new RunControl(client, store, (definition, input, runId) => runs.start(definition, input, runId));
   const app = createGateway({
     store,
     runs,
+    control,
     catalog: new ConnectorRegistry().catalog(),
     logger,
     temporalReady: async () => {

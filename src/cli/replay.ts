@@ -1,0 +1,52 @@
+/**
+ * `npm run replay -- <file|dir>…` replays exported histories against the current code;
+ * `npm run replay -- --definition <id> [--limit N]` replays recent closed runs of a definition
+ * from the Temporal server at TEMPORAL_ADDRESS; `npm run replay -- --export <run id> <file>`
+ * writes a run's history to a file (to add it to test/histories/). Exits non-zero when any
+ * history fails to replay.
+ */
+import { writeFileSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { loadConfig } from '../config.js';
+import { replayDefinition, replayFiles, type ReplayOutcome } from '../replay/replay.js';
+
+const args = process.argv.slice(2);
+const option = (name: string) => {
+  const at = args.indexOf(name);
+  return at >= 0 ? args[at + 1] : undefined;
+};
+
+function report(outcomes: ReplayOutcome[]): never {
+  for (const o of outcomes) process.stdout.write(o.ok ? `ok    ${o.name}\n` : `FAIL  ${o.name}\n      ${o.error ?? ''}\n`);
+  const failed = outcomes.filter((o) => !o.ok).length;
+  process.stdout.write(`${outcomes.length - failed} passed, ${failed} failed\n`);
+  process.exit(failed > 0 || outcomes.length === 0 ? 1 : 0);
+}
+
+async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const connection = await Connection.connect({ address: config.temporalAddress });
+  try {
+    return await fn(new Client({ connection, namespace: config.namespace }));
+  } finally {
+    await connection.close();
+  }
+}
+
+const definition = option('--definition');
+const exportId = option('--export');
+if (exportId) {
+  const file = args[args.indexOf('--export') + 2] ?? `${exportId}.json`;
+  const history = await withClient((client) => client.workflow.getHandle(exportId).fetchHistory());
+  writeFileSync(file, `${historyToJSON(history)}\n`);
+  process.stdout.write(`wrote ${file}\n`);
+} else if (definition) {
+  const limit = Number(option('--limit') ?? 20);
+  report(await withClient((client) => replayDefinition(client, definition, limit)));
+} else if (args.length > 0) {
+  report(await replayFiles(args));
+} else {
+  process.stderr.write('usage: npm run replay -- <file|dir>… | --definition <id> [--limit N] | --export <run id> [file]\n');
+  process.exit(2);
+}

@@ -1,0 +1,74 @@
+/**
+ * Routes that steer runs and feed them events: pause, resume, cancel, retry, skip, variables,
+ * approvals, and `POST /v1/events`.
+ */
+import type { Express, Request } from 'express';
+import { z } from 'zod';
+import { NODE_ID_PATTERN } from '../../interpreter/definition-schema.js';
+import { parseOrThrow } from './http-error.js';
+import type { RunControl } from './run-control.js';
+
+const Reason = z.strictObject({ reason: z.string().max(1_000).optional() });
+const NodeId = z.string().regex(NODE_ID_PATTERN, 'expected a node id');
+
+const bodies = {
+  pause: Reason,
+  resume: z.strictObject({ reason: z.string().max(1_000).optional(), max_cost_usd: z.number().nonnegative().optional() }),
+  cancel: Reason,
+  retry: z.strictObject({ node: NodeId.optional() }),
+  skip: z.strictObject({ node: NodeId, output: z.unknown().optional() }),
+};
+
+const Variables = z.strictObject({ variables: z.record(z.string(), z.unknown()) });
+const Approval = z.strictObject({ approved: z.boolean(), comment: z.string().max(10_000).optional() });
+const CorrelationKey = z.union([z.string().max(1_000), z.number(), z.null()]);
+const EventBody = z.strictObject({
+  event_type: z.string().min(1).max(200),
+  correlation_key: CorrelationKey.optional(),
+  payload: z.unknown(),
+  event_id: z.string().min(1).max(200).optional(),
+});
+
+export interface ControlRouteDeps {
+  control: RunControl;
+  actor: (req: Request) => string;
+}
+
+function runId(req: Request): string {
+  const value = req.params.run_id;
+  return typeof value === 'string' ? value : '';
+}
+
+export function controlRoutes(app: Express, deps: ControlRouteDeps): void {
+  for (const action of Object.keys(bodies) as Array<keyof typeof bodies>) {
+    app.post(`/v1/runs/:run_id/${action}`, async (req, res) => {
+      const body = parseOrThrow(bodies[action], req.body ?? {}) as Record<string, unknown>;
+      await deps.control.control(runId(req), { ...body, type: action, by: deps.actor(req) } as never);
+      res.status(202).json({ accepted: true });
+    });
+  }
+
+  app.patch('/v1/runs/:run_id/variables', async (req, res) => {
+    const { variables } = parseOrThrow(Variables, req.body);
+    await deps.control.control(runId(req), { type: 'set_variables', variables, by: deps.actor(req) });
+    res.json({ variables: await deps.control.variables(runId(req)) });
+  });
+
+  app.post('/v1/runs/:run_id/approvals/:node', async (req, res) => {
+    const node = parseOrThrow(NodeId, req.params.node, '/params/node');
+    const body = parseOrThrow(Approval, req.body);
+    await deps.control.control(runId(req), {
+      type: 'approve',
+      node,
+      approved: body.approved,
+      ...(body.comment === undefined ? {} : { comment: body.comment }),
+      by: deps.actor(req),
+    });
+    res.status(202).json({ accepted: true });
+  });
+
+  app.post('/v1/events', async (req, res) => {
+    const event = parseOrThrow(EventBody, req.body);
+    res.status(202).json(await deps.control.deliver(event));
+  });
+}

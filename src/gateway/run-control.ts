@@ -1,0 +1,132 @@
+/**
+ * Operator actions and external events, carried to runs through Temporal Updates: the run's
+ * own validator says at once whether an action is accepted and why not, and the accepted
+ * action is in the run's history with who did it.
+ */
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import type { ExternalEvent } from '../../interpreter/commands.js';
+import type { ControlAction, DeliveryStatus } from '../../interpreter/control.js';
+import { evaluate, isTruthy } from '../../interpreter/expressions.js';
+import type { RunStateView } from '../../interpreter/run-state.js';
+import type { DefinitionStore, VersionedDefinition } from '../store/definition-store.js';
+import { DefinitionIdKey } from '../temporal/search-attributes.js';
+import { HttpError, notFound } from './http-error.js';
+import { mapTemporalError } from './run-service.js';
+
+/** Starts a run of a definition (the gateway's RunService.start, for event triggers). */
+export type StartRun = (definition: VersionedDefinition, input: Record<string, unknown>, runId: string) => Promise<unknown>;
+
+export interface EventDelivery {
+  delivered_to: string[];
+  /** Runs that keep the event until their event node waits for it. */
+  buffered_in: string[];
+  started: string[];
+}
+
+function closedMessage(err: unknown): boolean {
+  return err instanceof Error && /already completed|workflow execution already|not found/i.test(err.message);
+}
+
+export class RunControl {
+  constructor(
+    private readonly client: Client,
+    private readonly store: Pick<DefinitionStore, 'get' | 'list'>,
+    private readonly startRun: StartRun,
+  ) {}
+
+  /** Sends an operator action; 409 `rejected` with the run's reason when it is refused. */
+  async control(runId: string, action: ControlAction): Promise<{ accepted: true; status: RunStateView['status'] }> {
+    const handle = this.client.workflow.getHandle(runId);
+    try {
+      const result = await handle.executeUpdate<{ accepted: true; status: RunStateView['status'] }, [ControlAction]>('control', {
+        args: [action],
+      });
+      // Temporal's own cancellation makes the run's status "canceled" everywhere (UI, visibility).
+      if (action.type === 'cancel') await handle.cancel();
+      return result;
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        throw new HttpError('rejected', err.cause?.message ?? 'the run refused the action');
+      }
+      if (err instanceof WorkflowNotFoundError) throw notFound(`run "${runId}"`);
+      if (closedMessage(err)) throw new HttpError('rejected', 'the run is closed');
+      return mapTemporalError(err, runId);
+    }
+  }
+
+  /** The run's variables as its state query shows them (secrets masked). */
+  async variables(runId: string): Promise<Record<string, unknown>> {
+    try {
+      return (await this.client.workflow.getHandle(runId).query<RunStateView>('state')).variables;
+    } catch (err) {
+      return mapTemporalError(err, runId);
+    }
+  }
+
+  /**
+   * Delivers an event to every running run of a definition that waits for (or will wait for)
+   * its type, and starts runs of definitions whose active version has a matching event trigger.
+   */
+  async deliver(event: ExternalEvent): Promise<EventDelivery> {
+    const result: EventDelivery = { delivered_to: [], buffered_in: [], started: [] };
+    const definitions = await Promise.all((await this.store.list()).map((d) => this.store.get(d.id)));
+    const active = definitions.filter((d): d is VersionedDefinition => d !== undefined);
+    const listening = active
+      .filter((d) => d.nodes.some((n) => n.type === 'event' && n.event_type === event.event_type))
+      .map((d) => d.id);
+    try {
+      if (listening.length > 0) {
+        const ids = listening.map((id) => JSON.stringify(id)).join(', ');
+        const query = `${DefinitionIdKey.name} IN (${ids}) AND ExecutionStatus = "Running"`;
+        for await (const run of this.client.workflow.list({ query })) {
+          const status = await this.deliverTo(run.workflowId, event);
+          if (status === 'delivered') result.delivered_to.push(run.workflowId);
+          if (status === 'buffered') result.buffered_in.push(run.workflowId);
+        }
+      }
+      for (const definition of active) {
+        for (const trigger of definition.triggers) {
+          if (trigger.type !== 'event' || trigger.event_type !== event.event_type) continue;
+          if (trigger.filters !== undefined && !isTruthy(await evaluate(trigger.filters, { event }))) continue;
+          // The event id makes the run id, so a redelivered event cannot start a second run.
+          const runId = `${definition.id}-event-${event.event_id ?? cryptoKey()}`;
+          try {
+            await this.startRun(definition, toInput(event.payload), runId);
+            result.started.push(runId);
+          } catch (err) {
+            if (!(err instanceof WorkflowExecutionAlreadyStartedError) && !(err instanceof HttpError && err.code === 'conflict')) throw err;
+          }
+          break;
+        }
+      }
+    } catch (err) {
+      return mapTemporalError(err);
+    }
+    return result;
+  }
+
+  private async deliverTo(runId: string, event: ExternalEvent): Promise<DeliveryStatus | 'closed'> {
+    try {
+      const { status } = await this.client.workflow
+        .getHandle(runId)
+        .executeUpdate<{ status: DeliveryStatus }, [ExternalEvent]>('deliver_event', { args: [event] });
+      return status;
+    } catch (err) {
+      if (closedMessage(err) || err instanceof WorkflowNotFoundError) return 'closed';
+      throw err;
+    }
+  }
+}
+
+function toInput(payload: unknown): Record<string, unknown> {
+  return payload && typeof payload === 'object' && !Array.isArray(payload) ? (payload as Record<string, unknown>) : {};
+}
+
+function cryptoKey(): string {
+  return globalThis.crypto.randomUUID();
+}

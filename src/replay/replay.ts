@@ -1,0 +1,74 @@
+/**
+ * Replays recorded run histories against the current workflow code, so a change to the
+ * interpreter that would break runs already in flight is caught before it ships. Histories
+ * come from files (the Web UI's JSON export, `temporal workflow show --output json`, or
+ * `npm run replay -- --export <run id>`) or straight from Temporal for one definition.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { Worker } from '@temporalio/worker';
+import { DefinitionIdKey } from '../temporal/search-attributes.js';
+import { workflowBundle } from '../worker/create-worker.js';
+
+export interface ReplayOutcome {
+  name: string;
+  ok: boolean;
+  /** The non-determinism (or other failure) found, when not ok. */
+  error?: string;
+}
+
+/** Every `.json` file under the given files or folders. */
+export function historyFiles(paths: string[]): string[] {
+  return paths.flatMap((path) => {
+    if (!statSync(path).isDirectory()) return [path];
+    return readdirSync(path)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .map((f) => join(path, f));
+  });
+}
+
+/** Parses a history export; accepts `{ events: [...] }` in Temporal's JSON forms. */
+export function loadHistory(path: string) {
+  const raw = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  return historyFromJSON(raw);
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? ` (${err.cause.message})` : '';
+  return `${err.name}: ${err.message}${cause}`;
+}
+
+/** Replays each history; never throws for a failing history, only reports it. */
+export async function replayFiles(paths: string[], workflowsPath?: string): Promise<ReplayOutcome[]> {
+  const bundle = await workflowBundle(workflowsPath);
+  const outcomes: ReplayOutcome[] = [];
+  for (const file of historyFiles(paths)) {
+    const name = basename(file);
+    try {
+      await Worker.runReplayHistory({ workflowBundle: bundle, replayName: name }, loadHistory(file), name);
+      outcomes.push({ name, ok: true });
+    } catch (err) {
+      outcomes.push({ name, ok: false, error: describe(err) });
+    }
+  }
+  return outcomes;
+}
+
+/** Replays the most recent closed runs of one definition, fetched from Temporal. */
+export async function replayDefinition(client: Client, definitionId: string, limit = 20): Promise<ReplayOutcome[]> {
+  const bundle = await workflowBundle();
+  const query = `${DefinitionIdKey.name} = ${JSON.stringify(definitionId)} AND ExecutionStatus != "Running"`;
+  const outcomes: ReplayOutcome[] = [];
+  const histories = client.workflow.list({ query, pageSize: limit }).intoHistories();
+  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
+    outcomes.push(
+      result.error ? { name: result.workflowId, ok: false, error: describe(result.error) } : { name: result.workflowId, ok: true },
+    );
+    if (outcomes.length >= limit) break;
+  }
+  return outcomes;
+}
