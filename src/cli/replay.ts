@@ -18,7 +18,8 @@ const option = (name: string) => {
 };
 
 function report(outcomes: ReplayOutcome[]): never {
-  for (const o of outcomes) process.stdout.write(o.ok ? `ok    ${o.name}\n` : `FAIL  ${o.name}\n      ${o.error ?? ''}\n`);
+  for (const o of outcomes)
+    process.stdout.write(o.ok ? `ok    ${o.name}\n` : `FAIL  ${o.name}\n      ${o.error ?? ''}\n`);
   const failed = outcomes.filter((o) => !o.ok).length;
   process.stdout.write(`${outcomes.length - failed} passed, ${failed} failed\n`);
   process.exit(failed > 0 || outcomes.length === 0 ? 1 : 0);
@@ -39,7 +40,8 @@ const exportId = option('--export');
 if (exportId) {
   const file = args[args.indexOf('--export') + 2] ?? `${exportId}.json`;
   const history = await withClient((client) => client.workflow.getHandle(exportId).fetchHistory());
-  writeFileSync(file, `${historyToJSON(history)}\n`);
+  const { events } = JSON.parse(historyToJSON(history)) as { events: unknown[] };
+  writeFileSync(file, `${JSON.stringify({ workflowId: exportId, events }, null, 1)}\n`);
   process.stdout.write(`wrote ${file}\n`);
 } else if (definition) {
   const limit = Number(option('--limit') ?? 20);
@@ -47,6 +49,8 @@ if (exportId) {
 } else if (args.length > 0) {
   report(await replayFiles(args));
 } else {
-  process.stderr.write('usage: npm run replay -- <file|dir>… | --definition <id> [--limit N] | --export <run id> [file]\n');
+  process.stderr.write(
+    'usage: npm run replay -- <file|dir>… | --definition <id> [--limit N] | --export <run id> [file]\n',
+  );
   process.exit(2);
 }

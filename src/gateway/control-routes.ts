@@ -13,7 +13,10 @@ const NodeId = z.string().regex(NODE_ID_PATTERN, 'expected a node id');
 
 const bodies = {
   pause: Reason,
-  resume: z.strictObject({ reason: z.string().max(1_000).optional(), max_cost_usd: z.number().nonnegative().optional() }),
+  resume: z.strictObject({
+    reason: z.string().max(1_000).optional(),
+    max_cost_usd: z.number().nonnegative().optional(),
+  }),
   cancel: Reason,
   retry: z.strictObject({ node: NodeId.optional() }),
   skip: z.strictObject({ node: NodeId, output: z.unknown().optional() }),

@@ -19,7 +19,11 @@ import { HttpError, notFound } from './http-error.js';
 import { mapTemporalError } from './run-service.js';
 
 /** Starts a run of a definition (the gateway's RunService.start, for event triggers). */
-export type StartRun = (definition: VersionedDefinition, input: Record<string, unknown>, runId: string) => Promise<unknown>;
+export type StartRun = (
+  definition: VersionedDefinition,
+  input: Record<string, unknown>,
+  runId: string,
+) => Promise<unknown>;
 
 export interface EventDelivery {
   delivered_to: string[];
@@ -43,9 +47,12 @@ export class RunControl {
   async control(runId: string, action: ControlAction): Promise<{ accepted: true; status: RunStateView['status'] }> {
     const handle = this.client.workflow.getHandle(runId);
     try {
-      const result = await handle.executeUpdate<{ accepted: true; status: RunStateView['status'] }, [ControlAction]>('control', {
-        args: [action],
-      });
+      const result = await handle.executeUpdate<{ accepted: true; status: RunStateView['status'] }, [ControlAction]>(
+        'control',
+        {
+          args: [action],
+        },
+      );
       // Temporal's own cancellation makes the run's status "canceled" everywhere (UI, visibility).
       if (action.type === 'cancel') await handle.cancel();
       return result;
@@ -99,7 +106,11 @@ export class RunControl {
             await this.startRun(definition, toInput(event.payload), runId);
             result.started.push(runId);
           } catch (err) {
-            if (!(err instanceof WorkflowExecutionAlreadyStartedError) && !(err instanceof HttpError && err.code === 'conflict')) throw err;
+            if (
+              !(err instanceof WorkflowExecutionAlreadyStartedError) &&
+              !(err instanceof HttpError && err.code === 'conflict')
+            )
+              throw err;
           }
           break;
         }

@@ -30,16 +30,38 @@ export function historyFiles(paths: string[]): string[] {
   });
 }
 
-/** Parses a history export; accepts `{ events: [...] }` in Temporal's JSON forms. */
-export function loadHistory(path: string) {
-  const raw = JSON.parse(readFileSync(path, 'utf8')) as unknown;
-  return historyFromJSON(raw);
+type History = ReturnType<typeof historyFromJSON>;
+
+/**
+ * Parses a history export: `{ events: [...] }` in Temporal's JSON form. Our recorded files also
+ * carry `workflowId`, which replay needs wherever the workflow derives ids from its own
+ * (child runs); exports without it replay under the file's name.
+ */
+export function loadHistory(path: string): { history: History; workflowId: string } {
+  const raw = JSON.parse(readFileSync(path, 'utf8')) as { workflowId?: unknown; events?: unknown };
+  const workflowId = typeof raw.workflowId === 'string' ? raw.workflowId : basename(path, '.json');
+  return { history: historyFromJSON({ events: raw.events }), workflowId };
 }
 
-function describe(err: unknown): string {
+/** The node behind a history event, from the summary the workflow put on its command. */
+function nodeAt(history: History, eventId: number): string | undefined {
+  const event = history.events?.find((e) => Number(e.eventId) === eventId);
+  const data = event?.userMetadata?.summary?.data;
+  if (data) {
+    const summary = JSON.parse(Buffer.from(data).toString()) as unknown;
+    if (typeof summary === 'string') return summary.split(':')[0];
+  }
+  const child = event?.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
+  return child ? child.split('.').pop()?.replace(/-\d+$/, '') : undefined;
+}
+
+function describe(err: unknown, history?: History): string {
   if (!(err instanceof Error)) return String(err);
   const cause = err.cause instanceof Error ? ` (${err.cause.message})` : '';
-  return `${err.name}: ${err.message}${cause}`;
+  const text = `${err.name}: ${err.message}${cause}`;
+  const eventId = /HistoryEvent\(id: (\d+)/.exec(text)?.[1];
+  const node = history && eventId ? nodeAt(history, Number(eventId)) : undefined;
+  return node ? `at history event ${eventId}, node "${node}": ${text}` : text;
 }
 
 /** Replays each history; never throws for a failing history, only reports it. */
@@ -48,11 +70,13 @@ export async function replayFiles(paths: string[], workflowsPath?: string): Prom
   const outcomes: ReplayOutcome[] = [];
   for (const file of historyFiles(paths)) {
     const name = basename(file);
+    let loaded: ReturnType<typeof loadHistory> | undefined;
     try {
-      await Worker.runReplayHistory({ workflowBundle: bundle, replayName: name }, loadHistory(file), name);
+      loaded = loadHistory(file);
+      await Worker.runReplayHistory({ workflowBundle: bundle, replayName: name }, loaded.history, loaded.workflowId);
       outcomes.push({ name, ok: true });
     } catch (err) {
-      outcomes.push({ name, ok: false, error: describe(err) });
+      outcomes.push({ name, ok: false, error: describe(err, loaded?.history) });
     }
   }
   return outcomes;
@@ -66,7 +90,9 @@ export async function replayDefinition(client: Client, definitionId: string, lim
   const histories = client.workflow.list({ query, pageSize: limit }).intoHistories();
   for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
     outcomes.push(
-      result.error ? { name: result.workflowId, ok: false, error: describe(result.error) } : { name: result.workflowId, ok: true },
+      result.error
+        ? { name: result.workflowId, ok: false, error: describe(result.error) }
+        : { name: result.workflowId, ok: true },
     );
     if (outcomes.length >= limit) break;
   }

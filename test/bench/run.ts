@@ -55,7 +55,11 @@ async function measure(start: () => Promise<WorkflowHandle>): Promise<Sample> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 const interpreted = (raw: unknown) => () =>
-  client.workflow.start('interpret', { taskQueue, workflowId: unique('bench-i'), args: [{ definition: versioned(raw), input: {} }] });
+  client.workflow.start('interpret', {
+    taskQueue,
+    workflowId: unique('bench-i'),
+    args: [{ definition: versioned(raw), input: {} }],
+  });
 const handWritten = (type: string, n: number) => () =>
   client.workflow.start(type, { taskQueue, workflowId: unique('bench-h'), args: [url, n] });
 
@@ -66,7 +70,12 @@ interface Row {
   b: Sample[];
 }
 
-async function compare(scenario: string, steps: number, a: () => Promise<WorkflowHandle>, b: () => Promise<WorkflowHandle>): Promise<Row> {
+async function compare(
+  scenario: string,
+  steps: number,
+  a: () => Promise<WorkflowHandle>,
+  b: () => Promise<WorkflowHandle>,
+): Promise<Row> {
   await measure(a); // warm-up: bundle caches, connections, JIT
   await measure(b);
   const row: Row = { scenario, steps, a: [], b: [] };
@@ -85,8 +94,18 @@ async function compare(scenario: string, steps: number, a: () => Promise<Workflo
 }
 
 const rows = [
-  await compare('40-step sequence', 40, interpreted(sequenceDefinition(url, 40)), handWritten('handWrittenSequence', 40)),
-  await compare('100-branch fan-out', 100, interpreted(fanOutDefinition(url, 100)), handWritten('handWrittenFanOut', 100)),
+  await compare(
+    '40-step sequence',
+    40,
+    interpreted(sequenceDefinition(url, 40)),
+    handWritten('handWrittenSequence', 40),
+  ),
+  await compare(
+    '100-branch fan-out',
+    100,
+    interpreted(fanOutDefinition(url, 100)),
+    handWritten('handWrittenFanOut', 100),
+  ),
 ];
 const loop = await measure(interpreted(counterLoopDefinition(5_000)));
 

@@ -12,7 +12,8 @@ import { startTestStack, type TestStack } from '../support/gateway.js';
 
 const examplesDir = fileURLToPath(new URL('../../../examples/', import.meta.url));
 const examples = readdirSync(examplesDir).filter((f) => f.endsWith('.json'));
-const load = (name: string) => JSON.parse(readFileSync(`${examplesDir}${name}.json`, 'utf8')) as Record<string, unknown>;
+const load = (name: string) =>
+  JSON.parse(readFileSync(`${examplesDir}${name}.json`, 'utf8')) as Record<string, unknown>;
 
 let stack: TestStack;
 before(async () => {
@@ -29,7 +30,9 @@ after(async () => {
 });
 
 async function start(id: string, input: Record<string, unknown> = {}): Promise<string> {
-  const needsGateway = (load(id).variables as Array<{ name: string }> | undefined)?.some((v) => v.name === 'gateway_url');
+  const needsGateway = (load(id).variables as Array<{ name: string }> | undefined)?.some(
+    (v) => v.name === 'gateway_url',
+  );
   const started = await stack.call('POST', `/v1/definitions/${id}/runs`, {
     input: needsGateway ? { gateway_url: stack.gateway.url, ...input } : input,
   });
@@ -115,7 +118,10 @@ describe('examples', () => {
     await until(runId, (s) => s.nodes.review.status === 'waiting');
     const wrongNode = await stack.call('POST', `/v1/runs/${runId}/approvals/publish`, { approved: true });
     assert.equal(wrongNode.status, 409);
-    const decided = await stack.call('POST', `/v1/runs/${runId}/approvals/review`, { approved: true, comment: 'looks good' });
+    const decided = await stack.call('POST', `/v1/runs/${runId}/approvals/review`, {
+      approved: true,
+      comment: 'looks good',
+    });
     assert.equal(decided.status, 202, JSON.stringify(decided.body));
     const r = await result(runId);
     assert.equal(r.result.published, true);

@@ -1,0 +1,79 @@
+/**
+ * Replay safety: every recorded history under test/histories replays against the current
+ * workflow code, and a history altered to diverge is caught, by the library and by
+ * `npm run replay` (non-zero exit, the node named).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, test } from 'node:test';
+import { historyFiles, replayFiles } from '../../src/replay/replay.js';
+
+const histories = fileURLToPath(new URL('../../../test/histories/', import.meta.url));
+const cli = fileURLToPath(new URL('../../src/cli/replay.js', import.meta.url));
+
+/** A copy of a recorded history whose definition's first node became a timer instead of a task. */
+function diverged(dir: string): string {
+  const history = JSON.parse(readFileSync(join(histories, 'task-and-set.json'), 'utf8'));
+  const payload = history.events[0].workflowExecutionStartedEventAttributes.input.payloads[0];
+  const args = JSON.parse(Buffer.from(payload.data, 'base64').toString());
+  assert.equal(args.definition.nodes[0].id, 'health');
+  args.definition.nodes[0] = { id: 'health', type: 'wait', duration: '1s' };
+  payload.data = Buffer.from(JSON.stringify(args)).toString('base64');
+  const file = join(dir, 'diverged.json');
+  writeFileSync(file, JSON.stringify(history));
+  return file;
+}
+
+describe('replay', () => {
+  test('the corpus covers every node type and error-handler action', () => {
+    const corpus = historyFiles([histories]);
+    const text = corpus.map((file) => readFileSync(file, 'utf8')).join('\n');
+    const decoded = [...text.matchAll(/"data": ?"([A-Za-z0-9+/=]{40,})"/g)].map((m) =>
+      Buffer.from(m[1] ?? '', 'base64').toString(),
+    );
+    for (const type of ['task', 'set', 'condition', 'join', 'wait', 'event', 'approval', 'subworkflow', 'map', 'end']) {
+      assert.ok(
+        decoded.some((d) => d.includes(`"type":"${type}"`)),
+        `no history with a ${type} node`,
+      );
+    }
+    for (const action of ['retry', 'compensate', 'terminate', 'continue', 'goto']) {
+      assert.ok(
+        decoded.some((d) => d.includes(`"action":"${action}"`)),
+        `no history with a ${action} handler`,
+      );
+    }
+  });
+
+  test('every recorded history replays against the current code', async () => {
+    const outcomes = await replayFiles([histories]);
+    assert.ok(outcomes.length >= 17, `${outcomes.length} histories`);
+    assert.deepEqual(
+      outcomes.filter((o) => !o.ok),
+      [],
+    );
+  });
+
+  test('a history that diverges from the code is caught and names the node', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-replay-'));
+    try {
+      const file = diverged(dir);
+      const [outcome] = await replayFiles([file]);
+      assert.equal(outcome?.ok, false);
+      assert.match(outcome?.error ?? '', /DeterminismViolationError/);
+      assert.match(outcome?.error ?? '', /node "health"/);
+
+      const run = spawnSync(process.execPath, [cli, join(histories, 'condition.json'), file], { encoding: 'utf8' });
+      assert.equal(run.status, 1, run.stdout + run.stderr);
+      assert.match(run.stdout, /ok {4}condition\.json/);
+      assert.match(run.stdout, /FAIL {2}diverged\.json[\s\S]*node "health"/);
+      assert.match(run.stdout, /1 passed, 1 failed/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
