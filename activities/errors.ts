@@ -6,15 +6,58 @@ import { ApplicationFailure } from '@temporalio/common';
 
 /** Stable error types a definition can name in `non_retryable_errors` or error handlers. */
 export const ErrorTypes = {
+  /** A non-2xx HTTP answer; retryable for 408, 429 and 5xx. */
   HttpError: 'HttpError',
+  /** The call took longer than its timeout; retryable. */
   Timeout: 'Timeout',
+  /** The model endpoint answered 429; retryable, honouring `Retry-After`. */
+  RateLimited: 'RateLimited',
+  /** Params that do not match the action's schema; never retried. */
   InvalidParams: 'InvalidParams',
   UnknownConnector: 'UnknownConnector',
+  /** The service could not be reached or dropped the connection; retryable. */
   ConnectionError: 'ConnectionError',
+  /** A required setting (environment variable) is missing; never retried. */
+  NotConfigured: 'NotConfigured',
+  /** A `secret:NAME` reference that no secret source knows; never retried. */
+  SecretNotFound: 'SecretNotFound',
+  /** An HTTP response body above `max_response_bytes`; never retried. */
+  ResponseTooLarge: 'ResponseTooLarge',
+  /** PostgreSQL refused a statement; the SQLSTATE is in the message. */
+  SqlError: 'SqlError',
+  /** Redis answered a command with an error reply (wrong type, not an integer, …). */
+  RedisError: 'RedisError',
+  /** NATS (or a JetStream stream) had nobody to take the message; retryable. */
+  NoResponders: 'NoResponders',
+  /** JetStream refused the message or the subject is not permitted; never retried. */
+  NatsError: 'NatsError',
+  /** The SMTP server refused the message; retryable only for 4xx answers. */
+  SmtpError: 'SmtpError',
+  /** The model endpoint answered 5xx; retryable. */
+  ModelUnavailable: 'ModelUnavailable',
+  /** The model endpoint refused the request (400, 401, 404, …); never retried. */
+  ModelError: 'ModelError',
+  /** The model's answer failed the output mapping; repaired by retries up to `max_repairs`. */
+  InvalidModelOutput: 'InvalidModelOutput',
 } as const;
 
-export function retryableFailure(type: string, message: string, details?: unknown): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, details: details === undefined ? [] : [details] });
+/** Extra failure settings: `nextRetryDelay` overrides the retry policy's backoff for one retry. */
+export interface FailureOptions {
+  nextRetryDelay?: number;
+}
+
+export function retryableFailure(
+  type: string,
+  message: string,
+  details?: unknown,
+  options: FailureOptions = {},
+): ApplicationFailure {
+  return ApplicationFailure.create({
+    type,
+    message,
+    details: details === undefined ? [] : [details],
+    ...(options.nextRetryDelay === undefined ? {} : { nextRetryDelay: options.nextRetryDelay }),
+  });
 }
 
 export function nonRetryableFailure(type: string, message: string, details?: unknown): ApplicationFailure {
@@ -24,6 +67,15 @@ export function nonRetryableFailure(type: string, message: string, details?: unk
     nonRetryable: true,
     details: details === undefined ? [] : [details],
   });
+}
+
+/**
+ * The retry delay a failure asks for, in ms. Our failures set it as a number of milliseconds
+ * only; the SDK's own type also allows strings, which nothing here produces.
+ */
+export function retryDelayOf(failure: ApplicationFailure): number | undefined {
+  const delay: unknown = failure.nextRetryDelay;
+  return typeof delay === 'number' ? delay : undefined;
 }
 
 /** Details every failure of `runConnector` carries, so the run state can show attempts. */
@@ -44,6 +96,7 @@ export function withAttempt(err: unknown, attempt: number): ApplicationFailure {
       message: err.message,
       nonRetryable: err.nonRetryable ?? false,
       details: [details],
+      ...(retryDelayOf(err) === undefined ? {} : { nextRetryDelay: retryDelayOf(err) }),
     });
   }
   const error = err instanceof Error ? err : new Error(String(err));

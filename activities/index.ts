@@ -5,11 +5,19 @@
  */
 import { Context } from '@temporalio/activity';
 import type { ConnectorCall } from '../interpreter/commands.js';
+import { createAiActivity } from './ai.js';
+import { aiConfigFromEnv, type AiConfig } from './ai-config.js';
 import { ErrorTypes, nonRetryableFailure, withAttempt } from './errors.js';
 import { ConnectorRegistry } from './connectors/registry.js';
+import { createMask, type Mask } from './mask.js';
+import { createSecretLookup, resolveSecrets, secretSourcesFromEnv, type SecretSources } from './secrets.js';
 
 export interface ActivityDeps {
   registry?: ConnectorRegistry;
+  /** Where `secret:NAME` references are looked up; defaults to `process.env` and `WEFT_SECRETS_FILE`. */
+  secrets?: SecretSources;
+  /** The model endpoint, aliases and prices of `runAi`; defaults to the environment. */
+  ai?: AiConfig;
 }
 
 /** What `runConnector` returns: the action's output, and which attempt produced it. */
@@ -20,46 +28,48 @@ export interface ConnectorResult {
 
 export function createActivities(deps: ActivityDeps = {}) {
   const registry = deps.registry ?? new ConnectorRegistry();
+  const lookup = createSecretLookup(deps.secrets ?? secretSourcesFromEnv());
   return {
-    /** Runs one connector action with already-rendered params. */
+    /**
+     * Runs one connector action with already-rendered params. `secret:NAME` values are resolved
+     * here, after Temporal recorded the params, and masked in everything handed back.
+     */
     async runConnector(call: ConnectorCall): Promise<ConnectorResult> {
       const ctx = Context.current();
       const attempt = ctx.info.attempt;
-      const connector = registry.get(call.connector);
-      const action = connector?.actions[call.action];
-      if (!connector || !action) {
-        throw nonRetryableFailure(
-          ErrorTypes.UnknownConnector,
-          `no connector action "${call.connector}.${call.action}"`,
-          {
-            attempt,
-          },
-        );
-      }
-      const parsed = action.params.safeParse(call.params);
-      if (!parsed.success) {
-        const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(params)'}: ${i.message}`).join('; ');
-        throw nonRetryableFailure(
-          ErrorTypes.InvalidParams,
-          `invalid params for ${call.connector}.${call.action}: ${problems}`,
-          {
-            attempt,
-          },
-        );
-      }
+      const name = `${call.connector}.${call.action}`;
+      let mask: Mask = createMask([]);
       try {
+        const connector = registry.get(call.connector);
+        const action = connector?.actions[call.action];
+        if (!connector || !action) {
+          throw nonRetryableFailure(ErrorTypes.UnknownConnector, `no connector action "${name}"`);
+        }
+        const resolved = await resolveSecrets(call.params, lookup);
+        mask = createMask(resolved.secrets);
+        const parsed = action.params.safeParse(resolved.value);
+        if (!parsed.success) {
+          const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(params)'}: ${i.message}`).join('; ');
+          throw nonRetryableFailure(ErrorTypes.InvalidParams, `invalid params for ${name}: ${problems}`);
+        }
         const connection = await registry.connection(connector);
         const output = await action.execute(connection, parsed.data, {
           signal: ctx.cancellationSignal,
-          heartbeat: (details) => ctx.heartbeat(details),
+          heartbeat: (details) => ctx.heartbeat(mask.value(details)),
         });
-        return { output, attempt };
+        return { output: mask.value(output), attempt };
       } catch (err) {
-        throw withAttempt(err, attempt);
+        // A cancelled call must surface as cancelled, not as a failure Temporal would retry.
+        if (ctx.cancellationSignal.aborted) throw err;
+        throw mask.failure(withAttempt(err, attempt));
       }
     },
+
+    /** Runs one AI step: a chat completion whose answer is mapped and validated. */
+    runAi: createAiActivity(deps.ai ?? aiConfigFromEnv()),
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+export type { AiRequest, AiResult } from './ai-types.js';
 export { ConnectorRegistry };

@@ -4,6 +4,12 @@
  */
 import type { z } from 'zod';
 
+/**
+ * Where connectors read their settings (`WEFT_POSTGRES_URL`, …): the process environment in a
+ * worker, a plain object in tests so each test points a connector at its own service.
+ */
+export type ConnectorEnv = Readonly<Record<string, string | undefined>>;
+
 /** What an action receives besides its params. */
 export interface ActionContext {
   /** Aborted when Temporal cancels the activity or the worker shuts down. */
@@ -19,8 +25,11 @@ export interface ConnectorAction<P extends z.ZodType = z.ZodType, C = unknown> {
 
 export interface Connector<C = unknown> {
   service_type: string;
-  /** Opens the pooled connection; called once, on the first call that needs it. */
-  connect(): Promise<C>;
+  /**
+   * Opens the pooled connection from the settings in `env`; called once, on the first call that
+   * needs it. Throwing makes that call fail (retryable); the next call tries again.
+   */
+  connect(env: ConnectorEnv): Promise<C>;
   disconnect(connection: C): Promise<void>;
   actions: Record<string, ConnectorAction<z.ZodType, C>>;
 }

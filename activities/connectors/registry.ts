@@ -2,19 +2,46 @@
  * The typed registry of connectors a worker offers. Connections are opened lazily, once per
  * worker, shared by every call, and closed by `close()` on shutdown.
  */
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
 import type { ConnectorCatalog } from '../../interpreter/validate-definition.js';
-import type { Connector } from './connector.js';
+import { ErrorTypes, retryableFailure } from '../errors.js';
+import type { Connector, ConnectorEnv } from './connector.js';
+import { emailConnector } from './email.js';
 import { httpConnector } from './http.js';
+import { natsConnector } from './nats.js';
+import { postgresConnector } from './postgres.js';
+import { redisConnector } from './redis.js';
 
 /** The connectors every worker has unless told otherwise. */
-export const builtInConnectors: Connector[] = [httpConnector];
+export const builtInConnectors: Connector[] = [
+  httpConnector,
+  postgresConnector,
+  natsConnector,
+  redisConnector,
+  emailConnector,
+];
+
+export interface RegistryOptions {
+  /** Defaults to {@link builtInConnectors}. */
+  connectors?: Connector[];
+  /** Settings the connectors read when they connect; defaults to `process.env`. */
+  env?: ConnectorEnv;
+}
+
+/** JSON Schemas of every action's params: `{ [connector]: { [action]: schema } }`. */
+export type ParamsSchemas = Record<string, Record<string, Record<string, unknown>>>;
 
 export class ConnectorRegistry {
   private readonly connectors = new Map<string, Connector>();
   private readonly connections = new Map<string, Promise<unknown>>();
+  private readonly env: ConnectorEnv;
 
-  constructor(connectors: Connector[] = builtInConnectors) {
-    for (const connector of connectors) this.connectors.set(connector.service_type, connector);
+  constructor(options: RegistryOptions = {}) {
+    for (const connector of options.connectors ?? builtInConnectors) {
+      this.connectors.set(connector.service_type, connector);
+    }
+    this.env = options.env ?? process.env;
   }
 
   get(serviceType: string): Connector | undefined {
@@ -26,13 +53,38 @@ export class ConnectorRegistry {
     return Object.fromEntries([...this.connectors].map(([name, c]) => [name, Object.keys(c.actions)]));
   }
 
-  /** The pooled connection of a connector, opened on first use. */
+  /**
+   * The params of every action as JSON Schema (the input side: defaults make fields optional),
+   * for the OpenAPI description. Zod-only refinements and transforms are left out.
+   */
+  paramsSchemas(): ParamsSchemas {
+    return Object.fromEntries(
+      [...this.connectors].map(([name, connector]) => [
+        name,
+        Object.fromEntries(
+          Object.entries(connector.actions).map(([action, { params }]) => [
+            action,
+            z.toJSONSchema(params, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
+          ]),
+        ),
+      ]),
+    );
+  }
+
+  /**
+   * The pooled connection of a connector, opened on first use. A connect that fails with
+   * anything but an ApplicationFailure becomes a retryable `ConnectionError`.
+   */
   connection(connector: Connector): Promise<unknown> {
     let connection = this.connections.get(connector.service_type);
     if (!connection) {
-      connection = connector.connect();
-      // A failed connect must not poison the pool: the next call tries again.
-      connection.catch(() => this.connections.delete(connector.service_type));
+      connection = connector.connect(this.env).catch((err: unknown) => {
+        // A failed connect must not poison the pool: the next call tries again.
+        this.connections.delete(connector.service_type);
+        if (err instanceof ApplicationFailure) throw err;
+        const reason = err instanceof Error ? err.message : String(err);
+        throw retryableFailure(ErrorTypes.ConnectionError, `${connector.service_type}: cannot connect: ${reason}`);
+      });
       this.connections.set(connector.service_type, connection);
     }
     return connection;

@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** The request target as sent (path and raw query string). */
+  url: string;
   query: Record<string, string>;
   headers: IncomingMessage['headers'];
   body: string;
@@ -39,6 +41,7 @@ export async function startHttpTarget(routes: Record<string, Route>): Promise<Ht
       const recorded: RecordedRequest = {
         method: req.method ?? 'GET',
         path: url.pathname,
+        url: req.url ?? '/',
         query: Object.fromEntries(url.searchParams),
         headers: req.headers,
         body: Buffer.concat(chunks).toString(),

@@ -1,0 +1,218 @@
+/**
+ * The AI step activity: one chat completion against an OpenAI-compatible endpoint, its answer
+ * mapped by `output_mapping`, its tokens priced.
+ *
+ * Repair is built on Temporal's own retries: an answer that fails the mapping is heartbeated
+ * (answer and errors) and the attempt fails with a retryable `InvalidModelOutput`; the next
+ * attempt reads the heartbeat and sends the conversation back with a repair instruction. After
+ * `max_repairs` repairs the failure is non-retryable. So every request is an attempt in the
+ * Web UI, and a worker crash mid-repair resumes where it was.
+ */
+import { Context } from '@temporalio/activity';
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import type { ChatCompletion, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { z } from 'zod';
+import type { AiRequest, AiResult } from './ai-types.js';
+import { costUsd, type AiConfig } from './ai-config.js';
+import { compileOutputMapping, mapAnswer, repairInstruction, type OutputMapping } from './ai-output.js';
+import { ErrorTypes, nonRetryableFailure, retryableFailure, withAttempt } from './errors.js';
+import { retryDelayFromHeaders } from './retry-after.js';
+
+const DEFAULT_MAX_REPAIRS = 2;
+/** A repair needs no backoff: the model answered, it just answered wrongly. */
+const REPAIR_RETRY_DELAY_MS = 100;
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+/** Enough of an invalid answer to see what went wrong, without bloating the history. */
+const ANSWER_IN_DETAILS = 4_000;
+
+const Request = z.object({
+  node: z.string().min(1),
+  model: z.string().min(1),
+  system: z.string().optional(),
+  prompt: z.string(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  output_mapping: z.record(z.string(), z.unknown()).optional(),
+  max_repairs: z.number().int().min(0).max(10).optional(),
+});
+
+/** The chat completion parameters a definition may set; anything else is refused. */
+const Parameters = z.strictObject({
+  temperature: z.number().min(0).max(2).optional(),
+  top_p: z.number().min(0).max(1).optional(),
+  max_tokens: z.number().int().positive().optional(),
+  max_completion_tokens: z.number().int().positive().optional(),
+  frequency_penalty: z.number().min(-2).max(2).optional(),
+  presence_penalty: z.number().min(-2).max(2).optional(),
+  stop: z.union([z.string(), z.array(z.string()).max(4)]).optional(),
+  seed: z.number().int().optional(),
+  logit_bias: z.record(z.string(), z.number()).optional(),
+  reasoning_effort: z.enum(['minimal', 'low', 'medium', 'high']).optional(),
+  user: z.string().optional(),
+});
+
+const Usage = z.object({ input_tokens: z.number(), output_tokens: z.number() });
+type Usage = z.output<typeof Usage>;
+
+/** What a failed attempt leaves, through its heartbeat, for the attempt that repairs it. */
+const RepairState = z.object({
+  invalid: z.array(z.object({ answer: z.string(), errors: z.array(z.string()) })),
+  usage: Usage,
+});
+type RepairState = z.output<typeof RepairState>;
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${[what, ...i.path].join('.')}: ${i.message}`).join('; ');
+  throw nonRetryableFailure(ErrorTypes.InvalidParams, problems);
+}
+
+function conversation(request: z.output<typeof Request>, state: RepairState, mapping: OutputMapping) {
+  const messages: ChatCompletionMessageParam[] = [];
+  if (request.system) messages.push({ role: 'system', content: request.system });
+  messages.push({ role: 'user', content: request.prompt });
+  for (const { answer, errors } of state.invalid) {
+    messages.push({ role: 'assistant', content: answer });
+    messages.push({ role: 'user', content: repairInstruction(errors, mapping) });
+  }
+  return messages;
+}
+
+/** Structured-output names allow `[A-Za-z0-9_-]{1,64}`; node ids almost fit already. */
+function schemaName(node: string): string {
+  return node.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || 'output';
+}
+
+function modelFailure(caught: unknown, model: string): unknown {
+  if (caught instanceof APIUserAbortError || !(caught instanceof APIError)) return caught;
+  // `instanceof` on the generic class narrows to APIError<any, …>; these are its real types.
+  const err = caught as APIError;
+  if (err instanceof APIConnectionTimeoutError) {
+    return retryableFailure(ErrorTypes.Timeout, `model "${model}": the request timed out`);
+  }
+  if (err instanceof APIConnectionError) {
+    return retryableFailure(ErrorTypes.ConnectionError, `model "${model}": ${err.message}`);
+  }
+  const status = err.status ?? 0;
+  const message = `model "${model}" answered ${status}: ${err.message}`;
+  const details = { status, code: err.code ?? undefined };
+  const nextRetryDelay = retryDelayFromHeaders(err.headers);
+  // An exhausted quota is a 429 that no amount of waiting fixes.
+  if (status === 429 && err.code === 'insufficient_quota') {
+    return nonRetryableFailure(ErrorTypes.RateLimited, message, details);
+  }
+  if (status === 429) return retryableFailure(ErrorTypes.RateLimited, message, details, { nextRetryDelay });
+  if (status >= 500 || status === 408 || status === 409) {
+    return retryableFailure(ErrorTypes.ModelUnavailable, message, details, { nextRetryDelay });
+  }
+  return nonRetryableFailure(ErrorTypes.ModelError, message, details);
+}
+
+function addUsage(total: Usage, completion: ChatCompletion): Usage {
+  return {
+    input_tokens: total.input_tokens + (completion.usage?.prompt_tokens ?? 0),
+    output_tokens: total.output_tokens + (completion.usage?.completion_tokens ?? 0),
+  };
+}
+
+/** Builds `runAi` for a worker: one OpenAI client, created on first use. */
+export function createAiActivity(config: AiConfig) {
+  let client: OpenAI | undefined;
+  const unpriced = new Set<string>();
+
+  const openai = (): OpenAI => {
+    if (!config.apiKey && !config.baseURL) {
+      throw nonRetryableFailure(
+        ErrorTypes.NotConfigured,
+        'AI steps need OPENAI_API_KEY (and OPENAI_BASE_URL for an endpoint other than OpenAI)',
+      );
+    }
+    // Temporal owns retries: the SDK's own would hide attempts and ignore the retry policy.
+    client ??= new OpenAI({
+      apiKey: config.apiKey ?? 'unused',
+      baseURL: config.baseURL ?? null,
+      maxRetries: 0,
+      timeout: config.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    });
+    return client;
+  };
+
+  const cost = (model: string, alias: string, usage: Usage): number => {
+    const price = config.prices?.[model] ?? config.prices?.[alias];
+    if (price) return costUsd(price, usage.input_tokens, usage.output_tokens);
+    if (!unpriced.has(model)) {
+      unpriced.add(model);
+      Context.current().log.warn(`no price for model "${model}" in WEFT_AI_PRICES: its cost counts as 0`);
+    }
+    return 0;
+  };
+
+  return async function runAi(input: AiRequest): Promise<AiResult> {
+    const ctx = Context.current();
+    const attempt = ctx.info.attempt;
+    try {
+      const request = parse(Request, input, 'request');
+      const parameters = parse(Parameters, request.parameters ?? {}, 'parameters');
+      const mapping = compileOutputMapping(request.output_mapping, request.node);
+      const model = config.models?.[request.model] ?? request.model;
+      const previous = RepairState.safeParse(ctx.info.heartbeatDetails);
+      const state: RepairState = previous.success
+        ? previous.data
+        : { invalid: [], usage: { input_tokens: 0, output_tokens: 0 } };
+
+      let completion: ChatCompletion;
+      try {
+        completion = await openai().chat.completions.create(
+          {
+            ...parameters,
+            model,
+            messages: conversation(request, state, mapping),
+            ...(mapping.kind === 'schema'
+              ? {
+                  response_format: {
+                    type: 'json_schema',
+                    json_schema: { name: schemaName(request.node), schema: mapping.schema, strict: false },
+                  },
+                }
+              : {}),
+          },
+          { signal: ctx.cancellationSignal },
+        );
+      } catch (err) {
+        throw modelFailure(err, model);
+      }
+
+      const answer = completion.choices[0]?.message?.content ?? '';
+      const usage = addUsage(state.usage, completion);
+      const cost_usd = cost(model, request.model, usage);
+      const repairs = state.invalid.length;
+      const mapped = await mapAnswer(answer, mapping);
+      if (mapped.ok) return { output: mapped.output, attempt, repairs, model, usage, cost_usd };
+
+      const maxRepairs = request.max_repairs ?? DEFAULT_MAX_REPAIRS;
+      const details = {
+        node: request.node,
+        answer: answer.slice(0, ANSWER_IN_DETAILS),
+        errors: mapped.errors,
+        repairs,
+        usage,
+        cost_usd,
+      };
+      const summary = `node "${request.node}": the model's answer does not fit output_mapping: ${mapped.errors.join('; ')}`;
+      if (repairs >= maxRepairs) {
+        throw nonRetryableFailure(ErrorTypes.InvalidModelOutput, `${summary} (after ${repairs} repair(s))`, details);
+      }
+      ctx.heartbeat({ invalid: [...state.invalid, { answer, errors: mapped.errors }], usage } satisfies RepairState);
+      throw retryableFailure(
+        ErrorTypes.InvalidModelOutput,
+        `${summary} (asking for repair ${repairs + 1} of ${maxRepairs})`,
+        details,
+        { nextRetryDelay: REPAIR_RETRY_DELAY_MS },
+      );
+    } catch (err) {
+      // A cancelled call must surface as cancelled, not as a failure Temporal would retry.
+      if (ctx.cancellationSignal.aborted) throw err;
+      throw withAttempt(err, attempt);
+    }
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Masking of secret values (`***`) in whatever an activity hands back to Temporal: outputs,
+ * heartbeat details and failures (message, details, causes and their stack traces). Anything
+ * handed back is recorded in the workflow history and may be logged, so it must not carry a
+ * secret even when a server echoes one or a library quotes it in an error.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { retryDelayOf } from './errors.js';
+
+export const MASK = '***';
+
+export interface Mask {
+  text(value: string): string;
+  /** A deep copy of a JSON-like value with every string (and key) masked. */
+  value<T>(value: T): T;
+  /** The same failure with every secret masked, causes included. */
+  failure(err: unknown): unknown;
+}
+
+/**
+ * The forms a secret takes on its way out: as is, percent-encoded in a URL, form-encoded, and
+ * escaped inside a JSON string. Longest first, so a secret containing another is masked whole.
+ */
+function forms(secrets: readonly string[]): string[] {
+  const all = new Set<string>();
+  for (const secret of secrets) {
+    if (!secret) continue;
+    all.add(secret);
+    all.add(encodeURIComponent(secret));
+    all.add(new URLSearchParams({ s: secret }).toString().slice(2));
+    all.add(JSON.stringify(secret).slice(1, -1));
+  }
+  return [...all].filter(Boolean).sort((a, b) => b.length - a.length);
+}
+
+function maskError(err: Error, text: (s: string) => string, value: <T>(v: T) => T): Error {
+  if (err instanceof ApplicationFailure) {
+    const masked = ApplicationFailure.create({
+      type: err.type ?? 'Error',
+      message: text(err.message),
+      nonRetryable: err.nonRetryable ?? false,
+      details: value(err.details ?? []),
+      ...(retryDelayOf(err) === undefined ? {} : { nextRetryDelay: retryDelayOf(err) }),
+      ...(err.cause instanceof Error ? { cause: maskError(err.cause, text, value) } : {}),
+    });
+    return masked;
+  }
+  const masked = new Error(text(err.message));
+  masked.name = err.name;
+  masked.stack = err.stack === undefined ? undefined : text(err.stack);
+  if (err.cause instanceof Error) masked.cause = maskError(err.cause, text, value);
+  return masked;
+}
+
+/** A mask for these secret values; with none it changes nothing. */
+export function createMask(secrets: readonly string[]): Mask {
+  const patterns = forms(secrets);
+  if (patterns.length === 0) return { text: (s) => s, value: (v) => v, failure: (e) => e };
+  const text = (s: string) => patterns.reduce((out, p) => out.split(p).join(MASK), s);
+  const value = <T>(v: T): T => {
+    if (typeof v === 'string') return text(v) as T;
+    if (Array.isArray(v)) return v.map((item: unknown) => value(item)) as T;
+    if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+      return Object.fromEntries(Object.entries(v).map(([k, item]) => [text(k), value(item)])) as T;
+    }
+    return v;
+  };
+  return {
+    text,
+    value,
+    failure: (err) => (err instanceof Error ? maskError(err, text, value) : text(String(err))),
+  };
+}
