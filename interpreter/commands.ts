@@ -63,7 +63,7 @@ export interface CallCost {
 
 export type EngineEvent =
   | { type: 'activity_completed'; exec: string; output: unknown; attempts: number; cost?: CallCost }
-  | { type: 'activity_failed'; exec: string; error: Omit<NodeError, 'node'>; attempts: number }
+  | { type: 'activity_failed'; exec: string; error: Omit<NodeError, 'node'>; attempts: number; cost?: CallCost }
   | { type: 'child_completed'; exec: string; output: unknown }
   | { type: 'child_failed'; exec: string; error: Omit<NodeError, 'node'> }
   | { type: 'timer_fired'; exec: string };

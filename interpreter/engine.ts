@@ -100,7 +100,8 @@ async function outcome(
 ): Promise<Arrival[]> {
   const entry = record(state, node.id);
   if ('attempts' in event) entry.attempts = event.attempts;
-  if (event.type === 'activity_completed' && event.cost) addCost(state, node.id, event.cost);
+  if ((event.type === 'activity_completed' || event.type === 'activity_failed') && event.cost)
+    addCost(state, node.id, event.cost);
   const failure = failureOf(event, node.id);
   const output = event.type === 'activity_completed' || event.type === 'child_completed' ? event.output : undefined;
 

@@ -13,6 +13,7 @@ export type ConnectorCatalog = Readonly<Record<string, readonly string[]>>;
 /** Node types this engine version can run. Others are part of the language but refused at submit. */
 export const SUPPORTED_NODE_TYPES: ReadonlySet<NodeType> = new Set<NodeType>([
   'task',
+  'ai',
   'set',
   'condition',
   'join',
@@ -203,6 +204,10 @@ function nodeProblems(node: Node, at: string, catalog?: ConnectorCatalog): Probl
     case 'subworkflow':
       pushTemplates(problems, `${at}/inputs`, node.inputs);
       break;
+    case 'ai':
+      pushTemplates(problems, `${at}/prompt_template`, node.prompt_template);
+      if (node.system !== undefined) pushTemplates(problems, `${at}/system`, node.system);
+      break;
     case 'map': {
       pushExpression(problems, `${at}/items`, node.items);
       const bodies = (['task', 'ai', 'subworkflow'] as const).filter((k) => node[k] !== undefined);
@@ -213,9 +218,7 @@ function nodeProblems(node: Node, at: string, catalog?: ConnectorCatalog): Probl
         });
       }
       if (node.task) problems.push(...connectorProblems(node.task, `${at}/task`, catalog));
-      if (node.ai) {
-        problems.push({ path: `${at}/ai`, message: 'AI steps are not supported by this engine version yet' });
-      }
+      if (node.ai) pushTemplates(problems, `${at}/ai/prompt_template`, node.ai.prompt_template);
       if (node.subworkflow) pushTemplates(problems, `${at}/subworkflow/inputs`, node.subworkflow.inputs);
       break;
     }

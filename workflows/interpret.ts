@@ -72,14 +72,6 @@ export const controlUpdate = defineUpdate<ControlResult, [ControlAction]>('contr
 
 const DEFAULT_CONTINUE_AS_NEW_AFTER = 5_000;
 
-interface AiOutcome {
-  output: unknown;
-  attempt: number;
-  usage: { input_tokens: number; output_tokens: number };
-  cost_usd: number;
-}
-type AiActivities = { runAi(call: AiCall): Promise<AiOutcome> };
-
 function activityOptions(plan: ActivityPlan) {
   return {
     startToCloseTimeout: plan.start_to_close_ms,
@@ -94,14 +86,30 @@ function activityOptions(plan: ActivityPlan) {
   };
 }
 
+/** Usage an AI step reports with its failure, so a failed call still counts against the budget. */
+function failedCallCost(details: Partial<FailureDetails> | undefined): CallCost | undefined {
+  const detail = details?.detail as
+    { usage?: { input_tokens?: number; output_tokens?: number }; cost_usd?: number } | undefined;
+  if (!detail?.usage || typeof detail.cost_usd !== 'number') return undefined;
+  return {
+    usd: detail.cost_usd,
+    input_tokens: detail.usage.input_tokens ?? 0,
+    output_tokens: detail.usage.output_tokens ?? 0,
+  };
+}
+
 /** Translates a failure into the language's error shape (type, message, attempts). */
-function failureOf(err: unknown, maxAttempts: number): { type: string; message: string; attempts: number } {
+function failureOf(
+  err: unknown,
+  maxAttempts: number,
+): { type: string; message: string; attempts: number; cost?: CallCost } {
   let cause = err instanceof ActivityFailure || err instanceof ChildWorkflowFailure ? err.cause : err;
   if (cause instanceof ChildWorkflowFailure) cause = cause.cause;
   if (cause instanceof ApplicationFailure) {
     const details = cause.details?.[0] as Partial<FailureDetails> | undefined;
     const attempts = typeof details?.attempt === 'number' ? details.attempt : maxAttempts;
-    return { type: cause.type ?? 'Error', message: cause.message, attempts };
+    const cost = failedCallCost(details);
+    return { type: cause.type ?? 'Error', message: cause.message, attempts, ...(cost ? { cost } : {}) };
   }
   if (cause instanceof TimeoutFailure) {
     return {
@@ -216,7 +224,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
           },
         );
     } else if (command.type === 'run_ai') {
-      const { runAi } = proxyActivities<AiActivities>(activityOptions(command.plan));
+      const { runAi } = proxyActivities<Activities>(activityOptions(command.plan));
       scope
         .run(() => runAi(command.call))
         .then(

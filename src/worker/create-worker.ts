@@ -12,7 +12,7 @@ import {
   type LogLevel,
   type WorkflowBundle,
 } from '@temporalio/worker';
-import { createActivities } from '../../activities/index.js';
+import { createActivities, type ActivityDeps } from '../../activities/index.js';
 import { createDefinitionActivities } from '../../activities/definitions.js';
 import type { DefinitionStore } from '../store/definition-store.js';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
@@ -56,6 +56,8 @@ export interface WorkerOptions {
   registry?: ConnectorRegistry;
   /** The workflow entry point; defaults to `workflows/index.ts`. */
   workflowsPath?: string;
+  /** Secrets and AI settings for the activities; default from the environment. */
+  activityDeps?: Omit<ActivityDeps, 'registry'>;
   /** Where `subworkflow` nodes load their definitions from. */
   definitions?: Pick<DefinitionStore, 'get'>;
 }
@@ -84,7 +86,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     taskQueue: options.taskQueue,
     workflowBundle: await workflowBundle(options.workflowsPath),
     activities: {
-      ...createActivities({ registry }),
+      ...createActivities({ ...options.activityDeps, registry }),
       ...createDefinitionActivities(options.definitions ?? noDefinitions),
     },
   });

@@ -26,7 +26,7 @@ export async function connectClient(): Promise<{ client: Client; connection: Con
 
 export function startTestWorker(
   taskQueue: string,
-  options: Pick<WorkerOptions, 'definitions' | 'workflowsPath'> = {},
+  options: Pick<WorkerOptions, 'definitions' | 'workflowsPath' | 'activityDeps' | 'registry'> = {},
 ): Promise<RunningWorker> {
   return startWorker({ address: temporalAddress(), namespace: NAMESPACE, taskQueue, ...options });
 }

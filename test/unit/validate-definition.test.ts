@@ -107,11 +107,6 @@ const cases: Array<{ name: string; definition: Record<string, unknown>; problems
     ],
   },
   {
-    name: 'a node type this version cannot run yet',
-    definition: { id: 'x', nodes: [{ id: 'w', type: 'ai', model: 'm', prompt_template: 'hi' }] },
-    problems: [['/nodes/0/type', /not supported by this engine version yet/]],
-  },
-  {
     name: 'a join with one incoming edge, a wait with both duration and until, a map with two bodies',
     definition: {
       id: 'x',
