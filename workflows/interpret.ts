@@ -29,7 +29,6 @@ import type { Activities } from '../activities/index.js';
 import type { DefinitionActivities } from '../activities/definitions.js';
 import type { FailureDetails } from '../activities/errors.js';
 import type {
-  AiCall,
   ActivityPlan,
   CallCost,
   Command,
