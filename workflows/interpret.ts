@@ -122,7 +122,7 @@ function failureOf(
 
 type InboxItem =
   | { kind: 'engine'; event: EngineEvent }
-  | { kind: 'control'; action: ControlAction; done: () => void }
+  | { kind: 'control'; action: ControlAction; done: (refused?: string) => void }
   | { kind: 'event'; event: ExternalEvent; done: (status: DeliveryStatus) => void };
 
 export async function interpret(args: InterpretArgs): Promise<unknown> {
@@ -174,7 +174,10 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   setHandler(
     controlUpdate,
     async (action) => {
-      await new Promise<void>((resolve) => inbox.push({ kind: 'control', action, done: resolve }));
+      const refused = await new Promise<string | undefined>((resolve) =>
+        inbox.push({ kind: 'control', action, done: resolve }),
+      );
+      if (refused) throw ApplicationFailure.create({ type: 'Rejected', message: refused, nonRetryable: true });
       return { accepted: true, status: state.status };
     },
     {
@@ -289,8 +292,10 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     if (item.kind === 'engine') {
       perform(await handleEvent(program, state, item.event, now()));
     } else if (item.kind === 'control') {
-      perform(await applyControl(program, state, item.action, now()));
-      item.done();
+      // The run may have moved on since the validator accepted the action.
+      const refused = checkControl(program, state, item.action);
+      if (!refused) perform(await applyControl(program, state, item.action, now()));
+      item.done(refused);
     } else {
       const delivery = await deliverEvent(program, state, item.event, now());
       perform(delivery.commands);
@@ -320,8 +325,8 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     }
     while (!closing) {
       await condition(() => inbox.length > 0 || (continueDue && running.size === 0));
-      const item = inbox.shift();
-      if (item) await step(item);
+      // Everything that arrived in this activation is handled before waiting again.
+      for (let item = inbox.shift(); item && !closing; item = inbox.shift()) await step(item);
       if (!continueDue && (workflowInfo().historyLength >= canAfter || workflowInfo().continueAsNewSuggested)) {
         continueDue = true;
       }
@@ -342,6 +347,11 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     throw err;
   }
   for (const scope of scopes.values()) scope.cancel();
+  // Messages that arrived together with the end of the run are answered, not left hanging.
+  for (const item of inbox.splice(0)) {
+    if (item.kind === 'control') item.done(`the run is ${state.status}`);
+    else if (item.kind === 'event') item.done('ignored');
+  }
   await condition(allHandlersFinished);
 
   const view = viewRunState(definition, state, ids);

@@ -2,7 +2,7 @@
  * A real local HTTP server speaking the OpenAI Chat Completions protocol, for AI step tests:
  * `POST /v1/chat/completions` answers from a scripted queue (content, status codes, headers,
  * usage), checks the request the way the real endpoint does (model, messages, API key,
- * `response_format` json_schema), and logs every request.
+ * `response_format` json_schema), and logs every request. An answer may be delayed (`delay_ms`).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -17,6 +17,8 @@ export interface FakeAnswer {
   headers?: Record<string, string>;
   /** The error object of a non-200 answer. */
   error?: { message: string; type?: string; code?: string };
+  /** Answer only after this many ms (dropped if the client hung up meanwhile), to simulate a slow model. */
+  delay_ms?: number;
 }
 
 export interface FakeRequest {
@@ -80,6 +82,15 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
   const apiKey = `sk-test-${randomBytes(6).toString('hex')}`;
   const requests: FakeRequest[] = [];
   const queue: Array<FakeAnswer | ((request: FakeRequest) => FakeAnswer)> = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const later = (ms: number | undefined, res: ServerResponse, respond: () => void): void => {
+    if (!ms) return respond();
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (!res.destroyed) respond();
+    }, ms);
+    timers.add(timer);
+  };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -108,35 +119,39 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
       const answer = typeof next === 'function' ? next(request) : next;
       const status = answer.status ?? 200;
       if (status !== 200) {
-        return send(
-          res,
-          status,
-          { error: answer.error ?? { message: `scripted ${status}`, type: 'server_error' } },
-          answer.headers,
+        return later(answer.delay_ms, res, () =>
+          send(
+            res,
+            status,
+            { error: answer.error ?? { message: `scripted ${status}`, type: 'server_error' } },
+            answer.headers,
+          ),
         );
       }
       const content = answer.content ?? JSON.stringify(answer.json);
       const prompt = (body.messages as Array<{ content: string }>).map((m) => m.content).join('\n');
       const usage = answer.usage ?? { prompt_tokens: tokens(prompt), completion_tokens: tokens(content) };
-      send(
-        res,
-        200,
-        {
-          id: `chatcmpl-${randomBytes(8).toString('hex')}`,
-          object: 'chat.completion',
-          created: Math.floor(Date.now() / 1000),
-          model: body.model,
-          choices: [
-            {
-              index: 0,
-              message: { role: 'assistant', content, refusal: null },
-              finish_reason: 'stop',
-              logprobs: null,
-            },
-          ],
-          usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
-        },
-        answer.headers,
+      later(answer.delay_ms, res, () =>
+        send(
+          res,
+          200,
+          {
+            id: `chatcmpl-${randomBytes(8).toString('hex')}`,
+            object: 'chat.completion',
+            created: Math.floor(Date.now() / 1000),
+            model: body.model,
+            choices: [
+              {
+                index: 0,
+                message: { role: 'assistant', content, refusal: null },
+                finish_reason: 'stop',
+                logprobs: null,
+              },
+            ],
+            usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+          },
+          answer.headers,
+        ),
       );
     });
   });
@@ -153,6 +168,8 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
     },
     close: () =>
       new Promise<void>((resolve) => {
+        for (const timer of timers) clearTimeout(timer);
+        timers.clear();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
