@@ -5,6 +5,7 @@
 import { WorkflowDefinition, type Definition, type Node, type NodeType } from './definition-schema.js';
 import { expressionSyntaxError, templateErrors } from './expressions.js';
 import { cycles, reachableNodes, startNodes } from './graph.js';
+import { referencesIn, templateExpressions } from './references.js';
 import { toPointer, type Problem } from './problems.js';
 
 /** The connectors and actions the worker offers, by name; injected by the caller. */
@@ -127,6 +128,7 @@ function semanticProblems(definition: Definition, catalog?: ConnectorCatalog): P
       }
     });
   }
+  problems.push(...referenceProblems(definition));
   for (const cycle of cycles(definition)) {
     const members = new Set(cycle);
     const guarded = definition.edges.some((e) => members.has(e.from) && members.has(e.to) && e.when !== undefined);
@@ -135,6 +137,83 @@ function semanticProblems(definition: Definition, catalog?: ConnectorCatalog): P
         path: '/edges',
         message: `cycle ${cycle.join(' -> ')} has no edge with "when", so it could never end`,
       });
+    }
+  }
+  return problems;
+}
+
+/** Every expression of a definition with the JSON Pointer of the field that holds it. */
+function expressionsOf(definition: Definition): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const templates = (at: string, value: unknown) =>
+    out.push(...templateExpressions(value).map(([p, e]): [string, string] => [at + p, e]));
+  definition.nodes.forEach((node, i) => {
+    const at = `/nodes/${i}`;
+    switch (node.type) {
+      case 'task':
+        templates(`${at}/inputs`, node.inputs);
+        if (node.compensation) templates(`${at}/compensation/inputs`, node.compensation.inputs);
+        break;
+      case 'ai':
+        templates(`${at}/prompt_template`, node.prompt_template);
+        if (node.system !== undefined) templates(`${at}/system`, node.system);
+        break;
+      case 'set':
+        for (const [name, source] of Object.entries(node.assign)) out.push([`${at}/assign/${name}`, source]);
+        break;
+      case 'condition':
+        out.push([`${at}/expression`, node.expression]);
+        break;
+      case 'wait':
+        if (node.until !== undefined) out.push([`${at}/until`, node.until]);
+        break;
+      case 'event':
+        out.push([`${at}/correlation_key`, node.correlation_key]);
+        if (node.filters !== undefined) out.push([`${at}/filters`, node.filters]);
+        break;
+      case 'subworkflow':
+        templates(`${at}/inputs`, node.inputs);
+        break;
+      case 'map':
+        out.push([`${at}/items`, node.items]);
+        if (node.task) templates(`${at}/task/inputs`, node.task.inputs);
+        if (node.ai) templates(`${at}/ai/prompt_template`, node.ai.prompt_template);
+        if (node.subworkflow) templates(`${at}/subworkflow/inputs`, node.subworkflow.inputs);
+        break;
+      case 'end':
+        if (node.result !== undefined) out.push([`${at}/result`, node.result]);
+        break;
+      default:
+        break;
+    }
+  });
+  definition.edges.forEach((edge, i) => {
+    if (edge.when !== undefined) out.push([`/edges/${i}/when`, edge.when]);
+  });
+  return out;
+}
+
+/** References to variables nobody declares or writes, and to nodes that do not exist. */
+function referenceProblems(definition: Definition): Problem[] {
+  const variables = new Set(definition.variables.map((v) => v.name));
+  for (const node of definition.nodes) {
+    if (node.output !== undefined) variables.add(node.output);
+    if (node.type === 'set') for (const name of Object.keys(node.assign)) variables.add(name);
+  }
+  const nodes = new Set(definition.nodes.map((n) => n.id));
+  const problems: Problem[] = [];
+  for (const [path, source] of expressionsOf(definition)) {
+    const refs = referencesIn(source);
+    for (const name of new Set(refs.vars)) {
+      if (!variables.has(name)) {
+        problems.push({
+          path,
+          message: `"vars.${name}": no variable "${name}" is declared, or written by a node's output or a set node`,
+        });
+      }
+    }
+    for (const id of new Set(refs.nodes)) {
+      if (!nodes.has(id)) problems.push({ path, message: `"nodes.${id}": there is no node "${id}"` });
     }
   }
   return problems;

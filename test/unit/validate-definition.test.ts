@@ -131,6 +131,23 @@ const cases: Array<{ name: string; definition: Record<string, unknown>; problems
     ],
   },
   {
+    name: 'references to undeclared variables and unknown nodes, at the field that makes them',
+    definition: {
+      id: 'x',
+      variables: [{ name: 'declared', type: 'number' }],
+      nodes: [
+        task('a', { output: 'a_out', inputs: { url: 'http://x/{{ vars.typo }}', q: '{{ vars.a_out }}' } }),
+        { id: 'b', type: 'set', assign: { total: 'vars.declared + vars.total + nodes.a.output + nodes.ghost.output' } },
+      ],
+      edges: [{ from: 'a', to: 'b', when: 'vars.missing' }],
+    },
+    problems: [
+      ['/nodes/0/inputs/url', /"vars\.typo": no variable "typo"/],
+      ['/nodes/1/assign/total', /there is no node "ghost"/],
+      ['/edges/0/when', /no variable "missing"/],
+    ],
+  },
+  {
     name: 'goto without a valid target',
     definition: { id: 'x', nodes: [task('a')], error_handlers: [{ id: 'h', action: 'goto', target: 'nowhere' }] },
     problems: [['/error_handlers/0/target', /existing node/]],
