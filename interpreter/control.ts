@@ -24,9 +24,36 @@ export type ControlAction =
 /** A run's failed nodes that nothing handled (those an operator can retry or skip). */
 export function failedNodes(state: RunState): string[] {
   if (state.status !== 'paused') return [];
-  return Object.entries(state.nodes)
-    .filter(([, r]) => r.status === 'failed' && r.error !== undefined)
-    .map(([id]) => id);
+  return (state.blocked ?? []).filter((id) => state.nodes[id]?.status === 'failed');
+}
+
+/**
+ * The state a retry of a closed failed run starts from: the same variables and completed
+ * outputs, paused on the node(s) whose failure ended it, so `retry` runs them again and nothing
+ * that completed is repeated. Undefined (with the reason) when the run cannot be retried.
+ */
+export function retryState(
+  state: RunState,
+  runId: string,
+  by: string,
+  now: string,
+): { state: RunState } | { refused: string } {
+  if (state.status !== 'failed') return { refused: `the run is ${state.status}; only a failed run can be retried` };
+  const blocked = (state.blocked ?? []).filter((id) => state.nodes[id]?.status === 'failed');
+  if (blocked.length === 0) return { refused: 'the run did not fail at a node that can be retried' };
+  if (state.history.some((h) => h.to === 'compensating'))
+    return { refused: 'the run was compensated; start a new run instead' };
+  const next: RunState = JSON.parse(JSON.stringify(state)) as RunState;
+  next.status = 'paused';
+  next.pause_reason = `retry of ${runId}`;
+  next.inflight = {};
+  next.parked = [];
+  next.blocked = blocked;
+  delete next.error;
+  delete next.result;
+  delete next.compensating;
+  runTransition(next, 'retry_of', now, { by, note: runId });
+  return { state: next };
 }
 
 function waitingExec(state: RunState, node: string): string | undefined {

@@ -77,6 +77,7 @@ export async function onFailure(
       state.error_scope = error;
       return [...(await leave(program, state, node.id, 'dead')), { node: handler.target as string, live: true }];
     case 'terminate':
+      block(state, node.id);
       closeRun(state, now, 'failed', runError(error));
       return [];
     case 'compensate':
@@ -91,6 +92,11 @@ function runError(error: NodeError): RunError {
   return { type: error.type, message: error.message, node: error.node };
 }
 
+/** Records that this node's failure is what stopped the run. */
+function block(state: RunState, node: string): void {
+  state.blocked = [...(state.blocked ?? []).filter((id) => id !== node), node];
+}
+
 function fallback(
   program: Program,
   state: RunState,
@@ -99,6 +105,7 @@ function fallback(
   now: string,
   _commands: Command[],
 ): Arrival[] {
+  block(state, node.id);
   if (program.definition.options.on_failure === 'pause') {
     state.status = 'paused';
     state.pause_reason = `node "${node.id}" failed: ${error.type}: ${error.message}`;

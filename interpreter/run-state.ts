@@ -121,6 +121,8 @@ export interface RunState {
   tokens: Record<string, Record<number, Array<'live' | 'dead'>>>;
   /** Joins that fired in their current generation. */
   joins_fired: Record<string, boolean>;
+  /** Nodes whose unhandled failure paused or failed the run (what `retry` and `skip` act on). */
+  blocked?: string[];
   /** Live arrivals held while the run is paused. */
   parked: Arrival[];
   /** Nodes an operator skipped before they ran, with the output to use. */

@@ -2,6 +2,7 @@
 export {
   interpret,
   stateQuery,
+  rawStateQuery,
   eventSignal,
   deliverEventUpdate,
   controlUpdate,

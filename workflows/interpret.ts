@@ -65,6 +65,8 @@ export interface ControlResult {
 }
 
 export const stateQuery = defineQuery<RunStateView>('state');
+/** The interpreter's own state, unmasked: what a retry of a closed failed run starts from. */
+export const rawStateQuery = defineQuery<RunState>('raw_state');
 export const eventSignal = defineSignal<[ExternalEvent]>('event');
 export const deliverEventUpdate = defineUpdate<{ status: DeliveryStatus }, [ExternalEvent]>('deliver_event');
 export const controlUpdate = defineUpdate<ControlResult, [ControlAction]>('control');
@@ -163,6 +165,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   let closing: Extract<Command, { type: 'complete' | 'fail' }> | undefined;
 
   setHandler(stateQuery, () => viewRunState(definition, state, ids));
+  setHandler(rawStateQuery, () => state);
   setHandler(eventSignal, (event) => void inbox.push({ kind: 'event', event, done: () => undefined }));
   setHandler(
     deliverEventUpdate,

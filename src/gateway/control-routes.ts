@@ -46,8 +46,11 @@ export function controlRoutes(app: Express, deps: ControlRouteDeps): void {
   for (const action of Object.keys(bodies) as Array<keyof typeof bodies>) {
     app.post(`/v1/runs/:run_id/${action}`, async (req, res) => {
       const body = parseOrThrow(bodies[action], req.body ?? {}) as Record<string, unknown>;
-      await deps.control.control(runId(req), { ...body, type: action, by: deps.actor(req) } as never);
-      res.status(202).json({ accepted: true });
+      const outcome = await deps.control.control(runId(req), { ...body, type: action, by: deps.actor(req) } as never);
+      // Retrying a closed failed run starts a new run: its id comes back with the acceptance.
+      res
+        .status(202)
+        .json(outcome.run_id === undefined ? { accepted: true } : { accepted: true, run_id: outcome.run_id });
     });
   }
 

@@ -10,11 +10,11 @@ import {
   type Client,
 } from '@temporalio/client';
 import type { ExternalEvent } from '../../interpreter/commands.js';
-import type { ControlAction, DeliveryStatus } from '../../interpreter/control.js';
+import { retryState, type ControlAction, type DeliveryStatus } from '../../interpreter/control.js';
 import { evaluate, isTruthy } from '../../interpreter/expressions.js';
-import type { RunStateView } from '../../interpreter/run-state.js';
+import type { RunState, RunStateView } from '../../interpreter/run-state.js';
 import type { DefinitionStore, VersionedDefinition } from '../store/definition-store.js';
-import { DefinitionIdKey } from '../temporal/search-attributes.js';
+import { DefinitionIdKey, DefinitionVersionKey, RetryOfKey } from '../temporal/search-attributes.js';
 import { HttpError, notFound } from './http-error.js';
 import { mapTemporalError } from './run-service.js';
 
@@ -41,12 +41,19 @@ export class RunControl {
     private readonly client: Client,
     private readonly store: Pick<DefinitionStore, 'get' | 'list'>,
     private readonly startRun: StartRun,
+    private readonly taskQueue: string,
   ) {}
 
   /** Sends an operator action; 409 `rejected` with the run's reason when it is refused. */
-  async control(runId: string, action: ControlAction): Promise<{ accepted: true; status: RunStateView['status'] }> {
+  async control(
+    runId: string,
+    action: ControlAction,
+  ): Promise<{ accepted: true; status: RunStateView['status']; run_id?: string }> {
     const handle = this.client.workflow.getHandle(runId);
     try {
+      if (action.type === 'retry' && (await handle.describe()).status.name === 'FAILED') {
+        return { accepted: true, status: 'running', run_id: await this.retryClosed(runId, action) };
+      }
       const result = await handle.executeUpdate<{ accepted: true; status: RunStateView['status'] }, [ControlAction]>(
         'control',
         {
@@ -61,9 +68,62 @@ export class RunControl {
         throw new HttpError('rejected', err.cause?.message ?? 'the run refused the action');
       }
       if (err instanceof WorkflowNotFoundError) throw notFound(`run "${runId}"`);
+      if (err instanceof WorkflowExecutionAlreadyStartedError)
+        throw new HttpError('conflict', 'a retry of this run is already starting');
       if (closedMessage(err)) throw new HttpError('rejected', 'the run is closed');
       return mapTemporalError(err, runId);
     }
+  }
+
+  /**
+   * Retries a closed failed run: a new run that starts from the failed node with the recorded
+   * variables and completed outputs (nothing that completed runs again), linked both ways to
+   * the original (`retry_of` in its memo and state, `WeftRetryOf` for finding it).
+   */
+  private async retryClosed(runId: string, action: Extract<ControlAction, { type: 'retry' }>): Promise<string> {
+    const previous = await this.client.workflow.getHandle(runId).query<RunState>('raw_state');
+    const prepared = retryState(previous, runId, action.by, new Date().toISOString());
+    if ('refused' in prepared) throw new HttpError('rejected', prepared.refused);
+    const blocked = prepared.state.blocked ?? [];
+    if (action.node !== undefined && !blocked.includes(action.node)) {
+      throw new HttpError('rejected', `node "${action.node}" did not fail; failed: ${blocked.join(', ')}`);
+    }
+    const definition = await this.store.get(previous.run.definition_id, previous.run.definition_version);
+    if (!definition)
+      throw new HttpError(
+        'rejected',
+        `version ${previous.run.definition_version} of "${previous.run.definition_id}" is gone`,
+      );
+    const attempt = (await this.retriesOf(runId)).length + 1;
+    const workflowId = `${runId}.retry-${attempt}`;
+    prepared.state.run.id = workflowId;
+    await this.client.workflow.start('interpret', {
+      taskQueue: this.taskQueue,
+      workflowId,
+      args: [
+        {
+          definition,
+          input: previous.input,
+          resume: { state: prepared.state, retry_nodes: action.node ? [action.node] : blocked },
+        },
+      ],
+      memo: { definition_id: definition.id, definition_version: definition.version, retry_of: runId },
+      typedSearchAttributes: [
+        { key: DefinitionIdKey, value: definition.id },
+        { key: DefinitionVersionKey, value: definition.version },
+        { key: RetryOfKey, value: runId },
+      ],
+      staticSummary: `${definition.name ?? definition.id} · ${definition.id} v${definition.version} (retry of ${runId})`,
+    });
+    return workflowId;
+  }
+
+  /** Runs started by retrying this one, oldest first. */
+  async retriesOf(runId: string): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const run of this.client.workflow.list({ query: `${RetryOfKey.name} = ${JSON.stringify(runId)}` }))
+      ids.push(run.workflowId);
+    return ids.sort();
   }
 
   /** The run's variables as its state query shows them (secrets masked). */

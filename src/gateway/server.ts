@@ -29,7 +29,12 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     namespace: config.namespace,
     uiUrl: config.uiUrl,
   });
-  const control = new RunControl(client, store, (definition, input, runId) => runs.start(definition, input, runId));
+  const control = new RunControl(
+    client,
+    store,
+    (definition, input, runId) => runs.start(definition, input, runId),
+    config.taskQueue,
+  );
   const app = createGateway({
     store,
     runs,

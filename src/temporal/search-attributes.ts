@@ -9,11 +9,14 @@ import type { Connection } from '@temporalio/client';
 
 export const DefinitionIdKey = defineSearchAttributeKey('WeftDefinitionId', SearchAttributeType.KEYWORD);
 export const DefinitionVersionKey = defineSearchAttributeKey('WeftDefinitionVersion', SearchAttributeType.KEYWORD);
+/** On a run started by retrying a closed failed run: the original's run id. */
+export const RetryOfKey = defineSearchAttributeKey('WeftRetryOf', SearchAttributeType.KEYWORD);
 
 /** Name → CLI type, as `temporal server start-dev --search-attribute NAME=TYPE` takes them. */
 export const SEARCH_ATTRIBUTES: Record<string, 'Keyword'> = {
   [DefinitionIdKey.name]: 'Keyword',
   [DefinitionVersionKey.name]: 'Keyword',
+  [RetryOfKey.name]: 'Keyword',
 };
 
 /** Registers any missing search attribute on the namespace (idempotent). */

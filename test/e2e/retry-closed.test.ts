@@ -1,0 +1,80 @@
+/**
+ * Retry from the failed node: a run whose third node fails is closed as failed; after the cause
+ * is fixed, `POST /retry` starts a new run that does not call nodes one and two again (counted
+ * on the test server), completes, and is linked both ways to the original.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startTestStack, type TestStack } from '../support/gateway.js';
+import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
+import { unique } from '../support/temporal.js';
+
+let stack: TestStack;
+let target: HttpTarget;
+let fixed = false;
+
+before(async () => {
+  target = await startHttpTarget({
+    '/one': (_req, res) => json(res, 200, { step: 1 }),
+    '/two': (_req, res) => json(res, 200, { step: 2 }),
+    '/three': (_req, res) => (fixed ? json(res, 200, { step: 3 }) : json(res, 422, { error: 'not yet' })),
+  });
+  stack = await startTestStack();
+});
+after(async () => {
+  await stack?.close();
+  await target?.close();
+});
+
+const step = (id: string) => ({
+  id,
+  type: 'task',
+  connector: 'http',
+  action: 'request',
+  output: id,
+  inputs: { url: `${target.url}/${id}` },
+  retry_policy: { max_attempts: 1 },
+});
+
+test('retry of a closed failed run starts from the failed node and does not repeat completed ones', async () => {
+  const id = unique('three-steps');
+  await stack.call('POST', '/v1/definitions', {
+    id,
+    nodes: [
+      step('one'),
+      step('two'),
+      step('three'),
+      { id: 'sum', type: 'set', assign: { total: 'vars.one.body.step + vars.two.body.step + vars.three.body.step' } },
+    ],
+    edges: [
+      { from: 'one', to: 'two' },
+      { from: 'two', to: 'three' },
+      { from: 'three', to: 'sum' },
+    ],
+  });
+  const started = await stack.call('POST', `/v1/definitions/${id}/runs`, {});
+  const original = started.body.run_id as string;
+  const failed = await stack.call('GET', `/v1/runs/${original}/result?wait=true`);
+  assert.equal(failed.body.status, 'failed');
+  assert.equal(failed.body.error.node, 'three');
+  assert.deepEqual([target.count('/one'), target.count('/two'), target.count('/three')], [1, 1, 1]);
+
+  const refusedNode = await stack.call('POST', `/v1/runs/${original}/retry`, { node: 'one' });
+  assert.equal(refusedNode.status, 409);
+
+  fixed = true;
+  const retried = await stack.call('POST', `/v1/runs/${original}/retry`, {});
+  assert.equal(retried.status, 202, JSON.stringify(retried.body));
+  const retryId = retried.body.run_id as string;
+  assert.equal(retryId, `${original}.retry-1`);
+
+  const result = await stack.call('GET', `/v1/runs/${retryId}/result?wait=true`);
+  assert.equal(result.body.status, 'completed', JSON.stringify(result.body));
+  assert.equal(result.body.result.total, 6);
+  assert.deepEqual([target.count('/one'), target.count('/two'), target.count('/three')], [1, 1, 2]);
+
+  const state = (await stack.call('GET', `/v1/runs/${retryId}`)).body;
+  assert.ok(state.history.some((h: any) => h.to === 'retry_of' && h.note === original));
+  assert.equal(state.nodes.one.status, 'completed');
+  assert.equal(state.nodes.three.attempts, 1);
+});
