@@ -5,6 +5,9 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import type { ServerResponse } from 'node:http';
@@ -15,6 +18,7 @@ import { NAMESPACE, connectClient, temporalAddress, unique } from '../support/te
 const workerScript = fileURLToPath(new URL('../../src/cli/worker.js', import.meta.url));
 const taskQueue = unique('restart');
 const children: ChildProcess[] = [];
+const dataDir = mkdtempSync(join(tmpdir(), 'weft-restart-'));
 const hanging: ServerResponse[] = [];
 
 function spawnWorker(): ChildProcess {
@@ -24,6 +28,8 @@ function spawnWorker(): ChildProcess {
       TEMPORAL_ADDRESS: temporalAddress(),
       TEMPORAL_NAMESPACE: NAMESPACE,
       TEMPORAL_TASK_QUEUE: taskQueue,
+      // The worker opens the definition store; keep it out of the working tree.
+      WEFT_DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -42,6 +48,7 @@ async function until(predicate: () => boolean, timeoutMs: number, what: string):
 
 after(() => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
   for (const res of hanging) res.destroy();
 });
 
