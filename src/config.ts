@@ -13,6 +13,12 @@ const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   DATABASE_URL: z.string().min(1).optional(),
   WEFT_DATA_DIR: z.string().min(1).default('data'),
+  WEFT_NATS_URL: z.string().min(1).default('127.0.0.1:4222'),
+  WEFT_EVENTS_NATS_SUBJECT: z.string().min(1).optional(),
+  WEFT_EVENTS_NATS_STREAM: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('WEFT_EVENTS'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
@@ -25,6 +31,8 @@ export interface Config {
   databaseUrl: string;
   dataDir: string;
   logLevel: string;
+  /** When set, events published on this NATS subject (JetStream) are delivered like POST /v1/events. */
+  natsEvents?: { servers: string; subject: string; stream: string };
 }
 
 /** Reads the configuration; throws with every bad variable named. */
@@ -44,5 +52,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL ?? `sqlite:${e.WEFT_DATA_DIR}/definitions.db`,
     dataDir: e.WEFT_DATA_DIR,
     logLevel: e.LOG_LEVEL,
+    ...(e.WEFT_EVENTS_NATS_SUBJECT
+      ? {
+          natsEvents: {
+            servers: e.WEFT_NATS_URL,
+            subject: e.WEFT_EVENTS_NATS_SUBJECT,
+            stream: e.WEFT_EVENTS_NATS_STREAM,
+          },
+        }
+      : {}),
   };
 }

@@ -25,7 +25,7 @@ const bodies = {
 const Variables = z.strictObject({ variables: z.record(z.string(), z.unknown()) });
 const Approval = z.strictObject({ approved: z.boolean(), comment: z.string().max(10_000).optional() });
 const CorrelationKey = z.union([z.string().max(1_000), z.number(), z.null()]);
-const EventBody = z.strictObject({
+export const EventBody = z.strictObject({
   event_type: z.string().min(1).max(200),
   correlation_key: CorrelationKey.optional(),
   payload: z.unknown(),

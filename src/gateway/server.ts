@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { openDefinitionStore } from '../store/open-store.js';
 import { createGateway } from './app.js';
+import { startNatsEvents } from './nats-events.js';
 import { RunControl } from './run-control.js';
 import { RunService } from './run-service.js';
 
@@ -46,6 +47,17 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       await connection.workflowService.getSystemInfo({});
     },
   });
+  const events = config.natsEvents
+    ? await startNatsEvents({
+        ...config.natsEvents,
+        durable: `weft-gateway-${config.natsEvents.stream}`,
+        deliver: (e) => control.deliver(e),
+        logger,
+      }).catch((err: unknown) => {
+        logger.error({ err }, 'could not consume events from NATS; POST /v1/events still works');
+        return undefined;
+      })
+    : undefined;
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, '0.0.0.0', () => resolve(s));
     s.once('error', reject);
@@ -57,6 +69,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await events?.close();
       await connection.close();
       await store.close();
     },

@@ -26,7 +26,9 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
-export async function startTestStack(options: { worker?: boolean } = {}): Promise<TestStack> {
+export async function startTestStack(
+  options: { worker?: boolean; env?: Record<string, string> } = {},
+): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'weft-e2e-'));
   const config = loadConfig({
     TEMPORAL_ADDRESS: temporalAddress(),
@@ -35,6 +37,7 @@ export async function startTestStack(options: { worker?: boolean } = {}): Promis
     PORT: '0',
     WEFT_DATA_DIR: dataDir,
     LOG_LEVEL: 'silent',
+    ...options.env,
   });
   const gateway = await startGateway(config, createLogger('gateway', 'silent'));
   const definitions = await Promise.resolve(openDefinitionStore(config.databaseUrl));

@@ -1,0 +1,57 @@
+/**
+ * NATS as the event bus: an event published on the configured JetStream subject reaches the
+ * waiting run exactly as POST /v1/events would, and a malformed message is dropped without
+ * stopping the consumer.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { startTestStack, type TestStack } from '../support/gateway.js';
+import { unique } from '../support/temporal.js';
+
+const subject = `weft.test.${unique('events')}`;
+const stream = unique('WEFT_TEST_EVENTS').replace(/-/g, '_');
+let stack: TestStack;
+let nc: NatsConnection;
+
+before(async () => {
+  stack = await startTestStack({ env: { WEFT_EVENTS_NATS_SUBJECT: subject, WEFT_EVENTS_NATS_STREAM: stream } });
+  nc = await connect({ servers: process.env.WEFT_TEST_NATS_URL ?? '127.0.0.1:4222' });
+});
+after(async () => {
+  await stack?.close();
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.delete(stream).catch(() => undefined);
+  await nc?.drain();
+});
+
+test('an event published on NATS completes the matching waiting run', async () => {
+  const id = unique('nats-wait');
+  await stack.call('POST', '/v1/definitions', {
+    id,
+    variables: [{ name: 'order', type: 'string', required: true }],
+    nodes: [
+      { id: 'shipped', type: 'event', event_type: 'order.shipped', correlation_key: 'vars.order', output: 'shipment' },
+    ],
+  });
+  const started = await stack.call('POST', `/v1/definitions/${id}/runs`, { input: { order: 'N-1' } });
+  const runId = started.body.run_id as string;
+  for (let i = 0; i < 100; i++) {
+    if ((await stack.call('GET', `/v1/runs/${runId}`)).body.nodes.shipped.status === 'waiting') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const js = jetstream(nc);
+  await js.publish(subject, 'not json at all');
+  await js.publish(
+    subject,
+    JSON.stringify({ event_type: 'order.shipped', correlation_key: 'N-2', payload: { carrier: 'wrong' } }),
+  );
+  await js.publish(
+    subject,
+    JSON.stringify({ event_type: 'order.shipped', correlation_key: 'N-1', payload: { carrier: 'DHL' } }),
+  );
+  const result = await stack.call('GET', `/v1/runs/${runId}/result?wait=true`);
+  assert.equal(result.body.status, 'completed');
+  assert.deepEqual(result.body.result.shipment, { carrier: 'DHL' });
+});
