@@ -212,45 +212,45 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       return;
     }
     running.add(exec);
+    const settleWork = (work: Promise<{ output: unknown; attempt: number; cost?: CallCost }>, plan: ActivityPlan) =>
+      work.then(
+        (r) =>
+          settle(exec, {
+            type: 'activity_completed',
+            exec,
+            output: r.output,
+            attempts: r.attempt,
+            ...(r.cost ? { cost: r.cost } : {}),
+          }),
+        (err: unknown) => {
+          const f = failureOf(err, plan.retry.maximum_attempts);
+          const error = { type: f.type, message: f.message };
+          settle(exec, {
+            type: 'activity_failed',
+            exec,
+            attempts: f.attempts,
+            error,
+            ...(f.cost ? { cost: f.cost } : {}),
+          });
+        },
+      );
     if (command.type === 'run_activity') {
       const { runConnector } = proxyActivities<Activities>(activityOptions(command.plan));
-      scope
-        .run(() => runConnector(command.call))
-        .then(
-          (r) => settle(exec, { type: 'activity_completed', exec, output: r.output, attempts: r.attempt }),
-          (err: unknown) => {
-            const f = failureOf(err, command.plan.retry.maximum_attempts);
-            settle(exec, {
-              type: 'activity_failed',
-              exec,
-              attempts: f.attempts,
-              error: { type: f.type, message: f.message },
-            });
-          },
-        );
+      void settleWork(
+        scope.run(() => runConnector(command.call)),
+        command.plan,
+      );
     } else if (command.type === 'run_ai') {
       const { runAi } = proxyActivities<Activities>(activityOptions(command.plan));
-      scope
-        .run(() => runAi(command.call))
-        .then(
-          (r) => {
-            const cost: CallCost = {
-              usd: r.cost_usd,
-              input_tokens: r.usage.input_tokens,
-              output_tokens: r.usage.output_tokens,
-            };
-            settle(exec, { type: 'activity_completed', exec, output: r.output, attempts: r.attempt, cost });
-          },
-          (err: unknown) => {
-            const f = failureOf(err, command.plan.retry.maximum_attempts);
-            settle(exec, {
-              type: 'activity_failed',
-              exec,
-              attempts: f.attempts,
-              error: { type: f.type, message: f.message },
-            });
-          },
-        );
+      const call = scope.run(() => runAi(command.call));
+      void settleWork(
+        call.then((r) => ({
+          output: r.output,
+          attempt: r.attempt,
+          cost: { usd: r.cost_usd, input_tokens: r.usage.input_tokens, output_tokens: r.usage.output_tokens },
+        })),
+        command.plan,
+      );
     } else {
       const { loadDefinition } = proxyActivities<DefinitionActivities>({
         startToCloseTimeout: '30s',

@@ -108,6 +108,8 @@ describe('ai node', () => {
     const state = await runState(handle);
     assert.equal(state.error?.type, 'InvalidModelOutput');
     assert.equal(fake.requests.length, 3);
+    // The three answers were paid for even though none was usable.
+    assert.ok(state.cost.usd > 0 && state.cost.tokens.input > 0, JSON.stringify(state.cost));
   });
 
   test('a budget of 0.001 USD pauses the run before its second AI call; raising it and resuming completes it', async () => {
