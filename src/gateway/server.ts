@@ -5,21 +5,26 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
+import type express from 'express';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { openDefinitionStore } from '../store/open-store.js';
 import { createGateway } from './app.js';
+import { RunListing } from './run-listing.js';
 import { RunService } from './run-service.js';
+import { ScheduleSync } from './schedule-sync.js';
 
 export interface RunningGateway {
   url: string;
+  /** The express app, for tests that inspect its routes. */
+  app: express.Express;
   server: Server;
   close(): Promise<void>;
 }
 
 export async function startGateway(config: Config, logger: Logger = createLogger('gateway')): Promise<RunningGateway> {
-  const store = openDefinitionStore(config.databaseUrl);
+  const store = await openDefinitionStore(config.databaseUrl);
   const connection = Connection.lazy({ address: config.temporalAddress });
   const client = new Client({ connection, namespace: config.namespace });
   const runs = new RunService({
@@ -28,9 +33,12 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     namespace: config.namespace,
     uiUrl: config.uiUrl,
   });
+  const listing = new RunListing(config.temporalAddress, config.namespace);
   const app = createGateway({
     store,
     runs,
+    listing,
+    schedules: new ScheduleSync({ client, store, runs, logger }),
     catalog: new ConnectorRegistry().catalog(),
     logger,
     temporalReady: async () => {
@@ -45,11 +53,13 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://localhost:${port}`,
+    app,
     server,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await connection.close();
+      await listing.close();
       await store.close();
     },
   };

@@ -1,6 +1,7 @@
 /**
- * A real gateway for end-to-end tests: in-process HTTP server on a free port, its own SQLite
- * file, its own task queue and worker, against the suite's Temporal server.
+ * A real gateway for end-to-end tests: in-process HTTP server on a free port, its own store
+ * (a SQLite file, or a PostgreSQL database of its own), its own task queue and worker, against
+ * the suite's Temporal server.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,19 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { NAMESPACE, startTestWorker, temporalAddress, unique } from './temporal.js';
+
+/** The definition stores the gateway supports; e2e files that matter for storage run on each. */
+export const STORES = ['sqlite', 'postgres'] as const;
+export type StoreKind = (typeof STORES)[number];
+
+export interface TestStackOptions {
+  /** Start a worker on the stack's task queue (default true). */
+  worker?: boolean;
+  /** Which definition store the gateway uses (default sqlite). */
+  store?: StoreKind;
+}
 
 export interface TestStack {
   gateway: RunningGateway;
@@ -25,9 +38,11 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
-export async function startTestStack(options: { worker?: boolean } = {}): Promise<TestStack> {
+export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'weft-e2e-'));
+  const database: TestDatabase | undefined = options.store === 'postgres' ? await createTestDatabase() : undefined;
   const config = loadConfig({
+    ...(database ? { DATABASE_URL: database.url } : {}),
     TEMPORAL_ADDRESS: temporalAddress(),
     TEMPORAL_NAMESPACE: NAMESPACE,
     TEMPORAL_TASK_QUEUE: unique('e2e'),
@@ -44,7 +59,13 @@ export async function startTestStack(options: { worker?: boolean } = {}): Promis
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: the test sees the text and its assertion on the shape fails
+    }
+    return { status: response.status, body: parsed as any };
   };
   return {
     gateway,
@@ -54,7 +75,13 @@ export async function startTestStack(options: { worker?: boolean } = {}): Promis
     async close() {
       await worker?.shutdown();
       await gateway.close();
+      await database?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** One property of each item of a JSON array off the wire (`pluck(body.items, 'id')`). */
+export function pluck(items: unknown, key: string): unknown[] {
+  return (items as Array<Record<string, unknown>>).map((item) => item[key]);
 }
