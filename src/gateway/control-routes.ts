@@ -11,7 +11,7 @@ import type { RunControl } from './run-control.js';
 const Reason = z.strictObject({ reason: z.string().max(1_000).optional() });
 const NodeId = z.string().regex(NODE_ID_PATTERN, 'expected a node id');
 
-const bodies = {
+export const bodies = {
   pause: Reason,
   resume: z.strictObject({
     reason: z.string().max(1_000).optional(),
@@ -22,8 +22,8 @@ const bodies = {
   skip: z.strictObject({ node: NodeId, output: z.unknown().optional() }),
 };
 
-const Variables = z.strictObject({ variables: z.record(z.string(), z.unknown()) });
-const Approval = z.strictObject({ approved: z.boolean(), comment: z.string().max(10_000).optional() });
+export const Variables = z.strictObject({ variables: z.record(z.string(), z.unknown()) });
+export const Approval = z.strictObject({ approved: z.boolean(), comment: z.string().max(10_000).optional() });
 const CorrelationKey = z.union([z.string().max(1_000), z.number(), z.null()]);
 export const EventBody = z.strictObject({
   event_type: z.string().min(1).max(200),

@@ -5,6 +5,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
 import { toPointer, type Problem } from '../../interpreter/problems.js';
+import { StoreUnavailableError } from '../store/definition-store.js';
 
 export type ErrorCode =
   | 'validation_failed'
@@ -65,10 +66,13 @@ export function sendError(res: Response, error: HttpError): void {
   res.status(error.status).json({ error: body });
 }
 
-/** Express body-parser errors carry a `type`; they are the client's fault, never a 500. */
+/**
+ * Express body-parser errors carry a `type`, or (a body that fails to decompress) just a 4xx
+ * `status`; they are the client's fault, never a 500.
+ */
 function fromBodyParser(err: unknown): HttpError | undefined {
-  if (!err || typeof err !== 'object' || !('type' in err)) return undefined;
-  switch (err.type) {
+  if (!err || typeof err !== 'object') return undefined;
+  switch ('type' in err ? err.type : undefined) {
     case 'entity.parse.failed':
       return validationFailed([{ path: '', message: 'the body is not valid JSON' }], 'malformed body');
     case 'entity.too.large':
@@ -80,9 +84,19 @@ function fromBodyParser(err: unknown): HttpError | undefined {
     case 'request.size.invalid':
     case 'stream.encoding.set':
       return validationFailed([{ path: '', message: 'the body could not be read' }], 'malformed body');
-    default:
-      return undefined;
   }
+  const status = 'status' in err ? err.status : undefined;
+  if ('expose' in err && err.expose === true && typeof status === 'number' && status >= 400 && status < 500) {
+    const reason = err instanceof Error ? `: ${err.message}` : '';
+    return validationFailed([{ path: '', message: `the body could not be read${reason}` }], 'malformed body');
+  }
+  return undefined;
+}
+
+/** A path parameter that is not valid percent-encoding (`/v1/runs/%E0%A4%A`): the router marks it 400. */
+function fromRouter(err: unknown): HttpError | undefined {
+  if (!(err instanceof URIError) || (err as { status?: unknown }).status !== 400) return undefined;
+  return validationFailed([{ path: '', message: 'the URL path is not valid percent-encoding' }], 'malformed URL');
 }
 
 export const notFoundHandler: RequestHandler = (req, res) => {
@@ -92,7 +106,8 @@ export const notFoundHandler: RequestHandler = (req, res) => {
 export function errorHandler(log: { error: (obj: object, msg: string) => void }): ErrorRequestHandler {
   return (err: unknown, _req, res, _next) => {
     if (err instanceof HttpError) return sendError(res, err);
-    const mapped = fromBodyParser(err);
+    if (err instanceof StoreUnavailableError) return sendError(res, new HttpError('unavailable', err.message));
+    const mapped = fromBodyParser(err) ?? fromRouter(err);
     if (mapped) return sendError(res, mapped);
     log.error({ err }, 'unexpected error');
     sendError(res, new HttpError('internal', 'internal error'));

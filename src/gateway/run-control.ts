@@ -163,8 +163,7 @@ export class RunControl {
           // The event id makes the run id, so a redelivered event cannot start a second run.
           const runId = `${definition.id}-event-${event.event_id ?? cryptoKey()}`;
           try {
-            await this.startRun(definition, toInput(event.payload), runId);
-            result.started.push(runId);
+            if (await this.startRun(definition, toInput(event.payload), runId)) result.started.push(runId);
           } catch (err) {
             if (
               !(err instanceof WorkflowExecutionAlreadyStartedError) &&

@@ -2,7 +2,7 @@
  * Runs as the gateway sees them: start, state and result, on top of the Temporal client.
  * Temporal being unreachable surfaces as `unavailable` (503), never as a 500.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   ServiceError,
   WorkflowExecutionAlreadyStartedError,
@@ -14,7 +14,7 @@ import {
 import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { durationMs } from '../../interpreter/duration.js';
 import type { RunError, RunStateView } from '../../interpreter/run-state.js';
-import type { VersionedDefinition } from '../store/definition-store.js';
+import { canonicalJson, type VersionedDefinition } from '../store/definition-store.js';
 import { DefinitionIdKey, DefinitionVersionKey } from '../temporal/search-attributes.js';
 import { HttpError, notFound } from './http-error.js';
 
@@ -34,6 +34,12 @@ export interface StartedRun {
   definition_id: string;
   definition_version: string;
   ui_url: string;
+}
+
+/** A start's answer: the run, and whether this request started it (false: it existed already). */
+export interface StartOutcome {
+  run: StartedRun;
+  created: boolean;
 }
 
 export interface RunResult {
@@ -65,6 +71,11 @@ function newRunKey(): string {
   return randomBytes(6).toString('hex');
 }
 
+/** Identifies a run's input whatever its key order; kept in the memo for idempotent starts. */
+export function inputHash(input: Record<string, unknown>): string {
+  return createHash('sha256').update(canonicalJson(input)).digest('hex');
+}
+
 export class RunService {
   constructor(private readonly options: RunServiceOptions) {}
 
@@ -74,40 +85,92 @@ export class RunService {
   }
 
   /**
-   * Starts a run pinned to `definition`. A caller-chosen `runId` is used as the workflow id as
-   * is; otherwise the id is `<definition id>-<random key>`.
+   * What every start of `definition` shares, whoever starts it (the gateway or a Temporal
+   * Schedule): the interpreter's input, task queue, memo, search attributes and summary, so
+   * runs look the same in the Web UI and in `GET /v1/runs` however they began.
    */
-  async start(definition: VersionedDefinition, input: Record<string, unknown>, runId?: string): Promise<StartedRun> {
+  workflowOptions(definition: VersionedDefinition, input: Record<string, unknown>) {
+    return {
+      taskQueue: this.options.taskQueue,
+      args: [{ definition, input }],
+      memo: {
+        definition_id: definition.id,
+        definition_version: definition.version,
+        input_hash: inputHash(input),
+      },
+      typedSearchAttributes: [
+        { key: DefinitionIdKey, value: definition.id },
+        { key: DefinitionVersionKey, value: definition.version },
+      ],
+      staticSummary: `${definition.name ?? definition.id} · ${definition.id} v${definition.version}`,
+      ...(definition.options.timeout === undefined
+        ? {}
+        : { workflowExecutionTimeout: durationMs(definition.options.timeout) }),
+    };
+  }
+
+  /**
+   * Starts a run pinned to `definition`. A caller-chosen `runId` is used as the workflow id as
+   * is; otherwise the id is `<definition id>-<random key>`. A `runId` that already names a run
+   * (running or closed) never starts another: the existing run is returned (`created: false`)
+   * when it was started with the same definition version and input, else `409 conflict`.
+   */
+  async start(definition: VersionedDefinition, input: Record<string, unknown>, runId?: string): Promise<StartOutcome> {
     const workflowId = runId ?? `${definition.id}-${newRunKey()}`;
     try {
       const handle = await this.options.client.workflow.start(WORKFLOW_TYPE, {
-        taskQueue: this.options.taskQueue,
+        ...this.workflowOptions(definition, input),
         workflowId,
-        args: [{ definition, input }],
         workflowIdConflictPolicy: 'FAIL',
-        memo: { definition_id: definition.id, definition_version: definition.version },
-        typedSearchAttributes: [
-          { key: DefinitionIdKey, value: definition.id },
-          { key: DefinitionVersionKey, value: definition.version },
-        ],
-        staticSummary: `${definition.name ?? definition.id} · ${definition.id} v${definition.version}`,
-        ...(definition.options.timeout === undefined
-          ? {}
-          : { workflowExecutionTimeout: durationMs(definition.options.timeout) }),
+        // A closed run keeps its id (for the namespace's retention period): the same run_id
+        // after the run finished is a retry of that start, not a new run.
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
       });
-      return {
-        run_id: workflowId,
-        instance_id: handle.firstExecutionRunId,
-        definition_id: definition.id,
-        definition_version: definition.version,
-        ui_url: this.uiUrl(workflowId, handle.firstExecutionRunId),
-      };
+      return { created: true, run: this.startedRun(definition, workflowId, handle.firstExecutionRunId) };
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        throw new HttpError('conflict', `a run with run_id "${workflowId}" already exists`);
-      }
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return this.existing(definition, input, workflowId);
       return mapTemporalError(err, workflowId);
     }
+  }
+
+  private startedRun(definition: VersionedDefinition, workflowId: string, instanceId: string): StartedRun {
+    return {
+      run_id: workflowId,
+      instance_id: instanceId,
+      definition_id: definition.id,
+      definition_version: definition.version,
+      ui_url: this.uiUrl(workflowId, instanceId),
+    };
+  }
+
+  /** The idempotent answer for a run_id that is taken: the same start, or a conflict saying why. */
+  private async existing(
+    definition: VersionedDefinition,
+    input: Record<string, unknown>,
+    workflowId: string,
+  ): Promise<StartOutcome> {
+    let description: Awaited<ReturnType<WorkflowHandle['describe']>>;
+    try {
+      description = await this.handle(workflowId).describe();
+    } catch (err) {
+      return mapTemporalError(err, workflowId);
+    }
+    const memo = description.memo ?? {};
+    const taken = `a run with run_id "${workflowId}" already exists`;
+    if (memo.definition_id !== definition.id) {
+      throw new HttpError('conflict', `${taken} for another definition`);
+    }
+    if (memo.definition_version !== definition.version) {
+      throw new HttpError(
+        'conflict',
+        `${taken} on version ${String(memo.definition_version)}, not ${definition.version}`,
+      );
+    }
+    if (memo.input_hash !== inputHash(input)) {
+      throw new HttpError('conflict', `${taken} with a different input`);
+    }
+    const instanceId = description.raw.workflowExecutionInfo?.firstRunId || description.runId;
+    return { created: false, run: this.startedRun(definition, workflowId, instanceId) };
   }
 
   private handle(runId: string): WorkflowHandle {

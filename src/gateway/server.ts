@@ -5,6 +5,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
+import type express from 'express';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -12,16 +13,20 @@ import { openDefinitionStore } from '../store/open-store.js';
 import { createGateway } from './app.js';
 import { startNatsEvents } from './nats-events.js';
 import { RunControl } from './run-control.js';
+import { RunListing } from './run-listing.js';
 import { RunService } from './run-service.js';
+import { ScheduleSync } from './schedule-sync.js';
 
 export interface RunningGateway {
   url: string;
+  /** The express app, for tests that inspect its routes. */
+  app: express.Express;
   server: Server;
   close(): Promise<void>;
 }
 
 export async function startGateway(config: Config, logger: Logger = createLogger('gateway')): Promise<RunningGateway> {
-  const store = openDefinitionStore(config.databaseUrl);
+  const store = await openDefinitionStore(config.databaseUrl);
   const connection = Connection.lazy({ address: config.temporalAddress });
   const client = new Client({ connection, namespace: config.namespace });
   const runs = new RunService({
@@ -30,16 +35,19 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     namespace: config.namespace,
     uiUrl: config.uiUrl,
   });
+  const listing = new RunListing(config.temporalAddress, config.namespace);
   const control = new RunControl(
     client,
     store,
-    (definition, input, runId) => runs.start(definition, input, runId),
+    async (definition, input, runId) => (await runs.start(definition, input, runId)).created,
     config.taskQueue,
   );
   const app = createGateway({
     store,
     runs,
+    listing,
     control,
+    schedules: new ScheduleSync({ client, store, runs, logger }),
     catalog: new ConnectorRegistry().catalog(),
     logger,
     temporalReady: async () => {
@@ -51,7 +59,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     ? await startNatsEvents({
         ...config.natsEvents,
         durable: `weft-gateway-${config.natsEvents.stream}`,
-        deliver: (e) => control.deliver(e),
+        deliver: (event) => control.deliver(event),
         logger,
       }).catch((err: unknown) => {
         logger.error({ err }, 'could not consume events from NATS; POST /v1/events still works');
@@ -65,12 +73,14 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://localhost:${port}`,
+    app,
     server,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await events?.close();
       await connection.close();
+      await listing.close();
       await store.close();
     },
   };

@@ -41,6 +41,27 @@ export interface DefinitionStore {
   close(): Promise<void>;
 }
 
+/**
+ * The store cannot be reached (database down, connection lost). The gateway answers it with
+ * `503 unavailable`, like an unreachable Temporal server, never with a 500.
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}
+
+/** The largest version number a store accepts: fits every backend's 32-bit integer column. */
+export const MAX_VERSION = 2_147_483_647;
+
+/**
+ * Parses a version string ("1", "2", …) into its number, or undefined when it cannot name a
+ * stored version (so stores answer "not found" instead of passing junk to their database).
+ */
+export function parseVersion(version: string): number | undefined {
+  if (!/^[1-9][0-9]{0,9}$/.test(version)) return undefined;
+  const n = Number(version);
+  return n <= MAX_VERSION ? n : undefined;
+}
+
 /** JSON with object keys sorted, so equal content hashes equally whatever the key order. */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;

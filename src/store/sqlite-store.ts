@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import type { Definition } from '../../interpreter/definition-schema.js';
 import {
   contentHash,
+  parseVersion,
   type DefinitionStore,
   type DefinitionSummary,
   type SubmitResult,
@@ -88,8 +89,8 @@ export class SqliteDefinitionStore implements DefinitionStore {
   get(id: string, version?: string): Promise<VersionedDefinition | undefined> {
     const row = this.db.prepare('SELECT * FROM definitions WHERE id = ?').get(id) as DefinitionRow | undefined;
     if (!row) return Promise.resolve(undefined);
-    const wanted = version === undefined ? (row.active_version ?? row.latest_version) : Number(version);
-    if (!Number.isInteger(wanted)) return Promise.resolve(undefined);
+    const wanted = version === undefined ? (row.active_version ?? row.latest_version) : parseVersion(version);
+    if (wanted === undefined) return Promise.resolve(undefined);
     const found = this.db
       .prepare('SELECT body FROM definition_versions WHERE id = ? AND version = ?')
       .get(id, wanted) as { body: string } | undefined;
@@ -119,8 +120,8 @@ export class SqliteDefinitionStore implements DefinitionStore {
   }
 
   setActive(id: string, version: string): Promise<boolean> {
-    const wanted = Number(version);
-    if (!Number.isInteger(wanted)) return Promise.resolve(false);
+    const wanted = parseVersion(version);
+    if (wanted === undefined) return Promise.resolve(false);
     const exists = this.db.prepare('SELECT 1 FROM definition_versions WHERE id = ? AND version = ?').get(id, wanted);
     if (!exists) return Promise.resolve(false);
     this.db.prepare('UPDATE definitions SET active_version = ? WHERE id = ?').run(wanted, id);

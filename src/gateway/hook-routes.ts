@@ -1,0 +1,66 @@
+/**
+ * `POST /v1/hooks/{definition_id}`: a webhook starts a run of the definition's active version,
+ * with the JSON body as the run input. Only definitions whose active version declares a
+ * `webhook` trigger accept hooks. A trigger's `secret` names an environment variable of the
+ * gateway holding the shared secret; the caller then signs the raw body
+ * (`X-Signature: sha256=<hex HMAC-SHA256>`).
+ */
+import type { Express, Request } from 'express';
+import type { Definition } from '../../interpreter/definition-schema.js';
+import { resolveRunInput } from '../../interpreter/run-input.js';
+import { param, type GatewayDeps } from './gateway-deps.js';
+import { HttpError, notFound, validationFailed } from './http-error.js';
+import { rawBody } from './request-body.js';
+import { SIGNATURE_HEADER, signatureMatches } from './webhook-signature.js';
+
+type WebhookTrigger = Extract<Definition['triggers'][number], { type: 'webhook' }>;
+
+/**
+ * Throws unless the request satisfies one of the webhook triggers: one without a secret
+ * accepts anyone; one with a secret accepts a valid signature under that secret.
+ */
+function authorize(req: Request, hooks: WebhookTrigger[], deps: GatewayDeps, id: string): void {
+  if (hooks.some((hook) => hook.secret === undefined)) return;
+  const lookup = deps.secret ?? ((name: string) => process.env[name]);
+  const secrets = hooks.map((hook) => ({ name: hook.secret ?? '', value: lookup(hook.secret ?? '') }));
+  const configured = secrets.filter((s): s is { name: string; value: string } => !!s.value);
+  if (configured.length === 0) {
+    // The operator's mistake, not the caller's: say so without revealing the variable's value.
+    deps.logger.warn({ definition: id, variables: secrets.map((s) => s.name) }, 'webhook secret not set');
+    throw new HttpError('unavailable', `the webhook secret of "${id}" is not configured on the gateway`);
+  }
+  const body = rawBody(req);
+  const header = req.get(SIGNATURE_HEADER);
+  if (!configured.some((s) => signatureMatches(body, header, s.value))) {
+    throw new HttpError('unauthorized', 'missing or invalid webhook signature', [
+      {
+        path: '/headers/x-signature',
+        message: 'expected "sha256=" and the hex HMAC-SHA256 of the raw request body, keyed with the webhook secret',
+      },
+    ]);
+  }
+}
+
+export function hookRoutes(app: Express, deps: GatewayDeps): void {
+  app.post('/v1/hooks/:definition_id', async (req, res) => {
+    const id = param(req, 'definition_id');
+    const definition = await deps.store.get(id);
+    if (!definition) throw notFound(`definition "${id}"`);
+    const hooks = definition.triggers.filter((t): t is WebhookTrigger => t.type === 'webhook');
+    if (hooks.length === 0) {
+      throw new HttpError(
+        'not_found',
+        `definition "${id}" accepts no webhooks: its active version ${definition.version} has no trigger of type "webhook"`,
+      );
+    }
+    authorize(req, hooks, deps, id);
+    // Webhook senders post whatever they post; an empty body is an empty input.
+    const input: unknown = req.body ?? {};
+    const resolved = resolveRunInput(definition, input, '');
+    if (!resolved.ok)
+      throw validationFailed(resolved.problems, 'the webhook body does not match the declared variables');
+    const { run } = await deps.runs.start(definition, input as Record<string, unknown>);
+    deps.logger.info({ run_id: run.run_id, definition: id, version: definition.version }, 'run started by webhook');
+    res.status(202).json(run);
+  });
+}

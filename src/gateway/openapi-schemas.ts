@@ -1,0 +1,195 @@
+/**
+ * JSON Schemas of the gateway's bodies, for the OpenAPI document. The definition and the
+ * request bodies the gateway parses with zod are generated from those zod schemas, so the
+ * document cannot disagree with what the gateway accepts; response shapes are written here.
+ */
+import { z } from 'zod';
+import { WorkflowDefinition } from '../../interpreter/definition-schema.js';
+import { DIFFED_FIELDS } from './definition-diff.js';
+import { SetActiveBody } from './definition-routes.js';
+import type { ErrorCode } from './http-error.js';
+import { RUN_STATUSES } from './run-listing.js';
+import { StartRunBody } from './run-routes.js';
+
+type Schema = Record<string, unknown>;
+
+/** A zod schema as an embeddable JSON Schema (no `$schema`; definitions moved under `#/components`). */
+function fromZod(schema: z.ZodType, name: string): { root: Schema; defs: Record<string, Schema> } {
+  const {
+    $schema: _dialect,
+    $defs,
+    ...root
+  } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Schema;
+  const rename = (key: string) => `${name}_${key}`;
+  // Internal `#/$defs/x` references would point at the OpenAPI document's root once embedded.
+  const rewrite = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(rewrite);
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [
+          k,
+          k === '$ref' && typeof v === 'string' && v.startsWith('#/$defs/')
+            ? `#/components/schemas/${rename(v.slice('#/$defs/'.length))}`
+            : rewrite(v),
+        ]),
+      );
+    }
+    return value;
+  };
+  const defs = Object.fromEntries(
+    Object.entries(($defs ?? {}) as Record<string, Schema>).map(([k, v]) => [rename(k), rewrite(v) as Schema]),
+  );
+  return { root: rewrite(root) as Schema, defs };
+}
+
+let definitionSchema: Schema | undefined;
+
+/** The definition language as a standalone JSON Schema (draft 2020-12), served at `/v1/schema/definition.json`. */
+export function definitionJsonSchema(): Schema {
+  definitionSchema ??= {
+    $id: '/v1/schema/definition.json',
+    title: 'weft workflow definition',
+    ...z.toJSONSchema(WorkflowDefinition, { io: 'input', unrepresentable: 'any' }),
+  };
+  return definitionSchema;
+}
+
+const ERROR_CODES: ErrorCode[] = [
+  'validation_failed',
+  'not_found',
+  'conflict',
+  'unauthorized',
+  'forbidden',
+  'rejected',
+  'unavailable',
+  'payload_too_large',
+  'unsupported_media_type',
+  'method_not_allowed',
+  'internal',
+];
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const str = (description?: string) => ({ type: 'string', ...(description ? { description } : {}) });
+const obj = (properties: Record<string, unknown>, required: string[] = Object.keys(properties)) => ({
+  type: 'object',
+  properties,
+  required,
+});
+const list = (items: unknown) => obj({ items: { type: 'array', items } });
+
+/** Every schema of `components.schemas`. */
+export function componentSchemas(): Record<string, unknown> {
+  const definition = fromZod(WorkflowDefinition, 'Definition');
+  const startRun = fromZod(StartRunBody, 'StartRunBody');
+  const setActive = fromZod(SetActiveBody, 'SetActiveBody');
+  const run = {
+    run_id: str('the Temporal workflow id'),
+    instance_id: str('the Temporal run id of the first execution'),
+    definition_id: str(),
+    definition_version: str(),
+  };
+  const itemDiff = (item: string, identity: Record<string, unknown>) =>
+    obj({
+      added: { type: 'array', items: ref(item) },
+      removed: { type: 'array', items: ref(item) },
+      changed: {
+        type: 'array',
+        items: obj({
+          ...identity,
+          fields: { type: 'array', items: str(), description: 'the properties whose values differ' },
+          before: ref(item),
+          after: ref(item),
+        }),
+      },
+    });
+  return {
+    ...definition.defs,
+    ...startRun.defs,
+    ...setActive.defs,
+    Problem: obj({ path: str('JSON Pointer into the request (body, /path/…, /query/…, /headers/…)'), message: str() }),
+    Error: obj({
+      error: obj(
+        {
+          code: { type: 'string', enum: ERROR_CODES },
+          message: str(),
+          details: { type: 'array', items: ref('Problem') },
+        },
+        ['code', 'message'],
+      ),
+    }),
+    Definition: definition.root,
+    StoredDefinition: {
+      description: 'a stored version: the definition with defaults filled in and `version` set',
+      allOf: [ref('Definition'), { required: ['version'] }],
+    },
+    Node: (definition.root.properties as Record<string, { items?: unknown }>).nodes?.items ?? {},
+    Edge: (definition.root.properties as Record<string, { items?: unknown }>).edges?.items ?? {},
+    SubmitResult: obj({ id: str(), version: str(), created: { type: 'boolean' } }),
+    DefinitionList: list(
+      obj({ id: str(), latest_version: str(), active_version: str(), name: str() }, [
+        'id',
+        'latest_version',
+        'active_version',
+      ]),
+    ),
+    VersionList: list(obj({ version: str(), created_at: { type: 'string', format: 'date-time' }, created_by: str() })),
+    SetActiveBody: setActive.root,
+    ActiveVersion: obj({ id: str(), active_version: str() }),
+    DefinitionDiff: obj({
+      id: str(),
+      from_version: str(),
+      to_version: str(),
+      identical: { type: 'boolean' },
+      fields: {
+        type: 'array',
+        description: 'changed top-level fields; `before`/`after` are absent where the field is absent',
+        items: obj({ field: { type: 'string', enum: DIFFED_FIELDS }, before: {}, after: {} }, ['field']),
+      },
+      nodes: itemDiff('Node', { id: str() }),
+      edges: itemDiff('Edge', { from: str(), to: str(), on: { type: 'string', enum: ['success', 'error'] } }),
+    }),
+    StartRunBody: startRun.root,
+    StartedRun: obj({ ...run, ui_url: { type: 'string', format: 'uri' } }),
+    RunListItem: obj(
+      {
+        ...run,
+        status: { type: 'string', enum: RUN_STATUSES },
+        started_at: { type: 'string', format: 'date-time' },
+        closed_at: { type: 'string', format: 'date-time' },
+      },
+      ['run_id', 'instance_id', 'definition_id', 'definition_version', 'status', 'started_at'],
+    ),
+    RunList: obj(
+      {
+        items: { type: 'array', items: ref('RunListItem') },
+        next_page_token: str('pass as page_token, with the same filters, for the next page; absent on the last page'),
+      },
+      ['items'],
+    ),
+    RunState: {
+      type: 'object',
+      description: 'the run state of the definition-language contract (running and closed runs); secrets masked',
+      properties: {
+        workflow_id: str(),
+        instance_id: str(),
+        definition_id: str(),
+        definition_version: str(),
+        status: { type: 'string', enum: ['running', 'paused', 'completed', 'failed', 'cancelled'] },
+        current_node: { type: ['string', 'null'] },
+        active_nodes: { type: 'array', items: str() },
+        variables: { type: 'object' },
+        nodes: { type: 'object', additionalProperties: { type: 'object' } },
+        history: { type: 'array', items: { type: 'object' } },
+      },
+      required: ['workflow_id', 'definition_id', 'definition_version', 'status', 'variables', 'nodes'],
+    },
+    RunResult: obj(
+      {
+        status: { type: 'string', enum: ['running', 'paused', 'completed', 'failed', 'cancelled'] },
+        result: {},
+        error: obj({ type: str(), message: str(), node: str() }, ['type', 'message']),
+      },
+      ['status'],
+    ),
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * The run routes: start a run of a definition (idempotent by `run_id`), list runs, and read a
+ * run's state and result.
+ */
+import type { Express, Request } from 'express';
+import { z } from 'zod';
+import { resolveRunInput } from '../../interpreter/run-input.js';
+import { param, type GatewayDeps } from './gateway-deps.js';
+import { notFound, parseOrThrow, validationFailed } from './http-error.js';
+import { ListRunsQuery } from './run-listing.js';
+
+const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
+
+/** The body of `POST /v1/definitions/{id}/runs`. */
+export const StartRunBody = z.strictObject({
+  input: z.record(z.string(), z.unknown()).optional(),
+  version: z
+    .string()
+    .regex(/^[1-9][0-9]*$/, 'expected a version such as "3"')
+    .optional(),
+  run_id: z
+    .string()
+    .regex(
+      RUN_ID_PATTERN,
+      'expected 1-200 characters: letters, digits, ".", "_", ":", "-", starting with a letter or digit',
+    )
+    .optional(),
+});
+
+/** A run id from the path; one that no run could have is simply not found. */
+function runId(req: Request): string {
+  const id = param(req, 'run_id');
+  if (!RUN_ID_PATTERN.test(id)) throw notFound(`run "${id}"`);
+  return id;
+}
+
+export function runRoutes(app: Express, deps: GatewayDeps): void {
+  app.post('/v1/definitions/:id/runs', async (req, res) => {
+    const body = parseOrThrow(StartRunBody, req.body ?? {});
+    const id = param(req, 'id');
+    const definition = await deps.store.get(id, body.version);
+    if (!definition) {
+      throw notFound(
+        body.version === undefined ? `definition "${id}"` : `version "${body.version}" of definition "${id}"`,
+      );
+    }
+    const input = body.input ?? {};
+    const resolved = resolveRunInput(definition, input);
+    if (!resolved.ok) throw validationFailed(resolved.problems, 'the run input does not match the declared variables');
+    const { run, created } = await deps.runs.start(definition, input, body.run_id);
+    if (created) deps.logger.info({ run_id: run.run_id, definition: id, version: definition.version }, 'run started');
+    res.status(created ? 201 : 200).json(run);
+  });
+
+  app.get('/v1/runs', async (req, res) => {
+    const query = parseOrThrow(ListRunsQuery, req.query, '/query');
+    res.json(await deps.listing.list(query));
+  });
+
+  app.get('/v1/runs/:run_id', async (req, res) => {
+    res.json(await deps.runs.state(runId(req)));
+  });
+
+  app.get('/v1/runs/:run_id/result', async (req, res) => {
+    const wait = req.query.wait;
+    if (wait !== undefined && wait !== 'true' && wait !== 'false') {
+      throw validationFailed([{ path: '/query/wait', message: 'expected "true" or "false"' }]);
+    }
+    res.json(await deps.runs.result(runId(req), wait === 'true' ? 60_000 : 0));
+  });
+}

@@ -1,0 +1,40 @@
+/**
+ * Gateway checks of a definition's triggers, beyond the language schema: what the gateway
+ * needs to turn them into Temporal Schedules and webhooks. Run at submit and validate, so a
+ * trigger that could never work is refused with its JSON Pointer instead of failing later.
+ */
+import type { Definition } from '../../interpreter/definition-schema.js';
+import type { Problem } from '../../interpreter/problems.js';
+import { resolveRunInput } from '../../interpreter/run-input.js';
+import { cronProblem, isTimeZone } from './cron-spec.js';
+
+/** Webhook secrets are named, not stored: the name of an environment variable of the gateway. */
+export const SECRET_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+export function triggerProblems(definition: Definition): Problem[] {
+  const problems: Problem[] = [];
+  definition.triggers.forEach((trigger, i) => {
+    const at = `/triggers/${i}`;
+    if (trigger.type === 'schedule') {
+      const cron = cronProblem(trigger.cron);
+      if (cron) problems.push({ path: `${at}/cron`, message: `invalid cron expression: ${cron}` });
+      if (trigger.timezone !== undefined && !isTimeZone(trigger.timezone)) {
+        problems.push({
+          path: `${at}/timezone`,
+          message: `unknown time zone "${trigger.timezone}"; expected an IANA name such as "Europe/Paris" or "UTC"`,
+        });
+      }
+      // The schedule starts runs with this input, so it must satisfy the variables as a run would.
+      const input = resolveRunInput(definition, trigger.input ?? {}, `${at}/input`);
+      if (!input.ok) problems.push(...input.problems);
+    } else if (trigger.type === 'webhook' && trigger.secret !== undefined) {
+      if (!SECRET_NAME_PATTERN.test(trigger.secret)) {
+        problems.push({
+          path: `${at}/secret`,
+          message: 'expected the name of the environment variable holding the secret (letters, digits, "_")',
+        });
+      }
+    }
+  });
+  return problems;
+}

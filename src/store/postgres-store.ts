@@ -1,0 +1,192 @@
+/**
+ * The PostgreSQL definition store (`DATABASE_URL=postgres://…`), for gateways that share one
+ * registry. Same semantics as the SQLite store; every submit is one transaction that locks the
+ * definition's row, so concurrent submits (from one gateway or several) never assign a
+ * version twice.
+ */
+import pg from 'pg';
+import { DEFINITION_ID_PATTERN, type Definition } from '../../interpreter/definition-schema.js';
+import {
+  contentHash,
+  parseVersion,
+  StoreUnavailableError,
+  type DefinitionStore,
+  type DefinitionSummary,
+  type SubmitResult,
+  type VersionInfo,
+  type VersionedDefinition,
+} from './definition-store.js';
+import { migrate } from './postgres-migrations.js';
+
+/**
+ * SQLSTATEs that mean "the database cannot serve us now" (connection, resources, shutdown,
+ * authentication, database gone), not a bug in a query.
+ */
+const UNAVAILABLE_SQLSTATE = /^(08|28|53|57P0[1-3]|3D000)/;
+const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+
+function isUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code))) return true;
+  return /timeout exceeded when trying to connect|Connection terminated|connection is closed/i.test(err.message);
+}
+
+/** Runs a store operation, turning "database unreachable" into `StoreUnavailableError`. */
+async function guarded<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (err) {
+    if (isUnavailable(err)) {
+      throw new StoreUnavailableError(`the definition store is unavailable: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
+/** Ids that cannot exist are answered "not found" before reaching the database. */
+const validId = (id: string) => DEFINITION_ID_PATTERN.test(id);
+
+interface DefinitionRow {
+  id: string;
+  name_json: string | null;
+  latest_version: number;
+  active_version: number | null;
+}
+
+export class PostgresDefinitionStore implements DefinitionStore {
+  private constructor(private readonly pool: pg.Pool) {}
+
+  /** Connects and applies pending migrations; throws when the database cannot be reached. */
+  static async open(connectionString: string): Promise<PostgresDefinitionStore> {
+    const pool = new pg.Pool({ connectionString, max: 10, connectionTimeoutMillis: 5_000 });
+    // An idle connection that dies emits here; without a listener the process would crash.
+    // The next query then fails (and answers 503) or gets a fresh connection.
+    pool.on('error', () => undefined);
+    try {
+      await migrate(pool);
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+    return new PostgresDefinitionStore(pool);
+  }
+
+  submit(definition: Definition, actor: string): Promise<SubmitResult> {
+    const hash = contentHash(definition);
+    return guarded(async () => {
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN');
+        // Creating the row first gives concurrent first submits of an id one row to queue on.
+        await client.query('INSERT INTO definitions (id, latest_version) VALUES ($1, 0) ON CONFLICT (id) DO NOTHING', [
+          definition.id,
+        ]);
+        const locked = await client.query<{ latest_version: number }>(
+          'SELECT latest_version FROM definitions WHERE id = $1 FOR UPDATE',
+          [definition.id],
+        );
+        const latest = locked.rows[0]?.latest_version ?? 0;
+        // A separate statement: under READ COMMITTED it sees a version committed while we waited.
+        const current = await client.query<{ content_hash: string }>(
+          'SELECT content_hash FROM definition_versions WHERE id = $1 AND version = $2',
+          [definition.id, latest],
+        );
+        if (current.rows[0]?.content_hash === hash) {
+          await client.query('COMMIT');
+          return { id: definition.id, version: String(latest), created: false };
+        }
+        const version = latest + 1;
+        await client.query(
+          `INSERT INTO definition_versions (id, version, body, content_hash, created_by)
+           VALUES ($1, $2, $3, $4, $5)`,
+          [definition.id, version, JSON.stringify({ ...definition, version: String(version) }), hash, actor],
+        );
+        await client.query('UPDATE definitions SET latest_version = $2, name_json = $3 WHERE id = $1', [
+          definition.id,
+          version,
+          definition.name === undefined ? null : JSON.stringify(definition.name),
+        ]);
+        await client.query('COMMIT');
+        return { id: definition.id, version: String(version), created: true };
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    });
+  }
+
+  get(id: string, version?: string): Promise<VersionedDefinition | undefined> {
+    const wanted = version === undefined ? null : parseVersion(version);
+    if (!validId(id) || wanted === undefined) return Promise.resolve(undefined);
+    return guarded(async () => {
+      const { rows } = await this.pool.query<{ body: string }>(
+        `SELECT v.body
+           FROM definitions d
+           JOIN definition_versions v
+             ON v.id = d.id AND v.version = COALESCE($2::integer, d.active_version, d.latest_version)
+          WHERE d.id = $1`,
+        [id, wanted],
+      );
+      const body = rows[0]?.body;
+      return body === undefined ? undefined : (JSON.parse(body) as VersionedDefinition);
+    });
+  }
+
+  list(): Promise<DefinitionSummary[]> {
+    return guarded(async () => {
+      const { rows } = await this.pool.query<DefinitionRow>(
+        'SELECT id, name_json, latest_version, active_version FROM definitions WHERE latest_version > 0 ORDER BY id',
+      );
+      return rows.map((row) => ({
+        id: row.id,
+        latest_version: String(row.latest_version),
+        active_version: String(row.active_version ?? row.latest_version),
+        ...(row.name_json === null ? {} : { name: JSON.parse(row.name_json) as string }),
+      }));
+    });
+  }
+
+  versions(id: string): Promise<VersionInfo[] | undefined> {
+    if (!validId(id)) return Promise.resolve(undefined);
+    return guarded(async () => {
+      const { rows } = await this.pool.query<{ version: number; created_at: Date; created_by: string }>(
+        'SELECT version, created_at, created_by FROM definition_versions WHERE id = $1 ORDER BY version',
+        [id],
+      );
+      if (rows.length === 0) return undefined;
+      return rows.map((r) => ({
+        version: String(r.version),
+        created_at: r.created_at.toISOString(),
+        created_by: r.created_by,
+      }));
+    });
+  }
+
+  setActive(id: string, version: string): Promise<boolean> {
+    const wanted = parseVersion(version);
+    if (!validId(id) || wanted === undefined) return Promise.resolve(false);
+    return guarded(async () => {
+      const result = await this.pool.query(
+        `UPDATE definitions SET active_version = $2
+          WHERE id = $1 AND EXISTS (SELECT 1 FROM definition_versions WHERE id = $1 AND version = $2)`,
+        [id, wanted],
+      );
+      return result.rowCount === 1;
+    });
+  }
+
+  ping(): Promise<void> {
+    return guarded(async () => {
+      await this.pool.query('SELECT 1');
+    });
+  }
+
+  async close(): Promise<void> {
+    if (!this.pool.ended) await this.pool.end();
+  }
+}

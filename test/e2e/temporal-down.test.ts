@@ -1,0 +1,68 @@
+/**
+ * With Temporal unreachable, definitions without schedules are still accepted (submitting
+ * needs only the store), and a definition whose schedule cannot be created answers
+ * `503 unavailable` saying that the version was stored and the request can be repeated.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { loadConfig } from '../../src/config.js';
+import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
+import { createLogger } from '../../src/logger.js';
+import { unique } from '../support/temporal.js';
+
+let gateway: RunningGateway;
+let dataDir: string;
+
+/** An address nothing listens on: a port the OS gave us and we closed again. */
+async function deadAddress(): Promise<string> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return `127.0.0.1:${port}`;
+}
+
+before(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'weft-down-'));
+  const config = loadConfig({ TEMPORAL_ADDRESS: await deadAddress(), PORT: '0', WEFT_DATA_DIR: dataDir });
+  gateway = await startGateway(config, createLogger('gateway', 'silent'));
+});
+after(async () => {
+  await gateway?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function call(method: string, path: string, body?: unknown) {
+  const response = await fetch(`${gateway.url}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+const simple = (id: string, triggers: unknown[] = []) => ({
+  id,
+  nodes: [{ id: 'a', type: 'set', assign: { x: '1' } }],
+  triggers,
+});
+
+describe('Temporal unreachable', () => {
+  test('definitions without schedules are accepted; a schedule that cannot be created answers 503', async (t) => {
+    const id = unique('offline');
+    assert.equal((await call('POST', '/v1/definitions', simple(id, [{ type: 'webhook' }]))).status, 201);
+    assert.equal((await call('GET', `/v1/definitions/${id}`)).status, 200);
+
+    const scheduled = unique('offline-scheduled');
+    const began = Date.now();
+    const response = await call('POST', '/v1/definitions', simple(scheduled, [{ type: 'schedule', cron: '@daily' }]));
+    t.diagnostic(`the schedule's 503 took ${Date.now() - began} ms (the Temporal client's retries)`);
+    assert.equal(response.status, 503);
+    assert.match(response.body.error.message, /version 1 of "[^"]+" is stored/);
+    assert.equal((await call('GET', `/v1/definitions/${scheduled}/versions/1`)).status, 200);
+  });
+});
