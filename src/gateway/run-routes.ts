@@ -58,7 +58,10 @@ export function runRoutes(app: Express, deps: GatewayDeps): void {
   });
 
   app.get('/v1/runs/:run_id', async (req, res) => {
-    res.json(await deps.runs.state(runId(req)));
+    const state = await deps.runs.state(runId(req));
+    // A failed run links to the runs that retried it (the retries link back through `retry_of`).
+    const retries = state.status === 'failed' && deps.control ? await deps.control.retriesOf(runId(req)) : [];
+    res.json(retries.length > 0 ? { ...state, retried_by: retries } : state);
   });
 
   app.get('/v1/runs/:run_id/result', async (req, res) => {

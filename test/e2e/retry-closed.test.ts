@@ -77,4 +77,13 @@ test('retry of a closed failed run starts from the failed node and does not repe
   assert.ok(state.history.some((h: any) => h.to === 'retry_of' && h.note === original));
   assert.equal(state.nodes.one.status, 'completed');
   assert.equal(state.nodes.three.attempts, 1);
+
+  // Linked both ways: the original names its retry (visibility may take a moment).
+  let original_state: any;
+  for (let i = 0; i < 100; i++) {
+    original_state = (await stack.call('GET', `/v1/runs/${original}`)).body;
+    if (original_state.retried_by) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.deepEqual(original_state.retried_by, [retryId]);
 });
