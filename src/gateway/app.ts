@@ -5,6 +5,7 @@
 import express from 'express';
 import { controlRoutes } from './control-routes.js';
 import { definitionRoutes } from './definition-routes.js';
+import { docsPage } from './docs-page.js';
 import { actor, type GatewayDeps } from './gateway-deps.js';
 import { hookRoutes } from './hook-routes.js';
 import { errorHandler, notFoundHandler } from './http-error.js';
@@ -48,6 +49,7 @@ export function createGateway(deps: GatewayDeps): express.Express {
     res.type('application/schema+json').send(JSON.stringify(definitionJsonSchema()));
   });
 
+  docsPage(app);
   definitionRoutes(app, deps);
   runRoutes(app, deps);
   hookRoutes(app, deps);

@@ -60,6 +60,7 @@ export function hookRoutes(app: Express, deps: GatewayDeps): void {
     if (!resolved.ok)
       throw validationFailed(resolved.problems, 'the webhook body does not match the declared variables');
     const { run } = await deps.runs.start(definition, input as Record<string, unknown>);
+    deps.control?.noteStarted(run.run_id, definition.id);
     deps.logger.info({ run_id: run.run_id, definition: id, version: definition.version }, 'run started by webhook');
     res.status(202).json(run);
   });

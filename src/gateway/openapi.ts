@@ -50,6 +50,7 @@ function paths(): Record<string, Record<string, Operation>> {
       }),
     },
     '/v1/openapi.json': { get: op('This document', { '200': { description: 'OpenAPI 3.1' } }) },
+    '/docs': { get: op('This document as a readable page (Swagger UI)', { '200': { description: 'HTML' } }) },
     '/v1/schema/definition.json': {
       get: op('The definition language as JSON Schema (draft 2020-12)', { '200': { description: 'JSON Schema' } }),
     },

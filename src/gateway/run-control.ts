@@ -36,7 +36,17 @@ function closedMessage(err: unknown): boolean {
   return err instanceof Error && /already completed|workflow execution already|not found/i.test(err.message);
 }
 
+/** How long a run this gateway started is remembered for event delivery (visibility catches up well before). */
+const RECENT_MS = 5 * 60_000;
+
 export class RunControl {
+  /**
+   * Runs this gateway started lately, by id: Temporal's visibility (which finds the runs an
+   * event is for) lags a start by up to a second or so, and an event sent right after a start
+   * must still reach the run, which buffers it until its event node waits.
+   */
+  private readonly recent = new Map<string, { definition: string; at: number }>();
+
   constructor(
     private readonly client: Client,
     private readonly store: Pick<DefinitionStore, 'get' | 'list'>,
@@ -115,6 +125,7 @@ export class RunControl {
       ],
       staticSummary: `${definition.name ?? definition.id} · ${definition.id} v${definition.version} (retry of ${runId})`,
     });
+    this.noteStarted(workflowId, definition.id);
     return workflowId;
   }
 
@@ -124,6 +135,13 @@ export class RunControl {
     for await (const run of this.client.workflow.list({ query: `${RetryOfKey.name} = ${JSON.stringify(runId)}` }))
       ids.push(run.workflowId);
     return ids.sort();
+  }
+
+  /** Remembers a run this gateway started, so events reach it before visibility shows it. */
+  noteStarted(runId: string, definitionId: string): void {
+    const now = Date.now();
+    for (const [id, entry] of this.recent) if (now - entry.at > RECENT_MS) this.recent.delete(id);
+    this.recent.set(runId, { definition: definitionId, at: now });
   }
 
   /** The run's variables as its state query shows them (secrets masked). */
@@ -150,10 +168,14 @@ export class RunControl {
       if (listening.length > 0) {
         const ids = listening.map((id) => JSON.stringify(id)).join(', ');
         const query = `${DefinitionIdKey.name} IN (${ids}) AND ExecutionStatus = "Running"`;
-        for await (const run of this.client.workflow.list({ query })) {
-          const status = await this.deliverTo(run.workflowId, event);
-          if (status === 'delivered') result.delivered_to.push(run.workflowId);
-          if (status === 'buffered') result.buffered_in.push(run.workflowId);
+        const targets = new Set<string>();
+        for await (const run of this.client.workflow.list({ query })) targets.add(run.workflowId);
+        for (const [runId, entry] of this.recent) if (listening.includes(entry.definition)) targets.add(runId);
+        for (const runId of [...targets].sort()) {
+          const status = await this.deliverTo(runId, event);
+          if (status === 'closed') this.recent.delete(runId);
+          if (status === 'delivered') result.delivered_to.push(runId);
+          if (status === 'buffered') result.buffered_in.push(runId);
         }
       }
       for (const definition of active) {
@@ -163,7 +185,10 @@ export class RunControl {
           // The event id makes the run id, so a redelivered event cannot start a second run.
           const runId = `${definition.id}-event-${event.event_id ?? cryptoKey()}`;
           try {
-            if (await this.startRun(definition, toInput(event.payload), runId)) result.started.push(runId);
+            if (await this.startRun(definition, toInput(event.payload), runId)) {
+              this.noteStarted(runId, definition.id);
+              result.started.push(runId);
+            }
           } catch (err) {
             if (
               !(err instanceof WorkflowExecutionAlreadyStartedError) &&
