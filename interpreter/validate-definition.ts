@@ -11,6 +11,12 @@ import { toPointer, type Problem } from './problems.js';
 /** The connectors and actions the worker offers, by name; injected by the caller. */
 export type ConnectorCatalog = Readonly<Record<string, readonly string[]>>;
 
+/**
+ * Checks a task's inputs against its action's params schema as far as they are known at submit
+ * time (literal values; templates are only known at run time). Paths are relative to `inputs`.
+ */
+export type ParamsCheck = (connector: string, action: string, inputs: Record<string, unknown>) => Problem[];
+
 /** Node types this engine version can run. Others are part of the language but refused at submit. */
 export const SUPPORTED_NODE_TYPES: ReadonlySet<NodeType> = new Set<NodeType>([
   'task',
@@ -38,17 +44,21 @@ export const SUPPORTED_HANDLER_ACTIONS: ReadonlySet<string> = new Set([
 export type ValidationResult = { ok: true; definition: Definition } | { ok: false; problems: Problem[] };
 
 /** Validates an untrusted value as a definition. */
-export function validateDefinition(raw: unknown, catalog?: ConnectorCatalog): ValidationResult {
+export function validateDefinition(
+  raw: unknown,
+  catalog?: ConnectorCatalog,
+  checkParams?: ParamsCheck,
+): ValidationResult {
   const parsed = WorkflowDefinition.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => ({ path: toPointer(issue.path), message: issue.message }));
     return { ok: false, problems };
   }
-  const problems = semanticProblems(parsed.data, catalog);
+  const problems = semanticProblems(parsed.data, catalog, checkParams);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, definition: parsed.data };
 }
 
-function semanticProblems(definition: Definition, catalog?: ConnectorCatalog): Problem[] {
+function semanticProblems(definition: Definition, catalog?: ConnectorCatalog, checkParams?: ParamsCheck): Problem[] {
   const problems: Problem[] = [];
   const nodeIds = new Map<string, number>();
 
@@ -68,7 +78,7 @@ function semanticProblems(definition: Definition, catalog?: ConnectorCatalog): P
         message: `node type "${node.type}" is part of the language but not supported by this engine version yet; supported: ${[...SUPPORTED_NODE_TYPES].join(', ')}`,
       });
     }
-    problems.push(...nodeProblems(node, at, catalog));
+    problems.push(...nodeProblems(node, at, catalog, checkParams));
   });
 
   const seenVariables = new Set<string>();
@@ -232,6 +242,7 @@ function connectorProblems(
   call: { connector: string; action: string; inputs: Record<string, unknown> },
   at: string,
   catalog?: ConnectorCatalog,
+  checkParams?: ParamsCheck,
 ): Problem[] {
   const problems: Problem[] = [];
   const actions = catalog?.[call.connector];
@@ -247,15 +258,20 @@ function connectorProblems(
     });
   }
   pushTemplates(problems, `${at}/inputs`, call.inputs);
+  if (checkParams && actions?.includes(call.action)) {
+    for (const p of checkParams(call.connector, call.action, call.inputs))
+      problems.push({ path: `${at}/inputs${p.path}`, message: p.message });
+  }
   return problems;
 }
 
-function nodeProblems(node: Node, at: string, catalog?: ConnectorCatalog): Problem[] {
+function nodeProblems(node: Node, at: string, catalog?: ConnectorCatalog, checkParams?: ParamsCheck): Problem[] {
   const problems: Problem[] = [];
   switch (node.type) {
     case 'task':
-      problems.push(...connectorProblems(node, at, catalog));
-      if (node.compensation) problems.push(...connectorProblems(node.compensation, `${at}/compensation`, catalog));
+      problems.push(...connectorProblems(node, at, catalog, checkParams));
+      if (node.compensation)
+        problems.push(...connectorProblems(node.compensation, `${at}/compensation`, catalog, checkParams));
       break;
     case 'set':
       for (const [name, source] of Object.entries(node.assign))
@@ -296,7 +312,7 @@ function nodeProblems(node: Node, at: string, catalog?: ConnectorCatalog): Probl
           message: `a map node needs exactly one body field (task, ai or subworkflow), has ${bodies.length}`,
         });
       }
-      if (node.task) problems.push(...connectorProblems(node.task, `${at}/task`, catalog));
+      if (node.task) problems.push(...connectorProblems(node.task, `${at}/task`, catalog, checkParams));
       if (node.ai) pushTemplates(problems, `${at}/ai/prompt_template`, node.ai.prompt_template);
       if (node.subworkflow) pushTemplates(problems, `${at}/subworkflow/inputs`, node.subworkflow.inputs);
       break;

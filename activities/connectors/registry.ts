@@ -13,6 +13,25 @@ import { natsConnector } from './nats.js';
 import { postgresConnector } from './postgres.js';
 import { redisConnector } from './redis.js';
 
+/** Whether a value on the path (or any value above it) is only known at run time. */
+function dependsOnRuntime(root: unknown, path: ReadonlyArray<PropertyKey>): boolean {
+  const runtime = (v: unknown): boolean =>
+    typeof v === 'string'
+      ? v.includes('{{') || v.startsWith('secret:')
+      : Array.isArray(v)
+        ? v.some(runtime)
+        : v !== null && typeof v === 'object'
+          ? Object.values(v).some(runtime)
+          : false;
+  let current: unknown = root;
+  for (const key of path) {
+    if (typeof current === 'string' && runtime(current)) return true;
+    if (current === null || typeof current !== 'object') return false;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return runtime(current);
+}
+
 /** The connectors every worker has unless told otherwise. */
 export const builtInConnectors: Connector[] = [
   httpConnector,
@@ -51,6 +70,29 @@ export class ConnectorRegistry {
   /** Names of connectors and their actions, for submit-time validation. */
   catalog(): ConnectorCatalog {
     return Object.fromEntries([...this.connectors].map(([name, c]) => [name, Object.keys(c.actions)]));
+  }
+
+  /**
+   * Submit-time check of a task's inputs against its action's params schema. Only what is
+   * known then is judged: a value that holds a `{{ template }}` or a `secret:` reference is
+   * rendered or resolved at run time, so problems inside such values are not reported, but an
+   * unknown key, a missing required one or a literal of the wrong type is.
+   */
+  checkParams(
+    connector: string,
+    action: string,
+    inputs: Record<string, unknown>,
+  ): Array<{ path: string; message: string }> {
+    const schema = this.connectors.get(connector)?.actions[action]?.params;
+    if (!schema) return [];
+    const parsed = schema.safeParse(inputs);
+    if (parsed.success) return [];
+    return parsed.error.issues
+      .filter((issue) => issue.code === 'unrecognized_keys' || !dependsOnRuntime(inputs, issue.path))
+      .map((issue) => ({
+        path: issue.path.map((k) => `/${String(k).replace(/~/g, '~0').replace(/\//g, '~1')}`).join(''),
+        message: issue.message,
+      }));
   }
 
   /**

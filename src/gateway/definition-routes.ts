@@ -21,7 +21,7 @@ export const SetActiveBody = z.strictObject({ version: z.string().regex(/^[1-9][
 
 export function definitionRoutes(app: Express, deps: GatewayDeps): void {
   const validate = (body: unknown): Definition => {
-    const result = validateDefinition(body, deps.catalog);
+    const result = validateDefinition(body, deps.catalog, deps.checkParams);
     const problems = result.ok ? triggerProblems(result.definition) : result.problems;
     if (!result.ok || problems.length > 0) throw validationFailed(problems, 'the definition is invalid');
     return result.definition;

@@ -1,6 +1,6 @@
 /** What the gateway's routes are built from; injected, so tests run them on real services. */
 import type { Request } from 'express';
-import type { ConnectorCatalog } from '../../interpreter/validate-definition.js';
+import type { ConnectorCatalog, ParamsCheck } from '../../interpreter/validate-definition.js';
 import type { Logger } from '../logger.js';
 import type { DefinitionStore } from '../store/definition-store.js';
 import type { RunControl } from './run-control.js';
@@ -16,6 +16,8 @@ export interface GatewayDeps {
   /** Keeps Temporal Schedules in step with active versions; without it schedules are not managed. */
   schedules?: ScheduleSync;
   catalog: ConnectorCatalog;
+  /** Checks task inputs against the connectors' params schemas at submit time. */
+  checkParams?: ParamsCheck;
   logger: Logger;
   /** Checks that Temporal answers; used by `/readyz`. */
   temporalReady: () => Promise<void>;

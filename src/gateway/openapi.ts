@@ -3,6 +3,7 @@
  * express router and fails when a route is missing here (or documented but not served).
  */
 import { z } from 'zod';
+import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import { Approval, EventBody, Variables, bodies } from './control-routes.js';
 import { componentSchemas } from './openapi-schemas.js';
 
@@ -275,6 +276,24 @@ function controlPaths(): Record<string, Record<string, Operation>> {
 
 const errorResponse = (description: string) => ({ description, content: jsonContent(schema('Error')) });
 
+/**
+ * The params of every connector action, as `ConnectorParams_<connector>_<action>`: what a task
+ * node's `inputs` must render to (checked at submit as far as literals go, and at run time).
+ */
+function connectorSchemas(): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [connector, actions] of Object.entries(new ConnectorRegistry().paramsSchemas())) {
+    for (const [action, json] of Object.entries(actions)) {
+      const { $schema: _drop, ...schema } = json;
+      out[`ConnectorParams_${connector}_${action}`] = {
+        ...schema,
+        description: `inputs of a task with connector "${connector}", action "${action}"`,
+      };
+    }
+  }
+  return out;
+}
+
 let document: Record<string, unknown> | undefined;
 
 /** The document; built once. */
@@ -289,7 +308,7 @@ export function openApiDocument(): Record<string, unknown> {
     },
     paths: paths(),
     components: {
-      schemas: componentSchemas(),
+      schemas: { ...componentSchemas(), ...connectorSchemas() },
       responses: {
         BadRequest: errorResponse('`validation_failed`: the request is invalid; `details` name every problem'),
         Unauthorized: errorResponse('`unauthorized`: missing or invalid credentials or signature'),

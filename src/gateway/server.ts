@@ -36,6 +36,8 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     uiUrl: config.uiUrl,
   });
   const listing = new RunListing(config.temporalAddress, config.namespace);
+  // Only the schemas are used here; connections open in workers.
+  const connectors = new ConnectorRegistry();
   const control = new RunControl(
     client,
     store,
@@ -48,7 +50,8 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     listing,
     control,
     schedules: new ScheduleSync({ client, store, runs, logger }),
-    catalog: new ConnectorRegistry().catalog(),
+    catalog: connectors.catalog(),
+    checkParams: (connector, action, inputs) => connectors.checkParams(connector, action, inputs),
     logger,
     temporalReady: async () => {
       await connection.ensureConnected();
