@@ -10,6 +10,7 @@ import { aiConfigFromEnv, type AiConfig } from './ai-config.js';
 import { ErrorTypes, nonRetryableFailure, withAttempt } from './errors.js';
 import { ConnectorRegistry } from './connectors/registry.js';
 import { createMask, type Mask } from './mask.js';
+import { cacheKey, resultCacheFromEnv, type ResultCache } from './result-cache.js';
 import { createSecretLookup, resolveSecrets, secretSourcesFromEnv, type SecretSources } from './secrets.js';
 
 export interface ActivityDeps {
@@ -18,17 +19,22 @@ export interface ActivityDeps {
   secrets?: SecretSources;
   /** The model endpoint, aliases and prices of `runAi`; defaults to the environment. */
   ai?: AiConfig;
+  /** Where `cache: { ttl }` results live; defaults to Redis (REDIS_URL) or SQLite in the data dir. */
+  cache?: ResultCache;
 }
 
 /** What `runConnector` returns: the action's output, and which attempt produced it. */
 export interface ConnectorResult {
   output: unknown;
   attempt: number;
+  /** The output came from the result cache; the connector was not called. */
+  cached?: boolean;
 }
 
 export function createActivities(deps: ActivityDeps = {}) {
   const registry = deps.registry ?? new ConnectorRegistry();
   const lookup = createSecretLookup(deps.secrets ?? secretSourcesFromEnv());
+  const cache = deps.cache ?? resultCacheFromEnv();
   return {
     /**
      * Runs one connector action with already-rendered params. `secret:NAME` values are resolved
@@ -52,12 +58,18 @@ export function createActivities(deps: ActivityDeps = {}) {
           const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(params)'}: ${i.message}`).join('; ');
           throw nonRetryableFailure(ErrorTypes.InvalidParams, `invalid params for ${name}: ${problems}`);
         }
+        const key = call.cache ? cacheKey(call.connector, call.action, parsed.data) : undefined;
+        const hit = key === undefined ? undefined : await cache.get(key);
+        if (hit) return { output: hit.value, attempt, cached: true };
         const connection = await registry.connection(connector);
-        const output = await action.execute(connection, parsed.data, {
-          signal: ctx.cancellationSignal,
-          heartbeat: (details) => ctx.heartbeat(mask.value(details)),
-        });
-        return { output: mask.value(output), attempt };
+        const output = mask.value(
+          await action.execute(connection, parsed.data, {
+            signal: ctx.cancellationSignal,
+            heartbeat: (details) => ctx.heartbeat(mask.value(details)),
+          }),
+        );
+        if (key !== undefined && call.cache) await cache.set(key, output, call.cache.ttl_ms);
+        return { output, attempt };
       } catch (err) {
         // A cancelled call must surface as cancelled, not as a failure Temporal would retry.
         if (ctx.cancellationSignal.aborted) throw err;

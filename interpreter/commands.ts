@@ -23,6 +23,8 @@ export interface ConnectorCall {
   connector: string;
   action: string;
   params: Record<string, unknown>;
+  /** Reuse the result of an identical call made within this time (the node's `cache.ttl`). */
+  cache?: { ttl_ms: number };
 }
 
 /** A model call, prompt already rendered. */
@@ -62,7 +64,7 @@ export interface CallCost {
 }
 
 export type EngineEvent =
-  | { type: 'activity_completed'; exec: string; output: unknown; attempts: number; cost?: CallCost }
+  | { type: 'activity_completed'; exec: string; output: unknown; attempts: number; cost?: CallCost; cached?: boolean }
   | { type: 'activity_failed'; exec: string; error: Omit<NodeError, 'node'>; attempts: number; cost?: CallCost }
   | { type: 'child_completed'; exec: string; output: unknown }
   | { type: 'child_failed'; exec: string; error: Omit<NodeError, 'node'> }

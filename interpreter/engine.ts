@@ -11,7 +11,7 @@ import { ExpressionError, NeedsAsync, evaluate, evaluateSync, isTruthy, renderTe
 import { cancelAll, nextCompensation, onFailure } from './failures.js';
 import { leave, leaveSync, receive } from './flow.js';
 import { startNodes } from './graph.js';
-import { bodyCommand, cancelMapItems, fillMap } from './map-node.js';
+import { bodyCommand, cancelMapItems, connectorCall, fillMap } from './map-node.js';
 import { activityPlan } from './plans.js';
 import type { Arrival, Execution, NodeError, RunInfo, RunState } from './run-state.js';
 import {
@@ -100,6 +100,10 @@ async function outcome(
 ): Promise<Arrival[]> {
   const entry = record(state, node.id);
   if ('attempts' in event) entry.attempts = event.attempts;
+  if (event.type === 'activity_completed' && !(execution.kind === 'work' && execution.map)) {
+    if (event.cached) entry.cached = true;
+    else delete entry.cached;
+  }
   if ((event.type === 'activity_completed' || event.type === 'activity_failed') && event.cost)
     addCost(state, node.id, event.cost);
   const failure = failureOf(event, node.id);
@@ -306,13 +310,7 @@ function activateSync(
         const plan = record(state, node.id).handler_retry ? undefined : activityPlan(node);
         if (!plan) return undefined;
         const exec = newExec(state, node.id);
-        const command = {
-          type: 'run_activity',
-          exec,
-          node: node.id,
-          call: { connector: node.connector, action: node.action, params },
-          plan,
-        } as const;
+        const command = { type: 'run_activity', exec, node: node.id, call: connectorCall(node, params), plan } as const;
         state.inflight[exec] = { kind: 'work', node: node.id, started: state.seq, command };
         state.current_node = node.id;
         record(state, node.id).attempts = 0;

@@ -3,12 +3,26 @@
  * and `index` in scope, at most `max_concurrency` at a time; the output is the results in item
  * order.
  */
-import type { Command, WorkCommand } from './commands.js';
+import type { Command, ConnectorCall, WorkCommand } from './commands.js';
+import { durationMs } from './duration.js';
 import type { NodeOf, RetryPolicyConfig } from './definition-schema.js';
 import { renderTemplate } from './expressions.js';
 import { AI_DEFAULTS, activityPlan } from './plans.js';
 import type { RunState } from './run-state.js';
 import { context } from './state-ops.js';
+
+/** A task's connector call, with its result cache setting. */
+export function connectorCall(
+  task: { connector: string; action: string; cache?: { ttl: number | string } },
+  params: Record<string, unknown>,
+): ConnectorCall {
+  return {
+    connector: task.connector,
+    action: task.action,
+    params,
+    ...(task.cache ? { cache: { ttl_ms: durationMs(task.cache.ttl) } } : {}),
+  };
+}
 
 /** The command that runs one item of a map's body (or a task/ai/subworkflow node itself). */
 export async function bodyCommand(
@@ -20,7 +34,7 @@ export async function bodyCommand(
 ): Promise<WorkCommand> {
   if (body.task) {
     const params = (await renderTemplate(body.task.inputs, scope)) as Record<string, unknown>;
-    const call = { connector: body.task.connector, action: body.task.action, params };
+    const call = connectorCall(body.task, params);
     return {
       type: 'run_activity',
       exec,

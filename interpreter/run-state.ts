@@ -27,6 +27,8 @@ export interface NodeRecord {
   cost?: { usd: number; tokens: { input: number; output: number } };
   /** Set while an error handler's retry of this node is in progress. */
   handler_retry?: string;
+  /** The latest execution's output came from the result cache. */
+  cached?: boolean;
 }
 
 export interface Transition {
@@ -162,6 +164,7 @@ export interface RunStateView {
       output?: unknown;
       error?: NodeError;
       cost?: { usd: number; tokens: { input: number; output: number } };
+      cached?: boolean;
     }
   >;
   history: Transition[];
@@ -212,6 +215,7 @@ export function viewRunState(
   for (const [id, record] of Object.entries(state.nodes)) {
     const entry: RunStateView['nodes'][string] = { status: record.status, attempts: record.attempts };
     if (record.cost) entry.cost = record.cost;
+    if (record.cached) entry.cached = true;
     if (record.output !== undefined) entry.output = secretOutputs.has(id) ? MASK : scrub(record.output, secrets);
     if (record.error) entry.error = scrub(record.error, secrets) as NodeError;
     nodes[id] = entry;

@@ -212,7 +212,10 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       return;
     }
     running.add(exec);
-    const settleWork = (work: Promise<{ output: unknown; attempt: number; cost?: CallCost }>, plan: ActivityPlan) =>
+    const settleWork = (
+      work: Promise<{ output: unknown; attempt: number; cost?: CallCost; cached?: boolean }>,
+      plan: ActivityPlan,
+    ) =>
       work.then(
         (r) =>
           settle(exec, {
@@ -221,6 +224,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
             output: r.output,
             attempts: r.attempt,
             ...(r.cost ? { cost: r.cost } : {}),
+            ...(r.cached ? { cached: true } : {}),
           }),
         (err: unknown) => {
           const f = failureOf(err, plan.retry.maximum_attempts);
