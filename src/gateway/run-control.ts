@@ -77,7 +77,15 @@ export class RunControl {
       if (err instanceof WorkflowUpdateFailedError) {
         throw new HttpError('rejected', err.cause?.message ?? 'the run refused the action');
       }
-      if (err instanceof WorkflowNotFoundError) throw notFound(`run "${runId}"`);
+      if (err instanceof WorkflowNotFoundError) {
+        // Temporal answers "not found" to an update of a closed run; tell the two apart.
+        const status = await handle.describe().then(
+          (d) => d.status.name,
+          () => undefined,
+        );
+        if (status) throw new HttpError('rejected', `the run is closed (${status.toLowerCase()})`);
+        throw notFound(`run "${runId}"`);
+      }
       if (err instanceof WorkflowExecutionAlreadyStartedError)
         throw new HttpError('conflict', 'a retry of this run is already starting');
       if (closedMessage(err)) throw new HttpError('rejected', 'the run is closed');

@@ -61,6 +61,10 @@ test('retry of a closed failed run starts from the failed node and does not repe
 
   const refusedNode = await stack.call('POST', `/v1/runs/${original}/retry`, { node: 'one' });
   assert.equal(refusedNode.status, 409);
+  const closed = await stack.call('POST', `/v1/runs/${original}/pause`, {});
+  assert.equal(closed.status, 409);
+  assert.equal(closed.body.error.code, 'rejected');
+  assert.match(closed.body.error.message, /closed \(failed\)/);
 
   fixed = true;
   const retried = await stack.call('POST', `/v1/runs/${original}/retry`, {});

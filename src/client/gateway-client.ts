@@ -1,0 +1,197 @@
+/**
+ * A small HTTP client of the gateway (`../shared/spec/http-api.md`): one method per endpoint
+ * the CLI uses. Every answer keeps the gateway's raw text next to its parsed body, so `--json`
+ * can print the answer exactly as it came. Errors become {@link GatewayError}s: the gateway's
+ * own `{ error: { code, message, details } }`, or status 0 when it could not be reached.
+ */
+import type { RunStateView } from '../../interpreter/run-state.js';
+import type { EventDelivery } from '../gateway/run-control.js';
+import type { RunPage } from '../gateway/run-listing.js';
+import type { RunResult, StartedRun } from '../gateway/run-service.js';
+import type { SubmitResult } from '../store/definition-store.js';
+import { GatewayError, type ErrorDetail } from './errors.js';
+
+/** An answer of the gateway: the parsed body and the text it was parsed from. */
+export interface Answer<T> {
+  status: number;
+  body: T;
+  text: string;
+}
+
+export type RunState = RunStateView & { pause_reason?: string; retried_by?: string[] };
+export type ControlAction = 'pause' | 'resume' | 'cancel' | 'retry' | 'skip';
+export interface Accepted {
+  accepted: true;
+  /** Set when retrying a closed failed run started a new run. */
+  run_id?: string;
+}
+export interface StartRunBody {
+  input?: Record<string, unknown>;
+  version?: string;
+  run_id?: string;
+}
+export interface ListRunsQuery {
+  definition_id?: string;
+  status?: string;
+  page_size?: number;
+  page_token?: string;
+}
+export interface EventBody {
+  event_type: string;
+  correlation_key?: string;
+  payload: unknown;
+  event_id?: string;
+}
+
+/** How long a request may take before the gateway counts as unreachable. */
+const REQUEST_TIMEOUT_MS = 30_000;
+/** `GET …/result?wait=true` holds the request up to 60 s on the gateway's side. */
+const WAIT_TIMEOUT_MS = 75_000;
+
+const path = (...segments: string[]) => segments.map(encodeURIComponent).join('/');
+
+export class GatewayClient {
+  constructor(
+    /** The gateway's base URL, without a trailing slash. */
+    readonly baseUrl: string,
+  ) {}
+
+  validate(definition: unknown) {
+    return this.request<{ valid: true }>('POST', '/v1/definitions/validate', { body: definition });
+  }
+
+  submit(definition: unknown) {
+    return this.request<SubmitResult>('POST', '/v1/definitions', { body: definition });
+  }
+
+  activate(id: string, version: string) {
+    return this.request<{ id: string; active_version: string }>('PUT', `/v1/definitions/${path(id)}/active`, {
+      body: { version },
+    });
+  }
+
+  startRun(definitionId: string, body: StartRunBody) {
+    return this.request<StartedRun>('POST', `/v1/definitions/${path(definitionId)}/runs`, { body });
+  }
+
+  state(runId: string) {
+    return this.request<RunState>('GET', `/v1/runs/${path(runId)}`);
+  }
+
+  /** The run's outcome; with `wait`, the gateway holds the request up to 60 s for it to close. */
+  result(runId: string, wait: boolean) {
+    return this.request<RunResult>('GET', `/v1/runs/${path(runId)}/result`, {
+      query: { wait: String(wait) },
+      timeoutMs: wait ? WAIT_TIMEOUT_MS : REQUEST_TIMEOUT_MS,
+    });
+  }
+
+  listRuns(query: ListRunsQuery) {
+    const entries = Object.entries(query).filter(([, v]) => v !== undefined) as Array<[string, string | number]>;
+    return this.request<RunPage>('GET', '/v1/runs', {
+      query: Object.fromEntries(entries.map(([k, v]) => [k, String(v)])),
+    });
+  }
+
+  control(runId: string, action: ControlAction, body: Record<string, unknown>) {
+    return this.request<Accepted>('POST', `/v1/runs/${path(runId, action)}`, { body });
+  }
+
+  setVariables(runId: string, variables: Record<string, unknown>) {
+    return this.request<{ variables: Record<string, unknown> }>('PATCH', `/v1/runs/${path(runId)}/variables`, {
+      body: { variables },
+    });
+  }
+
+  approve(runId: string, node: string, body: { approved: boolean; comment?: string }) {
+    return this.request<Accepted>('POST', `/v1/runs/${path(runId)}/approvals/${path(node)}`, { body });
+  }
+
+  emit(event: EventBody) {
+    return this.request<EventDelivery>('POST', '/v1/events', { body: event });
+  }
+
+  /**
+   * One request. The gateway's answers follow its OpenAPI document, so a 2xx body is taken as
+   * the documented type; the CLI's renderers still read it defensively.
+   */
+  async request<T>(
+    method: string,
+    route: string,
+    options: { body?: unknown; query?: Record<string, string>; timeoutMs?: number } = {},
+  ): Promise<Answer<T>> {
+    const url = new URL(`${this.baseUrl}${route}`);
+    for (const [key, value] of Object.entries(options.query ?? {})) url.searchParams.set(key, value);
+    const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: {
+          accept: 'application/json',
+          ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await response.text();
+    } catch (err) {
+      throw this.unreachable(err, timeoutMs);
+    }
+    const body = parseJson(text);
+    if (response.ok) {
+      if (body === undefined) {
+        throw new GatewayError(response.status, 'bad_answer', `the gateway at ${this.baseUrl} did not answer JSON`);
+      }
+      return { status: response.status, body: body as T, text };
+    }
+    throw errorOf(response.status, body, text);
+  }
+
+  private unreachable(err: unknown, timeoutMs: number): GatewayError {
+    const name = err instanceof Error ? err.name : '';
+    if (name === 'TimeoutError' || name === 'AbortError') {
+      return new GatewayError(
+        0,
+        'timeout',
+        `the gateway at ${this.baseUrl} did not answer within ${timeoutMs / 1000} s`,
+      );
+    }
+    // fetch reports "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, …) is in its cause.
+    const cause = err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
+    const reason = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+    return new GatewayError(0, 'unreachable', `cannot reach the gateway at ${this.baseUrl}: ${reason}`);
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return text === '' ? undefined : (JSON.parse(text) as unknown);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The gateway's error answer, or a stand-in for an answer that is not in its shape (a proxy's page). */
+function errorOf(status: number, body: unknown, text: string): GatewayError {
+  const error = (body as { error?: unknown } | undefined)?.error;
+  if (error && typeof error === 'object') {
+    const { code, message, details } = error as { code?: unknown; message?: unknown; details?: unknown };
+    return new GatewayError(
+      status,
+      typeof code === 'string' ? code : `http_${status}`,
+      typeof message === 'string' ? message : `HTTP ${status}`,
+      Array.isArray(details) ? details.filter(isDetail) : [],
+      body,
+    );
+  }
+  const excerpt = text.trim().slice(0, 200);
+  return new GatewayError(status, `http_${status}`, `HTTP ${status}${excerpt ? `: ${excerpt}` : ''}`, [], body);
+}
+
+function isDetail(value: unknown): value is ErrorDetail {
+  if (!value || typeof value !== 'object') return false;
+  const { path: at, message } = value as { path?: unknown; message?: unknown };
+  return typeof at === 'string' && typeof message === 'string';
+}
