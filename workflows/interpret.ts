@@ -48,6 +48,7 @@ import { compileProgram, handleEvent, initialState, pendingWork, startRun } from
 import { resolveRunInput } from '../interpreter/run-input.js';
 import { viewRunState, type RunError, type RunState, type RunStateView } from '../interpreter/run-state.js';
 import { describeRun } from './run-details.js';
+import { statusPublisher } from './status-attribute.js';
 
 /** What the gateway passes when it starts a run: the pinned definition version and the input. */
 export interface InterpretArgs {
@@ -158,6 +159,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   }
 
   const inbox: InboxItem[] = [];
+  const publishStatus = statusPublisher();
   const scopes = new Map<string, CancellationScope>();
   const running = new Set<string>(); // activities and child runs in flight (not timers)
   const canAfter = args.continue_as_new_after ?? DEFAULT_CONTINUE_AS_NEW_AFTER;
@@ -293,6 +295,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       else if (!continueDue || command.type === 'start_timer') dispatch(command);
     }
     setCurrentDetails(describeRun(definition, state));
+    publishStatus(state.status);
   };
 
   const step = async (item: InboxItem): Promise<void> => {

@@ -9,18 +9,20 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { z } from 'zod';
 import { DEFINITION_ID_PATTERN } from '../../interpreter/definition-schema.js';
-import { DefinitionIdKey, DefinitionVersionKey } from '../temporal/search-attributes.js';
+import { DefinitionIdKey, DefinitionVersionKey, StatusKey } from '../temporal/search-attributes.js';
 import { HttpError, validationFailed } from './http-error.js';
 import { mapTemporalError, WORKFLOW_TYPE } from './run-service.js';
 
 const Status = proto.temporal.api.enums.v1.WorkflowExecutionStatus;
 
-export const RUN_STATUSES = ['running', 'completed', 'failed', 'cancelled'] as const;
+export const RUN_STATUSES = ['running', 'paused', 'completed', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** Our statuses in Temporal's terms; a terminated or timed-out run failed, as its result says. */
 const STATUS_QUERY: Record<RunStatus, string> = {
   running: "ExecutionStatus = 'Running'",
+  // A paused run is running to Temporal; the workflow keeps WeftStatus current while it is paused.
+  paused: "ExecutionStatus = 'Running' AND WeftStatus = 'paused'",
   completed: "ExecutionStatus = 'Completed'",
   failed: "ExecutionStatus IN ('Failed', 'Terminated', 'TimedOut')",
   cancelled: "ExecutionStatus = 'Canceled'",
@@ -126,7 +128,10 @@ function toItem(info: proto.temporal.api.workflow.v1.IWorkflowExecutionInfo): Ru
     instance_id: info.firstRunId || (info.execution?.runId ?? ''),
     definition_id: keyword(fields, DefinitionIdKey.name),
     definition_version: keyword(fields, DefinitionVersionKey.name),
-    status: STATUS_OF_CODE.get(info.status ?? 0) ?? 'running',
+    status:
+      info.status === Status.WORKFLOW_EXECUTION_STATUS_RUNNING && keyword(fields, StatusKey.name) === 'paused'
+        ? 'paused'
+        : (STATUS_OF_CODE.get(info.status ?? 0) ?? 'running'),
     started_at: isoTime(info.startTime) ?? '',
     ...(closed === undefined ? {} : { closed_at: closed }),
   };

@@ -9,6 +9,8 @@ import type { Connection } from '@temporalio/client';
 
 export const DefinitionIdKey = defineSearchAttributeKey('WeftDefinitionId', SearchAttributeType.KEYWORD);
 export const DefinitionVersionKey = defineSearchAttributeKey('WeftDefinitionVersion', SearchAttributeType.KEYWORD);
+/** "paused" while a run is paused, "running" again once resumed (kept by the workflow). */
+export const StatusKey = defineSearchAttributeKey('WeftStatus', SearchAttributeType.KEYWORD);
 /** On a run started by retrying a closed failed run: the original's run id. */
 export const RetryOfKey = defineSearchAttributeKey('WeftRetryOf', SearchAttributeType.KEYWORD);
 
@@ -17,6 +19,7 @@ export const SEARCH_ATTRIBUTES: Record<string, 'Keyword'> = {
   [DefinitionIdKey.name]: 'Keyword',
   [DefinitionVersionKey.name]: 'Keyword',
   [RetryOfKey.name]: 'Keyword',
+  [StatusKey.name]: 'Keyword',
 };
 
 /** Registers any missing search attribute on the namespace (idempotent). */

@@ -167,7 +167,7 @@ describe('run listing', () => {
     const token = first.body.next_page_token as string;
     assert.ok(token);
     const cases: Array<[string, string]> = [
-      ['status=paused', '/query/status'],
+      ['status=sleeping', '/query/status'],
       ['status=running&status=failed', '/query/status'],
       ['page_size=0', '/query/page_size'],
       ['page_size=1001', '/query/page_size'],
