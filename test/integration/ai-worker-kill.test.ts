@@ -6,70 +6,36 @@
  * third), and the run's cost is that of the one answer it got.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import type { Client, Connection } from '@temporalio/client';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { runState, startRun } from '../support/runs.js';
-import { NAMESPACE, connectClient, temporalAddress, unique } from '../support/temporal.js';
+import { connectClient, unique } from '../support/temporal.js';
+import { until, workerProcesses, type WorkerProcesses } from '../support/worker-process.js';
 
-const workerScript = fileURLToPath(new URL('../../src/cli/worker.js', import.meta.url));
 const taskQueue = unique('ai-kill');
 const PRICE = { input_per_1m: 0.15, output_per_1m: 0.6 };
-const children: ChildProcess[] = [];
-const dataDir = mkdtempSync(join(tmpdir(), 'weft-ai-kill-'));
+let workers: WorkerProcesses;
 let fake: FakeOpenAi;
 let client: Client;
 let connection: Connection;
 
-function spawnWorker(): ChildProcess {
-  const child = spawn(process.execPath, [workerScript], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: temporalAddress(),
-      TEMPORAL_NAMESPACE: NAMESPACE,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      WEFT_DATA_DIR: dataDir,
-      OPENAI_BASE_URL: fake.url,
-      OPENAI_API_KEY: fake.apiKey,
-      WEFT_AI_MODELS: JSON.stringify({ fast: 'gpt-test-mini' }),
-      WEFT_AI_PRICES: JSON.stringify({ 'gpt-test-mini': PRICE }),
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  children.push(child);
-  return child;
-}
-
-async function until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 before(async () => {
   fake = await startFakeOpenAi();
+  workers = workerProcesses(taskQueue, {
+    OPENAI_BASE_URL: fake.url,
+    OPENAI_API_KEY: fake.apiKey,
+    WEFT_AI_MODELS: JSON.stringify({ fast: 'gpt-test-mini' }),
+    WEFT_AI_PRICES: JSON.stringify({ 'gpt-test-mini': PRICE }),
+  });
   ({ client, connection } = await connectClient());
 });
 
 after(async () => {
-  for (const child of children) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
-  }
+  workers?.cleanup();
   await connection?.close();
   await fake?.close();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 test('an ai call in flight when its worker is SIGKILLed is retried once on a new worker; the run completes', async () => {
@@ -79,7 +45,7 @@ test('an ai call in flight when its worker is SIGKILLed is retried once on a new
     { json: { label: 'question', confidence: 0.1 }, delay_ms: 30_000 },
     { json: answer, usage: { prompt_tokens: 200, completion_tokens: 20 } },
   );
-  const first = spawnWorker();
+  const first = workers.spawn();
   const handle = await startRun(
     client,
     taskQueue,
@@ -112,7 +78,7 @@ test('an ai call in flight when its worker is SIGKILLed is retried once on a new
   first.kill('SIGKILL');
   await once(first, 'exit');
   const killedAt = Date.now();
-  spawnWorker();
+  workers.spawn();
 
   const result = (await handle.result()) as { label: unknown; done: boolean };
   assert.deepEqual(result.label, answer);

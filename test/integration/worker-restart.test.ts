@@ -3,52 +3,20 @@
  * HTTP call is in flight, a new worker process starts, and the run completes.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import type { ServerResponse } from 'node:http';
 import { validateDefinition } from '../../interpreter/validate-definition.js';
 import { json, startHttpTarget } from '../support/http-target.js';
-import { NAMESPACE, connectClient, temporalAddress, unique } from '../support/temporal.js';
+import { connectClient, unique } from '../support/temporal.js';
+import { until, workerProcesses } from '../support/worker-process.js';
 
-const workerScript = fileURLToPath(new URL('../../src/cli/worker.js', import.meta.url));
 const taskQueue = unique('restart');
-const children: ChildProcess[] = [];
-const dataDir = mkdtempSync(join(tmpdir(), 'weft-restart-'));
+const workers = workerProcesses(taskQueue);
 const hanging: ServerResponse[] = [];
 
-function spawnWorker(): ChildProcess {
-  const child = spawn(process.execPath, [workerScript], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: temporalAddress(),
-      TEMPORAL_NAMESPACE: NAMESPACE,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      // The worker opens the definition store; keep it out of the working tree.
-      WEFT_DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  children.push(child);
-  return child;
-}
-
-async function until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 after(() => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-  rmSync(dataDir, { recursive: true, force: true });
+  workers.cleanup();
   for (const res of hanging) res.destroy();
 });
 
@@ -77,7 +45,7 @@ test('a run completes after its worker is killed mid-call and a new one starts',
       edges: [{ from: 'slow', to: 'after' }],
     });
     assert.ok(validated.ok);
-    const first = spawnWorker();
+    const first = workers.spawn();
     const handle = await client.workflow.start('interpret', {
       taskQueue,
       workflowId: unique('restart-flow'),
@@ -87,7 +55,7 @@ test('a run completes after its worker is killed mid-call and a new one starts',
     first.kill('SIGKILL');
     await once(first, 'exit');
 
-    spawnWorker();
+    workers.spawn();
     const result = (await handle.result()) as { answer: { body: unknown }; done: boolean };
     assert.deepEqual(result.answer.body, { served_by_attempt: 2 });
     assert.equal(result.done, true);

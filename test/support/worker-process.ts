@@ -1,0 +1,55 @@
+/**
+ * Workers as separate processes (`dist/src/cli/worker.js`), for tests that kill one mid-run and
+ * start another: each pool has its own task queue and data dir, and kills what is left at the end.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NAMESPACE, temporalAddress } from './temporal.js';
+
+const workerScript = fileURLToPath(new URL('../../src/cli/worker.js', import.meta.url));
+
+export interface WorkerProcesses {
+  spawn(): ChildProcess;
+  /** Kills every worker still running and removes the data dir. */
+  cleanup(): void;
+}
+
+export function workerProcesses(taskQueue: string, env: Record<string, string> = {}): WorkerProcesses {
+  // The worker opens the definition store; keep it out of the working tree.
+  const dataDir = mkdtempSync(join(tmpdir(), 'weft-worker-'));
+  const children: ChildProcess[] = [];
+  return {
+    spawn() {
+      const child = spawn(process.execPath, [workerScript], {
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: temporalAddress(),
+          TEMPORAL_NAMESPACE: NAMESPACE,
+          TEMPORAL_TASK_QUEUE: taskQueue,
+          WEFT_DATA_DIR: dataDir,
+          LOG_LEVEL: 'warn',
+          ...env,
+        },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      children.push(child);
+      return child;
+    },
+    cleanup() {
+      for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until `predicate` holds, or fails after `timeoutMs` naming `what`. */
+export async function until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
