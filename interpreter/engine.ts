@@ -422,7 +422,7 @@ async function startWork(
     if (budget !== undefined && state.cost.usd >= budget) {
       entry.visits--;
       state.status = 'paused';
-      state.pause_reason = `budget: the run has cost ${state.cost.usd} USD, options.max_cost_usd is ${budget}`;
+      state.pause_reason = `budget_exceeded: the run has cost ${state.cost.usd} USD, its budget is ${budget} USD`;
       runTransition(state, 'paused', now, { note: state.pause_reason });
       return [{ node: node.id, live: true }];
     }

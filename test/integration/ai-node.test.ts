@@ -125,7 +125,7 @@ describe('ai node', () => {
       edges: [{ from: 'first', to: 'second' }],
     });
     const paused = await waitForState(handle, (s) => s.status === 'paused');
-    assert.match(paused.pause_reason ?? '', /budget/);
+    assert.match(paused.pause_reason ?? '', /^budget_exceeded: /);
     assert.equal(paused.nodes.second?.status, 'pending');
     assert.equal(fake.requests.length, 1);
     await handle.executeUpdate('control', { args: [{ type: 'resume', by: 'finance', max_cost_usd: 0.01 }] });
