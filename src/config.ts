@@ -19,6 +19,7 @@ const Env = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
     .default('WEFT_EVENTS'),
+  WEFT_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
@@ -32,6 +33,8 @@ export interface Config {
   dataDir: string;
   logLevel: string;
   /** When set, events published on this NATS subject (JetStream) are delivered like POST /v1/events. */
+  /** When set, the worker serves Prometheus metrics at `GET /metrics` on this port. */
+  workerMetricsPort?: number;
   natsEvents?: { servers: string; subject: string; stream: string };
 }
 
@@ -52,6 +55,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL ?? `sqlite:${e.WEFT_DATA_DIR}/definitions.db`,
     dataDir: e.WEFT_DATA_DIR,
     logLevel: e.LOG_LEVEL,
+    ...(e.WEFT_WORKER_METRICS_PORT === undefined ? {} : { workerMetricsPort: e.WEFT_WORKER_METRICS_PORT }),
     ...(e.WEFT_EVENTS_NATS_SUBJECT
       ? {
           natsEvents: {

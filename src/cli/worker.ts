@@ -5,9 +5,14 @@ import { createLogger } from '../logger.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { openDefinitionStore } from '../store/open-store.js';
 import { startWorker } from '../worker/create-worker.js';
+import { serveMetrics } from '../metrics/serve-metrics.js';
+import { createWorkerMetrics } from '../metrics/worker-metrics.js';
+import { startTelemetry } from '../telemetry/telemetry.js';
 
 const config = loadConfig();
 const logger = createLogger('worker', config.logLevel);
+// Off (no SDK at all) unless the OTEL_* variables name an exporter.
+const tracing = startTelemetry({ serviceName: 'weft-worker' });
 
 // Against an existing server (not our dev server) the search attributes may be missing.
 const connection = await Connection.connect({ address: config.temporalAddress });
@@ -22,13 +27,23 @@ try {
 // The SDK shuts the worker down gracefully on SIGINT/SIGTERM; `done` settles after that.
 // Subworkflow nodes read the definitions the gateway stored, from the same store.
 const definitions = await Promise.resolve(openDefinitionStore(config.databaseUrl));
+const metrics = config.workerMetricsPort === undefined ? undefined : createWorkerMetrics({ processMetrics: true });
 const worker = await startWorker({
   address: config.temporalAddress,
   namespace: config.namespace,
   taskQueue: config.taskQueue,
   definitions,
+  ...(metrics ? { metrics } : {}),
+  ...(tracing ? { tracing } : {}),
 });
+const metricsServer =
+  metrics && config.workerMetricsPort !== undefined
+    ? await serveMetrics(metrics.registry, config.workerMetricsPort)
+    : undefined;
+if (metricsServer) logger.info({ port: metricsServer.port }, 'worker metrics at /metrics');
 logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress }, 'worker running');
 await worker.done;
+await metricsServer?.close();
 await definitions.close();
+await tracing?.shutdown();
 logger.info('worker stopped');

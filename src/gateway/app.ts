@@ -3,6 +3,8 @@
  * in-process against a real Temporal server and a real store.
  */
 import express from 'express';
+import { createGatewayMetrics } from '../metrics/gateway-metrics.js';
+import { AuditLog, auditRoutes, requestId } from './audit.js';
 import { controlRoutes } from './control-routes.js';
 import { definitionRoutes } from './definition-routes.js';
 import { docsPage } from './docs-page.js';
@@ -19,7 +21,11 @@ export type { GatewayDeps } from './gateway-deps.js';
 export function createGateway(deps: GatewayDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  const audit = new AuditLog(deps.store, actor, deps.logger);
+  // Before the body parser, so a request refused for its body is logged too.
+  app.use(requestId, audit.middleware);
   app.use(...jsonBody(deps.bodyLimit ?? '2mb'));
+  const metrics = deps.metrics ?? createGatewayMetrics();
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -41,6 +47,10 @@ export function createGateway(deps: GatewayDeps): express.Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks });
   });
 
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
   app.get('/v1/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });
@@ -51,8 +61,9 @@ export function createGateway(deps: GatewayDeps): express.Express {
 
   docsPage(app);
   definitionRoutes(app, deps);
-  runRoutes(app, deps);
-  hookRoutes(app, deps);
+  runRoutes(app, { ...deps, metrics });
+  hookRoutes(app, { ...deps, metrics });
+  auditRoutes(app, audit, deps.store);
   if (deps.control) controlRoutes(app, { control: deps.control, actor });
 
   app.use(notFoundHandler);

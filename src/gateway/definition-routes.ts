@@ -10,6 +10,7 @@ import type { Problem } from '../../interpreter/problems.js';
 import { validateDefinition } from '../../interpreter/validate-definition.js';
 import { parseVersion } from '../store/definition-store.js';
 import { diffDefinitions } from './definition-diff.js';
+import { parseWindow } from './definition-stats.js';
 import { actor, param, type GatewayDeps } from './gateway-deps.js';
 import { HttpError, notFound, parseOrThrow, validationFailed } from './http-error.js';
 import { triggerProblems } from './trigger-checks.js';
@@ -18,6 +19,9 @@ const VERSION_MESSAGE = 'expected a version such as "3"';
 
 /** The body of `PUT /v1/definitions/{id}/active`. */
 export const SetActiveBody = z.strictObject({ version: z.string().regex(/^[1-9][0-9]*$/, VERSION_MESSAGE) });
+
+/** The query string of `GET /v1/definitions/{id}/stats` (the window's format is checked by `parseWindow`). */
+export const StatsQuery = z.strictObject({ window: z.string().optional() });
 
 export function definitionRoutes(app: Express, deps: GatewayDeps): void {
   const validate = (body: unknown): Definition => {
@@ -89,6 +93,16 @@ export function definitionRoutes(app: Express, deps: GatewayDeps): void {
     if (!from) throw notFound(`version "${a}" of definition "${id}"`);
     if (!to) throw notFound(`version "${b}" of definition "${id}"`);
     res.json(diffDefinitions(from, to));
+  });
+
+  app.get('/v1/definitions/:id/stats', async (req, res) => {
+    const query = parseOrThrow(StatsQuery, req.query, '/query');
+    const window = query.window ?? '24h';
+    const windowMs = parseWindow(window);
+    const id = param(req, 'id');
+    if (!(await deps.store.get(id))) throw notFound(`definition "${id}"`);
+    if (!deps.stats) throw new HttpError('unavailable', 'run statistics are not available on this gateway');
+    res.json(await deps.stats.compute(id, window, windowMs));
   });
 
   app.put('/v1/definitions/:id/active', async (req, res) => {

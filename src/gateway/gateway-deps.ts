@@ -2,7 +2,9 @@
 import type { Request } from 'express';
 import type { ConnectorCatalog, ParamsCheck } from '../../interpreter/validate-definition.js';
 import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { DefinitionStore } from '../store/definition-store.js';
+import type { DefinitionStats } from './definition-stats.js';
 import type { RunControl } from './run-control.js';
 import type { RunListing } from './run-listing.js';
 import type { RunService } from './run-service.js';
@@ -25,6 +27,10 @@ export interface GatewayDeps {
   secret?: (name: string) => string | undefined;
   /** Operator actions and events (pause, retry, approvals, POST /v1/events); without it those routes are absent. */
   control?: RunControl;
+  /** Prometheus series served at `GET /metrics`; without it the route answers an empty registry. */
+  metrics?: GatewayMetrics;
+  /** `GET /v1/definitions/{id}/stats`; without it the route answers 503. */
+  stats?: DefinitionStats;
   /** Upper bound for request bodies. */
   bodyLimit?: string;
 }

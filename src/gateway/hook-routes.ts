@@ -59,8 +59,9 @@ export function hookRoutes(app: Express, deps: GatewayDeps): void {
     const resolved = resolveRunInput(definition, input, '');
     if (!resolved.ok)
       throw validationFailed(resolved.problems, 'the webhook body does not match the declared variables');
-    const { run } = await deps.runs.start(definition, input as Record<string, unknown>);
+    const { run, created } = await deps.runs.start(definition, input as Record<string, unknown>);
     deps.control?.noteStarted(run.run_id, definition.id);
+    if (created) deps.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'webhook' });
     deps.logger.info({ run_id: run.run_id, definition: id, version: definition.version }, 'run started by webhook');
     res.status(202).json(run);
   });

@@ -63,6 +63,8 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, pre
 export function sendError(res: Response, error: HttpError): void {
   const body: { code: string; message: string; details?: Problem[] } = { code: error.code, message: error.message };
   if (error.details) body.details = error.details;
+  // For the audit log, which records why a request was refused.
+  res.locals.errorCode = error.code;
   res.status(error.status).json({ error: body });
 }
 

@@ -110,6 +110,32 @@ function paths(): Record<string, Record<string, Operation>> {
         },
       ),
     },
+    '/v1/definitions/{id}/stats': {
+      get: op(
+        'Run statistics of a definition over a time window',
+        {
+          '200': {
+            description:
+              '`{ definition_id, window, since, until, runs: { closed, completed, failed, cancelled }, success_rate, duration_ms: { p50, p95, max } | null, errors: [{ type, count }], cost_usd, examined, limit, truncated, unreadable }`',
+          },
+          '400': err('BadRequest'),
+          '404': err('NotFound'),
+        },
+        {
+          parameters: [
+            id,
+            {
+              name: 'window',
+              in: 'query',
+              schema: { type: 'string', pattern: '^[1-9][0-9]{0,5}(m|h|d)$', default: '24h' },
+              description: 'how far back to look at closed runs: 30m, 1h, 24h, 7d (at most 90d)',
+            },
+          ],
+          description:
+            "From Temporal visibility (runs closed in the window: status, start and close time) and each run's `state` query (error type, `cost.usd`). At most `limit` (500) of the most recently closed runs are examined; `truncated` says when more closed. `success_rate` is completed / (completed + failed): cancelled runs do not count.",
+        },
+      ),
+    },
     '/v1/definitions/{id}/active': {
       put: op(
         'Choose the active version',
@@ -187,6 +213,49 @@ function paths(): Record<string, Record<string, Operation>> {
       ),
     },
     ...controlPaths(),
+    '/v1/audit': {
+      get: op(
+        'The audit log of mutations made through the gateway, newest first',
+        {
+          '200': {
+            description:
+              '`{ items: [{ at, actor, action, target, request_id, status, error_code? }] }`; `action` is one of definition.submit, definition.activate, run.start, webhook.start, run.pause, run.resume, run.cancel, run.retry, run.skip, run.set_variables, run.approve, event.deliver',
+          },
+          '400': err('BadRequest'),
+        },
+        {
+          parameters: [
+            { name: 'actor', in: 'query', schema: { type: 'string' } },
+            { name: 'action', in: 'query', schema: { type: 'string' } },
+            {
+              name: 'target',
+              in: 'query',
+              schema: { type: 'string' },
+              description: 'definition id, run id, or event type (event.deliver)',
+            },
+            {
+              name: 'since',
+              in: 'query',
+              schema: { type: 'string', format: 'date-time' },
+              description: 'entries at or after this time',
+            },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+          ],
+        },
+      ),
+    },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics of this gateway (text exposition format)',
+        responses: {
+          '200': {
+            description: 'text/plain; version=0.0.4',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+          ...always,
+        },
+      },
+    },
     '/v1/hooks/{definition_id}': {
       post: op(
         'Start a run from a webhook',

@@ -13,6 +13,7 @@ import type { ExternalEvent } from '../../interpreter/commands.js';
 import { retryState, type ControlAction, type DeliveryStatus } from '../../interpreter/control.js';
 import { evaluate, isTruthy } from '../../interpreter/expressions.js';
 import type { RunState, RunStateView } from '../../interpreter/run-state.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { DefinitionStore, VersionedDefinition } from '../store/definition-store.js';
 import { DefinitionIdKey, DefinitionVersionKey, RetryOfKey } from '../temporal/search-attributes.js';
 import { HttpError, notFound } from './http-error.js';
@@ -52,6 +53,8 @@ export class RunControl {
     private readonly store: Pick<DefinitionStore, 'get' | 'list'>,
     private readonly startRun: StartRun,
     private readonly taskQueue: string,
+    /** Counts event deliveries and the runs started here (retries, event triggers). */
+    private readonly metrics?: Pick<GatewayMetrics, 'runsStarted' | 'eventDeliveries'>,
   ) {}
 
   /** Sends an operator action; 409 `rejected` with the run's reason when it is refused. */
@@ -134,6 +137,7 @@ export class RunControl {
       staticSummary: `${definition.name ?? definition.id} · ${definition.id} v${definition.version} (retry of ${runId})`,
     });
     this.noteStarted(workflowId, definition.id);
+    this.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'retry' });
     return workflowId;
   }
 
@@ -176,14 +180,19 @@ export class RunControl {
       if (listening.length > 0) {
         const ids = listening.map((id) => JSON.stringify(id)).join(', ');
         const query = `${DefinitionIdKey.name} IN (${ids}) AND ExecutionStatus = "Running"`;
-        const targets = new Set<string>();
-        for await (const run of this.client.workflow.list({ query })) targets.add(run.workflowId);
-        for (const [runId, entry] of this.recent) if (listening.includes(entry.definition)) targets.add(runId);
-        for (const runId of [...targets].sort()) {
+        // Run id → its definition id, for the delivery counts.
+        const targets = new Map<string, string>();
+        for await (const run of this.client.workflow.list({ query }))
+          targets.set(run.workflowId, run.typedSearchAttributes.get(DefinitionIdKey) ?? '');
+        for (const [runId, entry] of this.recent)
+          if (listening.includes(entry.definition)) targets.set(runId, entry.definition);
+        for (const runId of [...targets.keys()].sort()) {
           const status = await this.deliverTo(runId, event);
           if (status === 'closed') this.recent.delete(runId);
           if (status === 'delivered') result.delivered_to.push(runId);
           if (status === 'buffered') result.buffered_in.push(runId);
+          if (status === 'delivered' || status === 'buffered')
+            this.metrics?.eventDeliveries.inc({ definition_id: targets.get(runId) ?? '', outcome: status });
         }
       }
       for (const definition of active) {
@@ -195,6 +204,7 @@ export class RunControl {
           try {
             if (await this.startRun(definition, toInput(event.payload), runId)) {
               this.noteStarted(runId, definition.id);
+              this.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'event' });
               result.started.push(runId);
             }
           } catch (err) {

@@ -49,6 +49,7 @@ export function runRoutes(app: Express, deps: GatewayDeps): void {
     if (!resolved.ok) throw validationFailed(resolved.problems, 'the run input does not match the declared variables');
     const { run, created } = await deps.runs.start(definition, input, body.run_id);
     deps.control?.noteStarted(run.run_id, definition.id);
+    if (created) deps.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'api' });
     if (created) deps.logger.info({ run_id: run.run_id, definition: id, version: definition.version }, 'run started');
     res.status(created ? 201 : 200).json(run);
   });

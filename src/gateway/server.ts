@@ -9,8 +9,12 @@ import type express from 'express';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
+import { createGatewayMetrics } from '../metrics/gateway-metrics.js';
 import { openDefinitionStore } from '../store/open-store.js';
+import { clientTracing } from '../telemetry/temporal-tracing.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import { createGateway } from './app.js';
+import { DefinitionStats } from './definition-stats.js';
 import { startNatsEvents } from './nats-events.js';
 import { RunControl } from './run-control.js';
 import { RunListing } from './run-listing.js';
@@ -25,10 +29,23 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(config: Config, logger: Logger = createLogger('gateway')): Promise<RunningGateway> {
+export interface GatewayOptions {
+  /** A started OpenTelemetry SDK (`startTelemetry`): runs started here join the request's trace. */
+  tracing?: Telemetry;
+}
+
+export async function startGateway(
+  config: Config,
+  logger: Logger = createLogger('gateway'),
+  options: GatewayOptions = {},
+): Promise<RunningGateway> {
   const store = await openDefinitionStore(config.databaseUrl);
   const connection = Connection.lazy({ address: config.temporalAddress });
-  const client = new Client({ connection, namespace: config.namespace });
+  const client = new Client({
+    connection,
+    namespace: config.namespace,
+    ...(options.tracing ? { interceptors: clientTracing() } : {}),
+  });
   const runs = new RunService({
     client,
     taskQueue: config.taskQueue,
@@ -38,17 +55,21 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   const listing = new RunListing(config.temporalAddress, config.namespace);
   // Only the schemas are used here; connections open in workers.
   const connectors = new ConnectorRegistry();
+  const metrics = createGatewayMetrics();
   const control = new RunControl(
     client,
     store,
     async (definition, input, runId) => (await runs.start(definition, input, runId)).created,
     config.taskQueue,
+    metrics,
   );
   const app = createGateway({
     store,
     runs,
     listing,
     control,
+    metrics,
+    stats: new DefinitionStats(client),
     schedules: new ScheduleSync({ client, store, runs, logger }),
     catalog: connectors.catalog(),
     checkParams: (connector, action, inputs) => connectors.checkParams(connector, action, inputs),

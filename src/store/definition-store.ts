@@ -27,6 +27,33 @@ export interface VersionInfo {
   created_by: string;
 }
 
+/** One mutation made through the gateway, as `GET /v1/audit` shows it. */
+export interface AuditEntry {
+  /** ISO time the request finished. */
+  at: string;
+  actor: string;
+  /** What was attempted: `definition.submit`, `run.start`, `run.cancel`, `event.deliver`, … */
+  action: string;
+  /** The definition id or run id acted on ('' when there is none, as for events). */
+  target: string;
+  request_id: string;
+  /** The HTTP status answered. */
+  status: number;
+  /** The error code when the request was refused. */
+  error_code?: string;
+}
+
+/** Filters of `listAudit`; every one optional. */
+export interface AuditFilter {
+  actor?: string;
+  action?: string;
+  target?: string;
+  /** ISO time: entries at or after it. */
+  since?: string;
+  /** At most this many entries (newest first). */
+  limit: number;
+}
+
 export interface DefinitionStore {
   /** Stores a validated definition as the next version, unless it equals the latest. */
   submit(definition: Definition, actor: string): Promise<SubmitResult>;
@@ -36,6 +63,10 @@ export interface DefinitionStore {
   versions(id: string): Promise<VersionInfo[] | undefined>;
   /** Returns false when the definition or version does not exist. */
   setActive(id: string, version: string): Promise<boolean>;
+  /** Appends one entry to the audit log. */
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** Audit entries matching every given filter, newest first. */
+  listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

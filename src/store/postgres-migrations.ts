@@ -36,6 +36,22 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (id, version)
       );`,
   },
+  {
+    version: 2,
+    name: 'audit log of gateway mutations',
+    sql: `
+      CREATE TABLE audit (
+        seq BIGSERIAL PRIMARY KEY,
+        at TIMESTAMPTZ NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        error_code TEXT
+      );
+      CREATE INDEX audit_at ON audit (at);`,
+  },
 ];
 
 /** Any constant works; it only has to be the same in every gateway sharing a database. */

@@ -8,6 +8,8 @@ import pg from 'pg';
 import { DEFINITION_ID_PATTERN, type Definition } from '../../interpreter/definition-schema.js';
 import {
   contentHash,
+  type AuditEntry,
+  type AuditFilter,
   parseVersion,
   StoreUnavailableError,
   type DefinitionStore,
@@ -177,6 +179,54 @@ export class PostgresDefinitionStore implements DefinitionStore {
         [id, wanted],
       );
       return result.rowCount === 1;
+    });
+  }
+
+  appendAudit(entry: AuditEntry): Promise<void> {
+    return guarded(async () => {
+      await this.pool.query(
+        `INSERT INTO audit (at, actor, action, target, request_id, status, error_code)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [entry.at, entry.actor, entry.action, entry.target, entry.request_id, entry.status, entry.error_code ?? null],
+      );
+    });
+  }
+
+  listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
+    const clauses: string[] = [];
+    const values: Array<string | number> = [];
+    for (const key of ['actor', 'action', 'target'] as const) {
+      const value = filter[key];
+      if (value !== undefined) {
+        values.push(value);
+        clauses.push(`${key} = $${values.length}`);
+      }
+    }
+    if (filter.since !== undefined) {
+      values.push(filter.since);
+      clauses.push(`at >= $${values.length}::timestamptz`);
+    }
+    values.push(filter.limit);
+    const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
+    return guarded(async () => {
+      const { rows } = await this.pool.query<{
+        at: Date;
+        actor: string;
+        action: string;
+        target: string;
+        request_id: string;
+        status: number;
+        error_code: string | null;
+      }>(
+        `SELECT at, actor, action, target, request_id, status, error_code
+           FROM audit ${where} ORDER BY seq DESC LIMIT $${values.length}`,
+        values,
+      );
+      return rows.map(({ at, error_code, ...rest }) => ({
+        ...rest,
+        at: at.toISOString(),
+        ...(error_code === null ? {} : { error_code }),
+      }));
     });
   }
 

@@ -8,6 +8,8 @@ import Database from 'better-sqlite3';
 import type { Definition } from '../../interpreter/definition-schema.js';
 import {
   contentHash,
+  type AuditEntry,
+  type AuditFilter,
   parseVersion,
   type DefinitionStore,
   type DefinitionSummary,
@@ -32,7 +34,34 @@ const MIGRATIONS = [
      created_by TEXT NOT NULL,
      PRIMARY KEY (id, version)
    )`,
+  `CREATE TABLE IF NOT EXISTS audit (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     at TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     action TEXT NOT NULL,
+     target TEXT NOT NULL,
+     request_id TEXT NOT NULL,
+     status INTEGER NOT NULL,
+     error_code TEXT
+   )`,
+  'CREATE INDEX IF NOT EXISTS audit_at ON audit (at)',
 ];
+
+interface AuditRow {
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  request_id: string;
+  status: number;
+  error_code: string | null;
+}
+
+/** An audit row as the store's callers see it (no `error_code` key when there is none). */
+function auditEntry(row: AuditRow): AuditEntry {
+  const { error_code, ...rest } = row;
+  return error_code === null ? rest : { ...rest, error_code };
+}
 
 interface DefinitionRow {
   id: string;
@@ -126,6 +155,38 @@ export class SqliteDefinitionStore implements DefinitionStore {
     if (!exists) return Promise.resolve(false);
     this.db.prepare('UPDATE definitions SET active_version = ? WHERE id = ?').run(wanted, id);
     return Promise.resolve(true);
+  }
+
+  appendAudit(entry: AuditEntry): Promise<void> {
+    this.db
+      .prepare(
+        'INSERT INTO audit (at, actor, action, target, request_id, status, error_code) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(entry.at, entry.actor, entry.action, entry.target, entry.request_id, entry.status, entry.error_code ?? null);
+    return Promise.resolve();
+  }
+
+  listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
+    const clauses: string[] = [];
+    const values: Array<string | number> = [];
+    for (const key of ['actor', 'action', 'target'] as const) {
+      const value = filter[key];
+      if (value !== undefined) {
+        clauses.push(`${key} = ?`);
+        values.push(value);
+      }
+    }
+    if (filter.since !== undefined) {
+      clauses.push('at >= ?');
+      values.push(filter.since);
+    }
+    const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
+    const rows = this.db
+      .prepare(
+        `SELECT at, actor, action, target, request_id, status, error_code FROM audit ${where} ORDER BY seq DESC LIMIT ?`,
+      )
+      .all(...values, filter.limit) as AuditRow[];
+    return Promise.resolve(rows.map(auditEntry));
   }
 
   ping(): Promise<void> {

@@ -16,6 +16,9 @@ import { createActivities, type ActivityDeps } from '../../activities/index.js';
 import { createDefinitionActivities } from '../../activities/definitions.js';
 import type { DefinitionStore } from '../store/definition-store.js';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
+import { WORKFLOW_INTERCEPTORS_PATH, workerTracing } from '../telemetry/temporal-tracing.js';
+import { metricsInterceptor, type WorkerMetrics } from '../metrics/worker-metrics.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
 
@@ -30,12 +33,20 @@ function installRuntime(): void {
   Runtime.install({ logger: new DefaultLogger(level) });
 }
 
-/** The workflow code bundle, built on first use (per entry point: tests and benchmarks add their own). */
-export function workflowBundle(workflowsPath = WORKFLOWS_PATH): Promise<WorkflowBundle> {
-  let bundle = bundles.get(workflowsPath);
+/**
+ * The workflow code bundle, built on first use (per entry point: tests and benchmarks add their
+ * own; and with or without the tracing interceptors, which must be bundled since we prebuild).
+ */
+export function workflowBundle(workflowsPath = WORKFLOWS_PATH, traced = false): Promise<WorkflowBundle> {
+  const key = `${workflowsPath}${traced ? ' (traced)' : ''}`;
+  let bundle = bundles.get(key);
   if (!bundle) {
-    bundle = bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
-    bundles.set(workflowsPath, bundle);
+    bundle = bundleWorkflowCode({
+      workflowsPath,
+      workflowInterceptorModules: traced ? [WORKFLOW_INTERCEPTORS_PATH] : [],
+      logger: quietBundlerLogger,
+    });
+    bundles.set(key, bundle);
   }
   return bundle;
 }
@@ -60,6 +71,10 @@ export interface WorkerOptions {
   activityDeps?: Omit<ActivityDeps, 'registry'>;
   /** Where `subworkflow` nodes load their definitions from. */
   definitions?: Pick<DefinitionStore, 'get'>;
+  /** Where activity durations, retries and AI usage are recorded; without it nothing is. */
+  metrics?: WorkerMetrics;
+  /** Trace workflows and activities into this started OpenTelemetry SDK (`startTelemetry`). */
+  tracing?: Telemetry;
 }
 
 /** A worker without a store can run everything but `subworkflow` nodes. */
@@ -80,15 +95,21 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   installRuntime();
   const connection = await NativeConnection.connect({ address: options.address });
   const registry = options.registry ?? new ConnectorRegistry();
+  const tracing = options.tracing ? workerTracing(options.tracing) : undefined;
   const worker = await Worker.create({
     connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    workflowBundle: await workflowBundle(options.workflowsPath),
+    workflowBundle: await workflowBundle(options.workflowsPath, tracing !== undefined),
     activities: {
       ...createActivities({ ...options.activityDeps, registry }),
       ...createDefinitionActivities(options.definitions ?? noDefinitions),
     },
+    interceptors: {
+      workflowModules: tracing?.workflowModules ?? [],
+      activity: [...(tracing?.activity ?? []), ...(options.metrics ? [metricsInterceptor(options.metrics)] : [])],
+    },
+    ...(tracing ? { sinks: tracing.sinks } : {}),
   });
   const done = worker.run().finally(async () => {
     await registry.close();

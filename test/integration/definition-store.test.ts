@@ -70,6 +70,51 @@ for (const [name, makeBackend] of Object.entries(backends)) {
       await backend?.cleanup();
     });
 
+    test('appends audit entries and lists them newest first, filtered, across instances', async () => {
+      const actor = unique('auditor');
+      const t0 = Date.now();
+      const at = (s: number) => new Date(t0 + s * 1000).toISOString();
+      await store.appendAudit({ at: at(0), actor, action: 'run.start', target: 'a', request_id: 'r1', status: 201 });
+      await other.appendAudit({ at: at(1), actor, action: 'run.cancel', target: 'a-1', request_id: 'r2', status: 202 });
+      await store.appendAudit({
+        at: at(2),
+        actor,
+        action: 'run.start',
+        target: 'a',
+        request_id: 'r3',
+        status: 400,
+        error_code: 'validation_failed',
+      });
+      const all = await other.listAudit({ actor, limit: 10 });
+      assert.deepEqual(
+        all.map((e) => e.request_id),
+        ['r3', 'r2', 'r1'],
+      );
+      assert.deepEqual(all[0], {
+        at: at(2),
+        actor,
+        action: 'run.start',
+        target: 'a',
+        request_id: 'r3',
+        status: 400,
+        error_code: 'validation_failed',
+      });
+      assert.equal('error_code' in (all[1] ?? {}), false);
+      const starts = await store.listAudit({ actor, action: 'run.start', target: 'a', limit: 10 });
+      assert.deepEqual(
+        starts.map((e) => e.request_id),
+        ['r3', 'r1'],
+      );
+      assert.deepEqual(
+        (await store.listAudit({ actor, since: at(1), limit: 10 })).map((e) => e.request_id),
+        ['r3', 'r2'],
+      );
+      assert.deepEqual(
+        (await store.listAudit({ actor, limit: 1 })).map((e) => e.request_id),
+        ['r3'],
+      );
+    });
+
     test('assigns versions 1, 2, 3 and returns each as submitted', async () => {
       const id = unique('numbered');
       for (const n of [1, 2, 3]) {

@@ -1,0 +1,96 @@
+/**
+ * The worker's Prometheus series, recorded by an activity interceptor around every activity:
+ * connector call durations, retries, and AI tokens and cost. Workflow code records nothing
+ * (it must stay deterministic and free of I/O); run outcomes come from Temporal visibility
+ * (`GET /v1/definitions/{id}/stats`).
+ */
+import type { Context } from '@temporalio/activity';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+export interface WorkerMetrics {
+  registry: Registry;
+  activityDuration: Histogram<'activity' | 'connector' | 'action' | 'outcome'>;
+  activityRetries: Counter<'activity' | 'connector' | 'action'>;
+  aiTokens: Counter<'model' | 'kind'>;
+  aiCost: Counter<'model'>;
+}
+
+export function createWorkerMetrics(options: { processMetrics?: boolean } = {}): WorkerMetrics {
+  const registry = new Registry();
+  if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'weft_worker_' });
+  return {
+    registry,
+    activityDuration: new Histogram({
+      name: 'weft_activity_duration_seconds',
+      help: 'Duration of one activity attempt, by activity, connector and action (task nodes) and outcome (ok, error)',
+      labelNames: ['activity', 'connector', 'action', 'outcome'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+    activityRetries: new Counter({
+      name: 'weft_activity_retries_total',
+      help: 'Activity attempts after the first (Temporal retries), by activity, connector and action',
+      labelNames: ['activity', 'connector', 'action'],
+      registers: [registry],
+    }),
+    aiTokens: new Counter({
+      name: 'weft_ai_tokens_total',
+      help: 'Tokens used by AI steps, by model and kind (input, output)',
+      labelNames: ['model', 'kind'],
+      registers: [registry],
+    }),
+    aiCost: new Counter({
+      name: 'weft_ai_cost_usd_total',
+      help: 'Cost of AI steps in USD (from WEFT_AI_PRICES), by model',
+      labelNames: ['model'],
+      registers: [registry],
+    }),
+  };
+}
+
+const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+
+/** The connector and action of a `runConnector` call ('' for other activities). */
+function callLabels(activity: string, args: readonly unknown[]): { connector: string; action: string } {
+  const call = args[0];
+  if (activity !== 'runConnector' || !call || typeof call !== 'object') return { connector: '', action: '' };
+  const { connector, action } = call as Record<string, unknown>;
+  return { connector: text(connector), action: text(action) };
+}
+
+/** Records AI usage from a `runAi` result; tolerant of shapes it does not know. */
+function recordAi(metrics: WorkerMetrics, result: unknown): void {
+  if (!result || typeof result !== 'object') return;
+  const { model, usage, cost_usd } = result as Record<string, unknown>;
+  const name = text(model);
+  const tokens = (usage ?? {}) as Record<string, unknown>;
+  if (typeof tokens.input_tokens === 'number')
+    metrics.aiTokens.inc({ model: name, kind: 'input' }, tokens.input_tokens);
+  if (typeof tokens.output_tokens === 'number')
+    metrics.aiTokens.inc({ model: name, kind: 'output' }, tokens.output_tokens);
+  if (typeof cost_usd === 'number' && cost_usd > 0) metrics.aiCost.inc({ model: name }, cost_usd);
+}
+
+/** The activity interceptor for `Worker.create({ interceptors: { activity: [...] } })`. */
+export function metricsInterceptor(metrics: WorkerMetrics): ActivityInterceptorsFactory {
+  return (ctx: Context) => ({
+    inbound: {
+      async execute(input, next) {
+        const activity = ctx.info.activityType;
+        const labels = { activity, ...callLabels(activity, input.args) };
+        if (ctx.info.attempt > 1) metrics.activityRetries.inc(labels);
+        const end = metrics.activityDuration.startTimer(labels);
+        try {
+          const result = await next(input);
+          end({ outcome: 'ok' });
+          if (activity === 'runAi') recordAi(metrics, result);
+          return result;
+        } catch (err) {
+          end({ outcome: 'error' });
+          throw err;
+        }
+      },
+    },
+  });
+}
