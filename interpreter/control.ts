@@ -12,14 +12,22 @@ import { matchesType } from './run-input.js';
 import type { Arrival, RunState } from './run-state.js';
 import { closeRun, completeNode, isClosed, record, runTransition, type Program } from './state-ops.js';
 
-export type ControlAction =
-  | { type: 'pause'; by: string; reason?: string }
-  | { type: 'resume'; by: string; max_cost_usd?: number }
-  | { type: 'cancel'; by: string; reason?: string }
-  | { type: 'retry'; by: string; node?: string }
-  | { type: 'skip'; by: string; node: string; output?: unknown }
-  | { type: 'set_variables'; by: string; variables: Record<string, unknown> }
-  | { type: 'approve'; by: string; node: string; approved: boolean; comment?: string };
+/** Who acts, and the id of the gateway request that carried the action (its audit log entry). */
+interface Actor {
+  by: string;
+  request_id?: string;
+}
+
+export type ControlAction = Actor &
+  (
+    | { type: 'pause'; reason?: string }
+    | { type: 'resume'; max_cost_usd?: number }
+    | { type: 'cancel'; reason?: string }
+    | { type: 'retry'; node?: string }
+    | { type: 'skip'; node: string; output?: unknown }
+    | { type: 'set_variables'; variables: Record<string, unknown> }
+    | { type: 'approve'; node: string; approved: boolean; comment?: string }
+  );
 
 /** A run's failed nodes that nothing handled (those an operator can retry or skip). */
 export function failedNodes(state: RunState): string[] {
@@ -134,7 +142,7 @@ export async function applyControl(
   const refused = checkControl(program, state, action);
   if (refused) return [];
   const commands: Command[] = [];
-  const by = { by: action.by };
+  const by = { by: action.by, ...(action.request_id === undefined ? {} : { request_id: action.request_id }) };
   switch (action.type) {
     case 'pause':
       state.status = 'paused';

@@ -37,6 +37,8 @@ export interface Transition {
   from?: string;
   to: string;
   by?: string;
+  /** The gateway request (and audit log entry) behind an operator's action. */
+  request_id?: string;
   note?: string;
 }
 

@@ -68,7 +68,7 @@ export function transition(
   node: string,
   to: NodeStatus,
   now: string,
-  extra: { note?: string; by?: string } = {},
+  extra: { note?: string; by?: string; request_id?: string } = {},
 ): void {
   const entry = record(state, node);
   pushHistory(state, { at: now, node, from: entry.status, to, ...extra });
@@ -80,7 +80,7 @@ export function runTransition(
   state: RunState,
   to: string,
   now: string,
-  extra: { note?: string; by?: string } = {},
+  extra: { note?: string; by?: string; request_id?: string } = {},
 ): void {
   pushHistory(state, { at: now, to, ...extra });
 }
@@ -106,7 +106,7 @@ export function completeNode(
   node: Node,
   output: unknown,
   now: string,
-  extra: { by?: string; note?: string; status?: 'completed' | 'skipped' } = {},
+  extra: { by?: string; request_id?: string; note?: string; status?: 'completed' | 'skipped' } = {},
 ): void {
   const entry = record(state, node.id);
   entry.output = output;

@@ -5,6 +5,7 @@
 import type { Express, Request } from 'express';
 import { z } from 'zod';
 import { NODE_ID_PATTERN } from '../../interpreter/definition-schema.js';
+import { requestIdOf } from './audit.js';
 import { parseOrThrow } from './http-error.js';
 import type { RunControl } from './run-control.js';
 
@@ -46,7 +47,12 @@ export function controlRoutes(app: Express, deps: ControlRouteDeps): void {
   for (const action of Object.keys(bodies) as Array<keyof typeof bodies>) {
     app.post(`/v1/runs/:run_id/${action}`, async (req, res) => {
       const body = parseOrThrow(bodies[action], req.body ?? {}) as Record<string, unknown>;
-      const outcome = await deps.control.control(runId(req), { ...body, type: action, by: deps.actor(req) } as never);
+      const outcome = await deps.control.control(runId(req), {
+        ...body,
+        type: action,
+        by: deps.actor(req),
+        request_id: requestIdOf(res),
+      } as never);
       // Retrying a closed failed run starts a new run: its id comes back with the acceptance.
       res
         .status(202)
@@ -56,7 +62,12 @@ export function controlRoutes(app: Express, deps: ControlRouteDeps): void {
 
   app.patch('/v1/runs/:run_id/variables', async (req, res) => {
     const { variables } = parseOrThrow(Variables, req.body);
-    await deps.control.control(runId(req), { type: 'set_variables', variables, by: deps.actor(req) });
+    await deps.control.control(runId(req), {
+      type: 'set_variables',
+      variables,
+      by: deps.actor(req),
+      request_id: requestIdOf(res),
+    });
     res.json({ variables: await deps.control.variables(runId(req)) });
   });
 
@@ -69,6 +80,7 @@ export function controlRoutes(app: Express, deps: ControlRouteDeps): void {
       approved: body.approved,
       ...(body.comment === undefined ? {} : { comment: body.comment }),
       by: deps.actor(req),
+      request_id: requestIdOf(res),
     });
     res.status(202).json({ accepted: true });
   });

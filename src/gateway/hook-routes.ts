@@ -8,6 +8,7 @@
 import type { Express, Request } from 'express';
 import type { Definition } from '../../interpreter/definition-schema.js';
 import { resolveRunInput } from '../../interpreter/run-input.js';
+import { requestIdOf } from './audit.js';
 import { param, type GatewayDeps } from './gateway-deps.js';
 import { HttpError, notFound, validationFailed } from './http-error.js';
 import { rawBody } from './request-body.js';
@@ -59,7 +60,12 @@ export function hookRoutes(app: Express, deps: GatewayDeps): void {
     const resolved = resolveRunInput(definition, input, '');
     if (!resolved.ok)
       throw validationFailed(resolved.problems, 'the webhook body does not match the declared variables');
-    const { run, created } = await deps.runs.start(definition, input as Record<string, unknown>);
+    const { run, created } = await deps.runs.start(
+      definition,
+      input as Record<string, unknown>,
+      undefined,
+      requestIdOf(res),
+    );
     deps.control?.noteStarted(run.run_id, definition.id);
     if (created) deps.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'webhook' });
     deps.logger.info({ run_id: run.run_id, definition: id, version: definition.version }, 'run started by webhook');

@@ -5,6 +5,7 @@
 import type { Express, Request } from 'express';
 import { z } from 'zod';
 import { resolveRunInput } from '../../interpreter/run-input.js';
+import { requestIdOf } from './audit.js';
 import { param, type GatewayDeps } from './gateway-deps.js';
 import { notFound, parseOrThrow, validationFailed } from './http-error.js';
 import { ListRunsQuery } from './run-listing.js';
@@ -47,7 +48,7 @@ export function runRoutes(app: Express, deps: GatewayDeps): void {
     const input = body.input ?? {};
     const resolved = resolveRunInput(definition, input);
     if (!resolved.ok) throw validationFailed(resolved.problems, 'the run input does not match the declared variables');
-    const { run, created } = await deps.runs.start(definition, input, body.run_id);
+    const { run, created } = await deps.runs.start(definition, input, body.run_id, requestIdOf(res));
     deps.control?.noteStarted(run.run_id, definition.id);
     if (created) deps.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'api' });
     if (created) deps.logger.info({ run_id: run.run_id, definition: id, version: definition.version }, 'run started');

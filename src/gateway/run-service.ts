@@ -89,7 +89,7 @@ export class RunService {
    * Schedule): the interpreter's input, task queue, memo, search attributes and summary, so
    * runs look the same in the Web UI and in `GET /v1/runs` however they began.
    */
-  workflowOptions(definition: VersionedDefinition, input: Record<string, unknown>) {
+  workflowOptions(definition: VersionedDefinition, input: Record<string, unknown>, requestId?: string) {
     return {
       taskQueue: this.options.taskQueue,
       args: [{ definition, input }],
@@ -97,6 +97,8 @@ export class RunService {
         definition_id: definition.id,
         definition_version: definition.version,
         input_hash: inputHash(input),
+        // Links the run to the audit log entry of the request that started it.
+        ...(requestId === undefined ? {} : { request_id: requestId }),
       },
       typedSearchAttributes: [
         { key: DefinitionIdKey, value: definition.id },
@@ -115,11 +117,16 @@ export class RunService {
    * (running or closed) never starts another: the existing run is returned (`created: false`)
    * when it was started with the same definition version and input, else `409 conflict`.
    */
-  async start(definition: VersionedDefinition, input: Record<string, unknown>, runId?: string): Promise<StartOutcome> {
+  async start(
+    definition: VersionedDefinition,
+    input: Record<string, unknown>,
+    runId?: string,
+    requestId?: string,
+  ): Promise<StartOutcome> {
     const workflowId = runId ?? `${definition.id}-${newRunKey()}`;
     try {
       const handle = await this.options.client.workflow.start(WORKFLOW_TYPE, {
-        ...this.workflowOptions(definition, input),
+        ...this.workflowOptions(definition, input, requestId),
         workflowId,
         workflowIdConflictPolicy: 'FAIL',
         // A closed run keeps its id (for the namespace's retention period): the same run_id
