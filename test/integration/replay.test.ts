@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { historyFiles, replayFiles } from '../../src/replay/replay.js';
+import { historyFiles, replayDefinition, replayFiles } from '../../src/replay/replay.js';
+import { startRun } from '../support/runs.js';
+import { connectClient, startTestWorker, unique } from '../support/temporal.js';
 
 const histories = fileURLToPath(new URL('../../../test/histories/', import.meta.url));
 const cli = fileURLToPath(new URL('../../src/cli/replay.js', import.meta.url));
@@ -74,6 +76,38 @@ describe('replay', () => {
       assert.match(run.stdout, /1 passed, 1 failed/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('replay --definition fetches the closed runs of a definition from Temporal and replays them', async () => {
+    const taskQueue = unique('replay-def');
+    const worker = await startTestWorker(taskQueue);
+    const { client, connection } = await connectClient();
+    try {
+      const id = unique('replayed');
+      const definition = {
+        id,
+        variables: [{ name: 'n', type: 'number', default: 0 }],
+        nodes: [
+          { id: 'double', type: 'set', assign: { n: 'vars.n * 2' } },
+          { id: 'nap', type: 'wait', duration: '10ms' },
+        ],
+        edges: [{ from: 'double', to: 'nap' }],
+      };
+      for (const n of [1, 2, 3]) await (await startRun(client, taskQueue, definition, { n }, {})).result();
+      let outcomes: Awaited<ReturnType<typeof replayDefinition>> = [];
+      for (let i = 0; i < 100 && outcomes.length < 3; i++) {
+        outcomes = await replayDefinition(client, id, 10);
+        if (outcomes.length < 3) await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(outcomes.length, 3);
+      assert.deepEqual(
+        outcomes.filter((o) => !o.ok),
+        [],
+      );
+    } finally {
+      await connection.close();
+      await worker.shutdown();
     }
   });
 });

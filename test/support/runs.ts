@@ -3,6 +3,7 @@ import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } fr
 import { validateDefinition } from '../../interpreter/validate-definition.js';
 import type { RunStateView } from '../../interpreter/run-state.js';
 import type { InterpretArgs } from '../../workflows/interpret.js';
+import { DefinitionIdKey, DefinitionVersionKey } from '../../src/temporal/search-attributes.js';
 import { unique } from './temporal.js';
 
 export function versioned(raw: unknown, version = '1') {
@@ -23,6 +24,11 @@ export async function startRun(
     taskQueue,
     workflowId: unique(definition.id),
     args: [{ definition, input, ...extra }],
+    // As the gateway starts runs: findable by definition (replay --definition, the Web UI).
+    typedSearchAttributes: [
+      { key: DefinitionIdKey, value: definition.id },
+      { key: DefinitionVersionKey, value: definition.version },
+    ],
   });
 }
 
