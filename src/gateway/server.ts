@@ -10,6 +10,7 @@ import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createGatewayMetrics } from '../metrics/gateway-metrics.js';
+import { DefinitionIdKey } from '../temporal/search-attributes.js';
 import { openDefinitionStore } from '../store/open-store.js';
 import { clientTracing } from '../telemetry/temporal-tracing.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
@@ -20,6 +21,28 @@ import { RunControl } from './run-control.js';
 import { RunListing } from './run-listing.js';
 import { RunService } from './run-service.js';
 import { ScheduleSync } from './schedule-sync.js';
+
+const COUNTED_STATUSES: Record<string, string> = {
+  running: "ExecutionStatus = 'Running'",
+  completed: "ExecutionStatus = 'Completed'",
+  failed: "ExecutionStatus IN ('Failed', 'Terminated', 'TimedOut')",
+  cancelled: "ExecutionStatus = 'Canceled'",
+};
+
+/** Visibility counts per definition (the first 200) and status, for the `weft_runs` gauge. */
+async function runCounts(client: Client, store: { list(): Promise<Array<{ id: string }>> }) {
+  const definitions = (await store.list()).slice(0, 200);
+  const counts = await Promise.all(
+    definitions.flatMap(({ id }) =>
+      Object.entries(COUNTED_STATUSES).map(async ([status, clause]) => ({
+        definition_id: id,
+        status,
+        count: (await client.workflow.count(`${DefinitionIdKey.name} = ${JSON.stringify(id)} AND ${clause}`)).count,
+      })),
+    ),
+  );
+  return counts;
+}
 
 export interface RunningGateway {
   url: string;
@@ -55,7 +78,7 @@ export async function startGateway(
   const listing = new RunListing(config.temporalAddress, config.namespace);
   // Only the schemas are used here; connections open in workers.
   const connectors = new ConnectorRegistry();
-  const metrics = createGatewayMetrics();
+  const metrics = createGatewayMetrics({ runCounts: () => runCounts(client, store) });
   const control = new RunControl(
     client,
     store,

@@ -226,6 +226,15 @@ for (const store of STORES)
       });
       assert.deepEqual(stats.runs, { closed: 9, completed: 6, failed: 2, cancelled: 1 });
       assert.equal(stats.success_rate, 6 / 8);
+      // The same outcomes as series, counted by visibility when /metrics is scraped.
+      const scraped = await (await fetch(`${stack.gateway.url}/metrics`)).text();
+      for (const [status, count] of [
+        ['completed', 6],
+        ['failed', 2],
+        ['cancelled', 1],
+      ] as const) {
+        assert.equal(sample(scraped, 'weft_runs', { definition_id: id, status }), count, status);
+      }
       assert.deepEqual(stats.errors, [
         { type: 'EndFailed', count: 1 },
         { type: 'HttpError', count: 1 },
