@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/browser.js';
 import { freePort, startDevServer, type TemporalServer } from '../../src/temporal/dev-server.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
@@ -27,18 +28,7 @@ before(async () => {
   process.env.TEMPORAL_ADDRESS = temporal.address;
   stack = await startTestStack({ env: { TEMPORAL_UI_URL: temporal.uiUrl } });
   target = await startHttpTarget({ '/orders/A-1': (_req, res) => json(res, 200, { id: 'A-1', total: 42 }) });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

@@ -111,3 +111,15 @@ export async function simulate(
   await sim.feed(await startRun(program, state, clock()));
   return sim;
 }
+
+/** A task node calling a made-up URL; simulations answer it from their table. */
+export function httpTask(id: string, extra: Record<string, unknown> = {}) {
+  return {
+    id,
+    type: 'task',
+    connector: 'http',
+    action: 'request',
+    inputs: { url: `http://example.test/${id}` },
+    ...extra,
+  };
+}

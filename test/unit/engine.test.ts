@@ -5,16 +5,7 @@ import { activityPlan, TASK_DEFAULTS } from '../../interpreter/engine.js';
 import { TaskNode } from '../../interpreter/definition-schema.js';
 import { viewRunState } from '../../interpreter/run-state.js';
 import { validateDefinition } from '../../interpreter/validate-definition.js';
-import { simulate } from '../support/simulate.js';
-
-const http = (id: string, extra: Record<string, unknown> = {}) => ({
-  id,
-  type: 'task',
-  connector: 'http',
-  action: 'request',
-  inputs: { url: `http://example.test/${id}` },
-  ...extra,
-});
+import { httpTask as http, simulate } from '../support/simulate.js';
 
 describe('engine', () => {
   test('a sequence runs in edge order and the result is the final variables', async () => {

@@ -2,16 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { applyControl, checkControl, deliverEvent } from '../../interpreter/control.js';
-import { simulate } from '../support/simulate.js';
+import { httpTask as http, simulate } from '../support/simulate.js';
 
-const http = (id: string, extra: Record<string, unknown> = {}) => ({
-  id,
-  type: 'task',
-  connector: 'http',
-  action: 'request',
-  inputs: { url: `http://example.test/${id}` },
-  ...extra,
-});
 const ok = (output: unknown = null) => ({ output });
 
 describe('join', () => {
