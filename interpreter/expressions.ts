@@ -20,6 +20,33 @@ export class ExpressionError extends Error {
   }
 }
 
+/**
+ * Bounds on one evaluation, so a hostile or careless expression fails its node instead of
+ * hanging the worker: recursion depth, length of any sequence built, evaluation steps (counted
+ * deterministically: inside the workflow sandbox the clock does not move, so a time limit would
+ * never fire), and the size of the result. Documented in the README.
+ */
+export const EXPRESSION_LIMITS = { depth: 200, sequence: 100_000, steps: 5_000, resultBytes: 1_000_000 } as const;
+
+const ENTRY = Symbol.for('jsonata.__evaluate_entry');
+const OPTIONS = { stack: EXPRESSION_LIMITS.depth, sequence: EXPRESSION_LIMITS.sequence };
+
+/**
+ * A fresh evaluator with its own step counter. JSONata keeps the hook in the expression's
+ * environment, so sharing one across evaluations (activities run concurrently) would share the
+ * count; parsing again is cheap next to evaluating.
+ */
+function bounded(source: string): Compiled {
+  const expression = jsonata(source, OPTIONS);
+  let steps = 0;
+  expression.assign(ENTRY as unknown as string, () => {
+    if (++steps > EXPRESSION_LIMITS.steps) {
+      throw new Error(`the expression took more than ${EXPRESSION_LIMITS.steps} evaluation steps`);
+    }
+  });
+  return expression;
+}
+
 const cache = new Map<string, Compiled>();
 
 function describe(err: unknown): string {
@@ -34,7 +61,7 @@ function compile(source: string): Compiled {
   let compiled = cache.get(source);
   if (!compiled) {
     try {
-      compiled = jsonata(source);
+      compiled = jsonata(source, OPTIONS);
       compiled.fast = compileFast(compiled.ast());
     } catch (err) {
       throw new ExpressionError(`invalid JSONata expression ${JSON.stringify(source)}: ${describe(err)}`, source);
@@ -55,9 +82,17 @@ export function expressionSyntaxError(source: string): string | undefined {
 }
 
 /** JSONata results may carry non-JSON extras (sequence flags, functions); runs keep plain JSON. */
-function toPlain(value: unknown): unknown {
+function toPlain(value: unknown, source: string): unknown {
+  const tooLarge = () =>
+    new ExpressionError(
+      `expression ${JSON.stringify(source)}: the result is larger than ${EXPRESSION_LIMITS.resultBytes} bytes`,
+      source,
+    );
+  if (typeof value === 'string' && value.length > EXPRESSION_LIMITS.resultBytes) throw tooLarge();
   if (value === undefined || value === null || typeof value !== 'object') return value;
-  return JSON.parse(JSON.stringify(value)) as unknown;
+  const text = JSON.stringify(value);
+  if (text.length > EXPRESSION_LIMITS.resultBytes) throw tooLarge();
+  return JSON.parse(text) as unknown;
 }
 
 /** Thrown by the synchronous evaluators when only JSONata's own (asynchronous) evaluator can answer. */
@@ -72,7 +107,7 @@ export function evaluateSync(source: string, context: Record<string, unknown>): 
   const compiled = compile(source);
   if (!compiled.fast) throw new NeedsAsync();
   try {
-    return toPlain(compiled.fast(context));
+    return toPlain(compiled.fast(context), source);
   } catch (err) {
     throw err instanceof Decline ? new NeedsAsync() : err;
   }
@@ -101,16 +136,18 @@ export async function evaluate(source: string, context: unknown): Promise<unknow
   const compiled = compile(source);
   if (compiled.fast && context && typeof context === 'object') {
     try {
-      return toPlain(compiled.fast(context as Record<string, unknown>));
+      return toPlain(compiled.fast(context as Record<string, unknown>), source);
     } catch (err) {
       if (!(err instanceof Decline)) throw err;
     }
   }
+  let value: unknown;
   try {
-    return toPlain(await compiled.evaluate(context));
+    value = await bounded(source).evaluate(context);
   } catch (err) {
     throw new ExpressionError(`expression ${JSON.stringify(source)} failed: ${describe(err)}`, source);
   }
+  return toPlain(value, source);
 }
 
 export { isTruthy };

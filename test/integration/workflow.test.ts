@@ -205,4 +205,20 @@ describe('interpret workflow', () => {
     assert.equal(state.variables.label, 'token=***');
     assert.doesNotMatch(JSON.stringify(state), /s3cr3t-value/);
   });
+
+  test('a hostile expression fails its node cleanly; the worker goes on running other runs', async () => {
+    const hostile = await run({
+      id: 'hostile',
+      nodes: [{ id: 'spin', type: 'set', assign: { x: '($f := function($n){ $f($n) }; $f(1))' } }],
+    });
+    const healthy = await run({ id: 'healthy', nodes: [{ id: 'ok', type: 'set', assign: { y: '$sum([1..100])' } }] });
+    const err = await hostile.result().then(
+      () => assert.fail('expected the run to fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure);
+    assert.equal(err.cause.type, 'ExpressionError');
+    assert.match(err.cause.message, /evaluation steps/);
+    assert.deepEqual(await healthy.result(), { y: 5050 });
+  });
 });

@@ -85,3 +85,28 @@ describe('expressions', () => {
     ]);
   });
 });
+
+describe('hostile expressions fail cleanly, within bounds', () => {
+  const hostile: Array<[string, RegExp]> = [
+    ['($f := function($x){ $f($x) }; $f(1))', /evaluation steps/],
+    ['($f := function($x){ $x > 0 ? $f($x + 1) : 0 }; $f(1))', /evaluation steps|stack/i],
+    ['($f := function($x){ 1 + $f($x) }; $f(1))', /stack|depth|evaluation steps/i],
+    ['[1..10000000]', /sequence length/],
+    ['$pad("", 2000000, "x")', /larger than/],
+    ['[1..90000].{"n": $, "s": "xxxxxxxxxxxxxxxxxxxx"}', /larger than|sequence|steps/],
+  ];
+  for (const [expression, error] of hostile) {
+    test(expression, async () => {
+      const started = Date.now();
+      await assert.rejects(
+        evaluate(expression, context),
+        (err: unknown) => err instanceof Error && error.test(err.message),
+      );
+      assert.ok(Date.now() - started < 10_000);
+    });
+  }
+  test('ordinary work well inside the bounds is unaffected', async () => {
+    assert.equal(await evaluate('$count([1..50000])', context), 50000);
+    assert.equal(await evaluate('$sum([1..500].($ * 2))', context), 250500);
+  });
+});
