@@ -2,22 +2,10 @@
  * The shapes of an AI step's activity call, as types only: workflow code imports them with
  * `import type` and stays free of the activity's runtime dependencies.
  */
+import type { AiCall } from '../interpreter/commands.js';
 
-/** One AI step, rendered by the workflow: the prompt is final text, no templates left. */
-export interface AiRequest {
-  /** The node id; names the step in errors and in the structured-output schema. */
-  node: string;
-  /** A model name or an alias from `WEFT_AI_MODELS`. */
-  model: string;
-  system?: string;
-  prompt: string;
-  /** Chat completion parameters: temperature, max_tokens, top_p, …; unknown ones are refused. */
-  parameters?: Record<string, unknown>;
-  /**
-   * A JSON Schema the answer must satisfy (requested as structured output), or a
-   * `{ "var": "jsonata over the answer" }` map whose evaluation is the output.
-   */
-  output_mapping?: Record<string, unknown>;
+/** One AI step, rendered by the workflow (the interpreter's `AiCall`), plus the repair bound. */
+export interface AiRequest extends AiCall {
   /** How many times an answer that fails the mapping is sent back for repair (default 2). */
   max_repairs?: number;
 }

@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createClient } from 'redis';
+import { canonicalJson } from '../src/store/definition-store.js';
 
 export interface ResultCache {
   get(key: string): Promise<{ value: unknown } | undefined>;
@@ -15,21 +16,9 @@ export interface ResultCache {
   close(): Promise<void>;
 }
 
-/** JSON with sorted keys, so equal params give equal keys whatever their order. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
 /** The cache key of a call: a hash, so resolved secret values never appear in the store. */
 export function cacheKey(connector: string, action: string, params: unknown): string {
-  return `weft:result:${createHash('sha256').update(canonical({ connector, action, params })).digest('hex')}`;
+  return `weft:result:${createHash('sha256').update(canonicalJson({ connector, action, params })).digest('hex')}`;
 }
 
 export function sqliteResultCache(path: string): ResultCache {

@@ -27,13 +27,20 @@ export interface ConnectorCall {
   cache?: { ttl_ms: number };
 }
 
-/** A model call, prompt already rendered. */
+/** A model call, prompt already rendered (no templates left). */
 export interface AiCall {
+  /** The node id; names the step in errors and in the structured-output schema. */
   node: string;
+  /** A model name or an alias from `WEFT_AI_MODELS`. */
   model: string;
   system?: string;
   prompt: string;
+  /** Chat completion parameters: temperature, max_tokens, top_p, …; unknown ones are refused. */
   parameters?: Record<string, unknown>;
+  /**
+   * A JSON Schema the answer must satisfy (requested as structured output), or a
+   * `{ "var": "jsonata over the answer" }` map whose evaluation is the output.
+   */
   output_mapping?: Record<string, unknown>;
 }
 

@@ -26,7 +26,7 @@ const bundles = new Map<string, Promise<WorkflowBundle>>();
 let runtimeInstalled = false;
 
 /** The SDK logs every worker state change at INFO; we keep its WARN and above unless asked. */
-function installRuntime(): void {
+export function installRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const level = (process.env.TEMPORAL_SDK_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;

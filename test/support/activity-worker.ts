@@ -7,17 +7,11 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import {
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  Worker,
-  bundleWorkflowCode,
-  type LogLevel,
-} from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities/index.js';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import { validateDefinition } from '../../interpreter/validate-definition.js';
+import { installRuntime, workflowBundle } from '../../src/worker/create-worker.js';
 import type { CallOptions, CallOutcome } from './test-workflows.js';
 import { NAMESPACE, temporalAddress, unique } from './temporal.js';
 
@@ -31,35 +25,6 @@ export interface ActivityWorker {
   shutdown(): Promise<void>;
 }
 
-const quiet = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (message: string) => process.stderr.write(`workflow bundler: ${message}\n`),
-  error: (message: string) => process.stderr.write(`workflow bundler: ${message}\n`),
-};
-
-let bundle: ReturnType<typeof bundleWorkflowCode> | undefined;
-
-/** Bundled once per process: every worker of a test file shares it. */
-function testBundle(): ReturnType<typeof bundleWorkflowCode> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: fileURLToPath(new URL('./test-workflows.js', import.meta.url)),
-    logger: quiet,
-  });
-  return bundle;
-}
-
-function installRuntime(): void {
-  try {
-    const level = (process.env.TEMPORAL_SDK_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
-    Runtime.install({ logger: new DefaultLogger(level) });
-  } catch {
-    // Installed already by an earlier worker of this process.
-  }
-}
-
 export async function startActivityWorker(deps: ActivityDeps = {}): Promise<ActivityWorker> {
   installRuntime();
   const taskQueue = unique('act');
@@ -69,7 +34,7 @@ export async function startActivityWorker(deps: ActivityDeps = {}): Promise<Acti
     connection: nativeConnection,
     namespace: NAMESPACE,
     taskQueue,
-    workflowBundle: await testBundle(),
+    workflowBundle: await workflowBundle(fileURLToPath(new URL('./test-workflows.js', import.meta.url))),
     activities: createActivities({ ...deps, registry }),
   });
   const running = worker.run().finally(async () => {
