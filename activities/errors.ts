@@ -23,6 +23,8 @@ export const ErrorTypes = {
   SecretNotFound: 'SecretNotFound',
   /** An HTTP response body above `max_response_bytes`; never retried. */
   ResponseTooLarge: 'ResponseTooLarge',
+  /** A node's output above `WEFT_MAX_NODE_OUTPUT_BYTES` (256 KiB by default, well under Temporal's 2 MB); never retried. */
+  OutputTooLarge: 'OutputTooLarge',
   /** PostgreSQL refused a statement; the SQLSTATE is in the message. */
   SqlError: 'SqlError',
   /** Redis answered a command with an error reply (wrong type, not an integer, …). */

@@ -5,12 +5,15 @@
  */
 import { Context } from '@temporalio/activity';
 import type { ConnectorCall } from '../interpreter/commands.js';
+import type { AiRequest, AiResult } from './ai-types.js';
 import { createAiActivity } from './ai.js';
 import { aiConfigFromEnv, type AiConfig } from './ai-config.js';
 import { ErrorTypes, nonRetryableFailure, withAttempt } from './errors.js';
 import { ConnectorRegistry } from './connectors/registry.js';
 import { createMask, type Mask } from './mask.js';
+import { checkOutputSize, maxNodeOutputBytesFromEnv } from './output-limit.js';
 import { cacheKey, resultCacheFromEnv, type ResultCache } from './result-cache.js';
+import { tenantOfWorkflowId } from '../src/temporal/tenant-runs.js';
 import { createSecretLookup, resolveSecrets, secretSourcesFromEnv, type SecretSources } from './secrets.js';
 
 export interface ActivityDeps {
@@ -21,6 +24,8 @@ export interface ActivityDeps {
   ai?: AiConfig;
   /** Where `cache: { ttl }` results live; defaults to Redis (REDIS_URL) or SQLite in the data dir. */
   cache?: ResultCache;
+  /** The largest output a node's activity may return, in bytes of JSON; defaults to `WEFT_MAX_NODE_OUTPUT_BYTES` or 256 KiB. */
+  maxOutputBytes?: number;
 }
 
 /** What `runConnector` returns: the action's output, and which attempt produced it. */
@@ -35,6 +40,8 @@ export function createActivities(deps: ActivityDeps = {}) {
   const registry = deps.registry ?? new ConnectorRegistry();
   const lookup = createSecretLookup(deps.secrets ?? secretSourcesFromEnv());
   const cache = deps.cache ?? resultCacheFromEnv();
+  const maxOutputBytes = deps.maxOutputBytes ?? maxNodeOutputBytesFromEnv();
+  const runAi = createAiActivity(deps.ai ?? aiConfigFromEnv());
   return {
     /**
      * Runs one connector action with already-rendered params. `secret:NAME` values are resolved
@@ -51,16 +58,22 @@ export function createActivities(deps: ActivityDeps = {}) {
         if (!connector || !action) {
           throw nonRetryableFailure(ErrorTypes.UnknownConnector, `no connector action "${name}"`);
         }
-        const resolved = await resolveSecrets(call.params, lookup);
+        // The run's tenant, from its workflow id (which the gateway sets): never from the definition.
+        const tenant = tenantOfWorkflowId(ctx.info.workflowExecution?.workflowId ?? '');
+        const resolved = await resolveSecrets(call.params, (secret) => lookup(secret, tenant));
         mask = createMask(resolved.secrets);
         const parsed = action.params.safeParse(resolved.value);
         if (!parsed.success) {
           const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(params)'}: ${i.message}`).join('; ');
           throw nonRetryableFailure(ErrorTypes.InvalidParams, `invalid params for ${name}: ${problems}`);
         }
-        const key = call.cache ? cacheKey(call.connector, call.action, parsed.data) : undefined;
+        const key = call.cache ? cacheKey(call.connector, call.action, parsed.data, tenant) : undefined;
         const hit = key === undefined ? undefined : await cache.get(key);
-        if (hit) return { output: hit.value, attempt, cached: true };
+        if (hit) {
+          // Cached under a larger limit (or by another worker): refused like a fresh answer would be.
+          checkOutputSize(hit.value, maxOutputBytes, `${name} (from the result cache)`);
+          return { output: hit.value, attempt, cached: true };
+        }
         const connection = await registry.connection(connector);
         const output = mask.value(
           await action.execute(connection, parsed.data, {
@@ -68,6 +81,8 @@ export function createActivities(deps: ActivityDeps = {}) {
             heartbeat: (details) => ctx.heartbeat(mask.value(details)),
           }),
         );
+        // Before caching, so an oversized output is never stored for the next call to trip on.
+        checkOutputSize(output, maxOutputBytes, name);
         if (key !== undefined && call.cache) await cache.set(key, output, call.cache.ttl_ms);
         return { output, attempt };
       } catch (err) {
@@ -78,10 +93,23 @@ export function createActivities(deps: ActivityDeps = {}) {
     },
 
     /** Runs one AI step: a chat completion whose answer is mapped and validated. */
-    runAi: createAiActivity(deps.ai ?? aiConfigFromEnv()),
+    async runAi(request: AiRequest): Promise<AiResult> {
+      const result = await runAi(request);
+      try {
+        // The call is paid for: the details carry usage and cost so the run still counts them.
+        checkOutputSize(result.output, maxOutputBytes, `node "${request.node}" (model "${result.model}")`, {
+          node: request.node,
+          usage: result.usage,
+          cost_usd: result.cost_usd,
+        });
+      } catch (err) {
+        throw withAttempt(err, result.attempt);
+      }
+      return result;
+    },
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
-export type { AiRequest, AiResult } from './ai-types.js';
+export type { AiRequest, AiResult };
 export { ConnectorRegistry };

@@ -16,9 +16,13 @@ export interface ResultCache {
   close(): Promise<void>;
 }
 
-/** The cache key of a call: a hash, so resolved secret values never appear in the store. */
-export function cacheKey(connector: string, action: string, params: unknown): string {
-  return `weft:result:${createHash('sha256').update(canonicalJson({ connector, action, params })).digest('hex')}`;
+/**
+ * The cache key of a call: a hash, so resolved secret values never appear in the store. Another
+ * tenant's identical call never shares an entry (the default tenant's keys are as they were).
+ */
+export function cacheKey(connector: string, action: string, params: unknown, tenant = 'default'): string {
+  const call = tenant === 'default' ? { connector, action, params } : { connector, action, params, tenant };
+  return `weft:result:${createHash('sha256').update(canonicalJson(call)).digest('hex')}`;
 }
 
 export function sqliteResultCache(path: string): ResultCache {

@@ -7,6 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { DEFAULT_TENANT } from '../src/auth/identity.js';
 import { ErrorTypes, nonRetryableFailure } from './errors.js';
 
 /** The whole value, nothing around it: `"Bearer secret:X"` is plain text, not a reference. */
@@ -20,6 +21,20 @@ export interface SecretSources {
 
 /** Looks up one secret's value; `undefined` when no source knows it. */
 export type SecretLookup = (name: string) => Promise<string | undefined>;
+/** A lookup in the secrets of a tenant (`tenant` defaults to the default tenant). */
+export type TenantSecretLookup = (name: string, tenant?: string) => Promise<string | undefined>;
+
+/**
+ * The engine's own configuration lives in the worker's environment too; a definition must not
+ * be able to read it (`secret:DATABASE_URL` would hand its author the database, and
+ * `secret:WEFT_CODEC_KEYS` the payload keys), so these names are never secrets.
+ */
+const RESERVED_ENV =
+  /^(WEFT_|TEMPORAL_|OTEL_|NODE_|npm_)|^(DATABASE_URL|REDIS_URL|OPENAI_API_KEY|OPENAI_BASE_URL|PATH|HOME)$/;
+
+export function isReservedSecretName(name: string): boolean {
+  return RESERVED_ENV.test(name);
+}
 
 export function secretSourcesFromEnv(env: NodeJS.ProcessEnv = process.env): SecretSources {
   return { env, file: env.WEFT_SECRETS_FILE || undefined };
@@ -55,12 +70,21 @@ async function readSecretsFile(path: string): Promise<Record<string, string>> {
   return result.data;
 }
 
-export function createSecretLookup(sources: SecretSources): SecretLookup {
-  return async (name) => {
-    const fromEnv = sources.env[name];
-    if (fromEnv !== undefined) return fromEnv;
+/**
+ * Secrets per tenant. The default tenant's come from the environment (never the reserved
+ * names) and the top-level names of the secrets file; another tenant's come only from the
+ * secrets file's `"<tenant>/<NAME>"` entries, so no tenant can read another's or the worker's.
+ */
+export function createSecretLookup(sources: SecretSources): TenantSecretLookup {
+  return async (name, tenant = DEFAULT_TENANT) => {
+    if (tenant === DEFAULT_TENANT) {
+      if (isReservedSecretName(name)) return undefined;
+      const fromEnv = sources.env[name];
+      if (fromEnv !== undefined) return fromEnv;
+    }
     if (!sources.file) return undefined;
-    return (await readSecretsFile(sources.file))[name];
+    const file = await readSecretsFile(sources.file);
+    return tenant === DEFAULT_TENANT ? (name.includes('/') ? undefined : file[name]) : file[`${tenant}/${name}`];
   };
 }
 

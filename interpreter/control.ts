@@ -8,6 +8,7 @@ import type { Command, ExternalEvent } from './commands.js';
 import { advance, EVENT_BUFFER_LIMIT, eventMatches } from './engine.js';
 import { onFailure } from './failures.js';
 import { leave } from './flow.js';
+import { recordWrite } from './lineage.js';
 import { matchesType } from './run-input.js';
 import type { Arrival, RunState } from './run-state.js';
 import { closeRun, completeNode, isClosed, record, runTransition, type Program } from './state-ops.js';
@@ -176,6 +177,8 @@ export async function applyControl(
       return skip(program, state, action, now, commands);
     case 'set_variables':
       Object.assign(state.vars, action.variables);
+      for (const name of Object.keys(action.variables))
+        recordWrite(state, name, { at: now, source: 'operator', by: action.by, inputs: [] });
       runTransition(state, 'variables_set', now, { ...by, note: Object.keys(action.variables).join(', ') });
       return [];
     case 'approve': {

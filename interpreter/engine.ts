@@ -11,6 +11,7 @@ import { ExpressionError, NeedsAsync, evaluate, evaluateSync, isTruthy, renderTe
 import { cancelAll, nextCompensation, onFailure } from './failures.js';
 import { leave, leaveSync, receive } from './flow.js';
 import { startNodes } from './graph.js';
+import { assignInputs, recordInitialVariables, recordNodeWrite } from './lineage.js';
 import { bodyCommand, cancelMapItems, connectorCall, fillMap } from './map-node.js';
 import { activityPlan } from './plans.js';
 import type { Arrival, Execution, NodeError, RunInfo, RunState } from './run-state.js';
@@ -59,6 +60,7 @@ export function initialState(run: RunInfo, input: Record<string, unknown>, vars:
 /** Starts the run: every node without incoming edges is activated. */
 export async function startRun(program: Program, state: RunState, now: string): Promise<Command[]> {
   for (const node of program.definition.nodes) record(state, node.id);
+  recordInitialVariables(state, now);
   return advance(
     program,
     state,
@@ -294,6 +296,8 @@ function activateSync(
           assigned[name] = value;
         }
         Object.assign(state.vars, assigned);
+        for (const name of Object.keys(assigned))
+          recordNodeWrite(state, node, name, now, { inputs: assignInputs(node, name) });
         completeNode(state, node, assigned, now);
         return leaveNow(program, state, node.id);
       }
@@ -348,6 +352,7 @@ async function activate(
       for (const [name, source] of Object.entries(node.assign)) {
         const value = (await evaluate(source, context(state))) ?? null;
         state.vars[name] = value;
+        recordNodeWrite(state, node, name, now, { inputs: assignInputs(node, name) });
         assigned[name] = value;
       }
       completeNode(state, node, assigned, now);

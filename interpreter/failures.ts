@@ -8,6 +8,7 @@ import type { Definition, Node } from './definition-schema.js';
 import { durationMs } from './duration.js';
 import { renderTemplate } from './expressions.js';
 import { leave } from './flow.js';
+import { recordNodeWrite } from './lineage.js';
 import { activityPlan } from './plans.js';
 import type { Arrival, NodeError, RunError, RunState } from './run-state.js';
 import { closeRun, context, newExec, record, runTransition, transition, type Program } from './state-ops.js';
@@ -71,7 +72,10 @@ export async function onFailure(
       return fallback(program, state, node, error, now, commands);
     case 'continue':
       entry.output = null;
-      if (node.output !== undefined) state.vars[node.output] = null;
+      if (node.output !== undefined) {
+        state.vars[node.output] = null;
+        recordNodeWrite(state, node, node.output, now, { inputs: [] });
+      }
       return leave(program, state, node.id, 'success');
     case 'goto':
       state.error_scope = error;

@@ -104,6 +104,28 @@ export interface Arrival {
   live: boolean;
 }
 
+/** Where a variable's value came from, for one write (see `lineage.ts`). */
+export interface LineageEntry {
+  /** The engine's time of the write (the step's `now`). */
+  at: string;
+  /** The node that wrote it; absent for the run input and operators' variable patches. */
+  node?: string;
+  node_type?: string;
+  source: 'input' | 'default' | 'node' | 'operator';
+  /** The operator (or approver) behind the write. */
+  by?: string;
+  /** What the value was computed from: `vars.x`, `input.x`, `nodes.a.output`, `event:<type>`. */
+  inputs: string[];
+  /** The writing node's visit count at the time (loops write once per visit). */
+  iteration?: number;
+}
+
+/** A variable's writes: the latest `LINEAGE_LIMIT` entries, oldest first, and how many there were. */
+export interface VariableLineage {
+  writes: number;
+  entries: LineageEntry[];
+}
+
 export interface RunState {
   run: RunInfo;
   input: Record<string, unknown>;
@@ -144,6 +166,8 @@ export interface RunState {
   max_cost_usd?: number;
   result?: unknown;
   error?: RunError;
+  /** Who wrote each variable; absent in states from before lineage was recorded. */
+  lineage?: Record<string, VariableLineage>;
 }
 /** The history kept in state is bounded; older transitions stay in Temporal's own history. */
 export const HISTORY_LIMIT = 1000;

@@ -4,6 +4,7 @@
  */
 import type { Definition, Edge, Node } from './definition-schema.js';
 import { cycles } from './graph.js';
+import { recordNodeWrite } from './lineage.js';
 import {
   HISTORY_LIMIT,
   type NodeRecord,
@@ -112,8 +113,16 @@ export function completeNode(
   entry.output = output;
   delete entry.error;
   delete entry.handler_retry;
-  if (node.output !== undefined) state.vars[node.output] = output ?? null;
   const status = extra.status ?? 'completed';
+  if (node.output !== undefined) {
+    state.vars[node.output] = output ?? null;
+    // An operator's skip supplies the output itself; an approver's decision is the node's own.
+    const skipped = status === 'skipped' && extra.by !== undefined;
+    recordNodeWrite(state, node, node.output, now, {
+      ...(extra.by === undefined ? {} : { by: extra.by }),
+      ...(skipped ? { operator: true, inputs: [] } : {}),
+    });
+  }
   if (status === 'completed' && node.type === 'task' && node.compensation) {
     state.compensable = state.compensable.filter((id) => id !== node.id);
     state.compensable.push(node.id);

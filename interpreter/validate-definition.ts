@@ -3,6 +3,7 @@
  * graph. Every problem is reported at once, each with a JSON Pointer and a plain message.
  */
 import { WorkflowDefinition, type Definition, type Node, type NodeType } from './definition-schema.js';
+import { expressionLengthProblems, sizeProblems } from './definition-limits.js';
 import { expressionSyntaxError, templateErrors } from './expressions.js';
 import { cycles, reachableNodes, startNodes } from './graph.js';
 import { referencesIn, templateExpressions } from './references.js';
@@ -49,11 +50,16 @@ export function validateDefinition(
   catalog?: ConnectorCatalog,
   checkParams?: ParamsCheck,
 ): ValidationResult {
+  // Size limits first: the checks below cost time in proportion to the definition.
+  const tooLarge = sizeProblems(raw);
+  if (tooLarge.length > 0) return { ok: false, problems: tooLarge };
   const parsed = WorkflowDefinition.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => ({ path: toPointer(issue.path), message: issue.message }));
     return { ok: false, problems };
   }
+  const tooLong = expressionLengthProblems(expressionsOf(parsed.data));
+  if (tooLong.length > 0) return { ok: false, problems: tooLong };
   const problems = semanticProblems(parsed.data, catalog, checkParams);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, definition: parsed.data };
 }
@@ -325,4 +331,5 @@ function nodeProblems(node: Node, at: string, catalog?: ConnectorCatalog, checkP
 
 /** Re-exported so callers can build pointers the same way. */
 export { toPointer };
+export { DEFINITION_LIMITS } from './definition-limits.js';
 export type { Problem };

@@ -3,7 +3,30 @@
  * The variables and defaults are those of the HTTP API contract, plus a few of our own
  * (documented in the README).
  */
+import { jwtOptionsFromEnv, type JwtOptions } from './auth/jwt.js';
 import { z } from 'zod';
+import { parseCodecKeys, type CodecKey } from './codec/aes-gcm-codec.js';
+
+/** 2 MiB, what express's `'2mb'` meant before the limit became configurable. */
+export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+const RATE_LIMIT_PATTERN = /^(?:off|([1-9]\d*)\/([1-9]\d*)?(s|m|h))$/;
+const WINDOW_SECONDS = { s: 1, m: 60, h: 3600 } as const;
+
+/** A token bucket per caller: `capacity` requests at once, refilled at `refillPerSecond`. */
+export interface RateLimitSettings {
+  capacity: number;
+  refillPerSecond: number;
+}
+
+/** `"60/1m"`: bursts of 60, refilled over a minute; `"off"` (or unset): no limit. */
+function rateLimit(text: string | undefined): RateLimitSettings | undefined {
+  const match = text === undefined ? null : RATE_LIMIT_PATTERN.exec(text);
+  if (!match?.[1] || !match[3]) return undefined;
+  const requests = Number(match[1]);
+  const seconds = Number(match[2] ?? 1) * WINDOW_SECONDS[match[3] as keyof typeof WINDOW_SECONDS];
+  return { capacity: requests, refillPerSecond: requests / seconds };
+}
 
 const Env = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
@@ -20,7 +43,28 @@ const Env = z.object({
     .regex(/^[A-Za-z0-9_-]+$/)
     .default('WEFT_EVENTS'),
   WEFT_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  WEFT_CODEC_KEYS: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return undefined;
+      try {
+        return parseCodecKeys(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  WEFT_MAX_BODY_BYTES: z.coerce.number().int().min(1).default(DEFAULT_MAX_BODY_BYTES),
+  WEFT_RATE_LIMIT: z
+    .string()
+    .regex(RATE_LIMIT_PATTERN, 'expected "<requests>/<window>" such as "60/1m", "10/s" or "5/10s", or "off"')
+    .optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  WEFT_AUTH: z
+    .enum(['auto', 'required'], { error: 'expected "auto" (local-development mode until the first key) or "required"' })
+    .default('auto'),
+  WEFT_FOUR_EYES: z.enum(['true', 'false'], { error: 'expected "true" or "false"' }).default('false'),
 });
 
 export interface Config {
@@ -36,6 +80,23 @@ export interface Config {
   /** When set, the worker serves Prometheus metrics at `GET /metrics` on this port. */
   workerMetricsPort?: number;
   natsEvents?: { servers: string; subject: string; stream: string };
+  /** `WEFT_CODEC_KEYS`: when set, payloads are encrypted with the first key (every key decrypts). */
+  codecKeys?: CodecKey[];
+  /** The largest request body the gateway reads, in bytes (`WEFT_MAX_BODY_BYTES`). */
+  maxBodyBytes: number;
+  /** Per-caller rate limit of the gateway (`WEFT_RATE_LIMIT`); absent: none. */
+  rateLimit?: RateLimitSettings;
+  /** `WEFT_AUTH=required`: credentials are required even before the first API key exists. */
+  authRequired: boolean;
+  /** `WEFT_FOUR_EYES`: four-eyes publishing for tenants without a setting of their own. */
+  fourEyes: boolean;
+  /** JWT verification (`WEFT_JWKS_URL` and friends); absent: API keys only. */
+  jwt?: JwtOptions;
+}
+
+function jwtConfig(env: NodeJS.ProcessEnv): { jwt?: JwtOptions } {
+  const jwt = jwtOptionsFromEnv(env);
+  return jwt ? { jwt } : {};
 }
 
 /** Reads the configuration; throws with every bad variable named. */
@@ -46,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`invalid configuration: ${problems}`);
   }
   const e = parsed.data;
+  const limit = rateLimit(e.WEFT_RATE_LIMIT);
   return {
     temporalAddress: e.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     namespace: e.TEMPORAL_NAMESPACE,
@@ -56,6 +118,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.WEFT_DATA_DIR,
     logLevel: e.LOG_LEVEL,
     ...(e.WEFT_WORKER_METRICS_PORT === undefined ? {} : { workerMetricsPort: e.WEFT_WORKER_METRICS_PORT }),
+    ...(e.WEFT_CODEC_KEYS === undefined ? {} : { codecKeys: e.WEFT_CODEC_KEYS }),
+    maxBodyBytes: e.WEFT_MAX_BODY_BYTES,
+    ...(limit ? { rateLimit: limit } : {}),
+    authRequired: e.WEFT_AUTH === 'required',
+    fourEyes: e.WEFT_FOUR_EYES === 'true',
+    ...jwtConfig(env),
     ...(e.WEFT_EVENTS_NATS_SUBJECT
       ? {
           natsEvents: {

@@ -45,6 +45,7 @@ import {
 } from '../interpreter/control.js';
 import type { Definition } from '../interpreter/definition-schema.js';
 import { compileProgram, handleEvent, initialState, pendingWork, startRun } from '../interpreter/engine.js';
+import { viewLineage, type RunLineage } from '../interpreter/lineage.js';
 import { resolveRunInput } from '../interpreter/run-input.js';
 import { viewRunState, type RunError, type RunState, type RunStateView } from '../interpreter/run-state.js';
 import { describeRun } from './run-details.js';
@@ -68,6 +69,8 @@ export interface ControlResult {
 export const stateQuery = defineQuery<RunStateView>('state');
 /** The interpreter's own state, unmasked: what a retry of a closed failed run starts from. */
 export const rawStateQuery = defineQuery<RunState>('raw_state');
+/** Which node wrote each variable, from which inputs, and when (the latest writes per variable). */
+export const lineageQuery = defineQuery<RunLineage>('lineage');
 export const eventSignal = defineSignal<[ExternalEvent]>('event');
 export const deliverEventUpdate = defineUpdate<{ status: DeliveryStatus }, [ExternalEvent]>('deliver_event');
 export const controlUpdate = defineUpdate<ControlResult, [ControlAction]>('control');
@@ -168,6 +171,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
 
   setHandler(stateQuery, () => viewRunState(definition, state, ids));
   setHandler(rawStateQuery, () => state);
+  setHandler(lineageQuery, () => viewLineage(state));
   setHandler(eventSignal, (event) => void inbox.push({ kind: 'event', event, done: () => undefined }));
   setHandler(
     deliverEventUpdate,

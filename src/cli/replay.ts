@@ -8,6 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { codecFromKeys, encryptingDataConverter } from '../codec/data-converter.js';
 import { loadConfig } from '../config.js';
 import { replayDefinition, replayFiles, type ReplayOutcome } from '../replay/replay.js';
 
@@ -35,6 +36,10 @@ async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
+// Histories of encrypted runs (WEFT_CODEC_KEYS) replay only once decrypted; exports stay encrypted.
+const codec = codecFromKeys(loadConfig().codecKeys);
+const dataConverter = codec ? encryptingDataConverter(codec) : undefined;
+
 const definition = option('--definition');
 const exportId = option('--export');
 if (exportId) {
@@ -45,9 +50,9 @@ if (exportId) {
   process.stdout.write(`wrote ${file}\n`);
 } else if (definition) {
   const limit = Number(option('--limit') ?? 20);
-  report(await withClient((client) => replayDefinition(client, definition, limit)));
+  report(await withClient((client) => replayDefinition(client, definition, limit, dataConverter)));
 } else if (args.length > 0) {
-  report(await replayFiles(args));
+  report(await replayFiles(args, undefined, dataConverter));
 } else {
   process.stderr.write(
     'usage: npm run replay -- <file|dir>… | --definition <id> [--limit N] | --export <run id> [file]\n',

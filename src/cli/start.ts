@@ -17,6 +17,8 @@ const temporal = await obtainTemporal({
   uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
   dbFile: join(config.dataDir, 'temporal.db'),
   namespace: config.namespace,
+  // With encrypted payloads the Web UI shows them decrypted through the gateway's codec endpoint.
+  ...(config.codecKeys ? { uiCodecEndpoint: `http://localhost:${config.port}/codec` } : {}),
   log: say,
 });
 say(`Temporal server at ${temporal.address} (${temporal.source})`);

@@ -8,6 +8,7 @@ import { startWorker } from '../worker/create-worker.js';
 import { serveMetrics } from '../metrics/serve-metrics.js';
 import { createWorkerMetrics } from '../metrics/worker-metrics.js';
 import { startTelemetry } from '../telemetry/telemetry.js';
+import { codecFromKeys } from '../codec/data-converter.js';
 
 const config = loadConfig();
 const logger = createLogger('worker', config.logLevel);
@@ -35,6 +36,7 @@ const worker = await startWorker({
   definitions,
   ...(metrics ? { metrics } : {}),
   ...(tracing ? { tracing } : {}),
+  ...(config.codecKeys ? { codec: codecFromKeys(config.codecKeys) } : {}),
 });
 const metricsServer =
   metrics && config.workerMetricsPort !== undefined

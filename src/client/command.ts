@@ -13,10 +13,13 @@ export interface OptionSpec {
   short?: string;
   /** The value's placeholder in usage (`--limit N`). */
   value?: string;
+  /** The option may be given several times (`--role editor --role approver`); its value is a list. */
+  multiple?: boolean;
   description: string;
 }
 
 export interface Command {
+  /** One word (`submit`), or a group and a word (`keys create`). */
   name: string;
   /** The positional arguments as usage shows them: `<run-id> <node>`. */
   args: string;
@@ -42,7 +45,7 @@ export interface CommandContext {
   client: GatewayClient;
   /** The positional arguments, their number checked against `arity`. */
   args: string[];
-  options: Record<string, string | boolean | undefined>;
+  options: Record<string, string | boolean | Array<string | boolean> | undefined>;
   /** `--json`: print the gateway's answers as they are. */
   json: boolean;
   out: Output;
@@ -53,6 +56,13 @@ export interface CommandContext {
 export function stringOption(context: CommandContext, name: string): string | undefined {
   const value = context.options[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** Every value of a string option given with `multiple` (`[]` when absent). */
+export function stringsOption(context: CommandContext, name: string): string[] {
+  const value = context.options[name];
+  const values = Array.isArray(value) ? value : [value];
+  return values.filter((v): v is string => typeof v === 'string');
 }
 
 /** The i-th positional argument; `arity` guarantees it is there. */

@@ -25,15 +25,21 @@ export const submitCommand: Command = {
   name: 'submit',
   args: fileArgs,
   summary: 'store a definition as its next version (and make it active)',
-  details: `${fileDetails} A definition identical to the latest version stores nothing and says so.`,
+  details: [
+    `${fileDetails} A definition identical to the latest version stores nothing and says so.`,
+    "In a tenant with four-eyes publishing the new version waits for another person's approval",
+    "('weft definitions approve') before it becomes active.",
+  ].join('\n'),
   options: {},
   arity: [1, 1],
   async run(context) {
     const definition = await readJsonFile(arg(context, 0), context.io.stdin);
     context.out.answer(await context.client.submit(definition), (stored) =>
-      stored.created
-        ? `${stored.id} version ${stored.version} created`
-        : `${stored.id} version ${stored.version} unchanged (identical to the latest version; nothing stored)`,
+      !stored.created
+        ? `${stored.id} version ${stored.version} unchanged (identical to the latest version; nothing stored)`
+        : stored.approval === 'pending'
+          ? `${stored.id} version ${stored.version} created, awaiting approval (four-eyes): weft definitions approve ${stored.id} ${stored.version}`
+          : `${stored.id} version ${stored.version} created`,
     );
     return undefined;
   },

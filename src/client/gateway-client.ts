@@ -2,12 +2,16 @@
  * A small HTTP client of the gateway (`../shared/spec/http-api.md`): one method per endpoint
  * the CLI uses. Every answer keeps the gateway's raw text next to its parsed body, so `--json`
  * can print the answer exactly as it came. Errors become {@link GatewayError}s: the gateway's
- * own `{ error: { code, message, details } }`, or status 0 when it could not be reached.
+ * own `{ error: { code, message, details } }`, or status 0 when it could not be reached. With an
+ * API key, every request carries it as `Authorization: Bearer <key>`.
  */
+import type { RunLineage } from '../../interpreter/lineage.js';
 import type { RunStateView } from '../../interpreter/run-state.js';
+import type { DefinitionDiff } from '../gateway/definition-diff.js';
 import type { EventDelivery } from '../gateway/run-control.js';
 import type { RunPage } from '../gateway/run-listing.js';
 import type { RunResult, StartedRun } from '../gateway/run-service.js';
+import type { ApiKeyRecord, DefinitionEvent, TenantRecord } from '../store/access-store.js';
 import type { SubmitResult } from '../store/definition-store.js';
 import { GatewayError, type ErrorDetail } from './errors.js';
 
@@ -43,6 +47,42 @@ export interface EventBody {
   event_id?: string;
 }
 
+/** `GET /v1/whoami`: who the gateway takes the caller for. */
+export interface WhoAmI {
+  actor: string;
+  tenant: string;
+  roles: string[];
+  permissions: string[];
+  via: string;
+  /** `required`, or `local-development` while no API key exists. */
+  authentication: string;
+}
+/** An API key as listings show it: never its secret or hash. */
+export type ApiKeyInfo = Omit<ApiKeyRecord, 'hash'>;
+/** `POST /v1/keys`: the new key, whose secret `key` is shown this once. */
+export type CreatedKey = ApiKeyInfo & { key: string };
+export interface CreateKeyBody {
+  name: string;
+  /** Role names as typed; the gateway checks them. */
+  roles: string[];
+  tenant?: string;
+}
+/** `GET /v1/tenants/{tenant}` (the default tenant may have no record: then only id and four_eyes). */
+export type TenantInfo = Pick<TenantRecord, 'id' | 'four_eyes'> & Partial<TenantRecord>;
+export interface TenantSettings {
+  namespace?: string;
+  task_queue?: string;
+  four_eyes?: boolean;
+}
+/** One entry of a definition's change history; a submit of version 2 or later carries its diff. */
+export type HistoryEvent = DefinitionEvent & { diff?: DefinitionDiff };
+export interface PublishVerdict {
+  id: string;
+  version: string;
+  approved: boolean;
+  active_version: string | null;
+}
+
 /** How long a request may take before the gateway counts as unreachable. */
 const REQUEST_TIMEOUT_MS = 30_000;
 /** `GET …/result?wait=true` holds the request up to 60 s on the gateway's side. */
@@ -54,6 +94,8 @@ export class GatewayClient {
   constructor(
     /** The gateway's base URL, without a trailing slash. */
     readonly baseUrl: string,
+    /** Sent as `Authorization: Bearer <key>` when set (`--api-key`, `WEFT_API_KEY`). */
+    private readonly apiKey?: string,
   ) {}
 
   validate(definition: unknown) {
@@ -61,7 +103,8 @@ export class GatewayClient {
   }
 
   submit(definition: unknown) {
-    return this.request<SubmitResult>('POST', '/v1/definitions', { body: definition });
+    // `approval: 'pending'`: the tenant publishes four-eyes, so the new version is not active yet.
+    return this.request<SubmitResult & { approval?: 'pending' }>('POST', '/v1/definitions', { body: definition });
   }
 
   activate(id: string, version: string) {
@@ -111,6 +154,51 @@ export class GatewayClient {
     return this.request<EventDelivery>('POST', '/v1/events', { body: event });
   }
 
+  lineage(runId: string) {
+    return this.request<RunLineage>('GET', `/v1/runs/${path(runId)}/lineage`);
+  }
+
+  history(definitionId: string) {
+    return this.request<{ items: HistoryEvent[] }>('GET', `/v1/definitions/${path(definitionId)}/history`);
+  }
+
+  /** A publish approval (or rejection) of a definition version (four-eyes publishing). */
+  approveVersion(definitionId: string, version: string, body: { approved: boolean; comment?: string }) {
+    return this.request<PublishVerdict>(
+      'POST',
+      `/v1/definitions/${path(definitionId)}/versions/${path(version)}/approvals`,
+      { body },
+    );
+  }
+
+  whoami() {
+    return this.request<WhoAmI>('GET', '/v1/whoami');
+  }
+
+  createKey(body: CreateKeyBody) {
+    return this.request<CreatedKey>('POST', '/v1/keys', { body });
+  }
+
+  listKeys() {
+    return this.request<{ items: ApiKeyInfo[] }>('GET', '/v1/keys');
+  }
+
+  revokeKey(keyId: string) {
+    return this.request<{ id: string; revoked: true }>('DELETE', `/v1/keys/${path(keyId)}`);
+  }
+
+  listTenants() {
+    return this.request<{ items: TenantInfo[] }>('GET', '/v1/tenants');
+  }
+
+  tenant(id: string) {
+    return this.request<TenantInfo>('GET', `/v1/tenants/${path(id)}`);
+  }
+
+  putTenant(id: string, settings: TenantSettings) {
+    return this.request<TenantInfo>('PUT', `/v1/tenants/${path(id)}`, { body: settings });
+  }
+
   /**
    * One request. The gateway's answers follow its OpenAPI document, so a 2xx body is taken as
    * the documented type; the CLI's renderers still read it defensively.
@@ -131,6 +219,7 @@ export class GatewayClient {
         headers: {
           accept: 'application/json',
           ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(this.apiKey === undefined ? {} : { authorization: `Bearer ${this.apiKey}` }),
         },
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
         signal: AbortSignal.timeout(timeoutMs),

@@ -1,6 +1,6 @@
-/** The usage texts: `weft --help` and `weft <command> --help`. */
+/** The usage texts: `weft --help`, `weft <command> --help` and `weft <family> --help` (`weft keys --help`). */
 import type { Command, OptionSpec } from './command.js';
-import { commandGroups, globalOptions } from './commands.js';
+import { commandGroups, commands, globalOptions } from './commands.js';
 import { columns } from './output.js';
 
 const EXIT_CODES = [
@@ -29,7 +29,7 @@ export function globalHelp(): string {
   const lines = [
     'weft: the command line of the weft gateway (graph workflows on Temporal)',
     '',
-    'Usage: weft [--url URL] [--json] <command> [arguments] [options]',
+    'Usage: weft [--url URL] [--api-key KEY] [--json] <command> [arguments] [options]',
   ];
   const rows = commandGroups.flatMap((group) => [
     ['', ''],
@@ -51,5 +51,14 @@ export function commandHelp(command: Command): string {
   if (hasOptions) lines.push('', 'Options', ...optionLines(command.options));
   lines.push('', 'Options of every command', ...optionLines(globalOptions));
   lines.push('', "Exit codes: see 'weft --help'.");
+  return `${lines.join('\n')}\n`;
+}
+
+/** `weft keys --help`: the commands of a family. */
+export function familyHelp(family: string): string {
+  const members = [...commands.values()].filter((command) => command.name.startsWith(`${family} `));
+  const lines = [`Usage: weft ${family} <command> [arguments] [options]`, ''];
+  lines.push(...columns(members.map((command) => [`  ${synopsis(command)}`, command.summary])));
+  lines.push('', "Run 'weft <command> --help' for the options of a command.");
   return `${lines.join('\n')}\n`;
 }

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
+import { DEFAULT_TENANT } from '../auth/identity.js';
 import type { AuditEntry, DefinitionStore } from '../store/definition-store.js';
 import { parseOrThrow } from './http-error.js';
 
@@ -96,6 +97,15 @@ const AUDITED: readonly AuditedRoute[] = [
     action: 'event.deliver',
     target: (_m, req) => bodyField(req, 'event_type'),
   },
+  {
+    method: 'POST',
+    path: new RegExp(`^/v1/definitions/${segment}/versions/${segment}/approvals/?$`),
+    action: 'definition.approve',
+    target: captured,
+  },
+  { method: 'POST', path: /^\/v1\/keys\/?$/, action: 'key.create', target: (_m, req) => bodyField(req, 'name') },
+  { method: 'DELETE', path: new RegExp(`^/v1/keys/${segment}/?$`), action: 'key.revoke', target: captured },
+  { method: 'PUT', path: new RegExp(`^/v1/tenants/${segment}/?$`), action: 'tenant.put', target: captured },
 ];
 
 function audited(req: Request): { action: string; target: string } | undefined {
@@ -116,7 +126,6 @@ export class AuditLog {
 
   constructor(
     private readonly store: Pick<DefinitionStore, 'appendAudit' | 'listAudit'>,
-    private readonly actor: (req: Request) => string,
     private readonly logger: Logger,
   ) {}
 
@@ -128,7 +137,9 @@ export class AuditLog {
         const code: unknown = res.locals.errorCode;
         const entry: AuditEntry = {
           at: new Date().toISOString(),
-          actor: this.actor(req),
+          // Refused before authentication: no identity, the caller stays anonymous.
+          actor: req.identity?.actor ?? 'anonymous',
+          tenant: req.identity?.tenant ?? DEFAULT_TENANT,
           action: what.action,
           target: what.target,
           request_id: requestIdOf(res),
@@ -170,6 +181,8 @@ export function auditRoutes(app: Express, audit: AuditLog, store: Pick<Definitio
     const query = parseOrThrow(AuditQuery, req.query, '/query');
     await audit.flushed();
     const items = await store.listAudit({
+      // A tenant sees its own entries only.
+      tenant: req.identity?.tenant ?? DEFAULT_TENANT,
       ...(query.actor === undefined ? {} : { actor: query.actor }),
       ...(query.action === undefined ? {} : { action: query.action }),
       ...(query.target === undefined ? {} : { target: query.target }),

@@ -6,7 +6,8 @@ import type { Express, Request } from 'express';
 import { z } from 'zod';
 import { NODE_ID_PATTERN } from '../../interpreter/definition-schema.js';
 import { requestIdOf } from './audit.js';
-import { parseOrThrow } from './http-error.js';
+import { actor, type GatewayDeps } from './gateway-deps.js';
+import { HttpError, parseOrThrow } from './http-error.js';
 import type { RunControl } from './run-control.js';
 
 const Reason = z.strictObject({ reason: z.string().max(1_000).optional() });
@@ -33,9 +34,12 @@ export const EventBody = z.strictObject({
   event_id: z.string().min(1).max(200).optional(),
 });
 
-export interface ControlRouteDeps {
-  control: RunControl;
-  actor: (req: Request) => string;
+export type ControlRouteDeps = Pick<GatewayDeps, 'scopes'>;
+
+async function controlOf(req: Request, deps: ControlRouteDeps): Promise<RunControl> {
+  const { control } = await deps.scopes.ofRequest(req);
+  if (!control) throw new HttpError('unavailable', 'run control is not available on this gateway');
+  return control;
 }
 
 function runId(req: Request): string {
@@ -47,10 +51,12 @@ export function controlRoutes(app: Express, deps: ControlRouteDeps): void {
   for (const action of Object.keys(bodies) as Array<keyof typeof bodies>) {
     app.post(`/v1/runs/:run_id/${action}`, async (req, res) => {
       const body = parseOrThrow(bodies[action], req.body ?? {}) as Record<string, unknown>;
-      const outcome = await deps.control.control(runId(req), {
+      const outcome = await (
+        await controlOf(req, deps)
+      ).control(runId(req), {
         ...body,
         type: action,
-        by: deps.actor(req),
+        by: actor(req),
         request_id: requestIdOf(res),
       } as never);
       // Retrying a closed failed run starts a new run: its id comes back with the acceptance.
@@ -62,24 +68,27 @@ export function controlRoutes(app: Express, deps: ControlRouteDeps): void {
 
   app.patch('/v1/runs/:run_id/variables', async (req, res) => {
     const { variables } = parseOrThrow(Variables, req.body);
-    await deps.control.control(runId(req), {
+    const control = await controlOf(req, deps);
+    await control.control(runId(req), {
       type: 'set_variables',
       variables,
-      by: deps.actor(req),
+      by: actor(req),
       request_id: requestIdOf(res),
     });
-    res.json({ variables: await deps.control.variables(runId(req)) });
+    res.json({ variables: await control.variables(runId(req)) });
   });
 
   app.post('/v1/runs/:run_id/approvals/:node', async (req, res) => {
     const node = parseOrThrow(NodeId, req.params.node, '/params/node');
     const body = parseOrThrow(Approval, req.body);
-    await deps.control.control(runId(req), {
+    await (
+      await controlOf(req, deps)
+    ).control(runId(req), {
       type: 'approve',
       node,
       approved: body.approved,
       ...(body.comment === undefined ? {} : { comment: body.comment }),
-      by: deps.actor(req),
+      by: actor(req),
       request_id: requestIdOf(res),
     });
     res.status(202).json({ accepted: true });
@@ -87,6 +96,6 @@ export function controlRoutes(app: Express, deps: ControlRouteDeps): void {
 
   app.post('/v1/events', async (req, res) => {
     const event = parseOrThrow(EventBody, req.body);
-    res.status(202).json(await deps.control.deliver(event));
+    res.status(202).json(await (await controlOf(req, deps)).deliver(event));
   });
 }

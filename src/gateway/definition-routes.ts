@@ -1,9 +1,10 @@
 /**
  * The definition routes: validate, submit (versioned), list, read, diff two versions, and
- * choose the active version. Activating a version (by submit or `PUT /active`) brings its
- * Temporal Schedules in step.
+ * choose the active version. Activating a version (by submit, `PUT /active` or an approval)
+ * brings its Temporal Schedules in step. Everything acts in the caller's tenant. With four-eyes
+ * publishing on for the tenant, a submitted version waits for an approval (publishing-routes.ts).
  */
-import type { Express } from 'express';
+import type { Express, Request } from 'express';
 import { z } from 'zod';
 import type { Definition } from '../../interpreter/definition-schema.js';
 import type { Problem } from '../../interpreter/problems.js';
@@ -12,6 +13,8 @@ import { parseVersion } from '../store/definition-store.js';
 import { diffDefinitions } from './definition-diff.js';
 import { parseWindow } from './definition-stats.js';
 import { actor, param, type GatewayDeps } from './gateway-deps.js';
+import { activateSchedules, isApproved } from './activation.js';
+import type { TenantScope } from './tenant-scopes.js';
 import { HttpError, notFound, parseOrThrow, validationFailed } from './http-error.js';
 import { triggerProblems } from './trigger-checks.js';
 
@@ -30,22 +33,7 @@ export function definitionRoutes(app: Express, deps: GatewayDeps): void {
     if (!result.ok || problems.length > 0) throw validationFailed(problems, 'the definition is invalid');
     return result.definition;
   };
-
-  /** Brings schedules in step with the active version; a failure says the version is safe. */
-  const activate = async (id: string, version: string): Promise<void> => {
-    if (!deps.schedules) return;
-    try {
-      await deps.schedules.sync(id);
-    } catch (err) {
-      if (err instanceof HttpError && err.code === 'unavailable') {
-        throw new HttpError(
-          'unavailable',
-          `version ${version} of "${id}" is stored, but its schedules could not be updated (${err.message}); repeat the request to retry`,
-        );
-      }
-      throw err;
-    }
-  };
+  const scopeOf = (req: Request): Promise<TenantScope> => deps.scopes.ofRequest(req);
 
   app.post('/v1/definitions/validate', (req, res) => {
     validate(req.body);
@@ -54,30 +42,53 @@ export function definitionRoutes(app: Express, deps: GatewayDeps): void {
 
   app.post('/v1/definitions', async (req, res) => {
     const definition = validate(req.body);
-    const stored = await deps.store.submit(definition, actor(req));
+    const scope = await scopeOf(req);
+    const fourEyes = scope.tenant.fourEyes;
+    const stored = await scope.definitions.submit(definition, actor(req), { keepActive: fourEyes });
+    if (stored.created) {
+      const at = new Date().toISOString();
+      await scope.definitions.recordChange(stored.id, {
+        at,
+        actor: actor(req),
+        action: 'submitted',
+        version: stored.version,
+      });
+      if (!fourEyes) {
+        const active = (await scope.definitions.list()).find((d) => d.id === stored.id)?.active_version;
+        if (active === stored.version)
+          await scope.definitions.recordChange(stored.id, {
+            at,
+            actor: actor(req),
+            action: 'activated',
+            version: stored.version,
+          });
+      }
+    }
     // Also after an identical resubmit: that is how a caller retries a failed schedule update.
-    await activate(stored.id, stored.version);
-    res.status(stored.created ? 201 : 200).json(stored);
+    if (!fourEyes) await activateSchedules(scope, stored.id, stored.version);
+    res
+      .status(stored.created ? 201 : 200)
+      .json(fourEyes && stored.created ? { ...stored, approval: 'pending' } : stored);
   });
 
-  app.get('/v1/definitions', async (_req, res) => {
-    res.json({ items: await deps.store.list() });
+  app.get('/v1/definitions', async (req, res) => {
+    res.json({ items: await (await scopeOf(req)).definitions.list() });
   });
 
   app.get('/v1/definitions/:id', async (req, res) => {
-    const definition = await deps.store.get(param(req, 'id'));
+    const definition = await (await scopeOf(req)).definitions.get(param(req, 'id'));
     if (!definition) throw notFound(`definition "${param(req, 'id')}"`);
     res.json(definition);
   });
 
   app.get('/v1/definitions/:id/versions', async (req, res) => {
-    const items = await deps.store.versions(param(req, 'id'));
+    const items = await (await scopeOf(req)).definitions.versions(param(req, 'id'));
     if (!items) throw notFound(`definition "${param(req, 'id')}"`);
     res.json({ items });
   });
 
   app.get('/v1/definitions/:id/versions/:version', async (req, res) => {
-    const definition = await deps.store.get(param(req, 'id'), param(req, 'version'));
+    const definition = await (await scopeOf(req)).definitions.get(param(req, 'id'), param(req, 'version'));
     if (!definition) throw notFound(`version "${param(req, 'version')}" of definition "${param(req, 'id')}"`);
     res.json(definition);
   });
@@ -89,7 +100,8 @@ export function definitionRoutes(app: Express, deps: GatewayDeps): void {
     if (parseVersion(a) === undefined) problems.push({ path: '/path/a', message: VERSION_MESSAGE });
     if (parseVersion(b) === undefined) problems.push({ path: '/path/b', message: VERSION_MESSAGE });
     if (problems.length > 0) throw validationFailed(problems);
-    const [from, to] = await Promise.all([deps.store.get(id, a), deps.store.get(id, b)]);
+    const { definitions } = await scopeOf(req);
+    const [from, to] = await Promise.all([definitions.get(id, a), definitions.get(id, b)]);
     if (!from) throw notFound(`version "${a}" of definition "${id}"`);
     if (!to) throw notFound(`version "${b}" of definition "${id}"`);
     res.json(diffDefinitions(from, to));
@@ -100,16 +112,31 @@ export function definitionRoutes(app: Express, deps: GatewayDeps): void {
     const window = query.window ?? '24h';
     const windowMs = parseWindow(window);
     const id = param(req, 'id');
-    if (!(await deps.store.get(id))) throw notFound(`definition "${id}"`);
-    if (!deps.stats) throw new HttpError('unavailable', 'run statistics are not available on this gateway');
-    res.json(await deps.stats.compute(id, window, windowMs));
+    const scope = await scopeOf(req);
+    if (!(await scope.definitions.versions(id))) throw notFound(`definition "${id}"`);
+    if (!scope.stats) throw new HttpError('unavailable', 'run statistics are not available on this gateway');
+    res.json(await scope.stats.compute(id, window, windowMs));
   });
 
   app.put('/v1/definitions/:id/active', async (req, res) => {
     const { version } = parseOrThrow(SetActiveBody, req.body);
     const id = param(req, 'id');
-    if (!(await deps.store.setActive(id, version))) throw notFound(`version "${version}" of definition "${id}"`);
-    await activate(id, version);
+    const scope = await scopeOf(req);
+    if (!(await scope.definitions.get(id, version))) throw notFound(`version "${version}" of definition "${id}"`);
+    if (scope.tenant.fourEyes && !(await isApproved(scope, id, version))) {
+      throw new HttpError(
+        'rejected',
+        `four-eyes publishing: version ${version} of "${id}" must be approved by an approver other than its author before it can be active`,
+      );
+    }
+    await scope.definitions.setActive(id, version);
+    await scope.definitions.recordChange(id, {
+      at: new Date().toISOString(),
+      actor: actor(req),
+      action: 'activated',
+      version,
+    });
+    await activateSchedules(scope, id, version);
     res.json({ id, active_version: version });
   });
 }

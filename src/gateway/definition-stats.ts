@@ -7,7 +7,8 @@
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { RunStateView } from '../../interpreter/run-state.js';
-import { DefinitionIdKey } from '../temporal/search-attributes.js';
+import { DefinitionIdKey, TenantKey } from '../temporal/search-attributes.js';
+import type { TenantRuns } from '../temporal/tenant-runs.js';
 import { validationFailed } from './http-error.js';
 import { mapTemporalError, WORKFLOW_TYPE } from './run-service.js';
 
@@ -81,7 +82,11 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 }
 
 export class DefinitionStats {
-  constructor(private readonly client: Client) {}
+  constructor(
+    private readonly client: Client,
+    /** Whose runs count: the query is scoped to the tenant. */
+    private readonly ids: TenantRuns,
+  ) {}
 
   /** Stats of the runs of `definitionId` that closed in the last `windowMs`. */
   async compute(
@@ -93,6 +98,7 @@ export class DefinitionStats {
     const since = new Date(now.getTime() - windowMs);
     // definitionId was found in the store, so it matches the id pattern and cannot break the quotes.
     const query = [
+      `${TenantKey.name} = '${this.ids.tenant}'`,
       `WorkflowType = '${WORKFLOW_TYPE}'`,
       `${DefinitionIdKey.name} = '${definitionId}'`,
       `CloseTime >= '${since.toISOString()}'`,

@@ -1,22 +1,21 @@
 /** What the gateway's routes are built from; injected, so tests run them on real services. */
 import type { Request } from 'express';
 import type { ConnectorCatalog, ParamsCheck } from '../../interpreter/validate-definition.js';
+import type { RateLimitSettings } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { DefinitionStore } from '../store/definition-store.js';
-import type { DefinitionStats } from './definition-stats.js';
-import type { RunControl } from './run-control.js';
-import type { RunListing } from './run-listing.js';
-import type { RunService } from './run-service.js';
-import type { ScheduleSync } from './schedule-sync.js';
+import type { CodecRouteOptions } from './codec-routes.js';
+import type { GatewayAuth } from '../auth/authenticate.js';
+import type { TenantScopes } from './tenant-scopes.js';
 
 export interface GatewayDeps {
+  /** The whole store: audit log, keys and tenants. Routes reach definitions through their tenant's scope. */
   store: DefinitionStore;
-  runs: RunService;
-  /** `GET /v1/runs`. */
-  listing: RunListing;
-  /** Keeps Temporal Schedules in step with active versions; without it schedules are not managed. */
-  schedules?: ScheduleSync;
+  /** Each tenant's definitions, runs, listing, control, stats and schedules. */
+  scopes: TenantScopes;
+  /** Identifies callers and checks their roles on every route. */
+  auth: GatewayAuth;
   catalog: ConnectorCatalog;
   /** Checks task inputs against the connectors' params schemas at submit time. */
   checkParams?: ParamsCheck;
@@ -25,19 +24,19 @@ export interface GatewayDeps {
   temporalReady: () => Promise<void>;
   /** Looks up a webhook secret by the name a trigger gives; defaults to the process environment. */
   secret?: (name: string) => string | undefined;
-  /** Operator actions and events (pause, retry, approvals, POST /v1/events); without it those routes are absent. */
-  control?: RunControl;
   /** Prometheus series served at `GET /metrics`; without it the route answers an empty registry. */
   metrics?: GatewayMetrics;
-  /** `GET /v1/definitions/{id}/stats`; without it the route answers 503. */
-  stats?: DefinitionStats;
-  /** Upper bound for request bodies. */
-  bodyLimit?: string;
+  /** The remote codec endpoint (`POST /codec/encode|decode`) of encrypted payloads; without it those routes are absent. */
+  codec?: CodecRouteOptions;
+  /** Upper bound for request bodies: bytes, or a string such as `'2mb'` (the default). */
+  bodyLimit?: string | number;
+  /** Per-caller token bucket (`WEFT_RATE_LIMIT`); without it requests are not limited. */
+  rateLimit?: RateLimitSettings;
 }
 
-/** Who made the request. Authentication comes later; until then every caller is anonymous. */
-export function actor(_req: Request): string {
-  return 'anonymous';
+/** Who made the request, as the audit log and run history name them. */
+export function actor(req: Request): string {
+  return req.identity?.actor ?? 'anonymous';
 }
 
 /** A path parameter as a string ('' when absent). */

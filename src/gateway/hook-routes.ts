@@ -8,7 +8,9 @@
 import type { Express, Request } from 'express';
 import type { Definition } from '../../interpreter/definition-schema.js';
 import { resolveRunInput } from '../../interpreter/run-input.js';
+import { DEFAULT_TENANT, TENANT_ID_PATTERN } from '../auth/identity.js';
 import { requestIdOf } from './audit.js';
+import type { TenantScope } from './tenant-scopes.js';
 import { param, type GatewayDeps } from './gateway-deps.js';
 import { HttpError, notFound, validationFailed } from './http-error.js';
 import { rawBody } from './request-body.js';
@@ -21,7 +23,16 @@ type WebhookTrigger = Extract<Definition['triggers'][number], { type: 'webhook' 
  * accepts anyone; one with a secret accepts a valid signature under that secret.
  */
 function authorize(req: Request, hooks: WebhookTrigger[], deps: GatewayDeps, id: string): void {
-  if (hooks.some((hook) => hook.secret === undefined)) return;
+  // A caller the gateway authenticated (with the "run" permission: checked by authentication)
+  // needs no signature. In local-development mode signatures are checked as configured.
+  if (req.identity && req.identity.via !== 'local_dev') return;
+  if (hooks.some((hook) => hook.secret === undefined)) {
+    if (req.identity) return; // local development: a hook without a secret accepts anyone
+    throw new HttpError(
+      'unauthorized',
+      `authentication is required and the webhook of "${id}" has no secret: call it with an API key, or give its trigger a secret and sign the body`,
+    );
+  }
   const lookup = deps.secret ?? ((name: string) => process.env[name]);
   const secrets = hooks.map((hook) => ({ name: hook.secret ?? '', value: lookup(hook.secret ?? '') }));
   const configured = secrets.filter((s): s is { name: string; value: string } => !!s.value);
@@ -32,22 +43,43 @@ function authorize(req: Request, hooks: WebhookTrigger[], deps: GatewayDeps, id:
   }
   const body = rawBody(req);
   const header = req.get(SIGNATURE_HEADER);
-  if (!configured.some((s) => signatureMatches(body, header, s.value))) {
-    throw new HttpError('unauthorized', 'missing or invalid webhook signature', [
-      {
-        path: '/headers/x-signature',
-        message: 'expected "sha256=" and the hex HMAC-SHA256 of the raw request body, keyed with the webhook secret',
-      },
+  if (!configured.some((s) => signatureMatches(body, header, s.value))) throw badSignature();
+}
+
+function badSignature(): HttpError {
+  return new HttpError('unauthorized', 'missing or invalid webhook signature', [
+    {
+      path: '/headers/x-signature',
+      message: 'expected "sha256=" and the hex HMAC-SHA256 of the raw request body, keyed with the webhook secret',
+    },
+  ]);
+}
+
+/**
+ * The tenant a webhook call is for: the caller's, when authenticated; otherwise the `tenant`
+ * query parameter (default: the default tenant), and then only a valid signature lets it in.
+ */
+function hookScope(req: Request, deps: GatewayDeps): Promise<TenantScope> {
+  if (req.identity) return deps.scopes.ofRequest(req);
+  const tenant = req.query.tenant;
+  if (tenant === undefined) return deps.scopes.of(DEFAULT_TENANT);
+  if (typeof tenant !== 'string' || !TENANT_ID_PATTERN.test(tenant)) {
+    throw validationFailed([
+      { path: '/query/tenant', message: 'expected a tenant id (lower-case letters, digits, "-")' },
     ]);
   }
+  return deps.scopes.of(tenant);
 }
 
 export function hookRoutes(app: Express, deps: GatewayDeps): void {
   app.post('/v1/hooks/:definition_id', async (req, res) => {
     const id = param(req, 'definition_id');
-    const definition = await deps.store.get(id);
+    const scope = await hookScope(req, deps);
+    const definition = await scope.definitions.get(id);
+    const hooks = definition?.triggers.filter((t): t is WebhookTrigger => t.type === 'webhook') ?? [];
+    // Without credentials, a missing definition looks like a bad signature: no probing for ids.
+    if (!req.identity && hooks.length === 0) throw badSignature();
     if (!definition) throw notFound(`definition "${id}"`);
-    const hooks = definition.triggers.filter((t): t is WebhookTrigger => t.type === 'webhook');
     if (hooks.length === 0) {
       throw new HttpError(
         'not_found',
@@ -60,13 +92,11 @@ export function hookRoutes(app: Express, deps: GatewayDeps): void {
     const resolved = resolveRunInput(definition, input, '');
     if (!resolved.ok)
       throw validationFailed(resolved.problems, 'the webhook body does not match the declared variables');
-    const { run, created } = await deps.runs.start(
-      definition,
-      input as Record<string, unknown>,
-      undefined,
-      requestIdOf(res),
-    );
-    deps.control?.noteStarted(run.run_id, definition.id);
+    const { run, created } = await scope.runs.start(definition, input as Record<string, unknown>, undefined, {
+      requestId: requestIdOf(res),
+      startedBy: req.identity?.actor ?? `webhook:${id}`,
+    });
+    scope.control?.noteStarted(run.run_id, definition.id);
     if (created) deps.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'webhook' });
     deps.logger.info({ run_id: run.run_id, definition: id, version: definition.version }, 'run started by webhook');
     res.status(202).json(run);

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'rejected'
   | 'unavailable'
   | 'payload_too_large'
+  | 'rate_limited'
   | 'unsupported_media_type'
   | 'method_not_allowed'
   | 'internal';
@@ -29,6 +30,7 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   rejected: 409,
   payload_too_large: 413,
+  rate_limited: 429,
   unsupported_media_type: 415,
   unavailable: 503,
   internal: 500,
@@ -78,7 +80,7 @@ function fromBodyParser(err: unknown): HttpError | undefined {
     case 'entity.parse.failed':
       return validationFailed([{ path: '', message: 'the body is not valid JSON' }], 'malformed body');
     case 'entity.too.large':
-      return new HttpError('payload_too_large', 'the body is larger than the gateway accepts');
+      return new HttpError('payload_too_large', tooLargeMessage(err));
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new HttpError('unsupported_media_type', 'unsupported body encoding or charset');
@@ -93,6 +95,15 @@ function fromBodyParser(err: unknown): HttpError | undefined {
     return validationFailed([{ path: '', message: `the body could not be read${reason}` }], 'malformed body');
   }
   return undefined;
+}
+
+/** raw-body's error knows the limit, and the declared length when there was a Content-Length. */
+function tooLargeMessage(err: object): string {
+  const limit = 'limit' in err && typeof err.limit === 'number' ? err.limit : undefined;
+  const length = 'length' in err && typeof err.length === 'number' ? err.length : undefined;
+  const size = length === undefined ? 'the body' : `the body (${length} bytes)`;
+  if (limit === undefined) return `${size} is larger than the gateway accepts`;
+  return `${size} is larger than the gateway accepts: at most ${limit} bytes (WEFT_MAX_BODY_BYTES)`;
 }
 
 /** A path parameter that is not valid percent-encoding (`/v1/runs/%E0%A4%A`): the router marks it 400. */

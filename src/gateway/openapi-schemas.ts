@@ -63,6 +63,7 @@ const ERROR_CODES: ErrorCode[] = [
   'rejected',
   'unavailable',
   'payload_too_large',
+  'rate_limited',
   'unsupported_media_type',
   'method_not_allowed',
   'internal',

@@ -4,8 +4,11 @@
  */
 import { z } from 'zod';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
+import { CodecBody } from './codec-routes.js';
+import { accessPaths, securitySchemes, withAccess } from './openapi-access.js';
 import { Approval, EventBody, Variables, bodies } from './control-routes.js';
 import { componentSchemas } from './openapi-schemas.js';
+import { UNLIMITED_PATHS } from './rate-limit.js';
 
 type Operation = Record<string, unknown>;
 
@@ -19,6 +22,23 @@ const err = (name: string) => ({ $ref: `#/components/responses/${name}` });
 
 /** Errors every request may get: an unreachable Temporal server or definition store. */
 const always = { '503': err('Unavailable') };
+
+/** Every operation but the probes may answer 429 when a rate limit is configured. */
+function withRateLimit(paths: Record<string, Record<string, Operation>>): Record<string, Record<string, Operation>> {
+  return Object.fromEntries(
+    Object.entries(paths).map(([path, item]) => [
+      path,
+      UNLIMITED_PATHS.has(path)
+        ? item
+        : Object.fromEntries(
+            Object.entries(item).map(([method, operation]) => [
+              method,
+              { ...operation, responses: { ...(operation.responses as object), '429': err('RateLimited') } },
+            ]),
+          ),
+    ]),
+  );
+}
 /** Errors of requests with a body. */
 const bodyErrors = { '400': err('BadRequest'), '413': err('PayloadTooLarge'), '415': err('UnsupportedMediaType') };
 
@@ -31,6 +51,42 @@ const pathParam = (name: string, description: string) => ({
 });
 const id = pathParam('id', 'definition id');
 const runId = pathParam('run_id', 'run id (the Temporal workflow id)');
+
+/** The answer of `GET /v1/runs/{run_id}/lineage` (`RunLineage` in interpreter/lineage.ts). */
+const lineageSchema = {
+  type: 'object',
+  required: ['run_id', 'variables'],
+  properties: {
+    run_id: { type: 'string' },
+    variables: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        required: ['writes', 'entries'],
+        properties: {
+          writes: { type: 'integer', minimum: 0, description: 'every write of the variable, including dropped ones' },
+          entries: {
+            type: 'array',
+            maxItems: 20,
+            items: {
+              type: 'object',
+              required: ['at', 'source', 'inputs'],
+              properties: {
+                at: { type: 'string', format: 'date-time' },
+                node: { type: 'string', description: "absent for the run input and operators' variable patches" },
+                node_type: { type: 'string' },
+                source: { type: 'string', enum: ['input', 'default', 'node', 'operator'] },
+                by: { type: 'string', description: 'the operator (or approver) behind the write' },
+                inputs: { type: 'array', items: { type: 'string' } },
+                iteration: { type: 'integer', minimum: 0, description: "the writing node's visit count" },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
 
 function op(summary: string, responses: Record<string, unknown>, extra: Operation = {}): Operation {
   return { summary, ...extra, responses: { ...responses, ...always } };
@@ -212,6 +268,23 @@ function paths(): Record<string, Record<string, Operation>> {
         },
       ),
     },
+    '/v1/runs/{run_id}/lineage': {
+      get: op(
+        'Data lineage: which node wrote each variable, from which inputs, and when',
+        {
+          '200': {
+            description: 'every variable of the run with its latest writes, oldest first (running or closed)',
+            content: jsonContent(lineageSchema),
+          },
+          '404': err('NotFound'),
+        },
+        {
+          parameters: [runId],
+          description:
+            "Each write names its `source` (`input`, `default`, `node` or `operator`), the writing `node` and `node_type`, the node's visit count as `iteration`, the operator as `by`, and `inputs`: the static references of the expressions or templates the value came from (`vars.order`, `input.sku`, `nodes.fetch.output`, `event:<type>`). The last 20 writes per variable are kept; `writes` counts them all. `at` is the engine's time of the write. Runs started before lineage was recorded report no writes.",
+        },
+      ),
+    },
     ...controlPaths(),
     '/v1/audit': {
       get: op(
@@ -343,6 +416,42 @@ function controlPaths(): Record<string, Record<string, Operation>> {
   };
 }
 
+/** The remote codec endpoint (codec-routes.ts), served only when `WEFT_CODEC_KEYS` is set. */
+function codecPaths(): Record<string, Record<string, Operation>> {
+  const { $schema: _drop, ...payloads } = z.toJSONSchema(CodecBody, { io: 'input' });
+  const codecOp = (summary: string, description: string) => ({
+    post: op(
+      summary,
+      {
+        '200': { description: 'the payloads, in the same order and form', content: jsonContent(payloads) },
+        '401': err('Unauthorized'),
+        '404': err('NotFound'),
+        ...bodyErrors,
+      },
+      {
+        description: `${description} Temporal's remote codec protocol: payloads in protobuf's JSON form (metadata values and data in base64). Browsers on the Web UI's origin (\`TEMPORAL_UI_URL\`) may call it with credentials (CORS).`,
+        parameters: [
+          {
+            name: 'X-Namespace',
+            in: 'header',
+            required: true,
+            schema: { type: 'string' },
+            description: 'the Temporal namespace of the payloads; a namespace without a codec answers 404',
+          },
+        ],
+        requestBody: { required: true, content: jsonContent(payloads) },
+      },
+    ),
+  });
+  return {
+    '/codec/encode': codecOp('Encrypt payloads', 'Encrypts each payload with the current key.'),
+    '/codec/decode': codecOp(
+      'Decrypt payloads',
+      'Decrypts each encrypted payload with the key it names; other payloads come back unchanged. A payload that cannot be decrypted (unknown key, altered data) answers 400 naming it.',
+    ),
+  };
+}
+
 const errorResponse = (description: string) => ({ description, content: jsonContent(schema('Error')) });
 
 /**
@@ -363,10 +472,12 @@ function connectorSchemas(): Record<string, unknown> {
   return out;
 }
 
-let document: Record<string, unknown> | undefined;
+const documents = new Map<boolean, Record<string, unknown>>();
 
-/** The document; built once. */
-export function openApiDocument(): Record<string, unknown> {
+/** The document (with the codec routes when the gateway serves them); built once per variant. */
+export function openApiDocument(options: { codec?: boolean } = {}): Record<string, unknown> {
+  const codec = options.codec ?? false;
+  let document = documents.get(codec);
   document ??= {
     openapi: '3.1.0',
     info: {
@@ -375,19 +486,35 @@ export function openApiDocument(): Record<string, unknown> {
       description:
         'Graph workflow definitions and their runs on Temporal. Every error has the shape `{ "error": { "code", "message", "details"? } }`; `details` name each problem with a JSON Pointer.',
     },
-    paths: paths(),
+    paths: withRateLimit(withAccess({ ...paths(), ...accessPaths(), ...(codec ? codecPaths() : {}) })),
+    security: [{ bearer: [] }],
     components: {
       schemas: { ...componentSchemas(), ...connectorSchemas() },
+      securitySchemes,
       responses: {
+        Forbidden: errorResponse(
+          "`forbidden`: the caller's roles lack the permission the operation needs (`x-weft-permission`), or a rule such as four-eyes refuses it",
+        ),
         BadRequest: errorResponse('`validation_failed`: the request is invalid; `details` name every problem'),
         Unauthorized: errorResponse('`unauthorized`: missing or invalid credentials or signature'),
         NotFound: errorResponse('`not_found`'),
         Conflict: errorResponse('`conflict`'),
-        PayloadTooLarge: errorResponse('`payload_too_large`: the body exceeds the limit (2 MB by default)'),
+        PayloadTooLarge: errorResponse(
+          '`payload_too_large`: the body exceeds `WEFT_MAX_BODY_BYTES` (2 MiB by default); the message states the limit in bytes',
+        ),
+        RateLimited: {
+          ...errorResponse(
+            '`rate_limited`: this caller (API key, else client address) made too many requests; only when `WEFT_RATE_LIMIT` is set',
+          ),
+          headers: {
+            'Retry-After': { description: 'seconds until a request will be accepted', schema: { type: 'integer' } },
+          },
+        },
         UnsupportedMediaType: errorResponse('`unsupported_media_type`: unsupported body encoding or charset'),
         Unavailable: errorResponse('`unavailable`: Temporal or the definition store cannot be reached; retry later'),
       },
     },
   };
+  documents.set(codec, document);
   return document;
 }

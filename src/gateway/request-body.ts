@@ -40,8 +40,8 @@ const limitDepth: RequestHandler = (req, _res, next) => {
   next();
 };
 
-/** The body-parsing middleware chain. */
-export function jsonBody(limit: string): RequestHandler[] {
+/** The body-parsing middleware chain; `limit` in bytes, or a string such as `'2mb'`. */
+export function jsonBody(limit: string | number): RequestHandler[] {
   return [
     express.json({
       limit,

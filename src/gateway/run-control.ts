@@ -16,6 +16,7 @@ import type { RunState, RunStateView } from '../../interpreter/run-state.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { DefinitionStore, VersionedDefinition } from '../store/definition-store.js';
 import { DefinitionIdKey, DefinitionVersionKey, RetryOfKey } from '../temporal/search-attributes.js';
+import type { TenantRuns } from '../temporal/tenant-runs.js';
 import { HttpError, notFound } from './http-error.js';
 import { mapTemporalError } from './run-service.js';
 
@@ -53,16 +54,22 @@ export class RunControl {
     private readonly store: Pick<DefinitionStore, 'get' | 'list'>,
     private readonly startRun: StartRun,
     private readonly taskQueue: string,
+    /** Whose runs these are: ids are translated and visibility queries scoped through it. */
+    private readonly ids: TenantRuns,
     /** Counts event deliveries and the runs started here (retries, event triggers). */
     private readonly metrics?: Pick<GatewayMetrics, 'runsStarted' | 'eventDeliveries'>,
   ) {}
+
+  private handle(runId: string) {
+    return this.client.workflow.getHandle(this.ids.workflowId(runId));
+  }
 
   /** Sends an operator action; 409 `rejected` with the run's reason when it is refused. */
   async control(
     runId: string,
     action: ControlAction,
   ): Promise<{ accepted: true; status: RunStateView['status']; run_id?: string }> {
-    const handle = this.client.workflow.getHandle(runId);
+    const handle = this.handle(runId);
     try {
       if (action.type === 'retry' && (await handle.describe()).status.name === 'FAILED') {
         return { accepted: true, status: 'running', run_id: await this.retryClosed(runId, action) };
@@ -102,7 +109,7 @@ export class RunControl {
    * the original (`retry_of` in its memo and state, `WeftRetryOf` for finding it).
    */
   private async retryClosed(runId: string, action: Extract<ControlAction, { type: 'retry' }>): Promise<string> {
-    const previous = await this.client.workflow.getHandle(runId).query<RunState>('raw_state');
+    const previous = await this.handle(runId).query<RunState>('raw_state');
     const prepared = retryState(previous, runId, action.by, new Date().toISOString());
     if ('refused' in prepared) throw new HttpError('rejected', prepared.refused);
     const blocked = prepared.state.blocked ?? [];
@@ -116,7 +123,8 @@ export class RunControl {
         `version ${previous.run.definition_version} of "${previous.run.definition_id}" is gone`,
       );
     const attempt = (await this.retriesOf(runId)).length + 1;
-    const workflowId = `${runId}.retry-${attempt}`;
+    const retryId = `${runId}.retry-${attempt}`;
+    const workflowId = this.ids.workflowId(retryId);
     prepared.state.run.id = workflowId;
     await this.client.workflow.start('interpret', {
       taskQueue: this.taskQueue,
@@ -128,24 +136,31 @@ export class RunControl {
           resume: { state: prepared.state, retry_nodes: action.node ? [action.node] : blocked },
         },
       ],
-      memo: { definition_id: definition.id, definition_version: definition.version, retry_of: runId },
+      memo: {
+        definition_id: definition.id,
+        definition_version: definition.version,
+        retry_of: runId,
+        tenant: this.ids.tenant,
+        started_by: action.by,
+      },
       typedSearchAttributes: [
         { key: DefinitionIdKey, value: definition.id },
         { key: DefinitionVersionKey, value: definition.version },
         { key: RetryOfKey, value: runId },
+        this.ids.searchAttribute,
       ],
       staticSummary: `${definition.name ?? definition.id} · ${definition.id} v${definition.version} (retry of ${runId})`,
     });
-    this.noteStarted(workflowId, definition.id);
+    this.noteStarted(retryId, definition.id);
     this.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'retry' });
-    return workflowId;
+    return retryId;
   }
 
   /** Runs started by retrying this one, oldest first. */
   async retriesOf(runId: string): Promise<string[]> {
     const ids: string[] = [];
-    for await (const run of this.client.workflow.list({ query: `${RetryOfKey.name} = ${JSON.stringify(runId)}` }))
-      ids.push(run.workflowId);
+    const query = this.ids.scope(`${RetryOfKey.name} = ${JSON.stringify(runId)}`);
+    for await (const run of this.client.workflow.list({ query })) ids.push(this.ids.runId(run.workflowId));
     return ids.sort();
   }
 
@@ -159,7 +174,7 @@ export class RunControl {
   /** The run's variables as its state query shows them (secrets masked). */
   async variables(runId: string): Promise<Record<string, unknown>> {
     try {
-      return (await this.client.workflow.getHandle(runId).query<RunStateView>('state')).variables;
+      return (await this.handle(runId).query<RunStateView>('state')).variables;
     } catch (err) {
       return mapTemporalError(err, runId);
     }
@@ -179,11 +194,11 @@ export class RunControl {
     try {
       if (listening.length > 0) {
         const ids = listening.map((id) => JSON.stringify(id)).join(', ');
-        const query = `${DefinitionIdKey.name} IN (${ids}) AND ExecutionStatus = "Running"`;
+        const query = this.ids.scope(`${DefinitionIdKey.name} IN (${ids}) AND ExecutionStatus = "Running"`);
         // Run id → its definition id, for the delivery counts.
         const targets = new Map<string, string>();
         for await (const run of this.client.workflow.list({ query }))
-          targets.set(run.workflowId, run.typedSearchAttributes.get(DefinitionIdKey) ?? '');
+          targets.set(this.ids.runId(run.workflowId), run.typedSearchAttributes.get(DefinitionIdKey) ?? '');
         for (const [runId, entry] of this.recent)
           if (listening.includes(entry.definition)) targets.set(runId, entry.definition);
         for (const runId of [...targets.keys()].sort()) {
@@ -225,9 +240,10 @@ export class RunControl {
 
   private async deliverTo(runId: string, event: ExternalEvent): Promise<DeliveryStatus | 'closed'> {
     try {
-      const { status } = await this.client.workflow
-        .getHandle(runId)
-        .executeUpdate<{ status: DeliveryStatus }, [ExternalEvent]>('deliver_event', { args: [event] });
+      const { status } = await this.handle(runId).executeUpdate<{ status: DeliveryStatus }, [ExternalEvent]>(
+        'deliver_event',
+        { args: [event] },
+      );
       return status;
     } catch (err) {
       if (closedMessage(err) || err instanceof WorkflowNotFoundError) return 'closed';

@@ -5,11 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
-import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { defaultPayloadConverter, type DataConverter, type Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { z } from 'zod';
 import { DEFINITION_ID_PATTERN } from '../../interpreter/definition-schema.js';
 import { DefinitionIdKey, DefinitionVersionKey, StatusKey } from '../temporal/search-attributes.js';
+import type { TenantRuns } from '../temporal/tenant-runs.js';
 import { HttpError, validationFailed } from './http-error.js';
 import { mapTemporalError, WORKFLOW_TYPE } from './run-service.js';
 
@@ -120,11 +121,11 @@ function isoTime(ts: proto.google.protobuf.ITimestamp | null | undefined): strin
   return new Date(Number(ts.seconds) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6)).toISOString();
 }
 
-function toItem(info: proto.temporal.api.workflow.v1.IWorkflowExecutionInfo): RunListItem {
+function toItem(info: proto.temporal.api.workflow.v1.IWorkflowExecutionInfo, ids: TenantRuns): RunListItem {
   const fields = info.searchAttributes?.indexedFields;
   const closed = isoTime(info.closeTime);
   return {
-    run_id: info.execution?.workflowId ?? '',
+    run_id: ids.runId(info.execution?.workflowId ?? ''),
     instance_id: info.firstRunId || (info.execution?.runId ?? ''),
     definition_id: keyword(fields, DefinitionIdKey.name),
     definition_version: keyword(fields, DefinitionVersionKey.name),
@@ -141,8 +142,13 @@ function toItem(info: proto.temporal.api.workflow.v1.IWorkflowExecutionInfo): Ru
  * One page of runs. Calls the visibility RPC that `client.workflow.list` wraps, because the
  * SDK's iterator hides the page token a stateless HTTP listing has to hand out.
  */
-export async function listRuns(client: Client, namespace: string, query: ListRunsQuery): Promise<RunPage> {
-  const visibility = visibilityQuery(query);
+export async function listRuns(
+  client: Client,
+  namespace: string,
+  query: ListRunsQuery,
+  ids: TenantRuns,
+): Promise<RunPage> {
+  const visibility = ids.scope(visibilityQuery(query));
   const nextPageToken = query.page_token === undefined ? undefined : decodeToken(visibility, query.page_token);
   let response: proto.temporal.api.workflowservice.v1.IListWorkflowExecutionsResponse;
   try {
@@ -169,7 +175,7 @@ export async function listRuns(client: Client, namespace: string, query: ListRun
     }
     throw new HttpError('unavailable', `Temporal could not list runs: ${(err as Error).message}`);
   }
-  const items = (response.executions ?? []).map(toItem);
+  const items = (response.executions ?? []).map((info) => toItem(info, ids));
   const token = response.nextPageToken;
   return token && token.length > 0 ? { items, next_page_token: encodeToken(visibility, token) } : { items };
 }
@@ -183,11 +189,12 @@ const GRPC_UNKNOWN = 2;
  */
 export class RunListing {
   private readonly connection: Connection;
-  private readonly client: Client;
+  private readonly clients = new Map<string, Client>();
 
   constructor(
     address: string,
-    private readonly namespace: string,
+    /** The encrypting data converter when payloads are encrypted, so memos decode like the gateway's. */
+    private readonly dataConverter?: DataConverter,
   ) {
     const retry = defaultGrpcRetryOptions();
     this.connection = Connection.lazy({
@@ -200,11 +207,18 @@ export class RunListing {
         }),
       ],
     });
-    this.client = new Client({ connection: this.connection, namespace });
   }
 
-  list(query: ListRunsQuery): Promise<RunPage> {
-    return listRuns(this.client, this.namespace, query);
+  /** The listing of one tenant's runs, in the namespace they live in. */
+  forTenant(ids: TenantRuns, namespace: string): { list(query: ListRunsQuery): Promise<RunPage> } {
+    let client = this.clients.get(namespace);
+    if (!client) {
+      const { dataConverter } = this;
+      client = new Client({ connection: this.connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
+      this.clients.set(namespace, client);
+    }
+    const scoped = client;
+    return { list: (query) => listRuns(scoped, namespace, query, ids) };
   }
 
   close(): Promise<void> {

@@ -6,7 +6,7 @@ import type { Express, Request } from 'express';
 import { z } from 'zod';
 import { resolveRunInput } from '../../interpreter/run-input.js';
 import { requestIdOf } from './audit.js';
-import { param, type GatewayDeps } from './gateway-deps.js';
+import { actor, param, type GatewayDeps } from './gateway-deps.js';
 import { notFound, parseOrThrow, validationFailed } from './http-error.js';
 import { ListRunsQuery } from './run-listing.js';
 
@@ -39,7 +39,8 @@ export function runRoutes(app: Express, deps: GatewayDeps): void {
   app.post('/v1/definitions/:id/runs', async (req, res) => {
     const body = parseOrThrow(StartRunBody, req.body ?? {});
     const id = param(req, 'id');
-    const definition = await deps.store.get(id, body.version);
+    const scope = await deps.scopes.ofRequest(req);
+    const definition = await scope.definitions.get(id, body.version);
     if (!definition) {
       throw notFound(
         body.version === undefined ? `definition "${id}"` : `version "${body.version}" of definition "${id}"`,
@@ -48,8 +49,11 @@ export function runRoutes(app: Express, deps: GatewayDeps): void {
     const input = body.input ?? {};
     const resolved = resolveRunInput(definition, input);
     if (!resolved.ok) throw validationFailed(resolved.problems, 'the run input does not match the declared variables');
-    const { run, created } = await deps.runs.start(definition, input, body.run_id, requestIdOf(res));
-    deps.control?.noteStarted(run.run_id, definition.id);
+    const { run, created } = await scope.runs.start(definition, input, body.run_id, {
+      requestId: requestIdOf(res),
+      startedBy: actor(req),
+    });
+    scope.control?.noteStarted(run.run_id, definition.id);
     if (created) deps.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'api' });
     if (created) deps.logger.info({ run_id: run.run_id, definition: id, version: definition.version }, 'run started');
     res.status(created ? 201 : 200).json(run);
@@ -57,13 +61,14 @@ export function runRoutes(app: Express, deps: GatewayDeps): void {
 
   app.get('/v1/runs', async (req, res) => {
     const query = parseOrThrow(ListRunsQuery, req.query, '/query');
-    res.json(await deps.listing.list(query));
+    res.json(await (await deps.scopes.ofRequest(req)).listing.list(query));
   });
 
   app.get('/v1/runs/:run_id', async (req, res) => {
-    const state = await deps.runs.state(runId(req));
+    const { runs, control } = await deps.scopes.ofRequest(req);
+    const state = await runs.state(runId(req));
     // A failed run links to the runs that retried it (the retries link back through `retry_of`).
-    const retries = state.status === 'failed' && deps.control ? await deps.control.retriesOf(runId(req)) : [];
+    const retries = state.status === 'failed' && control ? await control.retriesOf(runId(req)) : [];
     res.json(retries.length > 0 ? { ...state, retried_by: retries } : state);
   });
 
@@ -72,6 +77,7 @@ export function runRoutes(app: Express, deps: GatewayDeps): void {
     if (wait !== undefined && wait !== 'true' && wait !== 'false') {
       throw validationFailed([{ path: '/query/wait', message: 'expected "true" or "false"' }]);
     }
-    res.json(await deps.runs.result(runId(req), wait === 'true' ? 60_000 : 0));
+    const { runs } = await deps.scopes.ofRequest(req);
+    res.json(await runs.result(runId(req), wait === 'true' ? 60_000 : 0));
   });
 }

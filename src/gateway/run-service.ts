@@ -13,9 +13,11 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { durationMs } from '../../interpreter/duration.js';
+import type { RunLineage } from '../../interpreter/lineage.js';
 import type { RunError, RunStateView } from '../../interpreter/run-state.js';
 import { canonicalJson, type VersionedDefinition } from '../store/definition-store.js';
 import { DefinitionIdKey, DefinitionVersionKey } from '../temporal/search-attributes.js';
+import { TenantRuns } from '../temporal/tenant-runs.js';
 import { HttpError, notFound } from './http-error.js';
 
 /** The workflow type name of the generic interpreter workflow. */
@@ -26,6 +28,15 @@ export interface RunServiceOptions {
   taskQueue: string;
   namespace: string;
   uiUrl: string;
+  /** Whose runs these are (default: the default tenant's). */
+  ids?: TenantRuns;
+}
+
+/** Who and which request started a run: kept in its memo (and so in its history). */
+export interface StartContext {
+  requestId?: string;
+  /** The actor, as the audit log names it. */
+  startedBy?: string;
 }
 
 export interface StartedRun {
@@ -77,7 +88,11 @@ export function inputHash(input: Record<string, unknown>): string {
 }
 
 export class RunService {
-  constructor(private readonly options: RunServiceOptions) {}
+  readonly ids: TenantRuns;
+
+  constructor(private readonly options: RunServiceOptions) {
+    this.ids = options.ids ?? new TenantRuns('default');
+  }
 
   uiUrl(workflowId: string, runId: string): string {
     const ns = encodeURIComponent(this.options.namespace);
@@ -89,7 +104,7 @@ export class RunService {
    * Schedule): the interpreter's input, task queue, memo, search attributes and summary, so
    * runs look the same in the Web UI and in `GET /v1/runs` however they began.
    */
-  workflowOptions(definition: VersionedDefinition, input: Record<string, unknown>, requestId?: string) {
+  workflowOptions(definition: VersionedDefinition, input: Record<string, unknown>, context: StartContext = {}) {
     return {
       taskQueue: this.options.taskQueue,
       args: [{ definition, input }],
@@ -97,12 +112,15 @@ export class RunService {
         definition_id: definition.id,
         definition_version: definition.version,
         input_hash: inputHash(input),
-        // Links the run to the audit log entry of the request that started it.
-        ...(requestId === undefined ? {} : { request_id: requestId }),
+        tenant: this.ids.tenant,
+        // Links the run to the audit log entry of the request that started it, and its author.
+        ...(context.requestId === undefined ? {} : { request_id: context.requestId }),
+        ...(context.startedBy === undefined ? {} : { started_by: context.startedBy }),
       },
       typedSearchAttributes: [
         { key: DefinitionIdKey, value: definition.id },
         { key: DefinitionVersionKey, value: definition.version },
+        this.ids.searchAttribute,
       ],
       staticSummary: `${definition.name ?? definition.id} · ${definition.id} v${definition.version}`,
       ...(definition.options.timeout === undefined
@@ -121,12 +139,12 @@ export class RunService {
     definition: VersionedDefinition,
     input: Record<string, unknown>,
     runId?: string,
-    requestId?: string,
+    context: StartContext = {},
   ): Promise<StartOutcome> {
-    const workflowId = runId ?? `${definition.id}-${newRunKey()}`;
+    const workflowId = this.ids.workflowId(runId ?? `${definition.id}-${newRunKey()}`);
     try {
       const handle = await this.options.client.workflow.start(WORKFLOW_TYPE, {
-        ...this.workflowOptions(definition, input, requestId),
+        ...this.workflowOptions(definition, input, context),
         workflowId,
         workflowIdConflictPolicy: 'FAIL',
         // A closed run keeps its id (for the namespace's retention period): the same run_id
@@ -142,7 +160,7 @@ export class RunService {
 
   private startedRun(definition: VersionedDefinition, workflowId: string, instanceId: string): StartedRun {
     return {
-      run_id: workflowId,
+      run_id: this.ids.runId(workflowId),
       instance_id: instanceId,
       definition_id: definition.id,
       definition_version: definition.version,
@@ -158,12 +176,12 @@ export class RunService {
   ): Promise<StartOutcome> {
     let description: Awaited<ReturnType<WorkflowHandle['describe']>>;
     try {
-      description = await this.handle(workflowId).describe();
+      description = await this.options.client.workflow.getHandle(workflowId).describe();
     } catch (err) {
       return mapTemporalError(err, workflowId);
     }
     const memo = description.memo ?? {};
-    const taken = `a run with run_id "${workflowId}" already exists`;
+    const taken = `a run with run_id "${this.ids.runId(workflowId)}" already exists`;
     if (memo.definition_id !== definition.id) {
       throw new HttpError('conflict', `${taken} for another definition`);
     }
@@ -180,14 +198,27 @@ export class RunService {
     return { created: false, run: this.startedRun(definition, workflowId, instanceId) };
   }
 
-  private handle(runId: string): WorkflowHandle {
-    return this.options.client.workflow.getHandle(runId);
+  /** A handle on one of this tenant's runs. */
+  handle(runId: string): WorkflowHandle {
+    return this.options.client.workflow.getHandle(this.ids.workflowId(runId));
   }
 
   /** The run state for running and closed runs (answered by the workflow's state query). */
   async state(runId: string): Promise<RunStateView> {
     try {
+      // `workflow_id` in the state stays Temporal's id (`<tenant>/<run id>`), as the Web UI shows it.
       return await this.handle(runId).query<RunStateView>('state');
+    } catch (err) {
+      return mapTemporalError(err, runId);
+    }
+  }
+
+  /** Who wrote each variable of a running or closed run (the workflow's lineage query). */
+  async lineage(runId: string): Promise<RunLineage> {
+    try {
+      const lineage = await this.handle(runId).query<RunLineage>('lineage');
+      // The workflow knows itself by its workflow id; the caller asked by its run id.
+      return { ...lineage, run_id: runId };
     } catch (err) {
       return mapTemporalError(err, runId);
     }

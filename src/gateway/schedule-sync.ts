@@ -30,7 +30,9 @@ export function scheduleId(definitionId: string, index: number): string {
 
 export interface ScheduleSyncDeps {
   client: Client;
-  store: DefinitionStore;
+  /** The tenant's definitions. */
+  store: Pick<DefinitionStore, 'get' | 'versions'>;
+  /** The tenant's runs: schedules start runs the way the gateway does. */
   runs: RunService;
   logger: Logger;
 }
@@ -71,7 +73,7 @@ export class ScheduleSync {
     try {
       for (const [index, trigger] of wanted) await this.upsert(active, index, trigger);
       for (let index = 0; index < bound; index++) {
-        if (!wanted.has(index)) await this.remove(scheduleId(id, index));
+        if (!wanted.has(index)) await this.remove(this.scheduleId(id, index));
       }
     } catch (err) {
       mapTemporalError(err);
@@ -94,12 +96,17 @@ export class ScheduleSync {
     return bound;
   }
 
+  /** Schedule ids, like workflow ids, carry the tenant so tenants cannot collide. */
+  private scheduleId(definitionId: string, index: number): string {
+    return scheduleId(this.deps.runs.ids.workflowId(definitionId), index);
+  }
+
   private options(definition: VersionedDefinition, index: number, trigger: ScheduleTrigger): ScheduleUpdateOptions {
     const action: ScheduleOptionsStartWorkflowAction<Workflow> = {
       type: 'startWorkflow',
       workflowType: WORKFLOW_TYPE,
       // Temporal appends the scheduled time, so each run gets its own id.
-      workflowId: `${definition.id}-schedule-${index}`,
+      workflowId: this.deps.runs.ids.workflowId(`${definition.id}-schedule-${index}`),
       ...this.deps.runs.workflowOptions(definition, trigger.input ?? {}),
     };
     return {
@@ -114,12 +121,13 @@ export class ScheduleSync {
       typedSearchAttributes: [
         { key: DefinitionIdKey, value: definition.id },
         { key: DefinitionVersionKey, value: definition.version },
+        this.deps.runs.ids.searchAttribute,
       ],
     };
   }
 
   private async upsert(definition: VersionedDefinition, index: number, trigger: ScheduleTrigger): Promise<void> {
-    const id = scheduleId(definition.id, index);
+    const id = this.scheduleId(definition.id, index);
     const options = this.options(definition, index, trigger);
     try {
       try {

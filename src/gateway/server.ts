@@ -10,11 +10,19 @@ import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createGatewayMetrics } from '../metrics/gateway-metrics.js';
-import { DefinitionIdKey } from '../temporal/search-attributes.js';
+import { DefinitionIdKey, TenantKey } from '../temporal/search-attributes.js';
 import { openDefinitionStore } from '../store/open-store.js';
 import { clientTracing } from '../telemetry/temporal-tracing.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import { codecFromKeys, encryptingDataConverter } from '../codec/data-converter.js';
+import { GatewayAuth } from '../auth/authenticate.js';
+import { DEFAULT_TENANT } from '../auth/identity.js';
+import { createJwtVerifier, JwksUnavailable, JwtRejected } from '../auth/jwt.js';
+import type { AccessStore } from '../store/access-store.js';
+import { TenantDefinitions } from '../store/tenant-store.js';
 import { createGateway } from './app.js';
+import { HttpError } from './http-error.js';
+import { TenantScopes } from './tenant-scopes.js';
 import { DefinitionStats } from './definition-stats.js';
 import { startNatsEvents } from './nats-events.js';
 import { RunControl } from './run-control.js';
@@ -29,7 +37,10 @@ const COUNTED_STATUSES: Record<string, string> = {
   cancelled: "ExecutionStatus = 'Canceled'",
 };
 
-/** Visibility counts per definition (the first 200) and status, for the `weft_runs` gauge. */
+/**
+ * Visibility counts per definition (the first 200) and status, for the `weft_runs` gauge: the
+ * default tenant's (metrics are the installation's; other tenants read their stats per definition).
+ */
 async function runCounts(client: Client, store: { list(): Promise<Array<{ id: string }>> }) {
   const definitions = (await store.list()).slice(0, 200);
   const counts = await Promise.all(
@@ -37,11 +48,58 @@ async function runCounts(client: Client, store: { list(): Promise<Array<{ id: st
       Object.entries(COUNTED_STATUSES).map(async ([status, clause]) => ({
         definition_id: id,
         status,
-        count: (await client.workflow.count(`${DefinitionIdKey.name} = ${JSON.stringify(id)} AND ${clause}`)).count,
+        count: (
+          await client.workflow.count(
+            `${TenantKey.name} = '${DEFAULT_TENANT}' AND ${DefinitionIdKey.name} = ${JSON.stringify(id)} AND ${clause}`,
+          )
+        ).count,
       })),
     ),
   );
   return counts;
+}
+
+/**
+ * Who may encode and decode through the codec endpoint (authentication already required the
+ * "run" permission): callers of the default tenant for every namespace the gateway serves; a
+ * tenant's callers only for a namespace of the tenant's own, since decoding a shared namespace's
+ * payloads would show them other tenants' data.
+ */
+function codecGuard(access: AccessStore, namespace: string): express.RequestHandler {
+  return (req, _res, next) => {
+    const wanted = req.get('x-namespace');
+    const identity = req.identity;
+    if (wanted === undefined || !identity) return next();
+    access
+      .listTenants()
+      .then((tenants) => {
+        const served = new Set([namespace, ...tenants.flatMap((t) => (t.namespace ? [t.namespace] : []))]);
+        if (!served.has(wanted))
+          throw new HttpError('not_found', `namespace "${wanted}" is not served by this gateway`);
+        if (identity.tenant === DEFAULT_TENANT) return;
+        const own = tenants.find((t) => t.id === identity.tenant)?.namespace;
+        if (own !== wanted || own === namespace) {
+          throw new HttpError(
+            'forbidden',
+            `tenant "${identity.tenant}" may decode only payloads of a namespace of its own, not "${wanted}"`,
+          );
+        }
+      })
+      .then(() => next(), next);
+  };
+}
+
+/** JWT verification as the gateway answers it: 401 for a rejected token, 503 when the JWKS is unreachable. */
+function jwtIdentities(verify: ReturnType<typeof createJwtVerifier>) {
+  return async (token: string) => {
+    try {
+      return await verify(token);
+    } catch (err) {
+      if (err instanceof JwtRejected) throw new HttpError('unauthorized', err.message);
+      if (err instanceof JwksUnavailable) throw new HttpError('unavailable', err.message);
+      throw err;
+    }
+  };
 }
 
 export interface RunningGateway {
@@ -64,39 +122,94 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   const store = await openDefinitionStore(config.databaseUrl);
   const connection = Connection.lazy({ address: config.temporalAddress });
+  // WEFT_CODEC_KEYS: inputs and memos are encrypted here, results and failures decrypted.
+  const codec = codecFromKeys(config.codecKeys);
+  const dataConverter = codec ? encryptingDataConverter(codec) : undefined;
   const client = new Client({
     connection,
     namespace: config.namespace,
     ...(options.tracing ? { interceptors: clientTracing() } : {}),
+    ...(dataConverter ? { dataConverter } : {}),
   });
-  const runs = new RunService({
-    client,
-    taskQueue: config.taskQueue,
-    namespace: config.namespace,
-    uiUrl: config.uiUrl,
-  });
-  const listing = new RunListing(config.temporalAddress, config.namespace);
   // Only the schemas are used here; connections open in workers.
   const connectors = new ConnectorRegistry();
-  const metrics = createGatewayMetrics({ runCounts: () => runCounts(client, store) });
-  const control = new RunControl(
-    client,
+  const listing = new RunListing(config.temporalAddress, dataConverter);
+  const clients = new Map<string, Client>([[config.namespace, client]]);
+  const clientFor = (namespace: string): Client => {
+    let found = clients.get(namespace);
+    if (!found) {
+      found = new Client({
+        connection,
+        namespace,
+        ...(options.tracing ? { interceptors: clientTracing() } : {}),
+        ...(dataConverter ? { dataConverter } : {}),
+      });
+      clients.set(namespace, found);
+    }
+    return found;
+  };
+  const metrics = createGatewayMetrics({
+    runCounts: () => runCounts(client, new TenantDefinitions(store, DEFAULT_TENANT)),
+  });
+  const scopes = new TenantScopes({
     store,
-    async (definition, input, runId) => (await runs.start(definition, input, runId)).created,
-    config.taskQueue,
-    metrics,
-  );
+    namespace: config.namespace,
+    taskQueue: config.taskQueue,
+    fourEyes: config.fourEyes,
+    build: (tenant, definitions, ids) => {
+      const tenantClient = clientFor(tenant.namespace);
+      const runs = new RunService({
+        client: tenantClient,
+        taskQueue: tenant.taskQueue,
+        namespace: tenant.namespace,
+        uiUrl: config.uiUrl,
+        ids,
+      });
+      const control = new RunControl(
+        tenantClient,
+        definitions,
+        async (definition, input, runId) =>
+          (await runs.start(definition, input, runId, { startedBy: 'event-trigger' })).created,
+        tenant.taskQueue,
+        ids,
+        metrics,
+      );
+      return {
+        runs,
+        control,
+        listing: listing.forTenant(ids, tenant.namespace),
+        stats: new DefinitionStats(tenantClient, ids),
+        schedules: new ScheduleSync({ client: tenantClient, store: definitions, runs, logger }),
+      };
+    },
+  });
+  const auth = new GatewayAuth({
+    access: store.access,
+    logger,
+    required: config.authRequired,
+    ...(config.jwt ? { jwt: jwtIdentities(createJwtVerifier(config.jwt)) } : {}),
+  });
+  await auth.announce();
   const app = createGateway({
     store,
-    runs,
-    listing,
-    control,
+    scopes,
+    auth,
     metrics,
-    stats: new DefinitionStats(client),
-    schedules: new ScheduleSync({ client, store, runs, logger }),
     catalog: connectors.catalog(),
     checkParams: (connector, action, inputs) => connectors.checkParams(connector, action, inputs),
     logger,
+    ...(codec
+      ? {
+          codec: {
+            // Every namespace the gateway serves shares the key ring; the guard decides who may use it.
+            codecFor: () => codec,
+            guard: codecGuard(store.access, config.namespace),
+            allowedOrigins: [new URL(config.uiUrl).origin],
+          },
+        }
+      : {}),
+    bodyLimit: config.maxBodyBytes,
+    ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
     temporalReady: async () => {
       await connection.ensureConnected();
       await connection.workflowService.getSystemInfo({});
@@ -106,7 +219,12 @@ export async function startGateway(
     ? await startNatsEvents({
         ...config.natsEvents,
         durable: `weft-gateway-${config.natsEvents.stream}`,
-        deliver: (event) => control.deliver(event),
+        // Events from NATS are the default tenant's.
+        deliver: async (event) => {
+          const { control } = await scopes.of(DEFAULT_TENANT);
+          if (!control) throw new Error('run control is not available');
+          return control.deliver(event);
+        },
         logger,
       }).catch((err: unknown) => {
         logger.error({ err }, 'could not consume events from NATS; POST /v1/events still works');

@@ -7,6 +7,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { DefinitionIdKey } from '../temporal/search-attributes.js';
@@ -46,10 +47,11 @@ export function loadHistory(path: string): { history: History; workflowId: strin
 /** The node behind a history event, from the summary the workflow put on its command. */
 function nodeAt(history: History, eventId: number): string | undefined {
   const event = history.events?.find((e) => Number(e.eventId) === eventId);
-  const data = event?.userMetadata?.summary?.data;
-  if (data) {
-    const summary = JSON.parse(Buffer.from(data).toString()) as unknown;
-    if (typeof summary === 'string') return summary.split(':')[0];
+  const summary = event?.userMetadata?.summary;
+  // An encrypted summary (WEFT_CODEC_KEYS) names no node readably; the child id may still.
+  if (summary?.data && Buffer.from(summary.metadata?.encoding ?? []).toString() === 'json/plain') {
+    const text = JSON.parse(Buffer.from(summary.data).toString()) as unknown;
+    if (typeof text === 'string') return text.split(':')[0];
   }
   const child = event?.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
   return child ? child.split('.').pop()?.replace(/-\d+$/, '') : undefined;
@@ -64,8 +66,15 @@ function describe(err: unknown, history?: History): string {
   return node ? `at history event ${eventId}, node "${node}": ${text}` : text;
 }
 
-/** Replays each history; never throws for a failing history, only reports it. */
-export async function replayFiles(paths: string[], workflowsPath?: string): Promise<ReplayOutcome[]> {
+/**
+ * Replays each history; never throws for a failing history, only reports it. Histories of
+ * encrypted runs need the `dataConverter` that decrypts them.
+ */
+export async function replayFiles(
+  paths: string[],
+  workflowsPath?: string,
+  dataConverter?: DataConverter,
+): Promise<ReplayOutcome[]> {
   const bundle = await workflowBundle(workflowsPath);
   const outcomes: ReplayOutcome[] = [];
   for (const file of historyFiles(paths)) {
@@ -73,7 +82,11 @@ export async function replayFiles(paths: string[], workflowsPath?: string): Prom
     let loaded: ReturnType<typeof loadHistory> | undefined;
     try {
       loaded = loadHistory(file);
-      await Worker.runReplayHistory({ workflowBundle: bundle, replayName: name }, loaded.history, loaded.workflowId);
+      await Worker.runReplayHistory(
+        { workflowBundle: bundle, replayName: name, ...(dataConverter ? { dataConverter } : {}) },
+        loaded.history,
+        loaded.workflowId,
+      );
       outcomes.push({ name, ok: true });
     } catch (err) {
       outcomes.push({ name, ok: false, error: describe(err, loaded?.history) });
@@ -82,13 +95,19 @@ export async function replayFiles(paths: string[], workflowsPath?: string): Prom
   return outcomes;
 }
 
-/** Replays the most recent closed runs of one definition, fetched from Temporal. */
-export async function replayDefinition(client: Client, definitionId: string, limit = 20): Promise<ReplayOutcome[]> {
+/** Replays the most recent closed runs of one definition, fetched from Temporal (decrypted with `dataConverter`). */
+export async function replayDefinition(
+  client: Client,
+  definitionId: string,
+  limit = 20,
+  dataConverter?: DataConverter,
+): Promise<ReplayOutcome[]> {
   const bundle = await workflowBundle();
   const query = `${DefinitionIdKey.name} = ${JSON.stringify(definitionId)} AND ExecutionStatus != "Running"`;
   const outcomes: ReplayOutcome[] = [];
   const histories = client.workflow.list({ query, pageSize: limit }).intoHistories();
-  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
+  const options = { workflowBundle: bundle, ...(dataConverter ? { dataConverter } : {}) };
+  for await (const result of Worker.runReplayHistories(options, histories)) {
     outcomes.push(
       result.error
         ? { name: result.workflowId, ok: false, error: describe(result.error) }

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Definition } from '../../interpreter/definition-schema.js';
+import type { AccessStore } from './access-store.js';
 
 export type VersionedDefinition = Definition & { version: string };
 
@@ -14,10 +15,19 @@ export interface SubmitResult {
   created: boolean;
 }
 
+export interface SubmitOptions {
+  /**
+   * Four-eyes publishing: the new version does not become active; what was active stays so
+   * (a first version leaves the definition with none active).
+   */
+  keepActive?: boolean;
+}
+
 export interface DefinitionSummary {
   id: string;
   latest_version: string;
-  active_version: string;
+  /** null while no version is active (with four-eyes publishing, until one is approved). */
+  active_version: string | null;
   name?: string;
 }
 
@@ -32,6 +42,8 @@ export interface AuditEntry {
   /** ISO time the request finished. */
   at: string;
   actor: string;
+  /** The tenant the request acted in. */
+  tenant: string;
   /** What was attempted: `definition.submit`, `run.start`, `run.cancel`, `event.deliver`, … */
   action: string;
   /** The definition id or run id acted on ('' when there is none, as for events). */
@@ -45,6 +57,7 @@ export interface AuditEntry {
 
 /** Filters of `listAudit`; every one optional. */
 export interface AuditFilter {
+  tenant?: string;
   actor?: string;
   action?: string;
   target?: string;
@@ -56,17 +69,22 @@ export interface AuditFilter {
 
 export interface DefinitionStore {
   /** Stores a validated definition as the next version, unless it equals the latest. */
-  submit(definition: Definition, actor: string): Promise<SubmitResult>;
+  submit(definition: Definition, actor: string, options?: SubmitOptions): Promise<SubmitResult>;
   /** A version, or the active one when `version` is omitted. */
   get(id: string, version?: string): Promise<VersionedDefinition | undefined>;
   list(): Promise<DefinitionSummary[]>;
   versions(id: string): Promise<VersionInfo[] | undefined>;
-  /** Returns false when the definition or version does not exist. */
-  setActive(id: string, version: string): Promise<boolean>;
+  /**
+   * Returns false when the definition or version does not exist. `null` leaves the definition
+   * with no active version (four-eyes publishing, before a first approval).
+   */
+  setActive(id: string, version: string | null): Promise<boolean>;
   /** Appends one entry to the audit log. */
   appendAudit(entry: AuditEntry): Promise<void>;
   /** Audit entries matching every given filter, newest first. */
   listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
+  /** API keys, tenants and definition change history. */
+  readonly access: AccessStore;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -52,6 +52,40 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX audit_at ON audit (at);`,
   },
+  {
+    version: 3,
+    name: 'api keys, tenants, definition change history, audit tenant',
+    sql: `
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        tenant TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        created_by TEXT NOT NULL,
+        revoked_at TIMESTAMPTZ
+      );
+      CREATE TABLE tenants (
+        id TEXT PRIMARY KEY,
+        namespace TEXT,
+        task_queue TEXT,
+        four_eyes BOOLEAN NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        created_by TEXT NOT NULL
+      );
+      CREATE TABLE definition_events (
+        seq BIGSERIAL PRIMARY KEY,
+        definition TEXT NOT NULL,
+        at TIMESTAMPTZ NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        version TEXT NOT NULL,
+        comment TEXT
+      );
+      CREATE INDEX definition_events_definition ON definition_events (definition, seq);
+      ALTER TABLE audit ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';`,
+  },
 ];
 
 /** Any constant works; it only has to be the same in every gateway sharing a database. */

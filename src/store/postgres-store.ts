@@ -14,10 +14,14 @@ import {
   StoreUnavailableError,
   type DefinitionStore,
   type DefinitionSummary,
+  type SubmitOptions,
   type SubmitResult,
   type VersionInfo,
   type VersionedDefinition,
 } from './definition-store.js';
+import { TENANT_ID_PATTERN } from '../auth/identity.js';
+import type { AccessStore } from './access-store.js';
+import { PostgresAccessStore } from './postgres-access.js';
 import { migrate } from './postgres-migrations.js';
 
 /**
@@ -35,7 +39,7 @@ function isUnavailable(err: unknown): boolean {
 }
 
 /** Runs a store operation, turning "database unreachable" into `StoreUnavailableError`. */
-async function guarded<T>(operation: () => Promise<T>): Promise<T> {
+export async function guarded<T>(operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (err) {
@@ -49,7 +53,14 @@ async function guarded<T>(operation: () => Promise<T>): Promise<T> {
 }
 
 /** Ids that cannot exist are answered "not found" before reaching the database. */
-const validId = (id: string) => DEFINITION_ID_PATTERN.test(id);
+const validId = (id: string) => {
+  // A tenant's definitions are stored under `<tenant>/<id>` (see tenant-store.ts).
+  const slash = id.indexOf('/');
+  return (
+    DEFINITION_ID_PATTERN.test(slash < 0 ? id : id.slice(slash + 1)) &&
+    TENANT_ID_PATTERN.test(slash < 0 ? 'x' : id.slice(0, slash))
+  );
+};
 
 interface DefinitionRow {
   id: string;
@@ -59,7 +70,11 @@ interface DefinitionRow {
 }
 
 export class PostgresDefinitionStore implements DefinitionStore {
-  private constructor(private readonly pool: pg.Pool) {}
+  readonly access: AccessStore;
+
+  private constructor(private readonly pool: pg.Pool) {
+    this.access = new PostgresAccessStore(pool);
+  }
 
   /** Connects and applies pending migrations; throws when the database cannot be reached. */
   static async open(connectionString: string): Promise<PostgresDefinitionStore> {
@@ -76,7 +91,7 @@ export class PostgresDefinitionStore implements DefinitionStore {
     return new PostgresDefinitionStore(pool);
   }
 
-  submit(definition: Definition, actor: string): Promise<SubmitResult> {
+  submit(definition: Definition, actor: string, options: SubmitOptions = {}): Promise<SubmitResult> {
     const hash = contentHash(definition);
     return guarded(async () => {
       const client = await this.pool.connect();
@@ -111,6 +126,13 @@ export class PostgresDefinitionStore implements DefinitionStore {
           version,
           definition.name === undefined ? null : JSON.stringify(definition.name),
         ]);
+        if (options.keepActive) {
+          // Pin what was active (0: nothing yet), so the new version waits to be activated.
+          await client.query('UPDATE definitions SET active_version = COALESCE(active_version, $2) WHERE id = $1', [
+            definition.id,
+            latest,
+          ]);
+        }
         await client.query('COMMIT');
         return { id: definition.id, version: String(version), created: true };
       } catch (err) {
@@ -131,6 +153,7 @@ export class PostgresDefinitionStore implements DefinitionStore {
            FROM definitions d
            JOIN definition_versions v
              ON v.id = d.id AND v.version = COALESCE($2::integer, d.active_version, d.latest_version)
+             -- version 0 never exists: an active_version of 0 means none is active
           WHERE d.id = $1`,
         [id, wanted],
       );
@@ -147,7 +170,7 @@ export class PostgresDefinitionStore implements DefinitionStore {
       return rows.map((row) => ({
         id: row.id,
         latest_version: String(row.latest_version),
-        active_version: String(row.active_version ?? row.latest_version),
+        active_version: row.active_version === 0 ? null : String(row.active_version ?? row.latest_version),
         ...(row.name_json === null ? {} : { name: JSON.parse(row.name_json) as string }),
       }));
     });
@@ -169,13 +192,13 @@ export class PostgresDefinitionStore implements DefinitionStore {
     });
   }
 
-  setActive(id: string, version: string): Promise<boolean> {
-    const wanted = parseVersion(version);
+  setActive(id: string, version: string | null): Promise<boolean> {
+    const wanted = version === null ? 0 : parseVersion(version);
     if (!validId(id) || wanted === undefined) return Promise.resolve(false);
     return guarded(async () => {
       const result = await this.pool.query(
         `UPDATE definitions SET active_version = $2
-          WHERE id = $1 AND EXISTS (SELECT 1 FROM definition_versions WHERE id = $1 AND version = $2)`,
+          WHERE id = $1 AND ($2 = 0 OR EXISTS (SELECT 1 FROM definition_versions WHERE id = $1 AND version = $2))`,
         [id, wanted],
       );
       return result.rowCount === 1;
@@ -185,9 +208,18 @@ export class PostgresDefinitionStore implements DefinitionStore {
   appendAudit(entry: AuditEntry): Promise<void> {
     return guarded(async () => {
       await this.pool.query(
-        `INSERT INTO audit (at, actor, action, target, request_id, status, error_code)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [entry.at, entry.actor, entry.action, entry.target, entry.request_id, entry.status, entry.error_code ?? null],
+        `INSERT INTO audit (at, actor, tenant, action, target, request_id, status, error_code)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          entry.at,
+          entry.actor,
+          entry.tenant,
+          entry.action,
+          entry.target,
+          entry.request_id,
+          entry.status,
+          entry.error_code ?? null,
+        ],
       );
     });
   }
@@ -195,7 +227,7 @@ export class PostgresDefinitionStore implements DefinitionStore {
   listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
     const clauses: string[] = [];
     const values: Array<string | number> = [];
-    for (const key of ['actor', 'action', 'target'] as const) {
+    for (const key of ['tenant', 'actor', 'action', 'target'] as const) {
       const value = filter[key];
       if (value !== undefined) {
         values.push(value);
@@ -212,13 +244,14 @@ export class PostgresDefinitionStore implements DefinitionStore {
       const { rows } = await this.pool.query<{
         at: Date;
         actor: string;
+        tenant: string;
         action: string;
         target: string;
         request_id: string;
         status: number;
         error_code: string | null;
       }>(
-        `SELECT at, actor, action, target, request_id, status, error_code
+        `SELECT at, actor, tenant, action, target, request_id, status, error_code
            FROM audit ${where} ORDER BY seq DESC LIMIT $${values.length}`,
         values,
       );

@@ -13,10 +13,13 @@ import {
   parseVersion,
   type DefinitionStore,
   type DefinitionSummary,
+  type SubmitOptions,
   type SubmitResult,
   type VersionInfo,
   type VersionedDefinition,
 } from './definition-store.js';
+import type { AccessStore } from './access-store.js';
+import { migrateAuditTenant, SqliteAccessStore } from './sqlite-access.js';
 
 const MIGRATIONS = [
   `CREATE TABLE IF NOT EXISTS definitions (
@@ -50,6 +53,7 @@ const MIGRATIONS = [
 interface AuditRow {
   at: string;
   actor: string;
+  tenant: string;
   action: string;
   target: string;
   request_id: string;
@@ -72,6 +76,7 @@ interface DefinitionRow {
 
 export class SqliteDefinitionStore implements DefinitionStore {
   private readonly db: Database.Database;
+  readonly access: AccessStore;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -80,9 +85,11 @@ export class SqliteDefinitionStore implements DefinitionStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     for (const statement of MIGRATIONS) this.db.exec(statement);
+    migrateAuditTenant(this.db);
+    this.access = new SqliteAccessStore(this.db);
   }
 
-  submit(definition: Definition, actor: string): Promise<SubmitResult> {
+  submit(definition: Definition, actor: string, options: SubmitOptions = {}): Promise<SubmitResult> {
     const hash = contentHash(definition);
     const run = this.db.transaction((): SubmitResult => {
       const row = this.db.prepare('SELECT * FROM definitions WHERE id = ?').get(definition.id) as
@@ -110,6 +117,12 @@ export class SqliteDefinitionStore implements DefinitionStore {
           'INSERT INTO definition_versions (id, version, body, content_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)',
         )
         .run(definition.id, version, body, hash, new Date().toISOString(), actor);
+      if (options.keepActive) {
+        // Pin what was active (0: nothing yet), so the new version waits to be activated.
+        this.db
+          .prepare('UPDATE definitions SET active_version = COALESCE(active_version, ?) WHERE id = ?')
+          .run(version - 1, definition.id);
+      }
       return { id: definition.id, version: String(version), created: true };
     });
     return Promise.resolve(run.immediate());
@@ -119,7 +132,8 @@ export class SqliteDefinitionStore implements DefinitionStore {
     const row = this.db.prepare('SELECT * FROM definitions WHERE id = ?').get(id) as DefinitionRow | undefined;
     if (!row) return Promise.resolve(undefined);
     const wanted = version === undefined ? (row.active_version ?? row.latest_version) : parseVersion(version);
-    if (wanted === undefined) return Promise.resolve(undefined);
+    // 0: no version is active (four-eyes publishing before a first approval).
+    if (wanted === undefined || wanted === 0) return Promise.resolve(undefined);
     const found = this.db
       .prepare('SELECT body FROM definition_versions WHERE id = ? AND version = ?')
       .get(id, wanted) as { body: string } | undefined;
@@ -132,7 +146,7 @@ export class SqliteDefinitionStore implements DefinitionStore {
       rows.map((row) => ({
         id: row.id,
         latest_version: String(row.latest_version),
-        active_version: String(row.active_version ?? row.latest_version),
+        active_version: row.active_version === 0 ? null : String(row.active_version ?? row.latest_version),
         ...(row.name === null ? {} : { name: row.name }),
       })),
     );
@@ -148,10 +162,13 @@ export class SqliteDefinitionStore implements DefinitionStore {
     );
   }
 
-  setActive(id: string, version: string): Promise<boolean> {
-    const wanted = parseVersion(version);
+  setActive(id: string, version: string | null): Promise<boolean> {
+    const wanted = version === null ? 0 : parseVersion(version);
     if (wanted === undefined) return Promise.resolve(false);
-    const exists = this.db.prepare('SELECT 1 FROM definition_versions WHERE id = ? AND version = ?').get(id, wanted);
+    const exists =
+      wanted === 0
+        ? this.db.prepare('SELECT 1 FROM definitions WHERE id = ?').get(id)
+        : this.db.prepare('SELECT 1 FROM definition_versions WHERE id = ? AND version = ?').get(id, wanted);
     if (!exists) return Promise.resolve(false);
     this.db.prepare('UPDATE definitions SET active_version = ? WHERE id = ?').run(wanted, id);
     return Promise.resolve(true);
@@ -160,16 +177,25 @@ export class SqliteDefinitionStore implements DefinitionStore {
   appendAudit(entry: AuditEntry): Promise<void> {
     this.db
       .prepare(
-        'INSERT INTO audit (at, actor, action, target, request_id, status, error_code) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO audit (at, actor, tenant, action, target, request_id, status, error_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       )
-      .run(entry.at, entry.actor, entry.action, entry.target, entry.request_id, entry.status, entry.error_code ?? null);
+      .run(
+        entry.at,
+        entry.actor,
+        entry.tenant,
+        entry.action,
+        entry.target,
+        entry.request_id,
+        entry.status,
+        entry.error_code ?? null,
+      );
     return Promise.resolve();
   }
 
   listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
     const clauses: string[] = [];
     const values: Array<string | number> = [];
-    for (const key of ['actor', 'action', 'target'] as const) {
+    for (const key of ['tenant', 'actor', 'action', 'target'] as const) {
       const value = filter[key];
       if (value !== undefined) {
         clauses.push(`${key} = ?`);
@@ -183,7 +209,7 @@ export class SqliteDefinitionStore implements DefinitionStore {
     const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
     const rows = this.db
       .prepare(
-        `SELECT at, actor, action, target, request_id, status, error_code FROM audit ${where} ORDER BY seq DESC LIMIT ?`,
+        `SELECT at, actor, tenant, action, target, request_id, status, error_code FROM audit ${where} ORDER BY seq DESC LIMIT ?`,
       )
       .all(...values, filter.limit) as AuditRow[];
     return Promise.resolve(rows.map(auditEntry));

@@ -139,6 +139,8 @@ export interface DevServerOptions {
   dbFile?: string;
   headless?: boolean;
   namespace?: string;
+  /** The Web UI decodes payloads through this remote codec (`--ui-codec-endpoint`); ignored when headless. */
+  uiCodecEndpoint?: string;
   log?: Log;
   env?: NodeJS.ProcessEnv;
 }
@@ -156,6 +158,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<Te
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
   if (options.headless) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort ?? port + 1000));
+  if (options.uiCodecEndpoint && !options.headless) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   if (options.namespace && options.namespace !== 'default') args.push('--namespace', options.namespace);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
@@ -196,6 +199,9 @@ async function startWithSdkDownload(address: string, port: number, options: DevS
       dbFilename: options.dbFile,
       namespace: options.namespace,
       searchAttributes: Object.keys(SEARCH_ATTRIBUTES).map((name) => ({ name, type: 'KEYWORD' as const })),
+      ...(options.uiCodecEndpoint && !options.headless
+        ? { extraArgs: ['--ui-codec-endpoint', options.uiCodecEndpoint] }
+        : {}),
     },
   });
   return {

@@ -14,12 +14,16 @@ export const StatusKey = defineSearchAttributeKey('WeftStatus', SearchAttributeT
 /** On a run started by retrying a closed failed run: the original's run id. */
 export const RetryOfKey = defineSearchAttributeKey('WeftRetryOf', SearchAttributeType.KEYWORD);
 
+/** The tenant that owns the run; every gateway visibility query is scoped by it. */
+export const TenantKey = defineSearchAttributeKey('WeftTenant', SearchAttributeType.KEYWORD);
+
 /** Name → CLI type, as `temporal server start-dev --search-attribute NAME=TYPE` takes them. */
 export const SEARCH_ATTRIBUTES: Record<string, 'Keyword'> = {
   [DefinitionIdKey.name]: 'Keyword',
   [DefinitionVersionKey.name]: 'Keyword',
   [RetryOfKey.name]: 'Keyword',
   [StatusKey.name]: 'Keyword',
+  [TenantKey.name]: 'Keyword',
 };
 
 /** Registers any missing search attribute on the namespace (idempotent). */

@@ -12,6 +12,7 @@ import {
   type LogLevel,
   type WorkflowBundle,
 } from '@temporalio/worker';
+import type { PayloadCodec } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from '../../activities/index.js';
 import { createDefinitionActivities } from '../../activities/definitions.js';
 import type { DefinitionStore } from '../store/definition-store.js';
@@ -19,6 +20,7 @@ import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { WORKFLOW_INTERCEPTORS_PATH, workerTracing } from '../telemetry/temporal-tracing.js';
 import { metricsInterceptor, type WorkerMetrics } from '../metrics/worker-metrics.js';
+import { ENCODED_FAILURE_CONVERTER_PATH, encryptingDataConverter } from '../codec/data-converter.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
 
@@ -35,15 +37,22 @@ export function installRuntime(): void {
 
 /**
  * The workflow code bundle, built on first use (per entry point: tests and benchmarks add their
- * own; and with or without the tracing interceptors, which must be bundled since we prebuild).
+ * own; and with or without the tracing interceptors, which must be bundled since we prebuild;
+ * and with or without encoded failure messages, since the workflow's own failures are
+ * converted inside the bundle).
  */
-export function workflowBundle(workflowsPath = WORKFLOWS_PATH, traced = false): Promise<WorkflowBundle> {
-  const key = `${workflowsPath}${traced ? ' (traced)' : ''}`;
+export function workflowBundle(
+  workflowsPath = WORKFLOWS_PATH,
+  traced = false,
+  encodedFailures = false,
+): Promise<WorkflowBundle> {
+  const key = `${workflowsPath}${traced ? ' (traced)' : ''}${encodedFailures ? ' (encoded failures)' : ''}`;
   let bundle = bundles.get(key);
   if (!bundle) {
     bundle = bundleWorkflowCode({
       workflowsPath,
       workflowInterceptorModules: traced ? [WORKFLOW_INTERCEPTORS_PATH] : [],
+      ...(encodedFailures ? { failureConverterPath: ENCODED_FAILURE_CONVERTER_PATH } : {}),
       logger: quietBundlerLogger,
     });
     bundles.set(key, bundle);
@@ -75,6 +84,8 @@ export interface WorkerOptions {
   metrics?: WorkerMetrics;
   /** Trace workflows and activities into this started OpenTelemetry SDK (`startTelemetry`). */
   tracing?: Telemetry;
+  /** Encrypts payloads and failure messages (`WEFT_CODEC_KEYS`); without it they are stored in clear. */
+  codec?: PayloadCodec;
 }
 
 /** A worker without a store can run everything but `subworkflow` nodes. */
@@ -100,7 +111,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    workflowBundle: await workflowBundle(options.workflowsPath, tracing !== undefined),
+    workflowBundle: await workflowBundle(options.workflowsPath, tracing !== undefined, options.codec !== undefined),
+    ...(options.codec ? { dataConverter: encryptingDataConverter(options.codec) } : {}),
     activities: {
       ...createActivities({ ...options.activityDeps, registry }),
       ...createDefinitionActivities(options.definitions ?? noDefinitions),

@@ -127,7 +127,7 @@ for (const store of STORES)
       assert.equal(decided.status, 202, JSON.stringify(decided.body));
       const r = await result(runId);
       assert.equal(r.result.published, true);
-      assert.deepEqual(r.result.decision, { approved: true, by: 'anonymous', comment: 'looks good' });
+      assert.deepEqual(r.result.decision, { approved: true, by: 'local-dev', comment: 'looks good' });
     });
 
     test('subworkflow-parent: a stored definition as a child run', async () => {

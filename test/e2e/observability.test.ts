@@ -255,7 +255,7 @@ for (const store of STORES)
       );
       assert.deepEqual(
         mine.map(({ at: _at, ...rest }) => rest),
-        expected.map((e) => ({ actor: 'anonymous', ...e })).reverse(),
+        expected.map((e) => ({ actor: 'local-dev', tenant: 'default', ...e })).reverse(),
       );
       assert.equal(mine.length, 15);
       for (const entry of mine) assert.ok(Date.parse(String(entry.at)) >= Date.parse(since));

@@ -37,7 +37,7 @@ test('start and pause carry their request ids into the run', async () => {
   assert.equal((await stack.call('POST', `/v1/runs/${runId}/pause`, {}, { 'x-request-id': pauseId })).status, 202);
   const state = (await stack.call('GET', `/v1/runs/${runId}`)).body;
   const paused = state.history.find((h: any) => h.to === 'paused');
-  assert.deepEqual([paused.by, paused.request_id], ['anonymous', pauseId]);
+  assert.deepEqual([paused.by, paused.request_id], ['local-dev', pauseId]);
 
   const audit = (await stack.call('GET', `/v1/audit?target=${runId}`)).body.items as any[];
   assert.ok(

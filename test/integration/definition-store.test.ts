@@ -74,11 +74,28 @@ for (const [name, makeBackend] of Object.entries(backends)) {
       const actor = unique('auditor');
       const t0 = Date.now();
       const at = (s: number) => new Date(t0 + s * 1000).toISOString();
-      await store.appendAudit({ at: at(0), actor, action: 'run.start', target: 'a', request_id: 'r1', status: 201 });
-      await other.appendAudit({ at: at(1), actor, action: 'run.cancel', target: 'a-1', request_id: 'r2', status: 202 });
+      await store.appendAudit({
+        at: at(0),
+        actor,
+        tenant: 'default',
+        action: 'run.start',
+        target: 'a',
+        request_id: 'r1',
+        status: 201,
+      });
+      await other.appendAudit({
+        at: at(1),
+        actor,
+        tenant: 'default',
+        action: 'run.cancel',
+        target: 'a-1',
+        request_id: 'r2',
+        status: 202,
+      });
       await store.appendAudit({
         at: at(2),
         actor,
+        tenant: 'default',
         action: 'run.start',
         target: 'a',
         request_id: 'r3',
@@ -93,6 +110,7 @@ for (const [name, makeBackend] of Object.entries(backends)) {
       assert.deepEqual(all[0], {
         at: at(2),
         actor,
+        tenant: 'default',
         action: 'run.start',
         target: 'a',
         request_id: 'r3',

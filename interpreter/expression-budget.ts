@@ -1,0 +1,189 @@
+/**
+ * The work budget of one JSONata evaluation. Expressions run inside Temporal's workflow
+ * sandbox, where a slow one blocks the worker's only thread and the clock does not move, so
+ * the budget is counted, never timed: every evaluated term is a step, and so is every
+ * {@link EXPRESSION_LIMITS}.unitsPerStep characters or items of data an operator or function
+ * handles. The count is a pure function of the expression and its input, so replay fails at the
+ * same point the original run did.
+ */
+
+/**
+ * Bounds on one evaluation, so a hostile or careless expression fails its node instead of
+ * hanging the worker. Documented in the README.
+ * - `depth`: nesting of evaluation (recursion);
+ * - `sequence`: items in any sequence JSONata builds;
+ * - `steps`: evaluation steps on JSONata's own (slow) path, data handled included;
+ * - `unitsPerStep`: characters or items handed to a function or operator that count as a step;
+ * - `resultBytes`: size of a result, as JSON;
+ * - `textLength`: longest string `$pad` and `$join` may build;
+ * - `regexInput`: longest string a regular expression is matched against;
+ * - `regexUnitsPerStep`: a regular-expression search over n characters costs n² / this many steps,
+ *   since a backtracking search may retry at every position;
+ * - `dateText`: longest timestamp `$toMillis` parses against a picture (its parser is a
+ *   regular expression that can take cubic time).
+ */
+export const EXPRESSION_LIMITS = {
+  depth: 200,
+  sequence: 100_000,
+  steps: 5_000,
+  unitsPerStep: 1_000,
+  resultBytes: 1_000_000,
+  textLength: 1_000_000,
+  regexInput: 10_000,
+  regexUnitsPerStep: 100_000,
+  dateText: 200,
+} as const;
+
+/** JSONata calls the function bound to this symbol after evaluating every AST node. */
+export const EVALUATE_EXIT = Symbol.for('jsonata.__evaluate_exit');
+
+/** A JSONata built-in (`{ _jsonata_function, implementation }`). */
+export interface JsonataBuiltin {
+  _jsonata_function: true;
+  implementation: (...args: unknown[]) => unknown;
+}
+
+/**
+ * Whether a value is a function rather than data: a JavaScript function, a JSONata built-in or
+ * a JSONata lambda. Plain data that merely carries JSONata's marker fields is still data.
+ */
+export function isCallable(value: unknown): boolean {
+  if (typeof value === 'function') return true;
+  if (!value || typeof value !== 'object') return false;
+  const v = value as { _jsonata_function?: unknown; implementation?: unknown; _jsonata_lambda?: unknown };
+  return (
+    (v._jsonata_function === true && typeof v.implementation === 'function') ||
+    (v._jsonata_lambda === true && typeof (value as { environment?: { lookup?: unknown } }).environment?.lookup === 'function')
+  );
+}
+
+const isContainer = (value: unknown): value is object =>
+  value !== null && typeof value === 'object' && !isCallable(value);
+
+/**
+ * The size of a value in units: characters of strings and keys, plus one per array item,
+ * object, number, boolean or null. Counted as a tree (a value referenced twice counts twice,
+ * which is what serialising or comparing it costs), remembering the size of every object seen
+ * so a shared one is walked once. Stops and returns a number above `cap` as soon as the size
+ * passes it, so a value built to be exponentially large is never walked in full. Iterative,
+ * because data can nest deeper than the stack.
+ */
+export function measure(root: unknown, sizes: WeakMap<object, number>, cap: number): number {
+  if (typeof root === 'string') return root.length;
+  if (!isContainer(root)) return 1;
+  const known = sizes.get(root);
+  if (known !== undefined) return known;
+  interface Frame {
+    value: object;
+    children: unknown[];
+    next: number;
+    total: number;
+  }
+  const onPath = new Set<object>();
+  let running = 0;
+  const open = (value: object): Frame => {
+    onPath.add(value);
+    if (Array.isArray(value)) return { value, children: value, next: 0, total: 1 };
+    const keys = Object.keys(value);
+    const total = 1 + keys.reduce((sum, key) => sum + key.length, 0);
+    return { value, children: keys.map((key) => (value as Record<string, unknown>)[key]), next: 0, total };
+  };
+  const stack: Frame[] = [open(root)];
+  running = (stack[0] as Frame).total;
+  while (running <= cap) {
+    const frame = stack[stack.length - 1] as Frame;
+    if (frame.next < frame.children.length) {
+      const child = frame.children[frame.next++];
+      let add = 1;
+      if (typeof child === 'string') add = child.length;
+      else if (isContainer(child)) {
+        const size = sizes.get(child);
+        if (size !== undefined) add = size;
+        else if (!onPath.has(child)) {
+          const opened = open(child);
+          stack.push(opened);
+          running += opened.total;
+          continue;
+        }
+      }
+      frame.total += add;
+      running += add;
+      continue;
+    }
+    stack.pop();
+    onPath.delete(frame.value);
+    sizes.set(frame.value, frame.total);
+    const parent = stack[stack.length - 1];
+    if (!parent) return frame.total;
+    parent.total += frame.total;
+  }
+  return running;
+}
+
+/** The step counter of one evaluation. Throws a plain Error, which the caller reports as an ExpressionError. */
+export class Budget {
+  private steps = 0;
+  private readonly sizes = new WeakMap<object, number>();
+
+  /** Counts `count` steps; throws once the budget is spent. */
+  step(count = 1): void {
+    this.steps += count;
+    if (this.steps > EXPRESSION_LIMITS.steps) {
+      throw new Error(
+        `the expression took more than ${EXPRESSION_LIMITS.steps} evaluation steps (each evaluated term is a step, and so is each ${EXPRESSION_LIMITS.unitsPerStep} characters or items of data a function or operator handles)`,
+      );
+    }
+  }
+
+  /** Counts the data in a value an operator or function handles. */
+  handle(value: unknown): void {
+    const { steps, unitsPerStep } = EXPRESSION_LIMITS;
+    const cap = (steps - this.steps + 1) * unitsPerStep;
+    this.step(Math.floor(measure(value, this.sizes, cap) / unitsPerStep));
+  }
+
+  /** Admits a regular-expression search over `remaining` of a string of `length` characters. */
+  regexSearch(length: number, remaining: number): void {
+    if (length > EXPRESSION_LIMITS.regexInput) {
+      throw new Error(
+        `a regular expression was given a string of ${length} characters; at most ${EXPRESSION_LIMITS.regexInput} are matched`,
+      );
+    }
+    this.step(Math.floor((remaining * remaining) / EXPRESSION_LIMITS.regexUnitsPerStep));
+  }
+}
+
+/**
+ * A stand-in for `RegExp` that JSONata uses for regex literals (its `RegexEngine` option): it
+ * refuses strings above {@link EXPRESSION_LIMITS}.regexInput characters and charges each new
+ * search to the budget. JSONata's `$match`, `$replace` and `$split` resume a search where the
+ * last match ended; only a search that does not resume one is charged, since together the
+ * resumed ones cost no more than the first.
+ */
+export function boundedRegExp(budget: Budget): new (pattern: RegExp) => Pick<RegExp, 'exec' | 'lastIndex'> {
+  return class BoundedRegExp {
+    private readonly re: RegExp;
+    private resumable: { text: string; index: number } | undefined;
+
+    constructor(pattern: RegExp) {
+      this.re = new RegExp(pattern.source, pattern.flags);
+    }
+
+    get lastIndex(): number {
+      return this.re.lastIndex;
+    }
+
+    set lastIndex(index: number) {
+      this.re.lastIndex = index;
+    }
+
+    exec(text: string): RegExpExecArray | null {
+      if (typeof text !== 'string') throw new Error('a regular expression can only be matched against a string');
+      const resumes = this.resumable?.text === text && this.resumable.index === this.re.lastIndex;
+      if (!resumes) budget.regexSearch(text.length, Math.max(text.length - this.re.lastIndex, 0));
+      const match = this.re.exec(text);
+      this.resumable = match ? { text, index: this.re.lastIndex } : undefined;
+      return match;
+    }
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * Per-tenant services. A request acts in its caller's tenant; everything it reaches (the
+ * definitions, runs, listing, control, stats and schedules) is built for that tenant, with the
+ * tenant's Temporal namespace and task queue when it is mapped to its own, so no route can
+ * forget to scope a lookup. Scopes are cached and rebuilt when a tenant's record changes.
+ */
+import type { Request } from 'express';
+import { DEFAULT_TENANT, identityOf } from '../auth/identity.js';
+import type { TenantRecord } from '../store/access-store.js';
+import type { DefinitionStore } from '../store/definition-store.js';
+import { TenantDefinitions } from '../store/tenant-store.js';
+import { TenantRuns } from '../temporal/tenant-runs.js';
+import type { DefinitionStats } from './definition-stats.js';
+import type { RunControl } from './run-control.js';
+import type { RunListing } from './run-listing.js';
+import type { RunService } from './run-service.js';
+import type { ScheduleSync } from './schedule-sync.js';
+
+/** A tenant with the gateway's defaults filled in. */
+export interface EffectiveTenant {
+  id: string;
+  namespace: string;
+  taskQueue: string;
+  fourEyes: boolean;
+}
+
+export interface TenantServices {
+  runs: RunService;
+  listing: ReturnType<RunListing['forTenant']>;
+  control?: RunControl;
+  stats?: DefinitionStats;
+  schedules?: ScheduleSync;
+}
+
+export interface TenantScope extends TenantServices {
+  tenant: EffectiveTenant;
+  definitions: TenantDefinitions;
+  ids: TenantRuns;
+}
+
+export interface TenantScopesOptions {
+  store: DefinitionStore;
+  namespace: string;
+  taskQueue: string;
+  /** `WEFT_FOUR_EYES=true`: four-eyes publishing for tenants without a setting of their own. */
+  fourEyes: boolean;
+  build(tenant: EffectiveTenant, definitions: TenantDefinitions, ids: TenantRuns): TenantServices;
+}
+
+export class TenantScopes {
+  private readonly cache = new Map<string, Promise<TenantScope>>();
+
+  constructor(private readonly options: TenantScopesOptions) {}
+
+  /** The scope of the request's caller. */
+  ofRequest(req: Request): Promise<TenantScope> {
+    return this.of(identityOf(req).tenant);
+  }
+
+  of(tenantId: string): Promise<TenantScope> {
+    let scope = this.cache.get(tenantId);
+    if (!scope) {
+      scope = this.build(tenantId);
+      this.cache.set(tenantId, scope);
+      scope.catch(() => this.cache.delete(tenantId));
+    }
+    return scope;
+  }
+
+  /** Drops a tenant's cached scope after its record changed. */
+  forget(tenantId: string): void {
+    this.cache.delete(tenantId);
+  }
+
+  private async build(tenantId: string): Promise<TenantScope> {
+    const record: TenantRecord | undefined = await this.options.store.access.getTenant(tenantId);
+    const tenant: EffectiveTenant = {
+      id: tenantId,
+      namespace: record?.namespace ?? this.options.namespace,
+      taskQueue: record?.task_queue ?? this.options.taskQueue,
+      fourEyes: record?.four_eyes ?? this.options.fourEyes,
+    };
+    const definitions = new TenantDefinitions(this.options.store, tenantId);
+    const ids = new TenantRuns(tenantId);
+    return { tenant, definitions, ids, ...this.options.build(tenant, definitions, ids) };
+  }
+}
+
+export { DEFAULT_TENANT };
