@@ -212,6 +212,7 @@ describe('a tenant mapped to its own task queue', () => {
       const client = new Client({ connection, namespace: stack.config.namespace });
       const info = await client.workflow.getHandle(`${tenant}/${started.body.run_id}`).describe();
       assert.equal(info.taskQueue, queue);
+      assert.equal(info.memo?.started_by, 'key:initech-ops', 'the run records who started it');
       assert.equal(info.typedSearchAttributes.get(TenantKey), tenant);
     } finally {
       await connection.close();
