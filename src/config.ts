@@ -6,6 +6,7 @@
 import { jwtOptionsFromEnv, type JwtOptions } from './auth/jwt.js';
 import { z } from 'zod';
 import { parseCodecKeys, type CodecKey } from './codec/aes-gcm-codec.js';
+import { temporalTlsFromEnv, type TLSConfig } from './temporal/tls.js';
 
 /** 2 MiB, what express's `'2mb'` meant before the limit became configurable. */
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -69,6 +70,8 @@ const Env = z.object({
 
 export interface Config {
   temporalAddress: string;
+  /** `TEMPORAL_TLS*`: TLS (mTLS with a client certificate) to the Temporal frontend; absent: plaintext. */
+  temporalTls?: TLSConfig;
   namespace: string;
   taskQueue: string;
   uiUrl: string;
@@ -108,8 +111,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const limit = rateLimit(e.WEFT_RATE_LIMIT);
+  const temporalTls = temporalTlsFromEnv(env);
   return {
     temporalAddress: e.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    ...(temporalTls ? { temporalTls } : {}),
     namespace: e.TEMPORAL_NAMESPACE,
     taskQueue: e.TEMPORAL_TASK_QUEUE,
     uiUrl: e.TEMPORAL_UI_URL.replace(/\/$/, ''),

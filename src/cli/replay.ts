@@ -28,7 +28,7 @@ function report(outcomes: ReplayOutcome[]): never {
 
 async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const connection = await Connection.connect({ address: config.temporalAddress });
+  const connection = await Connection.connect({ address: config.temporalAddress, tls: config.temporalTls });
   try {
     return await fn(new Client({ connection, namespace: config.namespace }));
   } finally {

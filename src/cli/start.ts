@@ -12,6 +12,13 @@ import { obtainTemporal } from '../temporal/dev-server.js';
 const config = loadConfig();
 const say = (message: string) => process.stdout.write(`[weft] ${message}\n`);
 
+// The worker and gateway inherit TEMPORAL_TLS*; the dev server we would start speaks plaintext.
+if (config.temporalTls && !process.env.TEMPORAL_ADDRESS) {
+  say('TEMPORAL_TLS* is set but TEMPORAL_ADDRESS is not: set it to your TLS-enabled Temporal frontend');
+  say('(npm start would otherwise start a plaintext dev server), or unset the TEMPORAL_TLS* variables');
+  process.exit(2);
+}
+
 const temporal = await obtainTemporal({
   port: 7233,
   uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),

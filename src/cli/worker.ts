@@ -16,7 +16,7 @@ const logger = createLogger('worker', config.logLevel);
 const tracing = startTelemetry({ serviceName: 'weft-worker' });
 
 // Against an existing server (not our dev server) the search attributes may be missing.
-const connection = await Connection.connect({ address: config.temporalAddress });
+const connection = await Connection.connect({ address: config.temporalAddress, tls: config.temporalTls });
 try {
   await ensureSearchAttributes(connection, config.namespace);
 } catch (err) {
@@ -31,6 +31,7 @@ const definitions = await Promise.resolve(openDefinitionStore(config.databaseUrl
 const metrics = config.workerMetricsPort === undefined ? undefined : createWorkerMetrics({ processMetrics: true });
 const worker = await startWorker({
   address: config.temporalAddress,
+  ...(config.temporalTls ? { tls: config.temporalTls } : {}),
   namespace: config.namespace,
   taskQueue: config.taskQueue,
   definitions,

@@ -4,7 +4,13 @@
  * is eventually consistent: a run started a moment ago may not be listed yet.
  */
 import { createHash } from 'node:crypto';
-import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  defaultGrpcRetryOptions,
+  makeGrpcRetryInterceptor,
+  type TLSConfig,
+} from '@temporalio/client';
 import { defaultPayloadConverter, type DataConverter, type Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { z } from 'zod';
@@ -195,10 +201,13 @@ export class RunListing {
     address: string,
     /** The encrypting data converter when payloads are encrypted, so memos decode like the gateway's. */
     private readonly dataConverter?: DataConverter,
+    /** TLS to the frontend (`TEMPORAL_TLS*`), as the gateway's own connection uses it; absent: plaintext. */
+    tls?: TLSConfig,
   ) {
     const retry = defaultGrpcRetryOptions();
     this.connection = Connection.lazy({
       address,
+      tls,
       interceptors: [
         makeGrpcRetryInterceptor({
           ...retry,

@@ -121,7 +121,7 @@ export async function startGateway(
   options: GatewayOptions = {},
 ): Promise<RunningGateway> {
   const store = await openDefinitionStore(config.databaseUrl);
-  const connection = Connection.lazy({ address: config.temporalAddress });
+  const connection = Connection.lazy({ address: config.temporalAddress, tls: config.temporalTls });
   // WEFT_CODEC_KEYS: inputs and memos are encrypted here, results and failures decrypted.
   const codec = codecFromKeys(config.codecKeys);
   const dataConverter = codec ? encryptingDataConverter(codec) : undefined;
@@ -133,7 +133,7 @@ export async function startGateway(
   });
   // Only the schemas are used here; connections open in workers.
   const connectors = new ConnectorRegistry();
-  const listing = new RunListing(config.temporalAddress, dataConverter);
+  const listing = new RunListing(config.temporalAddress, dataConverter, config.temporalTls);
   const clients = new Map<string, Client>([[config.namespace, client]]);
   const clientFor = (namespace: string): Client => {
     let found = clients.get(namespace);

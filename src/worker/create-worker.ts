@@ -10,6 +10,7 @@ import {
   Worker,
   bundleWorkflowCode,
   type LogLevel,
+  type TLSConfig,
   type WorkflowBundle,
 } from '@temporalio/worker';
 import type { PayloadCodec } from '@temporalio/common';
@@ -71,6 +72,8 @@ const quietBundlerLogger = {
 
 export interface WorkerOptions {
   address: string;
+  /** TLS (mTLS with a client certificate) to the frontend (`TEMPORAL_TLS*`); absent: plaintext. */
+  tls?: TLSConfig;
   namespace: string;
   taskQueue: string;
   registry?: ConnectorRegistry;
@@ -104,7 +107,7 @@ export interface RunningWorker {
 /** Creates and starts a worker; `done` settles when it stops. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   installRuntime();
-  const connection = await NativeConnection.connect({ address: options.address });
+  const connection = await NativeConnection.connect({ address: options.address, tls: options.tls });
   const registry = options.registry ?? new ConnectorRegistry();
   const tracing = options.tracing ? workerTracing(options.tracing) : undefined;
   const worker = await Worker.create({
