@@ -210,9 +210,10 @@ export async function startGateway(
       : {}),
     bodyLimit: config.maxBodyBytes,
     ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
+    // Asked afresh each time: the SDK's ensureConnected() keeps its first failure forever, so a
+    // gateway that started before Temporal would never turn ready.
     temporalReady: async () => {
-      await connection.ensureConnected();
-      await connection.workflowService.getSystemInfo({});
+      await connection.withDeadline(Date.now() + 5_000, () => connection.workflowService.getSystemInfo({}));
     },
   });
   const events = config.natsEvents

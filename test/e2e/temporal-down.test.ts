@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
 import { createLogger } from '../../src/logger.js';
-import { unique } from '../support/temporal.js';
+import { temporalAddress, unique } from '../support/temporal.js';
 
 let gateway: RunningGateway;
 let dataDir: string;
@@ -64,5 +64,41 @@ describe('Temporal unreachable', () => {
     assert.equal(response.status, 503);
     assert.match(response.body.error.message, /version 1 of "[^"]+" is stored/);
     assert.equal((await call('GET', `/v1/definitions/${scheduled}/versions/1`)).status, 200);
+  });
+});
+
+describe('Temporal coming up after the gateway', () => {
+  test('/readyz answers 503 while Temporal is unreachable, then 200 once it answers', async () => {
+    const address = await deadAddress();
+    const [host, port] = address.split(':') as [string, string];
+    const dir = mkdtempSync(join(tmpdir(), 'weft-late-'));
+    const late = await startGateway(
+      loadConfig({ TEMPORAL_ADDRESS: address, PORT: '0', WEFT_DATA_DIR: dir }),
+      createLogger('gateway', 'silent'),
+    );
+    // Temporal "comes up" on that address: a TCP relay to the suite's server.
+    const [targetHost, targetPort] = temporalAddress().split(':') as [string, string];
+    const relay = createServer((socket) => {
+      const upstream = connect(Number(targetPort), targetHost);
+      socket.pipe(upstream).pipe(socket);
+      upstream.on('error', () => socket.destroy());
+      socket.on('error', () => upstream.destroy());
+    });
+    try {
+      const ready = () => fetch(`${late.url}/readyz`).then((r) => r.status);
+      assert.equal(await ready(), 503);
+      relay.listen(Number(port), host);
+      await new Promise((r) => relay.once('listening', r));
+      let status = 0;
+      for (let i = 0; i < 60 && status !== 200; i++) {
+        status = await ready();
+        if (status !== 200) await new Promise((r) => setTimeout(r, 500));
+      }
+      assert.equal(status, 200, 'the gateway turns ready once Temporal answers');
+    } finally {
+      await late.close();
+      relay.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
