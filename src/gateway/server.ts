@@ -216,15 +216,26 @@ export async function startGateway(
       await connection.withDeadline(Date.now() + 5_000, () => connection.workflowService.getSystemInfo({}));
     },
   });
-  const events = config.natsEvents
+  const natsEvents = config.natsEvents;
+  const events = natsEvents
     ? await startNatsEvents({
-        ...config.natsEvents,
-        durable: `weft-gateway-${config.natsEvents.stream}`,
-        // Events from NATS are the default tenant's.
+        ...natsEvents,
+        durable: `weft-gateway-${natsEvents.stream}`,
+        // Events from NATS are the default tenant's; each delivery is audited like POST /v1/events.
         deliver: async (event) => {
           const { control } = await scopes.of(DEFAULT_TENANT);
           if (!control) throw new Error('run control is not available');
-          return control.deliver(event);
+          const delivered = await control.deliver(event);
+          await store.appendAudit({
+            at: new Date().toISOString(),
+            actor: `nats:${natsEvents.subject}`,
+            tenant: DEFAULT_TENANT,
+            action: 'event.deliver',
+            target: event.event_type,
+            request_id: event.event_id ?? '',
+            status: 202,
+          });
+          return delivered;
         },
         logger,
       }).catch((err: unknown) => {

@@ -54,4 +54,19 @@ test('an event published on NATS completes the matching waiting run', async () =
   const result = await stack.call('GET', `/v1/runs/${runId}/result?wait=true`);
   assert.equal(result.body.status, 'completed');
   assert.deepEqual(result.body.result.shipment, { carrier: 'DHL' });
+  // Both well-formed events are in the audit log, named by their subject (the malformed one was dropped).
+  // The entry is written once delivery returns, which may be just after the run completed.
+  const auditPath = `/v1/audit?actor=${encodeURIComponent(`nats:${subject}`)}`;
+  let audit = await stack.call('GET', auditPath);
+  for (let i = 0; i < 50 && audit.body.items.length < 2; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    audit = await stack.call('GET', auditPath);
+  }
+  assert.deepEqual(
+    audit.body.items.map((e: { action: string; target: string; status: number }) => [e.action, e.target, e.status]),
+    [
+      ['event.deliver', 'order.shipped', 202],
+      ['event.deliver', 'order.shipped', 202],
+    ],
+  );
 });
