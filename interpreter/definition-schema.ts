@@ -9,7 +9,8 @@ import { parseDuration } from './duration.js';
 
 export const DEFINITION_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export const NODE_ID_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
-const VARIABLE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+// Never `__proto__`: assigning it on a plain object would replace the object's prototype.
+const VARIABLE_NAME_PATTERN = /^(?!__proto__$)[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 export const Duration = z.union([z.number(), z.string()]).refine((value) => parseDuration(value) !== undefined, {
   message: 'expected a duration: milliseconds, or a string such as "250ms", "30s", "5m", "2h", "1d"',

@@ -30,7 +30,7 @@ export const EXPRESSION_LIMITS = {
   resultBytes: 1_000_000,
   textLength: 1_000_000,
   regexInput: 10_000,
-  regexUnitsPerStep: 100_000,
+  regexUnitsPerStep: 25_000,
   dateText: 200,
 } as const;
 
@@ -53,7 +53,8 @@ export function isCallable(value: unknown): boolean {
   const v = value as { _jsonata_function?: unknown; implementation?: unknown; _jsonata_lambda?: unknown };
   return (
     (v._jsonata_function === true && typeof v.implementation === 'function') ||
-    (v._jsonata_lambda === true && typeof (value as { environment?: { lookup?: unknown } }).environment?.lookup === 'function')
+    (v._jsonata_lambda === true &&
+      typeof (value as { environment?: { lookup?: unknown } }).environment?.lookup === 'function')
   );
 }
 
@@ -80,7 +81,6 @@ export function measure(root: unknown, sizes: WeakMap<object, number>, cap: numb
     total: number;
   }
   const onPath = new Set<object>();
-  let running = 0;
   const open = (value: object): Frame => {
     onPath.add(value);
     if (Array.isArray(value)) return { value, children: value, next: 0, total: 1 };
@@ -89,7 +89,7 @@ export function measure(root: unknown, sizes: WeakMap<object, number>, cap: numb
     return { value, children: keys.map((key) => (value as Record<string, unknown>)[key]), next: 0, total };
   };
   const stack: Frame[] = [open(root)];
-  running = (stack[0] as Frame).total;
+  let running = (stack[0] as Frame).total;
   while (running <= cap) {
     const frame = stack[stack.length - 1] as Frame;
     if (frame.next < frame.children.length) {

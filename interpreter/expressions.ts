@@ -2,10 +2,20 @@
  * JSONata expressions and `{{ }}` templates. Evaluation is pure: the context is plain data
  * and JSONata's `$now()`/`$random()` are replay-safe inside Temporal's sandbox. Compiled
  * expressions are cached per source string because loops evaluate the same ones repeatedly.
+ *
+ * Expressions come from users and run inside the workflow sandbox, where one that hangs blocks
+ * every run on the worker. So an expression is checked when it is compiled (allowed functions,
+ * safe regular expressions: expression-safety.ts), and every evaluation on JSONata's own path
+ * runs on a counted budget with bounded built-ins (expression-budget.ts, checked-functions.ts).
  */
 import jsonata from 'jsonata';
+import { bindCheckedFunctions } from './checked-functions.js';
+import { Budget, EVALUATE_EXIT, EXPRESSION_LIMITS, boundedRegExp, isCallable, measure } from './expression-budget.js';
+import { astNodes, expressionSafetyError } from './expression-safety.js';
 import { Decline, compileFast } from './fast-path.js';
 import { isTruthy } from './truthiness.js';
+
+export { EXPRESSION_LIMITS };
 
 type Compiled = ReturnType<typeof jsonata> & { fast?: ReturnType<typeof compileFast> };
 
@@ -20,30 +30,44 @@ export class ExpressionError extends Error {
   }
 }
 
-/**
- * Bounds on one evaluation, so a hostile or careless expression fails its node instead of
- * hanging the worker: recursion depth, length of any sequence built, evaluation steps (counted
- * deterministically: inside the workflow sandbox the clock does not move, so a time limit would
- * never fire), and the size of the result. Documented in the README.
- */
-export const EXPRESSION_LIMITS = { depth: 200, sequence: 100_000, steps: 5_000, resultBytes: 1_000_000 } as const;
-
-const ENTRY = Symbol.for('jsonata.__evaluate_entry');
 const OPTIONS = { stack: EXPRESSION_LIMITS.depth, sequence: EXPRESSION_LIMITS.sequence };
 
 /**
- * A fresh evaluator with its own step counter. JSONata keeps the hook in the expression's
- * environment, so sharing one across evaluations (activities run concurrently) would share the
- * count; parsing again is cheap next to evaluating.
+ * The AST nodes whose values are charged to the budget by size: what functions and operators
+ * are handed (arguments, operands) and what they return (new strings and arrays included).
+ * Paths and variables only refer to data, and cost one step each however large it is.
+ */
+function chargedNodes(ast: unknown): Set<object> {
+  const charged = new Set<object>();
+  for (const node of astNodes(ast)) {
+    if (['function', 'partial', 'apply', 'binary', 'descendant', 'wildcard'].includes(node.type)) charged.add(node);
+    if (node.type === 'function' || node.type === 'partial') for (const arg of node.arguments ?? []) charged.add(arg);
+    if (node.type === 'apply' || node.type === 'binary') {
+      for (const side of [node.lhs, node.rhs]) if (side && typeof side === 'object') charged.add(side);
+    }
+    if (node.type === 'unary' && node.expression) charged.add(node.expression);
+  }
+  return charged;
+}
+
+/**
+ * A fresh evaluator with its own budget. JSONata keeps its hooks and functions in the
+ * expression's environment, so sharing one across evaluations (activities run concurrently)
+ * would share the count; parsing again is cheap next to evaluating.
  */
 function bounded(source: string): Compiled {
-  const expression = jsonata(source, OPTIONS);
-  let steps = 0;
-  expression.assign(ENTRY as unknown as string, () => {
-    if (++steps > EXPRESSION_LIMITS.steps) {
-      throw new Error(`the expression took more than ${EXPRESSION_LIMITS.steps} evaluation steps`);
-    }
-  });
+  const budget = new Budget();
+  const RegexEngine = boundedRegExp(budget) as unknown as RegExpConstructor;
+  const expression = jsonata(source, { ...OPTIONS, RegexEngine });
+  const charged = chargedNodes(expression.ast());
+  expression.assign(
+    EVALUATE_EXIT as unknown as string,
+    (node: object, _input: unknown, _env: unknown, value: unknown) => {
+      budget.step();
+      if (charged.has(node)) budget.handle(value);
+    },
+  );
+  bindCheckedFunctions(expression);
   return expression;
 }
 
@@ -66,12 +90,18 @@ function compile(source: string): Compiled {
     } catch (err) {
       throw new ExpressionError(`invalid JSONata expression ${JSON.stringify(source)}: ${describe(err)}`, source);
     }
+    const unsafe = expressionSafetyError(compiled.ast());
+    if (unsafe) throw new ExpressionError(`expression ${JSON.stringify(source)} is not allowed: ${unsafe}`, source);
     cache.set(source, compiled);
   }
   return compiled;
 }
 
-/** Returns a message when `source` is not valid JSONata, `undefined` when it is. */
+/**
+ * Returns a message when `source` is not valid JSONata or may not run (a function that is not
+ * allowed, an unsafe regular expression: see expression-safety.ts), `undefined` when it may.
+ * Validation calls it for every expression and template at submit time.
+ */
 export function expressionSyntaxError(source: string): string | undefined {
   try {
     compile(source);
@@ -81,17 +111,27 @@ export function expressionSyntaxError(source: string): string | undefined {
   }
 }
 
-/** JSONata results may carry non-JSON extras (sequence flags, functions); runs keep plain JSON. */
+/**
+ * JSONata results may carry non-JSON extras (sequence flags, functions); runs keep plain JSON.
+ * Functions become `undefined`, as JSON has them. The size is measured before serialising,
+ * because a value built of shared parts can be exponentially larger written out than in memory.
+ */
 function toPlain(value: unknown, source: string): unknown {
+  const limit = EXPRESSION_LIMITS.resultBytes;
   const tooLarge = () =>
-    new ExpressionError(
-      `expression ${JSON.stringify(source)}: the result is larger than ${EXPRESSION_LIMITS.resultBytes} bytes`,
-      source,
-    );
-  if (typeof value === 'string' && value.length > EXPRESSION_LIMITS.resultBytes) throw tooLarge();
+    new ExpressionError(`expression ${JSON.stringify(source)}: the result is larger than ${limit} bytes`, source);
+  if (isCallable(value)) return undefined;
+  if (typeof value === 'string' && value.length > limit) throw tooLarge();
   if (value === undefined || value === null || typeof value !== 'object') return value;
-  const text = JSON.stringify(value);
-  if (text.length > EXPRESSION_LIMITS.resultBytes) throw tooLarge();
+  if (measure(value, new WeakMap(), limit) > limit) throw tooLarge();
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value, (_key, item: unknown) => (isCallable(item) ? undefined : item));
+  } catch (err) {
+    throw new ExpressionError(`expression ${JSON.stringify(source)}: the result is not JSON: ${describe(err)}`, source);
+  }
+  if (text === undefined) return undefined;
+  if (text.length > limit) throw tooLarge();
   return JSON.parse(text) as unknown;
 }
 

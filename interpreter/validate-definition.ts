@@ -53,6 +53,8 @@ export function validateDefinition(
   // Size limits first: the checks below cost time in proportion to the definition.
   const tooLarge = sizeProblems(raw);
   if (tooLarge.length > 0) return { ok: false, problems: tooLarge };
+  const protoKeys = protoKeyProblems(raw);
+  if (protoKeys.length > 0) return { ok: false, problems: protoKeys };
   const parsed = WorkflowDefinition.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => ({ path: toPointer(issue.path), message: issue.message }));
@@ -327,6 +329,20 @@ function nodeProblems(node: Node, at: string, catalog?: ConnectorCatalog, checkP
       break;
   }
   return problems;
+}
+
+/**
+ * Keys named `__proto__` anywhere in the definition. Parsing drops them silently (assigning one
+ * would replace an object's prototype), so an assignment or input named so would vanish: refuse it.
+ */
+function protoKeyProblems(value: unknown, path: Array<string | number> = []): Problem[] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => protoKeyProblems(item, [...path, i]));
+  if (!value || typeof value !== 'object') return [];
+  return Object.keys(value).flatMap((key) =>
+    key === '__proto__'
+      ? [{ path: toPointer([...path, key]), message: 'a key may not be named "__proto__"' }]
+      : protoKeyProblems((value as Record<string, unknown>)[key], [...path, key]),
+  );
 }
 
 /** Re-exported so callers can build pointers the same way. */
