@@ -5,7 +5,7 @@
 import express from 'express';
 import { createGatewayMetrics } from '../metrics/gateway-metrics.js';
 import { AuditLog, auditRoutes, requestId } from './audit.js';
-import { codecRoutes } from './codec-routes.js';
+import { codecCors, codecRoutes } from './codec-routes.js';
 import { controlRoutes } from './control-routes.js';
 import { definitionRoutes } from './definition-routes.js';
 import { docsPage } from './docs-page.js';
@@ -30,6 +30,7 @@ export function createGateway(deps: GatewayDeps): express.Express {
   const audit = new AuditLog(deps.store, deps.logger);
   // Before the body parser, so a request refused for its body (or its credentials) is logged too;
   // authentication before parsing, so no body is parsed for a caller who may not send it.
+  if (deps.codec) app.use('/codec', codecCors(deps.codec.allowedOrigins));
   app.use(requestId, audit.middleware, deps.auth.middleware);
   app.use(...jsonBody(deps.bodyLimit ?? '2mb'));
   if (deps.rateLimit) {

@@ -85,7 +85,11 @@ async function decodeEach(codec: PayloadCodec, payloads: Payload[]): Promise<Pay
   return decoded;
 }
 
-function cors(allowedOrigins: readonly string[]): express.RequestHandler {
+/**
+ * CORS for the Web UI's calls to `/codec`. Mounted before authentication, so the browser can
+ * read a refusal (401/403) instead of seeing a network error; preflights are answered here.
+ */
+export function codecCors(allowedOrigins: readonly string[]): express.RequestHandler {
   const allowed = new Set(allowedOrigins);
   return (req, res, next) => {
     const origin = req.get('Origin');
@@ -122,9 +126,8 @@ function codecHandler(direction: 'encode' | 'decode', options: CodecRouteOptions
   };
 }
 
-/** Mounts `POST /codec/encode`, `POST /codec/decode` and their CORS handling on `app`. */
+/** Mounts `POST /codec/encode` and `POST /codec/decode` (mount `codecCors` on `/codec` first). */
 export function codecRoutes(app: express.Express, options: CodecRouteOptions): void {
-  app.use('/codec', cors(options.allowedOrigins));
   app.post('/codec/encode', options.guard, codecHandler('encode', options));
   app.post('/codec/decode', options.guard, codecHandler('decode', options));
 }

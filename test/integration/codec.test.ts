@@ -3,8 +3,9 @@
  * what Temporal stores can be read back): runs whose input, variables, result and error
  * message carry marker strings are readable through the codec, and the markers appear nowhere
  * in the raw history nor in the database files. A run started in clear shows that the scans
- * do find plaintext. Then the gateway's codec endpoint (decoding, auth guard, CORS) and the
- * dev server's Web UI pointed at it.
+ * do find plaintext. Then the gateway's codec endpoint (decoding, auth guard, CORS), and the
+ * dev server's Web UI pointed at it, in headless Chromium: it shows a run's input decrypted while
+ * the gateway is open, and only ciphertext once the gateway requires keys.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -17,15 +18,17 @@ import { ApplicationFailure, type Payload } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import proto from '@temporalio/proto';
 import express from 'express';
+import type { Browser, Page, Request } from 'playwright-core';
 import { AesGcmCodec, parseCodecKeys } from '../../src/codec/aes-gcm-codec.js';
 import { encryptingDataConverter } from '../../src/codec/data-converter.js';
-import { codecRoutes } from '../../src/gateway/codec-routes.js';
+import { codecCors, codecRoutes } from '../../src/gateway/codec-routes.js';
 import { HttpError, errorHandler, notFoundHandler } from '../../src/gateway/http-error.js';
 import { jsonBody } from '../../src/gateway/request-body.js';
 import { replayDefinition } from '../../src/replay/replay.js';
 import { freePort, startDevServer, type TemporalServer } from '../../src/temporal/dev-server.js';
 import { startWorker, type RunningWorker } from '../../src/worker/create-worker.js';
 import { bearer, createKey, putTenant } from '../support/access.js';
+import { launchChromium } from '../support/browser.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { startRun } from '../support/runs.js';
@@ -33,8 +36,6 @@ import { unique } from '../support/temporal.js';
 
 const NAMESPACE = 'default';
 const UI_ORIGIN = 'http://localhost:8233';
-/** What `npm start` passes as `--ui-codec-endpoint` (any gateway URL will do here). */
-const CODEC_ENDPOINT = 'http://localhost:8080/codec';
 const marker = () => `MARKER-${randomBytes(8).toString('hex')}`;
 /** In the input, a variable, an HTTP body and the result of a run started with the codec. */
 const INPUT_MARKER = marker();
@@ -53,6 +54,10 @@ const taskQueue = unique('codec');
 let dir: string;
 let server: TemporalServer;
 let uiPort = 0;
+/** The gateway's `/codec`, as the dev server's Web UI calls it from the browser. */
+let codecEndpoint = '';
+/** A gateway with the codec, in local-development mode until a test creates keys. */
+let stack: TestStack;
 let target: HttpTarget;
 let worker: RunningWorker;
 let connection: Connection;
@@ -126,6 +131,23 @@ function toJsonPayload(payload: Payload) {
   };
 }
 
+/**
+ * How the first POST to `url` the page makes ends, as the browser saw it: `HTTP <status>` when
+ * the page could read the answer, else `failed: <reason>` (a CORS block is `net::ERR_FAILED`),
+ * or that none was made. Set up before the page is opened.
+ */
+async function firstDecodeCall(page: Page, url: string): Promise<string> {
+  const isDecode = (request: Request) => request.method() === 'POST' && request.url() === url;
+  const answered = page
+    .waitForEvent('response', { predicate: (response) => isDecode(response.request()), timeout: 30_000 })
+    .then((response) => `HTTP ${response.status()}`);
+  const failed = page
+    .waitForEvent('requestfailed', { predicate: isDecode, timeout: 30_000 })
+    .then((request) => `failed: ${request.failure()?.errorText ?? 'unknown'}`);
+  // Only one of them happens; the other times out or ends with the page, which `any` absorbs.
+  return Promise.any([answered, failed]).catch(() => `no POST to ${url} within 30 s`);
+}
+
 function startInput(history: History): Payload {
   const payload = eventOf(history, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
     ?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
@@ -136,11 +158,27 @@ function startInput(history: History): Payload {
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'weft-codec-'));
   uiPort = await freePort();
+  // The Web UI learns the codec endpoint when the dev server starts, so the gateway's port is
+  // chosen first and the gateway started right after (before its port can be taken).
+  const gatewayPort = await freePort();
+  codecEndpoint = `http://localhost:${gatewayPort}/codec`;
   server = await startDevServer({
     uiPort,
-    uiCodecEndpoint: CODEC_ENDPOINT,
+    uiCodecEndpoint: codecEndpoint,
     dbFile: join(dir, 'temporal.db'),
     log: () => undefined,
+  });
+  assert.ok(server.uiUrl, 'the dev server was started with its Web UI');
+  stack = await startTestStack({
+    worker: false,
+    env: {
+      PORT: String(gatewayPort),
+      TEMPORAL_ADDRESS: server.address,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      // The origin the codec routes answer with CORS headers.
+      TEMPORAL_UI_URL: server.uiUrl,
+      WEFT_CODEC_KEYS: keysVariable,
+    },
   });
   target = await startHttpTarget({
     '/echo': (req, res) => json(res, 200, { received: JSON.parse(req.body) as unknown }),
@@ -157,6 +195,7 @@ before(async () => {
 
 after(async () => {
   // The last test stops these itself; stopping twice is harmless.
+  await stack?.close();
   await worker?.shutdown();
   await connection?.close().catch(() => undefined);
   await server?.stop();
@@ -247,16 +286,23 @@ describe('encrypted payloads', () => {
   });
 
   describe('through the gateway', () => {
-    let stack: TestStack;
+    let browser: Browser;
+    /** The Web UI's page of the run started through the gateway, as the gateway links it. */
+    let runPage = '';
     before(async () => {
-      stack = await startTestStack({
-        worker: false,
-        env: { TEMPORAL_ADDRESS: server.address, TEMPORAL_TASK_QUEUE: taskQueue, WEFT_CODEC_KEYS: keysVariable },
-      });
+      browser = await launchChromium();
     });
     after(async () => {
-      await stack?.close();
+      await browser?.close();
     });
+
+    /** Opens the run's page in a fresh browser context (nothing decoded is cached across). */
+    async function openRunPage(): Promise<{ page: Page; decode: Promise<string> }> {
+      const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+      const decode = firstDecodeCall(page, `${codecEndpoint}/decode`);
+      await page.goto(runPage);
+      return { page, decode };
+    }
 
     test('the gateway encrypts what it starts and decrypts results and payloads for the Web UI', async () => {
       const definition = secretDefinition(target.url, 'codec-gateway');
@@ -266,6 +312,7 @@ describe('encrypted payloads', () => {
       });
       assert.equal(started.status, 201, JSON.stringify(started.body));
       const runId: string = started.body.run_id;
+      runPage = started.body.ui_url;
       const outcome = await stack.call('GET', `/v1/runs/${runId}/result?wait=true`);
       assert.equal(outcome.body.status, 'completed', JSON.stringify(outcome.body));
       assert.equal(outcome.body.result.copied, GATEWAY_MARKER);
@@ -286,6 +333,22 @@ describe('encrypted payloads', () => {
       const doc = (await stack.call('GET', '/v1/openapi.json')).body;
       assert.ok(doc.paths['/codec/encode']?.post);
       assert.ok(doc.paths['/codec/decode']?.post);
+    });
+
+    // What Temporal stores of this run is ciphertext: the test above scans its raw history, and
+    // the last test the database files. So the marker on the page comes from the codec endpoint.
+    test("the Web UI shows the run's input decrypted, through the gateway's codec endpoint", async () => {
+      const settings = (await (await fetch(`${server.uiUrl}/api/v1/settings`)).json()) as any;
+      assert.equal(settings.Codec.Endpoint, codecEndpoint);
+      assert.ok(runPage.startsWith(`${server.uiUrl}/namespaces/${NAMESPACE}/workflows/`), runPage);
+
+      const { page, decode } = await openRunPage();
+      try {
+        assert.equal(await decode, 'HTTP 200');
+        await page.getByText(GATEWAY_MARKER).first().waitFor({ timeout: 30_000 });
+      } finally {
+        await page.close();
+      }
     });
 
     test("once keys exist, decoding needs a key with the run permission in the namespace's tenant", async () => {
@@ -310,6 +373,26 @@ describe('encrypted payloads', () => {
       assert.equal(decoded.status, 200, JSON.stringify(decoded.body));
       assert.ok(Buffer.from(decoded.body.payloads[0].data, 'base64').toString().includes(GATEWAY_MARKER));
     });
+
+    // The Web UI can send credentials to a codec endpoint only as its OIDC access token, so a
+    // browser here has no key to give: this is the refusal. Decoding with a key is the test above.
+    test('once keys exist, the Web UI is refused by the codec endpoint and shows only ciphertext', async () => {
+      const { page, decode } = await openRunPage();
+      try {
+        // Read by the page, not blocked by CORS: the refusal must reach the UI as a 401.
+        assert.equal(await decode, 'HTTP 401');
+        // The banner over the run (the navigation holds the same text, hidden, as a tooltip).
+        const banner = page.getByText('Codec Server could not connect').filter({ visible: true });
+        await banner.first().waitFor({ timeout: 30_000 });
+        // The input as stored: "binary/encrypted" in base64, in the payload's metadata.
+        const encoding = Buffer.from('binary/encrypted').toString('base64');
+        await page.getByText(encoding).first().waitFor({ timeout: 30_000 });
+        const text = await page.locator('body').innerText();
+        assert.equal(text.includes(GATEWAY_MARKER), false, 'the marker is shown without a key');
+      } finally {
+        await page.close();
+      }
+    });
   });
 
   describe('the codec endpoint', () => {
@@ -319,6 +402,7 @@ describe('encrypted payloads', () => {
     before(async () => {
       const app = express();
       app.use(...jsonBody('2mb'));
+      app.use('/codec', codecCors([UI_ORIGIN]));
       codecRoutes(app, {
         codecFor: (namespace) => (namespace === NAMESPACE ? codec : undefined),
         guard: (req, _res, next) =>
@@ -443,11 +527,6 @@ describe('encrypted payloads', () => {
       assert.equal(undecryptable.body.error.details[0].path, '/payloads/0');
       assert.match(undecryptable.body.error.details[0].message, /key "k9"/);
     });
-  });
-
-  test('the Web UI of a dev server started with a codec endpoint decodes through it', async () => {
-    const settings = (await (await fetch(`http://127.0.0.1:${uiPort}/api/v1/settings`)).json()) as any;
-    assert.equal(settings.Codec.Endpoint, CODEC_ENDPOINT);
   });
 
   test("Temporal's database files hold no marker once the server has stopped", async () => {
