@@ -7,6 +7,7 @@
 import type { Command, EngineEvent, ExternalEvent } from './commands.js';
 import type { Node, NodeOf } from './definition-schema.js';
 import { durationMs } from './duration.js';
+import { ACTIVATION_LIMITS } from './expression-budget.js';
 import { ExpressionError, NeedsAsync, evaluate, evaluateSync, isTruthy, renderTemplateSync } from './expressions.js';
 import { cancelAll, nextCompensation, onFailure } from './failures.js';
 import { leave, leaveSync, receive } from './flow.js';
@@ -22,6 +23,7 @@ import {
   isClosed,
   newExec,
   record,
+  resetMeter,
   runTransition,
   transition,
   type Program,
@@ -140,6 +142,11 @@ async function outcome(
   }
   if (execution.kind === 'wait') {
     if (execution.purpose === 'retry_delay') return [{ node: node.id, live: true }];
+    if (execution.purpose === 'yield') {
+      const deferred = state.deferred ?? [];
+      delete state.deferred;
+      return deferred;
+    }
     completeNode(
       state,
       node,
@@ -204,7 +211,14 @@ export async function advance(
   commands: Command[] = [],
 ): Promise<Command[]> {
   const queue = [...arrivals];
+  const meter = resetMeter(state);
   while (queue.length > 0 && !isClosed(state.status)) {
+    if (meter.units > ACTIVATION_LIMITS.units) {
+      yieldStep(state, queue.splice(0), now, commands);
+      break;
+    }
+    meter.units++;
+    meter.nodeStart = meter.units;
     const arrival = queue.shift() as Arrival;
     if (arrival.live && state.status === 'paused') {
       state.parked.push(arrival);
@@ -255,6 +269,19 @@ export async function advance(
     return closing;
   }
   return commands;
+}
+
+/**
+ * Ends a long engine step: what is left waits in `deferred` behind a 1 ms durable timer, so the
+ * workflow activation ends and the next one resumes it (see ACTIVATION_LIMITS).
+ */
+function yieldStep(state: RunState, left: Arrival[], now: string, commands: Command[]): void {
+  const node = left[0]?.node ?? 'engine';
+  const exec = newExec(state, node);
+  const command = timerCommand(exec, node, deadline(now, ACTIVATION_LIMITS.pauseMs), 'pause in a long step');
+  state.inflight[exec] = { kind: 'wait', node, started: state.seq, command, purpose: 'yield' };
+  state.deferred = [...(state.deferred ?? []), ...left];
+  commands.push(command);
 }
 
 function deadline(now: string, ms: number): string {

@@ -34,6 +34,37 @@ export const EXPRESSION_LIMITS = {
   dateText: 200,
 } as const;
 
+/**
+ * Work one engine step may do before it lets the workflow activation end. A loop of costly but
+ * individually bounded expressions (or a very long loop of cheap ones) never ends an activation
+ * by itself, and the workflow sandbox kills activations after a few seconds. Units: a node
+ * activation or a fast-path evaluation is one (about 7 µs in the sandbox); a slow-path step is
+ * `slowStepUnits` (JSONata's evaluator awaits at every step, and promises are costly in the
+ * sandbox: about 250 µs a step, measured). Past `units` (about 0.5 s) the engine parks what is
+ * left and resumes it after a `pauseMs` durable timer, in a new activation; a node whose
+ * expressions pass `nodeUnits` (about 1.5 s) fails with ExpressionError, since a node cannot be
+ * paused half-way. Counted, never timed, so replay pauses and fails at the same points.
+ */
+export const ACTIVATION_LIMITS = { units: 100_000, nodeUnits: 300_000, slowStepUnits: 50, pauseMs: 1 } as const;
+
+/** Where the expressions evaluated in a context charge their work (see {@link ACTIVATION_LIMITS}). */
+export const WORK_METER = Symbol.for('weft.work-meter');
+
+export interface WorkMeter {
+  units: number;
+  /** `units` when the current node's activation began (a node may use `nodeUnits` from there). */
+  nodeStart: number;
+}
+
+/** Charges `units` to the meter a context carries, if any; returns what the current node has used. */
+export function charge(context: unknown, units: number): number {
+  if (!context || typeof context !== 'object') return 0;
+  const meter = (context as { [WORK_METER]?: WorkMeter })[WORK_METER];
+  if (!meter) return 0;
+  meter.units += units;
+  return meter.units - meter.nodeStart;
+}
+
 /** JSONata calls the function bound to this symbol after evaluating every AST node. */
 export const EVALUATE_EXIT = Symbol.for('jsonata.__evaluate_exit');
 
@@ -124,6 +155,11 @@ export function measure(root: unknown, sizes: WeakMap<object, number>, cap: numb
 export class Budget {
   private steps = 0;
   private readonly sizes = new WeakMap<object, number>();
+
+  /** Steps counted so far. */
+  get used(): number {
+    return this.steps;
+  }
 
   /** Counts `count` steps; throws once the budget is spent. */
   step(count = 1): void {

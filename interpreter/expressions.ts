@@ -10,7 +10,16 @@
  */
 import jsonata from 'jsonata';
 import { bindCheckedFunctions } from './checked-functions.js';
-import { Budget, EVALUATE_EXIT, EXPRESSION_LIMITS, boundedRegExp, isCallable, measure } from './expression-budget.js';
+import {
+  ACTIVATION_LIMITS,
+  Budget,
+  EVALUATE_EXIT,
+  EXPRESSION_LIMITS,
+  boundedRegExp,
+  charge,
+  isCallable,
+  measure,
+} from './expression-budget.js';
 import { astNodes, expressionSafetyError } from './expression-safety.js';
 import { Decline, compileFast } from './fast-path.js';
 import { isTruthy } from './truthiness.js';
@@ -55,8 +64,7 @@ function chargedNodes(ast: unknown): Set<object> {
  * expression's environment, so sharing one across evaluations (activities run concurrently)
  * would share the count; parsing again is cheap next to evaluating.
  */
-function bounded(source: string): Compiled {
-  const budget = new Budget();
+function bounded(source: string, budget: Budget): Compiled {
   const RegexEngine = boundedRegExp(budget) as unknown as RegExpConstructor;
   const expression = jsonata(source, { ...OPTIONS, RegexEngine });
   const charged = chargedNodes(expression.ast());
@@ -147,6 +155,7 @@ export function evaluateSync(source: string, context: Record<string, unknown>): 
   const compiled = compile(source);
   if (!compiled.fast) throw new NeedsAsync();
   try {
+    charge(context, 1);
     return toPlain(compiled.fast(context), source);
   } catch (err) {
     throw err instanceof Decline ? new NeedsAsync() : err;
@@ -176,16 +185,26 @@ export async function evaluate(source: string, context: unknown): Promise<unknow
   const compiled = compile(source);
   if (compiled.fast && context && typeof context === 'object') {
     try {
+      charge(context, 1);
       return toPlain(compiled.fast(context as Record<string, unknown>), source);
     } catch (err) {
       if (!(err instanceof Decline)) throw err;
     }
   }
   let value: unknown;
+  const budget = new Budget();
   try {
-    value = await bounded(source).evaluate(context);
+    value = await bounded(source, budget).evaluate(context);
   } catch (err) {
+    charge(context, (budget.used + 1) * ACTIVATION_LIMITS.slowStepUnits);
     throw new ExpressionError(`expression ${JSON.stringify(source)} failed: ${describe(err)}`, source);
+  }
+  const spent = charge(context, (budget.used + 1) * ACTIVATION_LIMITS.slowStepUnits);
+  if (spent > ACTIVATION_LIMITS.nodeUnits) {
+    throw new ExpressionError(
+      `expression ${JSON.stringify(source)}: the node evaluated too much at once (more than ${ACTIVATION_LIMITS.nodeUnits} work units); split the work over several nodes or move it into an activity`,
+      source,
+    );
   }
   return toPlain(value, source);
 }

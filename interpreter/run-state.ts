@@ -68,7 +68,14 @@ export type Execution =
       map?: { exec: string; index: number };
       compensation?: boolean;
     }
-  | { kind: 'wait'; node: string; started: number; command: WorkCommand; purpose: 'wait' | 'retry_delay' }
+  | {
+      kind: 'wait';
+      node: string;
+      started: number;
+      command: WorkCommand;
+      /** `yield`: the engine paused a long step (ACTIVATION_LIMITS); `deferred` resumes after it. */
+      purpose: 'wait' | 'retry_delay' | 'yield';
+    }
   | {
       kind: 'event';
       node: string;
@@ -151,6 +158,8 @@ export interface RunState {
   blocked?: string[];
   /** Live arrivals held while the run is paused. */
   parked: Arrival[];
+  /** Arrivals an engine step left for its next activation when it reached ACTIVATION_LIMITS. */
+  deferred?: Arrival[];
   /** Nodes an operator skipped before they ran, with the output to use. */
   skip_pending: Record<string, { output: unknown; by: string }>;
   /** Completed nodes that have a compensation, in completion order (for sagas). */

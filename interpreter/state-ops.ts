@@ -2,6 +2,7 @@
  * Small mutations of the run state shared by the engine's parts: status transitions with
  * their history entry, completing a node, closing the run, the expression context.
  */
+import { WORK_METER, type WorkMeter } from './expression-budget.js';
 import type { Definition, Edge, Node } from './definition-schema.js';
 import { cycles } from './graph.js';
 import { recordNodeWrite } from './lineage.js';
@@ -86,8 +87,23 @@ export function runTransition(
   pushHistory(state, { at: now, to, ...extra });
 }
 
-/** The JSONata evaluation context of the language. */
+/** The work meter of a run's current engine step (see ACTIVATION_LIMITS); never part of the state's JSON. */
+const meters = new WeakMap<RunState, WorkMeter>();
+
+/** Starts counting an engine step's work afresh. */
+export function resetMeter(state: RunState): WorkMeter {
+  const meter = { units: 0, nodeStart: 0 };
+  meters.set(state, meter);
+  return meter;
+}
+
+/**
+ * The JSONata evaluation context of the language. It carries the run's work meter under a
+ * symbol key, which JSONata and JSON never see, so every evaluation charges the engine step.
+ */
 export function context(state: RunState, extra?: Record<string, unknown>): Record<string, unknown> {
+  let meter = meters.get(state);
+  if (!meter) meter = resetMeter(state);
   return {
     vars: state.vars,
     input: state.input,
@@ -95,6 +111,7 @@ export function context(state: RunState, extra?: Record<string, unknown>): Recor
     error: state.error_scope,
     run: state.run,
     ...extra,
+    [WORK_METER]: meter,
   };
 }
 

@@ -1,0 +1,70 @@
+/**
+ * A loop of costly (but individually bounded) expressions must not hold one workflow activation
+ * past the sandbox's limit: the worker stays healthy.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Client, Connection } from '@temporalio/client';
+import { validateDefinition } from '../../interpreter/validate-definition.js';
+import type { RunningWorker } from '../../src/worker/create-worker.js';
+import { connectClient, startTestWorker, unique } from '../support/temporal.js';
+
+let worker: RunningWorker;
+let client: Client;
+let connection: Connection;
+const taskQueue = unique('heavy-loop');
+
+before(async () => {
+  worker = await startTestWorker(taskQueue);
+  ({ client, connection } = await connectClient());
+});
+
+after(async () => {
+  await worker?.shutdown();
+  await connection?.close();
+});
+
+test('a loop of heavy expressions completes and the worker stays healthy', { timeout: 120_000 }, async () => {
+  // About 7 s of expression work: past the sandbox's 5 s if it were one activation.
+  const iterations = 15;
+  const raw = {
+    id: 'heavy-loop',
+    variables: [
+      { name: 'i', type: 'number', default: 0 },
+      { name: 'sum', type: 'number' },
+    ],
+    options: { max_node_visits: iterations + 10 },
+    nodes: [
+      { id: 'begin', type: 'set', assign: { i: '0' } },
+      { id: 'work', type: 'set', assign: { i: 'vars.i + 1', sum: '$reduce([1..600], function($a, $b) { $a + $b })' } },
+      { id: 'again', type: 'condition', expression: `vars.i < ${iterations}` },
+    ],
+    edges: [
+      { from: 'begin', to: 'work' },
+      { from: 'work', to: 'again' },
+      { from: 'again', to: 'work', when: 'nodes.again.output' },
+    ],
+  };
+  const result = validateDefinition(raw);
+  assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+  const handle = await client.workflow.start('interpret', {
+    taskQueue,
+    workflowId: unique('heavy'),
+    args: [{ definition: { ...result.definition, version: '1' }, input: {} }],
+  });
+  const out = (await handle.result()) as { i: number; sum: number };
+  assert.deepEqual([out.i, out.sum], [iterations, 180_300]);
+  // The engine paused between iterations (durable 1 ms timers) instead of one endless activation.
+  const { events } = await handle.fetchHistory();
+  const timers = (events ?? []).filter((e) => e.timerStartedEventAttributes).length;
+  assert.ok(timers >= 2, `expected the long step to pause, found ${timers} timers`);
+  // The worker is healthy: an ordinary run completes after it.
+  const quick = validateDefinition({ id: 'after-heavy', nodes: [{ id: 'a', type: 'set', assign: { x: '1' } }] });
+  assert.ok(quick.ok);
+  const after = await client.workflow.execute('interpret', {
+    taskQueue,
+    workflowId: unique('after-heavy'),
+    args: [{ definition: { ...quick.definition, version: '1' }, input: {} }],
+  });
+  assert.deepEqual(after, { x: 1 });
+});
