@@ -108,6 +108,10 @@ await stack.call('POST', '/v1/events', { event_type: 'go', payload: {} });
 await stack.call('POST', `/v1/runs/${operated}/resume`, {});
 await save('operators-pause-variables-skip-resume', operated);
 
+// A step longer than the engine's work budget (ACTIVATION_LIMITS): it pauses on 1 ms timers.
+await stack.call('POST', '/v1/definitions', counterLoopDefinition(40_000));
+await save('long-step-paused', await start('loop-40000'));
+
 // Continue-as-new: a loop of tasks past a small history bound, straight through the client.
 const { versioned } = await import('../support/runs.js');
 const definition = versioned(counterLoopDefinition(12, { url: `${stack.gateway.url}/healthz` }));
