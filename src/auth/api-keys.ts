@@ -4,6 +4,8 @@
  * the secret has full entropy, so a slow password hash would add nothing but latency.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { AccessStore, ApiKeyRecord } from '../store/access-store.js';
+import type { Role } from './roles.js';
 
 const KEY_PATTERN = /^wk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 
@@ -35,4 +37,34 @@ export function secretMatches(secret: string, hash: string): boolean {
   const a = Buffer.from(hashSecret(secret), 'hex');
   const b = Buffer.from(hash, 'hex');
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** A key cannot be issued: the tenant already has an active key of that name. */
+export class KeyNameTaken extends Error {}
+
+/**
+ * Issues an API key: checks the name is free among the tenant's active keys, stores the
+ * record (with only the secret's hash) and returns it with the key, to be shown once.
+ */
+export async function issueApiKey(
+  access: Pick<AccessStore, 'listApiKeys' | 'createApiKey'>,
+  request: { name: string; roles: Role[]; tenant: string },
+  createdBy: string,
+  at = new Date().toISOString(),
+): Promise<{ record: ApiKeyRecord; key: string }> {
+  const { name, tenant } = request;
+  const taken = (await access.listApiKeys(tenant)).some((k) => k.name === name && k.revoked_at === undefined);
+  if (taken) throw new KeyNameTaken(`tenant "${tenant}" already has an active key named "${name}"`);
+  const created = generateApiKey();
+  const record: ApiKeyRecord = {
+    id: created.id,
+    name,
+    tenant,
+    roles: [...new Set(request.roles)],
+    hash: created.hash,
+    created_at: at,
+    created_by: createdBy,
+  };
+  await access.createApiKey(record);
+  return { record, key: created.key };
 }

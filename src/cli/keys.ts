@@ -8,11 +8,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { generateApiKey } from '../auth/api-keys.js';
+import { issueApiKey, KeyNameTaken } from '../auth/api-keys.js';
 import { DEFAULT_TENANT } from '../auth/identity.js';
 import { loadConfig } from '../config.js';
 import { CreateKeyBody } from '../gateway/access-routes.js';
-import type { ApiKeyRecord } from '../store/access-store.js';
 import { openDefinitionStore } from '../store/open-store.js';
 
 /** Who created the key, as the key listing and the audit log show it. */
@@ -85,23 +84,16 @@ async function create(body: ReturnType<typeof request>): Promise<void> {
         `tenant "${tenant}" does not exist: create it first (weft tenants set ${tenant}, as an admin of the default tenant), or create this key in the default tenant`,
       );
     }
-    const taken = (await store.access.listApiKeys(tenant)).some(
-      (key) => key.name === body.name && key.revoked_at === undefined,
-    );
-    if (taken) throw new Refused(`tenant "${tenant}" already has an active key named "${body.name}"`);
     const wasEnforced = await store.access.anyApiKeys();
-    const created = generateApiKey();
     const at = new Date().toISOString();
-    const record: ApiKeyRecord = {
-      id: created.id,
-      name: body.name,
-      tenant,
-      roles: [...new Set(body.roles)],
-      hash: created.hash,
-      created_at: at,
-      created_by: ACTOR,
-    };
-    await store.access.createApiKey(record);
+    let issued: Awaited<ReturnType<typeof issueApiKey>>;
+    try {
+      issued = await issueApiKey(store.access, { name: body.name, roles: body.roles, tenant }, ACTOR, at);
+    } catch (err) {
+      if (err instanceof KeyNameTaken) throw new Refused(err.message);
+      throw err;
+    }
+    const { record } = issued;
     // The gateway audits keys it creates; a key made behind its back is audited here, as the gateway would.
     await store.appendAudit({
       at,
@@ -116,7 +108,7 @@ async function create(body: ReturnType<typeof request>): Promise<void> {
       [
         `API key "${record.name}" created: id ${record.id}, tenant ${tenant}, roles ${record.roles.join(', ')}`,
         '',
-        `    ${created.key}`,
+        `    ${issued.key}`,
         '',
         'This is the only time the key is shown: only its hash is stored. Store it now (a secret store, or',
         'WEFT_API_KEY for weft); a lost key cannot be shown again, only revoked and replaced.',

@@ -5,7 +5,7 @@
  */
 import type { Express, Request } from 'express';
 import { z } from 'zod';
-import { generateApiKey } from '../auth/api-keys.js';
+import { issueApiKey, KeyNameTaken } from '../auth/api-keys.js';
 import { DEFAULT_TENANT, TENANT_ID_PATTERN, identityOf } from '../auth/identity.js';
 import { ROLES, permissionsOf } from '../auth/roles.js';
 import type { ApiKeyRecord, TenantRecord } from '../store/access-store.js';
@@ -79,21 +79,16 @@ export function accessRoutes(app: Express, deps: GatewayDeps): void {
     if (!(await tenantExists(deps, tenant))) {
       throw new HttpError('not_found', `tenant "${tenant}" not found: create it first with PUT /v1/tenants/${tenant}`);
     }
-    const taken = (await access.listApiKeys(tenant)).some((k) => k.name === body.name && k.revoked_at === undefined);
-    if (taken) throw new HttpError('conflict', `tenant "${tenant}" already has a key named "${body.name}"`);
-    const created = generateApiKey();
-    const record: ApiKeyRecord = {
-      id: created.id,
-      name: body.name,
-      tenant,
-      roles: [...new Set(body.roles)],
-      hash: created.hash,
-      created_at: new Date().toISOString(),
-      created_by: actor(req),
-    };
-    await access.createApiKey(record);
+    let issued: Awaited<ReturnType<typeof issueApiKey>>;
+    try {
+      issued = await issueApiKey(access, { name: body.name, roles: body.roles, tenant }, actor(req));
+    } catch (err) {
+      if (err instanceof KeyNameTaken) throw new HttpError('conflict', err.message);
+      throw err;
+    }
+    const { record } = issued;
     // The only time the key is shown: only its hash is kept.
-    res.status(201).json({ ...publicKey(record), key: created.key });
+    res.status(201).json({ ...publicKey(record), key: issued.key });
   });
 
   app.get('/v1/keys', async (req, res) => {

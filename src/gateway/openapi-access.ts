@@ -12,7 +12,8 @@ type Operation = Record<string, unknown>;
 type Paths = Record<string, Record<string, Operation>>;
 
 const ref = (kind: 'responses' | 'schemas', name: string) => ({ $ref: `#/components/${kind}/${name}` });
-const param = (name: string, description: string) => ({
+/** A required string path parameter. */
+export const pathParam = (name: string, description: string) => ({
   name,
   in: 'path',
   required: true,
@@ -33,7 +34,7 @@ function operation(summary: string, responses: Record<string, unknown>, extra: O
 const badBody = { '400': ref('responses', 'BadRequest') };
 
 export function accessPaths(): Paths {
-  const id = param('id', 'definition id');
+  const id = pathParam('id', 'definition id');
   return {
     '/v1/whoami': {
       get: operation('The caller: actor, tenant, roles, permissions, and whether authentication is required', {
@@ -69,7 +70,7 @@ export function accessPaths(): Paths {
           '404': ref('responses', 'NotFound'),
           '409': ref('responses', 'Conflict'),
         },
-        { parameters: [param('key_id', 'the key id (the part after `wk_`)')] },
+        { parameters: [pathParam('key_id', 'the key id (the part after `wk_`)')] },
       ),
     },
     '/v1/tenants': {
@@ -83,12 +84,12 @@ export function accessPaths(): Paths {
       get: operation(
         'A tenant and its settings',
         { '200': described('the tenant'), '404': ref('responses', 'NotFound') },
-        { parameters: [param('tenant', 'tenant id')] },
+        { parameters: [pathParam('tenant', 'tenant id')] },
       ),
       put: operation(
         'Create a tenant or change its settings: namespace and task queue (admins of the default tenant), four-eyes publishing',
         { '200': described('updated'), '201': described('created'), ...badBody },
-        { parameters: [param('tenant', 'tenant id')], ...zodBody(PutTenantBody) },
+        { parameters: [pathParam('tenant', 'tenant id')], ...zodBody(PutTenantBody) },
       ),
     },
     '/v1/definitions/{id}/history': {
@@ -109,7 +110,7 @@ export function accessPaths(): Paths {
           '404': ref('responses', 'NotFound'),
           ...badBody,
         },
-        { parameters: [id, param('version', 'version such as "3"')], ...zodBody(PublishApproval) },
+        { parameters: [id, pathParam('version', 'version such as "3"')], ...zodBody(PublishApproval) },
       ),
     },
   };

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import { CodecBody } from './codec-routes.js';
-import { accessPaths, securitySchemes, withAccess } from './openapi-access.js';
+import { accessPaths, pathParam, securitySchemes, withAccess } from './openapi-access.js';
 import { Approval, EventBody, Variables, bodies } from './control-routes.js';
 import { componentSchemas } from './openapi-schemas.js';
 import { UNLIMITED_PATHS } from './rate-limit.js';
@@ -42,13 +42,6 @@ function withRateLimit(paths: Record<string, Record<string, Operation>>): Record
 /** Errors of requests with a body. */
 const bodyErrors = { '400': err('BadRequest'), '413': err('PayloadTooLarge'), '415': err('UnsupportedMediaType') };
 
-const pathParam = (name: string, description: string) => ({
-  name,
-  in: 'path',
-  required: true,
-  description,
-  schema: { type: 'string' },
-});
 const id = pathParam('id', 'definition id');
 const runId = pathParam('run_id', 'run id (the Temporal workflow id)');
 
