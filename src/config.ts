@@ -89,6 +89,8 @@ export interface Config {
   maxBodyBytes: number;
   /** Per-caller rate limit of the gateway (`WEFT_RATE_LIMIT`); absent: none. */
   rateLimit?: RateLimitSettings;
+  /** `WEFT_SECRETS_FILE`: a JSON file of secrets (tenants' as `"<tenant>/<NAME>"`). */
+  secretsFile?: string;
   /** `WEFT_AUTH=required`: credentials are required even before the first API key exists. */
   authRequired: boolean;
   /** `WEFT_FOUR_EYES`: four-eyes publishing for tenants without a setting of their own. */
@@ -127,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: e.WEFT_MAX_BODY_BYTES,
     ...(limit ? { rateLimit: limit } : {}),
     authRequired: e.WEFT_AUTH === 'required',
+    ...(env.WEFT_SECRETS_FILE ? { secretsFile: env.WEFT_SECRETS_FILE } : {}),
     fourEyes: e.WEFT_FOUR_EYES === 'true',
     ...jwtConfig(env),
     ...(e.WEFT_EVENTS_NATS_SUBJECT

@@ -24,6 +24,8 @@ export interface GatewayDeps {
   temporalReady: () => Promise<void>;
   /** Looks up a webhook secret by the name a trigger gives; defaults to the process environment. */
   secret?: (name: string) => string | undefined;
+  /** Looks up a webhook secret of a tenant other than the default one (its `<tenant>/<NAME>` secrets). */
+  tenantSecret?: (name: string, tenant: string) => Promise<string | undefined>;
   /** Prometheus series served at `GET /metrics`; without it the route answers an empty registry. */
   metrics?: GatewayMetrics;
   /** The remote codec endpoint (`POST /codec/encode|decode`) of encrypted payloads; without it those routes are absent. */

@@ -22,7 +22,13 @@ type WebhookTrigger = Extract<Definition['triggers'][number], { type: 'webhook' 
  * Throws unless the request satisfies one of the webhook triggers: one without a secret
  * accepts anyone; one with a secret accepts a valid signature under that secret.
  */
-function authorize(req: Request, hooks: WebhookTrigger[], deps: GatewayDeps, id: string): void {
+async function authorize(
+  req: Request,
+  hooks: WebhookTrigger[],
+  deps: GatewayDeps,
+  id: string,
+  tenant: string,
+): Promise<void> {
   // A caller the gateway authenticated (with the "run" permission: checked by authentication)
   // needs no signature. In local-development mode signatures are checked as configured.
   if (req.identity && req.identity.via !== 'local_dev') return;
@@ -33,8 +39,12 @@ function authorize(req: Request, hooks: WebhookTrigger[], deps: GatewayDeps, id:
       `authentication is required and the webhook of "${id}" has no secret: call it with an API key, or give its trigger a secret and sign the body`,
     );
   }
-  const lookup = deps.secret ?? ((name: string) => process.env[name]);
-  const secrets = hooks.map((hook) => ({ name: hook.secret ?? '', value: lookup(hook.secret ?? '') }));
+  const secrets = await Promise.all(
+    hooks.map(async (hook) => ({
+      name: hook.secret ?? '',
+      value: await webhookSecret(deps, hook.secret ?? '', tenant),
+    })),
+  );
   const configured = secrets.filter((s): s is { name: string; value: string } => !!s.value);
   if (configured.length === 0) {
     // The operator's mistake, not the caller's: say so without revealing the variable's value.
@@ -44,6 +54,15 @@ function authorize(req: Request, hooks: WebhookTrigger[], deps: GatewayDeps, id:
   const body = rawBody(req);
   const header = req.get(SIGNATURE_HEADER);
   if (!configured.some((s) => signatureMatches(body, header, s.value))) throw badSignature();
+}
+
+/**
+ * A webhook secret by name: the default tenant's from the gateway's environment (or the injected
+ * lookup); another tenant's only from its own `"<tenant>/<NAME>"` entries of the secrets file.
+ */
+async function webhookSecret(deps: GatewayDeps, name: string, tenant: string): Promise<string | undefined> {
+  if (tenant === DEFAULT_TENANT) return (deps.secret ?? ((n: string) => process.env[n]))(name);
+  return deps.tenantSecret?.(name, tenant);
 }
 
 function badSignature(): HttpError {
@@ -86,7 +105,7 @@ export function hookRoutes(app: Express, deps: GatewayDeps): void {
         `definition "${id}" accepts no webhooks: its active version ${definition.version} has no trigger of type "webhook"`,
       );
     }
-    authorize(req, hooks, deps, id);
+    await authorize(req, hooks, deps, id, scope.tenant.id);
     // Webhook senders post whatever they post; an empty body is an empty input.
     const input: unknown = req.body ?? {};
     const resolved = resolveRunInput(definition, input, '');

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import type express from 'express';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
+import { createSecretLookup } from '../../activities/secrets.js';
 import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createGatewayMetrics } from '../metrics/gateway-metrics.js';
@@ -195,6 +196,8 @@ export async function startGateway(
     scopes,
     auth,
     metrics,
+    // The same lookup (and file) connectors use for a tenant's `secret:NAME` references.
+    tenantSecret: createSecretLookup({ env: {}, file: config.secretsFile }),
     catalog: connectors.catalog(),
     checkParams: (connector, action, inputs) => connectors.checkParams(connector, action, inputs),
     logger,

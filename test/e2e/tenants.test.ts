@@ -5,6 +5,10 @@
  * queue has its runs served there.
  */
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
 import { bearer, createKey, putTenant } from '../support/access.js';
@@ -35,8 +39,14 @@ describe('tenant isolation', () => {
   const events = unique('ping');
   const [acmeTenant, globexTenant] = [unique('acme'), unique('globex')];
 
+  const hookSecretName = `HOOK_${unique('k').replace('-', '_')}`;
+
   before(async () => {
-    stack = await startTestStack();
+    // A webhook secret of the same name for the default tenant (environment) and for acme (file).
+    process.env[hookSecretName] = 'default-tenant-secret';
+    const secrets = join(mkdtempSync(join(tmpdir(), 'weft-tenant-secrets-')), 'secrets.json');
+    writeFileSync(secrets, JSON.stringify({ [`${acmeTenant}/${hookSecretName}`]: 'acme-secret' }));
+    stack = await startTestStack({ env: { WEFT_SECRETS_FILE: secrets } });
     const admin = await createKey(stack, 'root', ['admin']);
     await putTenant(stack, admin, acmeTenant);
     await putTenant(stack, admin, globexTenant);
@@ -144,6 +154,30 @@ describe('tenant isolation', () => {
       [acme, hooked.body.run_id],
     ] as const)
       await stack.call('POST', `/v1/runs/${runId}/cancel`, {}, as(key));
+  });
+
+  test("a tenant's webhook secret is its own, never the gateway's environment", async () => {
+    const definition = {
+      id: 'signed',
+      nodes: [{ id: 'a', type: 'set', assign: { x: '1' } }],
+      triggers: [{ type: 'webhook', secret: hookSecretName }],
+    };
+    assert.equal((await stack.call('POST', '/v1/definitions', definition, bearer(acme))).status, 201);
+    const body = JSON.stringify({});
+    const sign = (secret: string) => ({
+      'x-signature': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
+    });
+    const path = `/v1/hooks/signed?tenant=${acmeTenant}`;
+    assert.equal((await stack.call('POST', path, body, sign('default-tenant-secret'))).status, 401);
+    const accepted = await stack.call('POST', path, body, sign('acme-secret'));
+    assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+    const result = await stack.call(
+      'GET',
+      `/v1/runs/${accepted.body.run_id}/result?wait=true`,
+      undefined,
+      bearer(acme),
+    );
+    assert.equal(result.body.status, 'completed');
   });
 
   test('a subworkflow can only name definitions of its own tenant', async () => {
