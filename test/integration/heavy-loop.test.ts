@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client, Connection } from '@temporalio/client';
-import { validateDefinition } from '../../interpreter/validate-definition.js';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
+import { startRun } from '../support/runs.js';
 import { connectClient, startTestWorker, unique } from '../support/temporal.js';
 
 let worker: RunningWorker;
@@ -45,13 +45,7 @@ test('a loop of heavy expressions completes and the worker stays healthy', { tim
       { from: 'again', to: 'work', when: 'nodes.again.output' },
     ],
   };
-  const result = validateDefinition(raw);
-  assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
-  const handle = await client.workflow.start('interpret', {
-    taskQueue,
-    workflowId: unique('heavy'),
-    args: [{ definition: { ...result.definition, version: '1' }, input: {} }],
-  });
+  const handle = await startRun(client, taskQueue, raw);
   const out = (await handle.result()) as { i: number; sum: number };
   assert.deepEqual([out.i, out.sum], [iterations, 180_300]);
   // The engine paused between iterations (durable 1 ms timers) instead of one endless activation.
@@ -59,12 +53,9 @@ test('a loop of heavy expressions completes and the worker stays healthy', { tim
   const timers = (events ?? []).filter((e) => e.timerStartedEventAttributes).length;
   assert.ok(timers >= 2, `expected the long step to pause, found ${timers} timers`);
   // The worker is healthy: an ordinary run completes after it.
-  const quick = validateDefinition({ id: 'after-heavy', nodes: [{ id: 'a', type: 'set', assign: { x: '1' } }] });
-  assert.ok(quick.ok);
-  const after = await client.workflow.execute('interpret', {
-    taskQueue,
-    workflowId: unique('after-heavy'),
-    args: [{ definition: { ...quick.definition, version: '1' }, input: {} }],
+  const quick = await startRun(client, taskQueue, {
+    id: 'after-heavy',
+    nodes: [{ id: 'a', type: 'set', assign: { x: '1' } }],
   });
-  assert.deepEqual(after, { x: 1 });
+  assert.deepEqual(await quick.result(), { x: 1 });
 });

@@ -8,8 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError, type Client, type Connection } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RunStateView } from '../../interpreter/run-state.js';
-import { validateDefinition } from '../../interpreter/validate-definition.js';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
+import { startRun } from '../support/runs.js';
 import { connectClient, startTestWorker, unique } from '../support/temporal.js';
 
 let worker: RunningWorker;
@@ -27,16 +27,8 @@ after(async () => {
   await connection?.close();
 });
 
-/** Validates like the gateway does, so every definition here is one a user could submit. */
-function start(raw: Record<string, unknown>) {
-  const result = validateDefinition(raw);
-  if (!result.ok) throw new Error(`${String(raw.id)} is refused at submit: ${JSON.stringify(result.problems)}`);
-  return client.workflow.start('interpret', {
-    taskQueue,
-    workflowId: unique(String(raw.id)),
-    args: [{ definition: { ...result.definition, version: '1' }, input: {} }],
-  });
-}
+/** Validated like the gateway does, so every definition here is one a user could submit. */
+const start = (raw: Record<string, unknown>) => startRun(client, taskQueue, raw);
 
 const setNode = (id: string, expression: string) => ({
   id,
