@@ -143,7 +143,6 @@ export function accessRoutes(app: Express, deps: GatewayDeps): void {
       created_by: existing?.created_by ?? actor(req),
     };
     await access.putTenant(record);
-    deps.scopes.forget(id);
     res.status(existing ? 200 : 201).json(record);
   });
 }

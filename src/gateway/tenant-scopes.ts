@@ -2,7 +2,7 @@
  * Per-tenant services. A request acts in its caller's tenant; everything it reaches (the
  * definitions, runs, listing, control, stats and schedules) is built for that tenant, with the
  * tenant's Temporal namespace and task queue when it is mapped to its own, so no route can
- * forget to scope a lookup. Scopes are cached and rebuilt when a tenant's record changes.
+ * forget to scope a lookup.
  */
 import type { Request } from 'express';
 import { DEFAULT_TENANT, identityOf } from '../auth/identity.js';
@@ -48,7 +48,8 @@ export interface TenantScopesOptions {
 }
 
 export class TenantScopes {
-  private readonly cache = new Map<string, Promise<TenantScope>>();
+  /** Services by tenant and placement. */
+  private readonly cache = new Map<string, Omit<TenantScope, 'tenant'>>();
 
   constructor(private readonly options: TenantScopesOptions) {}
 
@@ -57,22 +58,13 @@ export class TenantScopes {
     return this.of(identityOf(req).tenant);
   }
 
-  of(tenantId: string): Promise<TenantScope> {
-    let scope = this.cache.get(tenantId);
-    if (!scope) {
-      scope = this.build(tenantId);
-      this.cache.set(tenantId, scope);
-      scope.catch(() => this.cache.delete(tenantId));
-    }
-    return scope;
-  }
-
-  /** Drops a tenant's cached scope after its record changed. */
-  forget(tenantId: string): void {
-    this.cache.delete(tenantId);
-  }
-
-  private async build(tenantId: string): Promise<TenantScope> {
+  /**
+   * The scope of a tenant. Its record is read on every call, so a change made through any
+   * gateway sharing the store (four-eyes on, a new namespace or queue) holds at once everywhere;
+   * the services are built once per placement (namespace and queue), so what they remember
+   * (runs started lately, schedule reconciliation) lasts.
+   */
+  async of(tenantId: string): Promise<TenantScope> {
     const record: TenantRecord | undefined = await this.options.store.access.getTenant(tenantId);
     const tenant: EffectiveTenant = {
       id: tenantId,
@@ -80,9 +72,15 @@ export class TenantScopes {
       taskQueue: record?.task_queue ?? this.options.taskQueue,
       fourEyes: record?.four_eyes ?? this.options.fourEyes,
     };
-    const definitions = new TenantDefinitions(this.options.store, tenantId);
-    const ids = new TenantRuns(tenantId);
-    return { tenant, definitions, ids, ...this.options.build(tenant, definitions, ids) };
+    const key = JSON.stringify([tenant.id, tenant.namespace, tenant.taskQueue]);
+    let placed = this.cache.get(key);
+    if (!placed) {
+      const definitions = new TenantDefinitions(this.options.store, tenantId);
+      const ids = new TenantRuns(tenantId);
+      placed = { definitions, ids, ...this.options.build(tenant, definitions, ids) };
+      this.cache.set(key, placed);
+    }
+    return { ...placed, tenant };
   }
 }
 

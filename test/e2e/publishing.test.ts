@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { startGateway } from '../../src/gateway/server.js';
+import { createLogger } from '../../src/logger.js';
 import { bearer, createKey, putTenant } from '../support/access.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { unique } from '../support/temporal.js';
@@ -124,6 +126,28 @@ describe('four-eyes publishing', () => {
     assert.match(JSON.stringify(submitted2.diff), /hello again/);
     assert.equal(history.body.items[4].comment, 'typo');
     for (const item of history.body.items) assert.ok(!Number.isNaN(Date.parse(item.at)));
+  });
+
+  test('turning four-eyes on through one gateway holds at once on another sharing the store', async () => {
+    const other = await startGateway({ ...stack.config, port: 0 }, createLogger('gateway', 'silent'));
+    try {
+      const tenant = unique('shared');
+      await putTenant(stack, admin, tenant);
+      const editor = await createKey(stack, 'dora', ['editor'], { adminKey: admin, tenant });
+      const submit = (text: string) =>
+        fetch(`${other.url}/v1/definitions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...bearer(editor) },
+          body: JSON.stringify(greeting(text)),
+        }).then(async (r) => ({ status: r.status, body: (await r.json()) as { approval?: string } }));
+      const before = await submit('one');
+      assert.deepEqual([before.status, before.body.approval], [201, undefined]);
+      await putTenant(stack, admin, tenant, { four_eyes: true });
+      const after = await submit('two');
+      assert.deepEqual([after.status, after.body.approval], [201, 'pending']);
+    } finally {
+      await other.close();
+    }
   });
 
   test('without four-eyes, submits activate at once and the history shows it', async () => {
