@@ -17,7 +17,7 @@ import { HttpError } from '../gateway/http-error.js';
 import { parseApiKey, secretMatches } from './api-keys.js';
 import { DEFAULT_TENANT, type Identity } from './identity.js';
 import { ROLES, isRole, permits, type Permission } from './roles.js';
-import { ruleFor } from './route-permissions.js';
+import { nonCanonical, ruleFor, type RouteRule } from './route-permissions.js';
 
 export interface JwtVerify {
   (token: string): Promise<{ actor: string; tenant: string; roles: string[] }>;
@@ -55,6 +55,14 @@ function credentials(req: Request): string | undefined {
     return match[1];
   }
   return req.get('x-api-key') || undefined;
+}
+
+function forbidden(req: Request, identity: Identity, path: string, needed: Permission): HttpError {
+  const held = identity.roles.length > 0 ? identity.roles.join(', ') : 'no role';
+  return new HttpError(
+    'forbidden',
+    `${req.method} ${path} needs the "${needed}" permission (${HOLDERS[needed]}); ${identity.actor} has ${held}`,
+  );
 }
 
 function unauthorized(message: string): HttpError {
@@ -135,13 +143,52 @@ export class GatewayAuth {
         const needed: Permission | undefined =
           rule === undefined || rule.access === 'public' ? undefined : rule.access === 'signed' ? 'run' : rule.access;
         if (needed !== undefined && !permits(req.identity.roles, needed)) {
-          const held = req.identity.roles.length > 0 ? req.identity.roles.join(', ') : 'no role';
-          throw new HttpError(
-            'forbidden',
-            `${req.method} ${rule?.path ?? req.path} needs the "${needed}" permission (${HOLDERS[needed]}); ${req.identity.actor} has ${held}`,
-          );
+          throw forbidden(req, req.identity, rule?.path ?? req.path, needed);
         }
       })
       .then(() => next(), next);
+  };
+}
+
+/** At most this much of a refused path is echoed back. */
+const ECHOED_PATH = 200;
+
+/**
+ * Refuses, before authentication or anything else looks at it, a request whose path is not the
+ * one canonical spelling of a path (`nonCanonical`): `POST /V1/KEYS`, `/v1/keys/`, `/v1//keys`,
+ * `/v1/%6Beys`, `/v1/./keys` all answer 404 `not_found`, for every caller, and are never routed.
+ * The express app routes case-sensitively and strictly, so what passes here is routed exactly as
+ * the route table (`ruleFor`) and the audit log match it.
+ */
+export const canonicalPaths: RequestHandler = (req, _res, next) => {
+  const problem = nonCanonical(req.path);
+  if (problem === undefined) return next();
+  const shown = req.path.length > ECHOED_PATH ? `${req.path.slice(0, ECHOED_PATH)}…` : req.path;
+  next(
+    new HttpError(
+      'not_found',
+      `no route ${req.method} ${shown}: ${problem}. Paths are case-sensitive and have one spelling: no percent-encoding, no "//", no trailing "/", no dot segments`,
+    ),
+  );
+};
+
+/**
+ * The permission check of one route, attached to it when it is registered (`createGateway`), so
+ * the permission enforced is the one of the route express actually matched, whatever the
+ * request's path looked like. Authentication (`GatewayAuth.middleware`) has run by then.
+ */
+export function routeGuard(rule: RouteRule): RequestHandler {
+  const needed: Permission | undefined =
+    rule.access === 'public' ? undefined : rule.access === 'signed' ? 'run' : rule.access;
+  return (req, _res, next) => {
+    if (needed === undefined) return next();
+    const identity = req.identity;
+    if (!identity) {
+      // A webhook without credentials proves itself with its signature; the route checks it.
+      if (rule.access === 'signed') return next();
+      return next(unauthorized('authentication required: send an API key or token'));
+    }
+    if (!permits(identity.roles, needed)) return next(forbidden(req, identity, rule.path, needed));
+    next();
   };
 }

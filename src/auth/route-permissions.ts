@@ -62,13 +62,84 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'POST', path: '/codec/decode', access: 'run' },
 ];
 
-const compiled = ROUTE_RULES.map((rule) => ({
-  rule,
-  pattern: new RegExp(`^${rule.path.replace(/[.]/g, '\\.').replace(/\{[a-z_]+\}/g, '[^/]+')}/?$`),
-}));
+/** The one name of a route, shared by routing, permissions and the audit log: `POST /v1/runs/{run_id}/cancel`. */
+export function routeKey(method: string, template: string): string {
+  return `${method} ${template}`;
+}
 
-/** The rule of a request; `HEAD` is answered like `GET`. Undefined for paths no route serves. */
+/** An express path (`/v1/runs/:run_id`) as its table template (`/v1/runs/{run_id}`). */
+export function templateOf(expressPath: string): string {
+  return expressPath.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
+}
+
+/**
+ * The characters a canonical path segment may hold: those of every identifier the gateway
+ * accepts (definition, run, node, key and tenant ids) and of the fixed segments. No `%` (no
+ * percent-encoding: no identifier needs it), so one path has one spelling only.
+ */
+const SEGMENT = /^[A-Za-z0-9._:-]+$/;
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const compiled = ROUTE_RULES.map((rule) => {
+  const names: string[] = [];
+  const source = rule.path
+    .split(/(\{[a-z_]+\})/)
+    .map((part) => {
+      const param = /^\{([a-z_]+)\}$/.exec(part);
+      if (!param) return escape(part);
+      names.push(param[1] ?? '');
+      return '([^/]+)';
+    })
+    .join('');
+  return {
+    rule,
+    names,
+    // Case-sensitive and strict, as the express app routes (`case sensitive routing`, `strict routing`).
+    pattern: new RegExp(`^${source}$`),
+    // Only to recognise another spelling of a route (`/V1/KEYS`), which is refused, never served.
+    loose: new RegExp(`^${source}$`, 'i'),
+  };
+});
+
+const byKey = new Map(ROUTE_RULES.map((rule) => [routeKey(rule.method, rule.path), rule]));
+
+/** The rule of exactly this route (method and template), as the express app registers it. */
+export function ruleOf(method: string, template: string): RouteRule | undefined {
+  return byKey.get(routeKey(method, template));
+}
+
+/**
+ * The rule of a request; `HEAD` is answered like `GET`. Undefined for paths no route serves.
+ * Matches exactly as the express app routes: case-sensitively, without a trailing slash.
+ */
 export function ruleFor(method: string, path: string): RouteRule | undefined {
   const wanted = method === 'HEAD' ? 'GET' : method;
   return compiled.find(({ rule, pattern }) => rule.method === wanted && pattern.test(path))?.rule;
+}
+
+/** The path parameters of `path` under `rule`'s template (`{ run_id: "r1" }`); empty when it does not match. */
+export function paramsOf(rule: RouteRule, path: string): Record<string, string> {
+  const entry = compiled.find((c) => c.rule === rule);
+  const match = entry?.pattern.exec(path);
+  if (!entry || !match) return {};
+  return Object.fromEntries(entry.names.map((name, i) => [name, match[i + 1] ?? '']));
+}
+
+/**
+ * Why `path` (the raw request path, before any decoding) is not the one canonical spelling of a
+ * route, or undefined when it is. Not canonical: anything but `/` and segments of the characters
+ * above (so no percent-encoding, `%2F` and `%76` included), an empty segment (`//`, a trailing
+ * slash), a dot segment (`.`, `..`), or another letter case of a route's fixed segments.
+ */
+export function nonCanonical(path: string): string | undefined {
+  if (path === '/') return undefined;
+  if (!path.startsWith('/')) return 'the path must start with "/"';
+  const segments = path.slice(1).split('/');
+  if (segments.some((s) => s === '')) return 'the path has an empty segment ("//" or a trailing "/")';
+  if (segments.some((s) => s === '.' || s === '..')) return 'the path has a "." or ".." segment';
+  if (segments.some((s) => s.includes('%'))) return 'the path is percent-encoded (no route or identifier needs it)';
+  if (!segments.every((s) => SEGMENT.test(s))) return 'the path has characters no route or identifier uses';
+  if (!compiled.some(({ pattern }) => pattern.test(path)) && compiled.some(({ loose }) => loose.test(path)))
+    return "the path spells a route's fixed segments in another letter case (paths are case-sensitive)";
+  return undefined;
 }

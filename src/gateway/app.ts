@@ -14,7 +14,9 @@ import { accessRoutes } from './access-routes.js';
 import { publishingRoutes } from './publishing-routes.js';
 import { hookRoutes } from './hook-routes.js';
 import { errorHandler, HttpError, notFoundHandler } from './http-error.js';
+import { canonicalPaths, routeGuard } from '../auth/authenticate.js';
 import { DEFAULT_TENANT } from '../auth/identity.js';
+import { ruleOf, templateOf } from '../auth/route-permissions.js';
 import { lineageRoutes } from './lineage-routes.js';
 import { definitionJsonSchema } from './openapi-schemas.js';
 import { openApiDocument } from './openapi.js';
@@ -24,14 +26,49 @@ import { runRoutes } from './run-routes.js';
 
 export type { GatewayDeps } from './gateway-deps.js';
 
+const ROUTING_METHODS = new Set(['get', 'post', 'put', 'patch', 'delete']);
+type Register = (path: string, ...handlers: express.RequestHandler[]) => unknown;
+
+/**
+ * The app as route modules see it: registering a route (`get`, `post`, `put`, `patch`,
+ * `delete`) looks up its rule in the route table by method and template and puts that rule's
+ * permission check (`routeGuard`) in front of its handlers, so the permission enforced is the
+ * one of the route express matched. A route without a rule fails the gateway's start.
+ */
+function guarded(app: express.Express): express.Express {
+  return new Proxy(app, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      if (typeof property !== 'string' || !ROUTING_METHODS.has(property)) return value.bind(target) as unknown;
+      const register = value.bind(target) as Register;
+      return (path: unknown, ...handlers: express.RequestHandler[]) => {
+        if (handlers.length === 0) return register(path as string); // `app.get(setting)`
+        if (typeof path !== 'string') throw new Error(`a route is registered by one path string, not ${String(path)}`);
+        const method = property.toUpperCase();
+        const rule = ruleOf(method, templateOf(path));
+        if (!rule) throw new Error(`${method} ${path} has no entry in ROUTE_RULES (src/auth/route-permissions.ts)`);
+        register(path, routeGuard(rule), ...handlers);
+        return receiver as unknown;
+      };
+    },
+  });
+}
+
 export function createGateway(deps: GatewayDeps): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
+  const root = express();
+  // Routing matches paths exactly as the route table and the audit log do; `canonicalPaths`
+  // refuses every other spelling before anything else sees the request.
+  root.set('case sensitive routing', true);
+  root.set('strict routing', true);
+  root.disable('x-powered-by');
+  const app = guarded(root);
   const audit = new AuditLog(deps.store, deps.logger);
   // Before the body parser, so a request refused for its body (or its credentials) is logged too;
   // authentication before parsing, so no body is parsed for a caller who may not send it.
+  app.use(requestId, canonicalPaths);
   if (deps.codec) app.use('/codec', codecCors(deps.codec.allowedOrigins));
-  app.use(requestId, audit.middleware, deps.auth.middleware);
+  app.use(audit.middleware, deps.auth.middleware);
   app.use(...jsonBody(deps.bodyLimit ?? '2mb'));
   if (deps.rateLimit) {
     // An API key's id when authentication set one, so callers behind one address count apart.
@@ -89,5 +126,5 @@ export function createGateway(deps: GatewayDeps): express.Express {
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
-  return app;
+  return root;
 }

@@ -2,14 +2,16 @@
  * The audit log: every mutation made through the gateway is appended to the definition store's
  * `audit` table by one middleware, once the response is sent, with who (`actor`), what
  * (`action`, `target`), the request id and the outcome (HTTP status, and the error code when
- * refused). Requests are matched by method and path here rather than in each handler, so a
- * handler cannot forget it. `GET /v1/audit` lists the log.
+ * refused). Requests are matched by their route-table identity here rather than in each
+ * handler, so a handler cannot forget it, and only canonical paths get this far
+ * (`canonicalPaths`), so no other spelling of a mutation can go unlogged. `GET /v1/audit` lists the log.
  */
 import { randomUUID } from 'node:crypto';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
 import { DEFAULT_TENANT } from '../auth/identity.js';
+import { paramsOf, routeKey, ruleFor, type RouteRule } from '../auth/route-permissions.js';
 import type { AuditEntry, DefinitionStore } from '../store/definition-store.js';
 import { parseOrThrow } from './http-error.js';
 
@@ -32,15 +34,12 @@ export const requestId: RequestHandler = (req, res, next) => {
   next();
 };
 
-const segment = '([^/]+)';
 const CONTROL_ACTIONS = ['pause', 'resume', 'cancel', 'retry', 'skip'] as const;
 
 interface AuditedRoute {
-  method: string;
-  path: RegExp;
   action: string;
   /** The definition id, run id or event type acted on. */
-  target: (match: RegExpExecArray, req: Request) => string;
+  target: (params: Record<string, string>, req: Request) => string;
 }
 
 const bodyField = (req: Request, key: string): string => {
@@ -49,72 +48,50 @@ const bodyField = (req: Request, key: string): string => {
   const value = (body as Record<string, unknown>)[key];
   return typeof value === 'string' ? value : '';
 };
-const captured = (match: RegExpExecArray): string => {
-  try {
-    return decodeURIComponent(match[1] ?? '');
-  } catch {
-    return match[1] ?? '';
-  }
-};
+const param =
+  (name: string) =>
+  (params: Record<string, string>): string =>
+    params[name] ?? '';
 
-/** The mutating routes and how each is named in the log. */
-const AUDITED: readonly AuditedRoute[] = [
-  {
-    method: 'POST',
-    path: /^\/v1\/definitions\/?$/,
-    action: 'definition.submit',
-    target: (_m, req) => bodyField(req, 'id'),
-  },
-  {
-    method: 'PUT',
-    path: new RegExp(`^/v1/definitions/${segment}/active/?$`),
-    action: 'definition.activate',
-    target: captured,
-  },
-  { method: 'POST', path: new RegExp(`^/v1/definitions/${segment}/runs/?$`), action: 'run.start', target: captured },
-  { method: 'POST', path: new RegExp(`^/v1/hooks/${segment}/?$`), action: 'webhook.start', target: captured },
-  ...CONTROL_ACTIONS.map((name) => ({
-    method: 'POST',
-    path: new RegExp(`^/v1/runs/${segment}/${name}/?$`),
-    action: `run.${name}`,
-    target: captured,
-  })),
-  {
-    method: 'PATCH',
-    path: new RegExp(`^/v1/runs/${segment}/variables/?$`),
-    action: 'run.set_variables',
-    target: captured,
-  },
-  {
-    method: 'POST',
-    path: new RegExp(`^/v1/runs/${segment}/approvals/${segment}/?$`),
-    action: 'run.approve',
-    target: captured,
-  },
-  {
-    method: 'POST',
-    path: /^\/v1\/events\/?$/,
-    action: 'event.deliver',
-    target: (_m, req) => bodyField(req, 'event_type'),
-  },
-  {
-    method: 'POST',
-    path: new RegExp(`^/v1/definitions/${segment}/versions/${segment}/approvals/?$`),
-    action: 'definition.approve',
-    target: captured,
-  },
-  { method: 'POST', path: /^\/v1\/keys\/?$/, action: 'key.create', target: (_m, req) => bodyField(req, 'name') },
-  { method: 'DELETE', path: new RegExp(`^/v1/keys/${segment}/?$`), action: 'key.revoke', target: captured },
-  { method: 'PUT', path: new RegExp(`^/v1/tenants/${segment}/?$`), action: 'tenant.put', target: captured },
-];
+/**
+ * How each mutating route is named in the log, by its route-table identity (`routeKey`): the
+ * same identity routing and permissions use, so no spelling of a path escapes the log.
+ */
+const AUDITED = new Map<string, AuditedRoute>([
+  ['POST /v1/definitions', { action: 'definition.submit', target: (_p, req) => bodyField(req, 'id') }],
+  ['PUT /v1/definitions/{id}/active', { action: 'definition.activate', target: param('id') }],
+  ['POST /v1/definitions/{id}/runs', { action: 'run.start', target: param('id') }],
+  ['POST /v1/hooks/{definition_id}', { action: 'webhook.start', target: param('definition_id') }],
+  ...CONTROL_ACTIONS.map(
+    (name) => [`POST /v1/runs/{run_id}/${name}`, { action: `run.${name}`, target: param('run_id') }] as const,
+  ),
+  ['PATCH /v1/runs/{run_id}/variables', { action: 'run.set_variables', target: param('run_id') }],
+  ['POST /v1/runs/{run_id}/approvals/{node}', { action: 'run.approve', target: param('run_id') }],
+  ['POST /v1/events', { action: 'event.deliver', target: (_p, req) => bodyField(req, 'event_type') }],
+  ['POST /v1/definitions/{id}/versions/{version}/approvals', { action: 'definition.approve', target: param('id') }],
+  ['POST /v1/keys', { action: 'key.create', target: (_p, req) => bodyField(req, 'name') }],
+  ['DELETE /v1/keys/{key_id}', { action: 'key.revoke', target: param('key_id') }],
+  ['PUT /v1/tenants/{tenant}', { action: 'tenant.put', target: param('tenant') }],
+]);
 
-function audited(req: Request): { action: string; target: string } | undefined {
-  for (const route of AUDITED) {
-    if (route.method !== req.method) continue;
-    const match = route.path.exec(req.path);
-    if (match) return { action: route.action, target: route.target(match, req) };
-  }
-  return undefined;
+/** Routes that take a body but change nothing: checking a definition, encoding and decoding payloads. */
+const READ_ONLY_POSTS = new Set(['POST /v1/definitions/validate', 'POST /codec/encode', 'POST /codec/decode']);
+
+/**
+ * The audit name of a request: every route that is not a `GET` and not listed read-only is
+ * audited, one missing from `AUDITED` (a route added to the table later) under its route key
+ * (`POST /v1/runs/{run_id}/terminate`) with its first path parameter as the target.
+ */
+function audited(req: Request): { rule: RouteRule; route: AuditedRoute } | undefined {
+  const rule = ruleFor(req.method, req.path);
+  if (!rule || rule.method === 'GET') return undefined;
+  const key = routeKey(rule.method, rule.path);
+  if (READ_ONLY_POSTS.has(key)) return undefined;
+  const route = AUDITED.get(key) ?? {
+    action: key,
+    target: (params: Record<string, string>) => Object.values(params)[0] ?? '',
+  };
+  return { rule, route };
 }
 
 /**
@@ -130,10 +107,13 @@ export class AuditLog {
   ) {}
 
   readonly middleware: RequestHandler = (req, res, next) => {
-    if (audited(req)) {
+    const found = audited(req);
+    if (found) {
+      // The path now: once routed, a handler may not change it, but the log must name what was asked.
+      const params = paramsOf(found.rule, req.path);
       res.on('finish', () => {
         // Resolved now: the body is parsed by the time the response is sent (a target may come from it).
-        const what = audited(req) ?? { action: '', target: '' };
+        const what = { action: found.route.action, target: found.route.target(params, req) };
         const code: unknown = res.locals.errorCode;
         const entry: AuditEntry = {
           at: new Date().toISOString(),
