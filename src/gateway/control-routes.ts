@@ -5,9 +5,10 @@
 import type { Express, Request } from 'express';
 import { z } from 'zod';
 import { NODE_ID_PATTERN } from '../../interpreter/definition-schema.js';
+import { EventId, RUN_ID_PATTERN } from '../auth/ids.js';
 import { requestIdOf } from './audit.js';
 import { actor, type GatewayDeps } from './gateway-deps.js';
-import { HttpError, parseOrThrow } from './http-error.js';
+import { HttpError, notFound, parseOrThrow } from './http-error.js';
 import type { RunControl } from './run-control.js';
 
 const Reason = z.strictObject({ reason: z.string().max(1_000).optional() });
@@ -31,7 +32,7 @@ export const EventBody = z.strictObject({
   event_type: z.string().min(1).max(200),
   correlation_key: CorrelationKey.optional(),
   payload: z.unknown(),
-  event_id: z.string().min(1).max(200).optional(),
+  event_id: EventId.optional(),
 });
 
 export type ControlRouteDeps = Pick<GatewayDeps, 'scopes'>;
@@ -42,9 +43,12 @@ async function controlOf(req: Request, deps: ControlRouteDeps): Promise<RunContr
   return control;
 }
 
+/** A run id from the path; one that no run could have is simply not found (as in `run-routes`). */
 function runId(req: Request): string {
   const value = req.params.run_id;
-  return typeof value === 'string' ? value : '';
+  const id = typeof value === 'string' ? value : '';
+  if (!RUN_ID_PATTERN.test(id)) throw notFound(`run "${id}"`);
+  return id;
 }
 
 export function controlRoutes(app: Express, deps: ControlRouteDeps): void {

@@ -5,12 +5,11 @@
 import type { Express, Request } from 'express';
 import { z } from 'zod';
 import { resolveRunInput } from '../../interpreter/run-input.js';
+import { RUN_ID_PATTERN, RunId } from '../auth/ids.js';
 import { requestIdOf } from './audit.js';
 import { actor, param, type GatewayDeps } from './gateway-deps.js';
 import { notFound, parseOrThrow, validationFailed } from './http-error.js';
 import { ListRunsQuery } from './run-listing.js';
-
-const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 
 /** The body of `POST /v1/definitions/{id}/runs`. */
 export const StartRunBody = z.strictObject({
@@ -19,13 +18,7 @@ export const StartRunBody = z.strictObject({
     .string()
     .regex(/^[1-9][0-9]*$/, 'expected a version such as "3"')
     .optional(),
-  run_id: z
-    .string()
-    .regex(
-      RUN_ID_PATTERN,
-      'expected 1-200 characters: letters, digits, ".", "_", ":", "-", starting with a letter or digit',
-    )
-    .optional(),
+  run_id: RunId.optional(),
 });
 
 /** A run id from the path; one that no run could have is simply not found. */
