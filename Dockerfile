@@ -15,6 +15,9 @@ RUN npm run build && npm prune --omit=dev
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# In a container the gateway must listen on every interface to be reachable through a published
+# port (outside one it binds to 127.0.0.1 unless WEFT_GATEWAY_HOST says otherwise).
+ENV WEFT_GATEWAY_HOST=0.0.0.0
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY package.json ./

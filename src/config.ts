@@ -4,12 +4,17 @@
  * (documented in the README).
  */
 import { jwtOptionsFromEnv, type JwtOptions } from './auth/jwt.js';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseCodecKeys, type CodecKey } from './codec/aes-gcm-codec.js';
 import { temporalTlsFromEnv, type TLSConfig } from './temporal/tls.js';
 
 /** 2 MiB, what express's `'2mb'` meant before the limit became configurable. */
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+/** A DNS host name (`localhost`, `gateway.internal`). */
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 const RATE_LIMIT_PATTERN = /^(?:off|([1-9]\d*)\/([1-9]\d*)?(s|m|h))$/;
 const WINDOW_SECONDS = { s: 1, m: 60, h: 3600 } as const;
@@ -35,6 +40,17 @@ const Env = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('weft'),
   TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  WEFT_GATEWAY_HOST: z
+    .string()
+    .refine((value) => isIP(value) !== 0 || HOSTNAME.test(value), {
+      error: 'expected the address the gateway listens on: an IP address such as 127.0.0.1 or 0.0.0.0, or a host name',
+    })
+    .default('127.0.0.1'),
+  WEFT_WEBHOOK_BODY_ONLY_SIGNATURES: z
+    .enum(['refuse', 'accept'], {
+      error: 'expected "refuse" (webhook signatures must cover X-Signature-Timestamp) or "accept"',
+    })
+    .default('refuse'),
   DATABASE_URL: z.string().min(1).optional(),
   WEFT_DATA_DIR: z.string().min(1).default('data'),
   WEFT_NATS_URL: z.string().min(1).default('127.0.0.1:4222'),
@@ -76,6 +92,13 @@ export interface Config {
   taskQueue: string;
   uiUrl: string;
   port: number;
+  /**
+   * `WEFT_GATEWAY_HOST`: the address the gateway listens on; `127.0.0.1` unless configured (in a
+   * container, `0.0.0.0`).
+   */
+  host: string;
+  /** `WEFT_WEBHOOK_BODY_ONLY_SIGNATURES=accept`: webhook signatures of the body alone are accepted. */
+  webhookBodyOnlySignatures: boolean;
   databaseUrl: string;
   dataDir: string;
   logLevel: string;
@@ -121,6 +144,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     taskQueue: e.TEMPORAL_TASK_QUEUE,
     uiUrl: e.TEMPORAL_UI_URL.replace(/\/$/, ''),
     port: e.PORT,
+    host: e.WEFT_GATEWAY_HOST,
+    webhookBodyOnlySignatures: e.WEFT_WEBHOOK_BODY_ONLY_SIGNATURES === 'accept',
     databaseUrl: e.DATABASE_URL ?? `sqlite:${e.WEFT_DATA_DIR}/definitions.db`,
     dataDir: e.WEFT_DATA_DIR,
     logLevel: e.LOG_LEVEL,

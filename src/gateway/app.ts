@@ -12,7 +12,7 @@ import { docsPage } from './docs-page.js';
 import { type GatewayDeps } from './gateway-deps.js';
 import { accessRoutes } from './access-routes.js';
 import { publishingRoutes } from './publishing-routes.js';
-import { hookRoutes } from './hook-routes.js';
+import { hookRoutes, type WebhookOptions } from './hook-routes.js';
 import { errorHandler, HttpError, notFoundHandler } from './http-error.js';
 import { canonicalPaths, routeGuard } from '../auth/authenticate.js';
 import { DEFAULT_TENANT } from '../auth/identity.js';
@@ -23,6 +23,7 @@ import { openApiDocument } from './openapi.js';
 import { rateLimit } from './rate-limit.js';
 import { jsonBody } from './request-body.js';
 import { runRoutes } from './run-routes.js';
+import { ReplayGuard } from './webhook-signature.js';
 
 export type { GatewayDeps } from './gateway-deps.js';
 
@@ -55,7 +56,7 @@ function guarded(app: express.Express): express.Express {
   });
 }
 
-export function createGateway(deps: GatewayDeps): express.Express {
+export function createGateway(deps: GatewayDeps & { webhooks?: WebhookOptions }): express.Express {
   const root = express();
   // Routing matches paths exactly as the route table and the audit log do; `canonicalPaths`
   // refuses every other spelling before anything else sees the request.
@@ -118,7 +119,7 @@ export function createGateway(deps: GatewayDeps): express.Express {
   publishingRoutes(app, deps);
   runRoutes(app, { ...deps, metrics });
   lineageRoutes(app, deps);
-  hookRoutes(app, { ...deps, metrics });
+  hookRoutes(app, { ...deps, metrics, webhooks: { replay: new ReplayGuard(), ...deps.webhooks } });
   auditRoutes(app, audit, deps.store);
   controlRoutes(app, deps);
   accessRoutes(app, deps);

@@ -3,7 +3,7 @@
  * answers 503 while Temporal is down), routes, and an HTTP server.
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIPv6, type AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import type express from 'express';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
@@ -101,6 +101,13 @@ function jwtIdentities(verify: ReturnType<typeof createJwtVerifier>) {
       throw err;
     }
   };
+}
+
+/** The host of the gateway's own URL: a wildcard address is reached on loopback; IPv6 in brackets. */
+function reachableHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return isIPv6(host) ? `[${host}]` : host;
 }
 
 export interface RunningGateway {
@@ -212,6 +219,7 @@ export async function startGateway(
         }
       : {}),
     bodyLimit: config.maxBodyBytes,
+    webhooks: { acceptBodyOnlySignatures: config.webhookBodyOnlySignatures },
     ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
     // Asked afresh each time: the SDK's ensureConnected() keeps its first failure forever, so a
     // gateway that started before Temporal would never turn ready.
@@ -247,12 +255,12 @@ export async function startGateway(
       })
     : undefined;
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, '0.0.0.0', () => resolve(s));
+    const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://localhost:${port}`,
+    url: `http://${reachableHost(config.host)}:${port}`,
     app,
     server,
     async close() {

@@ -1,23 +1,123 @@
 /**
- * Webhook signatures: `X-Signature: sha256=<hex HMAC-SHA256 of the raw request body>`, keyed
- * with the trigger's secret. Compared in constant time, so a caller cannot learn the expected
- * signature byte by byte from response timings.
+ * Webhook signatures, with replay protection. A sender signs the request's time with its body:
+ *
+ *     X-Signature-Timestamp: <unix seconds>
+ *     X-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">
+ *
+ * keyed with the trigger's secret. The gateway refuses a timestamp more than five minutes from
+ * its clock, and remembers each accepted signature until its timestamp leaves that window, so
+ * the same signed request is accepted once (a sender posting the same body twice within a second
+ * puts something unique in it, such as an event id). Signatures are compared in constant time.
+ *
+ * Signatures of the body alone (no timestamp, as weft accepted before) can be replayed forever;
+ * they are refused unless the operator accepts them (`WEFT_WEBHOOK_BODY_ONLY_SIGNATURES=accept`),
+ * and even then each is accepted once within the window.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export const SIGNATURE_HEADER = 'x-signature';
-const FORMAT = /^sha256=([0-9a-fA-F]{64})$/;
+export const TIMESTAMP_HEADER = 'x-signature-timestamp';
+/** How far a signed timestamp may be from the gateway's clock, either way. */
+export const SIGNATURE_WINDOW_SECONDS = 300;
 
-/** The header value a sender computes: `sha256=` and the hex HMAC-SHA256 of `body`. */
-export function sign(body: Buffer | string, secret: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+const FORMAT = /^sha256=([0-9a-fA-F]{64})$/;
+const TIMESTAMP_FORMAT = /^[0-9]{1,12}$/;
+
+/** The bytes a sender signs: `<timestamp>.<raw body>`, or the body alone without a timestamp. */
+function signedBytes(body: Buffer | string, timestamp: string | undefined): Buffer {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  return timestamp === undefined ? bytes : Buffer.concat([Buffer.from(`${timestamp}.`), bytes]);
 }
 
-/** Whether `header` is a valid signature of `body` under `secret`. */
-export function signatureMatches(body: Buffer, header: string | undefined, secret: string): boolean {
-  const match = FORMAT.exec(header?.trim() ?? '');
-  if (!match) return false;
+/**
+ * The `X-Signature` value a sender computes for `body` signed at `timestamp` (unix seconds);
+ * without a timestamp, the body-only signature (refused unless the operator accepts them).
+ */
+export function sign(body: Buffer | string, secret: string, timestamp?: number | string): string {
+  const at = timestamp === undefined ? undefined : String(timestamp);
+  return `sha256=${createHmac('sha256', secret).update(signedBytes(body, at)).digest('hex')}`;
+}
+
+/** The headers of a request signed now (or at `at`, unix seconds). */
+export function signedHeaders(
+  body: Buffer | string,
+  secret: string,
+  at = Math.floor(Date.now() / 1000),
+): Record<string, string> {
+  return { [TIMESTAMP_HEADER]: String(at), [SIGNATURE_HEADER]: sign(body, secret, at) };
+}
+
+export type SignatureVerdict =
+  | { ok: true; /** The signature, for the replay guard. */ signature: string; expiresAt: number }
+  | { ok: false; reason: 'signature' | 'timestamp' | 'body_only' };
+
+export interface VerifyOptions {
+  body: Buffer;
+  signature: string | undefined;
+  timestamp: string | undefined;
+  secrets: readonly string[];
+  /** The gateway's clock, unix seconds. */
+  now: number;
+  /** `WEFT_WEBHOOK_BODY_ONLY_SIGNATURES=accept`: a signature of the body alone is accepted. */
+  acceptBodyOnly: boolean;
+}
+
+/**
+ * Checks a request's signature against each of `secrets`. The timestamp is checked only once a
+ * signature over it matches, so a caller without the secret learns nothing from the answer.
+ */
+export function verifySignature(options: VerifyOptions): SignatureVerdict {
+  const match = FORMAT.exec(options.signature?.trim() ?? '');
+  if (!match) return { ok: false, reason: 'signature' };
   const given = Buffer.from(match[1] ?? '', 'hex');
-  const expected = createHmac('sha256', secret).update(body).digest();
-  return timingSafeEqual(given, expected);
+  const timestamp = options.timestamp?.trim();
+  if (timestamp !== undefined && !TIMESTAMP_FORMAT.test(timestamp)) return { ok: false, reason: 'signature' };
+  const bytes = signedBytes(options.body, timestamp);
+  const matches = options.secrets.some((secret) =>
+    timingSafeEqual(given, createHmac('sha256', secret).update(bytes).digest()),
+  );
+  if (!matches) return { ok: false, reason: 'signature' };
+  if (timestamp === undefined) {
+    if (!options.acceptBodyOnly) return { ok: false, reason: 'body_only' };
+    return { ok: true, signature: given.toString('hex'), expiresAt: options.now + SIGNATURE_WINDOW_SECONDS };
+  }
+  const at = Number(timestamp);
+  if (Math.abs(options.now - at) > SIGNATURE_WINDOW_SECONDS) return { ok: false, reason: 'timestamp' };
+  return { ok: true, signature: given.toString('hex'), expiresAt: at + SIGNATURE_WINDOW_SECONDS };
+}
+
+/**
+ * Remembers accepted signatures until they expire, so each signed request is accepted once. In
+ * the gateway's memory: gateways sharing a store do not share it (SECURITY.md says so).
+ */
+export class ReplayGuard {
+  private readonly seen = new Map<string, number>();
+
+  constructor(private readonly capacity = 100_000) {}
+
+  /**
+   * Records `key` (a definition's signature) as used until `expiresAt` (unix seconds); false
+   * when it was already used and has not expired.
+   */
+  claim(key: string, expiresAt: number, now: number): boolean {
+    const until = this.seen.get(key);
+    if (until !== undefined && until >= now) return false;
+    if (this.seen.size >= this.capacity) this.evict(now);
+    this.seen.set(key, expiresAt);
+    return true;
+  }
+
+  /** Forgets a claim (the request that claimed it was not accepted after all). */
+  release(key: string): void {
+    this.seen.delete(key);
+  }
+
+  private evict(now: number): void {
+    for (const [key, until] of this.seen) if (until < now) this.seen.delete(key);
+    // Still full of live entries: drop the oldest claims (insertion order) to make room.
+    for (const key of this.seen.keys()) {
+      if (this.seen.size < this.capacity) break;
+      this.seen.delete(key);
+    }
+  }
 }

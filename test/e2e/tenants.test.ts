@@ -5,11 +5,11 @@
  * queue has its runs served there.
  */
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { signedHeaders } from '../../src/gateway/webhook-signature.js';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
 import { bearer, createKey, putTenant } from '../support/access.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
@@ -164,9 +164,7 @@ describe('tenant isolation', () => {
     };
     assert.equal((await stack.call('POST', '/v1/definitions', definition, bearer(acme))).status, 201);
     const body = JSON.stringify({});
-    const sign = (secret: string) => ({
-      'x-signature': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
-    });
+    const sign = (secret: string) => signedHeaders(body, secret);
     const path = `/v1/hooks/signed?tenant=${acmeTenant}`;
     assert.equal((await stack.call('POST', path, body, sign('default-tenant-secret'))).status, 401);
     const accepted = await stack.call('POST', path, body, sign('acme-secret'));

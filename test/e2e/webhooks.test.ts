@@ -1,12 +1,14 @@
 /**
  * `POST /v1/hooks/{definition_id}` over HTTP: only an active version with a `webhook` trigger
  * accepts hooks; the JSON body is the run input, checked against the variables; a trigger
- * secret (named environment variable) requires an HMAC-SHA256 signature of the raw body.
+ * secret (named environment variable) requires an HMAC-SHA256 signature of the signed timestamp
+ * and the raw body, fresh (five minutes) and used once; signatures of the body alone are refused
+ * unless the operator accepts them.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { sign } from '../../src/gateway/webhook-signature.js';
+import { sign, signedHeaders } from '../../src/gateway/webhook-signature.js';
 import { pluck, startTestStack, type TestStack } from '../support/gateway.js';
 import { unique } from '../support/temporal.js';
 
@@ -97,48 +99,88 @@ describe('webhooks', () => {
     assert.equal((await hook(id, JSON.stringify({ order: 'A' }))).status, 404);
   });
 
-  test('with a secret, only a valid X-Signature of the raw body is accepted', async () => {
+  test('with a secret, only a valid X-Signature of the timestamp and the raw body is accepted', async () => {
     const id = unique('signed');
     await stack.call('POST', '/v1/definitions', orders(id, [{ type: 'webhook', secret: secretName }]));
     // Whitespace and key order are part of the signed bytes: the gateway must sign the raw body.
     const raw = '{ "amount": 2,\n  "order": "S-1" }';
+    const now = Math.floor(Date.now() / 1000);
 
     const unsigned = await hook(id, raw);
     assert.equal(unsigned.status, 401);
     assert.equal(unsigned.body.error.code, 'unauthorized');
     assert.equal(unsigned.body.error.details[0].path, '/headers/x-signature');
 
-    for (const signature of [
-      sign(raw, 'not the secret'),
-      sign(JSON.stringify(JSON.parse(raw)), secret), // the same JSON, other bytes
-      sign(raw, secret).replace('sha256=', 'sha1='),
-      sign(raw, secret).slice(0, -2),
-      'sha256=',
-      'garbage',
+    const at = (signature: string, timestamp: string | number = now) => ({
+      'x-signature': signature,
+      'x-signature-timestamp': String(timestamp),
+    });
+    for (const headers of [
+      at(sign(raw, 'not the secret', now)),
+      at(sign(JSON.stringify(JSON.parse(raw)), secret, now)), // the same JSON, other bytes
+      at(sign(raw, secret, now).replace('sha256=', 'sha1=')),
+      at(sign(raw, secret, now).slice(0, -2)),
+      at(sign(raw, secret, now), now + 1), // the timestamp is signed
+      at(sign(raw, secret, now), `${now}.5`),
+      at('sha256='),
+      at('garbage'),
     ]) {
-      const refused = await hook(id, raw, { 'x-signature': signature });
-      assert.equal(refused.status, 401, signature);
+      const refused = await hook(id, raw, headers);
+      assert.equal(refused.status, 401, JSON.stringify(headers));
       assert.equal(refused.body.error.code, 'unauthorized');
+      assert.equal(refused.body.error.details[0].path, '/headers/x-signature', JSON.stringify(headers));
     }
 
-    const accepted = await hook(id, raw, { 'x-signature': sign(raw, secret) });
+    const accepted = await hook(id, raw, signedHeaders(raw, secret));
     assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
     const result = await stack.call('GET', `/v1/runs/${accepted.body.run_id}/result?wait=true`);
     assert.equal(result.body.result.doubled, 4);
 
-    const upper = await hook(id, raw, { 'x-signature': `sha256=${sign(raw, secret).slice(7).toUpperCase()}` });
-    assert.equal(upper.status, 202);
+    const other = '{"order": "S-2"}';
+    const upper = await hook(id, other, at(`sha256=${sign(other, secret, now).slice(7).toUpperCase()}`));
+    assert.equal(upper.status, 202, JSON.stringify(upper.body));
 
     // The signature is checked before the input: an unsigned caller learns nothing about it.
     assert.equal((await hook(id, '{"order": 5}')).status, 401);
     const signedBad = '{"order": 5}';
-    assert.equal((await hook(id, signedBad, { 'x-signature': sign(signedBad, secret) })).status, 400);
+    assert.equal((await hook(id, signedBad, signedHeaders(signedBad, secret))).status, 400);
+  });
+
+  test('a signed request is accepted once, within five minutes of its timestamp', async () => {
+    const id = unique('replayed');
+    await stack.call('POST', '/v1/definitions', orders(id, [{ type: 'webhook', secret: secretName }]));
+    const raw = JSON.stringify({ order: 'R-1', amount: 1 });
+    const headers = signedHeaders(raw, secret);
+    assert.equal((await hook(id, raw, headers)).status, 202);
+    const replayed = await hook(id, raw, headers);
+    assert.equal(replayed.status, 401, JSON.stringify(replayed.body));
+    assert.match(replayed.body.error.details[0].message, /already accepted/);
+    // The same body signed at another second is another request.
+    const later = Math.floor(Date.now() / 1000) + 1;
+    assert.equal((await hook(id, raw, signedHeaders(raw, secret, later))).status, 202);
+
+    const now = Math.floor(Date.now() / 1000);
+    for (const stale of [now - 301, now + 301, 0]) {
+      const refused = await hook(id, raw, signedHeaders(raw, secret, stale));
+      assert.equal(refused.status, 401, String(stale));
+      assert.equal(refused.body.error.details[0].path, '/headers/x-signature-timestamp');
+      assert.match(refused.body.error.details[0].message, /more than 300 seconds/);
+    }
+    // Inside the window either way.
+    assert.equal((await hook(id, '{"order":"R-2"}', signedHeaders('{"order":"R-2"}', secret, now - 290))).status, 202);
+    assert.equal((await hook(id, '{"order":"R-3"}', signedHeaders('{"order":"R-3"}', secret, now + 290))).status, 202);
+
+    // A signature of the body alone (weft's old scheme) can be replayed forever: refused.
+    const bodyOnly = await hook(id, raw, { 'x-signature': sign(raw, secret) });
+    assert.equal(bodyOnly.status, 401);
+    assert.equal(bodyOnly.body.error.details[0].path, '/headers/x-signature-timestamp');
+    assert.match(bodyOnly.body.error.details[0].message, /covers the body only/);
   });
 
   test('a secret whose environment variable is not set answers 503, and bad secret names are refused', async () => {
     const id = unique('unconfigured');
     await stack.call('POST', '/v1/definitions', orders(id, [{ type: 'webhook', secret: `${secretName}_MISSING` }]));
-    const response = await hook(id, '{"order":"A"}', { 'x-signature': sign('{"order":"A"}', secret) });
+    const response = await hook(id, '{"order":"A"}', signedHeaders('{"order":"A"}', secret));
     assert.equal(response.status, 503);
     assert.equal(response.body.error.code, 'unavailable');
     assert.doesNotMatch(response.body.error.message, new RegExp(secret));
@@ -150,5 +192,35 @@ describe('webhooks', () => {
     );
     assert.equal(badName.status, 400);
     assert.equal(badName.body.error.details[0].path, '/triggers/0/secret');
+  });
+});
+
+describe('webhook signatures of the body alone, when the operator accepts them', () => {
+  let legacy: TestStack;
+  before(async () => {
+    legacy = await startTestStack({ worker: false, env: { WEFT_WEBHOOK_BODY_ONLY_SIGNATURES: 'accept' } });
+  });
+  after(async () => {
+    await legacy?.close();
+  });
+
+  test('are accepted once within the window; timestamped ones still work', async () => {
+    const id = unique('legacy');
+    await legacy.call('POST', '/v1/definitions', orders(id, [{ type: 'webhook', secret: secretName }]));
+    const post = (raw: string, headers: Record<string, string>) => legacy.call('POST', `/v1/hooks/${id}`, raw, headers);
+    const raw = JSON.stringify({ order: 'L-1' });
+    assert.equal((await post(raw, { 'x-signature': sign(raw, secret) })).status, 202);
+    const again = await post(raw, { 'x-signature': sign(raw, secret) });
+    assert.equal(again.status, 401, JSON.stringify(again.body));
+    assert.match(again.body.error.details[0].message, /already accepted/);
+    assert.equal((await post(raw, { 'x-signature': sign(raw, 'wrong') })).status, 401);
+    assert.equal((await post(raw, signedHeaders(raw, secret))).status, 202);
+  });
+
+  test('a bad value of the setting is refused naming it', async () => {
+    await assert.rejects(
+      startTestStack({ worker: false, env: { WEFT_WEBHOOK_BODY_ONLY_SIGNATURES: 'yes' } }),
+      /WEFT_WEBHOOK_BODY_ONLY_SIGNATURES: expected "refuse"/,
+    );
   });
 });
