@@ -338,7 +338,15 @@ function paths(): Record<string, Record<string, Operation>> {
               name: 'X-Signature',
               in: 'header',
               schema: { type: 'string', pattern: '^sha256=[0-9a-fA-F]{64}$' },
-              description: 'required when the webhook trigger names a `secret`: HMAC-SHA256 of the raw body',
+              description:
+                'required when the webhook trigger names a `secret`: `sha256=` and the hex HMAC-SHA256 of `<X-Signature-Timestamp>.<raw body>`, keyed with the secret',
+            },
+            {
+              name: 'X-Signature-Timestamp',
+              in: 'header',
+              schema: { type: 'string', pattern: '^[0-9]{1,12}$' },
+              description:
+                'required with `X-Signature`: the unix time of signing in seconds, within 5 minutes of the gateway clock. Each signed request is accepted once. A signature of the body alone is refused unless the gateway sets `WEFT_WEBHOOK_BODY_ONLY_SIGNATURES=accept`.',
             },
           ],
           requestBody: {
@@ -347,7 +355,7 @@ function paths(): Record<string, Record<string, Operation>> {
             content: jsonContent({ type: 'object' }),
           },
           description:
-            'The active version must have a `webhook` trigger. A trigger `secret` is the name of an environment variable of the gateway that holds the shared secret.',
+            'The active version must have a `webhook` trigger. A trigger `secret` is the name of an environment variable of the gateway that holds the shared secret. Without credentials, a missing hook, a hook without a secret and a bad, stale or replayed signature all answer `401`.',
         },
       ),
     },
@@ -490,7 +498,9 @@ export function openApiDocument(options: { codec?: boolean } = {}): Record<strin
         ),
         BadRequest: errorResponse('`validation_failed`: the request is invalid; `details` name every problem'),
         Unauthorized: errorResponse('`unauthorized`: missing or invalid credentials or signature'),
-        NotFound: errorResponse('`not_found`'),
+        NotFound: errorResponse(
+          '`not_found`; also every path that is not the one canonical spelling of a route (another letter case, percent-encoding, `//`, a trailing `/`, dot segments), before authentication',
+        ),
         Conflict: errorResponse('`conflict`'),
         PayloadTooLarge: errorResponse(
           '`payload_too_large`: the body exceeds `WEFT_MAX_BODY_BYTES` (2 MiB by default); the message states the limit in bytes',
