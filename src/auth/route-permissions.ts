@@ -122,13 +122,22 @@ export function paramsOf(rule: RouteRule, path: string): Record<string, string> 
   const entry = compiled.find((c) => c.rule === rule);
   const match = entry?.pattern.exec(path);
   if (!entry || !match) return {};
-  return Object.fromEntries(entry.names.map((name, i) => [name, match[i + 1] ?? '']));
+  return Object.fromEntries(entry.names.map((name, i) => [name, decodeColons(match[i + 1] ?? '')]));
+}
+
+/**
+ * `%3A` as `:`: the one percent-encoding a canonical path may hold, since `encodeURIComponent`
+ * writes the `:` of run ids (`weft-nightly-0-2026-01-31T09:00:00Z`) so. No fixed segment of a
+ * route holds `:`, so this never makes another spelling of a route.
+ */
+function decodeColons(segment: string): string {
+  return segment.replace(/%3[Aa]/g, ':');
 }
 
 /**
  * Why `path` (the raw request path, before any decoding) is not the one canonical spelling of a
  * route, or undefined when it is. Not canonical: anything but `/` and segments of the characters
- * above (so no percent-encoding, `%2F` and `%76` included), an empty segment (`//`, a trailing
+ * above (so no percent-encoding, `%2F` and `%76` included, but for `%3A`), an empty segment (`//`, a trailing
  * slash), a dot segment (`.`, `..`), or another letter case of a route's fixed segments.
  */
 export function nonCanonical(path: string): string | undefined {
@@ -137,8 +146,10 @@ export function nonCanonical(path: string): string | undefined {
   const segments = path.slice(1).split('/');
   if (segments.some((s) => s === '')) return 'the path has an empty segment ("//" or a trailing "/")';
   if (segments.some((s) => s === '.' || s === '..')) return 'the path has a "." or ".." segment';
-  if (segments.some((s) => s.includes('%'))) return 'the path is percent-encoded (no route or identifier needs it)';
-  if (!segments.every((s) => SEGMENT.test(s))) return 'the path has characters no route or identifier uses';
+  const decoded = segments.map(decodeColons);
+  if (decoded.some((s) => s.includes('%')))
+    return 'the path is percent-encoded (no route or identifier needs it, but for ":" as %3A)';
+  if (!decoded.every((s) => SEGMENT.test(s))) return 'the path has characters no route or identifier uses';
   if (!compiled.some(({ pattern }) => pattern.test(path)) && compiled.some(({ loose }) => loose.test(path)))
     return "the path spells a route's fixed segments in another letter case (paths are case-sensitive)";
   return undefined;
