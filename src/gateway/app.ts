@@ -36,7 +36,7 @@ type Register = (path: string, ...handlers: express.RequestHandler[]) => unknown
  * permission check (`routeGuard`) in front of its handlers, so the permission enforced is the
  * one of the route express matched. A route without a rule fails the gateway's start.
  */
-function guarded(app: express.Express): express.Express {
+export function guarded(app: express.Express): express.Express {
   return new Proxy(app, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, target);
