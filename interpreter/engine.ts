@@ -349,7 +349,13 @@ function activateSync(
         // Over the in-flight quota: the general path fails the node with QuotaExceeded.
         if (!plan || inflightRefusal(state) !== undefined) return undefined;
         const exec = newExec(state, node.id);
-        const command = { type: 'run_activity', exec, node: node.id, call: connectorCall(node, params, state.quotas), plan } as const;
+        const command = {
+          type: 'run_activity',
+          exec,
+          node: node.id,
+          call: connectorCall(node, params, state.quotas),
+          plan,
+        } as const;
         state.inflight[exec] = { kind: 'work', node: node.id, started: state.seq, command };
         state.current_node = node.id;
         record(state, node.id).attempts = 0;

@@ -190,17 +190,23 @@ export function literalItemCount(source: string): number | undefined {
   }
 }
 
+/** A problem that names the quota it breaks (for metrics; answers carry only path and message). */
+export interface QuotaProblem extends Problem {
+  quota: QuotaName;
+}
+
 /**
  * What a definition asks for beyond the quotas, as far as it can be seen without running it:
  * `options.max_node_visits`, a map's literal `max_concurrency` and literal `items`, and the
  * literal durations of waits, event and approval timeouts and the run timeout. Each problem
  * points at the field and names the quota.
  */
-export function quotaProblems(definition: Definition, quotas: Quotas): Problem[] {
-  const problems: Problem[] = [];
+export function quotaProblems(definition: Definition, quotas: Quotas): QuotaProblem[] {
+  const problems: QuotaProblem[] = [];
   const visits = definition.options.max_node_visits;
   if (visits > quotas.node_visits)
     problems.push({
+      quota: 'node_visits',
       path: '/options/max_node_visits',
       message: quotaMessage('node_visits', `${count(quotas.node_visits)} visits per node`, count(visits)),
     });
@@ -208,6 +214,7 @@ export function quotaProblems(definition: Definition, quotas: Quotas): Problem[]
     const ms = value === undefined ? undefined : parseDuration(value);
     if (ms !== undefined && ms > quotas.timer_horizon)
       problems.push({
+        quota: 'timer_horizon',
         path,
         message: quotaMessage('timer_horizon', formatMs(quotas.timer_horizon), formatMs(ms)),
       });
@@ -220,6 +227,7 @@ export function quotaProblems(definition: Definition, quotas: Quotas): Problem[]
     if (node.type !== 'map') return;
     if (node.max_concurrency !== undefined && node.max_concurrency > quotas.map_concurrency)
       problems.push({
+        quota: 'map_concurrency',
         path: `${at}/max_concurrency`,
         message: quotaMessage(
           'map_concurrency',
@@ -230,6 +238,7 @@ export function quotaProblems(definition: Definition, quotas: Quotas): Problem[]
     const items = literalItemCount(node.items);
     if (items !== undefined && items > quotas.map_items)
       problems.push({
+        quota: 'map_items',
         path: `${at}/items`,
         message: quotaMessage('map_items', `${count(quotas.map_items)} items per map`, count(items)),
       });
@@ -243,8 +252,7 @@ export const QUOTA_EXCEEDED = 'QuotaExceeded';
 /** Activities and child runs in flight (compensations, which must run, not counted). */
 export function inflightWork(state: RunState): number {
   let n = 0;
-  for (const execution of Object.values(state.inflight))
-    if (execution.kind === 'work' && !execution.compensation) n++;
+  for (const execution of Object.values(state.inflight)) if (execution.kind === 'work' && !execution.compensation) n++;
   return n;
 }
 
@@ -254,7 +262,11 @@ export function inflightRefusal(state: RunState): string | undefined {
   if (!quotas) return undefined;
   const running = inflightWork(state);
   if (running < quotas.inflight) return undefined;
-  return quotaMessage('inflight', `${count(quotas.inflight)} activities or child runs in flight per run`, `${count(running)} already in flight`);
+  return quotaMessage(
+    'inflight',
+    `${count(quotas.inflight)} activities or child runs in flight per run`,
+    `${count(running)} already in flight`,
+  );
 }
 
 /** Why a timer may not be set for `deadline` (`timer_horizon`); undefined when it may. */
@@ -263,7 +275,11 @@ export function timerRefusal(state: RunState, now: string, deadline: string): st
   if (!quotas) return undefined;
   const ms = Date.parse(deadline) - Date.parse(now);
   if (!(ms > quotas.timer_horizon_ms)) return undefined;
-  return quotaMessage('timer_horizon', `${formatMs(quotas.timer_horizon_ms)} ahead`, `${deadline}, ${formatMs(ms)} ahead`);
+  return quotaMessage(
+    'timer_horizon',
+    `${formatMs(quotas.timer_horizon_ms)} ahead`,
+    `${deadline}, ${formatMs(ms)} ahead`,
+  );
 }
 
 /**
