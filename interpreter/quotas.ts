@@ -105,10 +105,13 @@ export function formatMs(ms: number): string {
   return `${count(ms)}ms`;
 }
 
+/** The smallest value of each quota: `node_visits` never below the language's own default `max_node_visits`. */
+const QUOTA_FLOORS: Partial<Record<QuotaName, number>> = { node_visits: 1_000 };
+
 const quotaInt = (name: QuotaName) =>
   z
     .int(`expected a whole number`)
-    .min(1, 'expected at least 1')
+    .min(QUOTA_FLOORS[name] ?? 1, `expected at least ${count(QUOTA_FLOORS[name] ?? 1)}`)
     .max(QUOTA_CEILINGS[name], `expected at most ${count(QUOTA_CEILINGS[name])}`);
 
 const horizon = z.union([z.number(), z.string()]).transform((value, ctx) => {
