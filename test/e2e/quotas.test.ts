@@ -69,6 +69,7 @@ describe('tenant quotas', () => {
     });
   });
   after(async () => {
+    for (const release of held.splice(0)) release();
     await target?.close();
     await stack?.close();
   });
@@ -176,19 +177,19 @@ describe('tenant quotas', () => {
     const run = await start(id);
     assert.equal(run.status, 201, JSON.stringify(run.body));
     let done: { status: string } | undefined;
-    while (!done) {
+    while (!done && mostHeld <= 5) {
       // Release what is held once five are in flight (or the run is done), then look again.
       await eventually('five held requests or the end of the run', async () => {
-        if (holding >= 5) return true;
+        if (holding >= 5 || mostHeld > 5) return true;
         const response = await stack.call('GET', `/v1/runs/${run.body.run_id}/result`, undefined, root);
         if (response.body?.status !== 'running') done = response.body;
         return done ? true : undefined;
       });
       for (const release of held.splice(0)) release();
     }
-    assert.equal(done.status, 'completed', JSON.stringify(done));
-    assert.equal(target.count('/hold'), 20);
     assert.equal(mostHeld, 5, `at most 5 map items in flight at once, saw ${mostHeld}`);
+    assert.equal(done?.status, 'completed', JSON.stringify(done));
+    assert.equal(target.count('/hold'), 20);
   });
 
   test('an until date beyond timer_horizon fails the wait at run time', async () => {
