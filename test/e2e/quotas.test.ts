@@ -54,6 +54,7 @@ describe('tenant quotas', () => {
       '/ok': (_req, res) => json(res, 200, { ok: true }),
       '/map-item': (_req, res) => json(res, 200, { ok: true }),
       '/branch': (_req, res) => json(res, 200, { ok: true }),
+      '/child-item': (_req, res) => json(res, 200, { ok: true }),
       // Each request is held until six are in flight at once (more than map_concurrency allows:
       // all are let go, and the test sees the excess) or, failing that, until the test's next
       // check releases it.
@@ -166,6 +167,32 @@ describe('tenant quotas', () => {
     const fits = await start(id, { n: 100 });
     assert.equal((await outcome(fits.body.run_id)).status, 'completed');
     assert.equal(target.count('/map-item'), 100);
+  });
+
+  test("a child run keeps its parent's quotas", async () => {
+    const child = unique('child');
+    const parent = unique('parent');
+    const items = {
+      id: child,
+      variables: [{ name: 'n', type: 'number', required: true }],
+      nodes: [{ id: 'each', type: 'map', items: '[1..vars.n]', task: task('/child-item') }],
+    };
+    assert.equal((await submit(items)).status, 201);
+    assert.equal(
+      (
+        await submit({
+          id: parent,
+          nodes: [{ id: 'sub', type: 'subworkflow', definition: child, inputs: { n: 1000 } }],
+        })
+      ).status,
+      201,
+    );
+    const result = await outcome((await start(parent)).body.run_id);
+    assert.equal(result.status, 'failed', JSON.stringify(result));
+    assert.equal(result.error.type, 'QuotaExceeded');
+    assert.equal(result.error.node, 'sub');
+    assert.match(result.error.message, /quota "map_items" exceeded/);
+    assert.equal(target.count('/child-item'), 0);
   });
 
   test('a map without max_concurrency runs at most map_concurrency items at once', async () => {
