@@ -15,7 +15,7 @@ import { startNodes } from './graph.js';
 import { assignInputs, recordInitialVariables, recordNodeWrite } from './lineage.js';
 import { bodyCommand, cancelMapItems, connectorCall, fillMap } from './map-node.js';
 import { activityPlan } from './plans.js';
-import { QUOTA_EXCEEDED, inflightRefusal, mapPlan, timerRefusal, type RunQuotas } from './quotas.js';
+import { QUOTA_EXCEEDED, inflightRefusal, mapPlan, timerRefusal, type Refusal, type RunQuotas } from './quotas.js';
 import type { Arrival, Execution, NodeError, RunInfo, RunState } from './run-state.js';
 import {
   closeRun,
@@ -458,14 +458,17 @@ function quotaFailure(
   program: Program,
   state: RunState,
   node: Node,
-  message: string,
+  refusal: Refusal,
   now: string,
   commands: Command[],
 ): Promise<Arrival[]> {
-  return onFailure(program, state, node, { type: QUOTA_EXCEEDED, message, node: node.id }, now, commands);
+  // For the workflow to count (weft_quota_refusals_total on the worker); it empties the list.
+  (state.quota_refusals ??= []).push(refusal.quota);
+  const error = { type: QUOTA_EXCEEDED, message: refusal.message, node: node.id };
+  return onFailure(program, state, node, error, now, commands);
 }
 
-function timeoutRefusal(state: RunState, now: string, timeout: number | string | undefined): string | undefined {
+function timeoutRefusal(state: RunState, now: string, timeout: number | string | undefined): Refusal | undefined {
   return timeout === undefined ? undefined : timerRefusal(state, now, deadline(now, durationMs(timeout)));
 }
 

@@ -259,30 +259,38 @@ export function inflightWork(state: RunState): number {
   return n;
 }
 
+/** A run-time refusal: the quota and the node's error message. */
+export interface Refusal {
+  quota: QuotaName;
+  message: string;
+}
+
 /** Why one more activity or child run may not start now (`inflight`); undefined when it may. */
-export function inflightRefusal(state: RunState): string | undefined {
+export function inflightRefusal(state: RunState): Refusal | undefined {
   const quotas = state.quotas;
   if (!quotas) return undefined;
   const running = inflightWork(state);
   if (running < quotas.inflight) return undefined;
-  return quotaMessage(
+  const message = quotaMessage(
     'inflight',
     `${count(quotas.inflight)} activities or child runs in flight per run`,
     `${count(running)} already in flight`,
   );
+  return { quota: 'inflight', message };
 }
 
 /** Why a timer may not be set for `deadline` (`timer_horizon`); undefined when it may. */
-export function timerRefusal(state: RunState, now: string, deadline: string): string | undefined {
+export function timerRefusal(state: RunState, now: string, deadline: string): Refusal | undefined {
   const quotas = state.quotas;
   if (!quotas) return undefined;
   const ms = Date.parse(deadline) - Date.parse(now);
   if (!(ms > quotas.timer_horizon_ms)) return undefined;
-  return quotaMessage(
+  const message = quotaMessage(
     'timer_horizon',
     `${formatMs(quotas.timer_horizon_ms)} ahead`,
     `${deadline}, ${formatMs(ms)} ahead`,
   );
+  return { quota: 'timer_horizon', message };
 }
 
 /**
@@ -294,13 +302,19 @@ export function mapPlan(
   state: RunState,
   items: number,
   maxConcurrency: number | undefined,
-): { concurrency: number } | { refused: string } {
+): { concurrency: number } | { refused: Refusal } {
   const wanted = maxConcurrency ?? items;
   const quotas = state.quotas;
   if (!quotas) return { concurrency: wanted };
   if (items > quotas.map_items)
-    return { refused: quotaMessage('map_items', `${count(quotas.map_items)} items per map`, count(items)) };
+    return {
+      refused: {
+        quota: 'map_items',
+        message: quotaMessage('map_items', `${count(quotas.map_items)} items per map`, count(items)),
+      },
+    };
   const room = quotas.inflight - inflightWork(state);
-  if (room <= 0) return { refused: inflightRefusal(state) ?? 'no room for work in flight' };
+  const full = room <= 0 ? inflightRefusal(state) : undefined;
+  if (full) return { refused: full };
   return { concurrency: Math.max(1, Math.min(wanted, quotas.map_concurrency, room)) };
 }

@@ -18,12 +18,14 @@ import {
   defineSignal,
   defineUpdate,
   executeChild,
+  proxySinks,
   isCancellation,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   sleep,
   workflowInfo,
+  type Sinks,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { DefinitionActivities } from '../activities/definitions.js';
@@ -79,6 +81,12 @@ export const deliverEventUpdate = defineUpdate<{ status: DeliveryStatus }, [Exte
 export const controlUpdate = defineUpdate<ControlResult, [ControlAction]>('control');
 
 const DEFAULT_CONTINUE_AS_NEW_AFTER = 5_000;
+
+/** Run-time quota refusals, counted by the worker (never called on replay). */
+export interface QuotaSinks extends Sinks {
+  weftQuotas: { refused(quota: string): void };
+}
+const { weftQuotas } = proxySinks<QuotaSinks>();
 
 function activityOptions(plan: ActivityPlan) {
   return {
@@ -303,6 +311,10 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     }
     setCurrentDetails(describeRun(definition, state));
     publishStatus(state.status);
+    if (state.quota_refusals) {
+      for (const quota of state.quota_refusals) weftQuotas.refused(quota);
+      delete state.quota_refusals;
+    }
   };
 
   const step = async (item: InboxItem): Promise<void> => {

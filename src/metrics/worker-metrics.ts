@@ -5,7 +5,8 @@
  * (`GET /v1/definitions/{id}/stats`).
  */
 import type { Context } from '@temporalio/activity';
-import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
+import type { QuotaSinks } from '../../workflows/interpret.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import { ErrorTypes } from '../../activities/errors.js';
@@ -108,4 +109,22 @@ export function metricsInterceptor(metrics: WorkerMetrics): ActivityInterceptors
       },
     },
   });
+}
+
+/**
+ * The workflow's `weftQuotas` sink: a node refused by a run-time quota (QuotaExceeded) counts as
+ * `weft_quota_refusals_total{tenant, quota, at="run"}`. Sinks are not called on replay, so each
+ * refusal counts once. Registered with or without metrics, so the workflow's call always has a
+ * receiver.
+ */
+export function quotaSinks(metrics: WorkerMetrics | undefined): InjectedSinks<QuotaSinks> {
+  return {
+    weftQuotas: {
+      refused: {
+        fn: (info, quota) =>
+          metrics?.quotaRefusals.inc({ tenant: tenantOfWorkflowId(info.workflowId), quota, at: 'run' }),
+        callDuringReplay: false,
+      },
+    },
+  };
 }

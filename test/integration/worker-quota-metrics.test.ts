@@ -69,3 +69,45 @@ test('a response over max_response_bytes is counted as a response_bytes quota re
     text,
   );
 });
+
+test('a node refused by a run-time quota is counted once, by quota and tenant', async () => {
+  const tenant = unique('acme');
+  const definition = versioned({
+    id: 'too-many',
+    variables: [{ name: 'n', type: 'number' }],
+    nodes: [
+      {
+        id: 'each',
+        type: 'map',
+        items: '[1..vars.n]',
+        task: { connector: 'http', action: 'request', inputs: { url: `${target.url}/big` } },
+      },
+    ],
+  });
+  const handle = await client.workflow.start('interpret', {
+    taskQueue,
+    workflowId: `${tenant}/${unique('run')}`,
+    // As the gateway starts a run: the tenant's run-time quotas in the input.
+    args: [
+      {
+        definition,
+        input: { n: 20 },
+        quotas: { inflight: 10, map_concurrency: 5, map_items: 10, timer_horizon_ms: 3_600_000, response_bytes: 4096 },
+      },
+    ],
+  });
+  const failure = await handle.result().then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  assert.ok(failure instanceof WorkflowFailedError, String(failure));
+  assert.match(String(failure.cause?.message), /quota "map_items" exceeded/);
+  // A query on the closed run replays it; the replay must not count the refusal again.
+  await handle.query('state');
+
+  const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+  assert.ok(
+    text.split('\n').includes(`weft_quota_refusals_total{tenant="${tenant}",quota="map_items",at="run"} 1`),
+    text,
+  );
+});
