@@ -25,6 +25,8 @@ export interface ConnectorCall {
   params: Record<string, unknown>;
   /** Reuse the result of an identical call made within this time (the node's `cache.ttl`). */
   cache?: { ttl_ms: number };
+  /** Stop reading the connector's response past this many bytes (the tenant's `response_bytes` quota). */
+  max_response_bytes?: number;
 }
 
 /** A model call, prompt already rendered (no templates left). */

@@ -15,6 +15,7 @@ import { startNodes } from './graph.js';
 import { assignInputs, recordInitialVariables, recordNodeWrite } from './lineage.js';
 import { bodyCommand, cancelMapItems, connectorCall, fillMap } from './map-node.js';
 import { activityPlan } from './plans.js';
+import { QUOTA_EXCEEDED, inflightRefusal, mapPlan, timerRefusal, type Refusal, type RunQuotas } from './quotas.js';
 import type { Arrival, Execution, NodeError, RunInfo, RunState } from './run-state.js';
 import {
   closeRun,
@@ -36,7 +37,12 @@ export { activityPlan, TASK_DEFAULTS } from './plans.js';
 export const EVENT_BUFFER_LIMIT = 100;
 
 /** Creates the initial state for a run whose input was already validated. */
-export function initialState(run: RunInfo, input: Record<string, unknown>, vars: Record<string, unknown>): RunState {
+export function initialState(
+  run: RunInfo,
+  input: Record<string, unknown>,
+  vars: Record<string, unknown>,
+  quotas?: RunQuotas,
+): RunState {
   return {
     run,
     input,
@@ -56,6 +62,7 @@ export function initialState(run: RunInfo, input: Record<string, unknown>, vars:
     event_buffer: [],
     seen_event_ids: [],
     cost: { usd: 0, tokens: { input: 0, output: 0 } },
+    ...(quotas ? { quotas } : {}),
   };
 }
 
@@ -339,9 +346,16 @@ function activateSync(
       case 'task': {
         const params = renderTemplateSync(node.inputs, context(state)) as Record<string, unknown>;
         const plan = record(state, node.id).handler_retry ? undefined : activityPlan(node);
-        if (!plan) return undefined;
+        // Over the in-flight quota: the general path fails the node with QuotaExceeded.
+        if (!plan || inflightRefusal(state) !== undefined) return undefined;
         const exec = newExec(state, node.id);
-        const command = { type: 'run_activity', exec, node: node.id, call: connectorCall(node, params), plan } as const;
+        const command = {
+          type: 'run_activity',
+          exec,
+          node: node.id,
+          call: connectorCall(node, params, state.quotas),
+          plan,
+        } as const;
         state.inflight[exec] = { kind: 'work', node: node.id, started: state.seq, command };
         state.current_node = node.id;
         record(state, node.id).attempts = 0;
@@ -410,10 +424,12 @@ async function activate(
     case 'subworkflow':
       return startWork(program, state, node, now, commands);
     case 'wait':
-      return startWait(state, node, now, commands);
+      return startWait(program, state, node, now, commands);
     case 'event':
       return startEventWait(program, state, node, now, commands);
     case 'approval': {
+      const refused = timeoutRefusal(state, now, node.timeout);
+      if (refused) return quotaFailure(program, state, node, refused, now, commands);
       const exec = newExec(state, node.id);
       const timer =
         node.timeout === undefined
@@ -435,6 +451,25 @@ async function activate(
     case 'map':
       return startMap(program, state, node, now, commands);
   }
+}
+
+/** A node refused by a run-time quota fails with QuotaExceeded (error edges and handlers apply). */
+function quotaFailure(
+  program: Program,
+  state: RunState,
+  node: Node,
+  refusal: Refusal,
+  now: string,
+  commands: Command[],
+): Promise<Arrival[]> {
+  // For the workflow to count (weft_quota_refusals_total on the worker); it empties the list.
+  (state.quota_refusals ??= []).push(refusal.quota);
+  const error = { type: QUOTA_EXCEEDED, message: refusal.message, node: node.id };
+  return onFailure(program, state, node, error, now, commands);
+}
+
+function timeoutRefusal(state: RunState, now: string, timeout: number | string | undefined): Refusal | undefined {
+  return timeout === undefined ? undefined : timerRefusal(state, now, deadline(now, durationMs(timeout)));
 }
 
 function timerCommand(exec: string, node: string, at: string, what: string) {
@@ -459,12 +494,14 @@ async function startWork(
       return [{ node: node.id, live: true }];
     }
   }
+  const refused = inflightRefusal(state);
+  if (refused) return quotaFailure(program, state, node, refused, now, commands);
   const override = entry.handler_retry
     ? program.definition.error_handlers.find((h) => h.id === entry.handler_retry)?.retry_policy
     : undefined;
   const exec = newExec(state, node.id);
   const body = node.type === 'task' ? { task: node } : node.type === 'ai' ? { ai: node } : { subworkflow: node };
-  const command = await bodyCommand(exec, node, body, context(state), override);
+  const command = await bodyCommand(exec, node, body, context(state), override, state.quotas);
   state.inflight[exec] = { kind: 'work', node: node.id, started: state.seq, command };
   state.current_node = node.id;
   entry.attempts = 0;
@@ -473,7 +510,13 @@ async function startWork(
   return [];
 }
 
-async function startWait(state: RunState, node: NodeOf<'wait'>, now: string, commands: Command[]): Promise<Arrival[]> {
+async function startWait(
+  program: Program,
+  state: RunState,
+  node: NodeOf<'wait'>,
+  now: string,
+  commands: Command[],
+): Promise<Arrival[]> {
   let at: string;
   if (node.duration !== undefined) {
     at = deadline(now, durationMs(node.duration));
@@ -485,6 +528,8 @@ async function startWait(state: RunState, node: NodeOf<'wait'>, now: string, com
     }
     at = new Date(parsed).toISOString();
   }
+  const refused = timerRefusal(state, now, at);
+  if (refused) return quotaFailure(program, state, node, refused, now, commands);
   const exec = newExec(state, node.id);
   const command = timerCommand(exec, node.id, at, 'wait');
   state.inflight[exec] = { kind: 'wait', node: node.id, started: state.seq, command, purpose: 'wait' };
@@ -522,6 +567,8 @@ async function startEventWait(
   now: string,
   commands: Command[],
 ): Promise<Arrival[]> {
+  const refused = timeoutRefusal(state, now, node.timeout);
+  if (refused) return quotaFailure(program, state, node, refused, now, commands);
   const key = (await evaluate(node.correlation_key, context(state))) ?? null;
   const wait = {
     event_type: node.event_type,
@@ -566,6 +613,8 @@ async function startMap(
     completeNode(state, node, [], now);
     return leave(program, state, node.id, 'success');
   }
+  const plan = mapPlan(state, items.length, node.max_concurrency);
+  if ('refused' in plan) return quotaFailure(program, state, node, plan.refused, now, commands);
   const exec = newExec(state, node.id);
   state.inflight[exec] = {
     kind: 'map',
@@ -575,7 +624,7 @@ async function startMap(
     results: items.map(() => null),
     next: 0,
     running: 0,
-    concurrency: node.max_concurrency ?? items.length,
+    concurrency: plan.concurrency,
   };
   state.current_node = node.id;
   transition(state, node.id, 'running', now, { note: `${items.length} item(s)` });

@@ -156,7 +156,12 @@ export async function nextCompensation(
     type: 'run_activity',
     exec,
     node: node.id,
-    call: { connector: node.compensation.connector, action: node.compensation.action, params },
+    call: {
+      connector: node.compensation.connector,
+      action: node.compensation.action,
+      params,
+      ...(state.quotas ? { max_response_bytes: state.quotas.response_bytes } : {}),
+    },
     plan: { ...activityPlan(node), summary: `${node.id}: compensation` },
   } as const;
   state.inflight[exec] = { kind: 'work', node: node.id, started: state.seq, command, compensation: true };

@@ -8,19 +8,22 @@ import { durationMs } from './duration.js';
 import type { NodeOf, RetryPolicyConfig } from './definition-schema.js';
 import { renderTemplate } from './expressions.js';
 import { AI_DEFAULTS, activityPlan } from './plans.js';
+import type { RunQuotas } from './quotas.js';
 import type { RunState } from './run-state.js';
 import { context } from './state-ops.js';
 
-/** A task's connector call, with its result cache setting. */
+/** A task's connector call, with its result cache setting and the run's response size quota. */
 export function connectorCall(
   task: { connector: string; action: string; cache?: { ttl: number | string } },
   params: Record<string, unknown>,
+  quotas?: RunQuotas,
 ): ConnectorCall {
   return {
     connector: task.connector,
     action: task.action,
     params,
     ...(task.cache ? { cache: { ttl_ms: durationMs(task.cache.ttl) } } : {}),
+    ...(quotas ? { max_response_bytes: quotas.response_bytes } : {}),
   };
 }
 
@@ -31,10 +34,11 @@ export async function bodyCommand(
   body: Pick<NodeOf<'map'>, 'task' | 'ai' | 'subworkflow'>,
   scope: Record<string, unknown>,
   retryOverride?: RetryPolicyConfig,
+  quotas?: RunQuotas,
 ): Promise<WorkCommand> {
   if (body.task) {
     const params = (await renderTemplate(body.task.inputs, scope)) as Record<string, unknown>;
-    const call = connectorCall(body.task, params);
+    const call = connectorCall(body.task, params, quotas);
     return {
       type: 'run_activity',
       exec,
@@ -91,7 +95,7 @@ export async function fillMap(state: RunState, node: NodeOf<'map'>, mapExec: str
     execution.running++;
     const exec = `${mapExec}/${index}`;
     const scope = context(state, { item: execution.items[index], index });
-    const command = await bodyCommand(exec, node, node, scope);
+    const command = await bodyCommand(exec, node, node, scope, undefined, state.quotas);
     state.inflight[exec] = {
       kind: 'work',
       node: node.id,

@@ -5,6 +5,7 @@
  */
 import type { ExternalEvent, WorkCommand } from './commands.js';
 import type { Definition } from './definition-schema.js';
+import type { QuotaName, RunQuotas } from './quotas.js';
 
 export type RunStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
 export type NodeStatus = 'pending' | 'running' | 'waiting' | 'completed' | 'failed' | 'skipped';
@@ -177,6 +178,10 @@ export interface RunState {
   error?: RunError;
   /** Who wrote each variable; absent in states from before lineage was recorded. */
   lineage?: Record<string, VariableLineage>;
+  /** The tenant's quotas, pinned when the run started; absent: started without quotas (no run-time checks). */
+  quotas?: RunQuotas;
+  /** Quotas that refused a node since the workflow last looked (it reports and empties them). */
+  quota_refusals?: QuotaName[];
 }
 /** The history kept in state is bounded; older transitions stay in Temporal's own history. */
 export const HISTORY_LIMIT = 1000;

@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseCodecKeys, type CodecKey } from './codec/aes-gcm-codec.js';
 import { temporalTlsFromEnv, type TLSConfig } from './temporal/tls.js';
+import { quotaDefaultsFromEnv, type Quotas } from '../interpreter/quotas.js';
 
 /** 2 MiB, what express's `'2mb'` meant before the limit became configurable. */
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -120,6 +121,8 @@ export interface Config {
   fourEyes: boolean;
   /** JWT verification (`WEFT_JWKS_URL` and friends); absent: API keys only. */
   jwt?: JwtOptions;
+  /** `WEFT_QUOTA_*`: the quotas of tenants without values of their own. */
+  quotas: Quotas;
 }
 
 function jwtConfig(env: NodeJS.ProcessEnv): { jwt?: JwtOptions } {
@@ -137,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const limit = rateLimit(e.WEFT_RATE_LIMIT);
   const temporalTls = temporalTlsFromEnv(env);
+  const quotas = quotaDefaultsFromEnv(env);
   return {
     temporalAddress: e.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     ...(temporalTls ? { temporalTls } : {}),
@@ -156,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authRequired: e.WEFT_AUTH === 'required',
     ...(env.WEFT_SECRETS_FILE ? { secretsFile: env.WEFT_SECRETS_FILE } : {}),
     fourEyes: e.WEFT_FOUR_EYES === 'true',
+    quotas,
     ...jwtConfig(env),
     ...(e.WEFT_EVENTS_NATS_SUBJECT
       ? {

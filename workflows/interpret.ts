@@ -18,12 +18,14 @@ import {
   defineSignal,
   defineUpdate,
   executeChild,
+  proxySinks,
   isCancellation,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   sleep,
   workflowInfo,
+  type Sinks,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { DefinitionActivities } from '../activities/definitions.js';
@@ -46,6 +48,7 @@ import {
 import type { Definition } from '../interpreter/definition-schema.js';
 import { compileProgram, handleEvent, initialState, pendingWork, startRun } from '../interpreter/engine.js';
 import { viewLineage, type RunLineage } from '../interpreter/lineage.js';
+import type { RunQuotas } from '../interpreter/quotas.js';
 import { resolveRunInput } from '../interpreter/run-input.js';
 import { viewRunState, type RunError, type RunState, type RunStateView } from '../interpreter/run-state.js';
 import { describeRun } from './run-details.js';
@@ -59,6 +62,8 @@ export interface InterpretArgs {
   resume?: { state: RunState; retry_nodes?: string[] };
   /** Continue-as-new once the history holds this many events (default 5,000). */
   continue_as_new_after?: number;
+  /** The tenant's run-time quotas, set by the gateway at start and kept in the state; absent: none. */
+  quotas?: RunQuotas;
 }
 
 export interface ControlResult {
@@ -76,6 +81,12 @@ export const deliverEventUpdate = defineUpdate<{ status: DeliveryStatus }, [Exte
 export const controlUpdate = defineUpdate<ControlResult, [ControlAction]>('control');
 
 const DEFAULT_CONTINUE_AS_NEW_AFTER = 5_000;
+
+/** Run-time quota refusals, counted by the worker (never called on replay). */
+export interface QuotaSinks extends Sinks {
+  weftQuotas: { refused(quota: string): void };
+}
+const { weftQuotas } = proxySinks<QuotaSinks>();
 
 function activityOptions(plan: ActivityPlan) {
   return {
@@ -158,7 +169,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       definition_version: definition.version,
       started_at: info.startTime.toISOString(),
     };
-    state = initialState(run, args.input ?? {}, resolved.variables);
+    state = initialState(run, args.input ?? {}, resolved.variables, args.quotas);
   }
 
   const inbox: InboxItem[] = [];
@@ -276,7 +287,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
           });
           return executeChild(interpret, {
             workflowId: childId,
-            args: [{ definition: child, input: command.call.input }],
+            args: [{ definition: child, input: command.call.input, ...(state.quotas ? { quotas: state.quotas } : {}) }],
             staticSummary: `${child.name ?? child.id} · ${child.id} v${child.version} (from ${command.node})`,
             memo: { definition_id: child.id, definition_version: child.version, parent: info.workflowId },
           });
@@ -300,6 +311,10 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     }
     setCurrentDetails(describeRun(definition, state));
     publishStatus(state.status);
+    if (state.quota_refusals) {
+      for (const quota of state.quota_refusals) weftQuotas.refused(quota);
+      delete state.quota_refusals;
+    }
   };
 
   const step = async (item: InboxItem): Promise<void> => {

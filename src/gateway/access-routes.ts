@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { issueApiKey, KeyNameTaken } from '../auth/api-keys.js';
 import { DEFAULT_TENANT, TENANT_ID_PATTERN, identityOf } from '../auth/identity.js';
 import { ROLES, permissionsOf } from '../auth/roles.js';
+import { QuotaOverrides, effectiveQuotas } from '../../interpreter/quotas.js';
 import type { ApiKeyRecord, TenantRecord } from '../store/access-store.js';
 import { actor, param, type GatewayDeps } from './gateway-deps.js';
 import { HttpError, notFound, parseOrThrow } from './http-error.js';
@@ -33,6 +34,11 @@ export const PutTenantBody = z.strictObject({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,254}$/, 'expected a task queue name')
     .optional(),
   four_eyes: z.boolean().optional(),
+  /**
+   * The tenant's own quotas over the gateway's `WEFT_QUOTA_*` defaults (admins of the default
+   * tenant only): replaces the tenant's earlier values; `{}` goes back to the defaults.
+   */
+  quotas: QuotaOverrides.optional(),
 });
 
 /** A key as listings show it: never its hash. */
@@ -116,10 +122,11 @@ export function accessRoutes(app: Express, deps: GatewayDeps): void {
     const id = param(req, 'tenant');
     const record = administers(req, id) ? await access.getTenant(id) : undefined;
     if (!record) {
-      if (id === DEFAULT_TENANT) return void res.json({ id, four_eyes: false });
+      if (id === DEFAULT_TENANT)
+        return void res.json({ id, four_eyes: false, effective_quotas: deps.scopes.defaultQuotas });
       throw notFound(`tenant "${id}"`);
     }
-    res.json(record);
+    res.json({ ...record, effective_quotas: effectiveQuotas(deps.scopes.defaultQuotas, record.quotas) });
   });
 
   app.put('/v1/tenants/:tenant', async (req, res) => {
@@ -134,15 +141,23 @@ export function accessRoutes(app: Express, deps: GatewayDeps): void {
         'only admins of the default tenant create tenants or map them to a namespace or task queue',
       );
     }
+    // A tenant's admins must not raise the bounds that protect the other tenants.
+    if (own !== DEFAULT_TENANT && body.quotas !== undefined) {
+      throw new HttpError('forbidden', "only admins of the default tenant set a tenant's quotas");
+    }
+    const quotas = body.quotas ?? existing?.quotas;
     const record: TenantRecord = {
       id,
       ...((body.namespace ?? existing?.namespace) ? { namespace: body.namespace ?? existing?.namespace } : {}),
       ...((body.task_queue ?? existing?.task_queue) ? { task_queue: body.task_queue ?? existing?.task_queue } : {}),
       four_eyes: body.four_eyes ?? existing?.four_eyes ?? false,
+      ...(quotas && Object.keys(quotas).length > 0 ? { quotas } : {}),
       created_at: existing?.created_at ?? new Date().toISOString(),
       created_by: existing?.created_by ?? actor(req),
     };
     await access.putTenant(record);
-    res.status(existing ? 200 : 201).json(record);
+    res
+      .status(existing ? 200 : 201)
+      .json({ ...record, effective_quotas: effectiveQuotas(deps.scopes.defaultQuotas, record.quotas) });
   });
 }

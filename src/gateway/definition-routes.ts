@@ -4,6 +4,7 @@
  * brings its Temporal Schedules in step. Everything acts in the caller's tenant. With four-eyes
  * publishing on for the tenant, a submitted version waits for an approval (publishing-routes.ts).
  */
+import { quotaProblems } from '../../interpreter/quotas.js';
 import type { Express, Request } from 'express';
 import { z } from 'zod';
 import type { Definition } from '../../interpreter/definition-schema.js';
@@ -27,22 +28,23 @@ export const SetActiveBody = z.strictObject({ version: z.string().regex(/^[1-9][
 export const StatsQuery = z.strictObject({ window: z.string().optional() });
 
 export function definitionRoutes(app: Express, deps: GatewayDeps): void {
-  const validate = (body: unknown): Definition => {
+  const validate = (body: unknown, scope: TenantScope, at: 'submit' | 'validate'): Definition => {
     const result = validateDefinition(body, deps.catalog, deps.checkParams);
     const problems = result.ok ? triggerProblems(result.definition) : result.problems;
     if (!result.ok || problems.length > 0) throw validationFailed(problems, 'the definition is invalid');
+    refuseOverQuota(result.definition, scope, at, deps.metrics);
     return result.definition;
   };
   const scopeOf = (req: Request): Promise<TenantScope> => deps.scopes.ofRequest(req);
 
-  app.post('/v1/definitions/validate', (req, res) => {
-    validate(req.body);
+  app.post('/v1/definitions/validate', async (req, res) => {
+    validate(req.body, await scopeOf(req), 'validate');
     res.json({ valid: true });
   });
 
   app.post('/v1/definitions', async (req, res) => {
-    const definition = validate(req.body);
     const scope = await scopeOf(req);
+    const definition = validate(req.body, scope, 'submit');
     const fourEyes = scope.tenant.fourEyes;
     const stored = await scope.definitions.submit(definition, actor(req), { keepActive: fourEyes });
     if (stored.created) {
@@ -139,4 +141,21 @@ export function definitionRoutes(app: Express, deps: GatewayDeps): void {
     await activateSchedules(scope, id, version);
     res.json({ id, active_version: version });
   });
+}
+
+/** A valid definition asking for more than the tenant's quotas (`quotaProblems`) is refused, with pointers. */
+function refuseOverQuota(
+  definition: Definition,
+  scope: TenantScope,
+  at: 'submit' | 'validate',
+  metrics: GatewayDeps['metrics'],
+): void {
+  const problems = quotaProblems(definition, scope.tenant.quotas);
+  if (problems.length === 0) return;
+  for (const quota of new Set(problems.map((p) => p.quota)))
+    metrics?.quotaRefusals.inc({ tenant: scope.tenant.id, quota, at });
+  throw validationFailed(
+    problems.map(({ path, message }) => ({ path, message })),
+    "the definition asks for more than the tenant's quotas allow",
+  );
 }

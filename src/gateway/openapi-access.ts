@@ -87,7 +87,7 @@ export function accessPaths(): Paths {
         { parameters: [pathParam('tenant', 'tenant id')] },
       ),
       put: operation(
-        'Create a tenant or change its settings: namespace and task queue (admins of the default tenant), four-eyes publishing',
+        'Create a tenant or change its settings: namespace, task queue and quotas (admins of the default tenant), four-eyes publishing',
         { '200': described('updated'), '201': described('created'), ...badBody },
         { parameters: [pathParam('tenant', 'tenant id')], ...zodBody(PutTenantBody) },
       ),

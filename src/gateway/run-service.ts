@@ -18,7 +18,16 @@ import type { RunError, RunStateView } from '../../interpreter/run-state.js';
 import { canonicalJson, type VersionedDefinition } from '../store/definition-store.js';
 import { DefinitionIdKey, DefinitionVersionKey } from '../temporal/search-attributes.js';
 import { TenantRuns } from '../temporal/tenant-runs.js';
-import { HttpError, notFound } from './http-error.js';
+import {
+  quotaMessage,
+  quotaProblems,
+  runQuotas,
+  type QuotaName,
+  type Quotas,
+  type RunQuotas,
+} from '../../interpreter/quotas.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import { HttpError, notFound, validationFailed } from './http-error.js';
 
 /** The workflow type name of the generic interpreter workflow. */
 export const WORKFLOW_TYPE = 'interpret';
@@ -30,6 +39,10 @@ export interface RunServiceOptions {
   uiUrl: string;
   /** Whose runs these are (default: the default tenant's). */
   ids?: TenantRuns;
+  /** The tenant's quotas as they are now (read per start); absent: no quotas (runs as before quotas existed). */
+  quotas?: () => Promise<Quotas>;
+  /** Counts starts refused by a quota. */
+  metrics?: Pick<GatewayMetrics, 'quotaRefusals'>;
 }
 
 /** Who and which request started a run: kept in its memo (and so in its history). */
@@ -104,10 +117,15 @@ export class RunService {
    * Schedule): the interpreter's input, task queue, memo, search attributes and summary, so
    * runs look the same in the Web UI and in `GET /v1/runs` however they began.
    */
-  workflowOptions(definition: VersionedDefinition, input: Record<string, unknown>, context: StartContext = {}) {
+  workflowOptions(
+    definition: VersionedDefinition,
+    input: Record<string, unknown>,
+    context: StartContext = {},
+    quotas?: RunQuotas,
+  ) {
     return {
       taskQueue: this.options.taskQueue,
-      args: [{ definition, input }],
+      args: [{ definition, input, ...(quotas ? { quotas } : {}) }],
       memo: {
         definition_id: definition.id,
         definition_version: definition.version,
@@ -141,10 +159,74 @@ export class RunService {
     runId?: string,
     context: StartContext = {},
   ): Promise<StartOutcome> {
+    const quotas = this.options.quotas ? await this.options.quotas() : undefined;
+    if (!quotas) return this.startWorkflow(definition, input, runId, context);
+    this.refuseStatic(definition, quotas);
+    // Count and start one at a time per tenant in this gateway, so its own starts never race.
+    const turn = this.startQueue.then(async () => {
+      await this.refuseConcurrent(quotas);
+      return this.startWorkflow(definition, input, runId, context, runQuotas(quotas));
+    });
+    this.startQueue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /** The run-time quotas a run of this tenant starts with now (what schedules pin). */
+  async runQuotas(): Promise<RunQuotas | undefined> {
+    return this.options.quotas ? runQuotas(await this.options.quotas()) : undefined;
+  }
+
+  private startQueue: Promise<unknown> = Promise.resolve();
+
+  private refused(quota: QuotaName): void {
+    this.options.metrics?.quotaRefusals.inc({ tenant: this.ids.tenant, quota, at: 'start' });
+  }
+
+  /** A stored definition asking for more than the tenant's quotas allow now (they may have been lowered). */
+  private refuseStatic(definition: VersionedDefinition, quotas: Quotas): void {
+    const problems = quotaProblems(definition, quotas);
+    if (problems.length === 0) return;
+    for (const quota of new Set(problems.map((p) => p.quota))) this.refused(quota);
+    throw validationFailed(
+      problems.map(({ path, message }) => ({ path, message })),
+      `version ${definition.version} of "${definition.id}" asks for more than the tenant's quotas allow`,
+    );
+  }
+
+  /**
+   * `concurrent_runs`: the tenant's running runs, as Temporal visibility counts them. Visibility
+   * lags a start by a little (milliseconds on the dev server's SQL store, up to a second or so on
+   * Elasticsearch), and gateways do not coordinate: concurrent starts through several gateways
+   * may overshoot by the starts made within that lag.
+   */
+  private async refuseConcurrent(quotas: Quotas): Promise<void> {
+    let running: number;
+    try {
+      ({ count: running } = await this.options.client.workflow.count(this.ids.scope("ExecutionStatus = 'Running'")));
+    } catch (err) {
+      return mapTemporalError(err);
+    }
+    if (running < quotas.concurrent_runs) return;
+    this.refused('concurrent_runs');
+    const message = quotaMessage(
+      'concurrent_runs',
+      `${quotas.concurrent_runs} running runs for tenant "${this.ids.tenant}"`,
+      `${running} running`,
+    );
+    throw new HttpError('rate_limited', message, [{ path: '', message }]);
+  }
+
+  private async startWorkflow(
+    definition: VersionedDefinition,
+    input: Record<string, unknown>,
+    runId: string | undefined,
+    context: StartContext,
+    quotas?: RunQuotas,
+  ): Promise<StartOutcome> {
     const workflowId = this.ids.workflowId(runId ?? `${definition.id}-${newRunKey()}`);
     try {
       const handle = await this.options.client.workflow.start(WORKFLOW_TYPE, {
-        ...this.workflowOptions(definition, input, context),
+        ...this.workflowOptions(definition, input, context, quotas),
         workflowId,
         workflowIdConflictPolicy: 'FAIL',
         // A closed run keeps its id (for the namespace's retention period): the same run_id

@@ -6,6 +6,7 @@
  *
  * Schedule ids are `weft-<definition id>-<index in triggers>`.
  */
+import type { RunQuotas } from '../../interpreter/quotas.js';
 import {
   ScheduleAlreadyRunning,
   ScheduleNotFoundError,
@@ -101,13 +102,19 @@ export class ScheduleSync {
     return scheduleId(this.deps.runs.ids.workflowId(definitionId), index);
   }
 
-  private options(definition: VersionedDefinition, index: number, trigger: ScheduleTrigger): ScheduleUpdateOptions {
+  private options(
+    definition: VersionedDefinition,
+    index: number,
+    trigger: ScheduleTrigger,
+    quotas: RunQuotas | undefined,
+  ): ScheduleUpdateOptions {
     const action: ScheduleOptionsStartWorkflowAction<Workflow> = {
       type: 'startWorkflow',
       workflowType: WORKFLOW_TYPE,
       // Temporal appends the scheduled time, so each run gets its own id.
       workflowId: this.deps.runs.ids.workflowId(`${definition.id}-schedule-${index}`),
-      ...this.deps.runs.workflowOptions(definition, trigger.input ?? {}),
+      // The tenant's quotas as they are when the schedule is written (again at each activation).
+      ...this.deps.runs.workflowOptions(definition, trigger.input ?? {}, {}, quotas),
     };
     return {
       spec: {
@@ -128,7 +135,7 @@ export class ScheduleSync {
 
   private async upsert(definition: VersionedDefinition, index: number, trigger: ScheduleTrigger): Promise<void> {
     const id = this.scheduleId(definition.id, index);
-    const options = this.options(definition, index, trigger);
+    const options = this.options(definition, index, trigger, await this.deps.runs.runQuotas());
     try {
       try {
         await this.deps.client.schedule.create({ scheduleId: id, ...options });

@@ -2,6 +2,8 @@
  * Wires a gateway from configuration: store, Temporal client (lazy, so the gateway starts and
  * answers 503 while Temporal is down), routes, and an HTTP server.
  */
+import { QUOTA_NAMES, effectiveQuotas, type Quotas } from '../../interpreter/quotas.js';
+import type { TenantRecord } from '../store/access-store.js';
 import type { Server } from 'node:http';
 import { isIPv6, type AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
@@ -158,12 +160,14 @@ export async function startGateway(
   };
   const metrics = createGatewayMetrics({
     runCounts: () => runCounts(client, new TenantDefinitions(store, DEFAULT_TENANT)),
+    quotaLimits: async () => quotaLimits(config.quotas, await store.access.listTenants()),
   });
-  const scopes = new TenantScopes({
+  const scopes: TenantScopes = new TenantScopes({
     store,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     fourEyes: config.fourEyes,
+    quotas: config.quotas,
     build: (tenant, definitions, ids) => {
       const tenantClient = clientFor(tenant.namespace);
       const runs = new RunService({
@@ -172,6 +176,9 @@ export async function startGateway(
         namespace: tenant.namespace,
         uiUrl: config.uiUrl,
         ids,
+        // Read per start, so a changed setting holds at once on every gateway.
+        quotas: () => scopes.quotasOf(tenant.id),
+        metrics,
       });
       const control = new RunControl(
         tenantClient,
@@ -272,4 +279,14 @@ export async function startGateway(
       await store.close();
     },
   };
+}
+
+/** The series of `weft_quota_limit`: the defaults as tenant `*`, then each tenant with quotas of its own. */
+function quotaLimits(defaults: Quotas, tenants: TenantRecord[]) {
+  const rows = (tenant: string, quotas: Quotas) =>
+    QUOTA_NAMES.map((quota) => ({ tenant, quota, value: quotas[quota] }));
+  return [
+    ...rows('*', defaults),
+    ...tenants.filter((t) => t.quotas).flatMap((t) => rows(t.id, effectiveQuotas(defaults, t.quotas))),
+  ];
 }

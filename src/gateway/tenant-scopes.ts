@@ -5,6 +5,7 @@
  * forget to scope a lookup.
  */
 import type { Request } from 'express';
+import { QUOTA_DEFAULTS, effectiveQuotas, type Quotas } from '../../interpreter/quotas.js';
 import { DEFAULT_TENANT, identityOf } from '../auth/identity.js';
 import type { TenantRecord } from '../store/access-store.js';
 import type { DefinitionStore } from '../store/definition-store.js';
@@ -22,6 +23,8 @@ export interface EffectiveTenant {
   namespace: string;
   taskQueue: string;
   fourEyes: boolean;
+  /** The gateway's `WEFT_QUOTA_*` defaults with the tenant's own quotas on top. */
+  quotas: Quotas;
 }
 
 export interface TenantServices {
@@ -44,6 +47,8 @@ export interface TenantScopesOptions {
   taskQueue: string;
   /** `WEFT_FOUR_EYES=true`: four-eyes publishing for tenants without a setting of their own. */
   fourEyes: boolean;
+  /** `WEFT_QUOTA_*`: quotas for tenants without values of their own (default: QUOTA_DEFAULTS). */
+  quotas?: Quotas;
   build(tenant: EffectiveTenant, definitions: TenantDefinitions, ids: TenantRuns): TenantServices;
 }
 
@@ -52,6 +57,17 @@ export class TenantScopes {
   private readonly cache = new Map<string, Omit<TenantScope, 'tenant'>>();
 
   constructor(private readonly options: TenantScopesOptions) {}
+
+  /** The quotas of tenants without values of their own. */
+  get defaultQuotas(): Quotas {
+    return this.options.quotas ?? QUOTA_DEFAULTS;
+  }
+
+  /** A tenant's quotas as they are now (its record is read afresh). */
+  async quotasOf(tenantId: string): Promise<Quotas> {
+    const record = await this.options.store.access.getTenant(tenantId);
+    return effectiveQuotas(this.defaultQuotas, record?.quotas);
+  }
 
   /** The scope of the request's caller. */
   ofRequest(req: Request): Promise<TenantScope> {
@@ -71,6 +87,7 @@ export class TenantScopes {
       namespace: record?.namespace ?? this.options.namespace,
       taskQueue: record?.task_queue ?? this.options.taskQueue,
       fourEyes: record?.four_eyes ?? this.options.fourEyes,
+      quotas: effectiveQuotas(this.defaultQuotas, record?.quotas),
     };
     const key = JSON.stringify([tenant.id, tenant.namespace, tenant.taskQueue]);
     let placed = this.cache.get(key);

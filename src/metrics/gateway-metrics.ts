@@ -12,13 +12,19 @@ export interface GatewayMetrics {
   runs?: Gauge<'definition_id' | 'status'>;
   runsStarted: Counter<'definition_id' | 'trigger'>;
   eventDeliveries: Counter<'definition_id' | 'outcome'>;
+  /** Requests refused by a quota: at `submit` (and `/validate`) or `start` (see interpreter/quotas.ts). */
+  quotaRefusals: Counter<'tenant' | 'quota' | 'at'>;
+  quotaLimits?: Gauge<'tenant' | 'quota'>;
 }
+
+/** The quotas in force: the defaults (tenant `*`) and each tenant with values of its own. */
+export type QuotaLimits = () => Promise<Array<{ tenant: string; quota: string; value: number }>>;
 
 /** Run counts by definition and status, as Temporal visibility has them. */
 export type RunCounts = () => Promise<Array<{ definition_id: string; status: string; count: number }>>;
 
 export function createGatewayMetrics(
-  options: { processMetrics?: boolean; runCounts?: RunCounts } = {},
+  options: { processMetrics?: boolean; runCounts?: RunCounts; quotaLimits?: QuotaLimits } = {},
 ): GatewayMetrics {
   const registry = new Registry();
   // Process metrics (CPU, memory, event loop lag) once per process: several registries would double them.
@@ -38,7 +44,32 @@ export function createGatewayMetrics(
       labelNames: ['definition_id', 'outcome'],
       registers: [registry],
     }),
+    quotaRefusals: new Counter({
+      name: 'weft_quota_refusals_total',
+      help: 'Definitions and starts refused by a tenant quota, by tenant, quota and where (submit, validate, start)',
+      labelNames: ['tenant', 'quota', 'at'],
+      registers: [registry],
+    }),
+    ...(options.quotaLimits ? { quotaLimits: quotaLimitsGauge(registry, options.quotaLimits) } : {}),
   };
+}
+
+/** `weft_quota_limit{tenant, quota}`: the quotas in force, read from the store when scraped. */
+function quotaLimitsGauge(registry: Registry, limits: QuotaLimits): Gauge<'tenant' | 'quota'> {
+  return new Gauge({
+    name: 'weft_quota_limit',
+    help: 'Quotas in force (timer_horizon in ms): tenant "*" for the WEFT_QUOTA_* defaults, then each tenant with values of its own',
+    labelNames: ['tenant', 'quota'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        for (const { tenant, quota, value } of await limits()) this.set({ tenant, quota }, value);
+      } catch {
+        // The store unreachable: the series is absent from this scrape rather than wrong.
+      }
+    },
+  });
 }
 
 /**

@@ -5,8 +5,12 @@
  * (`GET /v1/definitions/{id}/stats`).
  */
 import type { Context } from '@temporalio/activity';
-import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
+import type { QuotaSinks } from '../../workflows/interpret.js';
+import { ApplicationFailure } from '@temporalio/common';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { ErrorTypes } from '../../activities/errors.js';
+import { tenantOfWorkflowId } from '../temporal/tenant-runs.js';
 
 export interface WorkerMetrics {
   registry: Registry;
@@ -14,6 +18,8 @@ export interface WorkerMetrics {
   activityRetries: Counter<'activity' | 'connector' | 'action'>;
   aiTokens: Counter<'model' | 'kind'>;
   aiCost: Counter<'model'>;
+  /** Connector calls stopped by the `response_bytes` quota (`ResponseTooLarge`), by the run's tenant. */
+  quotaRefusals: Counter<'tenant' | 'quota' | 'at'>;
 }
 
 export function createWorkerMetrics(options: { processMetrics?: boolean } = {}): WorkerMetrics {
@@ -44,6 +50,12 @@ export function createWorkerMetrics(options: { processMetrics?: boolean } = {}):
       name: 'weft_ai_cost_usd_total',
       help: 'Cost of AI steps in USD (from WEFT_AI_PRICES), by model',
       labelNames: ['model'],
+      registers: [registry],
+    }),
+    quotaRefusals: new Counter({
+      name: 'weft_quota_refusals_total',
+      help: 'Work refused by a tenant quota on this worker: connector responses over max_response_bytes (quota response_bytes, at run)',
+      labelNames: ['tenant', 'quota', 'at'],
       registers: [registry],
     }),
   };
@@ -88,9 +100,31 @@ export function metricsInterceptor(metrics: WorkerMetrics): ActivityInterceptors
           return result;
         } catch (err) {
           end({ outcome: 'error' });
+          if (err instanceof ApplicationFailure && err.type === ErrorTypes.ResponseTooLarge) {
+            const tenant = tenantOfWorkflowId(ctx.info.workflowExecution?.workflowId ?? '');
+            metrics.quotaRefusals.inc({ tenant, quota: 'response_bytes', at: 'run' });
+          }
           throw err;
         }
       },
     },
   });
+}
+
+/**
+ * The workflow's `weftQuotas` sink: a node refused by a run-time quota (QuotaExceeded) counts as
+ * `weft_quota_refusals_total{tenant, quota, at="run"}`. Sinks are not called on replay, so each
+ * refusal counts once. Registered with or without metrics, so the workflow's call always has a
+ * receiver.
+ */
+export function quotaSinks(metrics: WorkerMetrics | undefined): InjectedSinks<QuotaSinks> {
+  return {
+    weftQuotas: {
+      refused: {
+        fn: (info, quota) =>
+          metrics?.quotaRefusals.inc({ tenant: tenantOfWorkflowId(info.workflowId), quota, at: 'run' }),
+        callDuringReplay: false,
+      },
+    },
+  };
 }

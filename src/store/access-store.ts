@@ -4,6 +4,7 @@
  * or rejected which version). Kept in the definition store's database, so a gateway crash loses
  * none of it once answered.
  */
+import type { QuotaOverrides } from '../../interpreter/quotas.js';
 import type { Role } from '../auth/roles.js';
 
 export interface ApiKeyRecord {
@@ -27,6 +28,8 @@ export interface TenantRecord {
   task_queue?: string;
   /** A version becomes active only when an approver other than its author approves it. */
   four_eyes: boolean;
+  /** The tenant's own quotas, over the gateway's `WEFT_QUOTA_*` defaults (timer_horizon in ms). */
+  quotas?: QuotaOverrides;
   created_at: string;
   created_by: string;
 }

@@ -1,6 +1,7 @@
 /** The access store (keys, tenants, change history) in the PostgreSQL definition store's database. */
 import type pg from 'pg';
 import type { Role } from '../auth/roles.js';
+import type { QuotaOverrides } from '../../interpreter/quotas.js';
 import type { AccessStore, ApiKeyRecord, DefinitionEvent, TenantRecord } from './access-store.js';
 import { guarded } from './postgres-store.js';
 
@@ -20,6 +21,7 @@ interface TenantRow {
   namespace: string | null;
   task_queue: string | null;
   four_eyes: boolean;
+  quotas: string | null;
   created_at: Date;
   created_by: string;
 }
@@ -43,6 +45,7 @@ function tenantRecord(row: TenantRow): TenantRecord {
     ...(row.namespace === null ? {} : { namespace: row.namespace }),
     ...(row.task_queue === null ? {} : { task_queue: row.task_queue }),
     four_eyes: row.four_eyes,
+    ...(row.quotas ? { quotas: JSON.parse(row.quotas) as QuotaOverrides } : {}),
     created_at: row.created_at.toISOString(),
     created_by: row.created_by,
   };
@@ -106,15 +109,16 @@ export class PostgresAccessStore implements AccessStore {
   putTenant(record: TenantRecord): Promise<void> {
     return guarded(async () => {
       await this.pool.query(
-        `INSERT INTO tenants (id, namespace, task_queue, four_eyes, created_at, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6)
+        `INSERT INTO tenants (id, namespace, task_queue, four_eyes, quotas, created_at, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (id) DO UPDATE SET namespace = EXCLUDED.namespace, task_queue = EXCLUDED.task_queue,
-           four_eyes = EXCLUDED.four_eyes`,
+           four_eyes = EXCLUDED.four_eyes, quotas = EXCLUDED.quotas`,
         [
           record.id,
           record.namespace ?? null,
           record.task_queue ?? null,
           record.four_eyes,
+          record.quotas ? JSON.stringify(record.quotas) : null,
           record.created_at,
           record.created_by,
         ],

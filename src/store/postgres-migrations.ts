@@ -86,6 +86,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX definition_events_definition ON definition_events (definition, seq);
       ALTER TABLE audit ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';`,
   },
+  {
+    version: 4,
+    name: 'tenant quotas',
+    // JSON text of the tenant's own quotas; NULL: the gateway's defaults.
+    sql: `ALTER TABLE tenants ADD COLUMN quotas TEXT;`,
+  },
 ];
 
 /** Any constant works; it only has to be the same in every gateway sharing a database. */

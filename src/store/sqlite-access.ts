@@ -1,6 +1,7 @@
 /** The access store (keys, tenants, change history) in the SQLite definition store's file. */
 import type Database from 'better-sqlite3';
 import type { Role } from '../auth/roles.js';
+import type { QuotaOverrides } from '../../interpreter/quotas.js';
 import type { AccessStore, ApiKeyRecord, DefinitionEvent, TenantRecord } from './access-store.js';
 
 export const ACCESS_MIGRATIONS = [
@@ -50,6 +51,7 @@ interface TenantRow {
   namespace: string | null;
   task_queue: string | null;
   four_eyes: number;
+  quotas?: string | null;
   created_at: string;
   created_by: string;
 }
@@ -73,9 +75,16 @@ function tenantRecord(row: TenantRow): TenantRecord {
     ...(row.namespace === null ? {} : { namespace: row.namespace }),
     ...(row.task_queue === null ? {} : { task_queue: row.task_queue }),
     four_eyes: row.four_eyes === 1,
+    ...(row.quotas ? { quotas: JSON.parse(row.quotas) as QuotaOverrides } : {}),
     created_at: row.created_at,
     created_by: row.created_by,
   };
+}
+
+/** Adds the `quotas` column (JSON text) to a tenants table made before quotas existed. */
+function migrateTenantQuotas(db: Database.Database): void {
+  const columns = db.prepare('PRAGMA table_info(tenants)').all() as Array<{ name: string }>;
+  if (!columns.some((c) => c.name === 'quotas')) db.exec('ALTER TABLE tenants ADD COLUMN quotas TEXT');
 }
 
 /** Adds the `tenant` column to an audit table made before tenants existed. */
@@ -89,6 +98,7 @@ export function migrateAuditTenant(db: Database.Database): void {
 export class SqliteAccessStore implements AccessStore {
   constructor(private readonly db: Database.Database) {
     for (const statement of ACCESS_MIGRATIONS) db.exec(statement);
+    migrateTenantQuotas(db);
   }
 
   createApiKey(record: ApiKeyRecord): Promise<void> {
@@ -136,15 +146,16 @@ export class SqliteAccessStore implements AccessStore {
   putTenant(record: TenantRecord): Promise<void> {
     this.db
       .prepare(
-        `INSERT INTO tenants (id, namespace, task_queue, four_eyes, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO tenants (id, namespace, task_queue, four_eyes, quotas, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET namespace = excluded.namespace, task_queue = excluded.task_queue,
-           four_eyes = excluded.four_eyes`,
+           four_eyes = excluded.four_eyes, quotas = excluded.quotas`,
       )
       .run(
         record.id,
         record.namespace ?? null,
         record.task_queue ?? null,
         record.four_eyes ? 1 : 0,
+        record.quotas ? JSON.stringify(record.quotas) : null,
         record.created_at,
         record.created_by,
       );

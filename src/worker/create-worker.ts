@@ -20,7 +20,7 @@ import type { DefinitionStore } from '../store/definition-store.js';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { WORKFLOW_INTERCEPTORS_PATH, workerTracing } from '../telemetry/temporal-tracing.js';
-import { metricsInterceptor, type WorkerMetrics } from '../metrics/worker-metrics.js';
+import { metricsInterceptor, quotaSinks, type WorkerMetrics } from '../metrics/worker-metrics.js';
 import { ENCODED_FAILURE_CONVERTER_PATH, encryptingDataConverter } from '../codec/data-converter.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
@@ -124,7 +124,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       workflowModules: tracing?.workflowModules ?? [],
       activity: [...(tracing?.activity ?? []), ...(options.metrics ? [metricsInterceptor(options.metrics)] : [])],
     },
-    ...(tracing ? { sinks: tracing.sinks } : {}),
+    sinks: { ...(tracing?.sinks ?? {}), ...quotaSinks(options.metrics) },
   });
   const done = worker.run().finally(async () => {
     await registry.close();

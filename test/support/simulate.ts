@@ -4,6 +4,7 @@
  */
 import type { Command, EngineEvent, WorkCommand } from '../../interpreter/commands.js';
 import { compileProgram, handleEvent, initialState, startRun, type Program } from '../../interpreter/engine.js';
+import type { RunQuotas } from '../../interpreter/quotas.js';
 import type { RunState } from '../../interpreter/run-state.js';
 import { resolveRunInput } from '../../interpreter/run-input.js';
 import { validateDefinition } from '../../interpreter/validate-definition.js';
@@ -33,6 +34,8 @@ export async function simulate(
   raw: unknown,
   answers: Record<string, Answer | AnswerFn>,
   input: Record<string, unknown> = {},
+  /** The run-time quotas the gateway would pin in the run's input; absent: none. */
+  quotas?: RunQuotas,
 ): Promise<Simulation> {
   const validated = validateDefinition(raw);
   if (!validated.ok) throw new Error(`invalid definition: ${JSON.stringify(validated.problems)}`);
@@ -44,6 +47,7 @@ export async function simulate(
     { id: 'sim-1', definition_id: definition.id, definition_version: '1', started_at: '2026-01-01T00:00:00.000Z' },
     input,
     resolved.variables,
+    quotas,
   );
   const counts = new Map<string, number>();
   let tick = 0;
