@@ -25,6 +25,8 @@ export interface ConnectorCall {
   params: Record<string, unknown>;
   /** Reuse the result of an identical call made within this time (the node's `cache.ttl`). */
   cache?: { ttl_ms: number };
+  /** The largest response the connector may read for this call, in bytes; lowers `WEFT_MAX_RESPONSE_BYTES`. */
+  max_response_bytes?: number;
 }
 
 /** A model call, prompt already rendered (no templates left). */

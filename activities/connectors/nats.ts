@@ -18,7 +18,8 @@ import { jetstream } from '@nats-io/jetstream';
 import { z } from 'zod';
 import { parseDuration } from '../../interpreter/duration.js';
 import { ErrorTypes, nonRetryableFailure, retryableFailure } from '../errors.js';
-import { defineAction, defineConnector } from './connector.js';
+import { describeTarget, pinnedHost } from '../egress.js';
+import { defineAction, defineConnector, type ConnectorEnv } from './connector.js';
 
 export const DEFAULT_NATS_URL = '127.0.0.1:4222';
 const DEFAULT_TIMEOUT_MS = 5_000;
@@ -70,14 +71,40 @@ function toFailure(err: unknown, what: string, timeoutMs: number) {
   return retryableFailure(ErrorTypes.ConnectionError, `${what}: ${message}`);
 }
 
+/** The servers of `WEFT_NATS_URL` (`host:port` or `nats://host:port`, comma-separated). */
+function natsServers(env: ConnectorEnv): Array<{ url: URL; host: string; port: number }> {
+  return (env.WEFT_NATS_URL ?? DEFAULT_NATS_URL)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map((server) => {
+      try {
+        const url = new URL(/^[a-z]+:\/\//i.test(server) ? server : `nats://${server}`);
+        if (url.hostname) return { url, host: url.hostname, port: Number(url.port || 4222) };
+      } catch {
+        // reported below
+      }
+      throw nonRetryableFailure(ErrorTypes.NotConfigured, `nats: "${server}" in WEFT_NATS_URL is not host:port`);
+    });
+}
+
 export const natsConnector = defineConnector<NatsConnection>({
   service_type: 'nats',
-  connect: (env) =>
+  targets: (env) => natsServers(env).map(({ host, port }) => ({ host, port })),
+  connect: (env, pinned) =>
     connect({
-      servers: (env.WEFT_NATS_URL ?? DEFAULT_NATS_URL).split(',').map((s) => s.trim()),
+      // The checked addresses (names only with TLS, for the certificate check).
+      servers: natsServers(env).map(({ url, host, port }, i) => {
+        const checked = pinned[i];
+        const credentials = url.username ? `${url.username}${url.password ? `:${url.password}` : ''}@` : '';
+        const address = checked && url.protocol === 'nats:' ? pinnedHost(checked) : host;
+        return `${url.protocol}//${credentials}${describeTarget(address.replace(/^\[|\]$/g, ''), port)}`;
+      }),
       name: 'weft-worker',
       timeout: 5_000,
       maxReconnectAttempts: -1,
+      // Servers a cluster announces were never checked by the egress policy: not used.
+      ignoreClusterUpdates: true,
     }),
   disconnect: (nc) => nc.drain(),
   actions: {

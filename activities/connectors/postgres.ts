@@ -1,5 +1,13 @@
 /**
  * The built-in `postgres` connector, on a `pg` pool per worker (`WEFT_POSTGRES_URL`).
+ *
+ * Before the first statement the connector refuses, unless an operator opts in:
+ * - the store's own database (`DATABASE_URL`: same server address, port and database), unless
+ *   `WEFT_POSTGRES_ALLOW_STORE=true`;
+ * - a role that is a superuser, may create roles, replicate or bypass row-level security, or
+ *   holds `pg_execute_server_program`, `pg_read_server_files` or `pg_write_server_files`, unless
+ *   `WEFT_POSTGRES_ALLOW_PRIVILEGED=true`.
+ * The server's address is checked by the egress policy and connected to as checked.
  * - `query` `{ sql, params? }` → `{ rows, row_count }`
  * - `transaction` `{ statements: [{ sql, params? }] }` → `{ results: [{ rows, row_count }] }`,
  *   all or nothing.
@@ -7,12 +15,92 @@
  * Statements always go through the extended protocol, so values travel only as `$1…$n`
  * parameters and one `sql` string can never smuggle in a second statement.
  */
+import { ApplicationFailure } from '@temporalio/common';
 import pg from 'pg';
 import { z } from 'zod';
+import { lookup } from 'node:dns/promises';
 import { ErrorTypes, nonRetryableFailure, retryableFailure } from '../errors.js';
-import { defineAction, defineConnector } from './connector.js';
+import { pinnedHost, type EgressResolution, type EgressTarget } from '../egress.js';
+import { defineAction, defineConnector, type ConnectorEnv } from './connector.js';
 
 export const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** The server a postgres URL names; a Unix socket (`?host=/path`) is not something the policy can check. */
+function postgresTarget(text: string): { url: URL; target: EgressTarget } {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw nonRetryableFailure(ErrorTypes.NotConfigured, 'postgres: WEFT_POSTGRES_URL is not a postgres:// URL');
+  }
+  if (!/^postgres(ql)?:$/.test(url.protocol) || !url.hostname || url.searchParams.has('host')) {
+    throw nonRetryableFailure(
+      ErrorTypes.NotConfigured,
+      'postgres: WEFT_POSTGRES_URL must be a postgres://user@host:port/db URL with a TCP host (Unix sockets are refused)',
+    );
+  }
+  return { url, target: { host: url.hostname, port: Number(url.port || 5432) } };
+}
+
+function flag(env: ConnectorEnv, name: string): boolean {
+  const value = env[name];
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  throw nonRetryableFailure(ErrorTypes.NotConfigured, `postgres: ${name} must be "true" or "false", got "${value}"`);
+}
+
+function databaseOf(url: URL): string {
+  return decodeURIComponent(url.pathname.replace(/^\//, '')) || decodeURIComponent(url.username) || 'postgres';
+}
+
+async function addresses(host: string): Promise<Set<string>> {
+  try {
+    return new Set((await lookup(host.replace(/^\[|\]$/g, ''), { all: true })).map((a) => a.address.replace(/^::ffff:/, '')));
+  } catch {
+    return new Set();
+  }
+}
+
+/** Refuses the store's own database: the same server (by address), port and database name. */
+async function refuseStore(env: ConnectorEnv, url: URL, pinned: EgressResolution): Promise<void> {
+  const store = env.DATABASE_URL ?? process.env.DATABASE_URL;
+  if (!store || !/^postgres(ql)?:/i.test(store) || flag(env, 'WEFT_POSTGRES_ALLOW_STORE')) return;
+  let storeUrl: URL;
+  try {
+    storeUrl = new URL(store);
+  } catch {
+    return;
+  }
+  if (Number(storeUrl.port || 5432) !== pinned.port || databaseOf(storeUrl) !== databaseOf(url)) return;
+  const storeAddresses = await addresses(storeUrl.hostname);
+  if (pinned.addresses.some((a) => storeAddresses.has(a.address.replace(/^::ffff:/, '')))) {
+    throw nonRetryableFailure(
+      ErrorTypes.EgressDenied,
+      `postgres: WEFT_POSTGRES_URL points at the weft store's own database "${databaseOf(url)}"; ` +
+        'give the connector a database of its own, or set WEFT_POSTGRES_ALLOW_STORE=true',
+    );
+  }
+}
+
+const PRIVILEGE_CHECK = `SELECT r.rolsuper, r.rolcreaterole, r.rolreplication, r.rolbypassrls,
+  pg_has_role(current_user, 'pg_execute_server_program', 'USAGE') AS execute_server_program,
+  pg_has_role(current_user, 'pg_read_server_files', 'USAGE') AS read_server_files,
+  pg_has_role(current_user, 'pg_write_server_files', 'USAGE') AS write_server_files
+  FROM pg_roles r WHERE r.rolname = current_user`;
+
+/** Refuses a role that can do more than read and write the tables it was granted. */
+async function refusePrivileged(pool: pg.Pool, env: ConnectorEnv): Promise<void> {
+  if (flag(env, 'WEFT_POSTGRES_ALLOW_PRIVILEGED')) return;
+  const { rows } = await pool.query<Record<string, boolean>>(PRIVILEGE_CHECK);
+  const granted = Object.entries(rows[0] ?? {}).filter(([, on]) => on === true).map(([name]) => name.replace(/^rol/, ''));
+  if (granted.length > 0) {
+    throw nonRetryableFailure(
+      ErrorTypes.EgressDenied,
+      `postgres: the role of WEFT_POSTGRES_URL is privileged (${granted.join(', ')}); connect as a least-privilege ` +
+        'role (see SECURITY.md), or set WEFT_POSTGRES_ALLOW_PRIVILEGED=true',
+    );
+  }
+}
 
 const Statement = z.strictObject({
   sql: z.string().min(1, 'expected an SQL statement'),
@@ -67,16 +155,30 @@ async function run(client: pg.Pool | pg.PoolClient, statement: Statement): Promi
 
 export const postgresConnector = defineConnector<pg.Pool>({
   service_type: 'postgres',
-  connect(env) {
+  targets: (env) => [postgresTarget(env.WEFT_POSTGRES_URL ?? DEFAULT_POSTGRES_URL).target],
+  async connect(env, [pinned]) {
+    const { url } = postgresTarget(env.WEFT_POSTGRES_URL ?? DEFAULT_POSTGRES_URL);
+    if (!pinned) throw new Error('postgres: no checked address');
+    await refuseStore(env, url, pinned);
+    // Connect to the checked address. With TLS the name stays, for the certificate check.
+    const ssl = url.searchParams.get('sslmode') ?? url.searchParams.get('ssl');
+    const connect = new URL(url);
+    if (!ssl || ssl === 'disable' || ssl === 'false') connect.hostname = pinnedHost(pinned);
     const pool = new pg.Pool({
-      connectionString: env.WEFT_POSTGRES_URL ?? DEFAULT_POSTGRES_URL,
+      connectionString: connect.toString(),
       max: poolSize(env.WEFT_POSTGRES_POOL_MAX),
       connectionTimeoutMillis: 10_000,
     });
     // An idle client whose server went away is dropped by the pool; without a listener the
     // 'error' event would crash the worker.
     pool.on('error', () => undefined);
-    return Promise.resolve(pool);
+    try {
+      await refusePrivileged(pool, env);
+    } catch (err) {
+      await pool.end();
+      throw err instanceof ApplicationFailure ? err : toFailure(err);
+    }
+    return pool;
   },
   disconnect: (pool) => pool.end(),
   actions: {

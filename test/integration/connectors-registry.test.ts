@@ -38,7 +38,9 @@ describe('connector registry', () => {
     // Fields with defaults are optional on the input side.
     assert.deepEqual(http.required, ['url']);
     assert.equal(http.additionalProperties, false);
-    assert.equal(http.properties.max_response_bytes.default, 10 * 1024 * 1024);
+    // No default of its own: absent, the worker's WEFT_MAX_RESPONSE_BYTES applies.
+    assert.equal(http.properties.max_response_bytes.default, undefined);
+    assert.equal(http.properties.max_response_bytes.exclusiveMinimum, 0);
     assert.deepEqual((schemas.postgres?.transaction as any).required, ['statements']);
     assert.deepEqual((schemas.redis?.set as any).required, ['key', 'value']);
     assert.deepEqual((schemas.email?.send as any).required, ['to', 'subject']);
@@ -65,12 +67,12 @@ describe('connector registry', () => {
     const registry = new ConnectorRegistry({ connectors: [probe], env: { PROBE_URL: 'probe://x' } });
     assert.deepEqual(events, [], 'nothing is opened before it is needed');
 
-    const first = await registry.connection(probe).catch((e: unknown) => e);
+    const first = await registry.connection(probe, 'default').catch((e: unknown) => e);
     assert.ok(first instanceof ApplicationFailure);
     assert.equal(first.type, 'ConnectionError');
     assert.match(first.message, /probe: cannot connect: refused/);
 
-    const [a, b] = await Promise.all([registry.connection(probe), registry.connection(probe)]);
+    const [a, b] = await Promise.all([registry.connection(probe, 'default'), registry.connection(probe, 'default')]);
     assert.equal(a, b);
     assert.deepEqual(events, ['connect probe://x', 'connect probe://x']);
     await registry.close();
