@@ -331,25 +331,28 @@ export class EgressPolicy {
   private readonly global: AllowEntry[];
   private readonly protect: ProtectedEndpoint[];
 
+  private readonly envs: Env[];
+
   /**
-   * `env` holds the allow entries (a worker's environment, or a test's connector settings);
-   * the services weft uses are read from it and from `processEnv`, this process's own settings.
+   * `env` holds connector settings (a worker's environment, or a test's own settings); allow
+   * entries and the services weft uses are read from it and from `processEnv`, this process's
+   * own environment, which is the same object in a worker.
    */
-  constructor(
-    private readonly env: Env,
-    processEnv: Env = process.env,
-  ) {
-    this.global = parseList(env.WEFT_EGRESS_ALLOW, 'WEFT_EGRESS_ALLOW');
-    this.protect = [...protectedEndpoints(env), ...(processEnv === env ? [] : protectedEndpoints(processEnv))];
+  constructor(env: Env, processEnv: Env = process.env) {
+    this.envs = env === processEnv ? [env] : [env, processEnv];
+    this.global = this.envs.flatMap((e) => parseList(e.WEFT_EGRESS_ALLOW, 'WEFT_EGRESS_ALLOW'));
+    this.protect = this.envs.flatMap((e) => protectedEndpoints(e));
     // Tenant variables are validated up front as well, so a typo fails at start-up.
-    for (const [name, value] of Object.entries(env)) {
-      if (name.startsWith('WEFT_EGRESS_ALLOW_')) parseList(value, name);
+    for (const e of this.envs) {
+      for (const [name, value] of Object.entries(e)) {
+        if (name.startsWith('WEFT_EGRESS_ALLOW_')) parseList(value, name);
+      }
     }
   }
 
   forTenant(tenant: string): EgressGuard {
     const variable = tenantAllowVariable(tenant);
-    const entries = [...this.global, ...parseList(this.env[variable], variable)];
+    const entries = [...this.global, ...this.envs.flatMap((e) => parseList(e[variable], variable))];
     const judge = async (target: EgressTarget, ips: Ip[]) => {
       const guarded = await protectedAddresses(this.protect);
       for (const ip of ips) {

@@ -12,6 +12,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { z } from 'zod';
 import { defineAction, defineConnector } from '../../activities/connectors/connector.js';
+import { allowEgress } from '../support/egress.js';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import { createActivities } from '../../activities/index.js';
 import type { ConnectorCall } from '../../interpreter/commands.js';
@@ -86,6 +87,7 @@ describe('connector registry', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
+    const revoke = allowEgress(`127.0.0.1:${port}`);
     try {
       const activities = createActivities();
       const env = new MockActivityEnvironment({ attempt: 4 }, quiet);
@@ -102,6 +104,7 @@ describe('connector registry', () => {
       assert.equal(err.nextRetryDelay, 7_000);
       assert.deepEqual(err.details, [{ attempt: 4, detail: { status: 429, body: 'slow down' } }]);
     } finally {
+      revoke();
       server.close();
     }
   });

@@ -33,3 +33,11 @@ export function allowLocalServer(url: string): () => void {
   const { hostname, port } = new URL(url);
   return allowEgress(`${hostname}:${port}`);
 }
+
+const DEFAULT_PORTS: Record<string, string> = { 'redis:': '6379', 'nats:': '4222', 'postgres:': '5432', 'smtp:': '587' };
+
+/** The allow entry naming exactly one service: `host:port` of a URL or `host:port` string. */
+export function egressEntry(service: string): string {
+  const url = new URL(/^[a-z]+:\/\//.test(service) ? service : `nats://${service}`);
+  return `${url.hostname}:${url.port || DEFAULT_PORTS[url.protocol] || ''}`;
+}
