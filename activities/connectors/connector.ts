@@ -3,6 +3,7 @@
  * connection opened once per worker (on first use) and closed on shutdown.
  */
 import type { z } from 'zod';
+import { ErrorTypes, nonRetryableFailure } from '../errors.js';
 import type { EgressGuard, EgressResolution, EgressTarget } from '../egress.js';
 
 /**
@@ -43,6 +44,22 @@ export interface Connector<C = unknown> {
   targets?(env: ConnectorEnv): EgressTarget[];
   disconnect(connection: C): Promise<void>;
   actions: Record<string, ConnectorAction<z.ZodType, C>>;
+}
+
+/**
+ * Fails with the non-retryable `ResponseTooLarge` when a value a driver already read (a result
+ * set, a Redis value, a NATS reply) is over the call's cap, so it goes no further.
+ */
+export function checkResponseSize(value: unknown, limit: number, what: string): void {
+  const text = JSON.stringify(value);
+  const bytes = text === undefined ? 0 : Buffer.byteLength(text, 'utf8');
+  if (bytes > limit) {
+    throw nonRetryableFailure(
+      ErrorTypes.ResponseTooLarge,
+      `${what}: response of ${bytes} bytes exceeds the cap of ${limit} bytes (WEFT_MAX_RESPONSE_BYTES, or the call's max_response_bytes)`,
+      { limit },
+    );
+  }
 }
 
 /** Declares a connector with its actions type-checked against their params schemas. */

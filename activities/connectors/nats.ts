@@ -15,11 +15,12 @@ import {
   type NatsConnection,
 } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
+import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { parseDuration } from '../../interpreter/duration.js';
 import { ErrorTypes, nonRetryableFailure, retryableFailure } from '../errors.js';
 import { describeTarget, pinnedHost } from '../egress.js';
-import { defineAction, defineConnector, type ConnectorEnv } from './connector.js';
+import { checkResponseSize, defineAction, defineConnector, type ConnectorEnv } from './connector.js';
 
 export const DEFAULT_NATS_URL = '127.0.0.1:4222';
 const DEFAULT_TIMEOUT_MS = 5_000;
@@ -59,6 +60,7 @@ function isNoResponders(err: unknown): boolean {
 }
 
 function toFailure(err: unknown, what: string, timeoutMs: number) {
+  if (err instanceof ApplicationFailure) return err;
   const name = err instanceof Error ? err.name : '';
   const message = err instanceof Error ? err.message : String(err);
   if (name === 'TimeoutError') return retryableFailure(ErrorTypes.Timeout, `${what}: no answer within ${timeoutMs} ms`);
@@ -148,7 +150,7 @@ export const natsConnector = defineConnector<NatsConnection>({
         headers: Headers.optional(),
         timeout: Duration.optional(),
       }),
-      async execute(nc, params) {
+      async execute(nc, params, ctx) {
         const timeoutMs = params.timeout === undefined ? DEFAULT_TIMEOUT_MS : (parseDuration(params.timeout) as number);
         const headers = toHeaders(params.headers);
         try {
@@ -156,6 +158,9 @@ export const natsConnector = defineConnector<NatsConnection>({
             timeout: timeoutMs,
             ...(headers ? { headers } : {}),
           });
+          if (reply.data.byteLength > ctx.maxResponseBytes) {
+            checkResponseSize(reply.string(), ctx.maxResponseBytes, `request to "${params.subject}"`);
+          }
           return decode(reply.string());
         } catch (err) {
           throw toFailure(err, `request to "${params.subject}"`, timeoutMs);

@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { lookup } from 'node:dns/promises';
 import { ErrorTypes, nonRetryableFailure, retryableFailure } from '../errors.js';
 import { pinnedHost, type EgressResolution, type EgressTarget } from '../egress.js';
-import { defineAction, defineConnector, type ConnectorEnv } from './connector.js';
+import { checkResponseSize, defineAction, defineConnector, type ConnectorEnv } from './connector.js';
 
 export const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -120,6 +120,7 @@ const CONNECTION_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
 const TRANSIENT_STATES = new Set(['40001', '40P01']);
 
 function toFailure(err: unknown, where = '') {
+  if (err instanceof ApplicationFailure) return err;
   if (err instanceof pg.DatabaseError) {
     const code = err.code ?? 'unknown';
     const message = `${where}SQL error ${code}: ${err.message}`;
@@ -184,17 +185,20 @@ export const postgresConnector = defineConnector<pg.Pool>({
   actions: {
     query: defineAction({
       params: Statement,
-      async execute(pool, params) {
+      async execute(pool, params, ctx) {
+        let result: QueryResult;
         try {
-          return await run(pool, params);
+          result = await run(pool, params);
         } catch (err) {
           throw toFailure(err);
         }
+        checkResponseSize(result, ctx.maxResponseBytes, 'postgres.query');
+        return result;
       },
     }),
     transaction: defineAction({
       params: z.strictObject({ statements: z.array(Statement).min(1, 'expected at least one statement') }),
-      async execute(pool, params) {
+      async execute(pool, params, ctx) {
         let client: pg.PoolClient;
         try {
           client = await pool.connect();
@@ -211,6 +215,8 @@ export const postgresConnector = defineConnector<pg.Pool>({
             results.push(await run(client, statement));
           }
           index = 0;
+          // Over the cap: rolled back below, like any other failure of the transaction.
+          checkResponseSize({ results }, ctx.maxResponseBytes, 'postgres.transaction');
           await client.query('COMMIT');
           return { results };
         } catch (err) {

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { parseDuration } from '../../interpreter/duration.js';
 import { ErrorTypes, nonRetryableFailure, retryableFailure } from '../errors.js';
 import { pinnedHost } from '../egress.js';
-import { defineAction, defineConnector, type ConnectorEnv } from './connector.js';
+import { checkResponseSize, defineAction, defineConnector, type ConnectorEnv } from './connector.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -97,8 +97,9 @@ export const redisConnector = defineConnector<RedisClient>({
   actions: {
     get: defineAction({
       params: z.strictObject({ key: Key }),
-      async execute(client, { key }) {
+      async execute(client, { key }, ctx) {
         const raw = await call(`GET ${key}`, () => client.get(key));
+        checkResponseSize(raw, ctx.maxResponseBytes, `redis GET ${key}`);
         return { found: raw !== null, value: decode(raw) };
       },
     }),
