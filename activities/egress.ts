@@ -130,7 +130,8 @@ function parseCidr(text: string, where: string): [Ip, number] {
   const ip = ipaddr.parse(addressText);
   const max = ip.kind() === 'ipv4' ? 32 : 128;
   const bits = Number(bitsText);
-  if (!/^\d+$/.test(bitsText) || bits > max) throw new Error(`${where}: "/${bitsText}" is not a prefix length (0-${max})`);
+  if (!/^\d+$/.test(bitsText) || bits > max)
+    throw new Error(`${where}: "/${bitsText}" is not a prefix length (0-${max})`);
   // An IPv4-mapped range is the IPv4 range it maps.
   if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96) {
     return [(ip as ipaddr.IPv6).toIPv4Address(), bits - 96];
@@ -189,7 +190,8 @@ export function parseAllowEntry(raw: string, source: string): AllowEntry {
   if (/(^|\.)(0x[0-9a-f]*|\d+)\.?$/i.test(hostPart)) {
     throw new Error(`${where}: "${hostPart}" is neither a dotted-decimal IPv4 address nor a host name`);
   }
-  if (!HOST_NAME.test(hostPart)) throw new Error(`${where}: expected a host, host:port, CIDR, CIDR:port or http(s) URL`);
+  if (!HOST_NAME.test(hostPart))
+    throw new Error(`${where}: expected a host, host:port, CIDR, CIDR:port or http(s) URL`);
   return { text, source, name: normalName(hostPart), ...port };
 }
 
@@ -238,6 +240,9 @@ export function protectedEndpoints(env: Env): ProtectedEndpoint[] {
     for (const server of (env.WEFT_NATS_URL ?? '127.0.0.1:4222').split(',')) {
       add('the events NATS server', endpointOf(server.trim(), 4222));
     }
+  }
+  if (env.WEFT_WORKER_METRICS_PORT) {
+    add('the worker metrics endpoint', { host: '127.0.0.1', port: Number(env.WEFT_WORKER_METRICS_PORT) });
   }
   for (const entry of (env.WEFT_EGRESS_PROTECT ?? '').split(',').map((s) => s.trim())) {
     if (!entry) continue;
@@ -394,7 +399,8 @@ export class EgressPolicy {
   }
 }
 
-const EGRESS_VARIABLES = /^(WEFT_EGRESS_|TEMPORAL_ADDRESS$|TEMPORAL_UI_URL$|PORT$|DATABASE_URL$|REDIS_URL$|WEFT_NATS_URL$|WEFT_EVENTS_NATS_SUBJECT$)/;
+const EGRESS_VARIABLES =
+  /^(WEFT_EGRESS_|TEMPORAL_ADDRESS$|TEMPORAL_UI_URL$|PORT$|DATABASE_URL$|REDIS_URL$|WEFT_NATS_URL$|WEFT_EVENTS_NATS_SUBJECT$)/;
 let cached: { key: string; policy: EgressPolicy } | undefined;
 
 /**

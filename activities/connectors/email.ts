@@ -69,7 +69,10 @@ function smtpUrl(env: ConnectorEnv): URL | undefined {
   } catch {
     // reported below
   }
-  throw nonRetryableFailure(ErrorTypes.NotConfigured, 'email: WEFT_SMTP_URL must be an smtp:// or smtps:// URL with a host');
+  throw nonRetryableFailure(
+    ErrorTypes.NotConfigured,
+    'email: WEFT_SMTP_URL must be an smtp:// or smtps:// URL with a host',
+  );
 }
 
 export const emailConnector = defineConnector<Mailer>({

@@ -162,11 +162,12 @@ async function pinnedAgent(resolution: EgressResolution): Promise<Agent> {
   const AgentClass = await undiciAgent();
   const lookup = (_host: string, options: LookupOptions, callback: LookupCallback) => {
     const first = resolution.addresses[0];
-    if (!first) return callback(Object.assign(new Error(`no checked address for ${resolution.host}`), { code: 'ENOTFOUND' }), []);
+    if (!first)
+      return callback(Object.assign(new Error(`no checked address for ${resolution.host}`), { code: 'ENOTFOUND' }), []);
     if (options.all) return callback(null, resolution.addresses);
     callback(null, first.address, first.family);
   };
-  return new AgentClass({ connect: { lookup } as Agent.Options['connect'] });
+  return new AgentClass({ connect: { lookup } });
 }
 
 function defaultPort(url: URL): number {
@@ -206,7 +207,7 @@ export const httpConnector = defineConnector<undefined>({
           const resolution = await ctx.egress.resolve({ host: url.hostname, port: defaultPort(url), url });
           const agent = await pinnedAgent(resolution);
           try {
-            response = await fetch(url, { method, headers, body, signal, redirect: 'manual', dispatcher: agent } as RequestInit);
+            response = await fetch(url, { method, headers, body, signal, redirect: 'manual', dispatcher: agent });
             const location = response.headers.get('location');
             if (params.follow_redirects && REDIRECT_STATUS.has(response.status) && location !== null) {
               await response.body?.cancel();
@@ -218,7 +219,10 @@ export const httpConnector = defineConnector<undefined>({
                 throw nonRetryableFailure(ErrorTypes.HttpError, `${what}: redirect to a non-http(s) URL`);
               }
               // As fetch does: 303, and 301/302 after a POST, continue as a GET without the body.
-              if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
+              if (
+                response.status === 303 ||
+                ((response.status === 301 || response.status === 302) && method === 'POST')
+              ) {
                 if (method !== 'HEAD') method = 'GET';
                 body = undefined;
                 headers = new Headers(headers);

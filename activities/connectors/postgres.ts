@@ -55,7 +55,9 @@ function databaseOf(url: URL): string {
 
 async function addresses(host: string): Promise<Set<string>> {
   try {
-    return new Set((await lookup(host.replace(/^\[|\]$/g, ''), { all: true })).map((a) => a.address.replace(/^::ffff:/, '')));
+    return new Set(
+      (await lookup(host.replace(/^\[|\]$/g, ''), { all: true })).map((a) => a.address.replace(/^::ffff:/, '')),
+    );
   } catch {
     return new Set();
   }
@@ -92,7 +94,9 @@ const PRIVILEGE_CHECK = `SELECT r.rolsuper, r.rolcreaterole, r.rolreplication, r
 async function refusePrivileged(pool: pg.Pool, env: ConnectorEnv): Promise<void> {
   if (flag(env, 'WEFT_POSTGRES_ALLOW_PRIVILEGED')) return;
   const { rows } = await pool.query<Record<string, boolean>>(PRIVILEGE_CHECK);
-  const granted = Object.entries(rows[0] ?? {}).filter(([, on]) => on === true).map(([name]) => name.replace(/^rol/, ''));
+  const granted = Object.entries(rows[0] ?? {})
+    .filter(([, on]) => on === true)
+    .map(([name]) => name.replace(/^rol/, ''));
   if (granted.length > 0) {
     throw nonRetryableFailure(
       ErrorTypes.EgressDenied,

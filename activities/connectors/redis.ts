@@ -23,7 +23,10 @@ function redisUrl(env: ConnectorEnv): URL {
   } catch {
     // reported below
   }
-  throw nonRetryableFailure(ErrorTypes.NotConfigured, 'redis: WEFT_REDIS_URL must be a redis:// or rediss:// URL with a host');
+  throw nonRetryableFailure(
+    ErrorTypes.NotConfigured,
+    'redis: WEFT_REDIS_URL must be a redis:// or rediss:// URL with a host',
+  );
 }
 
 const Key = z.string().min(1, 'expected a key');

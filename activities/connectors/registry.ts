@@ -155,7 +155,7 @@ export class ConnectorRegistry {
    */
   async connection(connector: Connector, tenant: string): Promise<unknown> {
     const guard = this.egress(tenant);
-    let pooled = this.connections.get(connector.service_type);
+    const pooled = this.connections.get(connector.service_type);
     if (!pooled) {
       const opening = this.open(connector, guard);
       this.connections.set(connector.service_type, opening);

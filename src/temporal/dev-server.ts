@@ -213,7 +213,8 @@ async function startWithSdkDownload(
 ): Promise<TemporalServer> {
   const { TestWorkflowEnvironment } = await import('@temporalio/testing');
   const uiPort = options.uiPort ?? port + 1000;
-  const codecArgs = options.uiCodecEndpoint && !options.headless ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : [];
+  const codecArgs =
+    options.uiCodecEndpoint && !options.headless ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : [];
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       ip: '127.0.0.1',

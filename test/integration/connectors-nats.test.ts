@@ -23,7 +23,9 @@ before(async () => {
   nc = await connect({ servers: SERVER });
   jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: stream, subjects: [`${prefix}.js.>`] });
-  worker = await startActivityWorker({ registry: new ConnectorRegistry({ env: { WEFT_NATS_URL: SERVER, WEFT_EGRESS_ALLOW: egressEntry(SERVER) } }) });
+  worker = await startActivityWorker({
+    registry: new ConnectorRegistry({ env: { WEFT_NATS_URL: SERVER, WEFT_EGRESS_ALLOW: egressEntry(SERVER) } }),
+  });
 });
 
 after(async () => {

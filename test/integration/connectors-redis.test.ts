@@ -19,7 +19,9 @@ let unreachable: ActivityWorker;
 
 before(async () => {
   await redis.connect();
-  worker = await startActivityWorker({ registry: new ConnectorRegistry({ env: { WEFT_REDIS_URL: SERVER, WEFT_EGRESS_ALLOW: egressEntry(SERVER) } }) });
+  worker = await startActivityWorker({
+    registry: new ConnectorRegistry({ env: { WEFT_REDIS_URL: SERVER, WEFT_EGRESS_ALLOW: egressEntry(SERVER) } }),
+  });
   unreachable = await startActivityWorker({
     registry: new ConnectorRegistry({ env: { REDIS_URL: 'redis://127.0.0.1:1', WEFT_EGRESS_ALLOW: '127.0.0.1:1' } }),
   });

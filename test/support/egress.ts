@@ -34,7 +34,12 @@ export function allowLocalServer(url: string): () => void {
   return allowEgress(`${hostname}:${port}`);
 }
 
-const DEFAULT_PORTS: Record<string, string> = { 'redis:': '6379', 'nats:': '4222', 'postgres:': '5432', 'smtp:': '587' };
+const DEFAULT_PORTS: Record<string, string> = {
+  'redis:': '6379',
+  'nats:': '4222',
+  'postgres:': '5432',
+  'smtp:': '587',
+};
 
 /** The allow entry naming exactly one service: `host:port` of a URL or `host:port` string. */
 export function egressEntry(service: string): string {
