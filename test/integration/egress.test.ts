@@ -11,10 +11,12 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { createClient } from 'redis';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import { startActivityWorker, type ActivityWorker } from '../support/activity-worker.js';
 import { allowEgress, egressEntry } from '../support/egress.js';
 import { startHttpTarget, type HttpTarget } from '../support/http-target.js';
+import { createLeastPrivilegeRole } from '../support/postgres.js';
 import { temporalAddress } from '../support/temporal.js';
 import type { CallOutcome } from '../support/test-workflows.js';
 
@@ -443,6 +445,48 @@ describe('response cap', () => {
       assert.equal(streams.length, 4, 'never retried');
     } finally {
       await capped.shutdown();
+    }
+  });
+
+  test('postgres and redis answers over the cap fail with ResponseTooLarge instead of reaching the run', async () => {
+    const role = await createLeastPrivilegeRole(POSTGRES);
+    const key = `weft-egress-big-${Date.now()}`;
+    const redis = createClient({ url: REDIS });
+    await redis.connect();
+    await redis.set(key, JSON.stringify('x'.repeat(2 * 1024 * 1024)));
+    const capped = await startActivityWorker({
+      registry: new ConnectorRegistry({
+        env: {
+          WEFT_MAX_RESPONSE_BYTES: String(1024 * 1024),
+          WEFT_POSTGRES_URL: role.url,
+          WEFT_REDIS_URL: REDIS,
+          WEFT_EGRESS_ALLOW: [egressEntry(POSTGRES), egressEntry(REDIS)].join(','),
+        },
+      }),
+    });
+    try {
+      for (const call of [
+        { connector: 'postgres', action: 'query', params: { sql: "SELECT repeat('x', 2000000) AS big" } },
+        { connector: 'redis', action: 'get', params: { key } },
+      ]) {
+        const outcome = await capped.call('runConnector', call, { maximumAttempts: 2 });
+        assert.ok(!outcome.ok, call.connector);
+        assert.equal(outcome.error.type, 'ResponseTooLarge', outcome.error.message);
+        assert.equal(outcome.error.nonRetryable, true);
+        assert.match(outcome.error.message, /exceeds the cap of 1048576 bytes/);
+      }
+      // Under the cap, the same connectors answer.
+      const small = await capped.call(
+        'runConnector',
+        { connector: 'postgres', action: 'query', params: { sql: "SELECT repeat('x', 10) AS small" } },
+        { maximumAttempts: 1 },
+      );
+      assert.ok(small.ok, JSON.stringify(small));
+    } finally {
+      await capped.shutdown();
+      await redis.del(key);
+      await redis.close();
+      await role.drop();
     }
   });
 });
