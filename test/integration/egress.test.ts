@@ -6,6 +6,7 @@
  * through. Also: the response cap stops reading (the server sees the connection closed).
  */
 import assert from 'node:assert/strict';
+import dns from 'node:dns';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -246,6 +247,32 @@ describe('egress policy: http', () => {
       assert.equal(hidden.requests[0]?.url, '/secret');
       assert.equal(hidden.requests[0]?.headers.authorization, undefined);
     } finally {
+      revoke();
+      hidden.requests.length = 0;
+    }
+  });
+
+  test('the connection goes to the address that was checked, never to a second DNS answer (rebinding)', async () => {
+    const revoke = allowEgress(`localhost:${hidden.port}`);
+    const original = dns.lookup;
+    let asked = 0;
+    // A resolver that answers "localhost" with a private address from now on: what a rebinding
+    // DNS server does between the check and the connect. The check itself already happened.
+    const rebinding = ((host: string, options: unknown, callback: unknown) => {
+      if (host !== 'localhost') return (original as (...a: unknown[]) => void)(host, options, callback);
+      asked++;
+      const cb = (typeof options === 'function' ? options : callback) as (...a: unknown[]) => void;
+      const all = typeof options === 'object' && options !== null && (options as { all?: boolean }).all;
+      return all ? cb(null, [{ address: '10.255.255.1', family: 4 }]) : cb(null, '10.255.255.1', 4);
+    }) as typeof dns.lookup;
+    try {
+      dns.lookup = rebinding;
+      const answer = body(await request({ url: `http://localhost:${hidden.port}/pinned`, timeout: '5s' }));
+      assert.deepEqual(answer, { secret: 'internal' });
+      assert.equal(hidden.requests.at(-1)?.url, '/pinned');
+      assert.equal(asked, 0, 'the connection never resolved the name again');
+    } finally {
+      dns.lookup = original;
       revoke();
       hidden.requests.length = 0;
     }
