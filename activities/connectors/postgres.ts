@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { lookup } from 'node:dns/promises';
 import { ErrorTypes, nonRetryableFailure, retryableFailure } from '../errors.js';
 import { pinnedHost, type EgressResolution, type EgressTarget } from '../egress.js';
-import { checkResponseSize, defineAction, defineConnector, type ConnectorEnv } from './connector.js';
+import { defineAction, defineConnector, type ConnectorEnv } from './connector.js';
 
 export const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -146,16 +146,49 @@ function poolSize(value: string | undefined): number {
   return Number.isInteger(size) && size > 0 ? size : 10;
 }
 
-async function run(client: pg.Pool | pg.PoolClient, statement: Statement): Promise<QueryResult> {
+function responseTooLarge(limit: number, what: string) {
+  return nonRetryableFailure(
+    ErrorTypes.ResponseTooLarge,
+    `${what}: result exceeds the cap of ${limit} bytes (WEFT_MAX_RESPONSE_BYTES, or the call's max_response_bytes); reading stopped there`,
+    { limit },
+  );
+}
+
+/**
+ * Runs one statement, reading its rows one by one: past `budget.left` bytes (of JSON) the
+ * connection is closed at once, so the rest of the result is never read, and the call fails
+ * with `ResponseTooLarge`. The client is then broken: release it with `true`.
+ */
+function run(client: pg.PoolClient, statement: Statement, budget: { left: number; limit: number }, what: string) {
   // `queryMode` is honoured by pg but missing from its type definitions.
   const config: pg.QueryConfig & { queryMode: 'extended' } = {
     text: statement.sql,
     values: statement.params,
     queryMode: 'extended',
   };
-  const result = await client.query(config);
-  const rows = (result.rows ?? []) as Record<string, unknown>[];
-  return { rows, row_count: result.rowCount ?? rows.length };
+  const query = new pg.Query(config);
+  const rows: Record<string, unknown>[] = [];
+  return new Promise<QueryResult>((resolve, reject) => {
+    let over = false;
+    query.on('row', (row: Record<string, unknown>) => {
+      if (over) return;
+      budget.left -= Buffer.byteLength(JSON.stringify(row) ?? '', 'utf8') + 1;
+      if (budget.left < 0) {
+        over = true;
+        // pg has no way to stop a result midway but closing its socket.
+        (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+        return reject(responseTooLarge(budget.limit, what));
+      }
+      rows.push(row);
+    });
+    query.on('end', (result: pg.QueryResult) => {
+      if (!over) resolve({ rows, row_count: result.rowCount ?? rows.length });
+    });
+    query.on('error', (err: Error) => {
+      if (!over) reject(err);
+    });
+    void client.query(query);
+  });
 }
 
 export const postgresConnector = defineConnector<pg.Pool>({
@@ -190,14 +223,26 @@ export const postgresConnector = defineConnector<pg.Pool>({
     query: defineAction({
       params: Statement,
       async execute(pool, params, ctx) {
-        let result: QueryResult;
+        let client: pg.PoolClient;
         try {
-          result = await run(pool, params);
+          client = await pool.connect();
         } catch (err) {
           throw toFailure(err);
         }
-        checkResponseSize(result, ctx.maxResponseBytes, 'postgres.query');
-        return result;
+        let broken = false;
+        try {
+          return await run(
+            client,
+            params,
+            { left: ctx.maxResponseBytes, limit: ctx.maxResponseBytes },
+            'postgres.query',
+          );
+        } catch (err) {
+          broken = err instanceof ApplicationFailure && err.type === ErrorTypes.ResponseTooLarge;
+          throw toFailure(err);
+        } finally {
+          client.release(broken);
+        }
       },
     }),
     transaction: defineAction({
@@ -214,13 +259,14 @@ export const postgresConnector = defineConnector<pg.Pool>({
         try {
           await client.query('BEGIN');
           const results: QueryResult[] = [];
+          // One cap for the whole transaction's results; over it the connection is closed, which
+          // aborts the transaction (nothing is committed).
+          const budget = { left: ctx.maxResponseBytes, limit: ctx.maxResponseBytes };
           for (const statement of params.statements) {
             index++;
-            results.push(await run(client, statement));
+            results.push(await run(client, statement, budget, 'postgres.transaction'));
           }
           index = 0;
-          // Over the cap: rolled back below, like any other failure of the transaction.
-          checkResponseSize({ results }, ctx.maxResponseBytes, 'postgres.transaction');
           await client.query('COMMIT');
           return { results };
         } catch (err) {

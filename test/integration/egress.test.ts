@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import pg from 'pg';
 import { createClient } from 'redis';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import { startActivityWorker, type ActivityWorker } from '../support/activity-worker.js';
@@ -501,6 +502,35 @@ describe('response cap', () => {
         assert.equal(outcome.error.type, 'ResponseTooLarge', outcome.error.message);
         assert.equal(outcome.error.nonRetryable, true);
         assert.match(outcome.error.message, /exceeds the cap of 1048576 bytes/);
+      }
+      // A result of 100 GB: only a reader that stops at the cap can answer at all (otherwise the
+      // activity times out); the server sees its backend's connection closed.
+      const marker = `weft_egress_endless_${Date.now()}`;
+      const endless = await capped.call(
+        'runConnector',
+        {
+          connector: 'postgres',
+          action: 'query',
+          params: { sql: `SELECT repeat('x', 1000) AS ${marker} FROM generate_series(1, 100000000)` },
+        },
+        { maximumAttempts: 1, startToCloseMs: 60_000 },
+      );
+      assert.ok(!endless.ok);
+      assert.equal(endless.error.type, 'ResponseTooLarge', endless.error.message);
+      const admin = new pg.Client({ connectionString: POSTGRES });
+      await admin.connect();
+      try {
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const running = await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE $1', [
+            `%AS ${marker} FROM%`,
+          ]);
+          if (running.rows[0].n === 0) break;
+          if (Date.now() > deadline) throw new Error('the server still runs the endless query');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      } finally {
+        await admin.end();
       }
       // Under the cap, the same connectors answer.
       const small = await capped.call(
