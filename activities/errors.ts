@@ -21,8 +21,16 @@ export const ErrorTypes = {
   NotConfigured: 'NotConfigured',
   /** A `secret:NAME` reference that no secret source knows; never retried. */
   SecretNotFound: 'SecretNotFound',
-  /** An HTTP response body above `max_response_bytes`; never retried. */
+  /**
+   * A response above the cap (`WEFT_MAX_RESPONSE_BYTES`, lowered by the call's
+   * `max_response_bytes`); reading stopped at the cap; never retried.
+   */
   ResponseTooLarge: 'ResponseTooLarge',
+  /**
+   * The egress policy refused where a connector was to connect (activities/egress.ts), or for
+   * postgres as whom (the store's database, a privileged role); never retried.
+   */
+  EgressDenied: 'EgressDenied',
   /** A node's output above `WEFT_MAX_NODE_OUTPUT_BYTES` (256 KiB by default, well under Temporal's 2 MB); never retried. */
   OutputTooLarge: 'OutputTooLarge',
   /** PostgreSQL refused a statement; the SQLSTATE is in the message. */

@@ -25,7 +25,10 @@ export interface ConnectorCall {
   params: Record<string, unknown>;
   /** Reuse the result of an identical call made within this time (the node's `cache.ttl`). */
   cache?: { ttl_ms: number };
-  /** Stop reading the connector's response past this many bytes (the tenant's `response_bytes` quota). */
+  /**
+   * The largest response the connector may read for this call, in bytes (the tenant's
+   * `response_bytes` quota); lowers the worker's `WEFT_MAX_RESPONSE_BYTES`.
+   */
   max_response_bytes?: number;
 }
 

@@ -10,7 +10,8 @@
 import nodemailer from 'nodemailer';
 import { z } from 'zod';
 import { ErrorTypes, nonRetryableFailure, retryableFailure } from '../errors.js';
-import { defineAction, defineConnector } from './connector.js';
+import { pinnedHost } from '../egress.js';
+import { defineAction, defineConnector, type ConnectorEnv } from './connector.js';
 
 interface Mailer {
   transport: ReturnType<typeof nodemailer.createTransport>;
@@ -59,16 +60,40 @@ function toFailure(err: unknown) {
   return retryableFailure(ErrorTypes.ConnectionError, text, details);
 }
 
+function smtpUrl(env: ConnectorEnv): URL | undefined {
+  const text = env.WEFT_SMTP_URL;
+  if (!text) return undefined;
+  try {
+    const url = new URL(text);
+    if ((url.protocol === 'smtp:' || url.protocol === 'smtps:') && url.hostname) return url;
+  } catch {
+    // reported below
+  }
+  throw nonRetryableFailure(
+    ErrorTypes.NotConfigured,
+    'email: WEFT_SMTP_URL must be an smtp:// or smtps:// URL with a host',
+  );
+}
+
 export const emailConnector = defineConnector<Mailer>({
   service_type: 'email',
-  connect(env) {
-    const url = env.WEFT_SMTP_URL;
-    if (!url) {
+  targets(env) {
+    const url = smtpUrl(env);
+    return url ? [{ host: url.hostname, port: Number(url.port || (url.protocol === 'smtps:' ? 465 : 587)) }] : [];
+  },
+  connect(env, [pinned]) {
+    const url = smtpUrl(env);
+    if (!url || !pinned) {
       return Promise.reject(
         nonRetryableFailure(ErrorTypes.NotConfigured, 'email: set WEFT_SMTP_URL (such as smtp://mail.example.com:587)'),
       );
     }
-    const transport = nodemailer.createTransport({ url, pool: true });
+    // Connect to the checked address; TLS (smtps://, STARTTLS) still verifies the certificate for the name.
+    const servername = url.hostname.replace(/^\[|\]$/g, '');
+    const connect = new URL(url);
+    connect.hostname = pinnedHost(pinned);
+    if (!connect.port) connect.port = url.protocol === 'smtps:' ? '465' : '587';
+    const transport = nodemailer.createTransport({ url: connect.toString(), pool: true, tls: { servername } });
     return Promise.resolve({ transport, defaultFrom: env.WEFT_SMTP_FROM });
   },
   disconnect: ({ transport }) => Promise.resolve(transport.close()),

@@ -3,10 +3,17 @@
  * `{ status, headers, body }`, with `body` parsed when the response is JSON. A non-2xx status
  * fails with type `HttpError`, retryable for 408, 429 and 5xx; a `Retry-After` on 429/503
  * becomes Temporal's `nextRetryDelay`.
+ *
+ * Every hop is checked by the egress policy: the host is resolved, every address checked, and
+ * the connection made to those checked addresses only (an undici agent whose `lookup` answers
+ * with them). Redirects are followed here, one hop at a time, each checked the same way.
  */
+import type { LookupAddress, LookupOptions } from 'node:dns';
 import { ApplicationFailure } from '@temporalio/common';
+import type { Agent } from 'undici-types';
 import { z } from 'zod';
 import { parseDuration } from '../../interpreter/duration.js';
+import type { EgressResolution } from '../egress.js';
 import { ErrorTypes, nonRetryableFailure, retryableFailure } from '../errors.js';
 import { retryAfterMs } from '../retry-after.js';
 import { defineAction, defineConnector } from './connector.js';
@@ -14,9 +21,12 @@ import { defineAction, defineConnector } from './connector.js';
 const Scalar = z.union([z.string(), z.number(), z.boolean()]);
 const Fields = z.record(z.string(), z.union([Scalar, z.array(Scalar)]));
 
-/** 10 MiB: large enough for API answers, small enough that a run's history stays healthy. */
-export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** Redirects followed before the call fails (fetch's own limit is 20). */
+export const MAX_REDIRECTS = 10;
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
+/** Headers that must not follow a redirect to another origin (what fetch itself drops, and cookies). */
+const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
 const RETRYABLE_STATUS = new Set([408, 429]);
 const RETRY_AFTER_STATUS = new Set([429, 503]);
 
@@ -39,7 +49,8 @@ export const HttpRequestParams = z
       .refine((v) => parseDuration(v) !== undefined, 'expected a duration such as "30s"')
       .optional(),
     follow_redirects: z.boolean().default(true),
-    max_response_bytes: z.number().int().positive().default(DEFAULT_MAX_RESPONSE_BYTES),
+    /** Lowers the worker's cap (`WEFT_MAX_RESPONSE_BYTES`) for this request; never raises it. */
+    max_response_bytes: z.number().int().positive().optional(),
   })
   .refine((p) => p.body === undefined || p.form === undefined, {
     message: 'give either "body" or "form", not both',
@@ -82,7 +93,11 @@ function encodeBody(params: Params, headers: Headers): string | undefined {
  */
 async function readText(response: Response, limit: number, what: string): Promise<string> {
   const tooLarge = () =>
-    nonRetryableFailure(ErrorTypes.ResponseTooLarge, `${what}: response body exceeds ${limit} bytes`, { limit });
+    nonRetryableFailure(
+      ErrorTypes.ResponseTooLarge,
+      `${what}: response body exceeds the cap of ${limit} bytes (WEFT_MAX_RESPONSE_BYTES, or the call's max_response_bytes); reading stopped there`,
+      { limit },
+    );
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   if (declared > limit) {
     await response.body?.cancel();
@@ -117,6 +132,48 @@ function parseBody(text: string, contentType: string): unknown {
   return text;
 }
 
+type AgentClass = new (options: Agent.Options) => Agent;
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+let agentClass: AgentClass | undefined;
+
+/**
+ * undici's `Agent`, the dispatcher class of Node's own fetch. Node does not export it, but
+ * installs an instance as the global dispatcher under undici's documented cross-version symbol;
+ * using that class (not an undici copy from npm) keeps requests on Node's fetch, which the
+ * tracing (`fetch-spans.ts`) observes.
+ */
+async function undiciAgent(): Promise<AgentClass> {
+  if (agentClass) return agentClass;
+  const globals = globalThis as unknown as Record<symbol, unknown>;
+  // Node loads undici, and installs its global dispatcher, on the first fetch.
+  if (!globals[GLOBAL_DISPATCHER]) await fetch('data:,').catch(() => undefined);
+  const dispatcher = globals[GLOBAL_DISPATCHER] as { constructor?: unknown } | undefined;
+  if (typeof dispatcher?.constructor !== 'function' || dispatcher.constructor.name !== 'Agent') {
+    throw new Error('http: cannot find the undici Agent of Node.js fetch (was another global dispatcher installed?)');
+  }
+  agentClass = dispatcher.constructor as AgentClass;
+  return agentClass;
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/** A dispatcher that connects only to the checked addresses, whatever DNS says by then. */
+async function pinnedAgent(resolution: EgressResolution): Promise<Agent> {
+  const AgentClass = await undiciAgent();
+  const lookup = (_host: string, options: LookupOptions, callback: LookupCallback) => {
+    const first = resolution.addresses[0];
+    if (!first)
+      return callback(Object.assign(new Error(`no checked address for ${resolution.host}`), { code: 'ENOTFOUND' }), []);
+    if (options.all) return callback(null, resolution.addresses);
+    callback(null, first.address, first.family);
+  };
+  return new AgentClass({ connect: { lookup } });
+}
+
+function defaultPort(url: URL): number {
+  return Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+}
+
 function statusFailure(response: Response, result: { status: number; body: unknown }, what: string) {
   const message = `${what} answered ${response.status} ${response.statusText}`;
   const details = { status: result.status, body: result.body };
@@ -135,25 +192,63 @@ export const httpConnector = defineConnector<undefined>({
     request: defineAction({
       params: HttpRequestParams,
       async execute(_connection, params, ctx) {
-        const headers = new Headers(Object.entries(params.headers).map(([k, v]) => [k, String(v)]));
-        const body = encodeBody(params, headers);
+        let headers = new Headers(Object.entries(params.headers).map(([k, v]) => [k, String(v)]));
+        let body = encodeBody(params, headers);
         const timeoutMs = params.timeout === undefined ? DEFAULT_TIMEOUT_MS : (parseDuration(params.timeout) as number);
+        const limit = Math.min(params.max_response_bytes ?? ctx.maxResponseBytes, ctx.maxResponseBytes);
         const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
-        const url = buildUrl(params.url, params.query);
-        const what = `${params.method} ${url}`;
-        const redirect = params.follow_redirects ? 'follow' : 'manual';
+        let url = new URL(buildUrl(params.url, params.query));
+        let method = params.method;
+        let what = `${method} ${url.toString()}`;
         let response: Response;
         let text: string;
-        try {
-          response = await fetch(url, { method: params.method, headers, body, signal, redirect });
-          text = await readText(response, params.max_response_bytes, what);
-        } catch (err) {
-          if (ctx.signal.aborted || !(err instanceof Error) || err instanceof ApplicationFailure) throw err;
-          if (err.name === 'TimeoutError' || err.name === 'AbortError') {
-            throw retryableFailure(ErrorTypes.Timeout, `${what} timed out after ${timeoutMs} ms`);
+        for (let hop = 0; ; hop++) {
+          // Checked before every hop, the first included; throws EgressDenied when refused.
+          const resolution = await ctx.egress.resolve({ host: url.hostname, port: defaultPort(url), url });
+          const agent = await pinnedAgent(resolution);
+          try {
+            response = await fetch(url, { method, headers, body, signal, redirect: 'manual', dispatcher: agent });
+            const location = response.headers.get('location');
+            if (params.follow_redirects && REDIRECT_STATUS.has(response.status) && location !== null) {
+              await response.body?.cancel();
+              if (hop >= MAX_REDIRECTS) {
+                throw nonRetryableFailure(ErrorTypes.HttpError, `${what}: more than ${MAX_REDIRECTS} redirects`);
+              }
+              const next = new URL(location, url);
+              if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+                throw nonRetryableFailure(ErrorTypes.HttpError, `${what}: redirect to a non-http(s) URL`);
+              }
+              // As fetch does: 303, and 301/302 after a POST, continue as a GET without the body.
+              if (
+                response.status === 303 ||
+                ((response.status === 301 || response.status === 302) && method === 'POST')
+              ) {
+                if (method !== 'HEAD') method = 'GET';
+                body = undefined;
+                headers = new Headers(headers);
+                headers.delete('content-type');
+              }
+              if (next.origin !== url.origin) {
+                headers = new Headers(headers);
+                for (const name of CREDENTIAL_HEADERS) headers.delete(name);
+              }
+              url = next;
+              what = `${method} ${url.toString()}`;
+              continue;
+            }
+            text = await readText(response, limit, what);
+            break;
+          } catch (err) {
+            if (ctx.signal.aborted || !(err instanceof Error) || err instanceof ApplicationFailure) throw err;
+            if (err.name === 'TimeoutError' || err.name === 'AbortError') {
+              throw retryableFailure(ErrorTypes.Timeout, `${what} timed out after ${timeoutMs} ms`);
+            }
+            const cause = err.cause instanceof Error ? `: ${err.cause.message}` : `: ${err.message}`;
+            throw retryableFailure(ErrorTypes.ConnectionError, `${what} failed${cause}`);
+          } finally {
+            // Closes the sockets: a body cut off at the cap is not read any further.
+            await agent.destroy();
           }
-          const cause = err.cause instanceof Error ? `: ${err.cause.message}` : `: ${err.message}`;
-          throw retryableFailure(ErrorTypes.ConnectionError, `${what} failed${cause}`);
         }
         const result = {
           status: response.status,

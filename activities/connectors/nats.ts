@@ -15,10 +15,12 @@ import {
   type NatsConnection,
 } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
+import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { parseDuration } from '../../interpreter/duration.js';
 import { ErrorTypes, nonRetryableFailure, retryableFailure } from '../errors.js';
-import { defineAction, defineConnector } from './connector.js';
+import { describeTarget, pinnedHost } from '../egress.js';
+import { checkResponseSize, defineAction, defineConnector, type ConnectorEnv } from './connector.js';
 
 export const DEFAULT_NATS_URL = '127.0.0.1:4222';
 const DEFAULT_TIMEOUT_MS = 5_000;
@@ -58,6 +60,7 @@ function isNoResponders(err: unknown): boolean {
 }
 
 function toFailure(err: unknown, what: string, timeoutMs: number) {
+  if (err instanceof ApplicationFailure) return err;
   const name = err instanceof Error ? err.name : '';
   const message = err instanceof Error ? err.message : String(err);
   if (name === 'TimeoutError') return retryableFailure(ErrorTypes.Timeout, `${what}: no answer within ${timeoutMs} ms`);
@@ -70,14 +73,40 @@ function toFailure(err: unknown, what: string, timeoutMs: number) {
   return retryableFailure(ErrorTypes.ConnectionError, `${what}: ${message}`);
 }
 
+/** The servers of `WEFT_NATS_URL` (`host:port` or `nats://host:port`, comma-separated). */
+function natsServers(env: ConnectorEnv): Array<{ url: URL; host: string; port: number }> {
+  return (env.WEFT_NATS_URL ?? DEFAULT_NATS_URL)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map((server) => {
+      try {
+        const url = new URL(/^[a-z]+:\/\//i.test(server) ? server : `nats://${server}`);
+        if (url.hostname) return { url, host: url.hostname, port: Number(url.port || 4222) };
+      } catch {
+        // reported below
+      }
+      throw nonRetryableFailure(ErrorTypes.NotConfigured, `nats: "${server}" in WEFT_NATS_URL is not host:port`);
+    });
+}
+
 export const natsConnector = defineConnector<NatsConnection>({
   service_type: 'nats',
-  connect: (env) =>
+  targets: (env) => natsServers(env).map(({ host, port }) => ({ host, port })),
+  connect: (env, pinned) =>
     connect({
-      servers: (env.WEFT_NATS_URL ?? DEFAULT_NATS_URL).split(',').map((s) => s.trim()),
+      // The checked addresses (names only with TLS, for the certificate check).
+      servers: natsServers(env).map(({ url, host, port }, i) => {
+        const checked = pinned[i];
+        const credentials = url.username ? `${url.username}${url.password ? `:${url.password}` : ''}@` : '';
+        const address = checked && url.protocol === 'nats:' ? pinnedHost(checked) : host;
+        return `${url.protocol}//${credentials}${describeTarget(address.replace(/^\[|\]$/g, ''), port)}`;
+      }),
       name: 'weft-worker',
       timeout: 5_000,
       maxReconnectAttempts: -1,
+      // Servers a cluster announces were never checked by the egress policy: not used.
+      ignoreClusterUpdates: true,
     }),
   disconnect: (nc) => nc.drain(),
   actions: {
@@ -121,7 +150,7 @@ export const natsConnector = defineConnector<NatsConnection>({
         headers: Headers.optional(),
         timeout: Duration.optional(),
       }),
-      async execute(nc, params) {
+      async execute(nc, params, ctx) {
         const timeoutMs = params.timeout === undefined ? DEFAULT_TIMEOUT_MS : (parseDuration(params.timeout) as number);
         const headers = toHeaders(params.headers);
         try {
@@ -129,6 +158,9 @@ export const natsConnector = defineConnector<NatsConnection>({
             timeout: timeoutMs,
             ...(headers ? { headers } : {}),
           });
+          if (reply.data.byteLength > ctx.maxResponseBytes) {
+            checkResponseSize(reply.string(), ctx.maxResponseBytes, `request to "${params.subject}"`);
+          }
           return decode(reply.string());
         } catch (err) {
           throw toFailure(err, `request to "${params.subject}"`, timeoutMs);

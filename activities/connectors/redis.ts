@@ -10,9 +10,24 @@ import { ErrorReply, createClient } from 'redis';
 import { z } from 'zod';
 import { parseDuration } from '../../interpreter/duration.js';
 import { ErrorTypes, nonRetryableFailure, retryableFailure } from '../errors.js';
-import { defineAction, defineConnector } from './connector.js';
+import { pinnedHost } from '../egress.js';
+import { checkResponseSize, defineAction, defineConnector, type ConnectorEnv } from './connector.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+function redisUrl(env: ConnectorEnv): URL {
+  const text = env.WEFT_REDIS_URL ?? env.REDIS_URL ?? DEFAULT_REDIS_URL;
+  try {
+    const url = new URL(text);
+    if ((url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname) return url;
+  } catch {
+    // reported below
+  }
+  throw nonRetryableFailure(
+    ErrorTypes.NotConfigured,
+    'redis: WEFT_REDIS_URL must be a redis:// or rediss:// URL with a host',
+  );
+}
 
 const Key = z.string().min(1, 'expected a key');
 const Ttl = z
@@ -65,9 +80,16 @@ async function call<T>(what: string, run: () => Promise<T>): Promise<T> {
 
 export const redisConnector = defineConnector<RedisClient>({
   service_type: 'redis',
-  async connect(env) {
+  targets(env) {
+    const url = redisUrl(env);
+    return [{ host: url.hostname, port: Number(url.port || 6379) }];
+  },
+  async connect(env, [pinned]) {
     const state = { connected: false };
-    const client = createRedisClient(env.WEFT_REDIS_URL ?? env.REDIS_URL ?? DEFAULT_REDIS_URL, state);
+    const url = redisUrl(env);
+    // Connect to the checked address; with TLS (rediss://) the name stays, for the certificate check.
+    if (pinned && url.protocol === 'redis:') url.hostname = pinnedHost(pinned);
+    const client = createRedisClient(url.toString(), state);
     // Without a listener an 'error' event (a dropped connection) would crash the worker.
     client.on('error', () => undefined);
     await client.connect();
@@ -78,8 +100,9 @@ export const redisConnector = defineConnector<RedisClient>({
   actions: {
     get: defineAction({
       params: z.strictObject({ key: Key }),
-      async execute(client, { key }) {
+      async execute(client, { key }, ctx) {
         const raw = await call(`GET ${key}`, () => client.get(key));
+        checkResponseSize(raw, ctx.maxResponseBytes, `redis GET ${key}`);
         return { found: raw !== null, value: decode(raw) };
       },
     }),

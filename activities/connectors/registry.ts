@@ -5,6 +5,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { ConnectorCatalog } from '../../interpreter/validate-definition.js';
+import { egressPolicyFromEnv, type EgressGuard, type EgressResolution } from '../egress.js';
 import { ErrorTypes, retryableFailure } from '../errors.js';
 import type { Connector, ConnectorEnv } from './connector.js';
 import { emailConnector } from './email.js';
@@ -48,12 +49,31 @@ export interface RegistryOptions {
   env?: ConnectorEnv;
 }
 
+/** 10 MiB: the default of `WEFT_MAX_RESPONSE_BYTES`. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
+
+/** `WEFT_MAX_RESPONSE_BYTES`: a positive integer, else start-up fails naming the variable. */
+export function maxResponseBytesFromEnv(env: ConnectorEnv): number {
+  const text = env.WEFT_MAX_RESPONSE_BYTES;
+  if (text === undefined || text === '') return DEFAULT_MAX_RESPONSE_BYTES;
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < 1) {
+    throw new Error(`WEFT_MAX_RESPONSE_BYTES: expected a positive integer number of bytes, got "${text}"`);
+  }
+  return value;
+}
+
+interface Pooled {
+  connection: unknown;
+  pinned: EgressResolution[];
+}
+
 /** JSON Schemas of every action's params: `{ [connector]: { [action]: schema } }`. */
 export type ParamsSchemas = Record<string, Record<string, Record<string, unknown>>>;
 
 export class ConnectorRegistry {
   private readonly connectors = new Map<string, Connector>();
-  private readonly connections = new Map<string, Promise<unknown>>();
+  private readonly connections = new Map<string, Promise<Pooled>>();
   private readonly env: ConnectorEnv;
 
   constructor(options: RegistryOptions = {}) {
@@ -61,6 +81,20 @@ export class ConnectorRegistry {
       this.connectors.set(connector.service_type, connector);
     }
     this.env = options.env ?? process.env;
+    // A bad WEFT_EGRESS_* or WEFT_MAX_RESPONSE_BYTES stops the worker at start-up, named.
+    egressPolicyFromEnv(this.env);
+    maxResponseBytesFromEnv(this.env);
+  }
+
+  /** The egress policy as a tenant's calls see it (read from the settings as they are now). */
+  egress(tenant: string): EgressGuard {
+    return egressPolicyFromEnv(this.env).forTenant(tenant);
+  }
+
+  /** The response cap of one call: the worker's `WEFT_MAX_RESPONSE_BYTES`, lowered by the call's. */
+  maxResponseBytes(call?: number): number {
+    const cap = maxResponseBytesFromEnv(this.env);
+    return call !== undefined && call > 0 ? Math.min(call, cap) : cap;
   }
 
   get(serviceType: string): Connector | undefined {
@@ -114,22 +148,38 @@ export class ConnectorRegistry {
   }
 
   /**
-   * The pooled connection of a connector, opened on first use. A connect that fails with
-   * anything but an ApplicationFailure becomes a retryable `ConnectionError`.
+   * The pooled connection of a connector, opened on first use, for a call of `tenant`: the
+   * connector's targets are resolved and checked against the egress policy before connecting,
+   * and the addresses connected to are checked for the calling tenant on every call. A connect
+   * that fails with anything but an ApplicationFailure becomes a retryable `ConnectionError`.
    */
-  connection(connector: Connector): Promise<unknown> {
-    let connection = this.connections.get(connector.service_type);
-    if (!connection) {
-      connection = connector.connect(this.env).catch((err: unknown) => {
-        // A failed connect must not poison the pool: the next call tries again.
-        this.connections.delete(connector.service_type);
-        if (err instanceof ApplicationFailure) throw err;
-        const reason = err instanceof Error ? err.message : String(err);
-        throw retryableFailure(ErrorTypes.ConnectionError, `${connector.service_type}: cannot connect: ${reason}`);
+  async connection(connector: Connector, tenant: string): Promise<unknown> {
+    const guard = this.egress(tenant);
+    const pooled = this.connections.get(connector.service_type);
+    if (!pooled) {
+      const opening = this.open(connector, guard);
+      this.connections.set(connector.service_type, opening);
+      // A failed connect (or a refused target) must not poison the pool: the next call tries again.
+      opening.catch(() => {
+        if (this.connections.get(connector.service_type) === opening) this.connections.delete(connector.service_type);
       });
-      this.connections.set(connector.service_type, connection);
+      return (await opening).connection;
     }
+    const { connection, pinned } = await pooled;
+    for (const resolution of pinned) await guard.check(resolution);
     return connection;
+  }
+
+  private async open(connector: Connector, guard: EgressGuard): Promise<Pooled> {
+    try {
+      const pinned: EgressResolution[] = [];
+      for (const target of connector.targets?.(this.env) ?? []) pinned.push(await guard.resolve(target));
+      return { connection: await connector.connect(this.env, pinned), pinned };
+    } catch (err) {
+      if (err instanceof ApplicationFailure) throw err;
+      const reason = err instanceof Error ? err.message : String(err);
+      throw retryableFailure(ErrorTypes.ConnectionError, `${connector.service_type}: cannot connect: ${reason}`);
+    }
   }
 
   /** Disconnects every opened connection. */
@@ -137,7 +187,7 @@ export class ConnectorRegistry {
     const open = [...this.connections];
     this.connections.clear();
     await Promise.allSettled(
-      open.map(async ([name, connection]) => this.connectors.get(name)?.disconnect(await connection)),
+      open.map(async ([name, pooled]) => this.connectors.get(name)?.disconnect((await pooled).connection)),
     );
   }
 }

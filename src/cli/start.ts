@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config.js';
-import { obtainTemporal } from '../temporal/dev-server.js';
+import { obtainTemporal, protectServer } from '../temporal/dev-server.js';
 
 const config = loadConfig();
 const say = (message: string) => process.stdout.write(`[weft] ${message}\n`);
@@ -21,6 +21,8 @@ if (config.temporalTls && !process.env.TEMPORAL_ADDRESS) {
 
 const temporal = await obtainTemporal({
   port: 7233,
+  // Temporal's own default for its HTTP API, so a worker started apart knows to refuse it too.
+  httpPort: 7243,
   uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
   dbFile: join(config.dataDir, 'temporal.db'),
   namespace: config.namespace,
@@ -29,8 +31,21 @@ const temporal = await obtainTemporal({
   log: say,
 });
 say(`Temporal server at ${temporal.address} (${temporal.source})`);
+if (temporal.listening.length > 0) say(`Temporal listens on ${temporal.listening.join(', ')} (refused to connectors)`);
 
-const env = { ...process.env, TEMPORAL_ADDRESS: temporal.address };
+/**
+ * The worker's egress policy refuses the dev server's ports and the gateway; the quick start's
+ * example may still ask the gateway whether it is healthy, and nothing else of it.
+ */
+const gatewayHealth = ['localhost', '127.0.0.1'].flatMap((host) =>
+  ['/healthz', '/readyz'].map((path) => `http://${host}:${config.port}${path}`),
+);
+const env = {
+  ...process.env,
+  TEMPORAL_ADDRESS: temporal.address,
+  WEFT_EGRESS_PROTECT: protectServer(temporal, process.env.WEFT_EGRESS_PROTECT),
+  WEFT_EGRESS_ALLOW: [process.env.WEFT_EGRESS_ALLOW ?? '', ...gatewayHealth].filter((s) => s.length > 0).join(','),
+};
 const children = new Map<string, ChildProcess>();
 let stopping = false;
 

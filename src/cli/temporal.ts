@@ -10,8 +10,15 @@ const log = (message: string) => process.stderr.write(`${message}\n`);
 
 if (process.argv[2] === 'start') {
   const config = loadConfig();
-  const server = await obtainTemporal({ port: 7233, uiPort: 8233, dbFile: join(config.dataDir, 'temporal.db'), log });
+  const server = await obtainTemporal({
+    port: 7233,
+    httpPort: 7243,
+    uiPort: 8233,
+    dbFile: join(config.dataDir, 'temporal.db'),
+    log,
+  });
   log(`Temporal at ${server.address}, Web UI ${server.uiUrl ?? '(none)'} (${server.source}); Ctrl-C stops it`);
+  if (server.listening.length > 0) log(`for workers: WEFT_EGRESS_PROTECT=${server.listening.join(',')}`);
   const stop = () => void server.stop().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { obtainTemporal } from '../temporal/dev-server.js';
+import { obtainTemporal, protectServer } from '../temporal/dev-server.js';
 
 const testRoot = fileURLToPath(new URL('../../test/', import.meta.url));
 const filters = process.argv.slice(2);
@@ -39,7 +39,13 @@ const code = await new Promise<number>((resolve) => {
     {
       stdio: 'inherit',
       // Activity failures are part of many tests; the SDK's warnings about them are noise here.
-      env: { TEMPORAL_SDK_LOG_LEVEL: 'ERROR', ...process.env, TEMPORAL_ADDRESS: temporal.address },
+      // The dev server's ports are weft's own services: the egress policy of every test worker refuses them.
+      env: {
+        TEMPORAL_SDK_LOG_LEVEL: 'ERROR',
+        ...process.env,
+        TEMPORAL_ADDRESS: temporal.address,
+        WEFT_EGRESS_PROTECT: protectServer(temporal, process.env.WEFT_EGRESS_PROTECT),
+      },
     },
   );
   child.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0)));

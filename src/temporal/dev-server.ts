@@ -24,6 +24,12 @@ export interface TemporalServer {
   address: string;
   /** The Web UI, when this process started a server with one. */
   uiUrl?: string;
+  /**
+   * Every `host:port` a dev server this process started listens on that we chose (frontend,
+   * HTTP API, metrics, Web UI): for `WEFT_EGRESS_PROTECT`, so connectors are refused them.
+   * Empty for a server we did not start.
+   */
+  listening: string[];
   /** Where the binary came from, for the start-up banner. */
   source: string;
   stop(): Promise<void>;
@@ -135,6 +141,10 @@ async function waitReady(address: string, child: ChildProcess | undefined, outpu
 export interface DevServerOptions {
   port?: number;
   uiPort?: number;
+  /** The HTTP API's port (`--http-port`); a free port we choose (and report) when omitted, never the CLI's random one. */
+  httpPort?: number;
+  /** The metrics endpoint's port (`--metrics-port`); chosen like `httpPort`. */
+  metricsPort?: number;
   /** A SQLite file that keeps runs across restarts; omitted = in memory. */
   dbFile?: string;
   headless?: boolean;
@@ -151,13 +161,20 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<Te
   const env = options.env ?? process.env;
   const port = options.port ?? (await freePort());
   const address = `127.0.0.1:${port}`;
+  // Chosen here and reported: the CLI would open these on random ports nobody knows to guard.
+  const httpPort = options.httpPort ?? (await freePort());
+  const metricsPort = options.metricsPort ?? (await freePort());
+  const uiPort = options.uiPort ?? port + 1000;
+  const listening = [address, `127.0.0.1:${httpPort}`, `127.0.0.1:${metricsPort}`];
+  if (!options.headless) listening.push(`127.0.0.1:${uiPort}`);
   const cli = resolveTemporalCli(log, env);
   if (options.dbFile) mkdirSync(dirname(options.dbFile), { recursive: true });
-  if (!cli) return startWithSdkDownload(address, port, options);
+  const portArgs = ['--http-port', String(httpPort), '--metrics-port', String(metricsPort)];
+  if (!cli) return startWithSdkDownload(address, port, { ...options, uiPort }, portArgs, listening);
 
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn', ...portArgs];
   if (options.headless) args.push('--headless');
-  else args.push('--ui-port', String(options.uiPort ?? port + 1000));
+  else args.push('--ui-port', String(uiPort));
   if (options.uiCodecEndpoint && !options.headless) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   if (options.namespace && options.namespace !== 'default') args.push('--namespace', options.namespace);
@@ -182,14 +199,22 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<Te
     await stop();
     throw err;
   }
-  const uiUrl = options.headless ? undefined : `http://localhost:${options.uiPort ?? port + 1000}`;
-  return { address, uiUrl, source: `${cli.source}: ${cli.path}`, stop };
+  const uiUrl = options.headless ? undefined : `http://localhost:${uiPort}`;
+  return { address, uiUrl, listening, source: `${cli.source}: ${cli.path}`, stop };
 }
 
 /** Last resort: the SDK downloads a dev server itself (fails on machines without internet). */
-async function startWithSdkDownload(address: string, port: number, options: DevServerOptions): Promise<TemporalServer> {
+async function startWithSdkDownload(
+  address: string,
+  port: number,
+  options: DevServerOptions,
+  portArgs: string[],
+  listening: string[],
+): Promise<TemporalServer> {
   const { TestWorkflowEnvironment } = await import('@temporalio/testing');
   const uiPort = options.uiPort ?? port + 1000;
+  const codecArgs =
+    options.uiCodecEndpoint && !options.headless ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : [];
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       ip: '127.0.0.1',
@@ -199,24 +224,34 @@ async function startWithSdkDownload(address: string, port: number, options: DevS
       dbFilename: options.dbFile,
       namespace: options.namespace,
       searchAttributes: Object.keys(SEARCH_ATTRIBUTES).map((name) => ({ name, type: 'KEYWORD' as const })),
-      ...(options.uiCodecEndpoint && !options.headless
-        ? { extraArgs: ['--ui-codec-endpoint', options.uiCodecEndpoint] }
-        : {}),
+      extraArgs: [...portArgs, ...codecArgs],
     },
   });
   return {
     address,
+    listening,
     uiUrl: options.headless ? undefined : `http://localhost:${uiPort}`,
     source: 'SDK download',
     stop: () => env.teardown(),
   };
 }
 
+/**
+ * `WEFT_EGRESS_PROTECT` extended with what a dev server listens on, for the processes that run
+ * connectors next to it.
+ */
+export function protectServer(server: TemporalServer, current: string | undefined): string {
+  return [...(current ?? '').split(','), ...server.listening]
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .join(',');
+}
+
 /** `TEMPORAL_ADDRESS` when set (nothing started), else a dev server of our own. */
 export async function obtainTemporal(options: DevServerOptions = {}): Promise<TemporalServer> {
   const env = options.env ?? process.env;
   if (env.TEMPORAL_ADDRESS) {
-    return { address: env.TEMPORAL_ADDRESS, source: 'TEMPORAL_ADDRESS', stop: () => Promise.resolve() };
+    return { address: env.TEMPORAL_ADDRESS, listening: [], source: 'TEMPORAL_ADDRESS', stop: () => Promise.resolve() };
   }
   return startDevServer(options);
 }

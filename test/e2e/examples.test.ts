@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import { validateDefinition } from '../../interpreter/validate-definition.js';
+import { allowEgress } from '../support/egress.js';
 import { STORES, startTestStack, type TestStack } from '../support/gateway.js';
 
 const examplesDir = fileURLToPath(new URL('../../../examples/', import.meta.url));
@@ -16,6 +17,7 @@ const load = (name: string) =>
   JSON.parse(readFileSync(`${examplesDir}${name}.json`, 'utf8')) as Record<string, unknown>;
 
 let stack: TestStack;
+let revokeEgress: () => void = () => undefined;
 
 async function start(id: string, input: Record<string, unknown> = {}): Promise<string> {
   const needsGateway = (load(id).variables as Array<{ name: string }> | undefined)?.some(
@@ -48,6 +50,10 @@ for (const store of STORES)
   describe(`examples (${store} store)`, () => {
     before(async () => {
       stack = await startTestStack({ store });
+      // The stack allows the gateway's /healthz and /readyz, as `npm start` does; the
+      // error-handler examples read definitions through the gateway's API to get 404s, which
+      // only this test allows (an operator would have to as well).
+      revokeEgress = allowEgress(`${stack.gateway.url}/v1/definitions/`, `${stack.gateway.url}/v1/definitions`);
       for (const file of examples) {
         const name = file.replace(/\.json$/, '');
         if (name === 'handler-retry-target') continue; // submitted by its test, mid-run
@@ -56,6 +62,7 @@ for (const store of STORES)
       }
     });
     after(async () => {
+      revokeEgress();
       await stack?.close();
     });
 
@@ -68,7 +75,7 @@ for (const store of STORES)
 
     test('hello-gateway: task + set', async () => {
       const r = await result(await start('hello-gateway'));
-      assert.equal(r.result.summary, `Hello: the gateway is ok and stores ${examples.length - 1} definition(s)`);
+      assert.equal(r.result.summary, 'Hello: the gateway is ok and ready');
     });
 
     test('condition-route: condition, when and default edges', async () => {

@@ -7,14 +7,18 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { obtainTemporal } from '../../src/temporal/dev-server.js';
+import { obtainTemporal, protectServer } from '../../src/temporal/dev-server.js';
 
 const log = (m: string) => process.stderr.write(`[record] ${m}\n`);
 const server = await obtainTemporal({ headless: true, log });
 process.env.TEMPORAL_ADDRESS = server.address;
+process.env.WEFT_EGRESS_PROTECT = protectServer(server, process.env.WEFT_EGRESS_PROTECT);
 const { startTestStack } = await import('../support/gateway.js');
+const { allowEgress } = await import('../support/egress.js');
 const { counterLoopDefinition } = await import('../support/definitions.js');
 const stack = await startTestStack();
+// join-parallel reads the gateway's definitions (as in the examples test); the stack allows /healthz and /readyz.
+allowEgress(`${stack.gateway.url}/v1/definitions`);
 const { client, connection } = await (await import('../support/temporal.js')).connectClient();
 
 const examples = fileURLToPath(new URL('../../../examples/', import.meta.url));

@@ -47,7 +47,11 @@ before(async () => {
   const { port } = smtp.server.address() as AddressInfo;
   worker = await startActivityWorker({
     registry: new ConnectorRegistry({
-      env: { WEFT_SMTP_URL: `smtp://127.0.0.1:${port}`, WEFT_SMTP_FROM: 'Weft <weft@example.test>' },
+      env: {
+        WEFT_SMTP_URL: `smtp://127.0.0.1:${port}`,
+        WEFT_SMTP_FROM: 'Weft <weft@example.test>',
+        WEFT_EGRESS_ALLOW: `127.0.0.1:${port}`,
+      },
     }),
   });
   unconfigured = await startActivityWorker({ registry: new ConnectorRegistry({ env: {} }) });

@@ -170,7 +170,7 @@ describe('http connector', () => {
 
     const byDefault = failure(await request({ url: `${target.url}/huge` }, 3));
     assert.equal(byDefault.type, 'ResponseTooLarge');
-    assert.match(byDefault.message, /exceeds 10485760 bytes/);
+    assert.match(byDefault.message, /exceeds the cap of 10485760 bytes/);
   });
 
   test('in a definition: the output of a form POST feeds a later node', async () => {

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
+import { egressEntry } from '../support/egress.js';
 import { startActivityWorker, type ActivityWorker } from '../support/activity-worker.js';
 import { unique } from '../support/temporal.js';
 import type { CallOutcome } from '../support/test-workflows.js';
@@ -22,7 +23,9 @@ before(async () => {
   nc = await connect({ servers: SERVER });
   jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: stream, subjects: [`${prefix}.js.>`] });
-  worker = await startActivityWorker({ registry: new ConnectorRegistry({ env: { WEFT_NATS_URL: SERVER } }) });
+  worker = await startActivityWorker({
+    registry: new ConnectorRegistry({ env: { WEFT_NATS_URL: SERVER, WEFT_EGRESS_ALLOW: egressEntry(SERVER) } }),
+  });
 });
 
 after(async () => {

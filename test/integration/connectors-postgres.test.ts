@@ -1,18 +1,23 @@
 /**
  * The `postgres` connector through a real Temporal worker against the local PostgreSQL
- * (database `test`): parameterised queries, all-or-nothing transactions, error mapping.
+ * (database `test`): parameterised queries, all-or-nothing transactions, error mapping; as a
+ * least-privilege role, since superusers and the store's own database are refused by default.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import { startActivityWorker, type ActivityWorker } from '../support/activity-worker.js';
+import { egressEntry } from '../support/egress.js';
+import { createLeastPrivilegeRole, type TestRole } from '../support/postgres.js';
 import { unique } from '../support/temporal.js';
 import type { CallOutcome } from '../support/test-workflows.js';
 
 const DATABASE = process.env.WEFT_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const table = unique('weft_orders').replace(/-/g, '_');
+const SERVER = egressEntry(DATABASE);
 let admin: pg.Client;
+let role: TestRole;
 let worker: ActivityWorker;
 let unreachable: ActivityWorker;
 
@@ -20,9 +25,15 @@ before(async () => {
   admin = new pg.Client({ connectionString: DATABASE });
   await admin.connect();
   await admin.query(`CREATE TABLE ${table} (id int PRIMARY KEY, customer text NOT NULL, total numeric, meta jsonb)`);
-  worker = await startActivityWorker({ registry: new ConnectorRegistry({ env: { WEFT_POSTGRES_URL: DATABASE } }) });
+  role = await createLeastPrivilegeRole(DATABASE);
+  await role.grantTable(table);
+  worker = await startActivityWorker({
+    registry: new ConnectorRegistry({ env: { WEFT_POSTGRES_URL: role.url, WEFT_EGRESS_ALLOW: SERVER } }),
+  });
   unreachable = await startActivityWorker({
-    registry: new ConnectorRegistry({ env: { WEFT_POSTGRES_URL: 'postgres://postgres@127.0.0.1:1/test' } }),
+    registry: new ConnectorRegistry({
+      env: { WEFT_POSTGRES_URL: 'postgres://postgres@127.0.0.1:1/test', WEFT_EGRESS_ALLOW: '127.0.0.1:1' },
+    }),
   });
 });
 
@@ -30,6 +41,7 @@ after(async () => {
   await worker?.shutdown();
   await unreachable?.shutdown();
   await admin?.query(`DROP TABLE IF EXISTS ${table}`);
+  await role?.drop();
   await admin?.end();
 });
 
@@ -142,5 +154,73 @@ describe('postgres connector', () => {
       edges: [{ from: 'count', to: 'decide' }],
     });
     assert.deepEqual(await handle.result(), { many: true });
+  });
+
+  test('the egress policy refuses the server unless it is allow-listed, per tenant where asked', async () => {
+    const closed = await startActivityWorker({
+      registry: new ConnectorRegistry({
+        env: { WEFT_POSTGRES_URL: role.url, [`WEFT_EGRESS_ALLOW_ACME`]: SERVER },
+      }),
+    });
+    try {
+      const error = failure(await pgCall('query', { sql: 'SELECT 1 AS one' }, 3, closed));
+      assert.equal(error.type, 'EgressDenied');
+      assert.equal(error.nonRetryable, true);
+      assert.match(error.message, new RegExp(`egress to ${SERVER.replace(/\./g, '\\.')} refused: .*loopback`));
+      assert.match(error.message, /WEFT_EGRESS_ALLOW=/);
+      // The pool another tenant opened is still refused to this one.
+      const acme = await closed.call(
+        'runConnector',
+        { connector: 'postgres', action: 'query', params: { sql: 'SELECT 1 AS one' } },
+        { maximumAttempts: 1 },
+        'acme',
+      );
+      assert.ok(acme.ok, JSON.stringify(acme));
+      assert.equal(failure(await pgCall('query', { sql: 'SELECT 1 AS one' }, 1, closed)).type, 'EgressDenied');
+    } finally {
+      await closed.shutdown();
+    }
+  });
+
+  test('a superuser role is refused before any statement runs; WEFT_POSTGRES_ALLOW_PRIVILEGED=true opts in', async () => {
+    const marker = unique('weft_superuser_probe').replace(/-/g, '_');
+    const env = { WEFT_POSTGRES_URL: DATABASE, WEFT_EGRESS_ALLOW: SERVER };
+    const refused = await startActivityWorker({ registry: new ConnectorRegistry({ env }) });
+    const optedIn = await startActivityWorker({
+      registry: new ConnectorRegistry({ env: { ...env, WEFT_POSTGRES_ALLOW_PRIVILEGED: 'true' } }),
+    });
+    try {
+      const error = failure(await pgCall('query', { sql: `CREATE TABLE ${marker} (id int)` }, 3, refused));
+      assert.equal(error.type, 'EgressDenied');
+      assert.equal(error.nonRetryable, true);
+      assert.match(error.message, /privileged \(super/);
+      assert.match(error.message, /WEFT_POSTGRES_ALLOW_PRIVILEGED=true/);
+      const exists = await admin.query('SELECT to_regclass($1) AS t', [marker]);
+      assert.equal(exists.rows[0].t, null, 'the statement never ran');
+
+      assert.deepEqual((await pgCall('query', { sql: 'SELECT current_user AS who' }, 1, optedIn)).ok, true);
+    } finally {
+      await refused.shutdown();
+      await optedIn.shutdown();
+    }
+  });
+
+  test("the store's own database is refused; WEFT_POSTGRES_ALLOW_STORE=true opts in", async () => {
+    // DATABASE_URL names the same server and database, as another user: still the store.
+    const env = { WEFT_POSTGRES_URL: role.url, WEFT_EGRESS_ALLOW: SERVER, DATABASE_URL: DATABASE };
+    const refused = await startActivityWorker({ registry: new ConnectorRegistry({ env }) });
+    const optedIn = await startActivityWorker({
+      registry: new ConnectorRegistry({ env: { ...env, WEFT_POSTGRES_ALLOW_STORE: 'true' } }),
+    });
+    try {
+      const error = failure(await pgCall('query', { sql: 'SELECT 1 AS one' }, 3, refused));
+      assert.equal(error.type, 'EgressDenied');
+      assert.match(error.message, /weft store's own database "test"/);
+      assert.match(error.message, /WEFT_POSTGRES_ALLOW_STORE=true/);
+      assert.equal((await pgCall('query', { sql: 'SELECT 1 AS one' }, 1, optedIn)).ok, true);
+    } finally {
+      await refused.shutdown();
+      await optedIn.shutdown();
+    }
   });
 });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createClient } from 'redis';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
+import { egressEntry } from '../support/egress.js';
 import { startActivityWorker, type ActivityWorker } from '../support/activity-worker.js';
 import { unique } from '../support/temporal.js';
 import type { CallOutcome } from '../support/test-workflows.js';
@@ -18,9 +19,11 @@ let unreachable: ActivityWorker;
 
 before(async () => {
   await redis.connect();
-  worker = await startActivityWorker({ registry: new ConnectorRegistry({ env: { WEFT_REDIS_URL: SERVER } }) });
+  worker = await startActivityWorker({
+    registry: new ConnectorRegistry({ env: { WEFT_REDIS_URL: SERVER, WEFT_EGRESS_ALLOW: egressEntry(SERVER) } }),
+  });
   unreachable = await startActivityWorker({
-    registry: new ConnectorRegistry({ env: { REDIS_URL: 'redis://127.0.0.1:1' } }),
+    registry: new ConnectorRegistry({ env: { REDIS_URL: 'redis://127.0.0.1:1', WEFT_EGRESS_ALLOW: '127.0.0.1:1' } }),
   });
 });
 

@@ -12,6 +12,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { z } from 'zod';
 import { defineAction, defineConnector } from '../../activities/connectors/connector.js';
+import { allowEgress } from '../support/egress.js';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import { createActivities } from '../../activities/index.js';
 import type { ConnectorCall } from '../../interpreter/commands.js';
@@ -38,7 +39,9 @@ describe('connector registry', () => {
     // Fields with defaults are optional on the input side.
     assert.deepEqual(http.required, ['url']);
     assert.equal(http.additionalProperties, false);
-    assert.equal(http.properties.max_response_bytes.default, 10 * 1024 * 1024);
+    // No default of its own: absent, the worker's WEFT_MAX_RESPONSE_BYTES applies.
+    assert.equal(http.properties.max_response_bytes.default, undefined);
+    assert.equal(http.properties.max_response_bytes.exclusiveMinimum, 0);
     assert.deepEqual((schemas.postgres?.transaction as any).required, ['statements']);
     assert.deepEqual((schemas.redis?.set as any).required, ['key', 'value']);
     assert.deepEqual((schemas.email?.send as any).required, ['to', 'subject']);
@@ -65,12 +68,12 @@ describe('connector registry', () => {
     const registry = new ConnectorRegistry({ connectors: [probe], env: { PROBE_URL: 'probe://x' } });
     assert.deepEqual(events, [], 'nothing is opened before it is needed');
 
-    const first = await registry.connection(probe).catch((e: unknown) => e);
+    const first = await registry.connection(probe, 'default').catch((e: unknown) => e);
     assert.ok(first instanceof ApplicationFailure);
     assert.equal(first.type, 'ConnectionError');
     assert.match(first.message, /probe: cannot connect: refused/);
 
-    const [a, b] = await Promise.all([registry.connection(probe), registry.connection(probe)]);
+    const [a, b] = await Promise.all([registry.connection(probe, 'default'), registry.connection(probe, 'default')]);
     assert.equal(a, b);
     assert.deepEqual(events, ['connect probe://x', 'connect probe://x']);
     await registry.close();
@@ -84,6 +87,7 @@ describe('connector registry', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
+    const revoke = allowEgress(`127.0.0.1:${port}`);
     try {
       const activities = createActivities();
       const env = new MockActivityEnvironment({ attempt: 4 }, quiet);
@@ -100,6 +104,7 @@ describe('connector registry', () => {
       assert.equal(err.nextRetryDelay, 7_000);
       assert.deepEqual(err.details, [{ attempt: 4, detail: { status: 429, body: 'slow down' } }]);
     } finally {
+      revoke();
       server.close();
     }
   });

@@ -19,6 +19,8 @@ import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { runState, startRun } from '../support/runs.js';
 import { connectClient, startTestWorker, unique } from '../support/temporal.js';
+import { egressEntry } from '../support/egress.js';
+import { createLeastPrivilegeRole, type TestRole } from '../support/postgres.js';
 
 const DATABASE = process.env.WEFT_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const NATS = process.env.WEFT_TEST_NATS_URL ?? '127.0.0.1:4222';
@@ -59,6 +61,7 @@ const SCHEMA = {
 const mails: Array<{ envelope: SMTPServerEnvelope; raw: string }> = [];
 let smtp: SMTPServer, target: HttpTarget, fake: FakeOpenAi, db: pg.Client, nc: NatsConnection;
 let worker: RunningWorker, client: Client, connection: Connection;
+let role: TestRole;
 
 before(async () => {
   smtp = new SMTPServer({
@@ -80,13 +83,19 @@ before(async () => {
   db = new pg.Client({ connectionString: DATABASE });
   await db.connect();
   await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY, customer text, subject text, body text, run text)`);
+  // The connector runs as a least-privilege role (superusers are refused by default).
+  role = await createLeastPrivilegeRole(DATABASE);
+  await role.grantTable(table);
+  const smtpPort = (smtp.server.address() as AddressInfo).port;
   nc = await connect({ servers: NATS });
   worker = await startTestWorker(taskQueue, {
     registry: new ConnectorRegistry({
       env: {
-        WEFT_POSTGRES_URL: DATABASE,
+        WEFT_POSTGRES_URL: role.url,
         WEFT_NATS_URL: NATS,
-        WEFT_SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`,
+        WEFT_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+        // Exactly the local services this test uses (the http target allows itself).
+        WEFT_EGRESS_ALLOW: [egressEntry(DATABASE), egressEntry(NATS), `127.0.0.1:${smtpPort}`].join(','),
         WEFT_SMTP_FROM: 'Weft <weft@example.test>',
       },
     }),
@@ -102,6 +111,7 @@ after(async () => {
   await connection?.close();
   await nc?.drain();
   await db?.query(`DROP TABLE IF EXISTS ${table}`);
+  await role?.drop();
   await db?.end();
   await fake?.close();
   await target?.close();

@@ -18,8 +18,11 @@ import { NAMESPACE, temporalAddress, unique } from './temporal.js';
 export interface ActivityWorker {
   client: Client;
   registry: ConnectorRegistry;
-  /** Calls one activity through a workflow, under the given retry policy. */
-  call(name: 'runConnector' | 'runAi', argument: unknown, options: CallOptions): Promise<CallOutcome>;
+  /**
+   * Calls one activity through a workflow, under the given retry policy; as a run of `tenant`
+   * (its workflow id `<tenant>/…`, as the gateway names them) when given.
+   */
+  call(name: 'runConnector' | 'runAi', argument: unknown, options: CallOptions, tenant?: string): Promise<CallOutcome>;
   /** Validates a definition and starts the generic workflow on it. */
   start(raw: unknown, input?: Record<string, unknown>): Promise<WorkflowHandle>;
   shutdown(): Promise<void>;
@@ -46,8 +49,12 @@ export async function startActivityWorker(deps: ActivityDeps = {}): Promise<Acti
   return {
     client,
     registry,
-    call: (name, argument, options) =>
-      client.workflow.execute('callActivity', { taskQueue, workflowId: unique(name), args: [name, argument, options] }),
+    call: (name, argument, options, tenant) =>
+      client.workflow.execute('callActivity', {
+        taskQueue,
+        workflowId: tenant ? `${tenant}/${unique(name)}` : unique(name),
+        args: [name, argument, options],
+      }),
     async start(raw, input = {}) {
       const result = validateDefinition(raw);
       if (!result.ok) throw new Error(JSON.stringify(result.problems));

@@ -11,6 +11,7 @@ import { createLogger } from '../../src/logger.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
 import { openDefinitionStore } from '../../src/store/open-store.js';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
+import { allowEgress } from './egress.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { NAMESPACE, startTestWorker, temporalAddress, unique } from './temporal.js';
 
@@ -55,6 +56,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     ...options.env,
   });
   const gateway = await startGateway(config, createLogger('gateway', 'silent'));
+  // As `npm start` does: definitions may ask the gateway whether it is healthy, and nothing else.
+  const revokeEgress = allowEgress(`${gateway.url}/healthz`, `${gateway.url}/readyz`);
   // The worker reads definitions for subworkflow nodes from the gateway's store.
   const definitions = await openDefinitionStore(config.databaseUrl);
   const worker = options.worker === false ? undefined : await startTestWorker(config.taskQueue, { definitions });
@@ -80,6 +83,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     call,
     async close() {
       await worker?.shutdown();
+      revokeEgress();
       await definitions.close();
       await gateway.close();
       await database?.drop();

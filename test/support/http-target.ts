@@ -1,9 +1,11 @@
 /**
  * A real local HTTP server for connector tests: routes are plain functions, every request is
- * recorded so a test can count calls.
+ * recorded so a test can count calls. While it runs, the egress policy of this process's
+ * workers allows its port (and only its port).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { allowLocalServer } from './egress.js';
 
 export interface RecordedRequest {
   method: string;
@@ -56,12 +58,15 @@ export async function startHttpTarget(routes: Record<string, Route>): Promise<Ht
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  const revoke = allowLocalServer(url);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     requests,
     count: (path) => counts.get(path) ?? 0,
     close: () =>
       new Promise<void>((resolve) => {
+        revoke();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
