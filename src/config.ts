@@ -49,9 +49,10 @@ const Env = z.object({
     .default('127.0.0.1'),
   WEFT_WEBHOOK_BODY_ONLY_SIGNATURES: z
     .enum(['refuse', 'accept'], {
-      error: 'expected "refuse" (webhook signatures must cover X-Signature-Timestamp) or "accept"',
+      error:
+        'expected "accept" (the HTTP contract\'s signature of the body alone is accepted, once per window) or "refuse" (signatures must cover X-Signature-Timestamp)',
     })
-    .default('refuse'),
+    .default('accept'),
   DATABASE_URL: z.string().min(1).optional(),
   WEFT_DATA_DIR: z.string().min(1).default('data'),
   WEFT_NATS_URL: z.string().min(1).default('127.0.0.1:4222'),
@@ -98,7 +99,7 @@ export interface Config {
    * container, `0.0.0.0`).
    */
   host: string;
-  /** `WEFT_WEBHOOK_BODY_ONLY_SIGNATURES=accept`: webhook signatures of the body alone are accepted. */
+  /** `WEFT_WEBHOOK_BODY_ONLY_SIGNATURES` (default `accept`, as the HTTP contract signs): webhook signatures of the body alone are accepted. */
   webhookBodyOnlySignatures: boolean;
   databaseUrl: string;
   dataDir: string;

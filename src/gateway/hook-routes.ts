@@ -29,7 +29,7 @@ type WebhookTrigger = Extract<Definition['triggers'][number], { type: 'webhook' 
 
 /** Webhook settings of the gateway (`createGateway`), beyond `GatewayDeps`. */
 export interface WebhookOptions {
-  /** `WEFT_WEBHOOK_BODY_ONLY_SIGNATURES=accept`: signatures of the body alone (no timestamp) are accepted. */
+  /** `WEFT_WEBHOOK_BODY_ONLY_SIGNATURES` (default `accept`): signatures of the body alone (no timestamp) are accepted. */
   acceptBodyOnlySignatures?: boolean;
   /** Remembers accepted signatures for the window; one per gateway (`createGateway` makes one). */
   replay?: ReplayGuard;
@@ -83,7 +83,7 @@ async function authorize(
     timestamp: req.get(TIMESTAMP_HEADER),
     secrets: configured,
     now,
-    acceptBodyOnly: options.acceptBodyOnlySignatures === true,
+    acceptBodyOnly: options.acceptBodyOnlySignatures !== false,
   });
   if (!verdict.ok) throw badSignature(verdict.reason);
   const key = `${tenant}/${id}/${verdict.signature}`;

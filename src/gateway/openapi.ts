@@ -346,7 +346,7 @@ function paths(): Record<string, Record<string, Operation>> {
               in: 'header',
               schema: { type: 'string', pattern: '^[0-9]{1,12}$' },
               description:
-                'required with `X-Signature`: the unix time of signing in seconds, within 5 minutes of the gateway clock. Each signed request is accepted once. A signature of the body alone is refused unless the gateway sets `WEFT_WEBHOOK_BODY_ONLY_SIGNATURES=accept`.',
+                'required with `X-Signature`: the unix time of signing in seconds, within 5 minutes of the gateway clock. Each signed request is accepted once. Without it, `X-Signature` covers the raw body alone (the form of the HTTP contract), accepted once per 5 minutes unless the gateway sets `WEFT_WEBHOOK_BODY_ONLY_SIGNATURES=refuse`.',
             },
           ],
           requestBody: {

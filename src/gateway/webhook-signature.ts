@@ -9,9 +9,10 @@
  * the same signed request is accepted once (a sender posting the same body twice within a second
  * puts something unique in it, such as an event id). Signatures are compared in constant time.
  *
- * Signatures of the body alone (no timestamp, as weft accepted before) can be replayed forever;
- * they are refused unless the operator accepts them (`WEFT_WEBHOOK_BODY_ONLY_SIGNATURES=accept`),
- * and even then each is accepted once within the window.
+ * Signatures of the body alone (no timestamp) are what the HTTP contract names
+ * (`X-Signature: sha256=<hex HMAC of the raw body>`), so they are accepted by default, each once
+ * within the window; they can be replayed once that window has passed, so an operator whose
+ * senders sign timestamps sets `WEFT_WEBHOOK_BODY_ONLY_SIGNATURES=refuse`.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 

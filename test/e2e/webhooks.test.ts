@@ -170,11 +170,12 @@ describe('webhooks', () => {
     assert.equal((await hook(id, '{"order":"R-2"}', signedHeaders('{"order":"R-2"}', secret, now - 290))).status, 202);
     assert.equal((await hook(id, '{"order":"R-3"}', signedHeaders('{"order":"R-3"}', secret, now + 290))).status, 202);
 
-    // A signature of the body alone (weft's old scheme) can be replayed forever: refused.
-    const bodyOnly = await hook(id, raw, { 'x-signature': sign(raw, secret) });
-    assert.equal(bodyOnly.status, 401);
-    assert.equal(bodyOnly.body.error.details[0].path, '/headers/x-signature-timestamp');
-    assert.match(bodyOnly.body.error.details[0].message, /covers the body only/);
+    // A signature of the body alone (the HTTP contract's form) is accepted by default, once within the window.
+    const contractBody = JSON.stringify({ order: 'R-4' });
+    assert.equal((await hook(id, contractBody, { 'x-signature': sign(contractBody, secret) })).status, 202);
+    const again = await hook(id, contractBody, { 'x-signature': sign(contractBody, secret) });
+    assert.equal(again.status, 401, JSON.stringify(again.body));
+    assert.match(again.body.error.details[0].message, /already accepted/);
   });
 
   test('a secret whose environment variable is not set answers 503, and bad secret names are refused', async () => {
@@ -195,24 +196,24 @@ describe('webhooks', () => {
   });
 });
 
-describe('webhook signatures of the body alone, when the operator accepts them', () => {
+describe('webhook signatures of the body alone, when the operator refuses them', () => {
   let legacy: TestStack;
   before(async () => {
-    legacy = await startTestStack({ worker: false, env: { WEFT_WEBHOOK_BODY_ONLY_SIGNATURES: 'accept' } });
+    legacy = await startTestStack({ worker: false, env: { WEFT_WEBHOOK_BODY_ONLY_SIGNATURES: 'refuse' } });
   });
   after(async () => {
     await legacy?.close();
   });
 
-  test('are accepted once within the window; timestamped ones still work', async () => {
+  test('are refused naming the timestamp header; timestamped ones still work', async () => {
     const id = unique('legacy');
     await legacy.call('POST', '/v1/definitions', orders(id, [{ type: 'webhook', secret: secretName }]));
     const post = (raw: string, headers: Record<string, string>) => legacy.call('POST', `/v1/hooks/${id}`, raw, headers);
     const raw = JSON.stringify({ order: 'L-1' });
-    assert.equal((await post(raw, { 'x-signature': sign(raw, secret) })).status, 202);
-    const again = await post(raw, { 'x-signature': sign(raw, secret) });
-    assert.equal(again.status, 401, JSON.stringify(again.body));
-    assert.match(again.body.error.details[0].message, /already accepted/);
+    const bodyOnly = await post(raw, { 'x-signature': sign(raw, secret) });
+    assert.equal(bodyOnly.status, 401, JSON.stringify(bodyOnly.body));
+    assert.equal(bodyOnly.body.error.details[0].path, '/headers/x-signature-timestamp');
+    assert.match(bodyOnly.body.error.details[0].message, /covers the body only/);
     assert.equal((await post(raw, { 'x-signature': sign(raw, 'wrong') })).status, 401);
     assert.equal((await post(raw, signedHeaders(raw, secret))).status, 202);
   });
@@ -220,7 +221,7 @@ describe('webhook signatures of the body alone, when the operator accepts them',
   test('a bad value of the setting is refused naming it', async () => {
     await assert.rejects(
       startTestStack({ worker: false, env: { WEFT_WEBHOOK_BODY_ONLY_SIGNATURES: 'yes' } }),
-      /WEFT_WEBHOOK_BODY_ONLY_SIGNATURES: expected "refuse"/,
+      /WEFT_WEBHOOK_BODY_ONLY_SIGNATURES: expected "accept"/,
     );
   });
 });
