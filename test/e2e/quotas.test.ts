@@ -481,3 +481,44 @@ describe('WEFT_QUOTA_* configuration', () => {
     );
   });
 });
+
+describe('tenant quotas on the PostgreSQL store', () => {
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack({ worker: false, store: 'postgres' });
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  test("a tenant's quotas are stored, read back and enforced", async () => {
+    const rootKey = await createKey(stack, 'root', ['admin']);
+    const tenant = unique('pg');
+    await putTenant(stack, rootKey, tenant);
+    const set = await stack.call('PUT', `/v1/tenants/${tenant}`, { quotas: { map_items: 3 } }, bearer(rootKey));
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+    const read = await stack.call('GET', `/v1/tenants/${tenant}`, undefined, bearer(rootKey));
+    assert.deepEqual(read.body.quotas, { map_items: 3 });
+    const editor = bearer(await createKey(stack, `${tenant}-editor`, ['editor'], { adminKey: rootKey, tenant }));
+    const refused = await stack.call(
+      'POST',
+      '/v1/definitions',
+      {
+        id: 'four',
+        nodes: [
+          {
+            id: 'each',
+            type: 'map',
+            items: '[1,2,3,4]',
+            task: { connector: 'http', action: 'request', inputs: { url: 'http://x' } },
+          },
+        ],
+      },
+      editor,
+    );
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.deepEqual(refused.body.error.details, [
+      { path: '/nodes/0/items', message: 'quota "map_items" exceeded: at most 3 items per map (found 4)' },
+    ]);
+  });
+});
