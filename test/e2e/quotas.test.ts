@@ -383,7 +383,7 @@ describe('tenant quotas', () => {
     assert.equal((await submit(definition, own)).status, 201);
     const runs: string[] = [];
     for (let i = 0; i < 2; i++) {
-      const started = await start('waits', {}, own);
+      const started = await stack.call('POST', '/v1/definitions/waits/runs', { run_id: `w${i}` }, own);
       assert.equal(started.status, 201, JSON.stringify(started.body));
       runs.push(started.body.run_id as string);
     }
@@ -401,6 +401,10 @@ describe('tenant quotas', () => {
         `quota "concurrent_runs" exceeded: at most 2 running runs for tenant "${tenant}" \\(found 2 running\\)`,
       ),
     );
+    // Repeating the start of a run that exists starts nothing: the idempotent answer, not a refusal.
+    const repeated = await stack.call('POST', '/v1/definitions/waits/runs', { run_id: 'w0' }, own);
+    assert.equal(repeated.status, 200, JSON.stringify(repeated.body));
+    assert.equal(repeated.body.run_id, 'w0');
     // Another tenant (the default one) is not affected.
     const elsewhere = unique('free');
     assert.equal((await submit({ ...definition, id: elsewhere })).status, 201);
