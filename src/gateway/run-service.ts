@@ -164,7 +164,7 @@ export class RunService {
     this.refuseStatic(definition, quotas);
     // Count and start one at a time per tenant in this gateway, so its own starts never race.
     const turn = this.startQueue.then(async () => {
-      await this.refuseConcurrent(quotas);
+      await this.refuseConcurrent(quotas, runId);
       return this.startWorkflow(definition, input, runId, context, runQuotas(quotas));
     });
     this.startQueue = turn.catch(() => undefined);
@@ -199,7 +199,7 @@ export class RunService {
    * Elasticsearch), and gateways do not coordinate: concurrent starts through several gateways
    * may overshoot by the starts made within that lag.
    */
-  private async refuseConcurrent(quotas: Quotas): Promise<void> {
+  private async refuseConcurrent(quotas: Quotas, runId: string | undefined): Promise<void> {
     let running: number;
     try {
       ({ count: running } = await this.options.client.workflow.count(this.ids.scope("ExecutionStatus = 'Running'")));
@@ -207,6 +207,9 @@ export class RunService {
       return mapTemporalError(err);
     }
     if (running < quotas.concurrent_runs) return;
+    // A repeated start of a run that exists (a retried request, a redelivered event) starts
+    // nothing: it goes on to the idempotent answer (or the conflict) instead of a refusal.
+    if (runId !== undefined && (await this.exists(runId))) return;
     this.refused('concurrent_runs');
     const message = quotaMessage(
       'concurrent_runs',
@@ -214,6 +217,16 @@ export class RunService {
       `${running} running`,
     );
     throw new HttpError('rate_limited', message, [{ path: '', message }]);
+  }
+
+  private async exists(runId: string): Promise<boolean> {
+    try {
+      await this.handle(runId).describe();
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      return mapTemporalError(err, runId);
+    }
   }
 
   private async startWorkflow(

@@ -383,7 +383,7 @@ describe('tenant quotas', () => {
     assert.equal((await submit(definition, own)).status, 201);
     const runs: string[] = [];
     for (let i = 0; i < 2; i++) {
-      const started = await start('waits', {}, own);
+      const started = await stack.call('POST', '/v1/definitions/waits/runs', { run_id: `w${i}` }, own);
       assert.equal(started.status, 201, JSON.stringify(started.body));
       runs.push(started.body.run_id as string);
     }
@@ -401,6 +401,10 @@ describe('tenant quotas', () => {
         `quota "concurrent_runs" exceeded: at most 2 running runs for tenant "${tenant}" \\(found 2 running\\)`,
       ),
     );
+    // Repeating the start of a run that exists starts nothing: the idempotent answer, not a refusal.
+    const repeated = await stack.call('POST', '/v1/definitions/waits/runs', { run_id: 'w0' }, own);
+    assert.equal(repeated.status, 200, JSON.stringify(repeated.body));
+    assert.equal(repeated.body.run_id, 'w0');
     // Another tenant (the default one) is not affected.
     const elsewhere = unique('free');
     assert.equal((await submit({ ...definition, id: elsewhere })).status, 201);
@@ -479,5 +483,46 @@ describe('WEFT_QUOTA_* configuration', () => {
       () => loadConfig({ ...base, WEFT_QUOTA_MAP_ITEMS: '1000000' }),
       /WEFT_QUOTA_MAP_ITEMS: expected at most 100,000/,
     );
+  });
+});
+
+describe('tenant quotas on the PostgreSQL store', () => {
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack({ worker: false, store: 'postgres' });
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  test("a tenant's quotas are stored, read back and enforced", async () => {
+    const rootKey = await createKey(stack, 'root', ['admin']);
+    const tenant = unique('pg');
+    await putTenant(stack, rootKey, tenant);
+    const set = await stack.call('PUT', `/v1/tenants/${tenant}`, { quotas: { map_items: 3 } }, bearer(rootKey));
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+    const read = await stack.call('GET', `/v1/tenants/${tenant}`, undefined, bearer(rootKey));
+    assert.deepEqual(read.body.quotas, { map_items: 3 });
+    const editor = bearer(await createKey(stack, `${tenant}-editor`, ['editor'], { adminKey: rootKey, tenant }));
+    const refused = await stack.call(
+      'POST',
+      '/v1/definitions',
+      {
+        id: 'four',
+        nodes: [
+          {
+            id: 'each',
+            type: 'map',
+            items: '[1,2,3,4]',
+            task: { connector: 'http', action: 'request', inputs: { url: 'http://x' } },
+          },
+        ],
+      },
+      editor,
+    );
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.deepEqual(refused.body.error.details, [
+      { path: '/nodes/0/items', message: 'quota "map_items" exceeded: at most 3 items per map (found 4)' },
+    ]);
   });
 });
