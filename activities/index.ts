@@ -4,6 +4,7 @@
  * globals.
  */
 import { Context } from '@temporalio/activity';
+import type { PayloadCodec } from '@temporalio/common';
 import type { ConnectorCall } from '../interpreter/commands.js';
 import type { AiRequest, AiResult } from './ai-types.js';
 import { createAiActivity } from './ai.js';
@@ -12,7 +13,7 @@ import { ErrorTypes, nonRetryableFailure, withAttempt } from './errors.js';
 import { ConnectorRegistry } from './connectors/registry.js';
 import { createMask, type Mask } from './mask.js';
 import { checkOutputSize, maxNodeOutputBytesFromEnv } from './output-limit.js';
-import { cacheKey, resultCacheFromEnv, type ResultCache } from './result-cache.js';
+import { resultCacheFromEnv, type CachedCall, type ResultCache } from './result-cache.js';
 import { tenantOfWorkflowId } from '../src/temporal/tenant-runs.js';
 import { createSecretLookup, resolveSecrets, secretSourcesFromEnv, type SecretSources } from './secrets.js';
 
@@ -26,6 +27,8 @@ export interface ActivityDeps {
   cache?: ResultCache;
   /** The largest output a node's activity may return, in bytes of JSON; defaults to `WEFT_MAX_NODE_OUTPUT_BYTES` or 256 KiB. */
   maxOutputBytes?: number;
+  /** The payload codec (`WEFT_CODEC_KEYS`); when set, the default result cache encrypts its entries with it. */
+  codec?: PayloadCodec;
 }
 
 /** What `runConnector` returns: the action's output, and which attempt produced it. */
@@ -39,7 +42,7 @@ export interface ConnectorResult {
 export function createActivities(deps: ActivityDeps = {}) {
   const registry = deps.registry ?? new ConnectorRegistry();
   const lookup = createSecretLookup(deps.secrets ?? secretSourcesFromEnv());
-  const cache = deps.cache ?? resultCacheFromEnv();
+  const cache = deps.cache ?? resultCacheFromEnv(process.env, deps.codec);
   const maxOutputBytes = deps.maxOutputBytes ?? maxNodeOutputBytesFromEnv();
   const runAi = createAiActivity(deps.ai ?? aiConfigFromEnv());
   return {
@@ -67,7 +70,9 @@ export function createActivities(deps: ActivityDeps = {}) {
           const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(params)'}: ${i.message}`).join('; ');
           throw nonRetryableFailure(ErrorTypes.InvalidParams, `invalid params for ${name}: ${problems}`);
         }
-        const key = call.cache ? cacheKey(call.connector, call.action, parsed.data, tenant) : undefined;
+        const key: CachedCall | undefined = call.cache
+          ? { tenant, connector: call.connector, action: call.action, params: parsed.data }
+          : undefined;
         const hit = key === undefined ? undefined : await cache.get(key);
         if (hit) {
           // Cached under a larger limit (or by another worker): refused like a fresh answer would be.
