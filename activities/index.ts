@@ -9,7 +9,7 @@ import type { ConnectorCall } from '../interpreter/commands.js';
 import type { AiRequest, AiResult } from './ai-types.js';
 import { createAiActivity } from './ai.js';
 import { aiConfigFromEnv, type AiConfig } from './ai-config.js';
-import { ErrorTypes, nonRetryableFailure, withAttempt } from './errors.js';
+import { boundFailure, ErrorTypes, nonRetryableFailure, withAttempt } from './errors.js';
 import { ConnectorRegistry } from './connectors/registry.js';
 import { createMask, type Mask } from './mask.js';
 import { checkOutputSize, maxNodeOutputBytesFromEnv } from './output-limit.js';
@@ -93,13 +93,21 @@ export function createActivities(deps: ActivityDeps = {}) {
       } catch (err) {
         // A cancelled call must surface as cancelled, not as a failure Temporal would retry.
         if (ctx.cancellationSignal.aborted) throw err;
-        throw mask.failure(withAttempt(err, attempt));
+        // Masked first, then cut: a cut never leaves part of a secret behind.
+        throw boundFailure(mask.failure(withAttempt(err, attempt)));
       }
     },
 
     /** Runs one AI step: a chat completion whose answer is mapped and validated. */
     async runAi(request: AiRequest): Promise<AiResult> {
-      const result = await runAi(request);
+      const ctx = Context.current();
+      let result: AiResult;
+      try {
+        result = await runAi(request);
+      } catch (err) {
+        if (ctx.cancellationSignal.aborted) throw err;
+        throw boundFailure(err);
+      }
       try {
         // The call is paid for: the details carry usage and cost so the run still counts them.
         checkOutputSize(result.output, maxOutputBytes, `node "${request.node}" (model "${result.model}")`, {
@@ -108,7 +116,7 @@ export function createActivities(deps: ActivityDeps = {}) {
           cost_usd: result.cost_usd,
         });
       } catch (err) {
-        throw withAttempt(err, result.attempt);
+        throw boundFailure(withAttempt(err, result.attempt));
       }
       return result;
     },

@@ -19,6 +19,7 @@ import {
   defineUpdate,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -46,10 +47,14 @@ import {
 import type { Definition } from '../interpreter/definition-schema.js';
 import { compileProgram, handleEvent, initialState, pendingWork, startRun } from '../interpreter/engine.js';
 import { viewLineage, type RunLineage } from '../interpreter/lineage.js';
+import { MAX_MESSAGE_BYTES, truncateMessage } from '../interpreter/messages.js';
 import { resolveRunInput } from '../interpreter/run-input.js';
 import { viewRunState, type RunError, type RunState, type RunStateView } from '../interpreter/run-state.js';
 import { describeRun } from './run-details.js';
 import { statusPublisher } from './status-attribute.js';
+
+/** Marks runs whose expression failure messages are cut to `MAX_MESSAGE_BYTES` (interpreter/messages.ts). */
+export const BOUNDED_MESSAGES_PATCH = 'weft-bounded-failure-messages';
 
 /** What the gateway passes when it starts a run: the pinned definition version and the input. */
 export interface InterpretArgs {
@@ -134,7 +139,11 @@ type InboxItem =
 export async function interpret(args: InterpretArgs): Promise<unknown> {
   const info = workflowInfo();
   const { definition } = args;
-  const program = compileProgram(definition);
+  // Runs recorded before failure messages were bounded keep theirs whole on replay.
+  const program = {
+    ...compileProgram(definition),
+    ...(patched(BOUNDED_MESSAGES_PATCH) ? { messageLimit: MAX_MESSAGE_BYTES } : {}),
+  };
   const now = () => new Date().toISOString();
   const ids = { workflow_id: info.workflowId, instance_id: info.runId };
 
@@ -383,12 +392,17 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   return view.result;
 }
 
+/**
+ * The run's own failure, its message (and the error in its details) cut to `MAX_MESSAGE_BYTES`:
+ * Temporal terminates a run whose failure passes ~2 MB. Only the closing command's failure
+ * changes, which replay does not compare; messages within the bound are unchanged.
+ */
 function runFailure(error: RunError): ApplicationFailure {
   const where = error.node ? ` at node "${error.node}"` : '';
   return ApplicationFailure.create({
     type: error.type,
-    message: `${error.message}${where}`,
+    message: truncateMessage(`${error.message}${where}`),
     nonRetryable: true,
-    details: [error],
+    details: [{ ...error, message: truncateMessage(error.message) }],
   });
 }
