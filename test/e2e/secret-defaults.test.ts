@@ -90,3 +90,29 @@ describe('secret variable defaults', () => {
     assert.deepEqual(sent, [{ password: NEXT_SECRET, run: 'two' }]);
   });
 });
+
+describe('secret tainting through the gateway', () => {
+  test('GET /v1/runs/{id} and the result mask values derived from a secret variable', async () => {
+    const id = unique('secret-taint');
+    const derived = {
+      id,
+      variables: [
+        { name: 'pw', type: 'string', secret: true },
+        { name: 'shout', type: 'string' },
+      ],
+      nodes: [{ id: 'upper', type: 'set', assign: { shout: '$uppercase(vars.pw)' } }],
+    };
+    assert.equal((await stack.call('POST', '/v1/definitions', derived)).status, 201);
+    const started = await stack.call('POST', `/v1/definitions/${id}/runs`, { input: { pw: SECRET } });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const result = await stack.call('GET', `/v1/runs/${started.body.run_id}/result?wait=true`);
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    const state = await stack.call('GET', `/v1/runs/${started.body.run_id}`);
+    assert.equal(state.status, 200);
+    assert.equal(state.body.variables.shout, '***');
+    for (const body of [state.body, result.body]) {
+      const text = JSON.stringify(body);
+      assert.ok(!text.includes(SECRET.toUpperCase()) && !text.includes(SECRET), text);
+    }
+  });
+});
