@@ -11,7 +11,7 @@ import { createAiActivity } from './ai.js';
 import { aiConfigFromEnv, type AiConfig } from './ai-config.js';
 import { boundFailure, ErrorTypes, nonRetryableFailure, withAttempt } from './errors.js';
 import { ConnectorRegistry } from './connectors/registry.js';
-import { createMask, type Mask } from './mask.js';
+import { createMask, valuesAt, type Mask } from './mask.js';
 import { checkOutputSize, maxNodeOutputBytesFromEnv } from './output-limit.js';
 import { resultCacheFromEnv, type CachedCall, type ResultCache } from './result-cache.js';
 import { tenantOfWorkflowId } from '../src/temporal/tenant-runs.js';
@@ -55,6 +55,7 @@ export function createActivities(deps: ActivityDeps = {}) {
       const attempt = ctx.info.attempt;
       const name = `${call.connector}.${call.action}`;
       let mask: Mask = createMask([]);
+      let failureMask: Mask = createMask(valuesAt(call.params, call.mask));
       try {
         const connector = registry.get(call.connector);
         const action = connector?.actions[call.action];
@@ -65,6 +66,8 @@ export function createActivities(deps: ActivityDeps = {}) {
         const tenant = tenantOfWorkflowId(ctx.info.workflowExecution?.workflowId ?? '');
         const resolved = await resolveSecrets(call.params, (secret) => lookup(secret, tenant));
         mask = createMask(resolved.secrets);
+        // Params the workflow rendered from secret-derived values: masked in failures (not outputs).
+        failureMask = createMask([...resolved.secrets, ...valuesAt(call.params, call.mask)]);
         const parsed = action.params.safeParse(resolved.value);
         if (!parsed.success) {
           const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(params)'}: ${i.message}`).join('; ');
@@ -94,7 +97,7 @@ export function createActivities(deps: ActivityDeps = {}) {
         // A cancelled call must surface as cancelled, not as a failure Temporal would retry.
         if (ctx.cancellationSignal.aborted) throw err;
         // Masked first, then cut: a cut never leaves part of a secret behind.
-        throw boundFailure(mask.failure(withAttempt(err, attempt)));
+        throw boundFailure(failureMask.failure(withAttempt(err, attempt)));
       }
     },
 

@@ -114,3 +114,28 @@ export function createMask(secrets: readonly string[]): Mask {
     failure: (err) => (err instanceof Error ? maskError(err, text, value) : text(String(err))),
   };
 }
+
+/**
+ * The strings at these JSON Pointers of `value` (every string inside an object or array found
+ * there): the params a workflow rendered from secret-derived values (`ConnectorCall.mask`).
+ */
+export function valuesAt(value: unknown, pointers: readonly string[] | undefined): string[] {
+  if (!pointers) return [];
+  const found: string[] = [];
+  const collect = (item: unknown): void => {
+    if (typeof item === 'string') {
+      if (item.length > 0) found.push(item);
+    } else if (Array.isArray(item)) item.forEach(collect);
+    else if (item && typeof item === 'object') Object.values(item).forEach(collect);
+  };
+  for (const pointer of pointers) {
+    if (typeof pointer !== 'string') continue;
+    let at: unknown = value;
+    for (const part of pointer.split('/').slice(1)) {
+      const key = part.replace(/~1/g, '/').replace(/~0/g, '~');
+      at = at && typeof at === 'object' && Object.hasOwn(at, key) ? (at as Record<string, unknown>)[key] : undefined;
+    }
+    collect(at);
+  }
+  return found;
+}

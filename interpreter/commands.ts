@@ -25,6 +25,8 @@ export interface ConnectorCall {
   params: Record<string, unknown>;
   /** Reuse the result of an identical call made within this time (the node's `cache.ttl`). */
   cache?: { ttl_ms: number };
+  /** JSON Pointers of params rendered from secret-derived values, masked in failures (`taint.ts`; set by the workflow). */
+  mask?: string[];
 }
 
 /** A model call, prompt already rendered (no templates left). */

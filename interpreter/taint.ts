@@ -173,3 +173,26 @@ export function taintOf(definition: Pick<Definition, 'variables' | 'nodes'>): Ta
   cache.set(definition, taint);
   return taint;
 }
+
+/**
+ * Per task node (and map node with a task body) whose params use a tainted value: the JSON
+ * Pointers (into the rendered params) of the tainted templates. The workflow hands them to the
+ * activity, which masks the rendered values there in its failures, as it masks `secret:NAME`
+ * values: a connector error quoting a URL built from a secret variable shows `***`.
+ */
+export function taintedParamPointers(definition: Pick<Definition, 'variables' | 'nodes'>): Map<string, string[]> {
+  const taint = taintOf(definition);
+  const vars = taint.vars as Set<string>;
+  const nodes = taint.nodes as Set<string>;
+  const pointers = new Map<string, string[]>();
+  for (const node of definition.nodes) {
+    if (!taint.nodes.has(node.id)) continue;
+    const inputs = node.type === 'task' ? node.inputs : node.type === 'map' ? node.task?.inputs : undefined;
+    if (inputs === undefined) continue;
+    const tainted = templateExpressions(inputs)
+      .filter(([, expression]) => isTainted([expression], vars, nodes))
+      .map(([pointer]) => pointer);
+    if (tainted.length > 0) pointers.set(node.id, [...new Set(tainted)]);
+  }
+  return pointers;
+}

@@ -49,12 +49,15 @@ import { compileProgram, handleEvent, initialState, pendingWork, startRun } from
 import { viewLineage, type RunLineage } from '../interpreter/lineage.js';
 import { MAX_MESSAGE_BYTES, truncateMessage } from '../interpreter/messages.js';
 import { resolveRunInput } from '../interpreter/run-input.js';
+import { taintedParamPointers } from '../interpreter/taint.js';
 import { viewRunState, type RunError, type RunState, type RunStateView } from '../interpreter/run-state.js';
 import { describeRun } from './run-details.js';
 import { statusPublisher } from './status-attribute.js';
 
 /** Marks runs whose expression failure messages are cut to `MAX_MESSAGE_BYTES` (interpreter/messages.ts). */
 export const BOUNDED_MESSAGES_PATCH = 'weft-bounded-failure-messages';
+/** Marks runs whose connector calls name the params rendered from secret-derived values (`call.mask`). */
+export const TAINT_MASK_PATCH = 'weft-taint-mask';
 
 /** What the gateway passes when it starts a run: the pinned definition version and the input. */
 export interface InterpretArgs {
@@ -212,6 +215,9 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     inbox.push({ kind: 'engine', event });
   };
 
+  // Only definitions with secret-derived params get the patch marker (and the changed calls).
+  const taintedParams = taintedParamPointers(definition);
+  const masking = taintedParams.size > 0 && patched(TAINT_MASK_PATCH);
   const dispatch = (command: WorkCommand): void => {
     const scope = new CancellationScope();
     scopes.set(command.exec, scope);
@@ -255,8 +261,9 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       );
     if (command.type === 'run_activity') {
       const { runConnector } = proxyActivities<Activities>(activityOptions(command.plan));
+      const mask = masking ? taintedParams.get(command.node) : undefined;
       void settleWork(
-        scope.run(() => runConnector(command.call)),
+        scope.run(() => runConnector(mask ? { ...command.call, mask } : command.call)),
         command.plan,
       );
     } else if (command.type === 'run_ai') {

@@ -155,6 +155,34 @@ describe('secrets', () => {
     assert.match(err.cause.message, /\*\*\*/);
   });
 
+  test("a secret variable templated into a URL is masked in the activity's failure (what the worker logs)", async () => {
+    const key = `pw-${randomBytes(6).toString('hex')}`;
+    const raw = {
+      id: 'secret-var-url',
+      variables: [{ name: 'key', type: 'string', secret: true }],
+      nodes: [
+        {
+          ...task('call', { url: `${new URL(closedUrl).origin}/v1?key={{ $uppercase(vars.key) }}` }),
+          retry_policy: { max_attempts: 1 },
+        },
+      ],
+    };
+    const result = validateDefinition(raw);
+    assert.ok(result.ok);
+    const handle = await client.workflow.start('interpret', {
+      taskQueue,
+      workflowId: unique('secret-var-url'),
+      args: [{ definition: { ...result.definition, version: '1' }, input: { key } }],
+    });
+    await assert.rejects(handle.result(), WorkflowFailedError);
+    const history = await handle.fetchHistory();
+    const failed = history.events?.find((e) => e.activityTaskFailedEventAttributes)?.activityTaskFailedEventAttributes;
+    const message = failed?.failure?.message ?? '';
+    assert.match(message, /failed/, 'the activity failed with a connection error');
+    assert.ok(!message.includes(key.toUpperCase()) && !message.includes(key), message);
+    assert.match(message, /\*\*\*/);
+  });
+
   test('an unknown secret fails at once with SecretNotFound naming it', async () => {
     const handle = await start({
       id: 'secret-missing',
