@@ -8,7 +8,6 @@ import type { Command, EngineEvent, ExternalEvent } from './commands.js';
 import type { Node, NodeOf } from './definition-schema.js';
 import { durationMs } from './duration.js';
 import { ACTIVATION_LIMITS } from './expression-budget.js';
-import { truncateMessage } from './messages.js';
 import { ExpressionError, NeedsAsync, evaluate, evaluateSync, isTruthy, renderTemplateSync } from './expressions.js';
 import { cancelAll, nextCompensation, onFailure } from './failures.js';
 import { leave, leaveSync, receive } from './flow.js';
@@ -252,8 +251,7 @@ export async function advance(
       else queue.push(...fast.arrivals);
     } catch (err) {
       if (!(err instanceof ExpressionError)) throw err;
-      const message =
-        program.messageLimit === undefined ? err.message : truncateMessage(err.message, program.messageLimit);
+      const message = program.boundMessage ? program.boundMessage(err.message) : err.message;
       const error = { type: 'ExpressionError', message, node: node.id };
       queue.push(...(await onFailure(program, state, node, error, now, commands)));
     }

@@ -25,8 +25,8 @@ export interface Program {
   incoming: Map<string, number[]>;
   /** Nodes on a cycle: an edge they do not take this time may be taken next iteration. */
   cyclic: Set<string>;
-  /** Cut expression failure messages to this many UTF-8 bytes (set by the workflow behind `patched()`; absent: as they are). */
-  messageLimit?: number;
+  /** Bounds an expression failure message (the workflow cuts long ones behind `patched()`); absent: kept as is. */
+  boundMessage?: (message: string) => string;
 }
 
 export function compileProgram(definition: Definition): Program {

@@ -47,7 +47,7 @@ import {
 import type { Definition } from '../interpreter/definition-schema.js';
 import { compileProgram, handleEvent, initialState, pendingWork, startRun } from '../interpreter/engine.js';
 import { viewLineage, type RunLineage } from '../interpreter/lineage.js';
-import { MAX_MESSAGE_BYTES, truncateMessage } from '../interpreter/messages.js';
+import { truncateMessage } from '../interpreter/messages.js';
 import { resolveRunInput } from '../interpreter/run-input.js';
 import { taintedParamPointers } from '../interpreter/taint.js';
 import { viewRunState, type RunError, type RunState, type RunStateView } from '../interpreter/run-state.js';
@@ -142,10 +142,14 @@ type InboxItem =
 export async function interpret(args: InterpretArgs): Promise<unknown> {
   const info = workflowInfo();
   const { definition } = args;
-  // Runs recorded before failure messages were bounded keep theirs whole on replay.
+  // Runs recorded before failure messages were bounded keep theirs whole on replay; the patch
+  // marker is written only when a message is actually cut, so other runs' histories are unchanged.
   const program = {
     ...compileProgram(definition),
-    ...(patched(BOUNDED_MESSAGES_PATCH) ? { messageLimit: MAX_MESSAGE_BYTES } : {}),
+    boundMessage: (message: string) => {
+      const cut = truncateMessage(message);
+      return cut !== message && patched(BOUNDED_MESSAGES_PATCH) ? cut : message;
+    },
   };
   const now = () => new Date().toISOString();
   const ids = { workflow_id: info.workflowId, instance_id: info.runId };
