@@ -3,6 +3,7 @@
  * here, where the cause is known: a 503 is worth another try, a 404 is not.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { MAX_MESSAGE_BYTES, truncateMessage } from '../interpreter/messages.js';
 
 /** Stable error types a definition can name in `non_retryable_errors` or error handlers. */
 export const ErrorTypes = {
@@ -111,4 +112,68 @@ export function withAttempt(err: unknown, attempt: number): ApplicationFailure {
   }
   const error = err instanceof Error ? err : new Error(String(err));
   return ApplicationFailure.create({ type: error.name, message: error.message, details: [{ attempt }], cause: error });
+}
+
+/** The longest failure message handed to Temporal, in UTF-8 bytes (8 KiB); longer ones are cut with a marker. */
+export const MAX_FAILURE_MESSAGE_BYTES = MAX_MESSAGE_BYTES;
+/** The largest failure detail handed to Temporal, in bytes of JSON (Temporal terminates runs whose failures pass ~2 MB). */
+export const MAX_FAILURE_DETAILS_BYTES = 32 * 1024;
+
+const truncateText = truncateMessage;
+const utf8 = new TextEncoder();
+
+const jsonBytes = (value: unknown) => utf8.encode(JSON.stringify(value) ?? 'null').length;
+
+/**
+ * A failure detail within `max` bytes of JSON: as is when it fits; else an object keeps its
+ * small fields (strings cut to the message bound) and shows each field that does not fit as a
+ * truncation marker; anything else becomes its JSON, truncated.
+ */
+export function boundDetail(detail: unknown, max = MAX_FAILURE_DETAILS_BYTES): unknown {
+  const size = jsonBytes(detail);
+  if (size <= max) return detail;
+  if (detail && typeof detail === 'object' && !Array.isArray(detail)) {
+    const out: Record<string, unknown> = {};
+    let budget = max;
+    for (const [key, value] of Object.entries(detail)) {
+      const room = budget - key.length - 4;
+      let kept: unknown =
+        typeof value === 'string'
+          ? truncateText(value, Math.max(0, Math.min(room, MAX_FAILURE_MESSAGE_BYTES)))
+          : value && typeof value === 'object' && !Array.isArray(value) && room > 64
+            ? boundDetail(value, room)
+            : value;
+      if (jsonBytes(kept) + key.length + 4 > budget) kept = `… (truncated, ${jsonBytes(value)} bytes)`;
+      budget -= jsonBytes(kept) + key.length + 4;
+      out[key] = kept;
+    }
+    return out;
+  }
+  return truncateText(JSON.stringify(detail) ?? 'null', max);
+}
+
+/**
+ * The same failure with its message (and its causes' messages and stacks) cut to
+ * `MAX_FAILURE_MESSAGE_BYTES` and its details to `MAX_FAILURE_DETAILS_BYTES`. Applied last,
+ * after masking, so a cut never leaves part of a secret unmasked.
+ */
+export function boundFailure(err: unknown): unknown {
+  if (err instanceof ApplicationFailure) {
+    return ApplicationFailure.create({
+      type: err.type ?? 'Error',
+      message: truncateText(err.message),
+      nonRetryable: err.nonRetryable ?? false,
+      details: (err.details ?? []).map((d) => boundDetail(d)),
+      ...(retryDelayOf(err) === undefined ? {} : { nextRetryDelay: retryDelayOf(err) }),
+      ...(err.cause instanceof Error ? { cause: boundFailure(err.cause) as Error } : {}),
+    });
+  }
+  if (err instanceof Error) {
+    const bounded = new Error(truncateText(err.message));
+    bounded.name = err.name;
+    bounded.stack = err.stack === undefined ? undefined : truncateText(err.stack);
+    if (err.cause instanceof Error) bounded.cause = boundFailure(err.cause);
+    return bounded;
+  }
+  return truncateText(String(err));
 }

@@ -4,15 +4,16 @@
  * globals.
  */
 import { Context } from '@temporalio/activity';
+import type { PayloadCodec } from '@temporalio/common';
 import type { ConnectorCall } from '../interpreter/commands.js';
 import type { AiRequest, AiResult } from './ai-types.js';
 import { createAiActivity } from './ai.js';
 import { aiConfigFromEnv, type AiConfig } from './ai-config.js';
-import { ErrorTypes, nonRetryableFailure, withAttempt } from './errors.js';
+import { boundFailure, ErrorTypes, nonRetryableFailure, withAttempt } from './errors.js';
 import { ConnectorRegistry } from './connectors/registry.js';
-import { createMask, type Mask } from './mask.js';
+import { createMask, valuesAt, type Mask } from './mask.js';
 import { checkOutputSize, maxNodeOutputBytesFromEnv } from './output-limit.js';
-import { cacheKey, resultCacheFromEnv, type ResultCache } from './result-cache.js';
+import { resultCacheFromEnv, type CachedCall, type ResultCache } from './result-cache.js';
 import { tenantOfWorkflowId } from '../src/temporal/tenant-runs.js';
 import { createSecretLookup, resolveSecrets, secretSourcesFromEnv, type SecretSources } from './secrets.js';
 
@@ -26,6 +27,8 @@ export interface ActivityDeps {
   cache?: ResultCache;
   /** The largest output a node's activity may return, in bytes of JSON; defaults to `WEFT_MAX_NODE_OUTPUT_BYTES` or 256 KiB. */
   maxOutputBytes?: number;
+  /** The payload codec (`WEFT_CODEC_KEYS`); when set, the default result cache encrypts its entries with it. */
+  codec?: PayloadCodec;
 }
 
 /** What `runConnector` returns: the action's output, and which attempt produced it. */
@@ -39,7 +42,7 @@ export interface ConnectorResult {
 export function createActivities(deps: ActivityDeps = {}) {
   const registry = deps.registry ?? new ConnectorRegistry();
   const lookup = createSecretLookup(deps.secrets ?? secretSourcesFromEnv());
-  const cache = deps.cache ?? resultCacheFromEnv();
+  const cache = deps.cache ?? resultCacheFromEnv(process.env, deps.codec);
   const maxOutputBytes = deps.maxOutputBytes ?? maxNodeOutputBytesFromEnv();
   const runAi = createAiActivity(deps.ai ?? aiConfigFromEnv());
   return {
@@ -52,6 +55,7 @@ export function createActivities(deps: ActivityDeps = {}) {
       const attempt = ctx.info.attempt;
       const name = `${call.connector}.${call.action}`;
       let mask: Mask = createMask([]);
+      let failureMask: Mask = createMask(valuesAt(call.params, call.mask));
       try {
         const connector = registry.get(call.connector);
         const action = connector?.actions[call.action];
@@ -62,12 +66,16 @@ export function createActivities(deps: ActivityDeps = {}) {
         const tenant = tenantOfWorkflowId(ctx.info.workflowExecution?.workflowId ?? '');
         const resolved = await resolveSecrets(call.params, (secret) => lookup(secret, tenant));
         mask = createMask(resolved.secrets);
+        // Params the workflow rendered from secret-derived values: masked in failures (not outputs).
+        failureMask = createMask([...resolved.secrets, ...valuesAt(call.params, call.mask)]);
         const parsed = action.params.safeParse(resolved.value);
         if (!parsed.success) {
           const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(params)'}: ${i.message}`).join('; ');
           throw nonRetryableFailure(ErrorTypes.InvalidParams, `invalid params for ${name}: ${problems}`);
         }
-        const key = call.cache ? cacheKey(call.connector, call.action, parsed.data, tenant) : undefined;
+        const key: CachedCall | undefined = call.cache
+          ? { tenant, connector: call.connector, action: call.action, params: parsed.data }
+          : undefined;
         const hit = key === undefined ? undefined : await cache.get(key);
         if (hit) {
           // Cached under a larger limit (or by another worker): refused like a fresh answer would be.
@@ -90,13 +98,21 @@ export function createActivities(deps: ActivityDeps = {}) {
       } catch (err) {
         // A cancelled call must surface as cancelled, not as a failure Temporal would retry.
         if (ctx.cancellationSignal.aborted) throw err;
-        throw mask.failure(withAttempt(err, attempt));
+        // Masked first, then cut: a cut never leaves part of a secret behind.
+        throw boundFailure(failureMask.failure(withAttempt(err, attempt)));
       }
     },
 
     /** Runs one AI step: a chat completion whose answer is mapped and validated. */
     async runAi(request: AiRequest): Promise<AiResult> {
-      const result = await runAi(request);
+      const ctx = Context.current();
+      let result: AiResult;
+      try {
+        result = await runAi(request);
+      } catch (err) {
+        if (ctx.cancellationSignal.aborted) throw err;
+        throw boundFailure(err);
+      }
       try {
         // The call is paid for: the details carry usage and cost so the run still counts them.
         checkOutputSize(result.output, maxOutputBytes, `node "${request.node}" (model "${result.model}")`, {
@@ -105,7 +121,7 @@ export function createActivities(deps: ActivityDeps = {}) {
           cost_usd: result.cost_usd,
         });
       } catch (err) {
-        throw withAttempt(err, result.attempt);
+        throw boundFailure(withAttempt(err, result.attempt));
       }
       return result;
     },

@@ -30,6 +30,8 @@ export interface ConnectorCall {
    * `response_bytes` quota); lowers the worker's `WEFT_MAX_RESPONSE_BYTES`.
    */
   max_response_bytes?: number;
+  /** JSON Pointers of params rendered from secret-derived values, masked in failures (`taint.ts`; set by the workflow). */
+  mask?: string[];
 }
 
 /** A model call, prompt already rendered (no templates left). */

@@ -258,7 +258,8 @@ export async function advance(
       else queue.push(...fast.arrivals);
     } catch (err) {
       if (!(err instanceof ExpressionError)) throw err;
-      const error = { type: 'ExpressionError', message: err.message, node: node.id };
+      const message = program.boundMessage ? program.boundMessage(err.message) : err.message;
+      const error = { type: 'ExpressionError', message, node: node.id };
       queue.push(...(await onFailure(program, state, node, error, now, commands)));
     }
   }

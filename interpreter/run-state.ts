@@ -6,6 +6,7 @@
 import type { ExternalEvent, WorkCommand } from './commands.js';
 import type { Definition } from './definition-schema.js';
 import type { QuotaName, RunQuotas } from './quotas.js';
+import { taintOf, type Taint } from './taint.js';
 
 export type RunStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
 export type NodeStatus = 'pending' | 'running' | 'waiting' | 'completed' | 'failed' | 'skipped';
@@ -216,13 +217,23 @@ export interface RunStateView {
 
 export const MASK = '***';
 
-function secretValues(definition: Pick<Definition, 'variables'>, state: RunState): string[] {
-  return definition.variables
-    .filter((v) => v.secret)
-    .map((v) => state.vars[v.name])
-    .filter((value): value is string | number => typeof value === 'string' || typeof value === 'number')
-    .map(String)
-    .filter((value) => value.length > 0);
+/** Values shorter than this taken from derived (tainted, not secret) variables are not scrubbed elsewhere: too common. */
+const MIN_DERIVED_LENGTH = 4;
+
+/** The values to scrub wherever they occur: secret variables' values, and derived variables' strings. */
+function taintedValues(definition: Pick<Definition, 'variables'>, state: RunState, taint: Taint): string[] {
+  const secret = new Set(definition.variables.filter((v) => v.secret).map((v) => v.name));
+  const values = new Set<string>();
+  for (const name of taint.vars) {
+    const value = state.vars[name];
+    if (typeof value !== 'string' && typeof value !== 'number') continue;
+    const text = String(value);
+    if (text.length > 0 && (secret.has(name) || (typeof value === 'string' && text.length >= MIN_DERIVED_LENGTH))) {
+      values.add(text);
+    }
+  }
+  // Longest first, so a value containing another is masked whole.
+  return [...values].sort((a, b) => b.length - a.length);
 }
 
 /** Replaces every occurrence of a secret value inside strings of `value`. */
@@ -237,27 +248,53 @@ function scrub(value: unknown, secrets: string[]): unknown {
   return value;
 }
 
-/** Builds the contract's state view from the interpreter state. */
+/**
+ * The run's result as a reader may see it: masked whole when a tainted end node produced it,
+ * else (the run's variables) with every tainted variable masked.
+ */
+function viewResult(definition: Pick<Definition, 'nodes'>, state: RunState, taint: Taint, secrets: string[]): unknown {
+  const fromTaintedEnd = definition.nodes.some(
+    (n) => n.type === 'end' && taint.nodes.has(n.id) && state.nodes[n.id]?.status === 'completed',
+  );
+  if (fromTaintedEnd) return MASK;
+  const result = state.result;
+  if (result && typeof result === 'object' && !Array.isArray(result)) {
+    return Object.fromEntries(
+      Object.entries(result).map(([k, v]) => [k, taint.vars.has(k) ? MASK : scrub(v, secrets)]),
+    );
+  }
+  return scrub(result, secrets);
+}
+
+/**
+ * Builds the contract's state view from the interpreter state. Secret variables and everything
+ * derived from them (`taint.ts`) are masked: tainted variables, the outputs and error messages
+ * of tainted nodes, the result they make, and their values wherever else they appear.
+ */
 export function viewRunState(
   definition: Pick<Definition, 'variables' | 'nodes'>,
   state: RunState,
   ids: { workflow_id: string; instance_id: string },
 ): RunStateView {
-  const secretNames = new Set(definition.variables.filter((v) => v.secret).map((v) => v.name));
-  const secrets = secretValues(definition, state);
+  const taint = taintOf(definition);
+  const secrets = taintedValues(definition, state, taint);
   const variables = Object.fromEntries(
-    Object.entries(state.vars).map(([name, value]) => [name, secretNames.has(name) ? MASK : scrub(value, secrets)]),
+    Object.entries(state.vars).map(([name, value]) => [name, taint.vars.has(name) ? MASK : scrub(value, secrets)]),
   );
-  const secretOutputs = new Set(
-    definition.nodes.filter((n) => n.output !== undefined && secretNames.has(n.output)).map((n) => n.id),
-  );
+  const secretOutputs = new Set([
+    ...taint.nodes,
+    ...definition.nodes.filter((n) => n.output !== undefined && taint.vars.has(n.output)).map((n) => n.id),
+  ]);
   const nodes: RunStateView['nodes'] = {};
   for (const [id, record] of Object.entries(state.nodes)) {
     const entry: RunStateView['nodes'][string] = { status: record.status, attempts: record.attempts };
     if (record.cost) entry.cost = record.cost;
     if (record.cached) entry.cached = true;
     if (record.output !== undefined) entry.output = secretOutputs.has(id) ? MASK : scrub(record.output, secrets);
-    if (record.error) entry.error = scrub(record.error, secrets) as NodeError;
+    if (record.error) {
+      const error = scrub(record.error, secrets) as NodeError;
+      entry.error = taint.nodes.has(id) ? { ...error, message: MASK } : error;
+    }
     nodes[id] = entry;
   }
   const active = [
@@ -277,11 +314,22 @@ export function viewRunState(
     active_nodes: active,
     variables,
     nodes,
-    history: scrub(state.history, secrets) as Transition[],
+    history: (scrub(state.history, secrets) as Transition[]).map((t) =>
+      t.note !== undefined && t.node !== undefined && taint.nodes.has(t.node) ? { ...t, note: MASK } : t,
+    ),
     cost: { usd: state.cost.usd, tokens: { ...state.cost.tokens } },
   };
-  if (state.pause_reason !== undefined && state.status === 'paused') view.pause_reason = state.pause_reason;
-  if (state.result !== undefined) view.result = scrub(state.result, secrets);
-  if (state.error) view.error = scrub(state.error, secrets) as RunError;
+  if (state.pause_reason !== undefined && state.status === 'paused') {
+    const failed = /^node "([^"]+)" failed: /.exec(state.pause_reason);
+    view.pause_reason =
+      failed?.[1] !== undefined && taint.nodes.has(failed[1])
+        ? `${failed[0]}${MASK}`
+        : (scrub(state.pause_reason, secrets) as string);
+  }
+  if (state.result !== undefined) view.result = viewResult(definition, state, taint, secrets);
+  if (state.error) {
+    const error = scrub(state.error, secrets) as RunError;
+    view.error = error.node !== undefined && taint.nodes.has(error.node) ? { ...error, message: MASK } : error;
+  }
   return view;
 }

@@ -25,6 +25,8 @@ export interface Program {
   incoming: Map<string, number[]>;
   /** Nodes on a cycle: an edge they do not take this time may be taken next iteration. */
   cyclic: Set<string>;
+  /** Bounds an expression failure message (the workflow cuts long ones behind `patched()`); absent: kept as is. */
+  boundMessage?: (message: string) => string;
 }
 
 export function compileProgram(definition: Definition): Program {

@@ -20,6 +20,7 @@ import {
   executeChild,
   proxySinks,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -49,10 +50,17 @@ import type { Definition } from '../interpreter/definition-schema.js';
 import { compileProgram, handleEvent, initialState, pendingWork, startRun } from '../interpreter/engine.js';
 import { viewLineage, type RunLineage } from '../interpreter/lineage.js';
 import type { RunQuotas } from '../interpreter/quotas.js';
+import { truncateMessage } from '../interpreter/messages.js';
 import { resolveRunInput } from '../interpreter/run-input.js';
+import { taintedParamPointers } from '../interpreter/taint.js';
 import { viewRunState, type RunError, type RunState, type RunStateView } from '../interpreter/run-state.js';
 import { describeRun } from './run-details.js';
 import { statusPublisher } from './status-attribute.js';
+
+/** Marks runs whose expression failure messages are cut to `MAX_MESSAGE_BYTES` (interpreter/messages.ts). */
+export const BOUNDED_MESSAGES_PATCH = 'weft-bounded-failure-messages';
+/** Marks runs whose connector calls name the params rendered from secret-derived values (`call.mask`). */
+export const TAINT_MASK_PATCH = 'weft-taint-mask';
 
 /** What the gateway passes when it starts a run: the pinned definition version and the input. */
 export interface InterpretArgs {
@@ -145,7 +153,15 @@ type InboxItem =
 export async function interpret(args: InterpretArgs): Promise<unknown> {
   const info = workflowInfo();
   const { definition } = args;
-  const program = compileProgram(definition);
+  // Runs recorded before failure messages were bounded keep theirs whole on replay; the patch
+  // marker is written only when a message is actually cut, so other runs' histories are unchanged.
+  const program = {
+    ...compileProgram(definition),
+    boundMessage: (message: string) => {
+      const cut = truncateMessage(message);
+      return cut !== message && patched(BOUNDED_MESSAGES_PATCH) ? cut : message;
+    },
+  };
   const now = () => new Date().toISOString();
   const ids = { workflow_id: info.workflowId, instance_id: info.runId };
 
@@ -214,6 +230,9 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     inbox.push({ kind: 'engine', event });
   };
 
+  // Only definitions with secret-derived params get the patch marker (and the changed calls).
+  const taintedParams = taintedParamPointers(definition);
+  const masking = taintedParams.size > 0 && patched(TAINT_MASK_PATCH);
   const dispatch = (command: WorkCommand): void => {
     const scope = new CancellationScope();
     scopes.set(command.exec, scope);
@@ -257,8 +276,9 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       );
     if (command.type === 'run_activity') {
       const { runConnector } = proxyActivities<Activities>(activityOptions(command.plan));
+      const mask = masking ? taintedParams.get(command.node) : undefined;
       void settleWork(
-        scope.run(() => runConnector(command.call)),
+        scope.run(() => runConnector(mask ? { ...command.call, mask } : command.call)),
         command.plan,
       );
     } else if (command.type === 'run_ai') {
@@ -398,12 +418,17 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   return view.result;
 }
 
+/**
+ * The run's own failure, its message (and the error in its details) cut to `MAX_MESSAGE_BYTES`:
+ * Temporal terminates a run whose failure passes ~2 MB. Only the closing command's failure
+ * changes, which replay does not compare; messages within the bound are unchanged.
+ */
 function runFailure(error: RunError): ApplicationFailure {
   const where = error.node ? ` at node "${error.node}"` : '';
   return ApplicationFailure.create({
     type: error.type,
-    message: `${error.message}${where}`,
+    message: truncateMessage(`${error.message}${where}`),
     nonRetryable: true,
-    details: [error],
+    details: [{ ...error, message: truncateMessage(error.message) }],
   });
 }

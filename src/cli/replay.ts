@@ -30,7 +30,10 @@ async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const connection = await Connection.connect({ address: config.temporalAddress, tls: config.temporalTls });
   try {
-    return await fn(new Client({ connection, namespace: config.namespace }));
+    // Exports keep the raw (encrypted) payloads: the client decodes nothing of a history.
+    return await fn(
+      new Client({ connection, namespace: config.namespace, ...(dataConverter ? { dataConverter } : {}) }),
+    );
   } finally {
     await connection.close();
   }

@@ -18,6 +18,7 @@ import { activateSchedules, isApproved } from './activation.js';
 import type { TenantScope } from './tenant-scopes.js';
 import { HttpError, notFound, parseOrThrow, validationFailed } from './http-error.js';
 import { triggerProblems } from './trigger-checks.js';
+import { diffWithoutSecretDefaults, withoutSecretDefaults } from './secret-defaults.js';
 
 const VERSION_MESSAGE = 'expected a version such as "3"';
 
@@ -80,7 +81,7 @@ export function definitionRoutes(app: Express, deps: GatewayDeps): void {
   app.get('/v1/definitions/:id', async (req, res) => {
     const definition = await (await scopeOf(req)).definitions.get(param(req, 'id'));
     if (!definition) throw notFound(`definition "${param(req, 'id')}"`);
-    res.json(definition);
+    res.json(withoutSecretDefaults(definition));
   });
 
   app.get('/v1/definitions/:id/versions', async (req, res) => {
@@ -92,7 +93,7 @@ export function definitionRoutes(app: Express, deps: GatewayDeps): void {
   app.get('/v1/definitions/:id/versions/:version', async (req, res) => {
     const definition = await (await scopeOf(req)).definitions.get(param(req, 'id'), param(req, 'version'));
     if (!definition) throw notFound(`version "${param(req, 'version')}" of definition "${param(req, 'id')}"`);
-    res.json(definition);
+    res.json(withoutSecretDefaults(definition));
   });
 
   app.get('/v1/definitions/:id/versions/:a/diff/:b', async (req, res) => {
@@ -106,7 +107,7 @@ export function definitionRoutes(app: Express, deps: GatewayDeps): void {
     const [from, to] = await Promise.all([definitions.get(id, a), definitions.get(id, b)]);
     if (!from) throw notFound(`version "${a}" of definition "${id}"`);
     if (!to) throw notFound(`version "${b}" of definition "${id}"`);
-    res.json(diffDefinitions(from, to));
+    res.json(diffWithoutSecretDefaults(diffDefinitions(from, to)));
   });
 
   app.get('/v1/definitions/:id/stats', async (req, res) => {

@@ -11,6 +11,7 @@ import type { Express } from 'express';
 import { z } from 'zod';
 import { actor, param, type GatewayDeps } from './gateway-deps.js';
 import { diffDefinitions } from './definition-diff.js';
+import { diffWithoutSecretDefaults } from './secret-defaults.js';
 import { activateSchedules, isApproved } from './activation.js';
 import { HttpError, notFound, parseOrThrow } from './http-error.js';
 
@@ -34,7 +35,7 @@ export function publishingRoutes(app: Express, deps: GatewayDeps): void {
           definitions.get(id, String(version - 1)),
           definitions.get(id, event.version),
         ]);
-        return from && to ? { ...event, diff: diffDefinitions(from, to) } : event;
+        return from && to ? { ...event, diff: diffWithoutSecretDefaults(diffDefinitions(from, to)) } : event;
       }),
     );
     res.json({ items });

@@ -75,7 +75,7 @@ export async function replayFiles(
   workflowsPath?: string,
   dataConverter?: DataConverter,
 ): Promise<ReplayOutcome[]> {
-  const bundle = await workflowBundle(workflowsPath);
+  const bundle = await workflowBundle(workflowsPath, false, dataConverter?.failureConverterPath !== undefined);
   const outcomes: ReplayOutcome[] = [];
   for (const file of historyFiles(paths)) {
     const name = basename(file);
@@ -95,6 +95,33 @@ export async function replayFiles(
   return outcomes;
 }
 
+/**
+ * The closed runs of one definition, newest first, straight from the visibility API: the
+ * client's own listing decodes every run's memo, which fails on encrypted runs when the
+ * client has no codec, and replay needs only ids and histories.
+ */
+async function* closedRuns(client: Client, definitionId: string, limit: number) {
+  const query = `${DefinitionIdKey.name} = ${JSON.stringify(definitionId)} AND ExecutionStatus != "Running"`;
+  let nextPageToken: Uint8Array | undefined;
+  let listed = 0;
+  do {
+    const page = await client.workflowService.listWorkflowExecutions({
+      namespace: client.options.namespace,
+      query,
+      pageSize: limit,
+      ...(nextPageToken ? { nextPageToken } : {}),
+    });
+    for (const execution of page.executions ?? []) {
+      const workflowId = execution.execution?.workflowId;
+      if (!workflowId) continue;
+      const runId = execution.execution?.runId ?? undefined;
+      yield { workflowId, history: await client.workflow.getHandle(workflowId, runId).fetchHistory() };
+      if (++listed >= limit) return;
+    }
+    nextPageToken = page.nextPageToken && page.nextPageToken.length > 0 ? page.nextPageToken : undefined;
+  } while (nextPageToken);
+}
+
 /** Replays the most recent closed runs of one definition, fetched from Temporal (decrypted with `dataConverter`). */
 export async function replayDefinition(
   client: Client,
@@ -102,12 +129,10 @@ export async function replayDefinition(
   limit = 20,
   dataConverter?: DataConverter,
 ): Promise<ReplayOutcome[]> {
-  const bundle = await workflowBundle();
-  const query = `${DefinitionIdKey.name} = ${JSON.stringify(definitionId)} AND ExecutionStatus != "Running"`;
+  const bundle = await workflowBundle(undefined, false, dataConverter?.failureConverterPath !== undefined);
   const outcomes: ReplayOutcome[] = [];
-  const histories = client.workflow.list({ query, pageSize: limit }).intoHistories();
   const options = { workflowBundle: bundle, ...(dataConverter ? { dataConverter } : {}) };
-  for await (const result of Worker.runReplayHistories(options, histories)) {
+  for await (const result of Worker.runReplayHistories(options, closedRuns(client, definitionId, limit))) {
     outcomes.push(
       result.error
         ? { name: result.workflowId, ok: false, error: describe(result.error) }

@@ -117,7 +117,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     workflowBundle: await workflowBundle(options.workflowsPath, tracing !== undefined, options.codec !== undefined),
     ...(options.codec ? { dataConverter: encryptingDataConverter(options.codec) } : {}),
     activities: {
-      ...createActivities({ ...options.activityDeps, registry }),
+      ...createActivities({ codec: options.codec, ...options.activityDeps, registry }),
       ...createDefinitionActivities(options.definitions ?? noDefinitions),
     },
     interceptors: {

@@ -21,6 +21,9 @@ import { connectClient, startTestWorker, unique } from '../support/temporal.js';
 const TOKEN = `Bearer tok-${randomBytes(8).toString('hex')}`;
 const URL_KEY = `k3y/+=${randomBytes(6).toString('hex')}`;
 const FILE_SECRET = `from-file-${randomBytes(6).toString('hex')}`;
+/** A whole URL as a secret, written so that the URL parser rewrites it (scheme and host case, a space). */
+const URL_TOKEN = `t0k ${randomBytes(6).toString('hex')}`;
+let closedUrl = '';
 const dir = mkdtempSync(join(tmpdir(), 'weft-secrets-'));
 let target: HttpTarget;
 let worker: RunningWorker;
@@ -36,6 +39,12 @@ before(async () => {
   // The worker reads secrets from its environment, as in production.
   process.env.TEST_TOKEN_xyz = TOKEN;
   process.env.TEST_API_KEY = URL_KEY;
+  // A port nothing listens on: the call fails with a connection error quoting the URL.
+  const closed = await startHttpTarget({});
+  const port = new URL(closed.url).port;
+  await closed.close();
+  closedUrl = `HTTP://LocalHost:${port}/Api Path?token=${URL_TOKEN}`;
+  process.env.TEST_SECRET_URL = closedUrl;
   const file = join(dir, 'secrets.json');
   writeFileSync(file, JSON.stringify({ FILE_SECRET }));
   process.env.WEFT_SECRETS_FILE = file;
@@ -121,6 +130,57 @@ describe('secrets', () => {
     assert.ok(!history.includes(URL_KEY), 'the key must not be in the history');
     assert.ok(!history.includes(encodeURIComponent(URL_KEY)), 'nor its URL-encoded form');
     assert.match(history, /key \*\*\* is not welcome/);
+  });
+
+  test('a secret URL is masked in failure messages in the form the URL parser gave it', async () => {
+    const handle = await start({
+      id: 'secret-url',
+      nodes: [
+        { ...task('call', { url: 'secret:TEST_SECRET_URL', query: { page: 2 } }), retry_policy: { max_attempts: 1 } },
+      ],
+    });
+    const err = await handle.result().then(
+      () => assert.fail('expected the run to fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure);
+    assert.equal(err.cause.type, 'ConnectionError');
+    const history = await historyText(handle);
+    const normalized = new URL(closedUrl).href;
+    for (const text of [err.cause.message, history]) {
+      assert.ok(!text.includes(normalized.split('?')[0] ?? normalized), text.slice(0, 2000));
+      assert.ok(!text.includes(encodeURIComponent(URL_TOKEN)) && !text.includes(URL_TOKEN), text.slice(0, 2000));
+      assert.ok(!text.toLowerCase().includes('localhost:'), text.slice(0, 2000));
+    }
+    assert.match(err.cause.message, /\*\*\*/);
+  });
+
+  test("a secret variable templated into a URL is masked in the activity's failure (what the worker logs)", async () => {
+    const key = `pw-${randomBytes(6).toString('hex')}`;
+    const raw = {
+      id: 'secret-var-url',
+      variables: [{ name: 'key', type: 'string', secret: true }],
+      nodes: [
+        {
+          ...task('call', { url: `${new URL(closedUrl).origin}/v1?key={{ $uppercase(vars.key) }}` }),
+          retry_policy: { max_attempts: 1 },
+        },
+      ],
+    };
+    const result = validateDefinition(raw);
+    assert.ok(result.ok);
+    const handle = await client.workflow.start('interpret', {
+      taskQueue,
+      workflowId: unique('secret-var-url'),
+      args: [{ definition: { ...result.definition, version: '1' }, input: { key } }],
+    });
+    await assert.rejects(handle.result(), WorkflowFailedError);
+    const history = await handle.fetchHistory();
+    const failed = history.events?.find((e) => e.activityTaskFailedEventAttributes)?.activityTaskFailedEventAttributes;
+    const message = failed?.failure?.message ?? '';
+    assert.match(message, /failed/, 'the activity failed with a connection error');
+    assert.ok(!message.includes(key.toUpperCase()) && !message.includes(key), message);
+    assert.match(message, /\*\*\*/);
   });
 
   test('an unknown secret fails at once with SecretNotFound naming it', async () => {

@@ -254,7 +254,8 @@ describe('engine', () => {
     assert.ok(validated.ok);
     const view = viewRunState(validated.definition, sim.state, { workflow_id: 'w', instance_id: 'r' });
     assert.equal(view.variables.key, '***');
-    assert.deepEqual(view.variables.echo, { sent: 'Bearer ***' });
+    // Written by a node whose inputs use the secret: derived, so masked whole (taint.ts).
+    assert.equal(view.variables.echo, '***');
     assert.doesNotMatch(JSON.stringify(view), /abc123/);
     assert.deepEqual(Object.keys(view).sort(), [
       'active_nodes',
