@@ -154,20 +154,30 @@ export class ConnectorRegistry {
    * that fails with anything but an ApplicationFailure becomes a retryable `ConnectionError`.
    */
   async connection(connector: Connector, tenant: string): Promise<unknown> {
+    const type = connector.service_type;
     const guard = this.egress(tenant);
-    const pooled = this.connections.get(connector.service_type);
-    if (!pooled) {
-      const opening = this.open(connector, guard);
-      this.connections.set(connector.service_type, opening);
-      // A failed connect (or a refused target) must not poison the pool: the next call tries again.
-      opening.catch(() => {
-        if (this.connections.get(connector.service_type) === opening) this.connections.delete(connector.service_type);
-      });
-      return (await opening).connection;
+    const existing = this.connections.get(type);
+    if (existing) {
+      const opened = await existing.catch(() => undefined);
+      if (opened) return this.checked(opened, guard);
     }
-    const { connection, pinned } = await pooled;
-    for (const resolution of pinned) await guard.check(resolution);
-    return connection;
+    // None yet, or another call's connect failed (perhaps refused for its own tenant, which is
+    // not this call's answer): join one opened meanwhile, or open it.
+    const meanwhile = this.connections.get(type);
+    if (meanwhile && meanwhile !== existing) return this.checked(await meanwhile, guard);
+    const opening = this.open(connector, guard);
+    this.connections.set(type, opening);
+    // A failed connect (or a refused target) must not poison the pool: the next call tries again.
+    opening.catch(() => {
+      if (this.connections.get(type) === opening) this.connections.delete(type);
+    });
+    return (await opening).connection;
+  }
+
+  /** The pooled connection, once its addresses are checked for this call's tenant. */
+  private async checked(opened: Pooled, guard: EgressGuard): Promise<unknown> {
+    for (const resolution of opened.pinned) await guard.check(resolution);
+    return opened.connection;
   }
 
   private async open(connector: Connector, guard: EgressGuard): Promise<Pooled> {

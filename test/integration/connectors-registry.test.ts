@@ -80,6 +80,35 @@ describe('connector registry', () => {
     assert.deepEqual(events.at(-1), 'disconnect probe://x');
   });
 
+  test("a pooled connection's target is checked per tenant; one tenant's refused connect is not another's answer", async () => {
+    let connects = 0;
+    const probe = defineConnector<{ n: number }>({
+      service_type: 'probe',
+      targets: () => [{ host: '127.0.0.1', port: 6553 }],
+      connect: (_env, pinned) => {
+        assert.deepEqual(pinned[0]?.addresses, [{ address: '127.0.0.1', family: 4 }]);
+        return Promise.resolve({ n: ++connects });
+      },
+      disconnect: () => Promise.resolve(),
+      actions: {},
+    });
+    const registry = new ConnectorRegistry({ connectors: [probe], env: { WEFT_EGRESS_ALLOW_ACME: '127.0.0.1:6553' } });
+    // Started together: the default tenant's connect (refused) begins first.
+    const [refused, allowed] = await Promise.allSettled([
+      registry.connection(probe, 'default'),
+      registry.connection(probe, 'acme'),
+    ]);
+    assert.equal(refused.status, 'rejected');
+    assert.ok(refused.status === 'rejected' && refused.reason instanceof ApplicationFailure);
+    assert.equal(refused.reason.type, 'EgressDenied');
+    assert.deepEqual(allowed, { status: 'fulfilled', value: { n: 1 } });
+    // The pool acme opened stays refused to the default tenant.
+    const again = await registry.connection(probe, 'default').catch((e: unknown) => e);
+    assert.ok(again instanceof ApplicationFailure && again.type === 'EgressDenied');
+    assert.equal(connects, 1);
+    await registry.close();
+  });
+
   test('runConnector keeps the server-given retry delay and the attempt on a failure', async () => {
     const server = createServer((_req, res) => {
       res.writeHead(429, { 'retry-after': '7' });
