@@ -24,6 +24,7 @@ import {
 } from '../../activities/result-cache.js';
 import { AesGcmCodec } from '../../src/codec/aes-gcm-codec.js';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
+import { allowEgress, egressEntry } from '../support/egress.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { runState, startRun, versioned } from '../support/runs.js';
 import { connectClient, startTestWorker, unique } from '../support/temporal.js';
@@ -241,21 +242,31 @@ for (const [name, open] of isolationStores) {
         assert.ok(victimKey, 'the run wrote an entry');
         const forged = { status: 200, headers: {}, body: { currency: 'EUR', rate: 999, forged: true } };
         if (name === 'redis') {
-          // The attacker's own run, through the redis connector, writes the victim's entry.
-          const attack = await startTenantRun('attacker', taskQueue, {
-            id: 'poison',
-            nodes: [
-              {
-                id: 'poison',
-                type: 'task',
-                connector: 'redis',
-                action: 'set',
-                inputs: { key: victimKey, value: forged },
-              },
-            ],
-          });
-          await attack.result();
-          assert.equal(await inspector.raw(victimKey), JSON.stringify(forged), 'the connector did overwrite the entry');
+          // The attacker's own run, through the redis connector, writes the victim's entry: the
+          // operator allowed that tenant's connectors to reach the very Redis the cache uses.
+          const revoke = allowEgress(egressEntry(REDIS_URL));
+          try {
+            const attack = await startTenantRun('attacker', taskQueue, {
+              id: 'poison',
+              nodes: [
+                {
+                  id: 'poison',
+                  type: 'task',
+                  connector: 'redis',
+                  action: 'set',
+                  inputs: { key: victimKey, value: forged },
+                },
+              ],
+            });
+            await attack.result();
+            assert.equal(
+              await inspector.raw(victimKey),
+              JSON.stringify(forged),
+              'the connector did overwrite the entry',
+            );
+          } finally {
+            revoke();
+          }
         } else {
           await inspector.write(victimKey, JSON.stringify(forged));
         }

@@ -15,6 +15,7 @@ import { createMask } from '../../activities/mask.js';
 import { resolveSecrets } from '../../activities/secrets.js';
 import { validateDefinition } from '../../interpreter/validate-definition.js';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
+import { allowEgress } from '../support/egress.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { connectClient, startTestWorker, unique } from '../support/temporal.js';
 
@@ -24,6 +25,7 @@ const FILE_SECRET = `from-file-${randomBytes(6).toString('hex')}`;
 /** A whole URL as a secret, written so that the URL parser rewrites it (scheme and host case, a space). */
 const URL_TOKEN = `t0k ${randomBytes(6).toString('hex')}`;
 let closedUrl = '';
+let revokeClosedPort = () => {};
 const dir = mkdtempSync(join(tmpdir(), 'weft-secrets-'));
 let target: HttpTarget;
 let worker: RunningWorker;
@@ -43,6 +45,8 @@ before(async () => {
   const closed = await startHttpTarget({});
   const port = new URL(closed.url).port;
   await closed.close();
+  // The egress policy refuses loopback; this test's point is the failure the closed port gives.
+  revokeClosedPort = allowEgress(`127.0.0.1:${port}`);
   closedUrl = `HTTP://LocalHost:${port}/Api Path?token=${URL_TOKEN}`;
   process.env.TEST_SECRET_URL = closedUrl;
   const file = join(dir, 'secrets.json');
@@ -53,6 +57,7 @@ before(async () => {
 });
 
 after(async () => {
+  revokeClosedPort();
   await worker?.shutdown();
   await connection?.close();
   await target?.close();

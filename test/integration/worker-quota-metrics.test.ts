@@ -61,7 +61,7 @@ test('a response over max_response_bytes is counted as a response_bytes quota re
     (err: unknown) => err,
   );
   assert.ok(failure instanceof WorkflowFailedError, String(failure));
-  assert.match(String(failure.cause?.message), /exceeds 100 bytes/);
+  assert.match(String(failure.cause?.message), /exceeds the cap of 100 bytes/);
 
   const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
   assert.ok(
