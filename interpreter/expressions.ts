@@ -242,6 +242,8 @@ export async function evaluate(source: string, context: unknown): Promise<unknow
   try {
     value = await bounded(source, budget, meter?.settings?.legacyRegex === true, afterStep).evaluate(context);
   } catch (err) {
+    // The pause failed (the run is being cancelled through Temporal): that error goes on as it is.
+    // eslint-disable-next-line @typescript-eslint/only-throw-error
     if (progress.interrupted !== undefined) throw progress.interrupted;
     charge(context, (budget.used - progress.counted + 1) * ACTIVATION_LIMITS.slowStepUnits);
     throw new ExpressionError(`expression ${JSON.stringify(source)} failed: ${describe(err)}`, source);
