@@ -109,6 +109,8 @@ function deepEqual(a: unknown, b: unknown): boolean {
 /** A key equal values share (functions all share one; equality then decides). */
 function bucketKey(value: unknown): string {
   if (value === undefined) return 'undefined';
+  // The same key as below, without the replacer's cost (a replacer call per value is slow).
+  if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) return JSON.stringify(value);
   return (
     JSON.stringify(value, (_key, v: unknown) => {
       if (isCallable(v)) return '\u0000function';

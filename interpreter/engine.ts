@@ -226,6 +226,7 @@ export async function advance(
       break;
     }
     meter.units++;
+    if (slices) slices.used++;
     meter.nodeStart = meter.units;
     const arrival = queue.shift() as Arrival;
     if (arrival.live && state.status === 'paused') {

@@ -21,8 +21,9 @@ import { RE2JS } from 're2js';
  * - `regexUnitsPerStep`: a regular-expression search over n characters costs n² / this many steps,
  *   since a backtracking search may retry at every position (runs started before the linear-time
  *   engine, which replay with V8's backtracking RegExp);
- * - `linearRegexUnitsPerStep`: with the linear-time engine (RE2), a search over n characters of a
- *   pattern compiled to p instructions costs n·p / this many steps;
+ * - `linearRegexUnitsPerStep`: with the linear-time engine (RE2), a search in a string of n
+ *   characters with a pattern compiled to p instructions costs n·p / this many steps, at least
+ *   one (re2js reads the whole string for every search, wherever the search starts: measured);
  * - `dateText`: longest timestamp `$toMillis` parses against a picture (its parser is a
  *   regular expression that can take cubic time).
  */
@@ -35,7 +36,7 @@ export const EXPRESSION_LIMITS = {
   textLength: 1_000_000,
   regexInput: 10_000,
   regexUnitsPerStep: 25_000,
-  linearRegexUnitsPerStep: 20_000,
+  linearRegexUnitsPerStep: 5_000,
   dateText: 200,
 } as const;
 
@@ -60,9 +61,10 @@ export const ACTIVATION_LIMITS = { units: 100_000, nodeUnits: 300_000, slowStepU
  * middle of one JSONata evaluation (JSONata awaits its per-step hook, so an evaluation can be
  * suspended there and resumed in the next activation). Yielding is counted, never timed, so
  * replay yields at the same points. Since a node can now pause half-way, it may use up to
- * `nodeUnits` (40,000 slow-path steps) before it fails with ExpressionError.
+ * `nodeUnits` (40,000 slow-path steps) before it fails with ExpressionError. A built-in call cannot
+ * pause half-way: one whose regular-expression searches pass `callUnits` fails.
  */
-export const SLICE_LIMITS = { units: 10_000, nodeUnits: 2_000_000 } as const;
+export const SLICE_LIMITS = { units: 10_000, callUnits: 30_000, nodeUnits: 2_000_000 } as const;
 
 /**
  * How a run's evaluations are carried out, set by the workflow (the interpreter never imports
@@ -248,7 +250,9 @@ export class Budget {
         `a regular expression was given a string of ${length} characters; at most ${EXPRESSION_LIMITS.regexInput} are matched`,
       );
     }
-    this.step(Math.floor(work / EXPRESSION_LIMITS.linearRegexUnitsPerStep));
+    // At least a step a search: a search has a fixed cost however short the text (and $match
+    // runs one per match), and every step counts toward the run's slices.
+    this.step(Math.max(1, Math.ceil(work / EXPRESSION_LIMITS.linearRegexUnitsPerStep)));
   }
 }
 
@@ -317,10 +321,14 @@ export function linearRegexError(pattern: RegExp): string | undefined {
  * It keeps the {@link EXPRESSION_LIMITS}.regexInput cap and charges every search n·p steps
  * (n characters searched, p instructions of the compiled pattern; see linearRegexUnitsPerStep).
  */
-export function linearRegExp(budget: Budget): new (pattern: RegExp) => Pick<RegExp, 'exec' | 'lastIndex'> {
+export function linearRegExp(
+  budget: Budget,
+  beforeSearch?: () => void,
+): new (pattern: RegExp) => Pick<RegExp, 'exec' | 'lastIndex'> {
   return class LinearRegExp {
     private readonly re: RE2JS;
     private readonly size: number;
+    private matcher: { text: string; matcher: ReturnType<RE2JS['matcher']> } | undefined;
     lastIndex = 0;
 
     constructor(pattern: RegExp) {
@@ -330,8 +338,10 @@ export function linearRegExp(budget: Budget): new (pattern: RegExp) => Pick<RegE
 
     exec(text: string): RegExpExecArray | null {
       if (typeof text !== 'string') throw new Error('a regular expression can only be matched against a string');
-      budget.regexLinear(text.length, Math.max(text.length - this.lastIndex, 0) * this.size);
-      const matcher = this.re.matcher(text);
+      budget.regexLinear(text.length, text.length * this.size);
+      beforeSearch?.();
+      if (this.matcher?.text !== text) this.matcher = { text, matcher: this.re.matcher(text) };
+      const { matcher } = this.matcher;
       if (this.lastIndex > text.length || !matcher.find(this.lastIndex)) {
         this.lastIndex = 0;
         return null;

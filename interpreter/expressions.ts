@@ -75,8 +75,11 @@ function bounded(
   budget: Budget,
   legacyRegex: boolean,
   afterStep?: () => Promise<void> | undefined,
+  beforeSearch?: () => void,
 ): Compiled {
-  const RegexEngine = (legacyRegex ? boundedRegExp(budget) : linearRegExp(budget)) as unknown as RegExpConstructor;
+  const RegexEngine = (legacyRegex
+    ? boundedRegExp(budget)
+    : linearRegExp(budget, beforeSearch)) as unknown as RegExpConstructor;
   const expression = jsonata(source, { ...OPTIONS, RegexEngine });
   const charged = chargedNodes(expression.ast());
   expression.assign(
@@ -114,6 +117,24 @@ function slicedSteps(
       state.interrupted = err;
       throw err;
     });
+  };
+}
+
+/**
+ * For a sliced run: one built-in call cannot be paused half-way, and `$match`, `$replace` or
+ * `$split` search once per match; a call whose searches alone would hold the activation for
+ * more than {@link SLICE_LIMITS}.callUnits fails instead.
+ */
+function searchGuard(meter: WorkMeter, budget: Budget, state: { counted: number }): (() => void) | undefined {
+  const slices = meter.settings?.slices;
+  if (!slices) return undefined;
+  return () => {
+    const pending = (budget.used - state.counted) * ACTIVATION_LIMITS.slowStepUnits;
+    if (slices.used + pending > SLICE_LIMITS.callUnits) {
+      throw new Error(
+        `a regular-expression function searched too much in one call (more than ${SLICE_LIMITS.callUnits} work units); match shorter strings, or fewer times`,
+      );
+    }
   };
 }
 
@@ -239,8 +260,11 @@ export async function evaluate(source: string, context: unknown): Promise<unknow
   const meter = meterOf(context);
   const progress: { counted: number; interrupted?: unknown } = { counted: 0 };
   const afterStep = meter && slicedSteps(meter, budget, progress);
+  const beforeSearch = meter && searchGuard(meter, budget, progress);
   try {
-    value = await bounded(source, budget, meter?.settings?.legacyRegex === true, afterStep).evaluate(context);
+    value = await bounded(source, budget, meter?.settings?.legacyRegex === true, afterStep, beforeSearch).evaluate(
+      context,
+    );
   } catch (err) {
     // The pause failed (the run is being cancelled through Temporal): that error goes on as it is.
     // eslint-disable-next-line @typescript-eslint/only-throw-error

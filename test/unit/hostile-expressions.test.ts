@@ -396,3 +396,91 @@ describe('the bounded built-ins agree with JSONata', () => {
     });
   }
 });
+
+describe('expressions outside the run are checked at submit too', () => {
+  const refused = ['$eval("1")', 'constructor.constructor("return process")()', '$contains("aab", /a*(?=a*b)/)'];
+  const places: Array<[string, (e: string) => Record<string, unknown>, string]> = [
+    [
+      'trigger filters',
+      (e) => ({
+        id: 't',
+        triggers: [{ type: 'event', event_type: 'x', filters: e }],
+        nodes: [{ id: 'a', type: 'set', assign: { x: '1' } }],
+      }),
+      '/triggers/0/filters',
+    ],
+    [
+      'ai output_mapping',
+      (e) => ({
+        id: 'o',
+        nodes: [{ id: 'a', type: 'ai', model: 'm', prompt_template: 'hi', output_mapping: { answer: e } }],
+      }),
+      '/nodes/0/output_mapping/answer',
+    ],
+    [
+      'map ai output_mapping',
+      (e) => ({
+        id: 'o',
+        nodes: [
+          {
+            id: 'a',
+            type: 'map',
+            items: '[1]',
+            ai: { model: 'm', prompt_template: 'hi', output_mapping: { answer: e } },
+          },
+        ],
+      }),
+      '/nodes/0/ai/output_mapping/answer',
+    ],
+    [
+      'map ai system',
+      (e) => ({
+        id: 's',
+        nodes: [
+          { id: 'a', type: 'map', items: '[1]', ai: { model: 'm', prompt_template: 'hi', system: `{{ ${e} }}` } },
+        ],
+      }),
+      '/nodes/0/ai/system',
+    ],
+  ];
+  for (const [name, definition, path] of places) {
+    for (const e of refused) {
+      test(`${name}: ${e}`, () => {
+        const result = validateDefinition(definition(e));
+        assert.equal(result.ok, false);
+        assert.ok(
+          !result.ok && result.problems.some((p) => p.path === path && /not allowed/.test(p.message)),
+          JSON.stringify(result),
+        );
+      });
+    }
+  }
+  test('an output_mapping value that is not an expression is refused, a JSON Schema mapping is not checked as expressions', () => {
+    const mapped = (output_mapping: Record<string, unknown>) =>
+      validateDefinition({
+        id: 'o',
+        nodes: [{ id: 'a', type: 'ai', model: 'm', prompt_template: 'hi', output_mapping }],
+      });
+    const bad = mapped({ answer: 42 });
+    assert.ok(!bad.ok && bad.problems.some((p) => p.path === '/nodes/0/output_mapping/answer'), JSON.stringify(bad));
+    assert.equal(mapped({ type: 'object', properties: { a: { type: 'string' } } }).ok, true);
+    assert.equal(mapped({ answer: '$uppercase(text)' }).ok, true);
+  });
+});
+
+describe('$base64encode and $base64decode are pure (the workflow sandbox has no Buffer)', () => {
+  for (const text of ['', 'a', 'ab', 'abc', 'héllo wörld', '\u0000\u00ff']) {
+    test(JSON.stringify(text), async () => {
+      const saved = globalThis.Buffer;
+      const encoded = Buffer.from(text, 'latin1').toString('base64');
+      // @ts-expect-error: hidden for the test, as the sandbox has none
+      globalThis.Buffer = undefined;
+      try {
+        assert.equal(await evaluate('$base64encode(t)', { t: text }), encoded);
+        assert.equal(await evaluate('$base64decode(e)', { e: encoded }), text);
+      } finally {
+        globalThis.Buffer = saved;
+      }
+    });
+  }
+});
