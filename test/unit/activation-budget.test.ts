@@ -90,7 +90,7 @@ async function sliced(raw: unknown): Promise<{ pauses: number; commands: Command
     {},
   );
   let pauses = 0;
-  useEvaluation(state, { slices: { used: 0, pause: async () => void pauses++ } });
+  useEvaluation(state, { slices: { used: 0, pause: () => Promise.resolve(void pauses++) } });
   const commands = await startRun(compileProgram(validated.definition), state, '2026-01-01T00:00:00.000Z');
   return { pauses, commands, state };
 }
