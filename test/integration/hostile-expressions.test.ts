@@ -506,6 +506,7 @@ describe('hostile expressions in every place, on a loaded machine', () => {
               'Error',
               'NotFound',
               'ConfigurationError',
+              'NotConfigured',
             ].includes(outcome.body.error.type as string) ||
               /ExpressionError|must give/.test(JSON.stringify(outcome.body.error)),
             `${label}: ${JSON.stringify(outcome.body.error)}`,

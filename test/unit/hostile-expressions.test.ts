@@ -160,7 +160,9 @@ const rows: Row[] = [
   // Lookaround is refused at submit (RE2 cannot run it); /a*(?=a*b)/ once ran in cubic time.
   { expression: '$contains($pad("", 5000, "a"), /a*(?=a*b)/)', expect: SUBMIT, error: /linear-time regex engine/ },
   { expression: '/a(?!b)/("ab")', expect: SUBMIT, error: /linear-time regex engine/ },
-  { expression: '$count($match($pad("", 5000, "ab"), /b/))', expect: value(2500) },
+  // re2js reads the whole string on every search, so each of $match's searches is charged for it.
+  { expression: '$count($match($pad("", 1000, "ab"), /b/))', expect: value(500) },
+  { expression: '$count($match($pad("", 5000, "ab"), /b/))', expect: FAILS, error: /evaluation steps/ },
   // Giant outputs.
   { expression: '[1..10000000]', expect: FAILS, error: /sequence length/ },
   { expression: '[1..100000000]', expect: FAILS, error: /must not exceed 1e7/ },
