@@ -7,6 +7,8 @@
  *   compares every pair of items: both are re-implemented in n·log n and n;
  * - `$toMillis` with a picture parses through a regular expression that can take cubic time,
  *   so the timestamp's length is bounded;
+ * - `$base64encode`/`$base64decode` use `Buffer` or `btoa`, which the workflow sandbox lacks: pure
+ *   implementations with the same results;
  * - `$eval` is refused at submit time and replaced here by a function that fails, in case a
  *   reference to it reaches the evaluator anyway.
  */
@@ -107,6 +109,8 @@ function deepEqual(a: unknown, b: unknown): boolean {
 /** A key equal values share (functions all share one; equality then decides). */
 function bucketKey(value: unknown): string {
   if (value === undefined) return 'undefined';
+  // The same key as below, without the replacer's cost (a replacer call per value is slow).
+  if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) return JSON.stringify(value);
   return (
     JSON.stringify(value, (_key, v: unknown) => {
       if (isCallable(v)) return '\u0000function';
@@ -169,6 +173,52 @@ function toMillis(this: Focus, timestamp: string | undefined, picture: string | 
   return originalToMillis.implementation.apply(this, [timestamp, picture]);
 }
 
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const BASE64_VALUE = new Map([...BASE64].map((char, i) => [char, i]));
+BASE64_VALUE.set('-', 62).set('_', 63);
+
+/**
+ * `$base64encode` without `Buffer` or `btoa`, which the workflow sandbox lacks: JSONata's own
+ * encodes each character's low byte (Node's "binary"), so does this, in pure code.
+ */
+function base64encode(str: string | undefined): string | undefined {
+  if (str === undefined) return undefined;
+  let out = '';
+  for (let i = 0; i < str.length; i += 3) {
+    const [a, b, c] = [str.charCodeAt(i) & 0xff, str.charCodeAt(i + 1) & 0xff, str.charCodeAt(i + 2) & 0xff];
+    const n = (a << 16) | (i + 1 < str.length ? b << 8 : 0) | (i + 2 < str.length ? c : 0);
+    out += BASE64.charAt((n >> 18) & 63) + BASE64.charAt((n >> 12) & 63);
+    out += i + 1 < str.length ? BASE64.charAt((n >> 6) & 63) : '=';
+    out += i + 2 < str.length ? BASE64.charAt(n & 63) : '=';
+  }
+  return out;
+}
+
+/**
+ * `$base64decode` as Node's `Buffer.from(str, "base64").toString("binary")` answers: characters
+ * outside the alphabet are skipped, URL-safe `-`/`_` accepted, decoding stops at `=`, and each
+ * byte becomes one character.
+ */
+function base64decode(str: string | undefined): string | undefined {
+  if (str === undefined) return undefined;
+  let out = '';
+  let bits = 0;
+  let count = 0;
+  for (const char of str) {
+    if (char === '=') break;
+    const value = BASE64_VALUE.get(char);
+    if (value === undefined) continue;
+    bits = (bits << 6) | value;
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      out += String.fromCharCode((bits >> count) & 0xff);
+      bits &= (1 << count) - 1;
+    }
+  }
+  return out;
+}
+
 function refusedEval(_expression: unknown, _focus: unknown): never {
   throw new Error('$eval is not available in expressions');
 }
@@ -188,4 +238,6 @@ export function bindCheckedFunctions(expression: jsonata.Expression): void {
   bind('distinct', distinct, '<x:x>');
   bind('toMillis', toMillis, '<s-s?:n>');
   bind('eval', refusedEval, '<sx?:x>');
+  bind('base64encode', base64encode, '<s-:s>');
+  bind('base64decode', base64decode, '<s-:s>');
 }

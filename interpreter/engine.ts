@@ -7,7 +7,7 @@
 import type { Command, EngineEvent, ExternalEvent } from './commands.js';
 import type { Node, NodeOf } from './definition-schema.js';
 import { durationMs } from './duration.js';
-import { ACTIVATION_LIMITS } from './expression-budget.js';
+import { ACTIVATION_LIMITS, SLICE_LIMITS, yieldSlice } from './expression-budget.js';
 import { ExpressionError, NeedsAsync, evaluate, evaluateSync, isTruthy, renderTemplateSync } from './expressions.js';
 import { cancelAll, nextCompensation, onFailure } from './failures.js';
 import { leave, leaveSync, receive } from './flow.js';
@@ -30,7 +30,7 @@ import {
   type Program,
 } from './state-ops.js';
 
-export { compileProgram, type Program } from './state-ops.js';
+export { compileProgram, useEvaluation, type Program } from './state-ops.js';
 export { activityPlan, TASK_DEFAULTS } from './plans.js';
 
 /** Events kept for nodes that do not wait yet; the oldest is dropped beyond this. */
@@ -219,12 +219,21 @@ export async function advance(
 ): Promise<Command[]> {
   const queue = [...arrivals];
   const meter = resetMeter(state);
+  const slices = meter.settings?.slices;
   while (queue.length > 0 && !isClosed(state.status)) {
-    if (meter.units > ACTIVATION_LIMITS.units) {
+    if (slices && slices.used >= SLICE_LIMITS.units) {
+      // Messages waiting (an operator's cancel, say) are handled first: hand the rest back.
+      if (slices.waiting?.()) {
+        yieldStep(state, queue.splice(0), now, commands);
+        break;
+      }
+      await yieldSlice(slices);
+    } else if (!slices && meter.units > ACTIVATION_LIMITS.units) {
       yieldStep(state, queue.splice(0), now, commands);
       break;
     }
     meter.units++;
+    if (slices) slices.used++;
     meter.nodeStart = meter.units;
     const arrival = queue.shift() as Arrival;
     if (arrival.live && state.status === 'paused') {

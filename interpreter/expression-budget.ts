@@ -6,6 +6,7 @@
  * handles. The count is a pure function of the expression and its input, so replay fails at the
  * same point the original run did.
  */
+import { RE2JS } from 're2js';
 
 /**
  * Bounds on one evaluation, so a hostile or careless expression fails its node instead of
@@ -18,7 +19,11 @@
  * - `textLength`: longest string `$pad` and `$join` may build;
  * - `regexInput`: longest string a regular expression is matched against;
  * - `regexUnitsPerStep`: a regular-expression search over n characters costs n² / this many steps,
- *   since a backtracking search may retry at every position;
+ *   since a backtracking search may retry at every position (runs started before the linear-time
+ *   engine, which replay with V8's backtracking RegExp);
+ * - `linearRegexUnitsPerStep`: with the linear-time engine (RE2), a search in a string of n
+ *   characters with a pattern compiled to p instructions costs n·p / this many steps, at least
+ *   one (re2js reads the whole string for every search, wherever the search starts: measured);
  * - `dateText`: longest timestamp `$toMillis` parses against a picture (its parser is a
  *   regular expression that can take cubic time).
  */
@@ -31,6 +36,7 @@ export const EXPRESSION_LIMITS = {
   textLength: 1_000_000,
   regexInput: 10_000,
   regexUnitsPerStep: 25_000,
+  linearRegexUnitsPerStep: 5_000,
   dateText: 200,
 } as const;
 
@@ -47,6 +53,46 @@ export const EXPRESSION_LIMITS = {
  */
 export const ACTIVATION_LIMITS = { units: 100_000, nodeUnits: 300_000, slowStepUnits: 50, pauseMs: 1 } as const;
 
+/**
+ * Evaluation slices (runs started since the workflow's `weft-expression-slices` patch). The
+ * sandbox's limit must hold by construction on a slow or loaded host, not by calibrating
+ * ACTIVATION_LIMITS: every `units` work units (200 slow-path steps: about 50 ms at the measured
+ * 250 µs a step, 200 ms at 1 ms a step) the run yields on a durable `pauseMs` timer, also in the
+ * middle of one JSONata evaluation (JSONata awaits its per-step hook, so an evaluation can be
+ * suspended there and resumed in the next activation). Yielding is counted, never timed, so
+ * replay yields at the same points. Since a node can now pause half-way, it may use up to
+ * `nodeUnits` (40,000 slow-path steps) before it fails with ExpressionError. A built-in call cannot
+ * pause half-way: one whose regular-expression searches pass `callUnits` fails.
+ */
+export const SLICE_LIMITS = { units: 10_000, callUnits: 30_000, nodeUnits: 2_000_000 } as const;
+
+/**
+ * How a run's evaluations are carried out, set by the workflow (the interpreter never imports
+ * Temporal). Without settings — in the gateway and activities — evaluations use the linear-time
+ * regular-expression engine and are not sliced.
+ */
+export interface EvaluationSettings {
+  /** Runs started before the linear-time engine: V8's backtracking RegExp, charged as before. */
+  legacyRegex?: boolean;
+  /** Slicing (see {@link SLICE_LIMITS}); absent for runs started before it. */
+  slices?: Slices;
+}
+
+export interface Slices {
+  /** Work units since the run last yielded. Only {@link yieldSlice} sets it back to 0. */
+  used: number;
+  /** Ends the current activation: the workflow's durable 1 ms sleep (or, in the gateway, a macrotask). */
+  pause: () => Promise<void>;
+  /** Whether messages (control actions, events) wait to be handled: the engine then hands back instead of pausing. */
+  waiting?: () => boolean;
+}
+
+/** Yields now: the pause ends the activation, so the count starts again. */
+export async function yieldSlice(slices: Slices): Promise<void> {
+  slices.used = 0;
+  await slices.pause();
+}
+
 /** Where the expressions evaluated in a context charge their work (see {@link ACTIVATION_LIMITS}). */
 export const WORK_METER = Symbol.for('weft.work-meter');
 
@@ -54,14 +100,23 @@ export interface WorkMeter {
   units: number;
   /** `units` when the current node's activation began (a node may use `nodeUnits` from there). */
   nodeStart: number;
+  /** The run's evaluation settings, if any. */
+  settings?: EvaluationSettings;
+}
+
+/** The meter a context carries, if any. */
+export function meterOf(context: unknown): WorkMeter | undefined {
+  if (!context || typeof context !== 'object') return undefined;
+  return (context as { [WORK_METER]?: WorkMeter })[WORK_METER];
 }
 
 /** Charges `units` to the meter a context carries, if any; returns what the current node has used. */
 export function charge(context: unknown, units: number): number {
-  if (!context || typeof context !== 'object') return 0;
-  const meter = (context as { [WORK_METER]?: WorkMeter })[WORK_METER];
+  const meter = meterOf(context);
   if (!meter) return 0;
   meter.units += units;
+  const slices = meter.settings?.slices;
+  if (slices) slices.used += units;
   return meter.units - meter.nodeStart;
 }
 
@@ -187,6 +242,18 @@ export class Budget {
     }
     this.step(Math.floor((remaining * remaining) / EXPRESSION_LIMITS.regexUnitsPerStep));
   }
+
+  /** Admits a linear-time regular-expression search of `work` characters × instructions in a string of `length`. */
+  regexLinear(length: number, work: number): void {
+    if (length > EXPRESSION_LIMITS.regexInput) {
+      throw new Error(
+        `a regular expression was given a string of ${length} characters; at most ${EXPRESSION_LIMITS.regexInput} are matched`,
+      );
+    }
+    // At least a step a search: a search has a fixed cost however short the text (and $match
+    // runs one per match), and every step counts toward the run's slices.
+    this.step(Math.max(1, Math.ceil(work / EXPRESSION_LIMITS.linearRegexUnitsPerStep)));
+  }
 }
 
 /**
@@ -219,6 +286,70 @@ export function boundedRegExp(budget: Budget): new (pattern: RegExp) => Pick<Reg
       if (!resumes) budget.regexSearch(text.length, Math.max(text.length - this.re.lastIndex, 0));
       const match = this.re.exec(text);
       this.resumable = match ? { text, index: this.re.lastIndex } : undefined;
+      return match;
+    }
+  };
+}
+
+/**
+ * Translates a JSONata regex literal (a JavaScript RegExp with flags `i`/`m`, plus the `g`
+ * JSONata adds) for RE2. Throws when RE2 cannot run it (lookaround, backreferences), which is
+ * refused at submit time.
+ */
+export function compileLinear(pattern: RegExp): RE2JS {
+  let flags = 0;
+  if (pattern.flags.includes('i')) flags |= RE2JS.CASE_INSENSITIVE;
+  if (pattern.flags.includes('m')) flags |= RE2JS.MULTILINE;
+  if (pattern.flags.includes('s')) flags |= RE2JS.DOTALL;
+  return RE2JS.compile(RE2JS.translateRegExp(pattern.source), flags);
+}
+
+/** Why RE2 cannot run a regular expression, or `undefined` when it can. */
+export function linearRegexError(pattern: RegExp): string | undefined {
+  try {
+    compileLinear(pattern);
+    return undefined;
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    return `regular expression /${pattern.source}/ cannot run on the linear-time regex engine (RE2: no lookahead, lookbehind or backreferences): ${detail}`;
+  }
+}
+
+/**
+ * The RegExp stand-in for new runs, the gateway and activities: RE2 (re2js, pure JavaScript),
+ * which matches in time linear in the input whatever the pattern, so no pattern can backtrack.
+ * It keeps the {@link EXPRESSION_LIMITS}.regexInput cap and charges every search n·p steps
+ * (n characters searched, p instructions of the compiled pattern; see linearRegexUnitsPerStep).
+ */
+export function linearRegExp(
+  budget: Budget,
+  beforeSearch?: () => void,
+): new (pattern: RegExp) => Pick<RegExp, 'exec' | 'lastIndex'> {
+  return class LinearRegExp {
+    private readonly re: RE2JS;
+    private readonly size: number;
+    private matcher: { text: string; matcher: ReturnType<RE2JS['matcher']> } | undefined;
+    lastIndex = 0;
+
+    constructor(pattern: RegExp) {
+      this.re = compileLinear(pattern);
+      this.size = Math.max(1, this.re.programSize());
+    }
+
+    exec(text: string): RegExpExecArray | null {
+      if (typeof text !== 'string') throw new Error('a regular expression can only be matched against a string');
+      budget.regexLinear(text.length, text.length * this.size);
+      beforeSearch?.();
+      if (this.matcher?.text !== text) this.matcher = { text, matcher: this.re.matcher(text) };
+      const { matcher } = this.matcher;
+      if (this.lastIndex > text.length || !matcher.find(this.lastIndex)) {
+        this.lastIndex = 0;
+        return null;
+      }
+      const groups: Array<string | undefined> = [];
+      for (let i = 0; i <= matcher.groupCount(); i++) groups.push(matcher.group(i) ?? undefined);
+      const match = Object.assign(groups, { index: matcher.start(), input: text }) as unknown as RegExpExecArray;
+      this.lastIndex = matcher.end();
       return match;
     }
   };

@@ -4,6 +4,7 @@
  * workflow sandbox, where an expression that hangs blocks every run on the worker, so anything
  * that cannot be checked before the run starts is refused here.
  */
+import { linearRegexError } from './expression-budget.js';
 import { regexSafetyError } from './regex-safety.js';
 
 /**
@@ -135,7 +136,8 @@ export function expressionSafetyError(ast: unknown): string | undefined {
     const problem = callee && calleeProblem(callee, bound);
     if (problem) return problem;
     if (node.type === 'regex' && node.value instanceof RegExp) {
-      const unsafe = regexSafetyError(node.value.source, node.value.flags);
+      // Every evaluation runs on RE2 (linear time): what it cannot run is refused here.
+      const unsafe = regexSafetyError(node.value.source, node.value.flags) ?? linearRegexError(node.value);
       if (unsafe) return unsafe;
     }
   }

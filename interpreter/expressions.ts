@@ -15,10 +15,15 @@ import {
   Budget,
   EVALUATE_EXIT,
   EXPRESSION_LIMITS,
+  SLICE_LIMITS,
   boundedRegExp,
   charge,
   isCallable,
+  linearRegExp,
   measure,
+  meterOf,
+  yieldSlice,
+  type WorkMeter,
 } from './expression-budget.js';
 import { astNodes, expressionSafetyError } from './expression-safety.js';
 import { Decline, compileFast } from './fast-path.js';
@@ -62,10 +67,19 @@ function chargedNodes(ast: unknown): Set<object> {
 /**
  * A fresh evaluator with its own budget. JSONata keeps its hooks and functions in the
  * expression's environment, so sharing one across evaluations (activities run concurrently)
- * would share the count; parsing again is cheap next to evaluating.
+ * would share the count; parsing again is cheap next to evaluating. `afterStep` runs after every
+ * counted step; JSONata awaits it, so a promise it returns suspends the evaluation there.
  */
-function bounded(source: string, budget: Budget): Compiled {
-  const RegexEngine = boundedRegExp(budget) as unknown as RegExpConstructor;
+function bounded(
+  source: string,
+  budget: Budget,
+  legacyRegex: boolean,
+  afterStep?: () => Promise<void> | undefined,
+  beforeSearch?: () => void,
+): Compiled {
+  const RegexEngine = (legacyRegex
+    ? boundedRegExp(budget)
+    : linearRegExp(budget, beforeSearch)) as unknown as RegExpConstructor;
   const expression = jsonata(source, { ...OPTIONS, RegexEngine });
   const charged = chargedNodes(expression.ast());
   expression.assign(
@@ -73,11 +87,61 @@ function bounded(source: string, budget: Budget): Compiled {
     (node: object, _input: unknown, _env: unknown, value: unknown) => {
       budget.step();
       if (charged.has(node)) budget.handle(value);
+      return afterStep?.();
     },
   );
   bindCheckedFunctions(expression);
   return expression;
 }
+
+/**
+ * For a sliced run: charges each step to the run's meter as it happens and yields once the slice
+ * is spent, so one evaluation never holds an activation for long (see SLICE_LIMITS). A failed
+ * pause (the run was cancelled through Temporal) is kept in `interrupted`, to be rethrown as it is.
+ */
+function slicedSteps(
+  meter: WorkMeter,
+  budget: Budget,
+  state: { counted: number; interrupted?: unknown },
+): (() => Promise<void> | undefined) | undefined {
+  const slices = meter.settings?.slices;
+  if (!slices) return undefined;
+  return () => {
+    const units = (budget.used - state.counted) * ACTIVATION_LIMITS.slowStepUnits;
+    state.counted = budget.used;
+    meter.units += units;
+    slices.used += units;
+    if (meter.units - meter.nodeStart > SLICE_LIMITS.nodeUnits) throw nodeTooLarge(SLICE_LIMITS.nodeUnits);
+    if (slices.used < SLICE_LIMITS.units) return undefined;
+    return yieldSlice(slices).catch((err: unknown) => {
+      state.interrupted = err;
+      throw err;
+    });
+  };
+}
+
+/**
+ * For a sliced run: one built-in call cannot be paused half-way, and `$match`, `$replace` or
+ * `$split` search once per match; a call whose searches alone would hold the activation for
+ * more than {@link SLICE_LIMITS}.callUnits fails instead.
+ */
+function searchGuard(meter: WorkMeter, budget: Budget, state: { counted: number }): (() => void) | undefined {
+  const slices = meter.settings?.slices;
+  if (!slices) return undefined;
+  return () => {
+    const pending = (budget.used - state.counted) * ACTIVATION_LIMITS.slowStepUnits;
+    if (slices.used + pending > SLICE_LIMITS.callUnits) {
+      throw new Error(
+        `a regular-expression function searched too much in one call (more than ${SLICE_LIMITS.callUnits} work units); match shorter strings, or fewer times`,
+      );
+    }
+  };
+}
+
+const nodeTooLarge = (units: number) =>
+  new Error(
+    `the node evaluated too much at once (more than ${units} work units); split the work over several nodes or move it into an activity`,
+  );
 
 const cache = new Map<string, Compiled>();
 
@@ -193,18 +257,25 @@ export async function evaluate(source: string, context: unknown): Promise<unknow
   }
   let value: unknown;
   const budget = new Budget();
+  const meter = meterOf(context);
+  const progress: { counted: number; interrupted?: unknown } = { counted: 0 };
+  const afterStep = meter && slicedSteps(meter, budget, progress);
+  const beforeSearch = meter && searchGuard(meter, budget, progress);
   try {
-    value = await bounded(source, budget).evaluate(context);
+    value = await bounded(source, budget, meter?.settings?.legacyRegex === true, afterStep, beforeSearch).evaluate(
+      context,
+    );
   } catch (err) {
-    charge(context, (budget.used + 1) * ACTIVATION_LIMITS.slowStepUnits);
+    // The pause failed (the run is being cancelled through Temporal): that error goes on as it is.
+    // eslint-disable-next-line @typescript-eslint/only-throw-error
+    if (progress.interrupted !== undefined) throw progress.interrupted;
+    charge(context, (budget.used - progress.counted + 1) * ACTIVATION_LIMITS.slowStepUnits);
     throw new ExpressionError(`expression ${JSON.stringify(source)} failed: ${describe(err)}`, source);
   }
-  const spent = charge(context, (budget.used + 1) * ACTIVATION_LIMITS.slowStepUnits);
-  if (spent > ACTIVATION_LIMITS.nodeUnits) {
-    throw new ExpressionError(
-      `expression ${JSON.stringify(source)}: the node evaluated too much at once (more than ${ACTIVATION_LIMITS.nodeUnits} work units); split the work over several nodes or move it into an activity`,
-      source,
-    );
+  const spent = charge(context, (budget.used - progress.counted + 1) * ACTIVATION_LIMITS.slowStepUnits);
+  const nodeUnits = afterStep ? SLICE_LIMITS.nodeUnits : ACTIVATION_LIMITS.nodeUnits;
+  if (spent > nodeUnits) {
+    throw new ExpressionError(`expression ${JSON.stringify(source)}: ${nodeTooLarge(nodeUnits).message}`, source);
   }
   return toPlain(value, source);
 }

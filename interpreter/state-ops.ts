@@ -2,7 +2,7 @@
  * Small mutations of the run state shared by the engine's parts: status transitions with
  * their history entry, completing a node, closing the run, the expression context.
  */
-import { WORK_METER, type WorkMeter } from './expression-budget.js';
+import { WORK_METER, type EvaluationSettings, type WorkMeter } from './expression-budget.js';
 import type { Definition, Edge, Node } from './definition-schema.js';
 import { cycles } from './graph.js';
 import { recordNodeWrite } from './lineage.js';
@@ -92,9 +92,23 @@ export function runTransition(
 /** The work meter of a run's current engine step (see ACTIVATION_LIMITS); never part of the state's JSON. */
 const meters = new WeakMap<RunState, WorkMeter>();
 
+/** How each run's expressions are evaluated (set by the workflow); never part of the state's JSON. */
+const evaluation = new WeakMap<RunState, EvaluationSettings>();
+
+/**
+ * Sets how the run's expressions are evaluated: the workflow passes the linear-time regex engine
+ * and slicing for new runs, the legacy engine for runs started before them (see SLICE_LIMITS).
+ */
+export function useEvaluation(state: RunState, settings: EvaluationSettings): void {
+  evaluation.set(state, settings);
+  const meter = meters.get(state);
+  if (meter) meter.settings = settings;
+}
+
 /** Starts counting an engine step's work afresh. */
 export function resetMeter(state: RunState): WorkMeter {
-  const meter = { units: 0, nodeStart: 0 };
+  const settings = evaluation.get(state);
+  const meter: WorkMeter = { units: 0, nodeStart: 0, ...(settings ? { settings } : {}) };
   meters.set(state, meter);
   return meter;
 }

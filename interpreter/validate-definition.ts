@@ -4,7 +4,7 @@
  */
 import { WorkflowDefinition, type Definition, type Node, type NodeType } from './definition-schema.js';
 import { expressionLengthProblems, sizeProblems } from './definition-limits.js';
-import { expressionSyntaxError, templateErrors } from './expressions.js';
+import { escapePointer, expressionSyntaxError, templateErrors } from './expressions.js';
 import { cycles, reachableNodes, startNodes } from './graph.js';
 import { referencesIn, templateExpressions } from './references.js';
 import { toPointer, type Problem } from './problems.js';
@@ -60,7 +60,7 @@ export function validateDefinition(
     const problems = parsed.error.issues.map((issue) => ({ path: toPointer(issue.path), message: issue.message }));
     return { ok: false, problems };
   }
-  const tooLong = expressionLengthProblems(expressionsOf(parsed.data));
+  const tooLong = expressionLengthProblems([...expressionsOf(parsed.data), ...outsideExpressions(parsed.data)]);
   if (tooLong.length > 0) return { ok: false, problems: tooLong };
   const problems = semanticProblems(parsed.data, catalog, checkParams);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, definition: parsed.data };
@@ -147,6 +147,7 @@ function semanticProblems(definition: Definition, catalog?: ConnectorCatalog, ch
     });
   }
   problems.push(...referenceProblems(definition));
+  problems.push(...outsideProblems(definition));
   for (const cycle of cycles(definition)) {
     const members = new Set(cycle);
     const guarded = definition.edges.some((e) => members.has(e.from) && members.has(e.to) && e.when !== undefined);
@@ -195,7 +196,9 @@ function expressionsOf(definition: Definition): Array<[string, string]> {
       case 'map':
         out.push([`${at}/items`, node.items]);
         if (node.task) templates(`${at}/task/inputs`, node.task.inputs);
+        if (node.task?.compensation) templates(`${at}/task/compensation/inputs`, node.task.compensation.inputs);
         if (node.ai) templates(`${at}/ai/prompt_template`, node.ai.prompt_template);
+        if (node.ai?.system !== undefined) templates(`${at}/ai/system`, node.ai.system);
         if (node.subworkflow) templates(`${at}/subworkflow/inputs`, node.subworkflow.inputs);
         break;
       case 'end':
@@ -209,6 +212,60 @@ function expressionsOf(definition: Definition): Array<[string, string]> {
     if (edge.when !== undefined) out.push([`/edges/${i}/when`, edge.when]);
   });
   return out;
+}
+
+/** An ai node's `output_mapping` is a JSON Schema when it says so or looks like one, else a map of expressions. */
+export function isJsonSchemaMapping(mapping: Record<string, unknown>): boolean {
+  return 'type' in mapping || 'properties' in mapping || '$schema' in mapping;
+}
+
+/**
+ * Expressions evaluated outside the run's variables, with their JSON Pointers: trigger filters
+ * (over `event`, in the gateway) and an ai node's `output_mapping` (over the model's answer, in
+ * the activity). They pass the same safety checks as every other expression.
+ */
+function outsideExpressions(definition: Definition): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  definition.triggers.forEach((trigger, i) => {
+    if (trigger.type === 'event' && trigger.filters !== undefined)
+      out.push([`/triggers/${i}/filters`, trigger.filters]);
+  });
+  definition.nodes.forEach((node, i) => {
+    const ai =
+      node.type === 'ai'
+        ? { at: `/nodes/${i}`, body: node }
+        : node.type === 'map' && node.ai
+          ? { at: `/nodes/${i}/ai`, body: node.ai }
+          : undefined;
+    const mapping = ai?.body.output_mapping;
+    if (!ai || !mapping || isJsonSchemaMapping(mapping)) return;
+    for (const [name, source] of Object.entries(mapping))
+      if (typeof source === 'string') out.push([`${ai.at}/output_mapping/${escapePointer(name)}`, source]);
+  });
+  return out;
+}
+
+function outsideProblems(definition: Definition): Problem[] {
+  const problems: Problem[] = [];
+  for (const [path, source] of outsideExpressions(definition)) pushExpression(problems, path, source);
+  definition.nodes.forEach((node, i) => {
+    const ai =
+      node.type === 'ai'
+        ? { at: `/nodes/${i}`, body: node }
+        : node.type === 'map' && node.ai
+          ? { at: `/nodes/${i}/ai`, body: node.ai }
+          : undefined;
+    const mapping = ai?.body.output_mapping;
+    if (!ai || !mapping || isJsonSchemaMapping(mapping)) return;
+    for (const [name, source] of Object.entries(mapping)) {
+      if (typeof source !== 'string' || source.length === 0)
+        problems.push({
+          path: `${ai.at}/output_mapping/${escapePointer(name)}`,
+          message: 'expected a JSONata expression over the answer (a string), or a JSON Schema as the whole mapping',
+        });
+    }
+  });
+  return problems;
 }
 
 /** References to variables nobody declares or writes, and to nodes that do not exist. */
@@ -322,6 +379,7 @@ function nodeProblems(node: Node, at: string, catalog?: ConnectorCatalog, checkP
       }
       if (node.task) problems.push(...connectorProblems(node.task, `${at}/task`, catalog, checkParams));
       if (node.ai) pushTemplates(problems, `${at}/ai/prompt_template`, node.ai.prompt_template);
+      if (node.ai?.system !== undefined) pushTemplates(problems, `${at}/ai/system`, node.ai.system);
       if (node.subworkflow) pushTemplates(problems, `${at}/subworkflow/inputs`, node.subworkflow.inputs);
       break;
     }

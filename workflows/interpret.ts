@@ -47,7 +47,15 @@ import {
   type DeliveryStatus,
 } from '../interpreter/control.js';
 import type { Definition } from '../interpreter/definition-schema.js';
-import { compileProgram, handleEvent, initialState, pendingWork, startRun } from '../interpreter/engine.js';
+import {
+  compileProgram,
+  handleEvent,
+  initialState,
+  pendingWork,
+  startRun,
+  useEvaluation,
+} from '../interpreter/engine.js';
+import { SLICE_LIMITS, yieldSlice, type Slices } from '../interpreter/expression-budget.js';
 import { viewLineage, type RunLineage } from '../interpreter/lineage.js';
 import type { RunQuotas } from '../interpreter/quotas.js';
 import { truncateMessage } from '../interpreter/messages.js';
@@ -95,6 +103,14 @@ export interface QuotaSinks extends Sinks {
   weftQuotas: { refused(quota: string): void };
 }
 const { weftQuotas } = proxySinks<QuotaSinks>();
+
+/**
+ * Runs started since this patch evaluate with the linear-time regex engine and in slices: every
+ * SLICE_LIMITS.units of work the run yields on a 1 ms durable timer, in the middle of an
+ * expression if need be, so no activation holds the sandbox long on a loaded host. Runs started
+ * before it replay with the backtracking engine and the per-step budget alone.
+ */
+export const EXPRESSION_SLICES_PATCH = 'weft-expression-slices';
 
 function activityOptions(plan: ActivityPlan) {
   return {
@@ -189,6 +205,13 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   }
 
   const inbox: InboxItem[] = [];
+  let slices: Slices | undefined;
+  if (patched(EXPRESSION_SLICES_PATCH)) {
+    slices = { used: 0, pause: () => sleep(1), waiting: () => inbox.length > 0 };
+    useEvaluation(state, { slices });
+  } else {
+    useEvaluation(state, { legacyRegex: true });
+  }
   const publishStatus = statusPublisher();
   const scopes = new Map<string, CancellationScope>();
   const running = new Set<string>(); // activities and child runs in flight (not timers)
@@ -375,7 +398,11 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     while (!closing) {
       await condition(() => inbox.length > 0 || (continueDue && running.size === 0));
       // Everything that arrived in this activation is handled before waiting again.
-      for (let item = inbox.shift(); item && !closing; item = inbox.shift()) await step(item);
+      for (let item = inbox.shift(); item && !closing; item = inbox.shift()) {
+        // Several messages in one activation: each may do up to a slice of work, so yield between them.
+        if (slices && slices.used >= SLICE_LIMITS.units) await yieldSlice(slices);
+        await step(item);
+      }
       if (!continueDue && (workflowInfo().historyLength >= canAfter || workflowInfo().continueAsNewSuggested)) {
         continueDue = true;
       }

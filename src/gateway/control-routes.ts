@@ -20,7 +20,11 @@ export const bodies = {
     reason: z.string().max(1_000).optional(),
     max_cost_usd: z.number().nonnegative().optional(),
   }),
-  cancel: Reason,
+  cancel: z.strictObject({
+    reason: z.string().max(1_000).optional(),
+    // Terminates through Temporal without the run's cooperation (a run whose workflow task keeps failing).
+    force: z.boolean().optional(),
+  }),
   retry: z.strictObject({ node: NodeId.optional() }),
   skip: z.strictObject({ node: NodeId, output: z.unknown().optional() }),
 };

@@ -383,7 +383,11 @@ function controlPaths(): Record<string, Record<string, Operation>> {
   return {
     '/v1/runs/{run_id}/pause': action('pause', 'Pause: no new node starts; in-flight ones finish'),
     '/v1/runs/{run_id}/resume': action('resume', 'Resume a paused run', "`max_cost_usd` raises the run's AI budget."),
-    '/v1/runs/{run_id}/cancel': action('cancel', 'Cancel: in-flight work is cancelled, status cancelled'),
+    '/v1/runs/{run_id}/cancel': action(
+      'cancel',
+      'Cancel: in-flight work is cancelled, status cancelled',
+      'The run takes the cancellation itself (recorded with who cancelled) and Temporal cancels it. A run that cannot take it within 10 s (its workflow task keeps failing) is cancelled through Temporal alone. `force: true` terminates the run through Temporal at once, without its cooperation: nothing in it runs again (no compensation).',
+    ),
     '/v1/runs/{run_id}/retry': action(
       'retry',
       'Retry a failed node',

@@ -11,7 +11,6 @@ import {
 } from '@temporalio/client';
 import type { ExternalEvent } from '../../interpreter/commands.js';
 import { retryState, type ControlAction, type DeliveryStatus } from '../../interpreter/control.js';
-import { evaluate, isTruthy } from '../../interpreter/expressions.js';
 import type { RunState, RunStateView } from '../../interpreter/run-state.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { DefinitionStore, VersionedDefinition } from '../store/definition-store.js';
@@ -19,6 +18,7 @@ import { DefinitionIdKey, DefinitionVersionKey, RetryOfKey } from '../temporal/s
 import type { TenantRuns } from '../temporal/tenant-runs.js';
 import { HttpError, notFound } from './http-error.js';
 import { mapTemporalError } from './run-service.js';
+import { triggerFilterMatches } from './trigger-checks.js';
 
 /** Starts a run of a definition (the gateway's RunService.start, for event triggers). */
 export type StartRun = (
@@ -37,6 +37,12 @@ export interface EventDelivery {
 function closedMessage(err: unknown): boolean {
   return err instanceof Error && /already completed|workflow execution already|not found/i.test(err.message);
 }
+
+/**
+ * How long an operator action may wait for the run to take it. A run whose workflow task keeps
+ * failing never takes an Update; a cancel then falls back to Temporal's own cancellation.
+ */
+export const CONTROL_DELIVERY_MS = 10_000;
 
 /** How long a run this gateway started is remembered for event delivery (visibility catches up well before). */
 const RECENT_MS = 5 * 60_000;
@@ -67,19 +73,42 @@ export class RunControl {
   /** Sends an operator action; 409 `rejected` with the run's reason when it is refused. */
   async control(
     runId: string,
-    action: ControlAction,
+    request: ControlAction & { force?: boolean },
   ): Promise<{ accepted: true; status: RunStateView['status']; run_id?: string }> {
     const handle = this.handle(runId);
+    // `force` is the gateway's, never sent to the run.
+    const { force, ...action } = request;
     try {
       if (action.type === 'retry' && (await handle.describe()).status.name === 'FAILED') {
         return { accepted: true, status: 'running', run_id: await this.retryClosed(runId, action) };
       }
-      const result = await handle.executeUpdate<{ accepted: true; status: RunStateView['status'] }, [ControlAction]>(
+      if (action.type === 'cancel' && force === true) {
+        await handle.describe(); // not found, or closed, answers as for any action
+        const reason = action.reason ? `: ${action.reason}` : '';
+        await handle.terminate(`terminated by ${action.by}${reason}`);
+        return { accepted: true, status: 'cancelled' };
+      }
+      const update = handle.executeUpdate<{ accepted: true; status: RunStateView['status'] }, [ControlAction]>(
         'control',
-        {
-          args: [action],
-        },
+        { args: [action] },
       );
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), CONTROL_DELIVERY_MS);
+      });
+      const result = await Promise.race([update, late]).finally(() => clearTimeout(timer));
+      if (result === undefined) {
+        update.catch(() => undefined); // answered (or failed) later, when nobody waits for it
+        if (action.type !== 'cancel') {
+          throw new HttpError(
+            'unavailable',
+            `the run did not take the ${action.type} within ${CONTROL_DELIVERY_MS / 1000} s (its workflow task may be failing); cancel it, or terminate it with cancel {"force": true}`,
+          );
+        }
+        // The run cannot take the cancellation itself: Temporal's cancellation, recorded in its history.
+        await handle.cancel();
+        return { accepted: true, status: 'cancelled' };
+      }
       // Temporal's own cancellation makes the run's status "canceled" everywhere (UI, visibility).
       if (action.type === 'cancel') await handle.cancel();
       return result;
@@ -213,7 +242,7 @@ export class RunControl {
       for (const definition of active) {
         for (const trigger of definition.triggers) {
           if (trigger.type !== 'event' || trigger.event_type !== event.event_type) continue;
-          if (trigger.filters !== undefined && !isTruthy(await evaluate(trigger.filters, { event }))) continue;
+          if (trigger.filters !== undefined && !(await triggerFilterMatches(trigger.filters, event))) continue;
           // The event id makes the run id, so a redelivered event cannot start a second run.
           const runId = `${definition.id}-event-${event.event_id ?? cryptoKey()}`;
           try {

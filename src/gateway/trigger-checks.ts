@@ -3,7 +3,10 @@
  * needs to turn them into Temporal Schedules and webhooks. Run at submit and validate, so a
  * trigger that could never work is refused with its JSON Pointer instead of failing later.
  */
+import type { ExternalEvent } from '../../interpreter/commands.js';
 import type { Definition } from '../../interpreter/definition-schema.js';
+import { WORK_METER, type WorkMeter } from '../../interpreter/expression-budget.js';
+import { ExpressionError, evaluate, isTruthy } from '../../interpreter/expressions.js';
 import type { Problem } from '../../interpreter/problems.js';
 import { resolveRunInput } from '../../interpreter/run-input.js';
 import { cronProblem, isTimeZone } from './cron-spec.js';
@@ -37,4 +40,25 @@ export function triggerProblems(definition: Definition): Problem[] {
     }
   });
   return problems;
+}
+
+/**
+ * Whether an event satisfies an event trigger's `filters`. The gateway evaluates it under the
+ * same budgets as a run (steps, sizes, RE2 for regular expressions) and in slices: every slice of
+ * work it gives its event loop back (a macrotask), so other requests and /healthz are served
+ * meanwhile. A filter that fails (over budget, a wrong type) does not match: the event starts no
+ * run of that definition, and the caller is answered as usual, never 500.
+ */
+export async function triggerFilterMatches(filters: string, event: ExternalEvent): Promise<boolean> {
+  const meter: WorkMeter = {
+    units: 0,
+    nodeStart: 0,
+    settings: { slices: { used: 0, pause: () => new Promise<void>((resolve) => setImmediate(resolve)) } },
+  };
+  try {
+    return isTruthy(await evaluate(filters, { event, [WORK_METER]: meter }));
+  } catch (err) {
+    if (err instanceof ExpressionError) return false;
+    throw err;
+  }
 }

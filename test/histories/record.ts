@@ -55,6 +55,7 @@ async function save(name: string, runId: string) {
 }
 
 const g = { gateway_url: stack.gateway.url };
+const { SLICED_DEFINITION } = await import('./sliced-definition.js');
 for (const name of ['hello-gateway', 'condition-route', 'join-parallel', 'wait-timer', 'event-payment', 'approval-review']) await submit(name);
 for (const name of ['subworkflow-child', 'subworkflow-parent', 'map-each', 'end-early', 'loop-counter']) await submit(name);
 for (const name of ['handler-retry', 'handler-compensate', 'handler-terminate', 'handler-continue', 'handler-goto']) await submit(name);
@@ -115,6 +116,11 @@ await save('operators-pause-variables-skip-resume', operated);
 // A step longer than the engine's work budget (ACTIVATION_LIMITS): it pauses on 1 ms timers.
 await stack.call('POST', '/v1/definitions', counterLoopDefinition(40_000));
 await save('long-step-paused', await start('loop-40000'));
+
+// Slices (runs since the weft-expression-slices patch): one heavy expression pauses in the middle
+// of its evaluation, then a regex on RE2 and $base64encode in the sandbox.
+await stack.call('POST', '/v1/definitions', SLICED_DEFINITION);
+await save('expression-sliced', await start(SLICED_DEFINITION.id));
 
 // Continue-as-new: a loop of tasks past a small history bound, straight through the client.
 const { versioned } = await import('../support/runs.js');
