@@ -224,6 +224,13 @@ export function isJsonSchemaMapping(mapping: Record<string, unknown>): boolean {
  * (over `event`, in the gateway) and an ai node's `output_mapping` (over the model's answer, in
  * the activity). They pass the same safety checks as every other expression.
  */
+/** The AI call of a node, with its JSON Pointer: an `ai` node itself, or a `map` node's `ai` body. */
+function aiStepOf(node: Definition['nodes'][number], i: number) {
+  if (node.type === 'ai') return { at: `/nodes/${i}`, body: node };
+  if (node.type === 'map' && node.ai) return { at: `/nodes/${i}/ai`, body: node.ai };
+  return undefined;
+}
+
 function outsideExpressions(definition: Definition): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   definition.triggers.forEach((trigger, i) => {
@@ -231,12 +238,7 @@ function outsideExpressions(definition: Definition): Array<[string, string]> {
       out.push([`/triggers/${i}/filters`, trigger.filters]);
   });
   definition.nodes.forEach((node, i) => {
-    const ai =
-      node.type === 'ai'
-        ? { at: `/nodes/${i}`, body: node }
-        : node.type === 'map' && node.ai
-          ? { at: `/nodes/${i}/ai`, body: node.ai }
-          : undefined;
+    const ai = aiStepOf(node, i);
     const mapping = ai?.body.output_mapping;
     if (!ai || !mapping || isJsonSchemaMapping(mapping)) return;
     for (const [name, source] of Object.entries(mapping))
@@ -249,12 +251,7 @@ function outsideProblems(definition: Definition): Problem[] {
   const problems: Problem[] = [];
   for (const [path, source] of outsideExpressions(definition)) pushExpression(problems, path, source);
   definition.nodes.forEach((node, i) => {
-    const ai =
-      node.type === 'ai'
-        ? { at: `/nodes/${i}`, body: node }
-        : node.type === 'map' && node.ai
-          ? { at: `/nodes/${i}/ai`, body: node.ai }
-          : undefined;
+    const ai = aiStepOf(node, i);
     const mapping = ai?.body.output_mapping;
     if (!ai || !mapping || isJsonSchemaMapping(mapping)) return;
     for (const [name, source] of Object.entries(mapping)) {

@@ -61,7 +61,8 @@ const hostile: Array<{ definition: Record<string, unknown>; node: string; messag
   {
     definition: setNode('repeated-regex', '[1..2000].$contains($pad("", 10000, "a"), /a+b/)'),
     node: 'boom',
-    message: /evaluation steps/,
+    // Whichever bound it meets first: the step budget or one regex call's search limit.
+    message: /evaluation steps|searched too much in one call/,
   },
   { definition: setNode('giant-pad', '$length($pad("", 1e9, "x"))'), node: 'boom', message: /larger than/ },
   { definition: setNode('shared-parts', doubling), node: 'boom', message: /evaluation steps/ },
@@ -385,7 +386,7 @@ describe('hostile expressions in every place, on a loaded machine', () => {
 
   test(
     '≥ 300 entries: 0 escapes, 0 worker crashes, 0 runs that cannot be cancelled, and another tenant’s canary completes',
-    { timeout: 600_000 },
+    { timeout: 1_800_000 },
     async () => {
       const prototypeKeys = Object.getOwnPropertyNames(Object.prototype);
       let entries = 0;
@@ -486,9 +487,12 @@ describe('hostile expressions in every place, on a loaded machine', () => {
       process.stderr.write(`[hostile] canary of another tenant completed in ${canaryMs} ms under load\n`);
 
       // Every hostile run closes: failed with ExpressionError (or another node error), or completed.
+      // Heavy runs yield on durable timers (about a second each on the dev server), so on a loaded
+      // machine one can take minutes: wait on the condition, under one generous deadline.
+      const closeBy = Date.now() + 15 * 60_000;
       for (const { label, runId } of started) {
         let outcome = await call('GET', `/v1/runs/${runId}/result?wait=true`);
-        for (let i = 0; i < 5 && outcome.body.status === 'running'; i++)
+        while (outcome.body.status === 'running' && Date.now() < closeBy)
           outcome = await call('GET', `/v1/runs/${runId}/result?wait=true`);
         assert.ok(
           ['completed', 'failed'].includes(outcome.body.status as string),
@@ -507,6 +511,8 @@ describe('hostile expressions in every place, on a loaded machine', () => {
               'NotFound',
               'ConfigurationError',
               'NotConfigured',
+              // the task's template rendered; the egress policy then refused its loopback target
+              'EgressDenied',
             ].includes(outcome.body.error.type as string) ||
               /ExpressionError|must give/.test(JSON.stringify(outcome.body.error)),
             `${label}: ${JSON.stringify(outcome.body.error)}`,

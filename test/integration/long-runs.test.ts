@@ -37,7 +37,7 @@ async function eventCount(handle: WorkflowHandle): Promise<number> {
 }
 
 describe('cost per step', () => {
-  test('a chain of N tasks has exactly the history of a hand-written workflow calling the same N activities', async () => {
+  test('a chain of N tasks has the history of a hand-written workflow calling the same N activities, plus one patch marker', async () => {
     for (const steps of [1, 5, 12]) {
       const interpreted = await startRun(client, taskQueue, sequenceDefinition(`${target.url}/step`, steps));
       const handWritten = await client.workflow.start('handWrittenSequence', {
@@ -46,7 +46,10 @@ describe('cost per step', () => {
         args: [`${target.url}/step`, steps],
       });
       await Promise.all([interpreted.result(), handWritten.result()]);
-      assert.equal(await eventCount(interpreted), await eventCount(handWritten), `${steps} steps`);
+      // Once per run, not per step: the `weft-expression-slices` patch's marker and the
+      // TemporalChangeVersion search attribute the SDK upserts with it.
+      const PATCH_EVENTS = 2;
+      assert.equal(await eventCount(interpreted), (await eventCount(handWritten)) + PATCH_EVENTS, `${steps} steps`);
     }
   });
 
