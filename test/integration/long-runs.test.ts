@@ -81,7 +81,7 @@ describe('cost per step', () => {
     assert.equal(await eventCount(decorated), await eventCount(plain));
   });
 
-  test('a 100-branch fan-out has the history of a hand-written Promise.all of 100 activities', async () => {
+  test('a 100-branch fan-out has the history of a hand-written Promise.all of 100 activities, besides batching', async () => {
     const interpreted = await startRun(client, taskQueue, fanOutDefinition(`${target.url}/step`, 100));
     const handWritten = await client.workflow.start('handWrittenFanOut', {
       taskQueue,
@@ -89,9 +89,22 @@ describe('cost per step', () => {
       args: [`${target.url}/step`, 100],
     });
     await Promise.all([interpreted.result(), handWritten.result()]);
-    const [a, b] = [await eventCount(interpreted), await eventCount(handWritten)];
-    // Both schedule 100 activities; completions may batch into workflow tasks differently.
-    assert.ok(Math.abs(a - b) <= 0.1 * b, `interpreted ${a} vs hand-written ${b}`);
+    // Workflow-task events depend on how completions batch (either side may have more), and
+    // the engine's slice yields (a 1 ms timer when completions queue up while it works) have no
+    // hand-written counterpart. Every other event is fixed: 100 activities scheduled, started
+    // and completed on both sides, plus the slices patch's marker and its upsert once per run.
+    const fixed = async (handle: WorkflowHandle) =>
+      ((await handle.fetchHistory()).events ?? []).filter(
+        (e) =>
+          !e.workflowTaskScheduledEventAttributes &&
+          !e.workflowTaskStartedEventAttributes &&
+          !e.workflowTaskCompletedEventAttributes &&
+          !e.workflowTaskTimedOutEventAttributes &&
+          !e.timerStartedEventAttributes &&
+          !e.timerFiredEventAttributes,
+      ).length;
+    const [a, b] = [await fixed(interpreted), await fixed(handWritten)];
+    assert.equal(a, b + 2, `interpreted ${a} vs hand-written ${b} events besides workflow tasks and timers`);
   });
 });
 
