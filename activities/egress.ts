@@ -236,6 +236,10 @@ export function protectedEndpoints(env: Env): ProtectedEndpoint[] {
     add('the weft store database', endpointOf(env.DATABASE_URL, 5432));
   }
   if (env.REDIS_URL) add('the result-cache Redis', endpointOf(env.REDIS_URL, 6379));
+  if (env.WEFT_CACHE_REDIS_URL) add('the result-cache Redis', endpointOf(env.WEFT_CACHE_REDIS_URL, 6379));
+  if (env.WEFT_WEBHOOK_NONCE_REDIS_URL) {
+    add('the webhook replay guard Redis', endpointOf(env.WEFT_WEBHOOK_NONCE_REDIS_URL, 6379));
+  }
   if (env.WEFT_EVENTS_NATS_SUBJECT) {
     for (const server of (env.WEFT_NATS_URL ?? '127.0.0.1:4222').split(',')) {
       add('the events NATS server', endpointOf(server.trim(), 4222));
@@ -400,7 +404,7 @@ export class EgressPolicy {
 }
 
 const EGRESS_VARIABLES =
-  /^(WEFT_EGRESS_|TEMPORAL_ADDRESS$|TEMPORAL_UI_URL$|PORT$|DATABASE_URL$|REDIS_URL$|WEFT_NATS_URL$|WEFT_EVENTS_NATS_SUBJECT$)/;
+  /^(WEFT_EGRESS_|TEMPORAL_ADDRESS$|TEMPORAL_UI_URL$|PORT$|DATABASE_URL$|REDIS_URL$|WEFT_CACHE_REDIS_URL$|WEFT_WEBHOOK_NONCE_REDIS_URL$|WEFT_NATS_URL$|WEFT_EVENTS_NATS_SUBJECT$)/;
 let cached: { key: string; policy: EgressPolicy } | undefined;
 
 /**

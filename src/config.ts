@@ -53,6 +53,12 @@ const Env = z.object({
         'expected "accept" (the HTTP contract\'s signature of the body alone is accepted, once per window) or "refuse" (signatures must cover X-Signature-Timestamp)',
     })
     .default('accept'),
+  WEFT_WEBHOOK_NONCE_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, {
+      error: 'expected a redis:// or rediss:// URL (where every gateway remembers accepted webhook signatures)',
+    })
+    .optional(),
   DATABASE_URL: z.string().min(1).optional(),
   WEFT_DATA_DIR: z.string().min(1).default('data'),
   WEFT_NATS_URL: z.string().min(1).default('127.0.0.1:4222'),
@@ -101,6 +107,8 @@ export interface Config {
   host: string;
   /** `WEFT_WEBHOOK_BODY_ONLY_SIGNATURES` (default `accept`, as the HTTP contract signs): webhook signatures of the body alone are accepted. */
   webhookBodyOnlySignatures: boolean;
+  /** `WEFT_WEBHOOK_NONCE_REDIS_URL`: accepted webhook signatures are remembered in this Redis, shared by every gateway (default: each gateway's memory). */
+  webhookNonceRedisUrl?: string;
   databaseUrl: string;
   dataDir: string;
   logLevel: string;
@@ -151,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     host: e.WEFT_GATEWAY_HOST,
     webhookBodyOnlySignatures: e.WEFT_WEBHOOK_BODY_ONLY_SIGNATURES === 'accept',
+    ...(e.WEFT_WEBHOOK_NONCE_REDIS_URL === undefined ? {} : { webhookNonceRedisUrl: e.WEFT_WEBHOOK_NONCE_REDIS_URL }),
     databaseUrl: e.DATABASE_URL ?? `sqlite:${e.WEFT_DATA_DIR}/definitions.db`,
     dataDir: e.WEFT_DATA_DIR,
     logLevel: e.LOG_LEVEL,

@@ -23,7 +23,7 @@ import { openApiDocument } from './openapi.js';
 import { rateLimit } from './rate-limit.js';
 import { jsonBody } from './request-body.js';
 import { runRoutes } from './run-routes.js';
-import { ReplayGuard } from './webhook-signature.js';
+import { MemoryReplayGuard } from './webhook-signature.js';
 
 export type { GatewayDeps } from './gateway-deps.js';
 
@@ -119,7 +119,7 @@ export function createGateway(deps: GatewayDeps & { webhooks?: WebhookOptions })
   publishingRoutes(app, deps);
   runRoutes(app, { ...deps, metrics });
   lineageRoutes(app, deps);
-  hookRoutes(app, { ...deps, metrics, webhooks: { replay: new ReplayGuard(), ...deps.webhooks } });
+  hookRoutes(app, { ...deps, metrics, webhooks: { replay: new MemoryReplayGuard(), ...deps.webhooks } });
   auditRoutes(app, audit, deps.store);
   controlRoutes(app, deps);
   accessRoutes(app, deps);

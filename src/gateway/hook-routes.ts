@@ -31,7 +31,7 @@ type WebhookTrigger = Extract<Definition['triggers'][number], { type: 'webhook' 
 export interface WebhookOptions {
   /** `WEFT_WEBHOOK_BODY_ONLY_SIGNATURES` (default `accept`): signatures of the body alone (no timestamp) are accepted. */
   acceptBodyOnlySignatures?: boolean;
-  /** Remembers accepted signatures for the window; one per gateway (`createGateway` makes one). */
+  /** Remembers accepted signatures for the window: in memory unless given (`createGateway` makes one), or Redis (`WEFT_WEBHOOK_NONCE_REDIS_URL`). */
   replay?: ReplayGuard;
   /** The clock, unix seconds; tests leave it. */
   now?: () => number;
@@ -87,8 +87,29 @@ async function authorize(
   });
   if (!verdict.ok) throw badSignature(verdict.reason);
   const key = `${tenant}/${id}/${verdict.signature}`;
-  if (options.replay && !options.replay.claim(key, verdict.expiresAt, now)) throw badSignature('replayed');
+  if (options.replay && !(await claimOnce(options.replay, key, verdict.expiresAt, now, deps))) {
+    throw badSignature('replayed');
+  }
   return options.replay ? key : undefined;
+}
+
+/** Claims a signature; a replay guard that cannot answer (Redis away) refuses with 503, never lets it through. */
+async function claimOnce(
+  replay: ReplayGuard,
+  key: string,
+  expiresAt: number,
+  now: number,
+  deps: HookRouteDeps,
+): Promise<boolean> {
+  try {
+    return await replay.claim(key, expiresAt, now);
+  } catch (err) {
+    deps.logger.error({ err }, 'webhook replay guard unavailable');
+    throw new HttpError(
+      'unavailable',
+      'the webhook replay guard (WEFT_WEBHOOK_NONCE_REDIS_URL) cannot be reached; retry later',
+    );
+  }
 }
 
 /**
@@ -176,7 +197,7 @@ export function hookRoutes(app: Express, deps: HookRouteDeps): void {
       res.status(202).json(run);
     } catch (err) {
       // Not accepted (Temporal down, say): the sender may retry the same signed request.
-      if (claimed !== undefined) deps.webhooks?.replay?.release(claimed);
+      if (claimed !== undefined) await Promise.resolve(deps.webhooks?.replay?.release(claimed)).catch(() => undefined);
       throw err;
     }
   });

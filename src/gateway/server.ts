@@ -12,6 +12,7 @@ import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import { createSecretLookup } from '../../activities/secrets.js';
 import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
+import { RedisReplayGuard } from './webhook-signature.js';
 import { createGatewayMetrics } from '../metrics/gateway-metrics.js';
 import { DefinitionIdKey, TenantKey } from '../temporal/search-attributes.js';
 import { openDefinitionStore } from '../store/open-store.js';
@@ -205,6 +206,8 @@ export async function startGateway(
     ...(config.jwt ? { jwt: jwtIdentities(createJwtVerifier(config.jwt)) } : {}),
   });
   await auth.announce();
+  // Shared by every gateway pointing at it; without it each gateway remembers in memory.
+  const nonces = config.webhookNonceRedisUrl ? await RedisReplayGuard.connect(config.webhookNonceRedisUrl) : undefined;
   const app = createGateway({
     store,
     scopes,
@@ -226,7 +229,7 @@ export async function startGateway(
         }
       : {}),
     bodyLimit: config.maxBodyBytes,
-    webhooks: { acceptBodyOnlySignatures: config.webhookBodyOnlySignatures },
+    webhooks: { acceptBodyOnlySignatures: config.webhookBodyOnlySignatures, ...(nonces ? { replay: nonces } : {}) },
     ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
     // Asked afresh each time: the SDK's ensureConnected() keeps its first failure forever, so a
     // gateway that started before Temporal would never turn ready.
@@ -274,6 +277,7 @@ export async function startGateway(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await events?.close();
+      await nonces?.close();
       await connection.close();
       await listing.close();
       await store.close();

@@ -14,7 +14,8 @@
  * within the window; they can be replayed once that window has passed, so an operator whose
  * senders sign timestamps sets `WEFT_WEBHOOK_BODY_ONLY_SIGNATURES=refuse`.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createClient } from 'redis';
 
 export const SIGNATURE_HEADER = 'x-signature';
 export const TIMESTAMP_HEADER = 'x-signature-timestamp';
@@ -88,18 +89,27 @@ export function verifySignature(options: VerifyOptions): SignatureVerdict {
 }
 
 /**
- * Remembers accepted signatures until they expire, so each signed request is accepted once. In
- * the gateway's memory: gateways sharing a store do not share it (SECURITY.md says so).
+ * Where accepted signatures are remembered until they expire, so each signed request is
+ * accepted once: in the gateway's memory (`MemoryReplayGuard`, the default) or, shared by every
+ * gateway and surviving restarts, in Redis (`RedisReplayGuard`, `WEFT_WEBHOOK_NONCE_REDIS_URL`).
  */
-export class ReplayGuard {
-  private readonly seen = new Map<string, number>();
-
-  constructor(private readonly capacity = 100_000) {}
-
+export interface ReplayGuard {
   /**
    * Records `key` (a definition's signature) as used until `expiresAt` (unix seconds); false
    * when it was already used and has not expired.
    */
+  claim(key: string, expiresAt: number, now: number): boolean | Promise<boolean>;
+  /** Forgets a claim (the request that claimed it was not accepted after all). */
+  release(key: string): void | Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** Accepted signatures in the gateway's memory: gateways do not share it (SECURITY.md says so). */
+export class MemoryReplayGuard implements ReplayGuard {
+  private readonly seen = new Map<string, number>();
+
+  constructor(private readonly capacity = 100_000) {}
+
   claim(key: string, expiresAt: number, now: number): boolean {
     const until = this.seen.get(key);
     if (until !== undefined && until >= now) return false;
@@ -108,7 +118,6 @@ export class ReplayGuard {
     return true;
   }
 
-  /** Forgets a claim (the request that claimed it was not accepted after all). */
   release(key: string): void {
     this.seen.delete(key);
   }
@@ -120,5 +129,50 @@ export class ReplayGuard {
       if (this.seen.size < this.capacity) break;
       this.seen.delete(key);
     }
+  }
+}
+
+/** The Redis key of a claim: a digest, so no signature or definition id is stored in Redis. */
+const nonceKey = (key: string) => `weft:webhook-nonce:${createHash('sha256').update(key).digest('hex')}`;
+
+/**
+ * Accepted signatures in Redis (`SET … NX EXAT`), shared by every gateway that points at it and
+ * kept across restarts. Redis expires each entry when its timestamp leaves the window. When Redis
+ * cannot be reached the claim throws, and the hook answers 503: a replay cannot be ruled out.
+ */
+export class RedisReplayGuard implements ReplayGuard {
+  private readonly client;
+
+  private constructor(url: string) {
+    // A reconnect at most every 2 s while Redis is away; meanwhile each request gets a clear 503.
+    this.client = createClient({
+      url,
+      disableOfflineQueue: true,
+      socket: { connectTimeout: 5_000, reconnectStrategy: (retries: number) => Math.min(retries * 200, 2_000) },
+    });
+    this.client.on('error', () => undefined); // reported per request instead
+  }
+
+  static async connect(url: string): Promise<RedisReplayGuard> {
+    const guard = new RedisReplayGuard(url);
+    await guard.client.connect();
+    return guard;
+  }
+
+  async claim(key: string, expiresAt: number, now: number): Promise<boolean> {
+    const at = Math.max(expiresAt, now + 1);
+    const answer = await this.client.set(nonceKey(key), '1', {
+      condition: 'NX',
+      expiration: { type: 'EXAT', value: at },
+    });
+    return answer === 'OK';
+  }
+
+  async release(key: string): Promise<void> {
+    await this.client.del(nonceKey(key));
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
   }
 }

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import express from 'express';
 import { nonCanonical, paramsOf, ruleFor, ruleOf } from '../../src/auth/route-permissions.js';
 import { guarded } from '../../src/gateway/app.js';
-import { ReplayGuard, sign, signedHeaders, verifySignature } from '../../src/gateway/webhook-signature.js';
+import { MemoryReplayGuard, sign, signedHeaders, verifySignature } from '../../src/gateway/webhook-signature.js';
 
 test('canonical paths: one spelling per route', () => {
   for (const path of [
@@ -106,7 +106,7 @@ test('webhook signatures cover the timestamp; the replay guard accepts each once
   assert.deepEqual(check({ signature: sign(body, 's'), timestamp: undefined }), { ok: false, reason: 'body_only' });
   assert.equal(check({ signature: sign(body, 's'), timestamp: undefined, acceptBodyOnly: true }).ok, true);
 
-  const guard = new ReplayGuard(2);
+  const guard = new MemoryReplayGuard(2);
   assert.equal(guard.claim('a', now + 300, now), true);
   assert.equal(guard.claim('a', now + 300, now + 10), false);
   assert.equal(guard.claim('a', now + 600, now + 301), true, 'an expired claim can be made again');
