@@ -1,4 +1,7 @@
-/** The determinism fence is enforced by lint: Node built-ins cannot enter interpreter/ or workflows/. */
+/**
+ * The fences are enforced by lint: Node built-ins cannot enter interpreter/ or workflows/, and no
+ * module imports one that (through others) imports it back.
+ */
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
@@ -41,5 +44,18 @@ describe('lint fence', () => {
   test('the same import is allowed in src/', async () => {
     const messages = await lint("import fs from 'fs';\nexport const x = fs;\n", 'src/config.ts');
     assert.ok(!messages.some((m) => /no-restricted-imports/.test(m)), messages.join('\n'));
+  });
+  test('a planted import cycle fails lint (the TypeScript sources resolve, so no-cycle sees them)', async () => {
+    // postgres-store.ts imports postgres-errors.ts; importing it back from there closes a cycle.
+    const planted =
+      "import { PostgresDefinitionStore } from './postgres-store.js';\nexport const x = PostgresDefinitionStore;\n";
+    const messages = await lint(planted, 'src/store/postgres-errors.ts');
+    assert.ok(
+      messages.some((m) => /import-x\/no-cycle/.test(m)),
+      messages.join('\n'),
+    );
+    // The same import from a module nothing imports back is no cycle.
+    const clean = await lint(planted, 'src/store/open-store.ts');
+    assert.ok(!clean.some((m) => /import-x\/no-cycle/.test(m)), clean.join('\n'));
   });
 });

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { Role } from '../auth/roles.js';
 import type { QuotaOverrides } from '../../interpreter/quotas.js';
 import type { AccessStore, ApiKeyRecord, DefinitionEvent, TenantRecord } from './access-store.js';
-import { guarded } from './postgres-store.js';
+import { guarded } from './postgres-errors.js';
 
 interface KeyRow {
   id: string;

@@ -11,7 +11,6 @@ import {
   type AuditEntry,
   type AuditFilter,
   parseVersion,
-  StoreUnavailableError,
   type DefinitionStore,
   type DefinitionSummary,
   type SubmitOptions,
@@ -23,34 +22,7 @@ import { TENANT_ID_PATTERN } from '../auth/identity.js';
 import type { AccessStore } from './access-store.js';
 import { PostgresAccessStore } from './postgres-access.js';
 import { migrate } from './postgres-migrations.js';
-
-/**
- * SQLSTATEs that mean "the database cannot serve us now" (connection, resources, shutdown,
- * authentication, database gone), not a bug in a query.
- */
-const UNAVAILABLE_SQLSTATE = /^(08|28|53|57P0[1-3]|3D000)/;
-const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
-
-function isUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code))) return true;
-  return /timeout exceeded when trying to connect|Connection terminated|connection is closed/i.test(err.message);
-}
-
-/** Runs a store operation, turning "database unreachable" into `StoreUnavailableError`. */
-export async function guarded<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (err) {
-    if (isUnavailable(err)) {
-      throw new StoreUnavailableError(`the definition store is unavailable: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-    throw err;
-  }
-}
+import { guarded } from './postgres-errors.js';
 
 /** Ids that cannot exist are answered "not found" before reaching the database. */
 const validId = (id: string) => {
