@@ -42,6 +42,17 @@ export function installRuntime(): void {
  * and with or without encoded failure messages, since the workflow's own failures are
  * converted inside the bundle).
  */
+/**
+ * The SDK stops a workflow activation that runs past `isolateExecutionTimeout` (5 s of wall-clock
+ * time, an option the SDK reads but does not type) — and on Node that stop crashes the whole
+ * worker process ("async hook stack has become corrupted", nodejs/node#38503), again on every
+ * restart while the run is retried. The engine bounds the work of one activation by counted
+ * slices (about 50 ms of measured sandbox time), so only an overloaded host gets near 5 s; there
+ * the limit would turn slowness into a crash loop. Thirty seconds keeps it a backstop: past the
+ * server's 10 s task timeout a slow activation is timed out and retried by Temporal instead.
+ */
+const SANDBOX_BACKSTOP = { isolateExecutionTimeout: '30s' } as object;
+
 export function workflowBundle(
   workflowsPath = WORKFLOWS_PATH,
   traced = false,
@@ -125,6 +136,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       activity: [...(tracing?.activity ?? []), ...(options.metrics ? [metricsInterceptor(options.metrics)] : [])],
     },
     sinks: { ...(tracing?.sinks ?? {}), ...quotaSinks(options.metrics) },
+    ...SANDBOX_BACKSTOP,
   });
   const done = worker.run().finally(async () => {
     await registry.close();

@@ -4,13 +4,13 @@
  * must go on to complete an ordinary run started after them.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError, type Client, type Connection } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RunStateView } from '../../interpreter/run-state.js';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
 import { bearer, createKey, putTenant } from '../support/access.js';
+import { startBurners } from '../support/burners.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { startRun } from '../support/runs.js';
 import { connectClient, startTestWorker, unique } from '../support/temporal.js';
@@ -161,13 +161,13 @@ describe('hostile expressions in every place, on a loaded machine', () => {
   let stack: TestStack;
   let canaryKey: string;
   const canaryTenant = unique('canary');
-  const burners: ChildProcess[] = [];
+  let burners: { stop(): void } | undefined;
   const eventType = unique('hostile-event');
   /** Trigger filters listen to their own event type, so POST /v1/events exercises them alone. */
   const triggerType = unique('hostile-trigger');
 
   before(async () => {
-    for (let i = 0; i < 2; i++) burners.push(spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
+    burners = startBurners(2);
     stack = await startTestStack();
     const admin = await createKey(stack, 'root', ['admin']);
     await putTenant(stack, admin, canaryTenant);
@@ -176,7 +176,7 @@ describe('hostile expressions in every place, on a loaded machine', () => {
   });
 
   after(async () => {
-    for (const burner of burners) burner.kill('SIGKILL');
+    burners?.stop();
     await stack?.close();
   });
 
