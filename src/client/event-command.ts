@@ -30,11 +30,10 @@ export const emitCommand: Command = {
     context.out.answer(await context.client.emit(event), (delivery) => {
       const groups: Array<[string, string[]]> = [
         ['delivered to', delivery.delivered_to ?? []],
-        ['buffered in', delivery.buffered_in ?? []],
         ['started', delivery.started ?? []],
       ];
       const lines = groups.filter(([, ids]) => ids.length > 0).map(([label, ids]) => `${label}: ${ids.join(', ')}`);
-      return lines.length > 0 ? lines : 'no run took the event';
+      return lines.length > 0 ? lines : `accepted as ${delivery.event_id}; no run waits for it yet`;
     });
     return undefined;
   },
