@@ -20,13 +20,14 @@ export function mailboxKey(key: unknown): string | null {
 }
 
 /**
- * `[<tenant>/]~weft-events:<hash of type and key>`. Run ids cannot contain `~`, so no run can
- * take a mailbox's id, and the tenant prefix keeps tenants' mailboxes apart like their runs.
+ * `[<tenant>/]~weft-events:<hash of task queue, type and key>`. Run ids cannot contain `~`, so no
+ * run can take a mailbox's id; the tenant prefix keeps tenants' mailboxes apart like their runs,
+ * and the task queue the installations sharing a namespace (a mailbox runs where its runs do).
  */
-export function mailboxWorkflowId(tenant: string, eventType: string, key: unknown): string {
+export function mailboxWorkflowId(tenant: string, taskQueue: string, eventType: string, key: unknown): string {
   const k = mailboxKey(key);
   const hash = createHash('sha256')
-    .update(`${eventType}\n${k === null ? 'none' : `key:${k}`}`)
+    .update(`${taskQueue}\n${eventType}\n${k === null ? 'none' : `key:${k}`}`)
     .digest('hex')
     .slice(0, 40);
   return `${tenant === DEFAULT_TENANT ? '' : `${tenant}/`}~weft-events:${hash}`;
@@ -49,7 +50,7 @@ export function mailboxStart(
   const k = mailboxKey(key);
   const summary = `events "${eventType}"${k === null ? ' without a correlation key' : ` for key ${k}`}`;
   return {
-    workflowId: mailboxWorkflowId(tenant, eventType, key),
+    workflowId: mailboxWorkflowId(tenant, taskQueue, eventType, key),
     taskQueue,
     args: [{ event_type: eventType, correlation_key: k, ...(retentionMs ? { retention_ms: retentionMs } : {}) }],
     typedSearchAttributes: [{ key: TenantKey, value: tenant }],

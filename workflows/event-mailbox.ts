@@ -1,5 +1,5 @@
 /**
- * The mailbox of one (tenant, event type, correlation key): the durable home of the events
+ * The mailbox of one (tenant, task queue, event type, correlation key): the durable home of the events
  * posted for it and the list of runs waiting on it. The gateway and the NATS consumer address
  * it with signal-with-start (`publish`), so an event is in Temporal's history before it is
  * acknowledged; a run whose `event` node waits registers with it (`register`, through the

@@ -387,10 +387,16 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     // Until it succeeds: without the registration the run would not hear its events.
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
   });
-  const unregister = (mailbox: string, token: string): Promise<void> =>
-    getExternalWorkflowHandle(mailbox)
+  // Signals still on their way: the run must not close before they are sent (Temporal drops them).
+  const unregistering = new Set<Promise<void>>();
+  const unregister = (mailbox: string, token: string): Promise<void> => {
+    const sent = getExternalWorkflowHandle(mailbox)
       .signal('unregister', { workflow_id: info.workflowId, token })
-      .catch(() => undefined);
+      .catch(() => undefined)
+      .finally(() => unregistering.delete(sent));
+    unregistering.add(sent);
+    return sent;
+  };
   const syncMailboxes = (): void => {
     const wanted = new Map<string, { exec: string; execution: Extract<Execution, { kind: 'event' }> }>();
     for (const [exec, execution] of Object.entries(state.inflight))
@@ -489,6 +495,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
         continueDue = true;
       }
       if (continueDue && !closing && running.size === 0 && inbox.length === 0) {
+        await Promise.all([...unregistering]);
         await condition(allHandlersFinished);
         return await continueAsNew<typeof interpret>({ ...args, resume: { state } });
       }
@@ -518,6 +525,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       left.map((entry) => entry.registering ?? (entry.id ? unregister(entry.id, entry.token) : Promise.resolve())),
     );
   }
+  await Promise.all([...unregistering]);
   await condition(allHandlersFinished);
 
   const view = viewRunState(definition, state, ids);
