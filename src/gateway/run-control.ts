@@ -219,10 +219,15 @@ export class RunControl {
       event_id: event.event_id ?? `evt-${cryptoKey()}`,
       accepted_at: new Date(begun).toISOString(),
     };
-    const mailbox = await withBackpressure(
-      this.client,
-      () => publishToMailbox(this.client, this.ids.tenant, this.taskQueue, accepted),
-      begun + EVENT_ACCEPT_MS,
+    const mailbox = await within(
+      withBackpressure(
+        this.client,
+        () => publishToMailbox(this.client, this.ids.tenant, this.taskQueue, accepted),
+        begun + EVENT_ACCEPT_MS,
+        accepted.event_id,
+      ),
+      begun + EVENT_ACCEPT_MS + 1_000,
+      accepted.event_id,
     );
     this.metrics?.eventsAccepted.inc({ tenant: this.ids.tenant });
     const result: EventDelivery = {
@@ -239,10 +244,15 @@ export class RunControl {
         // The event id makes the run id, so a redelivered event cannot start a second run.
         const runId = `${definition.id}-event-${accepted.event_id}`;
         try {
-          const created = await withBackpressure(
-            this.client,
-            () => this.startRun(definition, toInput(event.payload), runId),
-            begun + EVENT_RESPONSE_MS,
+          const created = await within(
+            withBackpressure(
+              this.client,
+              () => this.startRun(definition, toInput(event.payload), runId),
+              begun + EVENT_RESPONSE_MS - 1_500,
+              accepted.event_id,
+            ),
+            begun + EVENT_RESPONSE_MS - 500,
+            accepted.event_id,
           );
           if (created) {
             this.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'event' });
@@ -277,6 +287,34 @@ export class RunControl {
   }
 }
 
+/**
+ * `work`, or 503 with Retry-After at `until` whatever it is doing (the gRPC deadline bounds each
+ * call, not the client's connecting); work that still lands later is deduplicated by its event id.
+ */
+async function within<T>(work: Promise<T>, until: number, eventId: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new HttpError(
+            'unavailable',
+            `Temporal did not answer in time; send the event again with "event_id": "${eventId}"`,
+            undefined,
+            RETRY_AFTER_S,
+          ),
+        ),
+      Math.max(0, until - Date.now()),
+    );
+  });
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Temporal refused for load or is recovering: worth retrying. */
 function transient(err: unknown): 'busy' | 'unavailable' | undefined {
   const code = err instanceof ServiceError ? (err.cause as { code?: number } | undefined)?.code : undefined;
@@ -294,7 +332,12 @@ function transient(err: unknown): 'busy' | 'unavailable' | undefined {
  * both with Retry-After. Other failures are mapped as everywhere else (never a bare 500 for
  * Temporal's own conditions).
  */
-export async function withBackpressure<T>(client: Client, call: () => Promise<T>, deadline: number): Promise<T> {
+export async function withBackpressure<T>(
+  client: Client,
+  call: () => Promise<T>,
+  deadline: number,
+  eventId: string,
+): Promise<T> {
   let delay = 100;
   for (;;) {
     try {
@@ -311,14 +354,14 @@ export async function withBackpressure<T>(client: Client, call: () => Promise<T>
       if (kind === 'busy')
         throw new HttpError(
           'rate_limited',
-          'Temporal is at a limit; the event was not accepted, send it again',
+          `Temporal is at a limit; send the event again with "event_id": "${eventId}"`,
           undefined,
           RETRY_AFTER_S,
         );
       if (kind || deadlineHit)
         throw new HttpError(
           'unavailable',
-          `Temporal did not accept the event in time (${err instanceof Error ? err.message : String(err)}); send it again`,
+          `Temporal did not take the event in time (${err instanceof Error ? err.message : String(err)}); send it again with "event_id": "${eventId}"`,
           undefined,
           RETRY_AFTER_S,
         );
