@@ -202,7 +202,9 @@ export class RunService {
   private async refuseConcurrent(quotas: Quotas, runId: string | undefined): Promise<void> {
     let running: number;
     try {
-      ({ count: running } = await this.options.client.workflow.count(this.ids.scope(`ExecutionStatus = 'Running' AND WorkflowType = '${WORKFLOW_TYPE}'`)));
+      ({ count: running } = await this.options.client.workflow.count(
+        this.ids.scope(`ExecutionStatus = 'Running' AND WorkflowType = '${WORKFLOW_TYPE}'`),
+      ));
     } catch (err) {
       return mapTemporalError(err);
     }
