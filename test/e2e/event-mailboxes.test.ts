@@ -15,7 +15,9 @@ import { after, before, test } from 'node:test';
 import { createLogger } from '../../src/logger.js';
 import { EVENT_RESPONSE_MS } from '../../src/gateway/run-control.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
+import type { ServerResponse } from 'node:http';
 import { startTestStack, type TestStack } from '../support/gateway.js';
+import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { unique } from '../support/temporal.js';
 
 const RUNS = 50;
@@ -24,15 +26,21 @@ const gatewayScript = fileURLToPath(new URL('../../src/cli/gateway.js', import.m
 
 let stack: TestStack;
 let second: RunningGateway | undefined;
+let target: HttpTarget;
+const held: ServerResponse[] = [];
 const children: ChildProcess[] = [];
 
 before(async () => {
+  // Calls to /hold are answered only when the test releases them: the run is busy before it waits.
+  target = await startHttpTarget({ '/hold': (_req, res) => void held.push(res) });
   stack = await startTestStack();
 });
 after(async () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const res of held.splice(0)) json(res, 200, {});
   await second?.close();
   await stack?.close();
+  await target?.close();
 });
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
@@ -147,6 +155,36 @@ test(`${RUNS} events posted before their runs start waiting: every run gets its 
     const state = await stack.call('GET', `/v1/runs/${runId}`);
     assert.equal(state.body.history.filter((h: any) => h.node === 'paid' && h.to === 'completed').length, 1);
   }
+});
+
+test("101 other keys' events posted while a run is busy do not push out its own early event", async () => {
+  const id = unique('busy');
+  const type = unique('order.paid');
+  const submitted = await stack.call('POST', '/v1/definitions', {
+    id,
+    variables: [{ name: 'order', type: 'string', required: true }],
+    nodes: [
+      {
+        id: 'busy',
+        type: 'task',
+        connector: 'http',
+        action: 'request',
+        inputs: { url: `${target.url}/hold`, timeout: '120s' },
+      },
+      { id: 'paid', type: 'event', event_type: type, correlation_key: 'vars.order', output: 'payment' },
+    ],
+    edges: [{ from: 'busy', to: 'paid' }],
+  });
+  assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+  const [runId] = await startRuns(id, ['mine']);
+  await until('the run to be busy', () => Promise.resolve(held.length > 0 ? true : undefined));
+  await postEvents(type, ['mine']);
+  await postEvents(
+    type,
+    Array.from({ length: 101 }, (_, i) => `other-${i}`),
+  );
+  for (const res of held.splice(0)) json(res, 200, {});
+  await assertOwnPayloads([runId as string], ['mine']);
 });
 
 test('an event for a run another gateway started 10 ms earlier is delivered', async () => {
