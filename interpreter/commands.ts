@@ -90,4 +90,6 @@ export interface ExternalEvent {
   correlation_key?: string | number | null;
   payload?: unknown;
   event_id?: string;
+  /** When the gateway accepted it (ISO time), for the delivery latency metric; set by the gateway only. */
+  accepted_at?: string;
 }

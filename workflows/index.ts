@@ -9,3 +9,4 @@ export {
   type InterpretArgs,
   type ControlResult,
 } from './interpret.js';
+export { eventMailbox, type MailboxArgs } from './event-mailbox.js';

@@ -18,6 +18,7 @@ import {
   defineSignal,
   defineUpdate,
   executeChild,
+  getExternalWorkflowHandle,
   proxySinks,
   isCancellation,
   patched,
@@ -30,6 +31,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { DefinitionActivities } from '../activities/definitions.js';
+import type { EventActivities } from '../activities/event-mailbox.js';
 import type { FailureDetails } from '../activities/errors.js';
 import type {
   ActivityPlan,
@@ -61,7 +63,15 @@ import type { RunQuotas } from '../interpreter/quotas.js';
 import { truncateMessage } from '../interpreter/messages.js';
 import { resolveRunInput } from '../interpreter/run-input.js';
 import { taintedParamPointers } from '../interpreter/taint.js';
-import { viewRunState, type RunError, type RunState, type RunStateView } from '../interpreter/run-state.js';
+import {
+  viewRunState,
+  type Execution,
+  type RunError,
+  type RunState,
+  type RunStateView,
+} from '../interpreter/run-state.js';
+import { isClosed } from '../interpreter/state-ops.js';
+import type { EventSinks } from './event-mailbox.js';
 import { describeRun } from './run-details.js';
 import { statusPublisher } from './status-attribute.js';
 
@@ -103,6 +113,23 @@ export interface QuotaSinks extends Sinks {
   weftQuotas: { refused(quota: string): void };
 }
 const { weftQuotas } = proxySinks<QuotaSinks>();
+const { weftEvents } = proxySinks<EventSinks>();
+
+/**
+ * Runs waiting at an `event` node since this patch register with the mailbox of the (type, key)
+ * they wait for (`workflows/event-mailbox.ts`), which sends them its events as `event` signals,
+ * and unregister once they no longer wait there. The marker is written the first time a run
+ * waits for an event, so runs that never do keep their histories unchanged; a run parked before
+ * the patch registers at its next activation.
+ */
+export const EVENT_MAILBOX_PATCH = 'weft-event-mailbox';
+
+/** Mailbox-side identity of what an event node waits for (the engine compares keys as strings). */
+function waitKey(execution: Extract<Execution, { kind: 'event' }>): string {
+  const key = execution.correlation_key;
+  const k = key === null || key === undefined ? '' : typeof key === 'string' ? `k${key}` : `k${JSON.stringify(key)}`;
+  return `${execution.event_type}\n${k}`;
+}
 
 /**
  * Runs started since this patch evaluate with the linear-time regex engine and in slices: every
@@ -229,6 +256,13 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       new Promise<{ status: DeliveryStatus }>((resolve) =>
         inbox.push({ kind: 'event', event, done: (status) => resolve({ status }) }),
       ),
+    {
+      // Once the graph ended nothing drains the inbox: an Update accepted then would never be
+      // answered and would keep the run open forever. Validators do not run on replay.
+      validator: (_event: ExternalEvent) => {
+        if (isClosed(state.status)) throw new Error(`the run is ${state.status}`);
+      },
+    },
   );
   setHandler(
     controlUpdate,
@@ -345,6 +379,56 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     }
   };
 
+  // The event mailboxes this run is registered with, by what it waits for (EVENT_MAILBOX_PATCH).
+  const mailboxes = new Map<string, { token: string; id?: string; registering?: Promise<void> }>();
+  const { registerEventWait } = proxyActivities<EventActivities>({
+    startToCloseTimeout: '30s',
+    summary: 'register with the event mailbox',
+    // Until it succeeds: without the registration the run would not hear its events.
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+  });
+  // Signals still on their way: the run must not close before they are sent (Temporal drops them).
+  const unregistering = new Set<Promise<void>>();
+  const unregister = (mailbox: string, token: string): Promise<void> => {
+    const sent = getExternalWorkflowHandle(mailbox)
+      .signal('unregister', { workflow_id: info.workflowId, token })
+      .catch(() => undefined)
+      .finally(() => unregistering.delete(sent));
+    unregistering.add(sent);
+    return sent;
+  };
+  const syncMailboxes = (): void => {
+    const wanted = new Map<string, { exec: string; execution: Extract<Execution, { kind: 'event' }> }>();
+    for (const [exec, execution] of Object.entries(state.inflight))
+      if (execution.kind === 'event' && !wanted.has(waitKey(execution)))
+        wanted.set(waitKey(execution), { exec, execution });
+    if (wanted.size === 0 && mailboxes.size === 0) return;
+    if (!patched(EVENT_MAILBOX_PATCH)) return;
+    for (const [key, { exec, execution }] of wanted) {
+      if (mailboxes.has(key)) continue;
+      const entry: { token: string; id?: string; registering?: Promise<void> } = { token: exec };
+      mailboxes.set(key, entry);
+      entry.registering = registerEventWait({
+        event_type: execution.event_type,
+        correlation_key: execution.correlation_key,
+        token: exec,
+      }).then(
+        // No longer waiting there by the time the registration is done: undo it.
+        (id) => {
+          entry.id = id;
+          delete entry.registering;
+          return mailboxes.get(key) === entry ? undefined : unregister(id, entry.token);
+        },
+        () => undefined,
+      );
+    }
+    for (const [key, entry] of mailboxes) {
+      if (wanted.has(key)) continue;
+      mailboxes.delete(key);
+      if (entry.id) void unregister(entry.id, entry.token);
+    }
+  };
+
   const perform = (commands: Command[]): void => {
     for (const command of commands) {
       if (command.type === 'complete' || command.type === 'fail') closing = command;
@@ -354,6 +438,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     }
     setCurrentDetails(describeRun(definition, state));
     publishStatus(state.status);
+    syncMailboxes();
     if (state.quota_refusals) {
       for (const quota of state.quota_refusals) weftQuotas.refused(quota);
       delete state.quota_refusals;
@@ -372,6 +457,9 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       const delivery = await deliverEvent(program, state, item.event, now());
       perform(delivery.commands);
       item.done(delivery.status);
+      const accepted = item.event.accepted_at === undefined ? NaN : Date.parse(item.event.accepted_at);
+      if (delivery.status === 'delivered' && Number.isFinite(accepted))
+        weftEvents.delivered(Math.max(0, Date.now() - accepted));
     }
   };
 
@@ -407,6 +495,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
         continueDue = true;
       }
       if (continueDue && !closing && running.size === 0 && inbox.length === 0) {
+        await Promise.all([...unregistering]);
         await condition(allHandlersFinished);
         return await continueAsNew<typeof interpret>({ ...args, resume: { state } });
       }
@@ -428,6 +517,15 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     if (item.kind === 'control') item.done(`the run is ${state.status}`);
     else if (item.kind === 'event') item.done('ignored');
   }
+  // The run waits for no event any more: its mailboxes stop sending to it.
+  if (mailboxes.size > 0) {
+    const left = [...mailboxes.values()];
+    mailboxes.clear();
+    await Promise.all(
+      left.map((entry) => entry.registering ?? (entry.id ? unregister(entry.id, entry.token) : Promise.resolve())),
+    );
+  }
+  await Promise.all([...unregistering]);
   await condition(allHandlersFinished);
 
   const view = viewRunState(definition, state, ids);

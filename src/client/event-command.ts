@@ -8,8 +8,9 @@ export const emitCommand: Command = {
   args: '<event-type>',
   summary: 'send an event to waiting event nodes and event triggers',
   details: [
-    'Runs whose event node waits for it take it; runs that will wait for it keep it until then;',
-    'definitions with a matching event trigger start runs. An --id seen before is not taken twice.',
+    'The event is kept (24 h) by the mailbox of its type and key, which hands it to every run waiting',
+    'for it now or later; definitions with a matching event trigger start runs. Prints the event id',
+    '(resend with --id to retry safely), the runs it was handed to so far, and the runs started.',
   ].join('\n'),
   options: {
     key: { type: 'string', value: 'K', description: 'the correlation key' },
@@ -30,11 +31,10 @@ export const emitCommand: Command = {
     context.out.answer(await context.client.emit(event), (delivery) => {
       const groups: Array<[string, string[]]> = [
         ['delivered to', delivery.delivered_to ?? []],
-        ['buffered in', delivery.buffered_in ?? []],
         ['started', delivery.started ?? []],
       ];
       const lines = groups.filter(([, ids]) => ids.length > 0).map(([label, ids]) => `${label}: ${ids.join(', ')}`);
-      return lines.length > 0 ? lines : 'no run took the event';
+      return [`accepted: ${delivery.event_id}`, ...lines];
     });
     return undefined;
   },

@@ -191,7 +191,6 @@ export function hookRoutes(app: Express, deps: HookRouteDeps): void {
         requestId: requestIdOf(res),
         startedBy: req.identity?.actor ?? `webhook:${id}`,
       });
-      scope.control?.noteStarted(run.run_id, definition.id);
       if (created) deps.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'webhook' });
       deps.logger.info({ run_id: run.run_id, definition: id, version: definition.version }, 'run started by webhook');
       res.status(202).json(run);

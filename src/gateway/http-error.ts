@@ -41,6 +41,8 @@ export class HttpError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: Problem[],
+    /** Seconds for a `Retry-After` header (429 and 503 answers that a retry can cure). */
+    readonly retryAfter?: number,
   ) {
     super(message);
   }
@@ -67,6 +69,7 @@ export function sendError(res: Response, error: HttpError): void {
   if (error.details) body.details = error.details;
   // For the audit log, which records why a request was refused.
   res.locals.errorCode = error.code;
+  if (error.retryAfter !== undefined) res.setHeader('Retry-After', String(error.retryAfter));
   res.status(error.status).json({ error: body });
 }
 

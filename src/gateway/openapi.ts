@@ -410,9 +410,12 @@ function controlPaths(): Record<string, Record<string, Operation>> {
     },
     '/v1/events': {
       post: op(
-        'Deliver an event to waiting runs and start runs of event triggers',
+        'Accept an event for the runs waiting for it (now or within the retention window) and start runs of event triggers',
         {
-          '202': { description: '`{ "delivered_to": [run ids], "buffered_in": [run ids], "started": [run ids] }`' },
+          '202': {
+            description:
+              '`{ "event_id", "delivered_to": [run ids], "started": [run ids] }`: the event is durable in its mailbox (tenant, type, correlation key) when this is answered; `delivered_to` lists the runs the mailbox sent it to by then (runs that wait later still get it); `event_id` is the caller\'s or one the gateway gave it. Answered within 15 s; while Temporal is at a limit or recovering, `429 rate_limited` or `503 unavailable` with `Retry-After` (send the event again with the same `event_id`)',
+          },
           ...bodyErrors,
         },
         { ...zodBody(EventBody) },
@@ -511,14 +514,22 @@ export function openApiDocument(options: { codec?: boolean } = {}): Record<strin
         ),
         RateLimited: {
           ...errorResponse(
-            '`rate_limited`: this caller (API key, else client address) made too many requests; only when `WEFT_RATE_LIMIT` is set',
+            '`rate_limited`: this caller (API key, else client address) made too many requests (only when `WEFT_RATE_LIMIT` is set); on `POST /v1/events` also while Temporal is at a limit',
           ),
           headers: {
             'Retry-After': { description: 'seconds until a request will be accepted', schema: { type: 'integer' } },
           },
         },
         UnsupportedMediaType: errorResponse('`unsupported_media_type`: unsupported body encoding or charset'),
-        Unavailable: errorResponse('`unavailable`: Temporal or the definition store cannot be reached; retry later'),
+        Unavailable: {
+          ...errorResponse('`unavailable`: Temporal or the definition store cannot be reached; retry later'),
+          headers: {
+            'Retry-After': {
+              description: 'seconds to wait before retrying, when the gateway knows (POST /v1/events)',
+              schema: { type: 'integer' },
+            },
+          },
+        },
       },
     },
   };

@@ -4,13 +4,15 @@
  * action is in the run's history with who did it.
  */
 import {
+  ServiceError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
+import { publishToMailbox } from '../../activities/event-mailbox.js';
 import type { ExternalEvent } from '../../interpreter/commands.js';
-import { retryState, type ControlAction, type DeliveryStatus } from '../../interpreter/control.js';
+import { retryState, type ControlAction } from '../../interpreter/control.js';
 import type { RunState, RunStateView } from '../../interpreter/run-state.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { DefinitionStore, VersionedDefinition } from '../store/definition-store.js';
@@ -28,9 +30,10 @@ export type StartRun = (
 ) => Promise<unknown>;
 
 export interface EventDelivery {
+  /** The event's id: the caller's, or one the gateway gave it (send it again with it to retry safely). */
+  event_id: string;
+  /** Runs its mailbox sent it to by the time of the answer; runs that wait later still get it. */
   delivered_to: string[];
-  /** Runs that keep the event until their event node waits for it. */
-  buffered_in: string[];
   started: string[];
 }
 
@@ -44,17 +47,16 @@ function closedMessage(err: unknown): boolean {
  */
 export const CONTROL_DELIVERY_MS = 10_000;
 
-/** How long a run this gateway started is remembered for event delivery (visibility catches up well before). */
-const RECENT_MS = 5 * 60_000;
+/** How long POST /v1/events retries getting an event into its mailbox before answering 429/503. */
+export const EVENT_ACCEPT_MS = 10_000;
+/** How long the gateway asks the mailbox which runs it sent the event to (best effort). */
+const SENT_TO_MS = 2_000;
+/** The bound on the whole of POST /v1/events (accepting, asking, starting triggered runs). */
+export const EVENT_RESPONSE_MS = 15_000;
+/** What Retry-After says when Temporal is at a limit or unavailable. */
+const RETRY_AFTER_S = 2;
 
 export class RunControl {
-  /**
-   * Runs this gateway started lately, by id: Temporal's visibility (which finds the runs an
-   * event is for) lags a start by up to a second or so, and an event sent right after a start
-   * must still reach the run, which buffers it until its event node waits.
-   */
-  private readonly recent = new Map<string, { definition: string; at: number }>();
-
   constructor(
     private readonly client: Client,
     private readonly store: Pick<DefinitionStore, 'get' | 'list'>,
@@ -62,8 +64,8 @@ export class RunControl {
     private readonly taskQueue: string,
     /** Whose runs these are: ids are translated and visibility queries scoped through it. */
     private readonly ids: TenantRuns,
-    /** Counts event deliveries and the runs started here (retries, event triggers). */
-    private readonly metrics?: Pick<GatewayMetrics, 'runsStarted' | 'eventDeliveries'>,
+    /** Counts accepted events and the runs started here (retries, event triggers). */
+    private readonly metrics?: Pick<GatewayMetrics, 'runsStarted' | 'eventsAccepted'>,
   ) {}
 
   private handle(runId: string) {
@@ -180,7 +182,6 @@ export class RunControl {
       ],
       staticSummary: `${definition.name ?? definition.id} · ${definition.id} v${definition.version} (retry of ${runId})`,
     });
-    this.noteStarted(retryId, definition.id);
     this.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'retry' });
     return retryId;
   }
@@ -193,13 +194,6 @@ export class RunControl {
     return ids.sort();
   }
 
-  /** Remembers a run this gateway started, so events reach it before visibility shows it. */
-  noteStarted(runId: string, definitionId: string): void {
-    const now = Date.now();
-    for (const [id, entry] of this.recent) if (now - entry.at > RECENT_MS) this.recent.delete(id);
-    this.recent.set(runId, { definition: definitionId, at: now });
-  }
-
   /** The run's variables as its state query shows them (secrets masked). */
   async variables(runId: string): Promise<Record<string, unknown>> {
     try {
@@ -210,73 +204,168 @@ export class RunControl {
   }
 
   /**
-   * Delivers an event to every running run of a definition that waits for (or will wait for)
-   * its type, and starts runs of definitions whose active version has a matching event trigger.
+   * Accepts an event: it is published to its mailbox (`workflows/event-mailbox.ts`, addressed by
+   * tenant, type and correlation key) with signal-with-start, so it is in Temporal's history
+   * before this answers, and the mailbox sends it to every run waiting for it now or starting to
+   * wait within the retention window. Then runs of definitions whose active version has a
+   * matching event trigger are started. Temporal's limits and outages are retried with backoff
+   * for up to EVENT_ACCEPT_MS, then answered 429/503 with Retry-After; the whole call stays
+   * within EVENT_RESPONSE_MS.
    */
   async deliver(event: ExternalEvent): Promise<EventDelivery> {
-    const result: EventDelivery = { delivered_to: [], buffered_in: [], started: [] };
+    const begun = Date.now();
+    const accepted: ExternalEvent & { event_id: string } = {
+      ...event,
+      event_id: event.event_id ?? `evt-${cryptoKey()}`,
+      accepted_at: new Date(begun).toISOString(),
+    };
+    const mailbox = await within(
+      withBackpressure(
+        this.client,
+        () => publishToMailbox(this.client, this.ids.tenant, this.taskQueue, accepted),
+        begun + EVENT_ACCEPT_MS,
+        accepted.event_id,
+      ),
+      begun + EVENT_ACCEPT_MS + 1_000,
+      accepted.event_id,
+    );
+    this.metrics?.eventsAccepted.inc({ tenant: this.ids.tenant });
+    const result: EventDelivery = {
+      event_id: accepted.event_id,
+      delivered_to: await this.sentTo(mailbox, accepted.event_id),
+      started: [],
+    };
     const definitions = await Promise.all((await this.store.list()).map((d) => this.store.get(d.id)));
-    const active = definitions.filter((d): d is VersionedDefinition => d !== undefined);
-    const listening = active
-      .filter((d) => d.nodes.some((n) => n.type === 'event' && n.event_type === event.event_type))
-      .map((d) => d.id);
-    try {
-      if (listening.length > 0) {
-        const ids = listening.map((id) => JSON.stringify(id)).join(', ');
-        const query = this.ids.scope(`${DefinitionIdKey.name} IN (${ids}) AND ExecutionStatus = "Running"`);
-        // Run id → its definition id, for the delivery counts.
-        const targets = new Map<string, string>();
-        for await (const run of this.client.workflow.list({ query }))
-          targets.set(this.ids.runId(run.workflowId), run.typedSearchAttributes.get(DefinitionIdKey) ?? '');
-        for (const [runId, entry] of this.recent)
-          if (listening.includes(entry.definition)) targets.set(runId, entry.definition);
-        for (const runId of [...targets.keys()].sort()) {
-          const status = await this.deliverTo(runId, event);
-          if (status === 'closed') this.recent.delete(runId);
-          if (status === 'delivered') result.delivered_to.push(runId);
-          if (status === 'buffered') result.buffered_in.push(runId);
-          if (status === 'delivered' || status === 'buffered')
-            this.metrics?.eventDeliveries.inc({ definition_id: targets.get(runId) ?? '', outcome: status });
-        }
-      }
-      for (const definition of active) {
-        for (const trigger of definition.triggers) {
-          if (trigger.type !== 'event' || trigger.event_type !== event.event_type) continue;
-          if (trigger.filters !== undefined && !(await triggerFilterMatches(trigger.filters, event))) continue;
-          // The event id makes the run id, so a redelivered event cannot start a second run.
-          const runId = `${definition.id}-event-${event.event_id ?? cryptoKey()}`;
-          try {
-            if (await this.startRun(definition, toInput(event.payload), runId)) {
-              this.noteStarted(runId, definition.id);
-              this.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'event' });
-              result.started.push(runId);
-            }
-          } catch (err) {
-            if (
-              !(err instanceof WorkflowExecutionAlreadyStartedError) &&
-              !(err instanceof HttpError && err.code === 'conflict')
-            )
-              throw err;
+    for (const definition of definitions) {
+      if (!definition) continue;
+      for (const trigger of definition.triggers) {
+        if (trigger.type !== 'event' || trigger.event_type !== event.event_type) continue;
+        if (trigger.filters !== undefined && !(await triggerFilterMatches(trigger.filters, event))) continue;
+        // The event id makes the run id, so a redelivered event cannot start a second run.
+        const runId = `${definition.id}-event-${accepted.event_id}`;
+        try {
+          const created = await within(
+            withBackpressure(
+              this.client,
+              () => this.startRun(definition, toInput(event.payload), runId),
+              begun + EVENT_RESPONSE_MS - 1_500,
+              accepted.event_id,
+            ),
+            begun + EVENT_RESPONSE_MS - 500,
+            accepted.event_id,
+          );
+          if (created) {
+            this.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'event' });
+            result.started.push(runId);
           }
-          break;
+        } catch (err) {
+          if (
+            !(err instanceof WorkflowExecutionAlreadyStartedError) &&
+            !(err instanceof HttpError && err.code === 'conflict')
+          )
+            throw err;
         }
+        break;
       }
-    } catch (err) {
-      return mapTemporalError(err);
     }
     return result;
   }
 
-  private async deliverTo(runId: string, event: ExternalEvent): Promise<DeliveryStatus | 'closed'> {
+  /**
+   * The runs the mailbox sent the event to so far (a consistent query: it sees the event's
+   * signal). Best effort within SENT_TO_MS: the event is accepted whatever this answers.
+   */
+  private async sentTo(mailbox: string, eventId: string): Promise<string[]> {
     try {
-      const { status } = await this.handle(runId).executeUpdate<{ status: DeliveryStatus }, [ExternalEvent]>(
-        'deliver_event',
-        { args: [event] },
+      const sent = await this.client.connection.withDeadline(Date.now() + SENT_TO_MS, () =>
+        this.client.workflow.getHandle(mailbox).query<string[], [string]>('sent_to', eventId),
       );
-      return status;
+      return sent.map((workflowId) => this.ids.runId(workflowId)).sort();
+    } catch {
+      return [];
+    }
+  }
+}
+
+/**
+ * `work`, or 503 with Retry-After at `until` whatever it is doing (the gRPC deadline bounds each
+ * call, not the client's connecting); work that still lands later is deduplicated by its event id.
+ */
+async function within<T>(work: Promise<T>, until: number, eventId: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new HttpError(
+            'unavailable',
+            `Temporal did not answer in time; send the event again with "event_id": "${eventId}"`,
+            undefined,
+            RETRY_AFTER_S,
+          ),
+        ),
+      Math.max(0, until - Date.now()),
+    );
+  });
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Temporal refused for load or is recovering: worth retrying. */
+function transient(err: unknown): 'busy' | 'unavailable' | undefined {
+  const code = err instanceof ServiceError ? (err.cause as { code?: number } | undefined)?.code : undefined;
+  if (code === 8) return 'busy'; // RESOURCE_EXHAUSTED
+  if (code === 14) return 'unavailable'; // UNAVAILABLE
+  const message = err instanceof Error ? err.message : '';
+  if (/RESOURCE_EXHAUSTED|limit on number of/i.test(message)) return 'busy';
+  if (/Workflow Task in failed state|UNAVAILABLE|ECONNREFUSED|failed to connect/i.test(message)) return 'unavailable';
+  return undefined;
+}
+
+/**
+ * Runs `call` under a gRPC deadline, retrying Temporal's load refusals and outages with backoff
+ * (100 ms doubling to 2 s) until `deadline`; then 429 `rate_limited` (load) or 503 `unavailable`,
+ * both with Retry-After. Other failures are mapped as everywhere else (never a bare 500 for
+ * Temporal's own conditions).
+ */
+export async function withBackpressure<T>(
+  client: Client,
+  call: () => Promise<T>,
+  deadline: number,
+  eventId: string,
+): Promise<T> {
+  let delay = 100;
+  for (;;) {
+    try {
+      return await client.connection.withDeadline(deadline, call);
     } catch (err) {
-      if (closedMessage(err) || err instanceof WorkflowNotFoundError) return 'closed';
-      throw err;
+      if (err instanceof HttpError) throw err;
+      const kind = transient(err);
+      const deadlineHit = err instanceof ServiceError && (err.cause as { code?: number } | undefined)?.code === 4;
+      if (kind && Date.now() + delay < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, 2_000);
+        continue;
+      }
+      if (kind === 'busy')
+        throw new HttpError(
+          'rate_limited',
+          `Temporal is at a limit; send the event again with "event_id": "${eventId}"`,
+          undefined,
+          RETRY_AFTER_S,
+        );
+      if (kind || deadlineHit)
+        throw new HttpError(
+          'unavailable',
+          `Temporal did not take the event in time (${err instanceof Error ? err.message : String(err)}); send it again with "event_id": "${eventId}"`,
+          undefined,
+          RETRY_AFTER_S,
+        );
+      return mapTemporalError(err);
     }
   }
 }

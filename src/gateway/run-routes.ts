@@ -46,7 +46,6 @@ export function runRoutes(app: Express, deps: GatewayDeps): void {
       requestId: requestIdOf(res),
       startedBy: actor(req),
     });
-    scope.control?.noteStarted(run.run_id, definition.id);
     if (created) deps.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'api' });
     if (created) deps.logger.info({ run_id: run.run_id, definition: id, version: definition.version }, 'run started');
     res.status(created ? 201 : 200).json(run);

@@ -197,12 +197,14 @@ export class RunService {
    * `concurrent_runs`: the tenant's running runs, as Temporal visibility counts them. Visibility
    * lags a start by a little (milliseconds on the dev server's SQL store, up to a second or so on
    * Elasticsearch), and gateways do not coordinate: concurrent starts through several gateways
-   * may overshoot by the starts made within that lag.
+   * may overshoot by the starts made within that lag. Event mailboxes are not runs: not counted.
    */
   private async refuseConcurrent(quotas: Quotas, runId: string | undefined): Promise<void> {
     let running: number;
     try {
-      ({ count: running } = await this.options.client.workflow.count(this.ids.scope("ExecutionStatus = 'Running'")));
+      ({ count: running } = await this.options.client.workflow.count(
+        this.ids.scope(`ExecutionStatus = 'Running' AND WorkflowType = '${WORKFLOW_TYPE}'`),
+      ));
     } catch (err) {
       return mapTemporalError(err);
     }

@@ -34,33 +34,38 @@ import { RunListing } from './run-listing.js';
 import { RunService } from './run-service.js';
 import { ScheduleSync } from './schedule-sync.js';
 
+/** Temporal's execution statuses, as the `weft_runs` gauge's `status` label names them. */
 const COUNTED_STATUSES: Record<string, string> = {
-  running: "ExecutionStatus = 'Running'",
-  completed: "ExecutionStatus = 'Completed'",
-  failed: "ExecutionStatus IN ('Failed', 'Terminated', 'TimedOut')",
-  cancelled: "ExecutionStatus = 'Canceled'",
+  Running: 'running',
+  Completed: 'completed',
+  Failed: 'failed',
+  Terminated: 'failed',
+  TimedOut: 'failed',
+  Canceled: 'cancelled',
 };
 
 /**
  * Visibility counts per definition (the first 200) and status, for the `weft_runs` gauge: the
  * default tenant's (metrics are the installation's; other tenants read their stats per definition).
+ * One count per definition, grouped by execution status (four per definition took 11.6 s with
+ * 200 definitions).
  */
 async function runCounts(client: Client, store: { list(): Promise<Array<{ id: string }>> }) {
   const definitions = (await store.list()).slice(0, 200);
-  const counts = await Promise.all(
-    definitions.flatMap(({ id }) =>
-      Object.entries(COUNTED_STATUSES).map(async ([status, clause]) => ({
-        definition_id: id,
-        status,
-        count: (
-          await client.workflow.count(
-            `${TenantKey.name} = '${DEFAULT_TENANT}' AND ${DefinitionIdKey.name} = ${JSON.stringify(id)} AND ${clause}`,
-          )
-        ).count,
-      })),
-    ),
+  const perDefinition = await Promise.all(
+    definitions.map(async ({ id }) => {
+      const { groups } = await client.workflow.count(
+        `${TenantKey.name} = '${DEFAULT_TENANT}' AND ${DefinitionIdKey.name} = ${JSON.stringify(id)} GROUP BY ExecutionStatus`,
+      );
+      const counts = new Map(['running', 'completed', 'failed', 'cancelled'].map((status) => [status, 0]));
+      for (const group of groups) {
+        const status = COUNTED_STATUSES[String(group.groupValues[0])];
+        if (status) counts.set(status, (counts.get(status) ?? 0) + group.count);
+      }
+      return [...counts].map(([status, count]) => ({ definition_id: id, status, count }));
+    }),
   );
-  return counts;
+  return perDefinition.flat();
 }
 
 /**

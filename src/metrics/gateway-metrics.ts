@@ -11,7 +11,8 @@ export interface GatewayMetrics {
   registry: Registry;
   runs?: Gauge<'definition_id' | 'status'>;
   runsStarted: Counter<'definition_id' | 'trigger'>;
-  eventDeliveries: Counter<'definition_id' | 'outcome'>;
+  /** Events in their mailbox (durable) when answered, by tenant. */
+  eventsAccepted: Counter<'tenant'>;
   /** Requests refused by a quota: at `submit` (and `/validate`) or `start` (see interpreter/quotas.ts). */
   quotaRefusals: Counter<'tenant' | 'quota' | 'at'>;
   quotaLimits?: Gauge<'tenant' | 'quota'>;
@@ -38,10 +39,10 @@ export function createGatewayMetrics(
       registers: [registry],
     }),
     ...(options.runCounts ? { runs: runsGauge(registry, options.runCounts) } : {}),
-    eventDeliveries: new Counter({
-      name: 'weft_event_deliveries_total',
-      help: 'Events handed to runs by this gateway (HTTP and NATS), by the definition of the run and outcome (delivered, buffered)',
-      labelNames: ['definition_id', 'outcome'],
+    eventsAccepted: new Counter({
+      name: 'weft_events_accepted_total',
+      help: 'Events this gateway accepted (HTTP and NATS): durable in their mailbox when answered, by tenant',
+      labelNames: ['tenant'],
       registers: [registry],
     }),
     quotaRefusals: new Counter({

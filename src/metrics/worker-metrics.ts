@@ -7,8 +7,9 @@
 import type { Context } from '@temporalio/activity';
 import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
 import type { QuotaSinks } from '../../workflows/interpret.js';
+import type { EventSinks } from '../../workflows/event-mailbox.js';
 import { ApplicationFailure } from '@temporalio/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ErrorTypes } from '../../activities/errors.js';
 import { tenantOfWorkflowId } from '../temporal/tenant-runs.js';
 
@@ -20,6 +21,14 @@ export interface WorkerMetrics {
   aiCost: Counter<'model'>;
   /** Connector calls stopped by the `response_bytes` quota (`ResponseTooLarge`), by the run's tenant. */
   quotaRefusals: Counter<'tenant' | 'quota' | 'at'>;
+  /** Events taken by a waiting node straight from a mailbox's signal, by tenant. */
+  eventsDelivered: Counter<'tenant'>;
+  eventDeliverySeconds: Histogram<'tenant'>;
+  /** Events the mailboxes this worker last ran keep for runs that may still wait for them. */
+  eventsPending: Gauge<'tenant'>;
+  eventsExpired: Counter<'tenant' | 'reason'>;
+  /** Per mailbox (workflow id): its last reported count, summed into `eventsPending`. */
+  mailboxPending: Map<string, number>;
 }
 
 export function createWorkerMetrics(options: { processMetrics?: boolean } = {}): WorkerMetrics {
@@ -58,6 +67,32 @@ export function createWorkerMetrics(options: { processMetrics?: boolean } = {}):
       labelNames: ['tenant', 'quota', 'at'],
       registers: [registry],
     }),
+    eventsDelivered: new Counter({
+      name: 'weft_events_delivered_total',
+      help: 'Events a run took at a waiting event node as its mailbox sent them, by tenant',
+      labelNames: ['tenant'],
+      registers: [registry],
+    }),
+    eventDeliverySeconds: new Histogram({
+      name: 'weft_event_delivery_seconds',
+      help: 'From the gateway accepting an event to a waiting run taking it, by tenant',
+      labelNames: ['tenant'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+    eventsPending: new Gauge({
+      name: 'weft_events_pending',
+      help: 'Events kept by the event mailboxes this worker ran last, for runs that wait for them later, by tenant',
+      labelNames: ['tenant'],
+      registers: [registry],
+    }),
+    eventsExpired: new Counter({
+      name: 'weft_events_expired_total',
+      help: 'Events a mailbox stopped keeping: retention (the window passed) or overflow (its count or size bound), by tenant',
+      labelNames: ['tenant', 'reason'],
+      registers: [registry],
+    }),
+    mailboxPending: new Map(),
   };
 }
 
@@ -123,6 +158,40 @@ export function quotaSinks(metrics: WorkerMetrics | undefined): InjectedSinks<Qu
       refused: {
         fn: (info, quota) =>
           metrics?.quotaRefusals.inc({ tenant: tenantOfWorkflowId(info.workflowId), quota, at: 'run' }),
+        callDuringReplay: false,
+      },
+    },
+  };
+}
+
+/**
+ * The workflows' `weftEvents` sink: deliveries and their latency (runs), kept and expired events
+ * (mailboxes). Not called on replay, so each counts once.
+ */
+export function eventSinks(metrics: WorkerMetrics | undefined): InjectedSinks<EventSinks> {
+  return {
+    weftEvents: {
+      delivered: {
+        fn: (info, latencyMs) => {
+          const tenant = tenantOfWorkflowId(info.workflowId);
+          metrics?.eventsDelivered.inc({ tenant });
+          metrics?.eventDeliverySeconds.observe({ tenant }, latencyMs / 1000);
+        },
+        callDuringReplay: false,
+      },
+      pending: {
+        fn: (info, count) => {
+          if (!metrics) return;
+          const before = metrics.mailboxPending.get(info.workflowId) ?? 0;
+          if (count === 0) metrics.mailboxPending.delete(info.workflowId);
+          else metrics.mailboxPending.set(info.workflowId, count);
+          metrics.eventsPending.inc({ tenant: tenantOfWorkflowId(info.workflowId) }, count - before);
+        },
+        callDuringReplay: false,
+      },
+      expired: {
+        fn: (info, reason, count) =>
+          metrics?.eventsExpired.inc({ tenant: tenantOfWorkflowId(info.workflowId), reason }, count),
         callDuringReplay: false,
       },
     },

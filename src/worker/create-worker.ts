@@ -16,11 +16,12 @@ import {
 import type { PayloadCodec } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from '../../activities/index.js';
 import { createDefinitionActivities } from '../../activities/definitions.js';
+import { createEventActivities } from '../../activities/event-mailbox.js';
 import type { DefinitionStore } from '../store/definition-store.js';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { WORKFLOW_INTERCEPTORS_PATH, workerTracing } from '../telemetry/temporal-tracing.js';
-import { metricsInterceptor, quotaSinks, type WorkerMetrics } from '../metrics/worker-metrics.js';
+import { eventSinks, metricsInterceptor, quotaSinks, type WorkerMetrics } from '../metrics/worker-metrics.js';
 import { ENCODED_FAILURE_CONVERTER_PATH, encryptingDataConverter } from '../codec/data-converter.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
@@ -130,12 +131,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     activities: {
       ...createActivities({ codec: options.codec, ...options.activityDeps, registry }),
       ...createDefinitionActivities(options.definitions ?? noDefinitions),
+      ...createEventActivities(),
     },
     interceptors: {
       workflowModules: tracing?.workflowModules ?? [],
       activity: [...(tracing?.activity ?? []), ...(options.metrics ? [metricsInterceptor(options.metrics)] : [])],
     },
-    sinks: { ...(tracing?.sinks ?? {}), ...quotaSinks(options.metrics) },
+    sinks: { ...(tracing?.sinks ?? {}), ...quotaSinks(options.metrics), ...eventSinks(options.metrics) },
     ...SANDBOX_BACKSTOP,
   });
   const done = worker.run().finally(async () => {

@@ -1,7 +1,7 @@
 /**
  * POST /v1/events end to end: event triggers start runs (filtered, once per event id), and the
  * early-event race through the gateway: an event sent right after a run starts, before it waits
- * for it, is buffered in the run and not lost (20 runs in a row).
+ * for it, is kept by its mailbox and reaches the run once it waits (20 runs in a row).
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -77,9 +77,9 @@ test('an event posted right after a run starts is not lost (20 runs in a row)', 
       payload: { n: i },
     });
     assert.equal(sent.status, 202);
-    assert.deepEqual(
-      [...sent.body.delivered_to, ...sent.body.buffered_in],
-      [runId],
+    // The run is most likely not waiting yet: its mailbox keeps the event until it registers.
+    assert.ok(
+      sent.body.delivered_to.every((r: string) => r === runId),
       `round ${i}: ${JSON.stringify(sent.body)}`,
     );
     const result = await stack.call('GET', `/v1/runs/${runId}/result?wait=true`);

@@ -118,7 +118,12 @@ for (const store of STORES)
         payload: { amount: 42 },
         event_id: 'pay-1',
       });
-      assert.deepEqual(right.body.delivered_to, [runId]);
+      assert.equal(right.status, 202);
+      // The mailbox of A-1 sent it to the run, or will once the run's registration lands: never to another.
+      assert.ok(
+        right.body.delivered_to.every((r: string) => r === runId),
+        JSON.stringify(right.body),
+      );
       assert.equal((await result(runId)).result.outcome, 'paid 42');
     });
 

@@ -1,7 +1,7 @@
 /**
  * NATS as the event bus: an event published on the configured JetStream subject reaches the
  * waiting run exactly as POST /v1/events would, and a malformed message is dropped without
- * stopping the consumer.
+ * stopping the consumer; 50 events published at once each reach their own run.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -69,4 +69,35 @@ test('an event published on NATS completes the matching waiting run', async () =
       ['event.deliver', 'order.shipped', 202],
     ],
   );
+});
+
+test('50 runs parked on their own keys, 50 events published on NATS at once: every run gets its own', async () => {
+  const id = unique('nats-many');
+  const type = unique('order.packed');
+  await stack.call('POST', '/v1/definitions', {
+    id,
+    variables: [{ name: 'order', type: 'string', required: true }],
+    nodes: [{ id: 'packed', type: 'event', event_type: type, correlation_key: 'vars.order', output: 'packing' }],
+  });
+  const orders = Array.from({ length: 50 }, (_, i) => `P-${i}`);
+  const runIds: string[] = [];
+  for (const order of orders) {
+    const started = await stack.call('POST', `/v1/definitions/${id}/runs`, { input: { order } });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    runIds.push(started.body.run_id as string);
+  }
+  const js = jetstream(nc);
+  // Right after the starts, whether or not each run waits yet: a mailbox keeps what comes early.
+  await Promise.all(
+    orders.map((order) =>
+      js.publish(subject, JSON.stringify({ event_type: type, correlation_key: order, payload: { order } })),
+    ),
+  );
+  for (const [i, runId] of runIds.entries()) {
+    let result = await stack.call('GET', `/v1/runs/${runId}/result?wait=true`);
+    for (let n = 0; n < 5 && result.body.status === 'running'; n++)
+      result = await stack.call('GET', `/v1/runs/${runId}/result?wait=true`);
+    assert.equal(result.body.status, 'completed', `${runId}: ${JSON.stringify(result.body)}`);
+    assert.deepEqual(result.body.result.packing, { order: orders[i] }, `${runId} got another run's event`);
+  }
 });

@@ -1,7 +1,8 @@
 /**
  * With Temporal unreachable, definitions without schedules are still accepted (submitting
  * needs only the store), and a definition whose schedule cannot be created answers
- * `503 unavailable` saying that the version was stored and the request can be repeated.
+ * `503 unavailable` saying that the version was stored and the request can be repeated; an
+ * event answers `503` with `Retry-After` within its bound (it was not accepted).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
+import { EVENT_RESPONSE_MS } from '../../src/gateway/run-control.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
 import { createLogger } from '../../src/logger.js';
 import { temporalAddress, unique } from '../support/temporal.js';
@@ -64,6 +66,25 @@ describe('Temporal unreachable', () => {
     assert.equal(response.status, 503);
     assert.match(response.body.error.message, /version 1 of "[^"]+" is stored/);
     assert.equal((await call('GET', `/v1/definitions/${scheduled}/versions/1`)).status, 200);
+  });
+});
+
+describe('Temporal unreachable: events', () => {
+  test('POST /v1/events answers 503 with Retry-After within its bound, never 500', async (t) => {
+    const began = Date.now();
+    const response = await fetch(`${gateway.url}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ event_type: 'order.paid', correlation_key: 'A-1', payload: {}, event_id: 'down-1' }),
+    });
+    const took = Date.now() - began;
+    t.diagnostic(`answered ${response.status} after ${took} ms`);
+    assert.equal(response.status, 503);
+    assert.equal(response.headers.get('retry-after'), '2');
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'unavailable');
+    assert.match(body.error.message, /send the event again with "event_id": "down-1"/);
+    assert.ok(took < EVENT_RESPONSE_MS, `took ${took} ms (bound ${EVENT_RESPONSE_MS} ms)`);
   });
 });
 

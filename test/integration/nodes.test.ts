@@ -137,6 +137,24 @@ describe('wait, event and approval', () => {
     assert.equal(result.outcome, 'paid 42');
   });
 
+  test('an event Update once the run has ended is refused at once and the run still closes', async () => {
+    const handle = await startRun(client, taskQueue, eventDefinition(), { order: 'o-end' });
+    await waitForState(handle, (s) => s.nodes.paid?.status === 'waiting');
+    // Cancelled through the run: the graph has ended, the workflow waits for Temporal's cancellation.
+    await handle.executeUpdate('control', { args: [{ type: 'cancel', by: 'test', reason: 'done' }] });
+    assert.equal((await runState(handle)).status, 'cancelled');
+    // Before, this Update was accepted into an inbox nothing drained: never answered, run never closed.
+    await assert.rejects(
+      handle.executeUpdate('deliver_event', {
+        args: [{ event_type: 'payment.settled', correlation_key: 'o-end', payload: { amount: 1 } }],
+      }),
+      (err: unknown) => err instanceof WorkflowUpdateFailedError && /cancelled/.test(String(err.cause?.message)),
+    );
+    await handle.cancel();
+    await assert.rejects(handle.result());
+    assert.equal((await handle.describe()).status.name, 'CANCELLED');
+  });
+
   test('an event sent before the run waits for it is not lost (signal race, 20 runs)', async () => {
     const handles = await Promise.all(
       Array.from({ length: 20 }, async (_, i) => {

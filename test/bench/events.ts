@@ -1,0 +1,104 @@
+/**
+ * `npm run bench:events`: event delivery through mailboxes at scale. BENCH_PARKED runs (default
+ * 1,000) of one definition park on `event` nodes with their own keys; then BENCH_EVENTS events
+ * (default 200) for distinct parked runs are posted 8 at a time. Prints the accepting rate
+ * (events/s), the delivery latency (POST sent → the run completed) p50/p99, and checks that each
+ * event touched one run: exactly BENCH_EVENTS runs completed, each with its own payload, and the
+ * rest still wait. A Markdown table for BENCHMARKS.md.
+ */
+import { cpus, totalmem } from 'node:os';
+import { obtainTemporal, protectServer } from '../../src/temporal/dev-server.js';
+
+const PARKED = Number(process.env.BENCH_PARKED ?? 1_000);
+const EVENTS = Math.min(PARKED, Number(process.env.BENCH_EVENTS ?? 200));
+const AT_ONCE = 8;
+const log = (m: string) => process.stderr.write(`[bench:events] ${m}\n`);
+
+const server = await obtainTemporal({ headless: true, log });
+process.env.TEMPORAL_ADDRESS = server.address;
+process.env.WEFT_EGRESS_PROTECT = protectServer(server, process.env.WEFT_EGRESS_PROTECT);
+const { startTestStack } = await import('../support/gateway.js');
+const { unique } = await import('../support/temporal.js');
+const stack = await startTestStack();
+
+async function inBatches<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await work(items[i] as T);
+      }
+    }),
+  );
+  return results;
+}
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+const id = unique('bench-parked');
+const type = unique('bench.paid');
+await stack.call('POST', '/v1/definitions', {
+  id,
+  variables: [{ name: 'order', type: 'string', required: true }],
+  nodes: [{ id: 'paid', type: 'event', event_type: type, correlation_key: 'vars.order', output: 'payment' }],
+});
+const orders = Array.from({ length: PARKED }, (_, i) => `o-${i}`);
+const t0 = performance.now();
+const runIds = await inBatches(orders, AT_ONCE, async (order) => {
+  const started = await stack.call('POST', `/v1/definitions/${id}/runs`, { input: { order } });
+  if (started.status !== 201) throw new Error(JSON.stringify(started.body));
+  return started.body.run_id as string;
+});
+await inBatches(runIds, AT_ONCE, async (runId) => {
+  for (;;) {
+    if ((await stack.call('GET', `/v1/runs/${runId}`)).body?.nodes?.paid?.status === 'waiting') return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+});
+log(`${PARKED} runs parked in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+// Every (PARKED / EVENTS)-th run gets its event.
+const chosen = Array.from({ length: EVENTS }, (_, i) => Math.floor((i * PARKED) / EVENTS));
+const latencies: number[] = [];
+const accepting: number[] = [];
+const t1 = performance.now();
+await inBatches(chosen, AT_ONCE, async (i) => {
+  const sent = performance.now();
+  const response = await stack.call('POST', '/v1/events', {
+    event_type: type,
+    correlation_key: orders[i],
+    payload: { order: orders[i] },
+  });
+  accepting.push(performance.now() - sent);
+  if (response.status !== 202) throw new Error(`${response.status} ${JSON.stringify(response.body)}`);
+  const result = await stack.call('GET', `/v1/runs/${runIds[i]}/result?wait=true`);
+  if (result.body.status !== 'completed' || result.body.result.payment.order !== orders[i])
+    throw new Error(`${runIds[i]}: ${JSON.stringify(result.body)}`);
+  latencies.push(performance.now() - sent);
+});
+const seconds = (performance.now() - t1) / 1000;
+
+// One event touched one run: the runs not chosen still wait.
+const others = runIds.filter((_, i) => !chosen.includes(i));
+const sample = others.filter((_, i) => i % Math.max(1, Math.floor(others.length / 50)) === 0);
+const stillWaiting = (
+  await inBatches(sample, AT_ONCE, async (runId) => (await stack.call('GET', `/v1/runs/${runId}`)).body.status)
+).filter((s) => s === 'running').length;
+
+latencies.sort((a, b) => a - b);
+accepting.sort((a, b) => a - b);
+const ms = (v: number) => `${Math.round(v)} ms`;
+process.stdout.write(
+  [
+    `| parked runs | events | events/s (8 at a time, to completion) | accept p50 / p99 | delivery p50 / p99 | other runs still waiting (sample) |`,
+    `| --- | --- | --- | --- | --- | --- |`,
+    `| ${PARKED} | ${EVENTS} | ${(EVENTS / seconds).toFixed(1)} | ${ms(percentile(accepting, 50))} / ${ms(percentile(accepting, 99))} | ${ms(percentile(latencies, 50))} / ${ms(percentile(latencies, 99))} | ${stillWaiting} of ${sample.length} |`,
+    '',
+    `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; gateway and worker in one process.`,
+    '',
+  ].join('\n'),
+);
+await stack.close();
+await server.stop();

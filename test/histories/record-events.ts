@@ -1,0 +1,71 @@
+/**
+ * Records the histories of event delivery through mailboxes (`npm run record-histories` runs it
+ * after record.ts): a run that registers with its mailbox and takes its event, a run whose
+ * event was posted before it waited, and the mailbox workflow itself. The suite replays them
+ * with the rest. Re-record only on purpose.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { obtainTemporal, protectServer } from '../../src/temporal/dev-server.js';
+
+const log = (m: string) => process.stderr.write(`[record-events] ${m}\n`);
+const server = await obtainTemporal({ headless: true, log });
+process.env.TEMPORAL_ADDRESS = server.address;
+process.env.WEFT_EGRESS_PROTECT = protectServer(server, process.env.WEFT_EGRESS_PROTECT);
+const { startTestStack } = await import('../support/gateway.js');
+const stack = await startTestStack();
+const { client, connection } = await (await import('../support/temporal.js')).connectClient();
+const { mailboxWorkflowId } = await import('../../activities/event-mailbox.js');
+
+const examples = fileURLToPath(new URL('../../../examples/', import.meta.url));
+const out = fileURLToPath(new URL('../../../test/histories/', import.meta.url));
+mkdirSync(out, { recursive: true });
+await stack.call('POST', '/v1/definitions', JSON.parse(readFileSync(`${examples}event-payment.json`, 'utf8')));
+
+async function start(order: string): Promise<string> {
+  const started = await stack.call('POST', '/v1/definitions/event-payment/runs', { input: { order_id: order } });
+  if (started.status !== 201) throw new Error(JSON.stringify(started.body));
+  return started.body.run_id as string;
+}
+async function waiting(runId: string) {
+  for (let i = 0; i < 300; i++) {
+    if ((await stack.call('GET', `/v1/runs/${runId}`)).body.nodes?.paid?.status === 'waiting') return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${runId} never waited`);
+}
+async function save(name: string, workflowId: string, closed = true) {
+  if (closed) await stack.call('GET', `/v1/runs/${workflowId}/result?wait=true`);
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const { events } = JSON.parse(historyToJSON(history)) as { events: unknown[] };
+  writeFileSync(`${out}${name}.json`, `${JSON.stringify({ workflowId, events }, null, 1)}\n`);
+  log(`${name}: ${events.length} events`);
+}
+const post = (key: string, amount: number) =>
+  stack.call('POST', '/v1/events', {
+    event_type: 'payment.settled',
+    correlation_key: key,
+    payload: { amount },
+    event_id: `rec-${key}-${amount}`,
+  });
+
+// Waiting first: the run registers, the event comes through the mailbox.
+const waited = await start('M-1');
+await waiting(waited);
+await post('M-2', 1);
+await post('M-1', 42);
+await save('event-mailbox-delivered', waited);
+
+// Event first: the mailbox keeps it and sends it when the run registers.
+await post('M-3', 7);
+await save('event-mailbox-early', await start('M-3'));
+
+// The mailbox of M-1: publish, register, send, unregister (still running: it keeps the event).
+await post('M-1', 43);
+await new Promise((r) => setTimeout(r, 3_000));
+await save('event-mailbox-workflow', mailboxWorkflowId('default', stack.config.taskQueue, 'payment.settled', 'M-1'), false);
+
+await connection.close();
+await stack.close();
+await server.stop();

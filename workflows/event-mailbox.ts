@@ -1,0 +1,173 @@
+/**
+ * The mailbox of one (tenant, task queue, event type, correlation key): the durable home of the events
+ * posted for it and the list of runs waiting on it. The gateway and the NATS consumer address
+ * it with signal-with-start (`publish`), so an event is in Temporal's history before it is
+ * acknowledged; a run whose `event` node waits registers with it (`register`, through the
+ * `registerEventWait` activity) and is sent, as `event` signals, every event the mailbox keeps
+ * and every event that arrives while it waits. Events are kept for the retention window (24 h
+ * by default), so a run that starts waiting later still gets them; the run ignores an event id
+ * it has seen. Signals have no in-flight limit, unlike Updates, and each run is sent only what
+ * its own key's mailbox holds. A mailbox with neither events nor waiting runs completes.
+ */
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  getExternalWorkflowHandle,
+  proxySinks,
+  setHandler,
+  workflowInfo,
+  type Sinks,
+} from '@temporalio/workflow';
+import type { ExternalEvent } from '../interpreter/commands.js';
+
+/** How long a mailbox keeps an event for runs that start waiting later, unless told otherwise. */
+export const DEFAULT_EVENT_RETENTION_MS = 24 * 60 * 60_000;
+/** Events one mailbox keeps at most; beyond it the oldest is dropped (counted as expired, `overflow`). */
+export const MAILBOX_EVENT_LIMIT = 1_000;
+/** Bytes of events (as JSON) one mailbox keeps at most, so its continue-as-new input stays within Temporal's 2 MB. */
+export const MAILBOX_BYTE_LIMIT = 1_500_000;
+/** Runs one event remembers having been sent to (what `delivered_to` can show). */
+const SENT_TO_LIMIT = 200;
+/** Signals a mailbox sends at once (Temporal bounds a workflow's pending external signals). */
+const FORWARD_BATCH = 200;
+/** The mailbox continues-as-new once its history holds this many events. */
+const MAILBOX_CONTINUE_AFTER = 2_000;
+
+export interface MailboxArgs {
+  event_type: string;
+  /** The correlation key as the engine compares it (a string), or null: events without a key. */
+  correlation_key: string | null;
+  retention_ms?: number;
+  /** Carried across continue-as-new. */
+  resume?: { events: RetainedEvent[]; waiting: [string, string][] };
+}
+
+export interface RetainedEvent {
+  event: ExternalEvent;
+  expires_at: number;
+  bytes: number;
+  /** Runs (workflow ids) this event was sent to. */
+  sent_to: string[];
+}
+
+export interface MailboxView {
+  event_type: string;
+  correlation_key: string | null;
+  waiting: string[];
+  events: number;
+}
+
+export const publishSignal = defineSignal<[ExternalEvent]>('publish');
+/**
+ * A run waits here (`token`: the wait that registered it) / waits no longer. An `unregister`
+ * naming an older token than the run's latest registration is ignored, so a late one never
+ * removes a run that started waiting again.
+ */
+export const registerSignal = defineSignal<[{ workflow_id: string; token: string }]>('register');
+export const unregisterSignal = defineSignal<[{ workflow_id: string; token: string }]>('unregister');
+/** The runs one event (by id) was sent to so far; [] when the mailbox does not hold it. */
+export const sentToQuery = defineQuery<string[], [string]>('sent_to');
+export const mailboxQuery = defineQuery<MailboxView>('mailbox');
+
+/** What the worker counts for mailboxes (never called on replay). */
+export interface EventSinks extends Sinks {
+  weftEvents: {
+    /** The number of events this mailbox now keeps (the pending gauge sums them). */
+    pending(count: number): void;
+    expired(reason: 'retention' | 'overflow', count: number): void;
+    /** A run took an event at a waiting node; ms since the gateway accepted it. */
+    delivered(latency_ms: number): void;
+  };
+}
+const { weftEvents } = proxySinks<EventSinks>();
+
+export async function eventMailbox(args: MailboxArgs): Promise<void> {
+  const retention = args.retention_ms ?? DEFAULT_EVENT_RETENTION_MS;
+  const events: RetainedEvent[] = args.resume?.events ?? [];
+  const waiting = new Map<string, string>(args.resume?.waiting ?? []);
+  const outbox: { to: string; event: ExternalEvent }[] = [];
+  let changed = true;
+  let bytesKept = events.reduce((sum, e) => sum + e.bytes, 0);
+
+  setHandler(publishSignal, (event) => {
+    if (event.event_id !== undefined && events.some((e) => e.event.event_id === event.event_id)) return;
+    const bytes = JSON.stringify(event).length;
+    events.push({
+      event,
+      expires_at: Date.now() + retention,
+      bytes,
+      sent_to: [...waiting.keys()].slice(0, SENT_TO_LIMIT),
+    });
+    bytesKept += bytes;
+    let dropped = 0;
+    while (events.length > 1 && (events.length > MAILBOX_EVENT_LIMIT || bytesKept > MAILBOX_BYTE_LIMIT)) {
+      bytesKept -= (events.shift() as RetainedEvent).bytes;
+      dropped++;
+    }
+    if (dropped > 0) weftEvents.expired('overflow', dropped);
+    for (const to of waiting.keys()) outbox.push({ to, event });
+    changed = true;
+  });
+  setHandler(registerSignal, ({ workflow_id, token }) => {
+    // A run registers again after a continue-as-new: it is sent everything again and ignores what it saw.
+    waiting.set(workflow_id, token);
+    for (const retained of events) {
+      if (!retained.sent_to.includes(workflow_id) && retained.sent_to.length < SENT_TO_LIMIT)
+        retained.sent_to.push(workflow_id);
+      outbox.push({ to: workflow_id, event: retained.event });
+    }
+    changed = true;
+  });
+  setHandler(unregisterSignal, ({ workflow_id, token }) => {
+    if (waiting.get(workflow_id) === token) waiting.delete(workflow_id);
+    changed = true;
+  });
+  setHandler(sentToQuery, (eventId) => events.find((e) => e.event.event_id === eventId)?.sent_to ?? []);
+  setHandler(mailboxQuery, () => ({
+    event_type: args.event_type,
+    correlation_key: args.correlation_key,
+    waiting: [...waiting.keys()],
+    events: events.length,
+  }));
+
+  for (;;) {
+    const next = events[0]?.expires_at;
+    await condition(
+      () => outbox.length > 0 || changed,
+      next === undefined ? undefined : Math.max(1, next - Date.now()),
+    );
+    changed = false;
+    while (outbox.length > 0) {
+      const batch = outbox.splice(0, FORWARD_BATCH);
+      await Promise.all(
+        batch.map(({ to, event }) =>
+          getExternalWorkflowHandle(to)
+            .signal('event', event)
+            // The run is gone (closed, or never existed): it waits for nothing any more.
+            .catch(() => void waiting.delete(to)),
+        ),
+      );
+    }
+    const now = Date.now();
+    let expired = 0;
+    while (events[0] && events[0].expires_at <= now) {
+      bytesKept -= (events.shift() as RetainedEvent).bytes;
+      expired++;
+    }
+    if (expired > 0) weftEvents.expired('retention', expired);
+    weftEvents.pending(events.length);
+    if (events.length === 0 && waiting.size === 0 && outbox.length === 0) {
+      await condition(allHandlersFinished);
+      // A signal arriving with the completion makes Temporal retry this task with it, so none is lost.
+      return;
+    }
+    const info = workflowInfo();
+    if (outbox.length === 0 && (info.historyLength >= MAILBOX_CONTINUE_AFTER || info.continueAsNewSuggested)) {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof eventMailbox>({ ...args, resume: { events, waiting: [...waiting.entries()] } });
+    }
+  }
+}
