@@ -42,6 +42,13 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'PUT', path: '/v1/definitions/{id}/active', access: 'edit' },
   { method: 'POST', path: '/v1/definitions/{id}/versions/{version}/approvals', access: 'approve' },
   { method: 'POST', path: '/v1/definitions/{id}/runs', access: 'run' },
+  { method: 'GET', path: '/v1/templates', access: 'read' },
+  { method: 'GET', path: '/v1/templates/{id}', access: 'read' },
+  { method: 'POST', path: '/v1/templates', access: 'edit' },
+  { method: 'DELETE', path: '/v1/templates/{id}', access: 'edit' },
+  { method: 'POST', path: '/v1/templates/{id}/instantiate', access: 'edit' },
+  // Evaluation costs CPU on the gateway (bounded, in slices); previews are for people who edit.
+  { method: 'POST', path: '/v1/expressions/evaluate', access: 'edit' },
   { method: 'GET', path: '/v1/runs', access: 'read' },
   { method: 'GET', path: '/v1/runs/{run_id}', access: 'read' },
   { method: 'GET', path: '/v1/runs/{run_id}/result', access: 'read' },

@@ -9,6 +9,7 @@ import { codecCors, codecRoutes } from './codec-routes.js';
 import { controlRoutes } from './control-routes.js';
 import { definitionRoutes } from './definition-routes.js';
 import { docsPage } from './docs-page.js';
+import { expressionRoutes } from './expression-routes.js';
 import { type GatewayDeps } from './gateway-deps.js';
 import { accessRoutes } from './access-routes.js';
 import { publishingRoutes } from './publishing-routes.js';
@@ -23,6 +24,7 @@ import { openApiDocument } from './openapi.js';
 import { rateLimit } from './rate-limit.js';
 import { jsonBody } from './request-body.js';
 import { runRoutes } from './run-routes.js';
+import { templateRoutes } from './template-routes.js';
 import { ReplayGuard } from './webhook-signature.js';
 
 export type { GatewayDeps } from './gateway-deps.js';
@@ -117,6 +119,8 @@ export function createGateway(deps: GatewayDeps & { webhooks?: WebhookOptions })
   docsPage(app);
   definitionRoutes(app, deps);
   publishingRoutes(app, deps);
+  templateRoutes(app, deps);
+  expressionRoutes(app);
   runRoutes(app, { ...deps, metrics });
   lineageRoutes(app, deps);
   hookRoutes(app, { ...deps, metrics, webhooks: { replay: new ReplayGuard(), ...deps.webhooks } });

@@ -23,6 +23,8 @@ import { TENANT_ID_PATTERN } from '../auth/identity.js';
 import type { AccessStore } from './access-store.js';
 import { PostgresAccessStore } from './postgres-access.js';
 import { migrate } from './postgres-migrations.js';
+import { PostgresTemplateStore } from './postgres-templates.js';
+import type { TemplateStore } from './template-store.js';
 
 /**
  * SQLSTATEs that mean "the database cannot serve us now" (connection, resources, shutdown,
@@ -71,9 +73,11 @@ interface DefinitionRow {
 
 export class PostgresDefinitionStore implements DefinitionStore {
   readonly access: AccessStore;
+  readonly templates: TemplateStore;
 
   private constructor(private readonly pool: pg.Pool) {
     this.access = new PostgresAccessStore(pool);
+    this.templates = new PostgresTemplateStore(pool, guarded);
   }
 
   /** Connects and applies pending migrations; throws when the database cannot be reached. */
