@@ -492,7 +492,9 @@ export function openApiDocument(options: { codec?: boolean } = {}): Record<strin
       description:
         'Graph workflow definitions and their runs on Temporal. Every error has the shape `{ "error": { "code", "message", "details"? } }`; `details` name each problem with a JSON Pointer.',
     },
-    paths: withRateLimit(withAccess({ ...paths(), ...templatePaths(), ...accessPaths(), ...(codec ? codecPaths() : {}) })),
+    paths: withRateLimit(
+      withAccess({ ...paths(), ...templatePaths(), ...accessPaths(), ...(codec ? codecPaths() : {}) }),
+    ),
     security: [{ bearer: [] }],
     components: {
       schemas: { ...componentSchemas(), ...connectorSchemas() },

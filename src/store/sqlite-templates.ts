@@ -35,8 +35,7 @@ export class SqliteTemplateStore implements TemplateStore {
     const body = templateBody(template);
     const put = this.db.transaction((): TemplatePut => {
       const row = this.db.prepare('SELECT body FROM templates WHERE tenant = ? AND id = ?').get(tenant, template.id) as
-        | { body: string }
-        | undefined;
+        { body: string } | undefined;
       if (row) return row.body === body ? 'identical' : 'conflict';
       this.db
         .prepare('INSERT INTO templates (tenant, id, body, created_at, created_by) VALUES (?, ?, ?, ?, ?)')

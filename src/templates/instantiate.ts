@@ -114,7 +114,7 @@ function describe(value: unknown): string {
 
 /** The value a parameter takes when none is given: its default, or null when it is optional. */
 function fallback(parameter: TemplateParameter): { value: Json } | undefined {
-  if (parameter.default !== undefined) return { value: parameter.default as Json };
+  if (parameter.default !== undefined) return { value: parameter.default };
   if (parameter.required === false) return { value: null };
   return undefined;
 }

@@ -201,7 +201,7 @@ for (const store of STORES) {
         '/parameters/5/type',
       ]);
       bad.parameters = bad.parameters.filter((p) => p.type !== 'date');
-      bad.parameters[0] = { name: 'n', type: 'number', default: 3 } as never;
+      bad.parameters[0] = { name: 'n', type: 'number', default: 3 };
       const second = await stack.call('POST', '/v1/templates', bad);
       assert.equal(second.status, 400);
       assert.deepEqual(pluck(second.body.error.details, 'path').sort(), [
