@@ -29,6 +29,7 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'GET', path: '/docs', access: 'read' },
   { method: 'GET', path: '/v1/openapi.json', access: 'read' },
   { method: 'GET', path: '/v1/schema/definition.json', access: 'read' },
+  { method: 'GET', path: '/v1/schema/template.json', access: 'read' },
   { method: 'GET', path: '/v1/whoami', access: 'read' },
   { method: 'POST', path: '/v1/definitions/validate', access: 'read' },
   { method: 'POST', path: '/v1/definitions', access: 'edit' },

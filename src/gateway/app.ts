@@ -19,7 +19,7 @@ import { canonicalPaths, routeGuard } from '../auth/authenticate.js';
 import { DEFAULT_TENANT } from '../auth/identity.js';
 import { ruleOf, templateOf } from '../auth/route-permissions.js';
 import { lineageRoutes } from './lineage-routes.js';
-import { definitionJsonSchema } from './openapi-schemas.js';
+import { definitionJsonSchema, templateJsonSchema } from './openapi-schemas.js';
 import { openApiDocument } from './openapi.js';
 import { rateLimit } from './rate-limit.js';
 import { jsonBody } from './request-body.js';
@@ -114,6 +114,10 @@ export function createGateway(deps: GatewayDeps & { webhooks?: WebhookOptions })
 
   app.get('/v1/schema/definition.json', (_req, res) => {
     res.type('application/schema+json').send(JSON.stringify(definitionJsonSchema()));
+  });
+
+  app.get('/v1/schema/template.json', (_req, res) => {
+    res.type('application/schema+json').send(JSON.stringify(templateJsonSchema()));
   });
 
   docsPage(app);

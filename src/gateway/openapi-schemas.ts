@@ -56,6 +56,20 @@ export function definitionJsonSchema(): Schema {
   return definitionSchema;
 }
 
+let templateSchema: Schema | undefined;
+
+/** The template language as a standalone JSON Schema (draft 2020-12), served at `/v1/schema/template.json`. */
+export function templateJsonSchema(): Schema {
+  templateSchema ??= {
+    $id: '/v1/schema/template.json',
+    title: 'weft template',
+    description:
+      'A parameterised definition: `{ "$param": "<name>" }` anywhere in `definition` is replaced by that parameter\'s value, as a whole JSON value. `definition` is a definition (/v1/schema/definition.json) without `id` and `version`.',
+    ...z.toJSONSchema(Template, { io: 'input', unrepresentable: 'any' }),
+  };
+  return templateSchema;
+}
+
 const ERROR_CODES: ErrorCode[] = [
   'validation_failed',
   'not_found',

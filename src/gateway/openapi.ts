@@ -105,6 +105,9 @@ function paths(): Record<string, Record<string, Operation>> {
     '/v1/schema/definition.json': {
       get: op('The definition language as JSON Schema (draft 2020-12)', { '200': { description: 'JSON Schema' } }),
     },
+    '/v1/schema/template.json': {
+      get: op('The template language as JSON Schema (draft 2020-12)', { '200': { description: 'JSON Schema' } }),
+    },
     '/v1/definitions/validate': {
       post: op(
         'Validate a definition without storing it',

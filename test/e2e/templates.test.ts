@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { z } from 'zod';
+import { Template } from '../../src/templates/template-schema.js';
 import { bearer, createKey, putTenant } from '../support/access.js';
 import { pluck, startTestStack, STORES, type TestStack } from '../support/gateway.js';
 import { unique } from '../support/temporal.js';
@@ -283,6 +285,19 @@ describe('templates: roles, tenants, four-eyes and the audit log', () => {
   });
   after(async () => {
     await stack?.close();
+  });
+
+  test('the template language is served as JSON Schema, generated from the zod schema the route parses with', async () => {
+    const served = await stack.call('GET', '/v1/schema/template.json', undefined, bearer(root));
+    assert.equal(served.status, 200);
+    const { $id, title, description, ...schema } = served.body;
+    assert.deepEqual([$id, title], ['/v1/schema/template.json', 'weft template']);
+    assert.match(description, /\$param/);
+    assert.deepEqual(
+      schema,
+      JSON.parse(JSON.stringify(z.toJSONSchema(Template, { io: 'input', unrepresentable: 'any' }))),
+    );
+    assert.deepEqual(schema.required, ['id', 'name', 'definition']);
   });
 
   test("a viewer reads and cannot store; another tenant's template is 404; four-eyes holds for submit", async () => {
