@@ -12,17 +12,46 @@ import type { StoredTemplate } from '../store/template-store.js';
 import { checkTemplate } from '../templates/check-template.js';
 import { blameParameter, instantiate, type Placement } from '../templates/instantiate.js';
 import { STARTER_TEMPLATES } from '../templates/starter.js';
-import { InstantiateBody, type Template } from '../templates/template-schema.js';
+import { InstantiateBody, type Template, type TemplateParameter } from '../templates/template-schema.js';
 import { definitionProblems, submitDefinition, validateForTenant } from './definition-routes.js';
 import { actor, param, type GatewayDeps } from './gateway-deps.js';
 import { HttpError, notFound, parseOrThrow, validationFailed } from './http-error.js';
+import { SECRET_DEFAULT_MASK, withoutSecretDefaults } from './secret-defaults.js';
 
 /** A template as the routes answer it: built-in ones say so; stored ones say who stored them and when. */
 type TemplateView = Template & { builtin: boolean; created_at?: string; created_by?: string };
 
-const builtinView = (template: Template): TemplateView => ({ ...template, builtin: true });
+/**
+ * A template as a reader may see it: as definition routes never show a secret variable's default,
+ * a template shows neither a literal default of a `secret: true` variable nor the default or
+ * example of a parameter that fills one (`"***"`). The stored template keeps them.
+ */
+export function withoutSecrets(template: Template): Template {
+  const variables = template.definition.variables;
+  if (!Array.isArray(variables)) return template;
+  const hidden = new Set<string>();
+  const masked = variables.map((variable) => {
+    if (!variable || typeof variable !== 'object' || Array.isArray(variable)) return variable;
+    if (variable.secret !== true || variable.default === undefined) return variable;
+    const fill = variable.default;
+    if (fill && typeof fill === 'object' && !Array.isArray(fill) && typeof fill.$param === 'string') {
+      hidden.add(fill.$param);
+      return variable;
+    }
+    return { ...variable, default: SECRET_DEFAULT_MASK };
+  });
+  const parameters = template.parameters.map((parameter) => {
+    if (!hidden.has(parameter.name)) return parameter;
+    const out: Record<string, unknown> = { ...parameter };
+    for (const key of ['default', 'example']) if (out[key] !== undefined) out[key] = SECRET_DEFAULT_MASK;
+    return out as TemplateParameter;
+  });
+  return { ...template, parameters, definition: { ...template.definition, variables: masked } };
+}
+
+const builtinView = (template: Template): TemplateView => ({ ...withoutSecrets(template), builtin: true });
 const storedView = ({ template, created_at, created_by }: StoredTemplate): TemplateView => ({
-  ...template,
+  ...withoutSecrets(template),
   builtin: false,
   created_at,
   created_by,
@@ -52,13 +81,13 @@ function blamed<T>(placements: readonly Placement[], check: () => T): T {
 export function templateRoutes(app: Express, deps: GatewayDeps): void {
   const tenantOf = (req: Request) => identityOf(req).tenant;
 
-  /** The template the caller's tenant sees under `id`: built-in first (their ids cannot be stored). */
-  async function find(req: Request, id: string): Promise<TemplateView> {
+  /** The template the caller's tenant has under `id`, as stored: built-in first (their ids cannot be stored). */
+  async function find(req: Request, id: string): Promise<{ template: Template; view: TemplateView }> {
     const builtin = STARTER_TEMPLATES.get(id);
-    if (builtin) return builtinView(builtin);
+    if (builtin) return { template: builtin, view: builtinView(builtin) };
     const stored = DEFINITION_ID_PATTERN.test(id) ? await deps.store.templates.get(tenantOf(req), id) : undefined;
     if (!stored) throw notFound(`template "${id}"`);
-    return storedView(stored);
+    return { template: stored.template, view: storedView(stored) };
   }
 
   app.get('/v1/templates', async (req, res) => {
@@ -70,7 +99,7 @@ export function templateRoutes(app: Express, deps: GatewayDeps): void {
   });
 
   app.get('/v1/templates/:id', async (req, res) => {
-    res.json(await find(req, param(req, 'id')));
+    res.json((await find(req, param(req, 'id'))).view);
   });
 
   app.post('/v1/templates', async (req, res) => {
@@ -102,7 +131,7 @@ export function templateRoutes(app: Express, deps: GatewayDeps): void {
 
   app.post('/v1/templates/:id/instantiate', async (req, res) => {
     const body = parseOrThrow(InstantiateBody, req.body);
-    const template = await find(req, param(req, 'id'));
+    const { template } = await find(req, param(req, 'id'));
     const instantiated = instantiate(template, body.id, body.parameters);
     if (!instantiated.ok) throw validationFailed(instantiated.problems, 'the parameters are invalid');
     const scope = await deps.scopes.ofRequest(req);
@@ -117,7 +146,8 @@ export function templateRoutes(app: Express, deps: GatewayDeps): void {
       ),
     );
     if (body.submit !== true) {
-      res.json(definition);
+      // As the definition routes answer: a secret variable's default shows as "***" (submit stores it).
+      res.json(withoutSecretDefaults(definition));
       return;
     }
     const submitted = await submitDefinition(scope, definition, actor(req));

@@ -256,6 +256,50 @@ for (const store of STORES) {
       assert.match(injected.body.error.details[0].message, /\/nodes\/0\/until, which is an expression/);
     });
 
+    test("secret variables' defaults, and the parameters that fill them, are shown as *** (and stored as given)", async () => {
+      const template = {
+        id: `${id}-secret`,
+        name: 'Secret',
+        parameters: [
+          { name: 'token', type: 'string', example: 'tok-example' },
+          { name: 'plain', type: 'string', default: 'visible' },
+        ],
+        definition: {
+          variables: [
+            { name: 'token', type: 'string', secret: true, default: { $param: 'token' } },
+            { name: 'pin', type: 'string', secret: true, default: 'pin-literal' },
+            { name: 'plain', type: 'string', default: { $param: 'plain' } },
+          ],
+          nodes: [{ id: 'a', type: 'wait', duration: '1ms' }],
+        },
+      };
+      assert.equal((await stack.call('POST', '/v1/templates', template)).status, 201);
+      const read = await stack.call('GET', `/v1/templates/${id}-secret`);
+      assert.doesNotMatch(JSON.stringify(read.body), /tok-example|pin-literal/);
+      assert.deepEqual(pluck(read.body.parameters, 'example'), ['***', undefined]);
+      assert.deepEqual(pluck(read.body.definition.variables, 'default'), [
+        { $param: 'token' },
+        '***',
+        { $param: 'plain' },
+      ]);
+      const listed = await stack.call('GET', '/v1/templates');
+      assert.doesNotMatch(JSON.stringify(listed.body), /tok-example/);
+      const shown = await stack.call('POST', `/v1/templates/${id}-secret/instantiate`, {
+        id: `${id}-secret-def`,
+        parameters: { token: 'tok-real' },
+      });
+      assert.equal(shown.status, 200, JSON.stringify(shown.body));
+      assert.deepEqual(pluck(shown.body.variables, 'default'), ['***', '***', 'visible']);
+      const stored = await stack.call('POST', `/v1/templates/${id}-secret/instantiate`, {
+        id: `${id}-secret-def`,
+        parameters: { token: 'tok-real' },
+        submit: true,
+      });
+      assert.equal(stored.status, 201);
+      const masked = await stack.call('POST', '/v1/definitions', shown.body);
+      assert.deepEqual([masked.status, masked.body.version], [201, '2'], 'the stored version holds the real values');
+    });
+
     test('the starter library is read-only; templates are deleted; unknown ids are 404', async () => {
       const builtin = await stack.call('DELETE', '/v1/templates/order-saga');
       assert.equal(builtin.status, 409, JSON.stringify(builtin.body));
