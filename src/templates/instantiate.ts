@@ -187,7 +187,8 @@ export function instantiate(template: Template, id: string, values: Record<strin
       else problems.push({ path, message: `parameter "${parameter.name}" is required (${parameter.type})` });
       continue;
     }
-    const problem = valueProblem(parameter, given);
+    // An optional parameter may be given as null, which is what leaving it out gives.
+    const problem = given === null && parameter.required === false ? undefined : valueProblem(parameter, given);
     if (problem) problems.push({ path, message: problem });
     else resolved.set(parameter.name, given as Json);
   }

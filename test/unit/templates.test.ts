@@ -103,9 +103,11 @@ describe('instantiate', () => {
         ['/nodes/0/inputs/query/n', 'n'],
       ],
     );
-    const nulls = instantiate(template, 'made', { url: 'https://x' });
-    assert.ok(nulls.ok);
-    assert.equal((nulls.definition.variables as Array<{ default: unknown }>)[1]?.default, null);
+    for (const values of [{ url: 'https://x' }, { url: 'https://x', extra: null }]) {
+      const nulls = instantiate(template, 'made', values);
+      assert.ok(nulls.ok);
+      assert.equal((nulls.definition.variables as Array<{ default: unknown }>)[1]?.default, null);
+    }
   });
 
   const refused: Array<[Record<string, unknown>, string, RegExp]> = [
