@@ -16,6 +16,13 @@ import { listCommand, statusCommand } from './inspect-commands.js';
 import { lineageCommand } from './lineage-command.js';
 import { historyCommand, publishApproveCommand } from './publishing-commands.js';
 import { runCommand } from './run-command.js';
+import {
+  templatesCreateCommand,
+  templatesDeleteCommand,
+  templatesInstantiateCommand,
+  templatesListCommand,
+  templatesShowCommand,
+} from './template-commands.js';
 import { tenantsListCommand, tenantsSetCommand, tenantsShowCommand } from './tenant-commands.js';
 
 export const DEFAULT_URL = 'http://localhost:8080';
@@ -24,6 +31,16 @@ export const commandGroups: Array<{ title: string; commands: Command[] }> = [
   {
     title: 'Definitions',
     commands: [validateCommand, submitCommand, activateCommand, historyCommand, publishApproveCommand],
+  },
+  {
+    title: 'Templates',
+    commands: [
+      templatesListCommand,
+      templatesShowCommand,
+      templatesCreateCommand,
+      templatesDeleteCommand,
+      templatesInstantiateCommand,
+    ],
   },
   { title: 'Runs', commands: [runCommand, statusCommand, listCommand, lineageCommand] },
   {

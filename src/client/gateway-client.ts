@@ -13,6 +13,7 @@ import type { RunPage } from '../gateway/run-listing.js';
 import type { RunResult, StartedRun } from '../gateway/run-service.js';
 import type { ApiKeyRecord, DefinitionEvent, TenantRecord } from '../store/access-store.js';
 import type { SubmitResult } from '../store/definition-store.js';
+import type { Template, TemplateParameter } from '../templates/template-schema.js';
 import { GatewayError, type ErrorDetail } from './errors.js';
 
 /** An answer of the gateway: the parsed body and the text it was parsed from. */
@@ -81,6 +82,16 @@ export interface PublishVerdict {
   version: string;
   approved: boolean;
   active_version: string | null;
+}
+
+/** A template as `GET /v1/templates/{id}` answers it. */
+export type TemplateInfo = Template & { builtin: boolean; created_at?: string; created_by?: string };
+/** An entry of `GET /v1/templates`. */
+export type TemplateSummary = Omit<TemplateInfo, 'definition'> & { parameters: TemplateParameter[] };
+export interface InstantiateRequest {
+  id: string;
+  parameters?: Record<string, unknown>;
+  submit?: boolean;
 }
 
 /** How long a request may take before the gateway counts as unreachable. */
@@ -171,6 +182,32 @@ export class GatewayClient {
     );
   }
 
+  listTemplates() {
+    return this.request<{ items: TemplateSummary[] }>('GET', '/v1/templates');
+  }
+
+  template(id: string) {
+    return this.request<TemplateInfo>('GET', `/v1/templates/${path(id)}`);
+  }
+
+  createTemplate(template: unknown) {
+    return this.request<{ id: string; created: boolean }>('POST', '/v1/templates', { body: template });
+  }
+
+  /** Answers 204 without a body. */
+  deleteTemplate(id: string) {
+    return this.request<undefined>('DELETE', `/v1/templates/${path(id)}`);
+  }
+
+  /** The validated definition (200), or with `submit` the stored version (201, or 200 when identical). */
+  instantiate(templateId: string, body: InstantiateRequest) {
+    return this.request<Record<string, unknown> | (SubmitResult & { approval?: 'pending' })>(
+      'POST',
+      `/v1/templates/${path(templateId)}/instantiate`,
+      { body },
+    );
+  }
+
   whoami() {
     return this.request<WhoAmI>('GET', '/v1/whoami');
   }
@@ -230,6 +267,7 @@ export class GatewayClient {
     }
     const body = parseJson(text);
     if (response.ok) {
+      if (response.status === 204) return { status: 204, body: undefined as T, text: '' };
       if (body === undefined) {
         throw new GatewayError(response.status, 'bad_answer', `the gateway at ${this.baseUrl} did not answer JSON`);
       }

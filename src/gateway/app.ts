@@ -9,6 +9,7 @@ import { codecCors, codecRoutes } from './codec-routes.js';
 import { controlRoutes } from './control-routes.js';
 import { definitionRoutes } from './definition-routes.js';
 import { docsPage } from './docs-page.js';
+import { expressionRoutes } from './expression-routes.js';
 import { type GatewayDeps } from './gateway-deps.js';
 import { accessRoutes } from './access-routes.js';
 import { publishingRoutes } from './publishing-routes.js';
@@ -18,11 +19,12 @@ import { canonicalPaths, routeGuard } from '../auth/authenticate.js';
 import { DEFAULT_TENANT } from '../auth/identity.js';
 import { ruleOf, templateOf } from '../auth/route-permissions.js';
 import { lineageRoutes } from './lineage-routes.js';
-import { definitionJsonSchema } from './openapi-schemas.js';
+import { definitionJsonSchema, templateJsonSchema } from './openapi-schemas.js';
 import { openApiDocument } from './openapi.js';
 import { rateLimit } from './rate-limit.js';
 import { jsonBody } from './request-body.js';
 import { runRoutes } from './run-routes.js';
+import { templateRoutes } from './template-routes.js';
 import { MemoryReplayGuard } from './webhook-signature.js';
 
 export type { GatewayDeps } from './gateway-deps.js';
@@ -114,9 +116,15 @@ export function createGateway(deps: GatewayDeps & { webhooks?: WebhookOptions })
     res.type('application/schema+json').send(JSON.stringify(definitionJsonSchema()));
   });
 
+  app.get('/v1/schema/template.json', (_req, res) => {
+    res.type('application/schema+json').send(JSON.stringify(templateJsonSchema()));
+  });
+
   docsPage(app);
   definitionRoutes(app, deps);
   publishingRoutes(app, deps);
+  templateRoutes(app, deps);
+  expressionRoutes(app);
   runRoutes(app, { ...deps, metrics });
   lineageRoutes(app, deps);
   hookRoutes(app, { ...deps, metrics, webhooks: { replay: new MemoryReplayGuard(), ...deps.webhooks } });

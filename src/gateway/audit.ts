@@ -72,10 +72,18 @@ const AUDITED = new Map<string, AuditedRoute>([
   ['POST /v1/keys', { action: 'key.create', target: (_p, req) => bodyField(req, 'name') }],
   ['DELETE /v1/keys/{key_id}', { action: 'key.revoke', target: param('key_id') }],
   ['PUT /v1/tenants/{tenant}', { action: 'tenant.put', target: param('tenant') }],
+  ['POST /v1/templates', { action: 'template.create', target: (_p, req) => bodyField(req, 'id') }],
+  ['DELETE /v1/templates/{id}', { action: 'template.delete', target: param('id') }],
+  ['POST /v1/templates/{id}/instantiate', { action: 'template.instantiate', target: param('id') }],
 ]);
 
 /** Routes that take a body but change nothing: checking a definition, encoding and decoding payloads. */
-const READ_ONLY_POSTS = new Set(['POST /v1/definitions/validate', 'POST /codec/encode', 'POST /codec/decode']);
+const READ_ONLY_POSTS = new Set([
+  'POST /v1/definitions/validate',
+  'POST /v1/expressions/evaluate',
+  'POST /codec/encode',
+  'POST /codec/decode',
+]);
 
 /**
  * The audit name of a request: every route that is not a `GET` and not listed read-only is

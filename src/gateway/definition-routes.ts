@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { Definition } from '../../interpreter/definition-schema.js';
 import type { Problem } from '../../interpreter/problems.js';
 import { validateDefinition } from '../../interpreter/validate-definition.js';
-import { parseVersion } from '../store/definition-store.js';
+import { parseVersion, type SubmitResult } from '../store/definition-store.js';
 import { diffDefinitions } from './definition-diff.js';
 import { parseWindow } from './definition-stats.js';
 import { actor, param, type GatewayDeps } from './gateway-deps.js';
@@ -28,14 +28,67 @@ export const SetActiveBody = z.strictObject({ version: z.string().regex(/^[1-9][
 /** The query string of `GET /v1/definitions/{id}/stats` (the window's format is checked by `parseWindow`). */
 export const StatsQuery = z.strictObject({ window: z.string().optional() });
 
-export function definitionRoutes(app: Express, deps: GatewayDeps): void {
-  const validate = (body: unknown, scope: TenantScope, at: 'submit' | 'validate'): Definition => {
-    const result = validateDefinition(body, deps.catalog, deps.checkParams);
-    const problems = result.ok ? triggerProblems(result.definition) : result.problems;
-    if (!result.ok || problems.length > 0) throw validationFailed(problems, 'the definition is invalid');
-    refuseOverQuota(result.definition, scope, at, deps.metrics);
-    return result.definition;
+/** The problems of a definition as `POST /v1/definitions` sees them: the language, then its triggers. */
+export function definitionProblems(body: unknown, deps: GatewayDeps): Problem[] {
+  const result = validateDefinition(body, deps.catalog, deps.checkParams);
+  return result.ok ? triggerProblems(result.definition) : result.problems;
+}
+
+/**
+ * Validates a definition exactly as `POST /v1/definitions` and `/validate` do (the language, its
+ * triggers, the tenant's quotas), or throws `validation_failed` with every problem.
+ */
+export function validateForTenant(
+  body: unknown,
+  deps: GatewayDeps,
+  scope: TenantScope,
+  at: 'submit' | 'validate',
+  message = 'the definition is invalid',
+): Definition {
+  const result = validateDefinition(body, deps.catalog, deps.checkParams);
+  const problems = result.ok ? triggerProblems(result.definition) : result.problems;
+  if (!result.ok || problems.length > 0) throw validationFailed(problems, message);
+  refuseOverQuota(result.definition, scope, at, deps.metrics);
+  return result.definition;
+}
+
+/**
+ * Stores a validated definition as `POST /v1/definitions` does: the next version (or nothing,
+ * when identical to the latest), its change history, activation unless the tenant publishes
+ * four-eyes, and its schedules. Answers the route's status and body.
+ */
+export async function submitDefinition(
+  scope: TenantScope,
+  definition: Definition,
+  who: string,
+): Promise<{ status: 200 | 201; body: SubmitResult & { approval?: 'pending' } }> {
+  const fourEyes = scope.tenant.fourEyes;
+  const stored = await scope.definitions.submit(definition, who, { keepActive: fourEyes });
+  if (stored.created) {
+    const at = new Date().toISOString();
+    await scope.definitions.recordChange(stored.id, { at, actor: who, action: 'submitted', version: stored.version });
+    if (!fourEyes) {
+      const active = (await scope.definitions.list()).find((d) => d.id === stored.id)?.active_version;
+      if (active === stored.version)
+        await scope.definitions.recordChange(stored.id, {
+          at,
+          actor: who,
+          action: 'activated',
+          version: stored.version,
+        });
+    }
+  }
+  // Also after an identical resubmit: that is how a caller retries a failed schedule update.
+  if (!fourEyes) await activateSchedules(scope, stored.id, stored.version);
+  return {
+    status: stored.created ? 201 : 200,
+    body: fourEyes && stored.created ? { ...stored, approval: 'pending' } : stored,
   };
+}
+
+export function definitionRoutes(app: Express, deps: GatewayDeps): void {
+  const validate = (body: unknown, scope: TenantScope, at: 'submit' | 'validate'): Definition =>
+    validateForTenant(body, deps, scope, at);
   const scopeOf = (req: Request): Promise<TenantScope> => deps.scopes.ofRequest(req);
 
   app.post('/v1/definitions/validate', async (req, res) => {
@@ -46,32 +99,8 @@ export function definitionRoutes(app: Express, deps: GatewayDeps): void {
   app.post('/v1/definitions', async (req, res) => {
     const scope = await scopeOf(req);
     const definition = validate(req.body, scope, 'submit');
-    const fourEyes = scope.tenant.fourEyes;
-    const stored = await scope.definitions.submit(definition, actor(req), { keepActive: fourEyes });
-    if (stored.created) {
-      const at = new Date().toISOString();
-      await scope.definitions.recordChange(stored.id, {
-        at,
-        actor: actor(req),
-        action: 'submitted',
-        version: stored.version,
-      });
-      if (!fourEyes) {
-        const active = (await scope.definitions.list()).find((d) => d.id === stored.id)?.active_version;
-        if (active === stored.version)
-          await scope.definitions.recordChange(stored.id, {
-            at,
-            actor: actor(req),
-            action: 'activated',
-            version: stored.version,
-          });
-      }
-    }
-    // Also after an identical resubmit: that is how a caller retries a failed schedule update.
-    if (!fourEyes) await activateSchedules(scope, stored.id, stored.version);
-    res
-      .status(stored.created ? 201 : 200)
-      .json(fourEyes && stored.created ? { ...stored, approval: 'pending' } : stored);
+    const { status, body } = await submitDefinition(scope, definition, actor(req));
+    res.status(status).json(body);
   });
 
   app.get('/v1/definitions', async (req, res) => {

@@ -10,11 +10,13 @@ import { SetActiveBody } from './definition-routes.js';
 import type { ErrorCode } from './http-error.js';
 import { RUN_STATUSES } from './run-listing.js';
 import { StartRunBody } from './run-routes.js';
+import { InstantiateBody, Template } from '../templates/template-schema.js';
+import { EvaluateBody } from './expression-routes.js';
 
 type Schema = Record<string, unknown>;
 
 /** A zod schema as an embeddable JSON Schema (no `$schema`; definitions moved under `#/components`). */
-function fromZod(schema: z.ZodType, name: string): { root: Schema; defs: Record<string, Schema> } {
+export function fromZod(schema: z.ZodType, name: string): { root: Schema; defs: Record<string, Schema> } {
   const {
     $schema: _dialect,
     $defs,
@@ -54,6 +56,20 @@ export function definitionJsonSchema(): Schema {
   return definitionSchema;
 }
 
+let templateSchema: Schema | undefined;
+
+/** The template language as a standalone JSON Schema (draft 2020-12), served at `/v1/schema/template.json`. */
+export function templateJsonSchema(): Schema {
+  templateSchema ??= {
+    $id: '/v1/schema/template.json',
+    title: 'weft template',
+    description:
+      'A parameterised definition: `{ "$param": "<name>" }` anywhere in `definition` is replaced by that parameter\'s value, as a whole JSON value. `definition` is a definition (/v1/schema/definition.json) without `id` and `version`.',
+    ...z.toJSONSchema(Template, { io: 'input', unrepresentable: 'any' }),
+  };
+  return templateSchema;
+}
+
 const ERROR_CODES: ErrorCode[] = [
   'validation_failed',
   'not_found',
@@ -83,6 +99,9 @@ export function componentSchemas(): Record<string, unknown> {
   const definition = fromZod(WorkflowDefinition, 'Definition');
   const startRun = fromZod(StartRunBody, 'StartRunBody');
   const setActive = fromZod(SetActiveBody, 'SetActiveBody');
+  const template = fromZod(Template, 'Template');
+  const instantiate = fromZod(InstantiateBody, 'InstantiateBody');
+  const evaluate = fromZod(EvaluateBody, 'EvaluateBody');
   const run = {
     run_id: str('the Temporal workflow id'),
     instance_id: str('the Temporal run id of the first execution'),
@@ -107,6 +126,46 @@ export function componentSchemas(): Record<string, unknown> {
     ...definition.defs,
     ...startRun.defs,
     ...setActive.defs,
+    ...template.defs,
+    ...instantiate.defs,
+    ...evaluate.defs,
+    Template: {
+      ...template.root,
+      description:
+        'a parameterised definition: `{ "$param": "<name>" }` anywhere in `definition` is replaced by that parameter\'s value, as a whole JSON value',
+    },
+    StoredTemplate: {
+      allOf: [
+        ref('Template'),
+        obj(
+          {
+            builtin: {
+              type: 'boolean',
+              description: 'part of the starter library: listed for every tenant, read-only',
+            },
+            created_at: { type: 'string', format: 'date-time' },
+            created_by: str(),
+          },
+          ['builtin'],
+        ),
+      ],
+    },
+    TemplateList: list(
+      obj(
+        {
+          id: str(),
+          name: str(),
+          description: str(),
+          parameters: (template.root.properties as Record<string, unknown>).parameters,
+          builtin: { type: 'boolean' },
+          created_at: { type: 'string', format: 'date-time' },
+          created_by: str(),
+        },
+        ['id', 'name', 'parameters', 'builtin'],
+      ),
+    ),
+    InstantiateBody: instantiate.root,
+    EvaluateBody: evaluate.root,
     Problem: obj({ path: str('JSON Pointer into the request (body, /path/…, /query/…, /headers/…)'), message: str() }),
     Error: obj({
       error: obj(

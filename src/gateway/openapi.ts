@@ -8,6 +8,7 @@ import { CodecBody } from './codec-routes.js';
 import { accessPaths, pathParam, securitySchemes, withAccess } from './openapi-access.js';
 import { Approval, EventBody, Variables, bodies } from './control-routes.js';
 import { componentSchemas } from './openapi-schemas.js';
+import { templatePaths } from './openapi-templates.js';
 import { UNLIMITED_PATHS } from './rate-limit.js';
 
 type Operation = Record<string, unknown>;
@@ -103,6 +104,9 @@ function paths(): Record<string, Record<string, Operation>> {
     '/docs': { get: op('This document as a readable page (Swagger UI)', { '200': { description: 'HTML' } }) },
     '/v1/schema/definition.json': {
       get: op('The definition language as JSON Schema (draft 2020-12)', { '200': { description: 'JSON Schema' } }),
+    },
+    '/v1/schema/template.json': {
+      get: op('The template language as JSON Schema (draft 2020-12)', { '200': { description: 'JSON Schema' } }),
     },
     '/v1/definitions/validate': {
       post: op(
@@ -494,7 +498,9 @@ export function openApiDocument(options: { codec?: boolean } = {}): Record<strin
       description:
         'Graph workflow definitions and their runs on Temporal. Every error has the shape `{ "error": { "code", "message", "details"? } }`; `details` name each problem with a JSON Pointer.',
     },
-    paths: withRateLimit(withAccess({ ...paths(), ...accessPaths(), ...(codec ? codecPaths() : {}) })),
+    paths: withRateLimit(
+      withAccess({ ...paths(), ...templatePaths(), ...accessPaths(), ...(codec ? codecPaths() : {}) }),
+    ),
     security: [{ bearer: [] }],
     components: {
       schemas: { ...componentSchemas(), ...connectorSchemas() },

@@ -43,6 +43,18 @@ export function triggerProblems(definition: Definition): Problem[] {
 }
 
 /**
+ * The work meter of an evaluation in the gateway: the engine's budgets, in slices of
+ * `SLICE_LIMITS` work, giving the event loop back (a macrotask) after each slice.
+ */
+export function gatewayMeter(): WorkMeter {
+  return {
+    units: 0,
+    nodeStart: 0,
+    settings: { slices: { used: 0, pause: () => new Promise<void>((resolve) => setImmediate(resolve)) } },
+  };
+}
+
+/**
  * Whether an event satisfies an event trigger's `filters`. The gateway evaluates it under the
  * same budgets as a run (steps, sizes, RE2 for regular expressions) and in slices: every slice of
  * work it gives its event loop back (a macrotask), so other requests and /healthz are served
@@ -50,13 +62,8 @@ export function triggerProblems(definition: Definition): Problem[] {
  * run of that definition, and the caller is answered as usual, never 500.
  */
 export async function triggerFilterMatches(filters: string, event: ExternalEvent): Promise<boolean> {
-  const meter: WorkMeter = {
-    units: 0,
-    nodeStart: 0,
-    settings: { slices: { used: 0, pause: () => new Promise<void>((resolve) => setImmediate(resolve)) } },
-  };
   try {
-    return isTruthy(await evaluate(filters, { event, [WORK_METER]: meter }));
+    return isTruthy(await evaluate(filters, { event, [WORK_METER]: gatewayMeter() }));
   } catch (err) {
     if (err instanceof ExpressionError) return false;
     throw err;

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Definition } from '../../interpreter/definition-schema.js';
 import type { AccessStore } from './access-store.js';
+import type { TemplateStore } from './template-store.js';
 
 export type VersionedDefinition = Definition & { version: string };
 
@@ -85,6 +86,8 @@ export interface DefinitionStore {
   listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
   /** API keys, tenants and definition change history. */
   readonly access: AccessStore;
+  /** Each tenant's templates. */
+  readonly templates: TemplateStore;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -92,6 +92,20 @@ export const MIGRATIONS: readonly Migration[] = [
     // JSON text of the tenant's own quotas; NULL: the gateway's defaults.
     sql: `ALTER TABLE tenants ADD COLUMN quotas TEXT;`,
   },
+  {
+    version: 5,
+    name: 'templates per tenant',
+    sql: `
+      CREATE TABLE templates (
+        tenant TEXT NOT NULL,
+        id TEXT NOT NULL,
+        -- canonical JSON text of the template (text, not jsonb: see definition_versions.body)
+        body TEXT NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        created_by TEXT NOT NULL,
+        PRIMARY KEY (tenant, id)
+      );`,
+  },
 ];
 
 /** Any constant works; it only has to be the same in every gateway sharing a database. */

@@ -23,6 +23,8 @@ import type { AccessStore } from './access-store.js';
 import { PostgresAccessStore } from './postgres-access.js';
 import { migrate } from './postgres-migrations.js';
 import { guarded } from './postgres-errors.js';
+import { PostgresTemplateStore } from './postgres-templates.js';
+import type { TemplateStore } from './template-store.js';
 
 /** Ids that cannot exist are answered "not found" before reaching the database. */
 const validId = (id: string) => {
@@ -43,9 +45,11 @@ interface DefinitionRow {
 
 export class PostgresDefinitionStore implements DefinitionStore {
   readonly access: AccessStore;
+  readonly templates: TemplateStore;
 
   private constructor(private readonly pool: pg.Pool) {
     this.access = new PostgresAccessStore(pool);
+    this.templates = new PostgresTemplateStore(pool, guarded);
   }
 
   /** Connects and applies pending migrations; throws when the database cannot be reached. */

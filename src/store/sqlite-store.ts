@@ -20,6 +20,8 @@ import {
 } from './definition-store.js';
 import type { AccessStore } from './access-store.js';
 import { migrateAuditTenant, SqliteAccessStore } from './sqlite-access.js';
+import { SqliteTemplateStore } from './sqlite-templates.js';
+import type { TemplateStore } from './template-store.js';
 
 const MIGRATIONS = [
   `CREATE TABLE IF NOT EXISTS definitions (
@@ -77,6 +79,7 @@ interface DefinitionRow {
 export class SqliteDefinitionStore implements DefinitionStore {
   private readonly db: Database.Database;
   readonly access: AccessStore;
+  readonly templates: TemplateStore;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -87,6 +90,7 @@ export class SqliteDefinitionStore implements DefinitionStore {
     for (const statement of MIGRATIONS) this.db.exec(statement);
     migrateAuditTenant(this.db);
     this.access = new SqliteAccessStore(this.db);
+    this.templates = new SqliteTemplateStore(this.db);
   }
 
   submit(definition: Definition, actor: string, options: SubmitOptions = {}): Promise<SubmitResult> {

@@ -82,6 +82,22 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
       bAdmin,
     );
     assert.equal(started.status, 201, JSON.stringify(started.body));
+    const template = await stack.call(
+      'POST',
+      '/v1/templates',
+      {
+        id: definitionId,
+        name: `${MARKER} template`,
+        description: `${MARKER} template description`,
+        parameters: [{ name: 'who', type: 'string', default: `${MARKER}-param` }],
+        definition: {
+          variables: [{ name: 'who', type: 'string', default: { $param: 'who' } }],
+          nodes: [{ id: 'x', type: 'set', assign: { who: 'vars.who' } }],
+        },
+      },
+      bAdmin,
+    );
+    assert.equal(template.status, 201, JSON.stringify(template.body));
     await waitForGate();
     client = rawClient(stack.gateway.url);
     const doc = await client.send('GET', '/v1/openapi.json', aAdmin);
@@ -161,6 +177,8 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
         return [{ name: 'a-into-b', roles: ['admin'], tenant: b }];
       case '/v1/tenants/{tenant}':
         return [{ four_eyes: true }];
+      case '/v1/templates/{id}/instantiate':
+        return [{ id: `${MARKER}-new` }, { id: `${MARKER}-new`, submit: true }];
       default:
         return [{}];
     }
@@ -245,6 +263,8 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
             '/v1/runs/{run_id}/variables',
             '/v1/runs/{run_id}/approvals/{node}',
             '/v1/hooks/{definition_id}',
+            '/v1/templates/{id}',
+            '/v1/templates/{id}/instantiate',
           ].includes(template) &&
           !(template === '/v1/keys' && method === 'GET') &&
           response.status < 400
@@ -284,6 +304,13 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
       [runId],
       'no run was started in b',
     );
+    const template = await stack.call('GET', `/v1/templates/${definitionId}`, undefined, bAdmin);
+    assert.equal(template.status, 200, 'b’s template is still there');
+    assert.equal(template.body.description, `${MARKER} template description`);
+    const aTemplate = await stack.call('GET', `/v1/templates/${definitionId}`, undefined, aAdmin);
+    assert.equal(aTemplate.status, 404, "b's template is 404 to a");
+    const newDefinition = await stack.call('GET', `/v1/definitions/${MARKER}-new`, undefined, bAdmin);
+    assert.equal(newDefinition.status, 404, 'no definition was instantiated into b');
     const who = await stack.call('GET', '/v1/whoami', undefined, bAdmin);
     assert.equal(who.status, 200, 'b’s key was not revoked');
     const keys = await stack.call('GET', '/v1/keys', undefined, bAdmin);
