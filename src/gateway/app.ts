@@ -23,6 +23,7 @@ import { openApiDocument } from './openapi.js';
 import { rateLimit } from './rate-limit.js';
 import { jsonBody } from './request-body.js';
 import { runRoutes } from './run-routes.js';
+import { studioRoutes } from './studio-routes.js';
 import { ReplayGuard } from './webhook-signature.js';
 
 export type { GatewayDeps } from './gateway-deps.js';
@@ -115,6 +116,7 @@ export function createGateway(deps: GatewayDeps & { webhooks?: WebhookOptions })
   });
 
   docsPage(app);
+  studioRoutes(app);
   definitionRoutes(app, deps);
   publishingRoutes(app, deps);
   runRoutes(app, { ...deps, metrics });
