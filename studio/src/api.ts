@@ -35,9 +35,7 @@ export const credentials = {
 function errorOf(status: number, body: unknown): ApiError {
   const error = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
   const details = Array.isArray(error?.details)
-    ? error.details.filter(
-        (d): d is Problem => typeof d === 'object' && d !== null && 'path' in d && 'message' in d,
-      )
+    ? error.details.filter((d): d is Problem => typeof d === 'object' && d !== null && 'path' in d && 'message' in d)
     : [];
   return new ApiError(
     status,

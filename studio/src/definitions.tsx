@@ -13,13 +13,21 @@ interface DefinitionItem {
 }
 
 function DefinitionRow({ item }: { item: DefinitionItem }) {
-  const versions = useLoad(() => api<{ items: unknown[] }>('GET', route('/v1/definitions', item.id, 'versions')), [item.id]);
+  const versions = useLoad(
+    () => api<{ items: unknown[] }>('GET', route('/v1/definitions', item.id, 'versions')),
+    [item.id],
+  );
   const active = useLoad(
-    () => (item.active_version ? api<Definition>('GET', route('/v1/definitions', item.id)) : Promise.resolve(undefined)),
+    () =>
+      item.active_version ? api<Definition>('GET', route('/v1/definitions', item.id)) : Promise.resolve(undefined),
     [item.id, item.active_version],
   );
   const runs = useLoad(
-    () => api<{ items: Array<{ status: string }> }>('GET', `/v1/runs?definition_id=${encodeURIComponent(item.id)}&page_size=5`),
+    () =>
+      api<{ items: Array<{ status: string }> }>(
+        'GET',
+        `/v1/runs?definition_id=${encodeURIComponent(item.id)}&page_size=5`,
+      ),
     [item.id],
   );
   return (
@@ -54,7 +62,12 @@ export function DefinitionsList({ identity }: { identity: Identity }) {
     <section>
       <div className="toolbar">
         <h1>Definitions</h1>
-        <input aria-label="search definitions" placeholder="search by id or name" value={search} onChange={(e) => setSearch(e.target.value)} />
+        <input
+          aria-label="search definitions"
+          placeholder="search by id or name"
+          value={search}
+          onChange={(e) => setSearch(e.target.value)}
+        />
         {identity.permissions.includes('edit') && (
           <button type="button" onClick={() => go('#/designer')}>
             New definition
@@ -102,12 +115,21 @@ interface HistoryEvent {
 export function DefinitionPage({ id, version, identity }: { id: string; version?: string; identity: Identity }) {
   const [reload, setReload] = useState(0);
   const listing = useLoad(() => api<{ items: DefinitionItem[] }>('GET', '/v1/definitions'), [reload]);
-  const versions = useLoad(() => api<{ items: VersionItem[] }>('GET', route('/v1/definitions', id, 'versions')), [id, reload]);
-  const history = useLoad(() => api<{ items: HistoryEvent[] }>('GET', route('/v1/definitions', id, 'history')), [id, reload]);
+  const versions = useLoad(
+    () => api<{ items: VersionItem[] }>('GET', route('/v1/definitions', id, 'versions')),
+    [id, reload],
+  );
+  const history = useLoad(
+    () => api<{ items: HistoryEvent[] }>('GET', route('/v1/definitions', id, 'history')),
+    [id, reload],
+  );
   const item = listing.data?.items.find((d) => d.id === id);
   const shownVersion = version ?? item?.active_version ?? item?.latest_version;
   const definition = useLoad(
-    () => (shownVersion ? api<Definition>('GET', route('/v1/definitions', id, 'versions', shownVersion)) : Promise.resolve(undefined)),
+    () =>
+      shownVersion
+        ? api<Definition>('GET', route('/v1/definitions', id, 'versions', shownVersion))
+        : Promise.resolve(undefined),
     [id, shownVersion],
   );
   const [compare, setCompare] = useState<[string, string]>(['', '']);
@@ -145,7 +167,10 @@ export function DefinitionPage({ id, version, identity }: { id: string; version?
           </h1>
           <span className="muted">version {shownVersion ?? '…'}</span>
           {identity.permissions.includes('edit') && (
-            <button type="button" onClick={() => go(`#/designer/${encodeURIComponent(id)}${shownVersion ? `/${shownVersion}` : ''}`)}>
+            <button
+              type="button"
+              onClick={() => go(`#/designer/${encodeURIComponent(id)}${shownVersion ? `/${shownVersion}` : ''}`)}
+            >
               Edit in designer
             </button>
           )}
@@ -177,7 +202,9 @@ export function DefinitionPage({ id, version, identity }: { id: string; version?
           <tbody>
             {[...(versions.data?.items ?? [])].reverse().map((v) => {
               const events = eventsOf(v.version);
-              const pending = events.some((e) => e.action === 'submitted') && !events.some((e) => e.action === 'approved' || e.action === 'activated');
+              const pending =
+                events.some((e) => e.action === 'submitted') &&
+                !events.some((e) => e.action === 'approved' || e.action === 'activated');
               return (
                 <tr key={v.version}>
                   <td>
@@ -192,7 +219,9 @@ export function DefinitionPage({ id, version, identity }: { id: string; version?
                       </div>
                     ))}
                   </td>
-                  <td>{item?.active_version === v.version ? <span className="state state-completed">active</span> : null}</td>
+                  <td>
+                    {item?.active_version === v.version ? <span className="state state-completed">active</span> : null}
+                  </td>
                   <td>
                     {identity.permissions.includes('edit') && item?.active_version !== v.version && (
                       <button type="button" onClick={() => void activate(v.version)}>
@@ -213,18 +242,29 @@ export function DefinitionPage({ id, version, identity }: { id: string; version?
         {(versions.data?.items.length ?? 0) >= 2 && (
           <div className="compare">
             <h3>Compare versions</h3>
-            <select aria-label="compare from" value={compare[0]} onChange={(e) => setCompare([e.target.value, compare[1]])}>
+            <select
+              aria-label="compare from"
+              value={compare[0]}
+              onChange={(e) => setCompare([e.target.value, compare[1]])}
+            >
               {versions.data?.items.map((v) => (
                 <option key={v.version}>{v.version}</option>
               ))}
             </select>
             {' → '}
-            <select aria-label="compare to" value={compare[1]} onChange={(e) => setCompare([compare[0], e.target.value])}>
+            <select
+              aria-label="compare to"
+              value={compare[1]}
+              onChange={(e) => setCompare([compare[0], e.target.value])}
+            >
               {versions.data?.items.map((v) => (
                 <option key={v.version}>{v.version}</option>
               ))}
             </select>
-            <button type="button" onClick={() => go(`#/definitions/${encodeURIComponent(id)}/diff/${compare[0]}/${compare[1]}`)}>
+            <button
+              type="button"
+              onClick={() => go(`#/definitions/${encodeURIComponent(id)}/diff/${compare[0]}/${compare[1]}`)}
+            >
               Show diff
             </button>
           </div>
@@ -322,7 +362,8 @@ export function DiffPage({ id, a, b }: { id: string; a: string; b: string }) {
         </div>
         {d.identical ? <p className="ok">The two versions are identical.</p> : null}
         <div className="legend">
-          <span className="diff-added">added</span> <span className="diff-removed">removed</span> <span className="diff-changed">changed</span>
+          <span className="diff-added">added</span> <span className="diff-removed">removed</span>{' '}
+          <span className="diff-changed">changed</span>
         </div>
         <GraphView
           definition={union}
@@ -333,7 +374,13 @@ export function DiffPage({ id, a, b }: { id: string; a: string; b: string }) {
               return m ? { diff: m } : {};
             },
             edgeClass: (edge, index) =>
-              index >= afterCount ? 'diff-removed' : added.has(edgeKey(edge)) ? 'diff-added' : changed.has(edgeKey(edge)) ? 'diff-changed' : undefined,
+              index >= afterCount
+                ? 'diff-removed'
+                : added.has(edgeKey(edge))
+                  ? 'diff-added'
+                  : changed.has(edgeKey(edge))
+                    ? 'diff-changed'
+                    : undefined,
           }}
         />
       </div>
@@ -354,12 +401,16 @@ export function DiffPage({ id, a, b }: { id: string; a: string; b: string }) {
             node <code>{n.id}</code>: {n.fields.join(', ')}
             {n.fields.map((f) => (
               <pre key={f} className="small">
-                {f}: {JSON.stringify((n.before as Record<string, unknown>)[f])} → {JSON.stringify((n.after as Record<string, unknown>)[f])}
+                {f}: {JSON.stringify((n.before as Record<string, unknown>)[f])} →{' '}
+                {JSON.stringify((n.after as Record<string, unknown>)[f])}
               </pre>
             ))}
           </div>
         ))}
-        {[...d.edges.added.map((e) => ['added', e] as const), ...d.edges.removed.map((e) => ['removed', e] as const)].map(([kind, e], i) => (
+        {[
+          ...d.edges.added.map((e) => ['added', e] as const),
+          ...d.edges.removed.map((e) => ['removed', e] as const),
+        ].map(([kind, e], i) => (
           <div key={`e${i}`} className={`diff-${kind}`}>
             edge {e.from} → {e.to} {kind}
           </div>
@@ -371,7 +422,10 @@ export function DiffPage({ id, a, b }: { id: string; a: string; b: string }) {
         ))}
         {d.fields.map((f) => (
           <div key={f.field} className="diff-changed">
-            {f.field}: <pre className="small">{JSON.stringify(f.before)} → {JSON.stringify(f.after)}</pre>
+            {f.field}:{' '}
+            <pre className="small">
+              {JSON.stringify(f.before)} → {JSON.stringify(f.after)}
+            </pre>
           </div>
         ))}
         {d.identical ? <p>{describe('nothing changed')}</p> : null}

@@ -17,11 +17,21 @@ import {
   type Edge,
   type NodeChange,
 } from '@xyflow/react';
-import { ApiError, api, route, type DefEdge, type DefNode, type Definition, type Identity, type Problem, type Variable } from './api.js';
+import {
+  ApiError,
+  api,
+  route,
+  type DefEdge,
+  type DefNode,
+  type Definition,
+  type Identity,
+  type Problem,
+  type Variable,
+} from './api.js';
 import { flowEdge, layout, nodeTypes, toFlow, type WeftNode } from './graph.js';
 import { SchemaFields, nodeSchema, nodeTypesOf, skeleton, type JsonSchema } from './schema-form.js';
 import { StartRun } from './start-run.js';
-import { ErrorLine, go } from './ui.js';
+import { ErrorLine } from './ui.js';
 
 const DRAG_TYPE = 'application/x-weft-node-type';
 const VARIABLE_TYPES: Variable['type'][] = ['string', 'number', 'boolean', 'object', 'array', 'any'];
@@ -75,12 +85,20 @@ function Designer({ identity, initial, schema }: { identity: Identity; initial: 
   useEffect(() => {
     setNodes((previous) => {
       const before = new Map(previous.map((n) => [n.id, n]));
-      const { nodes: fresh } = toFlow({ ...draft, triggers: [] }, { data: (id) => ({ problems: pinned.nodes.get(id) ?? [] }) });
+      const { nodes: fresh } = toFlow(
+        { ...draft, triggers: [] },
+        { data: (id) => ({ problems: pinned.nodes.get(id) ?? [] }) },
+      );
       let lowest = Math.max(0, ...previous.map((n) => n.position.y));
       return fresh.map((n) => {
         const old = before.get(n.id);
         const position = old?.position ?? placed.current.get(n.id) ?? { x: 40, y: (lowest += 110) };
-        return { ...n, position, selected: selection.kind === 'node' && selection.id === n.id, ...(old?.measured ? { measured: old.measured } : {}) };
+        return {
+          ...n,
+          position,
+          selected: selection.kind === 'node' && selection.id === n.id,
+          ...(old?.measured ? { measured: old.measured } : {}),
+        };
       });
     });
   }, [draft, pinned, selection, setNodes]);
@@ -120,7 +138,11 @@ function Designer({ identity, initial, schema }: { identity: Identity; initial: 
 
   const edges: Edge[] = (draft.edges ?? []).map((e, i) => {
     const problem = pinned.edges.get(i)?.join('; ');
-    return { ...flowEdge(e, i, problem ? { problem } : {}), selected: selection.kind === 'edge' && selection.index === i, reconnectable: true };
+    return {
+      ...flowEdge(e, i, problem ? { problem } : {}),
+      selected: selection.kind === 'edge' && selection.index === i,
+      reconnectable: true,
+    };
   });
 
   const update = (next: Definition) => {
@@ -128,8 +150,13 @@ function Designer({ identity, initial, schema }: { identity: Identity; initial: 
     setMessage(null);
   };
   const removeNodes = (ids: string[]) =>
-    update({ ...draft, nodes: draft.nodes.filter((n) => !ids.includes(n.id)), edges: (draft.edges ?? []).filter((e) => !ids.includes(e.from) && !ids.includes(e.to)) });
-  const removeEdges = (indexes: number[]) => update({ ...draft, edges: (draft.edges ?? []).filter((_e, i) => !indexes.includes(i)) });
+    update({
+      ...draft,
+      nodes: draft.nodes.filter((n) => !ids.includes(n.id)),
+      edges: (draft.edges ?? []).filter((e) => !ids.includes(e.from) && !ids.includes(e.to)),
+    });
+  const removeEdges = (indexes: number[]) =>
+    update({ ...draft, edges: (draft.edges ?? []).filter((_e, i) => !indexes.includes(i)) });
 
   const onNodesChange = (changes: NodeChange<WeftNode>[]) => {
     const removed = changes.filter((c) => c.type === 'remove').map((c) => c.id);
@@ -149,7 +176,9 @@ function Designer({ identity, initial, schema }: { identity: Identity; initial: 
     const index = Number(old.id.slice(1));
     update({
       ...draft,
-      edges: (draft.edges ?? []).map((e, i) => (i === index ? { ...e, from: connection.source, to: connection.target } : e)),
+      edges: (draft.edges ?? []).map((e, i) =>
+        i === index ? { ...e, from: connection.source, to: connection.target } : e,
+      ),
     });
   };
 
@@ -175,16 +204,27 @@ function Designer({ identity, initial, schema }: { identity: Identity; initial: 
     update({
       ...draft,
       nodes: draft.nodes.map((n) => (n.id === id ? next : n)),
-      edges: renamed ? (draft.edges ?? []).map((e) => ({ ...e, from: e.from === id ? next.id : e.from, to: e.to === id ? next.id : e.to })) : draft.edges,
+      edges: renamed
+        ? (draft.edges ?? []).map((e) => ({
+            ...e,
+            from: e.from === id ? next.id : e.from,
+            to: e.to === id ? next.id : e.to,
+          }))
+        : draft.edges,
     });
     if (renamed) setSelection({ kind: 'node', id: next.id });
   };
-  const setEdge = (index: number, next: DefEdge) => update({ ...draft, edges: (draft.edges ?? []).map((e, i) => (i === index ? next : e)) });
+  const setEdge = (index: number, next: DefEdge) =>
+    update({ ...draft, edges: (draft.edges ?? []).map((e, i) => (i === index ? next : e)) });
 
   const save = async () => {
     setBusy(true);
     try {
-      const answer = await api<{ id: string; version: string; created: boolean; approval?: string }>('POST', '/v1/definitions', draft);
+      const answer = await api<{ id: string; version: string; created: boolean; approval?: string }>(
+        'POST',
+        '/v1/definitions',
+        draft,
+      );
       setSaved(answer);
       setMessage(
         answer.approval === 'pending'
@@ -218,7 +258,12 @@ function Designer({ identity, initial, schema }: { identity: Identity; initial: 
     setJsonText(text);
     try {
       const parsed: unknown = JSON.parse(text);
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Array.isArray((parsed as Definition).nodes))
+      if (
+        typeof parsed !== 'object' ||
+        parsed === null ||
+        Array.isArray(parsed) ||
+        !Array.isArray((parsed as Definition).nodes)
+      )
         throw new Error('expected a definition: an object with "nodes"');
       setJsonProblem(null);
       update(parsed as Definition);
@@ -228,7 +273,8 @@ function Designer({ identity, initial, schema }: { identity: Identity; initial: 
   };
 
   const errors = problems?.length ?? 0;
-  const canSave = identity.permissions.includes('edit') && problems !== null && errors === 0 && jsonProblem === null && !busy;
+  const canSave =
+    identity.permissions.includes('edit') && problems !== null && errors === 0 && jsonProblem === null && !busy;
   const types = nodeTypesOf(schema);
 
   return (
@@ -241,7 +287,10 @@ function Designer({ identity, initial, schema }: { identity: Identity; initial: 
         <button type="button" className={tab === 'json' ? 'active' : ''} onClick={openJson}>
           JSON
         </button>
-        <span className={`validation ${problems === null ? 'pending' : errors ? 'invalid' : 'valid'}`} data-testid="validation">
+        <span
+          className={`validation ${problems === null ? 'pending' : errors ? 'invalid' : 'valid'}`}
+          data-testid="validation"
+        >
           {problems === null ? 'validating…' : errors ? `${errors} problem${errors > 1 ? 's' : ''}` : 'valid'}
         </span>
         <button type="button" disabled={!canSave} onClick={() => void save()}>
@@ -259,9 +308,17 @@ function Designer({ identity, initial, schema }: { identity: Identity; initial: 
         )}
         {saved && <a href={`#/definitions/${encodeURIComponent(draft.id)}`}>open definition</a>}
       </div>
-      {typeof message === 'string' ? <p className="ok" data-testid="save-message">{message}</p> : message ? <ErrorLine error={message} /> : null}
+      {typeof message === 'string' ? (
+        <p className="ok" data-testid="save-message">
+          {message}
+        </p>
+      ) : message ? (
+        <ErrorLine error={message} />
+      ) : null}
       {validationError ? <ErrorLine error={validationError} /> : null}
-      {starting && saved && <StartRun definition={{ ...draft, version: saved.version }} onClose={() => setStarting(false)} />}
+      {starting && saved && (
+        <StartRun definition={{ ...draft, version: saved.version }} onClose={() => setStarting(false)} />
+      )}
       <div className="designer-body">
         <div className="palette" aria-label="palette">
           <h3>Nodes</h3>
@@ -308,7 +365,12 @@ function Designer({ identity, initial, schema }: { identity: Identity; initial: 
           </div>
         ) : (
           <div className="json-tab">
-            <textarea aria-label="definition JSON" value={jsonText} onChange={(e) => editJson(e.target.value)} spellCheck={false} />
+            <textarea
+              aria-label="definition JSON"
+              value={jsonText}
+              onChange={(e) => editJson(e.target.value)}
+              spellCheck={false}
+            />
             {jsonProblem && <div className="field-problem">Not applied yet: {jsonProblem}</div>}
           </div>
         )}
@@ -337,7 +399,9 @@ function Designer({ identity, initial, schema }: { identity: Identity; initial: 
               }}
             />
           )}
-          {selection.kind === 'definition' && <DefinitionForm definition={draft} locked={initial.id !== '' && saved !== null} onChange={update} />}
+          {selection.kind === 'definition' && (
+            <DefinitionForm definition={draft} locked={initial.id !== '' && saved !== null} onChange={update} />
+          )}
           <h3>Problems</h3>
           <ul className="problems" data-testid="problems">
             {(problems ?? []).map((p, i) => (
@@ -352,7 +416,13 @@ function Designer({ identity, initial, schema }: { identity: Identity; initial: 
   );
 }
 
-function NodeForm(props: { node: DefNode; schema: JsonSchema | undefined; problems: string[]; onChange: (n: DefNode) => void; onDelete: () => void }) {
+function NodeForm(props: {
+  node: DefNode;
+  schema: JsonSchema | undefined;
+  problems: string[];
+  onChange: (n: DefNode) => void;
+  onDelete: () => void;
+}) {
   const { node } = props;
   const [id, setId] = useState(node.id);
   return (
@@ -375,7 +445,13 @@ function NodeForm(props: { node: DefNode; schema: JsonSchema | undefined; proble
         </div>
       ))}
       {props.schema ? (
-        <SchemaFields idPrefix="node" schema={props.schema} value={node} skip={['id', 'type']} onChange={(v) => props.onChange({ ...(v as DefNode), id: node.id, type: node.type })} />
+        <SchemaFields
+          idPrefix="node"
+          schema={props.schema}
+          value={node}
+          skip={['id', 'type']}
+          onChange={(v) => props.onChange({ ...(v as DefNode), id: node.id, type: node.type })}
+        />
       ) : (
         <p className="muted">The served schema has no form for type "{node.type}".</p>
       )}
@@ -409,12 +485,21 @@ function EdgeForm(props: { edge: DefEdge; problems: string[]; onChange: (e: DefE
         <input id="edge.when" value={edge.when ?? ''} onChange={(e) => set('when', e.target.value)} />
       </div>
       <div className="field checkbox">
-        <input id="edge.default" type="checkbox" checked={edge.default === true} onChange={(e) => set('default', e.target.checked)} />
+        <input
+          id="edge.default"
+          type="checkbox"
+          checked={edge.default === true}
+          onChange={(e) => set('default', e.target.checked)}
+        />
         <label htmlFor="edge.default">default</label>
       </div>
       <div className="field">
         <label htmlFor="edge.on">on</label>
-        <select id="edge.on" value={edge.on ?? 'success'} onChange={(e) => set('on', e.target.value === 'success' ? undefined : e.target.value)}>
+        <select
+          id="edge.on"
+          value={edge.on ?? 'success'}
+          onChange={(e) => set('on', e.target.value === 'success' ? undefined : e.target.value)}
+        >
           <option value="success">success</option>
           <option value="error">error</option>
         </select>
@@ -436,7 +521,12 @@ function DefinitionForm(props: { definition: Definition; locked: boolean; onChan
       <h3>Definition</h3>
       <div className="field">
         <label htmlFor="definition.id">id *</label>
-        <input id="definition.id" value={definition.id} readOnly={props.locked} onChange={(e) => props.onChange({ ...definition, id: e.target.value })} />
+        <input
+          id="definition.id"
+          value={definition.id}
+          readOnly={props.locked}
+          onChange={(e) => props.onChange({ ...definition, id: e.target.value })}
+        />
       </div>
       <div className="field">
         <label htmlFor="definition.name">name</label>
@@ -453,7 +543,13 @@ function DefinitionForm(props: { definition: Definition; locked: boolean; onChan
       {variables.map((v, i) => (
         <div className="variable-row" key={i}>
           <code>{v.name}</code>
-          <select aria-label={`variable ${v.name} type`} value={v.type} onChange={(e) => setVariables(variables.map((x, j) => (j === i ? { ...x, type: e.target.value as Variable['type'] } : x)))}>
+          <select
+            aria-label={`variable ${v.name} type`}
+            value={v.type}
+            onChange={(e) =>
+              setVariables(variables.map((x, j) => (j === i ? { ...x, type: e.target.value as Variable['type'] } : x)))
+            }
+          >
             {VARIABLE_TYPES.map((t) => (
               <option key={t}>{t}</option>
             ))}
@@ -481,7 +577,12 @@ function DefinitionForm(props: { definition: Definition; locked: boolean; onChan
         </div>
       ))}
       <div className="variable-row">
-        <input aria-label="new variable name" placeholder="variable name" value={newName} onChange={(e) => setNewName(e.target.value)} />
+        <input
+          aria-label="new variable name"
+          placeholder="variable name"
+          value={newName}
+          onChange={(e) => setNewName(e.target.value)}
+        />
         <button
           type="button"
           disabled={newName.trim() === '' || variables.some((v) => v.name === newName.trim())}
@@ -507,7 +608,10 @@ export function DesignerPage({ identity, id, version }: { identity: Identity; id
       const served = await api<JsonSchema>('GET', '/v1/schema/definition.json');
       let start: Definition = { id: '', variables: [], nodes: [], edges: [] };
       if (id) {
-        const stored = await api<Definition>('GET', version ? route('/v1/definitions', id, 'versions', version) : route('/v1/definitions', id));
+        const stored = await api<Definition>(
+          'GET',
+          version ? route('/v1/definitions', id, 'versions', version) : route('/v1/definitions', id),
+        );
         start = { ...stored };
         delete start.version;
       }
@@ -521,7 +625,9 @@ export function DesignerPage({ identity, id, version }: { identity: Identity; id
     void load();
   }, [load]);
   if (!identity.permissions.includes('edit'))
-    return <p className="error">Your roles ({identity.roles.join(', ') || 'none'}) do not allow editing definitions.</p>;
+    return (
+      <p className="error">Your roles ({identity.roles.join(', ') || 'none'}) do not allow editing definitions.</p>
+    );
   if (error) return <ErrorLine error={error} />;
   if (!schema || !initial) return <p>loading the definition schema…</p>;
   return (
@@ -530,4 +636,3 @@ export function DesignerPage({ identity, id, version }: { identity: Identity; id
     </ReactFlowProvider>
   );
 }
-

@@ -169,7 +169,13 @@ export function toFlow(definition: Definition, overlay: Overlay = {}): { nodes: 
     });
     const targets = new Set(edges.map((e) => e.to));
     for (const n of definition.nodes.filter((node) => !targets.has(node.id)))
-      flowEdges.push({ id: `t-${n.id}`, source: TRIGGERS_ID, target: n.id, type: 'smoothstep', className: 'edge-trigger' });
+      flowEdges.push({
+        id: `t-${n.id}`,
+        source: TRIGGERS_ID,
+        target: n.id,
+        type: 'smoothstep',
+        className: 'edge-trigger',
+      });
   }
   return { nodes, edges: flowEdges };
 }

@@ -27,9 +27,26 @@ function View({ hash, identity }: { hash: string; identity: Identity }) {
   const [path = '', search = ''] = hash.replace(/^#/, '').split('?');
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   const [first, second, third, fourth, fifth] = parts;
-  if (first === 'definitions' && second && third === 'diff' && fourth && fifth) return <DiffPage id={second} a={fourth} b={fifth} />;
-  if (first === 'definitions' && second) return <DefinitionPage key={`${second}/${fourth ?? ''}`} id={second} {...(third === 'versions' && fourth ? { version: fourth } : {})} identity={identity} />;
-  if (first === 'designer') return <DesignerPage key={path} identity={identity} {...(second ? { id: second } : {})} {...(third ? { version: third } : {})} />;
+  if (first === 'definitions' && second && third === 'diff' && fourth && fifth)
+    return <DiffPage id={second} a={fourth} b={fifth} />;
+  if (first === 'definitions' && second)
+    return (
+      <DefinitionPage
+        key={`${second}/${fourth ?? ''}`}
+        id={second}
+        {...(third === 'versions' && fourth ? { version: fourth } : {})}
+        identity={identity}
+      />
+    );
+  if (first === 'designer')
+    return (
+      <DesignerPage
+        key={path}
+        identity={identity}
+        {...(second ? { id: second } : {})}
+        {...(third ? { version: third } : {})}
+      />
+    );
   if (first === 'runs' && second) return <RunPage key={second} runId={second} identity={identity} />;
   if (first === 'runs') return <RunsList query={new URLSearchParams(search)} />;
   return <DefinitionsList identity={identity} />;
@@ -46,7 +63,10 @@ function SignIn({ problem, onKey }: { problem: unknown; onKey: (key: string) => 
       }}
     >
       <h1>weft Studio</h1>
-      <p>This gateway requires an API key. It is kept for this browser tab only (session storage) and sent with each API call.</p>
+      <p>
+        This gateway requires an API key. It is kept for this browser tab only (session storage) and sent with each API
+        call.
+      </p>
       {problem ? <ErrorLine error={problem} /> : null}
       <label htmlFor="api-key">API key</label>
       <input id="api-key" type="password" autoComplete="off" value={key} onChange={(e) => setKey(e.target.value)} />

@@ -28,7 +28,10 @@ export function RunsList({ query }: { query: URLSearchParams }) {
   if (status) params.set('status', status);
   params.set('page_size', '20');
   if (token) params.set('page_token', token);
-  const page = useLoad(() => api<{ items: RunItem[]; next_page_token?: string }>('GET', `/v1/runs?${params.toString()}`), [params.toString()]);
+  const page = useLoad(
+    () => api<{ items: RunItem[]; next_page_token?: string }>('GET', `/v1/runs?${params.toString()}`),
+    [params.toString()],
+  );
   const filter = (key: string, value: string) => {
     const next = new URLSearchParams(query);
     if (value) next.set(key, value);
@@ -40,7 +43,11 @@ export function RunsList({ query }: { query: URLSearchParams }) {
     <section>
       <div className="toolbar">
         <h1>Runs</h1>
-        <select aria-label="filter by definition" value={definitionId} onChange={(e) => filter('definition_id', e.target.value)}>
+        <select
+          aria-label="filter by definition"
+          value={definitionId}
+          onChange={(e) => filter('definition_id', e.target.value)}
+        >
           <option value="">every definition</option>
           {definitions.data?.items.map((d) => (
             <option key={d.id}>{d.id}</option>
@@ -90,7 +97,11 @@ export function RunsList({ query }: { query: URLSearchParams }) {
         <button type="button" disabled={tokens.length === 0} onClick={() => setTokens(tokens.slice(0, -1))}>
           Previous page
         </button>
-        <button type="button" disabled={!page.data?.next_page_token} onClick={() => page.data?.next_page_token && setTokens([...tokens, page.data.next_page_token])}>
+        <button
+          type="button"
+          disabled={!page.data?.next_page_token}
+          onClick={() => page.data?.next_page_token && setTokens([...tokens, page.data.next_page_token])}
+        >
           Next page
         </button>
       </div>
@@ -139,7 +150,10 @@ function itemsOf(node: Record<string, unknown> | undefined): string | undefined 
 export function RunPage({ runId, identity }: { runId: string; identity: Identity }) {
   const { state, error, refresh } = useRunState(runId);
   const definition = useLoad(
-    () => (state ? api<Definition>('GET', route('/v1/definitions', state.definition_id, 'versions', state.definition_version)) : Promise.resolve(undefined)),
+    () =>
+      state
+        ? api<Definition>('GET', route('/v1/definitions', state.definition_id, 'versions', state.definition_version))
+        : Promise.resolve(undefined),
     [state?.definition_id, state?.definition_version],
   );
   const [selected, setSelected] = useState<string | null>(null);
@@ -159,8 +173,12 @@ export function RunPage({ runId, identity }: { runId: string; identity: Identity
   const open = !CLOSED.has(state.status);
   const base = route('/v1/runs', runId);
   const node = selected ? state.nodes[selected] : undefined;
-  const waitingApprovals = (definition.data?.nodes ?? []).filter((n) => n.type === 'approval' && state.nodes[n.id]?.status === 'waiting');
-  const waitingEvents = (definition.data?.nodes ?? []).filter((n) => n.type === 'event' && state.nodes[n.id]?.status === 'waiting');
+  const waitingApprovals = (definition.data?.nodes ?? []).filter(
+    (n) => n.type === 'approval' && state.nodes[n.id]?.status === 'waiting',
+  );
+  const waitingEvents = (definition.data?.nodes ?? []).filter(
+    (n) => n.type === 'event' && state.nodes[n.id]?.status === 'waiting',
+  );
   return (
     <section className="split">
       <div className="main">
@@ -198,7 +216,10 @@ export function RunPage({ runId, identity }: { runId: string; identity: Identity
               </button>
             )}
             {(state.status === 'failed' || state.status === 'paused') && (
-              <button type="button" onClick={() => void act('retry', 'POST', `${base}/retry`, selected ? { node: selected } : {})}>
+              <button
+                type="button"
+                onClick={() => void act('retry', 'POST', `${base}/retry`, selected ? { node: selected } : {})}
+              >
                 Retry{selected ? ` ${selected}` : ''}
               </button>
             )}
@@ -206,8 +227,29 @@ export function RunPage({ runId, identity }: { runId: string; identity: Identity
         )}
         {typeof outcome === 'string' ? <p className="ok">{outcome}</p> : outcome ? <ErrorLine error={outcome} /> : null}
         {canApprove &&
-          waitingApprovals.map((n) => <ApprovalBox key={n.id} node={n.id} onDecide={(body) => act(`${body.approved ? 'approve' : 'reject'} ${n.id}`, 'POST', `${base}/approvals/${encodeURIComponent(n.id)}`, body)} />)}
-        {canRun && waitingEvents.map((n) => <EventBox key={n.id} node={n.id} eventType={String(n.event_type)} onSend={(body) => act(`event for ${n.id}`, 'POST', '/v1/events', body)} />)}
+          waitingApprovals.map((n) => (
+            <ApprovalBox
+              key={n.id}
+              node={n.id}
+              onDecide={(body) =>
+                act(
+                  `${body.approved ? 'approve' : 'reject'} ${n.id}`,
+                  'POST',
+                  `${base}/approvals/${encodeURIComponent(n.id)}`,
+                  body,
+                )
+              }
+            />
+          ))}
+        {canRun &&
+          waitingEvents.map((n) => (
+            <EventBox
+              key={n.id}
+              node={n.id}
+              eventType={String(n.event_type)}
+              onSend={(body) => act(`event for ${n.id}`, 'POST', '/v1/events', body)}
+            />
+          ))}
         {definition.error ? <ErrorLine error={definition.error} /> : null}
         {definition.data && (
           <GraphView
@@ -218,7 +260,11 @@ export function RunPage({ runId, identity }: { runId: string; identity: Identity
               data: (id) => {
                 const s = state.nodes[id];
                 const items = itemsOf(s);
-                return { status: s?.status ?? 'pending', ...(s?.attempts !== undefined ? { attempts: s.attempts } : {}), ...(items ? { items } : {}) };
+                return {
+                  status: s?.status ?? 'pending',
+                  ...(s?.attempts !== undefined ? { attempts: s.attempts } : {}),
+                  ...(items ? { items } : {}),
+                };
               },
             }}
           />
@@ -228,7 +274,8 @@ export function RunPage({ runId, identity }: { runId: string; identity: Identity
         {selected ? (
           <div data-testid="node-detail">
             <h2>
-              Node {selected} <span className={`state state-${node?.status ?? 'pending'}`}>{node?.status ?? 'pending'}</span>
+              Node {selected}{' '}
+              <span className={`state state-${node?.status ?? 'pending'}`}>{node?.status ?? 'pending'}</span>
             </h2>
             {node?.attempts !== undefined && <p>attempts: {node.attempts}</p>}
             <h3>Output</h3>
@@ -253,7 +300,9 @@ export function RunPage({ runId, identity }: { runId: string; identity: Identity
                   </li>
                 ))}
             </ul>
-            {canRun && open && <SkipBox node={selected} onSkip={(body) => act(`skip ${selected}`, 'POST', `${base}/skip`, body)} />}
+            {canRun && open && (
+              <SkipBox node={selected} onSkip={(body) => act(`skip ${selected}`, 'POST', `${base}/skip`, body)} />
+            )}
           </div>
         ) : (
           <p className="muted">Click a node to see its input, output, error and lineage.</p>
@@ -261,7 +310,10 @@ export function RunPage({ runId, identity }: { runId: string; identity: Identity
         <h2>Variables</h2>
         <Json value={state.variables} />
         {canRun && open && definition.data && (
-          <VariablesBox definition={definition.data} onSet={(variables) => act('set variables', 'PATCH', `${base}/variables`, { variables })} />
+          <VariablesBox
+            definition={definition.data}
+            onSet={(variables) => act('set variables', 'PATCH', `${base}/variables`, { variables })}
+          />
         )}
         {state.error && (
           <>
@@ -287,7 +339,13 @@ function Lineage({ runId, node }: { runId: string; node: string }) {
   return <Json value={nodes?.[node] ?? lineage.data?.[node]} />;
 }
 
-function ApprovalBox({ node, onDecide }: { node: string; onDecide: (body: { approved: boolean; comment?: string }) => Promise<void> }) {
+function ApprovalBox({
+  node,
+  onDecide,
+}: {
+  node: string;
+  onDecide: (body: { approved: boolean; comment?: string }) => Promise<void>;
+}) {
   const [comment, setComment] = useState('');
   const body = (approved: boolean) => ({ approved, ...(comment.trim() ? { comment: comment.trim() } : {}) });
   return (
@@ -305,7 +363,15 @@ function ApprovalBox({ node, onDecide }: { node: string; onDecide: (body: { appr
   );
 }
 
-function EventBox({ node, eventType, onSend }: { node: string; eventType: string; onSend: (body: unknown) => Promise<void> }) {
+function EventBox({
+  node,
+  eventType,
+  onSend,
+}: {
+  node: string;
+  eventType: string;
+  onSend: (body: unknown) => Promise<void>;
+}) {
   const [key, setKey] = useState('');
   const [payload, setPayload] = useState('{}');
   let parsed: unknown;
@@ -326,7 +392,9 @@ function EventBox({ node, eventType, onSend }: { node: string; eventType: string
       <button
         type="button"
         disabled={problem !== null}
-        onClick={() => void onSend({ event_type: eventType, payload: parsed, ...(key ? { correlation_key: key } : {}) })}
+        onClick={() =>
+          void onSend({ event_type: eventType, payload: parsed, ...(key ? { correlation_key: key } : {}) })
+        }
       >
         Deliver test event
       </button>
@@ -351,14 +419,24 @@ function SkipBox({ node, onSkip }: { node: string; onSkip: (body: unknown) => Pr
       <label htmlFor="skip-output">output (JSON, optional)</label>
       <input id="skip-output" value={output} onChange={(e) => setOutput(e.target.value)} />
       {problem && <div className="field-problem">{problem}</div>}
-      <button type="button" disabled={problem !== null} onClick={() => void onSkip({ node, ...(output.trim() ? { output: parsed } : {}) })}>
+      <button
+        type="button"
+        disabled={problem !== null}
+        onClick={() => void onSkip({ node, ...(output.trim() ? { output: parsed } : {}) })}
+      >
         Skip node
       </button>
     </div>
   );
 }
 
-function VariablesBox({ definition, onSet }: { definition: Definition; onSet: (variables: Record<string, unknown>) => Promise<void> }) {
+function VariablesBox({
+  definition,
+  onSet,
+}: {
+  definition: Definition;
+  onSet: (variables: Record<string, unknown>) => Promise<void>;
+}) {
   const variables = (definition.variables ?? []).filter((v) => !v.secret).map((v) => ({ ...v, required: false }));
   const [texts, setTexts] = useState<Record<string, string>>({});
   const { values, problems } = collectValues(variables, texts);
@@ -372,7 +450,11 @@ function VariablesBox({ definition, onSet }: { definition: Definition; onSet: (v
           {p}
         </div>
       ))}
-      <button type="button" disabled={problems.length > 0 || Object.keys(values).length === 0} onClick={() => void onSet(values)}>
+      <button
+        type="button"
+        disabled={problems.length > 0 || Object.keys(values).length === 0}
+        onClick={() => void onSet(values)}
+      >
         Set variables
       </button>
     </details>

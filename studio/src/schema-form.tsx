@@ -23,10 +23,28 @@ export interface JsonSchema {
 
 type Value = Record<string, unknown>;
 
-const LONG_TEXT = new Set(['prompt_template', 'system', 'expression', 'items', 'result', 'message', 'filters', 'until']);
+/** A field's value as the text of its input: strings as they are, anything else as JSON. */
+export function asText(value: unknown): string {
+  return value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+const LONG_TEXT = new Set([
+  'prompt_template',
+  'system',
+  'expression',
+  'items',
+  'result',
+  'message',
+  'filters',
+  'until',
+]);
 
 function isEmpty(value: unknown): boolean {
-  return value === undefined || value === '' || (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0);
+  return (
+    value === undefined ||
+    value === '' ||
+    (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0)
+  );
 }
 
 function setField(value: Value, key: string, next: unknown): Value {
@@ -85,15 +103,28 @@ function MapField(props: { id: string; value: unknown; onChange: (v: unknown) =>
     <div className="map-field" id={props.id}>
       {entries.map(([k, v], i) => (
         <div className="map-row" key={i}>
-          <input aria-label={`${props.id} key ${k}`} value={k} onChange={(e) => update(entries.map((row, j) => (j === i ? [e.target.value, row[1]] : row)))} />
-          <input aria-label={`${props.id} value ${k}`} value={v} onChange={(e) => update(entries.map((row, j) => (j === i ? [row[0], e.target.value] : row)))} />
+          <input
+            aria-label={`${props.id} key ${k}`}
+            value={k}
+            onChange={(e) => update(entries.map((row, j) => (j === i ? [e.target.value, row[1]] : row)))}
+          />
+          <input
+            aria-label={`${props.id} value ${k}`}
+            value={v}
+            onChange={(e) => update(entries.map((row, j) => (j === i ? [row[0], e.target.value] : row)))}
+          />
           <button type="button" onClick={() => update(entries.filter((_row, j) => j !== i))}>
             remove
           </button>
         </div>
       ))}
       <div className="map-row">
-        <input aria-label={`${props.id} new key`} placeholder="new key" value={draftKey} onChange={(e) => setDraftKey(e.target.value)} />
+        <input
+          aria-label={`${props.id} new key`}
+          placeholder="new key"
+          value={draftKey}
+          onChange={(e) => setDraftKey(e.target.value)}
+        />
         <button
           type="button"
           disabled={draftKey.trim() === '' || entries.some(([k]) => k === draftKey.trim())}
@@ -109,7 +140,14 @@ function MapField(props: { id: string; value: unknown; onChange: (v: unknown) =>
   );
 }
 
-function Field(props: { id: string; name: string; schema: JsonSchema; required: boolean; value: unknown; onChange: (v: unknown) => void }) {
+function Field(props: {
+  id: string;
+  name: string;
+  schema: JsonSchema;
+  required: boolean;
+  value: unknown;
+  onChange: (v: unknown) => void;
+}) {
   const { id, name, schema, value, onChange } = props;
   const label = (
     <label htmlFor={id}>
@@ -122,8 +160,12 @@ function Field(props: { id: string; name: string; schema: JsonSchema; required: 
     return (
       <div className="field">
         {label}
-        <select id={id} value={value === undefined ? '' : String(value)} onChange={(e) => onChange(e.target.value === '' ? undefined : e.target.value)}>
-          <option value="">{schema.default !== undefined ? `(default: ${String(schema.default)})` : '—'}</option>
+        <select
+          id={id}
+          value={asText(value)}
+          onChange={(e) => onChange(e.target.value === '' ? undefined : e.target.value)}
+        >
+          <option value="">{schema.default !== undefined ? `(default: ${asText(schema.default)})` : '—'}</option>
           {schema.enum.map((option) => (
             <option key={String(option)} value={String(option)}>
               {String(option)}
@@ -136,7 +178,12 @@ function Field(props: { id: string; name: string; schema: JsonSchema; required: 
   if (t.length === 1 && t[0] === 'boolean') {
     return (
       <div className="field checkbox">
-        <input id={id} type="checkbox" checked={value === true} onChange={(e) => onChange(e.target.checked ? true : undefined)} />
+        <input
+          id={id}
+          type="checkbox"
+          checked={value === true}
+          onChange={(e) => onChange(e.target.checked ? true : undefined)}
+        />
         {label}
       </div>
     );
@@ -149,7 +196,7 @@ function Field(props: { id: string; name: string; schema: JsonSchema; required: 
         <input
           id={id}
           placeholder='e.g. "30s", "5m" or milliseconds'
-          value={value === undefined ? '' : String(value)}
+          value={asText(value)}
           onChange={(e) => onChange(/^[0-9]+$/.test(e.target.value) ? Number(e.target.value) : e.target.value)}
         />
       </div>
@@ -159,7 +206,12 @@ function Field(props: { id: string; name: string; schema: JsonSchema; required: 
     return (
       <div className="field">
         {label}
-        <input id={id} type="number" value={value === undefined ? '' : String(value)} onChange={(e) => onChange(e.target.value === '' ? undefined : Number(e.target.value))} />
+        <input
+          id={id}
+          type="number"
+          value={asText(value)}
+          onChange={(e) => onChange(e.target.value === '' ? undefined : Number(e.target.value))}
+        />
       </div>
     );
   }
@@ -168,7 +220,12 @@ function Field(props: { id: string; name: string; schema: JsonSchema; required: 
       <div className="field">
         {label}
         {LONG_TEXT.has(name) ? (
-          <textarea id={id} rows={2} value={typeof value === 'string' ? value : ''} onChange={(e) => onChange(e.target.value)} />
+          <textarea
+            id={id}
+            rows={2}
+            value={typeof value === 'string' ? value : ''}
+            onChange={(e) => onChange(e.target.value)}
+          />
         ) : (
           <input id={id} value={typeof value === 'string' ? value : ''} onChange={(e) => onChange(e.target.value)} />
         )}
@@ -182,11 +239,21 @@ function Field(props: { id: string; name: string; schema: JsonSchema; required: 
           {name}
           {props.required ? ' *' : ''}
         </legend>
-        <SchemaFields idPrefix={id} schema={schema} value={(value as Value | undefined) ?? {}} onChange={(v) => onChange(v)} />
+        <SchemaFields
+          idPrefix={id}
+          schema={schema}
+          value={(value as Value | undefined) ?? {}}
+          onChange={(v) => onChange(v)}
+        />
       </fieldset>
     );
   }
-  if (t.length === 1 && t[0] === 'object' && typeof schema.additionalProperties === 'object' && types(schema.additionalProperties).includes('string')) {
+  if (
+    t.length === 1 &&
+    t[0] === 'object' &&
+    typeof schema.additionalProperties === 'object' &&
+    types(schema.additionalProperties).includes('string')
+  ) {
     return (
       <div className="field">
         {label}
@@ -203,9 +270,17 @@ function Field(props: { id: string; name: string; schema: JsonSchema; required: 
 }
 
 /** The fields of an object schema; `skip` names properties edited elsewhere (id, type). */
-export function SchemaFields(props: { idPrefix: string; schema: JsonSchema; value: Value; onChange: (v: Value) => void; skip?: string[] }) {
+export function SchemaFields(props: {
+  idPrefix: string;
+  schema: JsonSchema;
+  value: Value;
+  onChange: (v: Value) => void;
+  skip?: string[];
+}) {
   const required = new Set(props.schema.required ?? []);
-  const entries = Object.entries(props.schema.properties ?? {}).filter(([k, s]) => !props.skip?.includes(k) && s.const === undefined);
+  const entries = Object.entries(props.schema.properties ?? {}).filter(
+    ([k, s]) => !props.skip?.includes(k) && s.const === undefined,
+  );
   // Required fields first, so what must be filled in is at the top.
   entries.sort(([a], [b]) => Number(required.has(b)) - Number(required.has(a)));
   return (

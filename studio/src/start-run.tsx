@@ -1,6 +1,7 @@
 /** Starting a run: an input form generated from the definition's declared variables. */
 import { useState } from 'react';
 import { api, route, type Definition, type Variable } from './api.js';
+import { asText } from './schema-form.js';
 import { ErrorLine, go } from './ui.js';
 
 /** The typed value of a variable's field, or why it is not one. */
@@ -23,7 +24,12 @@ export function typedValue(variable: Variable, text: string): { value?: unknown;
 }
 
 /** Inputs for `variables`; returns the typed values of the fields that were filled in. */
-export function VariableInputs(props: { variables: Variable[]; texts: Record<string, string>; onChange: (texts: Record<string, string>) => void; prefix: string }) {
+export function VariableInputs(props: {
+  variables: Variable[];
+  texts: Record<string, string>;
+  onChange: (texts: Record<string, string>) => void;
+  prefix: string;
+}) {
   return (
     <>
       {props.variables.map((v) => {
@@ -36,8 +42,12 @@ export function VariableInputs(props: { variables: Variable[]; texts: Record<str
               {v.name} ({v.type}){v.required && v.default === undefined ? ' *' : ''}
             </label>
             {v.type === 'boolean' ? (
-              <select id={id} value={text} onChange={(e) => props.onChange({ ...props.texts, [v.name]: e.target.value })}>
-                <option value="">{v.default !== undefined ? `(default: ${String(v.default)})` : '—'}</option>
+              <select
+                id={id}
+                value={text}
+                onChange={(e) => props.onChange({ ...props.texts, [v.name]: e.target.value })}
+              >
+                <option value="">{v.default !== undefined ? `(default: ${asText(v.default)})` : '—'}</option>
                 <option value="true">true</option>
                 <option value="false">false</option>
               </select>
@@ -59,7 +69,10 @@ export function VariableInputs(props: { variables: Variable[]; texts: Record<str
   );
 }
 
-export function collectValues(variables: Variable[], texts: Record<string, string>): { values: Record<string, unknown>; problems: string[] } {
+export function collectValues(
+  variables: Variable[],
+  texts: Record<string, string>,
+): { values: Record<string, unknown>; problems: string[] } {
   const values: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const v of variables) {
@@ -101,7 +114,9 @@ export function StartRun({ definition, onClose }: { definition: Definition; onCl
         Start a run of {definition.id}
         {definition.version ? ` (version ${definition.version})` : ''}
       </h2>
-      {variables.length === 0 && <p className="muted">This definition declares no variables: the run starts with no input.</p>}
+      {variables.length === 0 && (
+        <p className="muted">This definition declares no variables: the run starts with no input.</p>
+      )}
       <VariableInputs variables={variables} texts={texts} onChange={setTexts} prefix="input" />
       {problems.length > 0 && (
         <ul className="field-problem">

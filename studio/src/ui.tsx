@@ -7,7 +7,10 @@ export function go(hash: string): void {
 }
 
 /** Loads `load()` when `deps` change; `data` stays the last good answer while reloading. */
-export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T | undefined; error: unknown; reload: () => void } {
+export function useLoad<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+): { data: T | undefined; error: unknown; reload: () => void } {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<unknown>(null);
   const [tick, setTick] = useState(0);

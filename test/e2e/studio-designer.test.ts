@@ -63,7 +63,11 @@ test('acceptance 1: build a 5-node definition with the mouse, fix a pinned probl
   // A condition needs its expression: the gateway's problem is pinned on the node.
   await page.getByTestId('problem-condition1').waitFor(LONG);
   assert.match(await page.getByTestId('problem-condition1').innerText(), /expression/);
-  assert.equal(await page.getByRole('button', { name: 'Save' }).isDisabled(), true, 'save is blocked while there are errors');
+  assert.equal(
+    await page.getByRole('button', { name: 'Save' }).isDisabled(),
+    true,
+    'save is blocked while there are errors',
+  );
 
   await dropNode(page, 'set', 300, 430);
   await page.getByLabel('node.assign new key').fill('done');
@@ -92,7 +96,9 @@ test('acceptance 1: build a 5-node definition with the mouse, fix a pinned probl
     ['set1:set', 'wait1:wait', 'condition1:condition', 'set2:set', 'end1:end'],
   );
   assert.deepEqual(
-    stored.body.edges.map((e: { from: string; to: string; when?: string }) => `${e.from}>${e.to}${e.when ? ` when ${e.when}` : ''}`),
+    stored.body.edges.map(
+      (e: { from: string; to: string; when?: string }) => `${e.from}>${e.to}${e.when ? ` when ${e.when}` : ''}`,
+    ),
     ['set1>wait1', 'wait1>condition1', "condition1>set2 when vars.greeting != ''", 'set2>end1'],
   );
 
