@@ -36,6 +36,19 @@ import { ErrorLine } from './ui.js';
 const DRAG_TYPE = 'application/x-weft-node-type';
 const VARIABLE_TYPES: Variable['type'][] = ['string', 'number', 'boolean', 'object', 'array', 'any'];
 
+/** Each connector action's params schema, from the OpenAPI document's `ConnectorParams_<connector>_<action>`. */
+export type ConnectorSchemas = Record<string, Record<string, JsonSchema>>;
+
+function connectorSchemas(openapi: { components?: { schemas?: Record<string, JsonSchema> } }): ConnectorSchemas {
+  const out: ConnectorSchemas = {};
+  for (const [name, schema] of Object.entries(openapi.components?.schemas ?? {})) {
+    const match = /^ConnectorParams_([^_]+)_(.+)$/.exec(name);
+    if (!match?.[1] || !match[2]) continue;
+    (out[match[1]] ??= {})[match[2]] = schema;
+  }
+  return out;
+}
+
 type Selection = { kind: 'node'; id: string } | { kind: 'edge'; index: number } | { kind: 'definition' };
 
 /** Problems by what they point at: `/nodes/3/…` → node 3's id, `/edges/1/…` → edge 1. */
@@ -62,7 +75,17 @@ function freshId(definition: Definition, type: string): string {
   }
 }
 
-function Designer({ identity, initial, schema }: { identity: Identity; initial: Definition; schema: JsonSchema }) {
+function Designer({
+  identity,
+  initial,
+  schema,
+  connectors,
+}: {
+  identity: Identity;
+  initial: Definition;
+  schema: JsonSchema;
+  connectors: ConnectorSchemas;
+}) {
   const flow = useReactFlow();
   const [draft, setDraft] = useState<Definition>(initial);
   const [selection, setSelection] = useState<Selection>({ kind: 'definition' });
@@ -380,6 +403,7 @@ function Designer({ identity, initial, schema }: { identity: Identity; initial: 
               key={selectedNode.id}
               node={selectedNode}
               schema={nodeSchema(schema, selectedNode.type)}
+              connectors={connectors}
               problems={pinned.nodes.get(selectedNode.id) ?? []}
               onChange={(next) => setNode(selectedNode.id, next)}
               onDelete={() => {
@@ -419,6 +443,7 @@ function Designer({ identity, initial, schema }: { identity: Identity; initial: 
 function NodeForm(props: {
   node: DefNode;
   schema: JsonSchema | undefined;
+  connectors: ConnectorSchemas;
   problems: string[];
   onChange: (n: DefNode) => void;
   onDelete: () => void;
@@ -444,12 +469,13 @@ function NodeForm(props: {
           {p}
         </div>
       ))}
+      {node.type === 'task' && <TaskAction node={node} connectors={props.connectors} onChange={props.onChange} />}
       {props.schema ? (
         <SchemaFields
           idPrefix="node"
           schema={props.schema}
           value={node}
-          skip={['id', 'type']}
+          skip={node.type === 'task' ? ['id', 'type', 'connector', 'action', 'inputs'] : ['id', 'type']}
           onChange={(v) => props.onChange({ ...(v as DefNode), id: node.id, type: node.type })}
         />
       ) : (
@@ -459,6 +485,55 @@ function NodeForm(props: {
         Delete node
       </button>
     </form>
+  );
+}
+
+/** A task's connector and action as lists from the catalog, and its inputs as the action's params form. */
+function TaskAction(props: { node: DefNode; connectors: ConnectorSchemas; onChange: (n: DefNode) => void }) {
+  const { node } = props;
+  const connector = typeof node.connector === 'string' ? node.connector : '';
+  const action = typeof node.action === 'string' ? node.action : '';
+  const actions = props.connectors[connector] ?? {};
+  const params = actions[action];
+  const inputs = (node.inputs as Record<string, unknown> | undefined) ?? {};
+  return (
+    <>
+      <div className="field">
+        <label htmlFor="node.connector">connector *</label>
+        <select
+          id="node.connector"
+          value={connector}
+          onChange={(e) => props.onChange({ ...node, connector: e.target.value, action: '' })}
+        >
+          <option value="">—</option>
+          {Object.keys(props.connectors).map((c) => (
+            <option key={c}>{c}</option>
+          ))}
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor="node.action">action *</label>
+        <select id="node.action" value={action} onChange={(e) => props.onChange({ ...node, action: e.target.value })}>
+          <option value="">—</option>
+          {Object.keys(actions).map((a) => (
+            <option key={a}>{a}</option>
+          ))}
+        </select>
+      </div>
+      {params ? (
+        <fieldset className="nested">
+          <legend>
+            inputs ({connector} {action})
+          </legend>
+          <SchemaFields
+            idPrefix="inputs"
+            schema={params}
+            value={inputs}
+            onChange={(v) => props.onChange({ ...node, inputs: v })}
+          />
+        </fieldset>
+      ) : null}
+    </>
   );
 }
 
@@ -602,10 +677,14 @@ function DefinitionForm(props: { definition: Definition; locked: boolean; onChan
 export function DesignerPage({ identity, id, version }: { identity: Identity; id?: string; version?: string }) {
   const [schema, setSchema] = useState<JsonSchema | null>(null);
   const [initial, setInitial] = useState<Definition | null>(null);
+  const [connectors, setConnectors] = useState<ConnectorSchemas>({});
   const [error, setError] = useState<unknown>(null);
   const load = useCallback(async () => {
     try {
-      const served = await api<JsonSchema>('GET', '/v1/schema/definition.json');
+      const [served, openapi] = await Promise.all([
+        api<JsonSchema>('GET', '/v1/schema/definition.json'),
+        api<{ components?: { schemas?: Record<string, JsonSchema> } }>('GET', '/v1/openapi.json'),
+      ]);
       let start: Definition = { id: '', variables: [], nodes: [], edges: [] };
       if (id) {
         const stored = await api<Definition>(
@@ -616,6 +695,7 @@ export function DesignerPage({ identity, id, version }: { identity: Identity; id
         delete start.version;
       }
       setSchema(served);
+      setConnectors(connectorSchemas(openapi));
       setInitial(start);
     } catch (err) {
       setError(err);
@@ -632,7 +712,13 @@ export function DesignerPage({ identity, id, version }: { identity: Identity; id
   if (!schema || !initial) return <p>loading the definition schema…</p>;
   return (
     <ReactFlowProvider>
-      <Designer key={`${id ?? ''}/${version ?? ''}`} identity={identity} initial={initial} schema={schema} />
+      <Designer
+        key={`${id ?? ''}/${version ?? ''}`}
+        identity={identity}
+        initial={initial}
+        schema={schema}
+        connectors={connectors}
+      />
     </ReactFlowProvider>
   );
 }

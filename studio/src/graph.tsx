@@ -11,7 +11,6 @@ import {
   Controls,
   Handle,
   MarkerType,
-  MiniMap,
   Position,
   ReactFlow,
   type Edge,
@@ -247,7 +246,6 @@ export function GraphView(props: {
       >
         <Background />
         <Controls showInteractive={false} />
-        {nodes.length <= 150 && <MiniMap pannable zoomable />}
       </ReactFlow>
     </div>
   );

@@ -178,3 +178,58 @@ test('acceptance 4: the visual diff of two versions marks exactly the changed no
   await screenshot(page, 'diff');
   assert.deepEqual(problems, []);
 });
+
+test('a network failure on save shows a clear message and keeps the unsaved edit; a refused save shows the API problem', async () => {
+  const { page } = await openStudio(browser, stack.gateway.url, '#/designer/greeting');
+  await page.locator('.react-flow__node[data-id="end1"]').waitFor(LONG);
+  await clickNode(page, 'set2');
+  await page.getByLabel('node.assign value done').fill('false');
+  await page.locator('[data-testid="validation"].valid').waitFor(LONG);
+  await page.context().setOffline(true);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('alert').filter({ hasText: 'cannot be reached' }).waitFor(LONG);
+  assert.match(await page.getByRole('alert').innerText(), /Nothing on this page was lost/);
+  assert.equal(await page.getByLabel('node.assign value done').inputValue(), 'false', 'the edit is still there');
+  await page.context().setOffline(false);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByTestId('save-message').filter({ hasText: 'Saved as version 2' }).waitFor(LONG);
+  const stored = await stack.call('GET', '/v1/definitions/greeting/versions/2');
+  assert.equal(stored.body.nodes.find((n: { id: string }) => n.id === 'set2').assign.done, 'false');
+
+  // A JSON edit is validated like a visual one: the expression error is pinned on its node.
+  await page.getByRole('button', { name: 'JSON' }).click();
+  const json = JSON.parse(await page.getByLabel('definition JSON').inputValue());
+  json.nodes[0].assign = { greeting: "'Hello, ' & " };
+  await page.getByLabel('definition JSON').fill(JSON.stringify(json, null, 2));
+  await page.locator('[data-testid="validation"].invalid').waitFor(LONG);
+  assert.match(await page.getByTestId('problems').innerText(), /\/nodes\/0\/assign\/greeting/);
+  assert.equal(await page.getByRole('button', { name: 'Save' }).isDisabled(), true);
+  await page.getByRole('button', { name: 'Visual' }).click();
+  await page.getByTestId('problem-set1').waitFor(LONG);
+});
+
+test("a task's connector and action are picked from the catalog, and its inputs form is the action's params schema", async () => {
+  const { page, problems } = await openStudio(browser, stack.gateway.url, '#/designer');
+  await page.getByTestId('palette-task').waitFor(LONG);
+  await page.locator('[id="definition.id"]').fill('fetcher');
+  await dropNode(page, 'task', 300, 80);
+  await page.getByTestId('problem-task1').waitFor(LONG);
+  await page.locator('[id="node.connector"]').selectOption('http');
+  await page.locator('[id="node.action"]').selectOption('request');
+  // The http connector's params: method and url among them, from ConnectorParams_http_request.
+  await page.locator('[id="inputs.method"]').fill('GET');
+  await page.locator('[id="inputs.url"]').fill(`${stack.gateway.url}/healthz`);
+  await page.locator('[data-testid="validation"].valid').waitFor(LONG);
+  await page.getByRole('button', { name: 'JSON' }).click();
+  const json = JSON.parse(await page.getByLabel('definition JSON').inputValue());
+  assert.deepEqual(json.nodes, [
+    {
+      id: 'task1',
+      type: 'task',
+      connector: 'http',
+      action: 'request',
+      inputs: { method: 'GET', url: `${stack.gateway.url}/healthz` },
+    },
+  ]);
+  assert.deepEqual(problems, []);
+});
