@@ -23,3 +23,5 @@ await build({
   logLevel: 'warning',
 });
 copyFileSync(join(here, 'index.html'), join(out, 'index.html'));
+// elkjs' layout algorithm, run by the page as a Web Worker (see src/graph.tsx).
+copyFileSync(join(here, '..', 'node_modules', 'elkjs', 'lib', 'elk-worker.min.js'), join(out, 'elk-worker.js'));

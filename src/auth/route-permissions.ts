@@ -31,6 +31,7 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'GET', path: '/', access: 'public' },
   { method: 'GET', path: '/studio/studio.js', access: 'public' },
   { method: 'GET', path: '/studio/studio.css', access: 'public' },
+  { method: 'GET', path: '/studio/elk-worker.js', access: 'public' },
   { method: 'GET', path: '/v1/openapi.json', access: 'read' },
   { method: 'GET', path: '/v1/schema/definition.json', access: 'read' },
   { method: 'GET', path: '/v1/whoami', access: 'read' },

@@ -109,6 +109,9 @@ function paths(): Record<string, Record<string, Operation>> {
     },
     '/studio/studio.js': { get: op("weft Studio's script bundle", { '200': { description: 'JavaScript' } }) },
     '/studio/studio.css': { get: op("weft Studio's style sheet", { '200': { description: 'CSS' } }) },
+    '/studio/elk-worker.js': {
+      get: op("weft Studio's graph layout (elkjs), run as a Web Worker", { '200': { description: 'JavaScript' } }),
+    },
     '/v1/schema/definition.json': {
       get: op('The definition language as JSON Schema (draft 2020-12)', { '200': { description: 'JSON Schema' } }),
     },

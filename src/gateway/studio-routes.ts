@@ -1,5 +1,5 @@
 /**
- * weft Studio, the web application in `studio/`, served at `/`: its page and its two bundled
+ * weft Studio, the web application in `studio/`, served at `/`: its page and its bundled
  * files, each a route of its own in the route table (public: they hold no data, and the browser
  * loads them before the person has entered a key; every API call the page makes carries the
  * key). The page's views live in the URL fragment (`/#/runs/…`), so no other path is served.
@@ -21,6 +21,7 @@ export const STUDIO_CSP = [
   "img-src 'self' data:",
   "font-src 'self'",
   "connect-src 'self'",
+  "worker-src 'self'",
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
@@ -30,6 +31,7 @@ const FILES = {
   '/': { file: 'index.html', type: 'html' },
   '/studio/studio.js': { file: 'studio.js', type: 'js' },
   '/studio/studio.css': { file: 'studio.css', type: 'css' },
+  '/studio/elk-worker.js': { file: 'elk-worker.js', type: 'js' },
 } as const;
 
 function send(res: Response, file: string, type: string): void {

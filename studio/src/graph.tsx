@@ -4,7 +4,7 @@
  * a diff mark, pinned validation problems, error handlers that apply. Triggers are drawn as a
  * node above the entry nodes.
  */
-import ELK from 'elkjs/lib/elk.bundled.js';
+import ELK from 'elkjs/lib/elk-api.js';
 import { memo, useEffect, useState } from 'react';
 import {
   Background,
@@ -179,7 +179,9 @@ export function toFlow(definition: Definition, overlay: Overlay = {}): { nodes: 
   return { nodes, edges: flowEdges };
 }
 
-const elk = new ELK();
+// The layout runs in a Web Worker (elkjs' own worker script, served beside the bundle), so a big
+// graph's layout never freezes the page.
+const elk = new ELK({ workerUrl: '/studio/elk-worker.js' });
 
 /** Positions from elkjs' layered algorithm, for nodes and edges as `toFlow` makes them. */
 export async function layout<N extends Node>(nodes: N[], edges: Edge[]): Promise<N[]> {

@@ -32,7 +32,7 @@ test('the page is served with a strict Content-Security-Policy and nothing from 
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
   const html = await page.text();
   assert.doesNotMatch(html, /<script>|https?:\/\//, 'no inline script, no other origin');
-  for (const asset of ['/studio/studio.js', '/studio/studio.css']) {
+  for (const asset of ['/studio/studio.js', '/studio/studio.css', '/studio/elk-worker.js']) {
     const response = await fetch(`${stack.gateway.url}${asset}`);
     assert.equal(response.status, 200, asset);
     assert.doesNotMatch(await response.text(), /https?:\/\/(cdn|unpkg|fonts)\./, `${asset} loads nothing from a CDN`);
