@@ -241,6 +241,8 @@ export function GraphView(props: {
         nodesConnectable={false}
         onlyRenderVisibleElements={nodes.length > 150}
         fitView
+        // A big graph opens at a zoom where labels stay readable (pan to move); the fit button shows it all.
+        fitViewOptions={{ minZoom: 0.4, maxZoom: 1 }}
         minZoom={0.05}
         onInit={() => props.onRendered?.()}
         onNodeClick={(_e, node) => node.id !== TRIGGERS_ID && props.onNodeClick?.(node.id)}

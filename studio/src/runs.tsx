@@ -286,7 +286,7 @@ export function RunPage({ runId, identity }: { runId: string; identity: Identity
                 <Json value={node.error} />
               </>
             )}
-            <h3>Input and lineage</h3>
+            <h3>Lineage: what it wrote, from what</h3>
             <Lineage runId={runId} node={selected} />
             <h3>History</h3>
             <ul className="small">
@@ -305,7 +305,7 @@ export function RunPage({ runId, identity }: { runId: string; identity: Identity
             )}
           </div>
         ) : (
-          <p className="muted">Click a node to see its input, output, error and lineage.</p>
+          <p className="muted">Click a node to see its output, error, lineage and history.</p>
         )}
         <h2>Variables</h2>
         <Json value={state.variables} />
@@ -332,11 +332,28 @@ export function RunPage({ runId, identity }: { runId: string; identity: Identity
   );
 }
 
+/** What the node wrote: each variable's lineage entries from this node (`GET /v1/runs/{id}/lineage`). */
 function Lineage({ runId, node }: { runId: string; node: string }) {
-  const lineage = useLoad(() => api<Record<string, unknown>>('GET', route('/v1/runs', runId, 'lineage')), [runId]);
+  const lineage = useLoad(
+    () =>
+      api<{ variables: Record<string, { entries: Array<{ node?: string; [field: string]: unknown }> }> }>(
+        'GET',
+        route('/v1/runs', runId, 'lineage'),
+      ),
+    [runId, node],
+  );
   if (lineage.error) return <ErrorLine error={lineage.error} />;
-  const nodes = lineage.data?.nodes as Record<string, unknown> | undefined;
-  return <Json value={nodes?.[node] ?? lineage.data?.[node]} />;
+  if (!lineage.data) return <p className="muted">loading…</p>;
+  const written = Object.fromEntries(
+    Object.entries(lineage.data.variables)
+      .map(([name, v]) => [name, v.entries.filter((e) => e.node === node)] as const)
+      .filter(([, entries]) => entries.length > 0),
+  );
+  return Object.keys(written).length === 0 ? (
+    <p className="muted">This node wrote no variable.</p>
+  ) : (
+    <Json value={written} />
+  );
 }
 
 function ApprovalBox({

@@ -12,7 +12,11 @@ const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 
 /** `size` set nodes: a root and chains of ten hanging off it, so the graph is both wide and deep. */
 function graph(size: number) {
-  const nodes = Array.from({ length: size }, (_v, i) => ({ id: `n${i}`, type: 'set', assign: { [`v${i % 7}`]: `${i}` } }));
+  const nodes = Array.from({ length: size }, (_v, i) => ({
+    id: `n${i}`,
+    type: 'set',
+    assign: { [`v${i % 7}`]: `${i}` },
+  }));
   const edges: Array<{ from: string; to: string }> = [];
   for (let i = 1; i < size; i++) edges.push({ from: i % 10 === 0 ? 'n0' : `n${i - 1}`, to: `n${i}` });
   return { id: `graph-${size}`, variables: [], nodes, edges };
@@ -39,7 +43,9 @@ try {
     samples.sort((a, b) => a - b);
     const median = samples[Math.floor(samples.length / 2)] ?? 0;
     log(`${size} nodes: ${samples.map((s) => s.toFixed(0)).join(', ')} ms`);
-    rows.push(`| ${size} | ${median.toFixed(0)} ms | ${(samples[0] ?? 0).toFixed(0)}–${(samples[samples.length - 1] ?? 0).toFixed(0)} ms |`);
+    rows.push(
+      `| ${size} | ${median.toFixed(0)} ms | ${(samples[0] ?? 0).toFixed(0)}–${(samples[samples.length - 1] ?? 0).toFixed(0)} ms |`,
+    );
   }
 } finally {
   await browser.close();
