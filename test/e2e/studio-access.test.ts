@@ -92,6 +92,9 @@ test('acceptance 2: approve a waiting approval node from the run page with a com
   const state = await stack.call('GET', `/v1/runs/${encodeURIComponent(runId)}`, undefined, bearer(admin));
   assert.equal(state.body.nodes.manager.output.by, 'key:alice');
   assert.equal(state.body.nodes.manager.output.comment, 'within budget');
+  // The page links the run in the Temporal Web UI, as the state answer gives it.
+  assert.match(state.body.ui_url, /\/namespaces\/[^/]+\/workflows\/[^/]+\/[^/]+\/history$/);
+  assert.equal(await page.getByRole('link', { name: 'Temporal Web UI' }).getAttribute('href'), state.body.ui_url);
   assert.deepEqual(problems, []);
 });
 
