@@ -146,3 +146,28 @@ test('acceptance 5: a viewer sees no control buttons, and another tenant’s run
   assert.equal(refused.status, 403);
   assert.deepEqual(problems, []);
 });
+
+test('an operator pauses, resumes and cancels a run from its page; each control is recorded with who did it', async () => {
+  const runId = await startRun({ amount: 42 });
+  const operator = await createKey(stack, 'olga', ['operator'], { adminKey: admin });
+  const { page, problems } = await openStudio(browser, stack.gateway.url, `#/runs/${encodeURIComponent(runId)}`);
+  await signIn(page, operator);
+  await page.locator('[data-testid="node-manager"][data-status="waiting"]').waitFor(LONG);
+  // An operator holds no `approve` permission: no approval box.
+  assert.equal(await page.getByTestId('approval-manager').count(), 0);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.locator('[data-testid="run-status"]', { hasText: 'paused' }).waitFor(LONG);
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await page.locator('[data-testid="run-status"]', { hasText: 'running' }).waitFor(LONG);
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.locator('[data-testid="run-status"]', { hasText: 'cancelled' }).waitFor(LONG);
+  const audit = await stack.call('GET', `/v1/audit?target=${encodeURIComponent(runId)}`, undefined, bearer(admin));
+  assert.deepEqual(
+    audit.body.items
+      .filter((e: { action: string }) => e.action !== 'run.start')
+      .map((e: { actor: string; action: string }) => `${e.actor} ${e.action}`)
+      .sort(),
+    ['key:olga run.cancel', 'key:olga run.pause', 'key:olga run.resume'],
+  );
+  assert.deepEqual(problems, []);
+});
