@@ -10,6 +10,7 @@ COPY workflows workflows
 COPY activities activities
 COPY interpreter interpreter
 COPY test test
+COPY studio studio
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim

@@ -27,6 +27,11 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'GET', path: '/readyz', access: 'public' },
   { method: 'GET', path: '/metrics', access: 'read' },
   { method: 'GET', path: '/docs', access: 'read' },
+  // weft Studio's page and bundle: public, they hold no data; every API call the page makes needs a key.
+  { method: 'GET', path: '/', access: 'public' },
+  { method: 'GET', path: '/studio/studio.js', access: 'public' },
+  { method: 'GET', path: '/studio/studio.css', access: 'public' },
+  { method: 'GET', path: '/studio/elk-worker.js', access: 'public' },
   { method: 'GET', path: '/v1/openapi.json', access: 'read' },
   { method: 'GET', path: '/v1/schema/definition.json', access: 'read' },
   { method: 'GET', path: '/v1/schema/template.json', access: 'read' },

@@ -24,6 +24,7 @@ import { openApiDocument } from './openapi.js';
 import { rateLimit } from './rate-limit.js';
 import { jsonBody } from './request-body.js';
 import { runRoutes } from './run-routes.js';
+import { studioRoutes } from './studio-routes.js';
 import { templateRoutes } from './template-routes.js';
 import { MemoryReplayGuard } from './webhook-signature.js';
 
@@ -121,6 +122,7 @@ export function createGateway(deps: GatewayDeps & { webhooks?: WebhookOptions })
   });
 
   docsPage(app);
+  studioRoutes(app);
   definitionRoutes(app, deps);
   publishingRoutes(app, deps);
   templateRoutes(app, deps);

@@ -240,6 +240,7 @@ export function componentSchemas(): Record<string, unknown> {
         variables: { type: 'object' },
         nodes: { type: 'object', additionalProperties: { type: 'object' } },
         history: { type: 'array', items: { type: 'object' } },
+        ui_url: { type: 'string', format: 'uri', description: 'the run in the Temporal Web UI' },
       },
       required: ['workflow_id', 'definition_id', 'definition_version', 'status', 'variables', 'nodes'],
     },

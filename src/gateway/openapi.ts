@@ -102,6 +102,17 @@ function paths(): Record<string, Record<string, Operation>> {
     },
     '/v1/openapi.json': { get: op('This document', { '200': { description: 'OpenAPI 3.1' } }) },
     '/docs': { get: op('This document as a readable page (Swagger UI)', { '200': { description: 'HTML' } }) },
+    '/': {
+      get: op('weft Studio, the web application (no credentials needed for the page; its API calls need a key)', {
+        '200': { description: 'HTML' },
+        '503': { description: 'the Studio was not built (`npm run build`)' },
+      }),
+    },
+    '/studio/studio.js': { get: op("weft Studio's script bundle", { '200': { description: 'JavaScript' } }) },
+    '/studio/studio.css': { get: op("weft Studio's style sheet", { '200': { description: 'CSS' } }) },
+    '/studio/elk-worker.js': {
+      get: op("weft Studio's graph layout (elkjs), run as a Web Worker", { '200': { description: 'JavaScript' } }),
+    },
     '/v1/schema/definition.json': {
       get: op('The definition language as JSON Schema (draft 2020-12)', { '200': { description: 'JSON Schema' } }),
     },

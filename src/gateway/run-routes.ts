@@ -61,7 +61,9 @@ export function runRoutes(app: Express, deps: GatewayDeps): void {
     const state = await runs.state(runId(req));
     // A failed run links to the runs that retried it (the retries link back through `retry_of`).
     const retries = state.status === 'failed' && control ? await control.retriesOf(runId(req)) : [];
-    res.json(retries.length > 0 ? { ...state, retried_by: retries } : state);
+    // The run in Temporal's Web UI, as `POST /v1/definitions/{id}/runs` answers it (weft Studio links to it).
+    const ui_url = runs.uiUrl(state.workflow_id, state.instance_id);
+    res.json(retries.length > 0 ? { ...state, ui_url, retried_by: retries } : { ...state, ui_url });
   });
 
   app.get('/v1/runs/:run_id/result', async (req, res) => {

@@ -1,0 +1,479 @@
+/** Runs: the list (filters, paging) and a run's live page (graph with node states, detail, controls). */
+import { useEffect, useState } from 'react';
+import { api, route, type Definition, type Identity, type RunState } from './api.js';
+import { GraphView } from './graph.js';
+import { VariableInputs, collectValues } from './start-run.js';
+import { ErrorLine, Json, go, useLoad } from './ui.js';
+
+const STATUSES = ['running', 'paused', 'completed', 'failed', 'cancelled', 'terminated', 'timed_out'];
+const CLOSED = new Set(['completed', 'failed', 'cancelled', 'terminated', 'timed_out']);
+
+interface RunItem {
+  run_id: string;
+  definition_id: string;
+  definition_version: string;
+  status: string;
+  started_at: string;
+  closed_at?: string;
+}
+
+export function RunsList({ query }: { query: URLSearchParams }) {
+  const definitionId = query.get('definition_id') ?? '';
+  const status = query.get('status') ?? '';
+  const [tokens, setTokens] = useState<string[]>([]);
+  const token = tokens[tokens.length - 1];
+  const definitions = useLoad(() => api<{ items: Array<{ id: string }> }>('GET', '/v1/definitions'), []);
+  const params = new URLSearchParams();
+  if (definitionId) params.set('definition_id', definitionId);
+  if (status) params.set('status', status);
+  params.set('page_size', '20');
+  if (token) params.set('page_token', token);
+  const page = useLoad(
+    () => api<{ items: RunItem[]; next_page_token?: string }>('GET', `/v1/runs?${params.toString()}`),
+    [params.toString()],
+  );
+  const filter = (key: string, value: string) => {
+    const next = new URLSearchParams(query);
+    if (value) next.set(key, value);
+    else next.delete(key);
+    setTokens([]);
+    go(`#/runs?${next.toString()}`);
+  };
+  return (
+    <section>
+      <div className="toolbar">
+        <h1>Runs</h1>
+        <select
+          aria-label="filter by definition"
+          value={definitionId}
+          onChange={(e) => filter('definition_id', e.target.value)}
+        >
+          <option value="">every definition</option>
+          {definitions.data?.items.map((d) => (
+            <option key={d.id}>{d.id}</option>
+          ))}
+        </select>
+        <select aria-label="filter by status" value={status} onChange={(e) => filter('status', e.target.value)}>
+          <option value="">every status</option>
+          {STATUSES.map((s) => (
+            <option key={s}>{s}</option>
+          ))}
+        </select>
+        <button type="button" onClick={page.reload}>
+          Refresh
+        </button>
+      </div>
+      {page.error ? <ErrorLine error={page.error} /> : null}
+      <table className="list" data-testid="runs">
+        <thead>
+          <tr>
+            <th>run</th>
+            <th>definition</th>
+            <th>status</th>
+            <th>started</th>
+            <th>closed</th>
+          </tr>
+        </thead>
+        <tbody>
+          {page.data?.items.map((r) => (
+            <tr key={r.run_id} data-testid={`run-${r.run_id}`}>
+              <td>
+                <a href={`#/runs/${encodeURIComponent(r.run_id)}`}>{r.run_id}</a>
+              </td>
+              <td>
+                {r.definition_id} v{r.definition_version}
+              </td>
+              <td>
+                <span className={`state state-${r.status}`}>{r.status}</span>
+              </td>
+              <td>{new Date(r.started_at).toLocaleString()}</td>
+              <td>{r.closed_at ? new Date(r.closed_at).toLocaleString() : ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {page.data && page.data.items.length === 0 ? <p className="empty">No runs.</p> : null}
+      <div className="buttons">
+        <button type="button" disabled={tokens.length === 0} onClick={() => setTokens(tokens.slice(0, -1))}>
+          Previous page
+        </button>
+        <button
+          type="button"
+          disabled={!page.data?.next_page_token}
+          onClick={() => page.data?.next_page_token && setTokens([...tokens, page.data.next_page_token])}
+        >
+          Next page
+        </button>
+      </div>
+    </section>
+  );
+}
+
+/** Polls the run's state while it can still change; closed runs are read once more and left. */
+function useRunState(runId: string) {
+  const [state, setState] = useState<RunState | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let current = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = () => {
+      api<RunState>('GET', route('/v1/runs', runId)).then(
+        (s) => {
+          if (!current) return;
+          setState(s);
+          setError(null);
+          if (!CLOSED.has(s.status)) timer = setTimeout(poll, 1000);
+        },
+        (err: unknown) => {
+          if (!current) return;
+          setError(err);
+          timer = setTimeout(poll, 3000);
+        },
+      );
+    };
+    poll();
+    return () => {
+      current = false;
+      if (timer) clearTimeout(timer);
+    };
+  }, [runId, tick]);
+  return { state, error, refresh: () => setTick((n) => n + 1) };
+}
+
+function itemsOf(node: Record<string, unknown> | undefined): string | undefined {
+  const items = node?.items as { total?: number; completed?: number } | undefined;
+  if (!items || typeof items !== 'object') return undefined;
+  return `${items.completed ?? '?'}/${items.total ?? '?'} items`;
+}
+
+export function RunPage({ runId, identity }: { runId: string; identity: Identity }) {
+  const { state, error, refresh } = useRunState(runId);
+  const definition = useLoad(
+    () =>
+      state
+        ? api<Definition>('GET', route('/v1/definitions', state.definition_id, 'versions', state.definition_version))
+        : Promise.resolve(undefined),
+    [state?.definition_id, state?.definition_version],
+  );
+  const [selected, setSelected] = useState<string | null>(null);
+  const [outcome, setOutcome] = useState<unknown>(null);
+  const act = async (label: string, method: string, path: string, body: unknown) => {
+    try {
+      await api(method, path, body);
+      setOutcome(`${label}: accepted`);
+      refresh();
+    } catch (err) {
+      setOutcome(err);
+    }
+  };
+  if (!state) return error ? <ErrorLine error={error} /> : <p>loading the run…</p>;
+  const canRun = identity.permissions.includes('run');
+  const canApprove = identity.permissions.includes('approve');
+  const open = !CLOSED.has(state.status);
+  const base = route('/v1/runs', runId);
+  const node = selected ? state.nodes[selected] : undefined;
+  const waitingApprovals = (definition.data?.nodes ?? []).filter(
+    (n) => n.type === 'approval' && state.nodes[n.id]?.status === 'waiting',
+  );
+  const waitingEvents = (definition.data?.nodes ?? []).filter(
+    (n) => n.type === 'event' && state.nodes[n.id]?.status === 'waiting',
+  );
+  return (
+    <section className="split">
+      <div className="main">
+        <div className="toolbar">
+          <h1>Run {runId}</h1>
+          <span className={`state state-${state.status}`} data-testid="run-status">
+            {state.status}
+          </span>
+          <a href={`#/definitions/${encodeURIComponent(state.definition_id)}/versions/${state.definition_version}`}>
+            {state.definition_id} v{state.definition_version}
+          </a>
+          {state.ui_url && (
+            <a href={state.ui_url} target="_blank" rel="noreferrer">
+              Temporal Web UI
+            </a>
+          )}
+          {state.cost?.usd ? <span className="muted">cost ${state.cost.usd.toFixed(4)}</span> : null}
+        </div>
+        {error ? <ErrorLine error={error} /> : null}
+        {canRun && (
+          <div className="controls" data-testid="controls">
+            {state.status === 'running' && (
+              <button type="button" onClick={() => void act('pause', 'POST', `${base}/pause`, {})}>
+                Pause
+              </button>
+            )}
+            {state.status === 'paused' && (
+              <button type="button" onClick={() => void act('resume', 'POST', `${base}/resume`, {})}>
+                Resume
+              </button>
+            )}
+            {open && (
+              <button type="button" onClick={() => void act('cancel', 'POST', `${base}/cancel`, {})}>
+                Cancel
+              </button>
+            )}
+            {(state.status === 'failed' || state.status === 'paused') && (
+              <button
+                type="button"
+                onClick={() => void act('retry', 'POST', `${base}/retry`, selected ? { node: selected } : {})}
+              >
+                Retry{selected ? ` ${selected}` : ''}
+              </button>
+            )}
+          </div>
+        )}
+        {typeof outcome === 'string' ? <p className="ok">{outcome}</p> : outcome ? <ErrorLine error={outcome} /> : null}
+        {canApprove &&
+          waitingApprovals.map((n) => (
+            <ApprovalBox
+              key={n.id}
+              node={n.id}
+              onDecide={(body) =>
+                act(
+                  `${body.approved ? 'approve' : 'reject'} ${n.id}`,
+                  'POST',
+                  `${base}/approvals/${encodeURIComponent(n.id)}`,
+                  body,
+                )
+              }
+            />
+          ))}
+        {canRun &&
+          waitingEvents.map((n) => (
+            <EventBox
+              key={n.id}
+              node={n.id}
+              eventType={String(n.event_type)}
+              onSend={(body) => act(`event for ${n.id}`, 'POST', '/v1/events', body)}
+            />
+          ))}
+        {definition.error ? <ErrorLine error={definition.error} /> : null}
+        {definition.data && (
+          <GraphView
+            definition={definition.data}
+            testId="run-graph"
+            onNodeClick={setSelected}
+            overlay={{
+              data: (id) => {
+                const s = state.nodes[id];
+                const items = itemsOf(s);
+                return {
+                  status: s?.status ?? 'pending',
+                  ...(s?.attempts !== undefined ? { attempts: s.attempts } : {}),
+                  ...(items ? { items } : {}),
+                };
+              },
+            }}
+          />
+        )}
+      </div>
+      <aside>
+        {selected ? (
+          <div data-testid="node-detail">
+            <h2>
+              Node {selected}{' '}
+              <span className={`state state-${node?.status ?? 'pending'}`}>{node?.status ?? 'pending'}</span>
+            </h2>
+            {node?.attempts !== undefined && <p>attempts: {node.attempts}</p>}
+            <h3>Output</h3>
+            <Json value={node?.output} />
+            {node?.error !== undefined && (
+              <>
+                <h3>Error</h3>
+                <Json value={node.error} />
+              </>
+            )}
+            <h3>Lineage: what it wrote, from what</h3>
+            <Lineage runId={runId} node={selected} />
+            <h3>History</h3>
+            <ul className="small">
+              {(state.history ?? [])
+                .filter((h) => h.node === selected)
+                .map((h, i) => (
+                  <li key={i}>
+                    {new Date(h.at).toLocaleTimeString()} {h.from} → {h.to}
+                    {h.by ? ` by ${h.by}` : ''}
+                    {h.note ? `: ${h.note}` : ''}
+                  </li>
+                ))}
+            </ul>
+            {canRun && open && (
+              <SkipBox node={selected} onSkip={(body) => act(`skip ${selected}`, 'POST', `${base}/skip`, body)} />
+            )}
+          </div>
+        ) : (
+          <p className="muted">Click a node to see its output, error, lineage and history.</p>
+        )}
+        <h2>Variables</h2>
+        <Json value={state.variables} />
+        {canRun && open && definition.data && (
+          <VariablesBox
+            definition={definition.data}
+            onSet={(variables) => act('set variables', 'PATCH', `${base}/variables`, { variables })}
+          />
+        )}
+        {state.error && (
+          <>
+            <h2>Error</h2>
+            <Json value={state.error} />
+          </>
+        )}
+        {state.result !== undefined && (
+          <>
+            <h2>Result</h2>
+            <Json value={state.result} />
+          </>
+        )}
+      </aside>
+    </section>
+  );
+}
+
+/** What the node wrote: each variable's lineage entries from this node (`GET /v1/runs/{id}/lineage`). */
+function Lineage({ runId, node }: { runId: string; node: string }) {
+  const lineage = useLoad(
+    () =>
+      api<{ variables: Record<string, { entries: Array<{ node?: string; [field: string]: unknown }> }> }>(
+        'GET',
+        route('/v1/runs', runId, 'lineage'),
+      ),
+    [runId, node],
+  );
+  if (lineage.error) return <ErrorLine error={lineage.error} />;
+  if (!lineage.data) return <p className="muted">loading…</p>;
+  const written = Object.fromEntries(
+    Object.entries(lineage.data.variables)
+      .map(([name, v]) => [name, v.entries.filter((e) => e.node === node)] as const)
+      .filter(([, entries]) => entries.length > 0),
+  );
+  return Object.keys(written).length === 0 ? (
+    <p className="muted">This node wrote no variable.</p>
+  ) : (
+    <Json value={written} />
+  );
+}
+
+function ApprovalBox({
+  node,
+  onDecide,
+}: {
+  node: string;
+  onDecide: (body: { approved: boolean; comment?: string }) => Promise<void>;
+}) {
+  const [comment, setComment] = useState('');
+  const body = (approved: boolean) => ({ approved, ...(comment.trim() ? { comment: comment.trim() } : {}) });
+  return (
+    <div className="approval" data-testid={`approval-${node}`}>
+      <strong>{node}</strong> is waiting for a decision.
+      <label htmlFor={`comment-${node}`}>comment</label>
+      <input id={`comment-${node}`} value={comment} onChange={(e) => setComment(e.target.value)} />
+      <button type="button" onClick={() => void onDecide(body(true))}>
+        Approve
+      </button>
+      <button type="button" className="danger" onClick={() => void onDecide(body(false))}>
+        Reject
+      </button>
+    </div>
+  );
+}
+
+function EventBox({
+  node,
+  eventType,
+  onSend,
+}: {
+  node: string;
+  eventType: string;
+  onSend: (body: unknown) => Promise<void>;
+}) {
+  const [key, setKey] = useState('');
+  const [payload, setPayload] = useState('{}');
+  let parsed: unknown;
+  let problem: string | null = null;
+  try {
+    parsed = JSON.parse(payload);
+  } catch (err) {
+    problem = err instanceof Error ? err.message : String(err);
+  }
+  return (
+    <div className="approval">
+      <strong>{node}</strong> waits for an event <code>{eventType}</code>.
+      <label htmlFor={`event-key-${node}`}>correlation key</label>
+      <input id={`event-key-${node}`} value={key} onChange={(e) => setKey(e.target.value)} />
+      <label htmlFor={`event-payload-${node}`}>payload (JSON)</label>
+      <input id={`event-payload-${node}`} value={payload} onChange={(e) => setPayload(e.target.value)} />
+      {problem && <span className="field-problem">{problem}</span>}
+      <button
+        type="button"
+        disabled={problem !== null}
+        onClick={() =>
+          void onSend({ event_type: eventType, payload: parsed, ...(key ? { correlation_key: key } : {}) })
+        }
+      >
+        Deliver test event
+      </button>
+    </div>
+  );
+}
+
+function SkipBox({ node, onSkip }: { node: string; onSkip: (body: unknown) => Promise<void> }) {
+  const [output, setOutput] = useState('');
+  let parsed: unknown;
+  let problem: string | null = null;
+  if (output.trim() !== '') {
+    try {
+      parsed = JSON.parse(output);
+    } catch (err) {
+      problem = err instanceof Error ? err.message : String(err);
+    }
+  }
+  return (
+    <div className="skip">
+      <h3>Skip {node}</h3>
+      <label htmlFor="skip-output">output (JSON, optional)</label>
+      <input id="skip-output" value={output} onChange={(e) => setOutput(e.target.value)} />
+      {problem && <div className="field-problem">{problem}</div>}
+      <button
+        type="button"
+        disabled={problem !== null}
+        onClick={() => void onSkip({ node, ...(output.trim() ? { output: parsed } : {}) })}
+      >
+        Skip node
+      </button>
+    </div>
+  );
+}
+
+function VariablesBox({
+  definition,
+  onSet,
+}: {
+  definition: Definition;
+  onSet: (variables: Record<string, unknown>) => Promise<void>;
+}) {
+  const variables = (definition.variables ?? []).filter((v) => !v.secret).map((v) => ({ ...v, required: false }));
+  const [texts, setTexts] = useState<Record<string, string>>({});
+  const { values, problems } = collectValues(variables, texts);
+  if (variables.length === 0) return null;
+  return (
+    <details className="variables-box">
+      <summary>Modify variables</summary>
+      <VariableInputs variables={variables} texts={texts} onChange={setTexts} prefix="set" />
+      {problems.map((p) => (
+        <div key={p} className="field-problem">
+          {p}
+        </div>
+      ))}
+      <button
+        type="button"
+        disabled={problems.length > 0 || Object.keys(values).length === 0}
+        onClick={() => void onSet(values)}
+      >
+        Set variables
+      </button>
+    </details>
+  );
+}

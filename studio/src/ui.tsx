@@ -1,0 +1,70 @@
+/** Small shared pieces: loading data, showing an error with the API's problems, navigation. */
+import { useEffect, useState } from 'react';
+import { ApiError, NetworkError } from './api.js';
+
+export function go(hash: string): void {
+  window.location.hash = hash;
+}
+
+/** Loads `load()` when `deps` change; `data` stays the last good answer while reloading. */
+export function useLoad<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+): { data: T | undefined; error: unknown; reload: () => void } {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<unknown>(null);
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let current = true;
+    load().then(
+      (value) => {
+        if (!current) return;
+        setData(value);
+        setError(null);
+      },
+      (err: unknown) => {
+        if (current) setError(err);
+      },
+    );
+    return () => {
+      current = false;
+    };
+    // `load` is a new closure every render; what it depends on is in `deps`.
+  }, [...deps, tick]);
+  return { data, error, reload: () => setTick((n) => n + 1) };
+}
+
+export function ErrorLine({ error }: { error: unknown }) {
+  if (error instanceof ApiError) {
+    return (
+      <div className="error" role="alert">
+        <strong>{error.code}</strong>: {error.message}
+        {error.details.length > 0 && (
+          <ul>
+            {error.details.map((d, i) => (
+              <li key={i}>
+                <code>{d.path || '/'}</code> {d.message}
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
+    );
+  }
+  if (error instanceof NetworkError)
+    return (
+      <div className="error network" role="alert">
+        {error.message}
+      </div>
+    );
+  return (
+    <div className="error" role="alert">
+      {error instanceof Error ? error.message : String(error)}
+    </div>
+  );
+}
+
+/** A value as readable JSON. Masked secrets arrive from the API as "***" and are shown so. */
+export function Json({ value }: { value: unknown }) {
+  return <pre className="json-view">{value === undefined ? '—' : JSON.stringify(value, null, 2)}</pre>;
+}
