@@ -29,23 +29,28 @@ export const SetActiveBody = z.strictObject({ version: z.string().regex(/^[1-9][
 export const StatsQuery = z.strictObject({ window: z.string().optional() });
 
 export function definitionRoutes(app: Express, deps: GatewayDeps): void {
-  const validate = (body: unknown, scope: TenantScope, at: 'submit' | 'validate'): Definition => {
+  /** The valid definition and its warnings (definition-warnings.ts), or a 400 with every problem. */
+  const validate = (
+    body: unknown,
+    scope: TenantScope,
+    at: 'submit' | 'validate',
+  ): { definition: Definition; warnings: Problem[] } => {
     const result = validateDefinition(body, deps.catalog, deps.checkParams);
     const problems = result.ok ? triggerProblems(result.definition) : result.problems;
     if (!result.ok || problems.length > 0) throw validationFailed(problems, 'the definition is invalid');
     refuseOverQuota(result.definition, scope, at, deps.metrics);
-    return result.definition;
+    return { definition: result.definition, warnings: result.warnings };
   };
   const scopeOf = (req: Request): Promise<TenantScope> => deps.scopes.ofRequest(req);
 
   app.post('/v1/definitions/validate', async (req, res) => {
-    validate(req.body, await scopeOf(req), 'validate');
-    res.json({ valid: true });
+    const { warnings } = validate(req.body, await scopeOf(req), 'validate');
+    res.json({ valid: true, warnings });
   });
 
   app.post('/v1/definitions', async (req, res) => {
     const scope = await scopeOf(req);
-    const definition = validate(req.body, scope, 'submit');
+    const { definition, warnings } = validate(req.body, scope, 'submit');
     const fourEyes = scope.tenant.fourEyes;
     const stored = await scope.definitions.submit(definition, actor(req), { keepActive: fourEyes });
     if (stored.created) {
@@ -69,9 +74,12 @@ export function definitionRoutes(app: Express, deps: GatewayDeps): void {
     }
     // Also after an identical resubmit: that is how a caller retries a failed schedule update.
     if (!fourEyes) await activateSchedules(scope, stored.id, stored.version);
-    res
-      .status(stored.created ? 201 : 200)
-      .json(fourEyes && stored.created ? { ...stored, approval: 'pending' } : stored);
+    // Warnings do not stop a submit; they are in the answer when there are any.
+    res.status(stored.created ? 201 : 200).json({
+      ...stored,
+      ...(fourEyes && stored.created ? { approval: 'pending' } : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
+    });
   });
 
   app.get('/v1/definitions', async (req, res) => {
