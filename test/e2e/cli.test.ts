@@ -164,7 +164,7 @@ describe('weft', () => {
     assert.equal(JSON.parse(asJson.stdout).error.code, 'validation_failed');
 
     const valid = expectExit(await weft(['validate', file('valid.json', greeting('valid-one'))]), 0);
-    assert.equal(valid.stdout, 'valid.json is valid (1 warning)\n');
+    assert.match(valid.stdout, /valid\.json is valid \(1 warning\)\n$/);
     // Warnings do not fail the command; they are shown on stderr with their pointers.
     assert.equal(valid.stderr, `warning /nodes/0/assign/message: ${MESSAGE_WARNING}\n`);
   });
