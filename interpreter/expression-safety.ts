@@ -84,7 +84,7 @@ export function astNodes(ast: unknown): AstNode[] {
 }
 
 /** The variables an expression binds: `$x := …`, lambda parameters, `@$x` and `#$i`. */
-function boundNames(nodes: AstNode[]): Set<string> {
+export function boundNames(nodes: AstNode[]): Set<string> {
   const names = new Set<string>();
   for (const node of nodes) {
     if (node.type === 'bind' && isNode(node.lhs) && typeof node.lhs.value === 'string') names.add(node.lhs.value);

@@ -6,7 +6,10 @@ import { WorkflowDefinition, type Definition, type Node, type NodeType } from '.
 import { expressionLengthProblems, sizeProblems } from './definition-limits.js';
 import { escapePointer, expressionSyntaxError, templateErrors } from './expressions.js';
 import { cycles, reachableNodes, startNodes } from './graph.js';
-import { referencesIn, templateExpressions } from './references.js';
+import { definitionWarnings } from './definition-warnings.js';
+import { placedExpressions } from './expression-places.js';
+import { nameProblems } from './name-resolution.js';
+import { nearestName } from './near-names.js';
 import { toPointer, type Problem } from './problems.js';
 
 /** The connectors and actions the worker offers, by name; injected by the caller. */
@@ -42,7 +45,25 @@ export const SUPPORTED_HANDLER_ACTIONS: ReadonlySet<string> = new Set([
   'goto',
 ]);
 
-export type ValidationResult = { ok: true; definition: Definition } | { ok: false; problems: Problem[] };
+/**
+ * The outcome: a valid definition with its warnings (still accepted: see definition-warnings.ts),
+ * or every problem found.
+ */
+export type ValidationResult =
+  { ok: true; definition: Definition; warnings: Problem[] } | { ok: false; problems: Problem[] };
+
+/**
+ * A top-level `"$schema"` (the JSON Schema an editor checks the file against) is accepted and
+ * ignored: it is taken off before validation, so it is neither stored nor part of the content.
+ */
+function withoutSchemaKey(raw: unknown): { value: unknown; problems: Problem[] } {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw) || !Object.hasOwn(raw, '$schema')) {
+    return { value: raw, problems: [] };
+  }
+  const { $schema: schema, ...rest } = raw as Record<string, unknown>;
+  if (typeof schema === 'string') return { value: rest, problems: [] };
+  return { value: rest, problems: [{ path: '/$schema', message: 'expected the URI of a JSON Schema (a string)' }] };
+}
 
 /** Validates an untrusted value as a definition. */
 export function validateDefinition(
@@ -55,15 +76,28 @@ export function validateDefinition(
   if (tooLarge.length > 0) return { ok: false, problems: tooLarge };
   const protoKeys = protoKeyProblems(raw);
   if (protoKeys.length > 0) return { ok: false, problems: protoKeys };
-  const parsed = WorkflowDefinition.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => ({ path: toPointer(issue.path), message: issue.message }));
-    return { ok: false, problems };
+  const unschemed = withoutSchemaKey(raw);
+  const parsed = WorkflowDefinition.safeParse(unschemed.value);
+  if (!parsed.success || unschemed.problems.length > 0) {
+    const issues = parsed.success ? [] : parsed.error.issues;
+    const problems = issues.map((issue) => ({ path: toPointer(issue.path), message: issue.message }));
+    return { ok: false, problems: [...unschemed.problems, ...problems] };
   }
   const tooLong = expressionLengthProblems([...expressionsOf(parsed.data), ...outsideExpressions(parsed.data)]);
   if (tooLong.length > 0) return { ok: false, problems: tooLong };
   const problems = semanticProblems(parsed.data, catalog, checkParams);
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, definition: parsed.data };
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    definition: parsed.data,
+    warnings: definitionWarnings(parsed.data, placedExpressions(parsed.data)),
+  };
+}
+
+/** `unknown node "x"`, with the nearest existing id when there is one. */
+function unknownNode(id: string, nodeIds: Map<string, number>, what: string): string {
+  const near = nearestName(id, nodeIds.keys());
+  return `${what} unknown node "${id}"${near === undefined ? '' : `; did you mean "${near}"?`}`;
 }
 
 function semanticProblems(definition: Definition, catalog?: ConnectorCatalog, checkParams?: ParamsCheck): Problem[] {
@@ -100,13 +134,58 @@ function semanticProblems(definition: Definition, catalog?: ConnectorCatalog, ch
   definition.edges.forEach((edge, i) => {
     for (const end of ['from', 'to'] as const) {
       if (!nodeIds.has(edge[end])) {
-        problems.push({ path: `/edges/${i}/${end}`, message: `edge ${end} unknown node "${edge[end]}"` });
+        problems.push({ path: `/edges/${i}/${end}`, message: unknownNode(edge[end], nodeIds, `edge ${end}`) });
       }
     }
     if (edge.when !== undefined) pushExpression(problems, `/edges/${i}/when`, edge.when);
   });
+  const defaults = new Map<string, number[]>();
+  definition.edges.forEach((e, i) => {
+    const key = `${e.on} edges of "${e.from}"`;
+    if (e.default === true) defaults.set(key, [...(defaults.get(key) ?? []), i]);
+  });
+  for (const [edges, indexes] of defaults) {
+    for (const i of indexes.slice(1)) {
+      problems.push({
+        path: `/edges/${i}/default`,
+        message: `the ${edges} already have a default (/edges/${indexes[0] ?? 0}); at most one edge can be the default`,
+      });
+    }
+  }
 
+  const handlerIds = new Map<string, number>();
   definition.error_handlers.forEach((handler, i) => {
+    const at = `/error_handlers/${i}`;
+    const earlier = handlerIds.get(handler.id);
+    if (earlier !== undefined) {
+      problems.push({
+        path: `${at}/id`,
+        message: `duplicate handler id "${handler.id}" (also /error_handlers/${earlier})`,
+      });
+    } else {
+      handlerIds.set(handler.id, i);
+    }
+    const matched = handler.match?.node;
+    for (const [k, id] of (Array.isArray(matched) ? matched : matched === undefined ? [] : [matched]).entries()) {
+      if (!nodeIds.has(id)) {
+        problems.push({
+          path: Array.isArray(matched) ? `${at}/match/node/${k}` : `${at}/match/node`,
+          message: unknownNode(id, nodeIds, 'match.node names an'),
+        });
+      }
+    }
+    if (handler.action !== 'goto' && handler.target !== undefined) {
+      problems.push({
+        path: `${at}/target`,
+        message: `"target" is used only by a "goto" handler; this one is "${handler.action}"`,
+      });
+    }
+    if (handler.action !== 'retry' && handler.retry_policy !== undefined) {
+      problems.push({
+        path: `${at}/retry_policy`,
+        message: `"retry_policy" is used only by a "retry" handler; this one is "${handler.action}"`,
+      });
+    }
     if (!SUPPORTED_HANDLER_ACTIONS.has(handler.action)) {
       problems.push({
         path: `/error_handlers/${i}/action`,
@@ -114,7 +193,11 @@ function semanticProblems(definition: Definition, catalog?: ConnectorCatalog, ch
       });
     }
     if (handler.action === 'goto' && (handler.target === undefined || !nodeIds.has(handler.target))) {
-      problems.push({ path: `/error_handlers/${i}/target`, message: 'expected the id of an existing node for "goto"' });
+      const near = handler.target === undefined ? undefined : nearestName(handler.target, nodeIds.keys());
+      problems.push({
+        path: `/error_handlers/${i}/target`,
+        message: `expected the id of an existing node for "goto"${near === undefined ? '' : `; did you mean "${near}"?`}`,
+      });
     }
   });
 
@@ -161,57 +244,11 @@ function semanticProblems(definition: Definition, catalog?: ConnectorCatalog, ch
   return problems;
 }
 
-/** Every expression of a definition with the JSON Pointer of the field that holds it. */
+/** Every expression evaluated in the run's context, with the JSON Pointer of the field that holds it. */
 function expressionsOf(definition: Definition): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  const templates = (at: string, value: unknown) =>
-    out.push(...templateExpressions(value).map(([p, e]): [string, string] => [at + p, e]));
-  definition.nodes.forEach((node, i) => {
-    const at = `/nodes/${i}`;
-    switch (node.type) {
-      case 'task':
-        templates(`${at}/inputs`, node.inputs);
-        if (node.compensation) templates(`${at}/compensation/inputs`, node.compensation.inputs);
-        break;
-      case 'ai':
-        templates(`${at}/prompt_template`, node.prompt_template);
-        if (node.system !== undefined) templates(`${at}/system`, node.system);
-        break;
-      case 'set':
-        for (const [name, source] of Object.entries(node.assign)) out.push([`${at}/assign/${name}`, source]);
-        break;
-      case 'condition':
-        out.push([`${at}/expression`, node.expression]);
-        break;
-      case 'wait':
-        if (node.until !== undefined) out.push([`${at}/until`, node.until]);
-        break;
-      case 'event':
-        out.push([`${at}/correlation_key`, node.correlation_key]);
-        if (node.filters !== undefined) out.push([`${at}/filters`, node.filters]);
-        break;
-      case 'subworkflow':
-        templates(`${at}/inputs`, node.inputs);
-        break;
-      case 'map':
-        out.push([`${at}/items`, node.items]);
-        if (node.task) templates(`${at}/task/inputs`, node.task.inputs);
-        if (node.task?.compensation) templates(`${at}/task/compensation/inputs`, node.task.compensation.inputs);
-        if (node.ai) templates(`${at}/ai/prompt_template`, node.ai.prompt_template);
-        if (node.ai?.system !== undefined) templates(`${at}/ai/system`, node.ai.system);
-        if (node.subworkflow) templates(`${at}/subworkflow/inputs`, node.subworkflow.inputs);
-        break;
-      case 'end':
-        if (node.result !== undefined) out.push([`${at}/result`, node.result]);
-        break;
-      default:
-        break;
-    }
-  });
-  definition.edges.forEach((edge, i) => {
-    if (edge.when !== undefined) out.push([`/edges/${i}/when`, edge.when]);
-  });
-  return out;
+  return placedExpressions(definition)
+    .filter((p) => !p.path.startsWith('/triggers/'))
+    .map((p): [string, string] => [p.path, p.source]);
 }
 
 /** An ai node's `output_mapping` is a JSON Schema when it says so or looks like one, else a map of expressions. */
@@ -265,30 +302,17 @@ function outsideProblems(definition: Definition): Problem[] {
   return problems;
 }
 
-/** References to variables nobody declares or writes, and to nodes that do not exist. */
+/**
+ * Names no context holds where they are read: an unknown root, variable or node, `error` off error
+ * paths, `item` outside map bodies, `$`/`$$` as data, an undefined `$name` (name-resolution.ts).
+ */
 function referenceProblems(definition: Definition): Problem[] {
-  const variables = new Set(definition.variables.map((v) => v.name));
-  for (const node of definition.nodes) {
-    if (node.output !== undefined) variables.add(node.output);
-    if (node.type === 'set') for (const name of Object.keys(node.assign)) variables.add(name);
-  }
-  const nodes = new Set(definition.nodes.map((n) => n.id));
-  const problems: Problem[] = [];
-  for (const [path, source] of expressionsOf(definition)) {
-    const refs = referencesIn(source);
-    for (const name of new Set(refs.vars)) {
-      if (!variables.has(name)) {
-        problems.push({
-          path,
-          message: `"vars.${name}": no variable "${name}" is declared, or written by a node's output or a set node`,
-        });
-      }
-    }
-    for (const id of new Set(refs.nodes)) {
-      if (!nodes.has(id)) problems.push({ path, message: `"nodes.${id}": there is no node "${id}"` });
-    }
-  }
-  return problems;
+  // An expression already refused (syntax, safety) is not analysed further: one problem says it.
+  return placedExpressions(definition).flatMap(({ path, source, scope }) =>
+    expressionSyntaxError(source) === undefined
+      ? nameProblems(source, scope).map((message) => ({ path, message }))
+      : [],
+  );
 }
 
 function pushExpression(problems: Problem[], path: string, source: string): void {
@@ -374,10 +398,27 @@ function nodeProblems(node: Node, at: string, catalog?: ConnectorCatalog, checkP
           message: `a map node needs exactly one body field (task, ai or subworkflow), has ${bodies.length}`,
         });
       }
-      if (node.task) problems.push(...connectorProblems(node.task, `${at}/task`, catalog, checkParams));
-      if (node.ai) pushTemplates(problems, `${at}/ai/prompt_template`, node.ai.prompt_template);
-      if (node.ai?.system !== undefined) pushTemplates(problems, `${at}/ai/system`, node.ai.system);
-      if (node.subworkflow) pushTemplates(problems, `${at}/subworkflow/inputs`, node.subworkflow.inputs);
+      // A body gets exactly the checks of a node of its type.
+      if (node.task)
+        problems.push(...nodeProblems({ ...node.task, id: node.id, type: 'task' }, `${at}/task`, catalog, checkParams));
+      if (node.ai)
+        problems.push(...nodeProblems({ ...node.ai, id: node.id, type: 'ai' }, `${at}/ai`, catalog, checkParams));
+      if (node.subworkflow)
+        problems.push(
+          ...nodeProblems(
+            { ...node.subworkflow, id: node.id, type: 'subworkflow' },
+            `${at}/subworkflow`,
+            catalog,
+            checkParams,
+          ),
+        );
+      if (node.task?.compensation !== undefined) {
+        problems.push({
+          path: `${at}/task/compensation`,
+          message:
+            'a map body has no compensation: sagas compensate completed task nodes only; put the call in a task node after the map',
+        });
+      }
       break;
     }
     default:

@@ -1,22 +1,35 @@
 /** `weft validate`, `weft submit` and `weft activate`: definitions. */
 import { readJsonFile } from './arguments.js';
-import { arg, type Command } from './command.js';
+import { arg, type Command, type CommandContext } from './command.js';
+import type { ErrorDetail } from './errors.js';
 
 const fileArgs = '<file>';
 const fileDetails = 'The file holds a definition as JSON; "-" reads it from stdin.';
 const nameOf = (file: string) => (file === '-' ? 'the definition' : file);
 
+/** Warnings do not fail the command: one line each on stderr, after the answer (none under --json). */
+function noteWarnings(context: CommandContext, warnings: ErrorDetail[] | undefined): void {
+  if (context.json) return;
+  for (const w of warnings ?? []) context.out.note(`warning ${w.path || '/'}: ${w.message}`);
+}
+
 export const validateCommand: Command = {
   name: 'validate',
   args: fileArgs,
   summary: 'check a definition without storing it',
-  details: `${fileDetails} An invalid definition exits 3 with every problem (JSON Pointer and message) on stderr.`,
+  details: `${fileDetails} An invalid definition exits 3 with every problem (JSON Pointer and message) on stderr; warnings (accepted, probably mistakes) go to stderr too and exit 0.`,
   options: {},
   arity: [1, 1],
   async run(context) {
     const file = arg(context, 0);
     const definition = await readJsonFile(file, context.io.stdin);
-    context.out.answer(await context.client.validate(definition), () => `${nameOf(file)} is valid`);
+    const answer = await context.client.validate(definition);
+    const count = answer.body.warnings?.length ?? 0;
+    context.out.answer(
+      answer,
+      () => `${nameOf(file)} is valid${count > 0 ? ` (${count} warning${count === 1 ? '' : 's'})` : ''}`,
+    );
+    noteWarnings(context, answer.body.warnings);
     return undefined;
   },
 };
@@ -34,13 +47,15 @@ export const submitCommand: Command = {
   arity: [1, 1],
   async run(context) {
     const definition = await readJsonFile(arg(context, 0), context.io.stdin);
-    context.out.answer(await context.client.submit(definition), (stored) =>
+    const answer = await context.client.submit(definition);
+    context.out.answer(answer, (stored) =>
       !stored.created
         ? `${stored.id} version ${stored.version} unchanged (identical to the latest version; nothing stored)`
         : stored.approval === 'pending'
           ? `${stored.id} version ${stored.version} created, awaiting approval (four-eyes): weft definitions approve ${stored.id} ${stored.version}`
           : `${stored.id} version ${stored.version} created`,
     );
+    noteWarnings(context, answer.body.warnings);
     return undefined;
   },
 };

@@ -110,12 +110,16 @@ export class GatewayClient {
   ) {}
 
   validate(definition: unknown) {
-    return this.request<{ valid: true }>('POST', '/v1/definitions/validate', { body: definition });
+    return this.request<{ valid: true; warnings?: ErrorDetail[] }>('POST', '/v1/definitions/validate', {
+      body: definition,
+    });
   }
 
   submit(definition: unknown) {
     // `approval: 'pending'`: the tenant publishes four-eyes, so the new version is not active yet.
-    return this.request<SubmitResult & { approval?: 'pending' }>('POST', '/v1/definitions', { body: definition });
+    return this.request<SubmitResult & { approval?: 'pending'; warnings?: ErrorDetail[] }>('POST', '/v1/definitions', {
+      body: definition,
+    });
   }
 
   activate(id: string, version: string) {

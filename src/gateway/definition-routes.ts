@@ -45,11 +45,22 @@ export function validateForTenant(
   at: 'submit' | 'validate',
   message = 'the definition is invalid',
 ): Definition {
+  return validateWithWarnings(body, deps, scope, at, message).definition;
+}
+
+/** {@link validateForTenant}, with the definition's warnings (definition-warnings.ts). */
+export function validateWithWarnings(
+  body: unknown,
+  deps: GatewayDeps,
+  scope: TenantScope,
+  at: 'submit' | 'validate',
+  message = 'the definition is invalid',
+): { definition: Definition; warnings: Problem[] } {
   const result = validateDefinition(body, deps.catalog, deps.checkParams);
   const problems = result.ok ? triggerProblems(result.definition) : result.problems;
   if (!result.ok || problems.length > 0) throw validationFailed(problems, message);
   refuseOverQuota(result.definition, scope, at, deps.metrics);
-  return result.definition;
+  return { definition: result.definition, warnings: result.warnings };
 }
 
 /**
@@ -87,20 +98,21 @@ export async function submitDefinition(
 }
 
 export function definitionRoutes(app: Express, deps: GatewayDeps): void {
-  const validate = (body: unknown, scope: TenantScope, at: 'submit' | 'validate'): Definition =>
-    validateForTenant(body, deps, scope, at);
+  const validate = (body: unknown, scope: TenantScope, at: 'submit' | 'validate') =>
+    validateWithWarnings(body, deps, scope, at);
   const scopeOf = (req: Request): Promise<TenantScope> => deps.scopes.ofRequest(req);
 
   app.post('/v1/definitions/validate', async (req, res) => {
-    validate(req.body, await scopeOf(req), 'validate');
-    res.json({ valid: true });
+    const { warnings } = validate(req.body, await scopeOf(req), 'validate');
+    res.json({ valid: true, warnings });
   });
 
   app.post('/v1/definitions', async (req, res) => {
     const scope = await scopeOf(req);
-    const definition = validate(req.body, scope, 'submit');
+    const { definition, warnings } = validate(req.body, scope, 'submit');
     const { status, body } = await submitDefinition(scope, definition, actor(req));
-    res.status(status).json(body);
+    // Warnings do not stop a submit; they are in the answer when there are any.
+    res.status(status).json({ ...body, ...(warnings.length > 0 ? { warnings } : {}) });
   });
 
   app.get('/v1/definitions', async (req, res) => {

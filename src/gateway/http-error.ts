@@ -6,6 +6,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
 import { toPointer, type Problem } from '../../interpreter/problems.js';
 import { StoreUnavailableError } from '../store/definition-store.js';
+import { jsonSyntaxPosition } from './json-position.js';
 
 export type ErrorCode =
   | 'validation_failed'
@@ -73,6 +74,13 @@ export function sendError(res: Response, error: HttpError): void {
   res.status(error.status).json({ error: body });
 }
 
+/** Says where the body stops being JSON (body-parser keeps the text it failed to parse). */
+function notJsonMessage(body: unknown): string {
+  const at = typeof body === 'string' ? jsonSyntaxPosition(body) : undefined;
+  if (!at) return 'the body is not valid JSON';
+  return `the body is not valid JSON: at line ${at.line}, column ${at.column}, expected ${at.expected}`;
+}
+
 /**
  * Express body-parser errors carry a `type`, or (a body that fails to decompress) just a 4xx
  * `status`; they are the client's fault, never a 500.
@@ -81,7 +89,10 @@ function fromBodyParser(err: unknown): HttpError | undefined {
   if (!err || typeof err !== 'object') return undefined;
   switch ('type' in err ? err.type : undefined) {
     case 'entity.parse.failed':
-      return validationFailed([{ path: '', message: 'the body is not valid JSON' }], 'malformed body');
+      return validationFailed(
+        [{ path: '', message: notJsonMessage('body' in err ? err.body : undefined) }],
+        'malformed body',
+      );
     case 'entity.too.large':
       return new HttpError('payload_too_large', tooLargeMessage(err));
     case 'encoding.unsupported':

@@ -48,11 +48,11 @@ let definitionSchema: Schema | undefined;
 
 /** The definition language as a standalone JSON Schema (draft 2020-12), served at `/v1/schema/definition.json`. */
 export function definitionJsonSchema(): Schema {
-  definitionSchema ??= {
+  definitionSchema ??= withSchemaKey({
     $id: '/v1/schema/definition.json',
     title: 'weft workflow definition',
     ...z.toJSONSchema(WorkflowDefinition, { io: 'input', unrepresentable: 'any' }),
-  };
+  });
   return definitionSchema;
 }
 
@@ -68,6 +68,18 @@ export function templateJsonSchema(): Schema {
     ...z.toJSONSchema(Template, { io: 'input', unrepresentable: 'any' }),
   };
   return templateSchema;
+}
+
+/** A definition may name its JSON Schema in `"$schema"` (validation takes it off and ignores it). */
+function withSchemaKey(schema: Schema): Schema {
+  const properties = (schema.properties ?? {}) as Record<string, unknown>;
+  return {
+    ...schema,
+    properties: {
+      $schema: { type: 'string', description: 'the JSON Schema this file follows, for editors; ignored' },
+      ...properties,
+    },
+  };
 }
 
 const ERROR_CODES: ErrorCode[] = [
@@ -96,7 +108,8 @@ const list = (items: unknown) => obj({ items: { type: 'array', items } });
 
 /** Every schema of `components.schemas`. */
 export function componentSchemas(): Record<string, unknown> {
-  const definition = fromZod(WorkflowDefinition, 'Definition');
+  const zodDefinition = fromZod(WorkflowDefinition, 'Definition');
+  const definition = { ...zodDefinition, root: withSchemaKey(zodDefinition.root) };
   const startRun = fromZod(StartRunBody, 'StartRunBody');
   const setActive = fromZod(SetActiveBody, 'SetActiveBody');
   const template = fromZod(Template, 'Template');
@@ -184,7 +197,19 @@ export function componentSchemas(): Record<string, unknown> {
     },
     Node: (definition.root.properties as Record<string, { items?: unknown }>).nodes?.items ?? {},
     Edge: (definition.root.properties as Record<string, { items?: unknown }>).edges?.items ?? {},
-    SubmitResult: obj({ id: str(), version: str(), created: { type: 'boolean' } }),
+    SubmitResult: obj(
+      {
+        id: str(),
+        version: str(),
+        created: { type: 'boolean' },
+        warnings: { type: 'array', items: ref('Problem'), description: 'present when the definition has warnings' },
+      },
+      ['id', 'version', 'created'],
+    ),
+    ValidationResult: obj({
+      valid: { type: 'boolean', const: true },
+      warnings: { type: 'array', items: ref('Problem') },
+    }),
     DefinitionList: list(
       obj({ id: str(), latest_version: str(), active_version: str(), name: str() }, [
         'id',

@@ -122,7 +122,13 @@ function paths(): Record<string, Record<string, Operation>> {
     '/v1/definitions/validate': {
       post: op(
         'Validate a definition without storing it',
-        { '200': { description: '`{ "valid": true }`' }, ...bodyErrors },
+        {
+          '200': ok(
+            'valid; `warnings` lists what is probably a mistake but does not stop a submit',
+            'ValidationResult',
+          ),
+          ...bodyErrors,
+        },
         body('Definition'),
       ),
     },

@@ -87,6 +87,10 @@ const submit = async (definition: unknown) => expectExit(await weft(['submit', f
 
 const stateOf = async (runId: string) => JSON.parse(expectExit(await weft(['status', runId, '--json']), 0).stdout);
 
+/** `greeting` writes `message` without declaring it: valid, with this warning. */
+const MESSAGE_WARNING =
+  'variable "message" is not declared in "variables", so it is of type any and the run\'s input cannot set it; declare it';
+
 function greeting(id: string) {
   return {
     id,
@@ -160,7 +164,9 @@ describe('weft', () => {
     assert.equal(JSON.parse(asJson.stdout).error.code, 'validation_failed');
 
     const valid = expectExit(await weft(['validate', file('valid.json', greeting('valid-one'))]), 0);
-    assert.match(valid.stdout, /valid\.json is valid/);
+    assert.match(valid.stdout, /valid\.json is valid \(1 warning\)\n$/);
+    // Warnings do not fail the command; they are shown on stderr with their pointers.
+    assert.equal(valid.stderr, `warning /nodes/0/assign/message: ${MESSAGE_WARNING}\n`);
   });
 
   test('submit prints id, version and whether it was created; stdin works; activate', async () => {
@@ -169,7 +175,12 @@ describe('weft', () => {
     assert.equal(expectExit(await weft(['submit', path]), 0).stdout, `${id} version 1 created\n`);
     assert.match(expectExit(await weft(['submit', path]), 0).stdout, new RegExp(`^${id} version 1 unchanged`));
     const piped = expectExit(await weft(['--json', 'submit', '-'], { stdin: JSON.stringify(greeting(id)) }), 0);
-    assert.deepEqual(JSON.parse(piped.stdout), { id, version: '1', created: false });
+    assert.deepEqual(JSON.parse(piped.stdout), {
+      id,
+      version: '1',
+      created: false,
+      warnings: [{ path: '/nodes/0/assign/message', message: MESSAGE_WARNING }],
+    });
     assert.equal(expectExit(await weft(['activate', id, '1']), 0).stdout, `${id}: version 1 is active\n`);
     const missing = expectExit(await weft(['activate', id, '7']), 3);
     assert.match(missing.stderr, /not_found: version "7"/);

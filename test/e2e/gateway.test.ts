@@ -61,11 +61,24 @@ for (const store of STORES)
       const id = unique('pricing');
       const submitted = await stack.call('POST', '/v1/definitions', pricing(id));
       assert.equal(submitted.status, 201);
-      assert.deepEqual(submitted.body, { id, version: '1', created: true });
+      // `quote` is written by the task's output without being declared: accepted, with a warning.
+      assert.deepEqual(submitted.body, {
+        id,
+        version: '1',
+        created: true,
+        warnings: [
+          {
+            path: '/nodes/0/output',
+            message:
+              'variable "quote" is not declared in "variables", so it is of type any and the run\'s input cannot set it; declare it',
+          },
+        ],
+      });
 
       const again = await stack.call('POST', '/v1/definitions', pricing(id));
       assert.equal(again.status, 200);
-      assert.deepEqual(again.body, { id, version: '1', created: false });
+      // An identical resubmit stores nothing, and warns the same.
+      assert.deepEqual(again.body, { id, version: '1', created: false, warnings: submitted.body.warnings });
 
       const started = await stack.call('POST', `/v1/definitions/${id}/runs`, { input: { sku: 'A-1', quantity: 4 } });
       assert.equal(started.status, 201);

@@ -120,6 +120,11 @@ describe('OpenAPI', () => {
 
   test('the definition schema is generated from the zod schema, alone and inside the document', async () => {
     const expected = z.toJSONSchema(WorkflowDefinition, { io: 'input', unrepresentable: 'any' }) as any;
+    // The one addition: a definition may name its JSON Schema in "$schema" (accepted and ignored).
+    expected.properties = {
+      $schema: { type: 'string', description: 'the JSON Schema this file follows, for editors; ignored' },
+      ...expected.properties,
+    };
     const served = await stack.call('GET', '/v1/schema/definition.json');
     assert.equal(served.status, 200);
     const { $id, title, ...schema } = served.body;

@@ -69,13 +69,14 @@ describe('secret tainting', () => {
     noSecretLeft(v, 'derived-from-secret');
   });
 
-  test('reads the analysis cannot name ($, $lookup(vars, …), vars.*) are tainted while a secret exists', () => {
+  // `$` alone as data is refused at submit (it is the whole context); `$$.vars` is how to read it all.
+  test('reads the analysis cannot name ($$.vars, $lookup(vars, …), vars.*) are tainted while a secret exists', () => {
     const validated = validateDefinition({
       id: 'dynamic',
       variables: [pw],
       nodes: [
         { id: 'a', type: 'set', assign: { x: '$lookup(vars, "p" & "w")' } },
-        { id: 'b', type: 'set', assign: { y: '$string($)' } },
+        { id: 'b', type: 'set', assign: { y: '$string($$.vars)' } },
         { id: 'c', type: 'set', assign: { z: '$join(vars.*, ",")' } },
         { id: 'd', type: 'set', assign: { w: '"constant"' } },
       ],

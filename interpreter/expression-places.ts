@@ -1,0 +1,156 @@
+/**
+ * Where every expression of a definition stands, and what its evaluation context holds there:
+ * `error` only on error paths, `item`/`index` only in map bodies, `event` in event filters.
+ * Validation resolves each expression's names against that place (name-resolution.ts).
+ */
+import type { Definition, Node } from './definition-schema.js';
+import { escapePointer } from './expressions.js';
+import { outgoingEdges } from './graph.js';
+import type { NameScope } from './name-resolution.js';
+import { templateExpressions } from './references.js';
+
+/** One expression: its JSON Pointer, its source, and the context it is evaluated in. */
+export interface PlacedExpression {
+  path: string;
+  source: string;
+  /** Whether `when` of an edge (the constant-`when` warning looks at these). */
+  when?: boolean;
+  scope: NameScope;
+}
+
+/** The template fields of a task, ai or subworkflow body: a node of its own, or a map node's per-item work. */
+interface Body {
+  inputs?: Record<string, unknown>;
+  compensation?: { inputs: Record<string, unknown> };
+  prompt_template?: string;
+  system?: string;
+}
+
+function bodyExpressions(at: string, body: Body): Array<[string, string]> {
+  const templates = (pointer: string, value: unknown) =>
+    templateExpressions(value).map(([p, e]): [string, string] => [pointer + p, e]);
+  return [
+    ...(body.inputs === undefined ? [] : templates(`${at}/inputs`, body.inputs)),
+    ...(body.compensation === undefined ? [] : templates(`${at}/compensation/inputs`, body.compensation.inputs)),
+    ...(body.prompt_template === undefined ? [] : templates(`${at}/prompt_template`, body.prompt_template)),
+    ...(body.system === undefined ? [] : templates(`${at}/system`, body.system)),
+  ];
+}
+
+/** A node's own expressions, with `[pointer, source, in a map body?, event filter?]`. */
+function nodeExpressions(node: Node, at: string): Array<[string, string, boolean, boolean]> {
+  const plain = (list: Array<[string, string]>, item = false) =>
+    list.map(([p, s]): [string, string, boolean, boolean] => [p, s, item, false]);
+  switch (node.type) {
+    case 'task':
+    case 'ai':
+    case 'subworkflow':
+      return plain(bodyExpressions(at, node));
+    case 'set':
+      return plain(
+        Object.entries(node.assign).map(([name, source]) => [`${at}/assign/${escapePointer(name)}`, source]),
+      );
+    case 'condition':
+      return plain([[`${at}/expression`, node.expression]]);
+    case 'wait':
+      return node.until === undefined ? [] : plain([[`${at}/until`, node.until]]);
+    case 'event':
+      return [
+        [`${at}/correlation_key`, node.correlation_key, false, false],
+        ...(node.filters === undefined
+          ? []
+          : [[`${at}/filters`, node.filters, false, true] as [string, string, boolean, boolean]]),
+      ];
+    case 'map': {
+      const bodies = (['task', 'ai', 'subworkflow'] as const).flatMap((key) => {
+        const body = node[key];
+        return body ? bodyExpressions(`${at}/${key}`, body) : [];
+      });
+      return [...plain([[`${at}/items`, node.items]]), ...plain(bodies, true)];
+    }
+    case 'end':
+      return node.result === undefined ? [] : plain([[`${at}/result`, node.result]]);
+    case 'join':
+    case 'approval':
+      return [];
+  }
+}
+
+/** Nodes that run on an error path: reachable from an `on: "error"` edge's target or a goto handler's target. */
+export function errorPathNodes(definition: Definition): Set<string> {
+  const out = outgoingEdges(definition);
+  const stack = [
+    ...definition.edges.filter((e) => e.on === 'error').map((e) => e.to),
+    ...definition.error_handlers.flatMap((h) => (h.action === 'goto' && h.target !== undefined ? [h.target] : [])),
+  ];
+  const seen = new Set<string>();
+  while (stack.length > 0) {
+    const id = stack.pop() as string;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    for (const edge of out.get(id) ?? []) stack.push(edge.to);
+  }
+  return seen;
+}
+
+/** Variables an expression may read: declared, or written by some node's `output` or a `set`. */
+export function readableVariables(definition: Definition): Set<string> {
+  const variables = new Set(definition.variables.map((v) => v.name));
+  for (const node of definition.nodes) {
+    if (node.output !== undefined) variables.add(node.output);
+    if (node.type === 'set') for (const name of Object.keys(node.assign)) variables.add(name);
+  }
+  return variables;
+}
+
+/**
+ * Every expression evaluated in the run's context, with its place: node fields (map bodies
+ * included) and edge conditions. Trigger filters come last, over the event alone.
+ */
+export function placedExpressions(definition: Definition): PlacedExpression[] {
+  const base = {
+    variables: readableVariables(definition),
+    declared: new Set(definition.variables.map((v) => v.name)),
+    nodes: new Set(definition.nodes.map((n) => n.id)),
+  };
+  const onErrorPath = errorPathNodes(definition);
+  const predecessors = new Map<string, Set<string>>();
+  for (const edge of definition.edges)
+    predecessors.set(edge.to, (predecessors.get(edge.to) ?? new Set()).add(edge.from));
+  const placed: PlacedExpression[] = [];
+  definition.nodes.forEach((node, i) => {
+    const before = [...(predecessors.get(node.id) ?? [])];
+    const subject = before.length === 1 ? before[0] : undefined;
+    for (const [path, source, item, eventFilter] of nodeExpressions(node, `/nodes/${i}`)) {
+      placed.push({
+        path,
+        source,
+        scope: {
+          ...base,
+          error: onErrorPath.has(node.id),
+          item,
+          ...(eventFilter ? { event: 'also' as const } : {}),
+          ...(subject === undefined ? {} : { subject }),
+        },
+      });
+    }
+  });
+  definition.edges.forEach((edge, i) => {
+    if (edge.when === undefined) return;
+    placed.push({
+      path: `/edges/${i}/when`,
+      source: edge.when,
+      when: true,
+      scope: { ...base, error: edge.on === 'error' || onErrorPath.has(edge.from), item: false, subject: edge.from },
+    });
+  });
+  definition.triggers.forEach((trigger, i) => {
+    if (trigger.type !== 'event' || trigger.filters === undefined) return;
+    placed.push({
+      path: `/triggers/${i}/filters`,
+      source: trigger.filters,
+      scope: { ...base, error: false, item: false, event: 'only' },
+    });
+  });
+  return placed;
+}
