@@ -68,6 +68,12 @@ const Env = z.object({
     .regex(/^[A-Za-z0-9_-]+$/)
     .default('WEFT_EVENTS'),
   WEFT_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  WEFT_WORKER_WORKFLOW_TASKS: z.coerce
+    .number({ error: 'expected a whole number of workflow tasks (2 – 200)' })
+    .int({ error: 'expected a whole number of workflow tasks (2 – 200)' })
+    .min(2, { error: 'expected at least 2 workflow tasks (the SDK needs 2 with a workflow cache)' })
+    .max(200, { error: 'expected at most 200 workflow tasks' })
+    .optional(),
   WEFT_CODEC_KEYS: z
     .string()
     .optional()
@@ -115,6 +121,8 @@ export interface Config {
   /** When set, events published on this NATS subject (JetStream) are delivered like POST /v1/events. */
   /** When set, the worker serves Prometheus metrics at `GET /metrics` on this port. */
   workerMetricsPort?: number;
+  /** Workflow tasks a worker works on at once (`WEFT_WORKER_WORKFLOW_TASKS`). */
+  workerWorkflowTasks?: number;
   natsEvents?: { servers: string; subject: string; stream: string };
   /** `WEFT_CODEC_KEYS`: when set, payloads are encrypted with the first key (every key decrypts). */
   codecKeys?: CodecKey[];
@@ -164,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.WEFT_DATA_DIR,
     logLevel: e.LOG_LEVEL,
     ...(e.WEFT_WORKER_METRICS_PORT === undefined ? {} : { workerMetricsPort: e.WEFT_WORKER_METRICS_PORT }),
+    ...(e.WEFT_WORKER_WORKFLOW_TASKS === undefined ? {} : { workerWorkflowTasks: e.WEFT_WORKER_WORKFLOW_TASKS }),
     ...(e.WEFT_CODEC_KEYS === undefined ? {} : { codecKeys: e.WEFT_CODEC_KEYS }),
     maxBodyBytes: e.WEFT_MAX_BODY_BYTES,
     ...(limit ? { rateLimit: limit } : {}),

@@ -38,6 +38,7 @@ const worker = await startWorker({
   ...(metrics ? { metrics } : {}),
   ...(tracing ? { tracing } : {}),
   ...(config.codecKeys ? { codec: codecFromKeys(config.codecKeys) } : {}),
+  ...(config.workerWorkflowTasks === undefined ? {} : { workflowTasks: config.workerWorkflowTasks }),
 });
 const metricsServer =
   metrics && config.workerMetricsPort !== undefined

@@ -54,6 +54,18 @@ export function installRuntime(): void {
  */
 const SANDBOX_BACKSTOP = { isolateExecutionTimeout: '30s' } as object;
 
+/**
+ * Workflow tasks the worker works on at once (`WEFT_WORKER_WORKFLOW_TASKS`). Every activation runs
+ * on the worker's one workflow thread, and JSONata's evaluator awaits at each step, so activations
+ * in flight interleave: each one's wall time is about the sum of all of them. With the SDK's
+ * default of 40, forty sliced evaluations (each up to about 200 ms of sandbox time on a loaded
+ * host) took 10–28 s apiece, past the server's 10 s task timeout; Temporal then timed them all out
+ * and retried them, and runs stopped making progress (measured in the hostile-expression suite).
+ * Four keeps the sum well inside the timeout; tasks beyond it wait on the server, where waiting
+ * costs nothing.
+ */
+export const DEFAULT_WORKFLOW_TASKS = 4;
+
 export function workflowBundle(
   workflowsPath = WORKFLOWS_PATH,
   traced = false,
@@ -101,6 +113,8 @@ export interface WorkerOptions {
   tracing?: Telemetry;
   /** Encrypts payloads and failure messages (`WEFT_CODEC_KEYS`); without it they are stored in clear. */
   codec?: PayloadCodec;
+  /** Workflow tasks worked on at once; default {@link DEFAULT_WORKFLOW_TASKS}. */
+  workflowTasks?: number;
 }
 
 /** A worker without a store can run everything but `subworkflow` nodes. */
@@ -139,6 +153,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     },
     sinks: { ...(tracing?.sinks ?? {}), ...quotaSinks(options.metrics), ...eventSinks(options.metrics) },
     ...SANDBOX_BACKSTOP,
+    maxConcurrentWorkflowTaskExecutions: options.workflowTasks ?? DEFAULT_WORKFLOW_TASKS,
   });
   const done = worker.run().finally(async () => {
     await registry.close();
