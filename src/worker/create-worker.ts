@@ -66,6 +66,17 @@ const SANDBOX_BACKSTOP = { isolateExecutionTimeout: '30s' } as object;
  */
 export const DEFAULT_WORKFLOW_TASKS = 4;
 
+/**
+ * How long a task waits on this worker's sticky queue before the server hands it to any worker
+ * (the SDK's default is 10 s). Given to another worker — or back to this one after the wait — the
+ * run is replayed from its whole history, and a run of many evaluation slices then redoes all of
+ * them in one task: on a busy worker that costs more than the waiting it was meant to save
+ * (measured: heavy runs fell back at every task once the queue was 10 s deep). After a crash, a
+ * task added once the worker has stopped polling goes straight to the normal queue (the server
+ * checks for a recent poller, temporalio/temporal#2811); one already waiting here waits out the 30 s.
+ */
+const STICKY_WAIT = '30s';
+
 export function workflowBundle(
   workflowsPath = WORKFLOWS_PATH,
   traced = false,
@@ -154,6 +165,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     sinks: { ...(tracing?.sinks ?? {}), ...quotaSinks(options.metrics), ...eventSinks(options.metrics) },
     ...SANDBOX_BACKSTOP,
     maxConcurrentWorkflowTaskExecutions: options.workflowTasks ?? DEFAULT_WORKFLOW_TASKS,
+    stickyQueueScheduleToStartTimeout: STICKY_WAIT,
   });
   const done = worker.run().finally(async () => {
     await registry.close();

@@ -167,7 +167,8 @@ describe('hostile expressions in every place, on a loaded machine', () => {
   const triggerType = unique('hostile-trigger');
 
   before(async () => {
-    burners = startBurners(2);
+    // One CPU-burning sibling: with the rest of the suite running beside this file, the cores are busy.
+    burners = startBurners(1);
     stack = await startTestStack();
     const admin = await createKey(stack, 'root', ['admin']);
     await putTenant(stack, admin, canaryTenant);
@@ -407,7 +408,7 @@ describe('hostile expressions in every place, on a loaded machine', () => {
         ],
       });
       const cancellable: string[] = [];
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < 1; i++) {
         const id = idOf('endless');
         const submitted = await call('POST', '/v1/definitions', loop(id));
         assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
