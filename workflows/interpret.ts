@@ -77,6 +77,8 @@ import { statusPublisher } from './status-attribute.js';
 
 /** Marks runs whose expression failure messages are cut to `MAX_MESSAGE_BYTES` (interpreter/messages.ts). */
 export const BOUNDED_MESSAGES_PATCH = 'weft-bounded-failure-messages';
+/** Marks runs whose budget held back an item of an `ai` map (interpreter/budget.ts); older runs started every item. */
+export const BUDGET_EVERY_CALL_PATCH = 'weft-budget-every-call';
 /** Marks runs whose connector calls name the params rendered from secret-derived values (`call.mask`). */
 export const TAINT_MASK_PATCH = 'weft-taint-mask';
 
@@ -204,6 +206,8 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       const cut = truncateMessage(message);
       return cut !== message && patched(BOUNDED_MESSAGES_PATCH) ? cut : message;
     },
+    // Asked only when the budget would hold a map item back, so other runs' histories are unchanged.
+    budgetEveryCall: () => patched(BUDGET_EVERY_CALL_PATCH),
   };
   const now = () => new Date().toISOString();
   const ids = { workflow_id: info.workflowId, instance_id: info.runId };

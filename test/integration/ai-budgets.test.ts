@@ -1,0 +1,118 @@
+/**
+ * `options.max_cost_usd` on the real dev server against a local OpenAI-compatible server: it
+ * holds before every model call (map items, parallel branches), and a child run's cost rolls
+ * up into its parent's cost and budget.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import type { Client, Connection } from '@temporalio/client';
+import { SqliteDefinitionStore } from '../../src/store/sqlite-store.js';
+import type { RunningWorker } from '../../src/worker/create-worker.js';
+import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
+import { startRun, versioned, waitForState } from '../support/runs.js';
+import { connectClient, startTestWorker, unique } from '../support/temporal.js';
+
+let fake: FakeOpenAi;
+let worker: RunningWorker;
+let client: Client;
+let connection: Connection;
+let store: SqliteDefinitionStore;
+let dir: string;
+const taskQueue = unique('ai-budgets');
+const PRICE = { input_per_1m: 0.15, output_per_1m: 0.6 };
+/** 10,000 input tokens at PRICE: 0.0015 USD a call. */
+const CALL = { prompt_tokens: 10_000, completion_tokens: 0 };
+const CALL_USD = 0.0015;
+
+before(async () => {
+  fake = await startFakeOpenAi();
+  dir = mkdtempSync(join(tmpdir(), 'weft-budgets-'));
+  store = new SqliteDefinitionStore(join(dir, 'defs.db'));
+  worker = await startTestWorker(taskQueue, {
+    definitions: store,
+    activityDeps: { ai: { baseURL: fake.url, apiKey: fake.apiKey, models: {}, prices: { 'gpt-test-mini': PRICE } } },
+  });
+  ({ client, connection } = await connectClient());
+});
+after(async () => {
+  await worker?.shutdown();
+  await connection?.close();
+  await fake?.close();
+  await store?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(() => fake.reset());
+
+/** Answers every request with its own prompt, at CALL tokens. */
+const echoPrompt = (count: number) =>
+  fake.enqueue(
+    ...Array.from({ length: count }, () => (request: { body: any }) => ({
+      content: String(request.body.messages.at(-1).content),
+      usage: CALL,
+    })),
+  );
+const ai = (id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  type: 'ai',
+  model: 'gpt-test-mini',
+  prompt_template: `say ${id}`,
+  retry_policy: { max_attempts: 1 },
+  ...extra,
+});
+const near = (a: number, b: number) => Math.abs(a - b) < 1e-9;
+
+describe('AI budgets', () => {
+  test('a map of AI calls pauses once the budget is reached; raising it runs the rest', async () => {
+    echoPrompt(5);
+    const handle = await startRun(client, taskQueue, {
+      id: 'map-budget',
+      options: { max_cost_usd: 0.002 },
+      variables: [{ name: 'words', type: 'array', default: ['a', 'b', 'c', 'd', 'e'] }],
+      nodes: [
+        {
+          id: 'each',
+          type: 'map',
+          items: 'vars.words',
+          max_concurrency: 1,
+          ai: { model: 'gpt-test-mini', prompt_template: 'say {{ item }}' },
+          output: 'said',
+        },
+      ],
+    });
+    const paused = await waitForState(handle, (s) => s.status === 'paused' && s.active_nodes.length > 0);
+    assert.match(paused.pause_reason ?? '', /^budget_exceeded: /);
+    assert.equal(paused.nodes.each?.status, 'running');
+    assert.equal(fake.requests.length, 2, 'the third item would have started over budget');
+    assert.ok(near(paused.cost.usd, 2 * CALL_USD), JSON.stringify(paused.cost));
+
+    await handle.executeUpdate('control', { args: [{ type: 'resume', by: 'finance', max_cost_usd: 1 }] });
+    const result = (await handle.result()) as Record<string, unknown>;
+    assert.deepEqual(result.said, ['say a', 'say b', 'say c', 'say d', 'say e']);
+    assert.equal(fake.requests.length, 5);
+  });
+
+  test('parallel branches: the calls in flight finish, none starts after the budget is reached', async () => {
+    echoPrompt(4);
+    const handle = await startRun(client, taskQueue, {
+      id: 'parallel-budget',
+      options: { max_cost_usd: 0.001 },
+      nodes: [ai('a'), ai('b'), ai('a2'), ai('b2')],
+      edges: [
+        { from: 'a', to: 'a2' },
+        { from: 'b', to: 'b2' },
+      ],
+    });
+    const paused = await waitForState(
+      handle,
+      (s) => s.status === 'paused' && s.nodes.a?.status === 'completed' && s.nodes.b?.status === 'completed',
+    );
+    assert.match(paused.pause_reason ?? '', /^budget_exceeded: /);
+    assert.equal(paused.nodes.a2?.status, 'pending');
+    assert.equal(paused.nodes.b2?.status, 'pending');
+    assert.equal(fake.requests.length, 2);
+    assert.ok(near(paused.cost.usd, 2 * CALL_USD));
+  });
+});
