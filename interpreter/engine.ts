@@ -116,8 +116,8 @@ async function outcome(
     if (event.cached) entry.cached = true;
     else delete entry.cached;
   }
-  if ((event.type === 'activity_completed' || event.type === 'activity_failed') && event.cost)
-    addCost(state, node.id, event.cost);
+  // A child's cost rolls up into its parent's, so the parent's budget counts it too.
+  if (event.type !== 'timer_fired' && event.cost) addCost(state, node.id, event.cost);
   const failure = failureOf(event, node.id);
   const output = event.type === 'activity_completed' || event.type === 'child_completed' ? event.output : undefined;
 

@@ -12,7 +12,8 @@ import type { Client, Connection } from '@temporalio/client';
 import { SqliteDefinitionStore } from '../../src/store/sqlite-store.js';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
-import { startRun, versioned, waitForState } from '../support/runs.js';
+import { RunService } from '../../src/gateway/run-service.js';
+import { runState, startRun, versioned, waitForState } from '../support/runs.js';
 import { connectClient, startTestWorker, unique } from '../support/temporal.js';
 
 let fake: FakeOpenAi;
@@ -114,5 +115,81 @@ describe('AI budgets', () => {
     assert.equal(paused.nodes.b2?.status, 'pending');
     assert.equal(fake.requests.length, 2);
     assert.ok(near(paused.cost.usd, 2 * CALL_USD));
+  });
+
+  test("a child stops at what is left of its parent's budget, and its cost rolls up into the parent's", async () => {
+    echoPrompt(4);
+    const child = unique('budget-child').replace(/[^a-z0-9-]/g, '-');
+    await store.submit(
+      versioned({
+        id: child,
+        nodes: [ai('c1'), ai('c2'), ai('c3'), { id: 'out', type: 'end', result: '{ "said": nodes.c3.output }' }],
+        edges: [
+          { from: 'c1', to: 'c2' },
+          { from: 'c2', to: 'c3' },
+          { from: 'c3', to: 'out' },
+        ],
+      }),
+      'test',
+    );
+    const handle = await startRun(client, taskQueue, {
+      id: 'parent-budget',
+      options: { max_cost_usd: 0.004 },
+      nodes: [
+        ai('first'),
+        { id: 'kid', type: 'subworkflow', definition: child, inputs: {}, output: 'kid' },
+        ai('last'),
+      ],
+      edges: [
+        { from: 'first', to: 'kid' },
+        { from: 'kid', to: 'last' },
+      ],
+    });
+    // 0.0025 USD was left for the child: c1 and c2 fit under it, c3 would start over it.
+    await waitForState(handle, (s) => s.nodes.kid?.status === 'running');
+    const kid = client.workflow.getHandle(`${handle.workflowId}.kid-2`);
+    const paused = await waitForState(kid, (s) => s.status === 'paused');
+    assert.match(paused.pause_reason ?? '', /^budget_exceeded: .* its budget is 0\.0025 USD$/);
+    assert.equal(paused.nodes.c3?.status, 'pending');
+    assert.equal(fake.requests.length, 3);
+
+    await kid.executeUpdate('control', { args: [{ type: 'resume', by: 'finance', max_cost_usd: 1 }] });
+    const parent = await waitForState(handle, (s) => s.status === 'paused');
+    assert.match(parent.pause_reason ?? '', /^budget_exceeded: /);
+    assert.equal(parent.nodes.last?.status, 'pending');
+    assert.equal(fake.requests.length, 4, 'the parent made no call past its budget');
+    assert.ok(near(parent.nodes.kid?.cost?.usd ?? 0, 3 * CALL_USD), JSON.stringify(parent.nodes.kid));
+    assert.ok(near(parent.cost.usd, 4 * CALL_USD), JSON.stringify(parent.cost));
+    assert.deepEqual(parent.cost.tokens, { input: 40_000, output: 0 });
+    assert.deepEqual(parent.variables.kid, { said: 'say c3' }, 'the node output is the child result, no cost in it');
+    // The gateway answers the child's own result, as it answers any run's.
+    const runs = new RunService({ client, taskQueue, namespace: 'default', uiUrl: 'http://ui.test' });
+    assert.deepEqual(await runs.result(kid.workflowId), { status: 'completed', result: { said: 'say c3' } });
+  });
+
+  test("a failed child's cost still counts in its parent", async () => {
+    echoPrompt(1);
+    const child = unique('failing-child').replace(/[^a-z0-9-]/g, '-');
+    await store.submit(
+      versioned({
+        id: child,
+        nodes: [ai('c1'), { id: 'stop', type: 'end', status: 'failed', message: 'no good' }],
+        edges: [{ from: 'c1', to: 'stop' }],
+      }),
+      'test',
+    );
+    const handle = await startRun(client, taskQueue, {
+      id: 'parent-of-failed',
+      nodes: [
+        { id: 'kid', type: 'subworkflow', definition: child, inputs: {} },
+        { id: 'caught', type: 'set', assign: { why: 'error.type' } },
+      ],
+      edges: [{ from: 'kid', to: 'caught', on: 'error' }],
+    });
+    const result = (await handle.result()) as Record<string, unknown>;
+    assert.equal(result.why, 'EndFailed');
+    const state = await runState(handle);
+    assert.ok(near(state.cost.usd, CALL_USD), JSON.stringify(state.cost));
+    assert.ok(near(state.nodes.kid?.cost?.usd ?? 0, CALL_USD));
   });
 });

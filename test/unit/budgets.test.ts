@@ -110,4 +110,36 @@ describe('budgets', () => {
     assert.equal(sim.closing?.type, 'complete');
     assert.deepEqual(sim.calls.map((c) => c.node).sort(), ['a', 'a2', 'b', 'b2']);
   });
+
+  test("a child run's cost rolls up into its parent's cost and budget", async () => {
+    const sim = await simulate(
+      {
+        id: 'parent-budget',
+        options: { max_cost_usd: 0.003 },
+        nodes: [
+          ai('first'),
+          { id: 'kid', type: 'subworkflow', definition: 'child', inputs: {}, output: 'kid' },
+          ai('last'),
+        ],
+        edges: [
+          { from: 'first', to: 'kid' },
+          { from: 'kid', to: 'last' },
+        ],
+      },
+      {
+        first: paid(0.001),
+        kid: { output: { done: true }, cost: { usd: 0.0025, input_tokens: 300, output_tokens: 30 } },
+        last: paid(0.0001),
+      },
+    );
+    assert.deepEqual(
+      sim.calls.map((c) => c.node),
+      ['first', 'kid'],
+    );
+    assert.equal(sim.state.status, 'paused', 'the child spent what was left: "last" would go over');
+    assert.ok(Math.abs(sim.state.cost.usd - 0.0035) < 1e-12);
+    assert.deepEqual(sim.state.cost.tokens, { input: 400, output: 40 });
+    assert.equal(sim.state.nodes.kid?.cost?.usd, 0.0025);
+    assert.deepEqual(sim.state.vars.kid, { done: true });
+  });
 });
