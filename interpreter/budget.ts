@@ -26,6 +26,16 @@ export function budgetRefusal(program: Program, state: RunState): string | undef
   return `budget_exceeded: the run has cost ${state.cost.usd} USD, its budget is ${budget} USD`;
 }
 
+/**
+ * Notes in the run's history, once per model, that a model without a price was called: its
+ * calls count as 0 USD (a run with a budget refuses such a call instead, in the activity).
+ */
+export function noteUnpriced(state: RunState, node: string, model: string, now: string): void {
+  const note = `model "${model}" has no price (WEFT_AI_PRICES or the default table): its calls count as 0 USD`;
+  if (state.history.some((t) => t.to === 'cost_unknown' && t.note?.endsWith(note))) return;
+  runTransition(state, 'cost_unknown', now, { note: `${node}: ${note}` });
+}
+
 /** Pauses a running run for its budget; a run paused already keeps its reason. */
 export function pauseForBudget(state: RunState, reason: string, now: string): void {
   if (state.status !== 'running') return;

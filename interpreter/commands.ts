@@ -75,6 +75,8 @@ export interface CallCost {
   usd: number;
   input_tokens: number;
   output_tokens: number;
+  /** The model had no price, so `usd` is 0 whatever the call cost: the run notes it once per model. */
+  unpriced_model?: string;
 }
 
 export type EngineEvent =

@@ -9,7 +9,7 @@ import type { Node, NodeOf } from './definition-schema.js';
 import { durationMs } from './duration.js';
 import { ACTIVATION_LIMITS, SLICE_LIMITS, yieldSlice } from './expression-budget.js';
 import { ExpressionError, NeedsAsync, evaluate, evaluateSync, isTruthy, renderTemplateSync } from './expressions.js';
-import { budgetRefusal, pauseForBudget } from './budget.js';
+import { budgetRefusal, noteUnpriced, pauseForBudget } from './budget.js';
 import { cancelAll, nextCompensation, onFailure } from './failures.js';
 import { leave, leaveSync, receive } from './flow.js';
 import { startNodes } from './graph.js';
@@ -117,7 +117,10 @@ async function outcome(
     else delete entry.cached;
   }
   // A child's cost rolls up into its parent's, so the parent's budget counts it too.
-  if (event.type !== 'timer_fired' && event.cost) addCost(state, node.id, event.cost);
+  if (event.type !== 'timer_fired' && event.cost) {
+    addCost(state, node.id, event.cost);
+    if (event.cost.unpriced_model) noteUnpriced(state, node.id, event.cost.unpriced_model, now);
+  }
   const failure = failureOf(event, node.id);
   const output = event.type === 'activity_completed' || event.type === 'child_completed' ? event.output : undefined;
 

@@ -88,6 +88,8 @@ import {
 export const BOUNDED_MESSAGES_PATCH = 'weft-bounded-failure-messages';
 /** Marks runs whose budget held back an item of an `ai` map (interpreter/budget.ts); older runs started every item. */
 export const BUDGET_EVERY_CALL_PATCH = 'weft-budget-every-call';
+/** Marks runs with a budget whose AI calls say so (`budgeted`): the activity refuses a model without a price. */
+export const AI_BUDGETED_PATCH = 'weft-ai-budgeted';
 /** Marks runs whose connector calls name the params rendered from secret-derived values (`call.mask`). */
 export const TAINT_MASK_PATCH = 'weft-taint-mask';
 
@@ -404,12 +406,19 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       );
     } else if (command.type === 'run_ai') {
       const { runAi } = proxyActivities<Activities>(activityOptions(command.plan));
-      const call = scope.run(() => runAi(command.call));
+      // Only runs with a budget tell the activity (and get the patch marker): it refuses unpriced models.
+      const budgeted = remainingBudget(program, state) !== undefined && patched(AI_BUDGETED_PATCH);
+      const call = scope.run(() => runAi(budgeted ? { ...command.call, budgeted } : command.call));
       void settleWork(
         call.then((r) => ({
           output: r.output,
           attempt: r.attempt,
-          cost: { usd: r.cost_usd, input_tokens: r.usage.input_tokens, output_tokens: r.usage.output_tokens },
+          cost: {
+            usd: r.cost_usd,
+            input_tokens: r.usage.input_tokens,
+            output_tokens: r.usage.output_tokens,
+            ...(r.unpriced ? { unpriced_model: r.model } : {}),
+          },
         })),
         command.plan,
       );

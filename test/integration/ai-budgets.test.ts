@@ -1,20 +1,23 @@
 /**
  * `options.max_cost_usd` on the real dev server against a local OpenAI-compatible server: it
- * holds before every model call (map items, parallel branches), and a child run's cost rolls
- * up into its parent's cost and budget.
+ * holds before every model call (map items, parallel branches), a child run's cost rolls up
+ * into its parent's cost and budget, and calls are priced from the default table.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import type { Client, Connection } from '@temporalio/client';
+import { WorkflowFailedError, type Client, type Connection } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { SqliteDefinitionStore } from '../../src/store/sqlite-store.js';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { RunService } from '../../src/gateway/run-service.js';
 import { runState, startRun, versioned, waitForState } from '../support/runs.js';
-import { connectClient, startTestWorker, unique } from '../support/temporal.js';
+import { NAMESPACE, connectClient, startTestWorker, temporalAddress, unique } from '../support/temporal.js';
 
 let fake: FakeOpenAi;
 let worker: RunningWorker;
@@ -191,5 +194,69 @@ describe('AI budgets', () => {
     const state = await runState(handle);
     assert.ok(near(state.cost.usd, CALL_USD), JSON.stringify(state.cost));
     assert.ok(near(state.nodes.kid?.cost?.usd ?? 0, CALL_USD));
+  });
+});
+
+describe('AI prices', () => {
+  test('a common model is priced from the default table, with no WEFT_AI_PRICES entry', async () => {
+    fake.enqueue({ content: 'hi', usage: { prompt_tokens: 100_000, completion_tokens: 10_000 } });
+    const handle = await startRun(client, taskQueue, {
+      id: 'default-price',
+      nodes: [ai('a', { model: 'gpt-4o-mini' })],
+    });
+    await handle.result();
+    const state = await runState(handle);
+    // gpt-4o-mini: 0.15 USD per 1M input, 0.60 per 1M output tokens.
+    assert.ok(near(state.cost.usd, 0.015 + 0.006), JSON.stringify(state.cost));
+  });
+
+  test('a model without a price is refused before the call when the run has a budget', async () => {
+    fake.enqueue({ content: 'never sent' });
+    const handle = await startRun(client, taskQueue, {
+      id: 'unpriced-budget',
+      options: { max_cost_usd: 1 },
+      nodes: [ai('a', { model: 'local-llama' })],
+    });
+    await assert.rejects(
+      handle.result(),
+      (err: unknown) =>
+        err instanceof WorkflowFailedError &&
+        err.cause instanceof ApplicationFailure &&
+        err.cause.type === 'UnpricedModel' &&
+        /model "local-llama" has no price .*options\.max_cost_usd/.test(err.cause.message),
+    );
+    assert.equal(fake.requests.length, 0);
+  });
+
+  test('without a budget, a model without a price costs 0 and the run history says so', async () => {
+    fake.enqueue({ content: 'hi', usage: { prompt_tokens: 10, completion_tokens: 1 } });
+    const handle = await startRun(client, taskQueue, { id: 'unpriced', nodes: [ai('a', { model: 'local-llama' })] });
+    await handle.result();
+    const state = await runState(handle);
+    assert.deepEqual(state.cost, { usd: 0, tokens: { input: 10, output: 1 } });
+    assert.deepEqual(
+      state.history.filter((t) => t.to === 'cost_unknown').map((t) => t.note),
+      ['a: model "local-llama" has no price (WEFT_AI_PRICES or the default table): its calls count as 0 USD'],
+    );
+  });
+
+  test('a worker with a malformed WEFT_AI_PRICES does not start, and says which variable is wrong', async () => {
+    const script = fileURLToPath(new URL('../../src/cli/worker.js', import.meta.url));
+    const worker = spawn(process.execPath, [script], {
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: temporalAddress(),
+        TEMPORAL_NAMESPACE: NAMESPACE,
+        TEMPORAL_TASK_QUEUE: unique('bad-prices'),
+        WEFT_DATA_DIR: dir,
+        WEFT_AI_PRICES: '{"gpt-4o": {"input_per_1m": "2.5"}}',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    worker.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => worker.once('exit', resolve));
+    assert.notEqual(code, 0);
+    assert.match(stderr, /invalid configuration: WEFT_AI_PRICES\.gpt-4o\.input_per_1m: .*expected number/);
   });
 });

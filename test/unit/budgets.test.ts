@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { aiConfigFromEnv } from '../../activities/ai-config.js';
+import { DEFAULT_AI_PRICES, priceOf } from '../../activities/ai-prices.js';
 import { applyControl } from '../../interpreter/control.js';
 import { simulate, type Simulation } from '../support/simulate.js';
 
@@ -141,5 +143,52 @@ describe('budgets', () => {
     assert.deepEqual(sim.state.cost.tokens, { input: 400, output: 40 });
     assert.equal(sim.state.nodes.kid?.cost?.usd, 0.0025);
     assert.deepEqual(sim.state.vars.kid, { done: true });
+  });
+
+  test('an unpriced model is noted once in the run history; its calls count as 0', async () => {
+    const unpriced = (call: unknown) => ({
+      output: (call as { prompt: string }).prompt,
+      cost: { usd: 0, input_tokens: 10, output_tokens: 1, unpriced_model: 'local-llama' },
+    });
+    const sim = await simulate(
+      { id: 'unpriced', nodes: [ai('a'), ai('b')], edges: [{ from: 'a', to: 'b' }] },
+      { a: unpriced, b: unpriced },
+    );
+    assert.equal(sim.state.status, 'completed');
+    const notes = sim.state.history.filter((t) => t.to === 'cost_unknown').map((t) => t.note);
+    assert.deepEqual(notes, [
+      'a: model "local-llama" has no price (WEFT_AI_PRICES or the default table): its calls count as 0 USD',
+    ]);
+    assert.deepEqual(sim.state.cost, { usd: 0, tokens: { input: 20, output: 2 } });
+  });
+});
+
+describe('AI prices', () => {
+  test('the default table prices common models; a dated snapshot takes its model price unless listed', () => {
+    assert.deepEqual(priceOf(DEFAULT_AI_PRICES, 'gpt-4o-mini'), { input_per_1m: 0.15, output_per_1m: 0.6 });
+    assert.deepEqual(priceOf(DEFAULT_AI_PRICES, 'gpt-4o-mini-2024-07-18'), { input_per_1m: 0.15, output_per_1m: 0.6 });
+    assert.deepEqual(priceOf(DEFAULT_AI_PRICES, 'gpt-4o-2024-05-13'), { input_per_1m: 5, output_per_1m: 15 });
+    for (const model of ['gpt-4o', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4.1-nano', 'o1', 'o3', 'o3-mini', 'o4-mini'])
+      assert.ok(priceOf(DEFAULT_AI_PRICES, model), model);
+    assert.equal(priceOf(DEFAULT_AI_PRICES, 'my-local-model'), undefined);
+  });
+
+  test('WEFT_AI_PRICES must be JSON of model → { input_per_1m, output_per_1m }, or the worker does not start', () => {
+    assert.throws(
+      () => aiConfigFromEnv({ WEFT_AI_PRICES: '{"gpt-4o": ' }),
+      /^Error: invalid configuration: WEFT_AI_PRICES is not valid JSON/,
+    );
+    assert.throws(
+      () => aiConfigFromEnv({ WEFT_AI_PRICES: '{"gpt-4o": {"input_per_1m": "2.5", "output_per_1m": 10}}' }),
+      /^Error: invalid configuration: WEFT_AI_PRICES\.gpt-4o\.input_per_1m: .*expected number/,
+    );
+    assert.throws(
+      () => aiConfigFromEnv({ WEFT_AI_PRICES: '{"gpt-4o": {"input": 2.5, "output": 10}}' }),
+      /WEFT_AI_PRICES\.gpt-4o/,
+    );
+    assert.deepEqual(
+      aiConfigFromEnv({ WEFT_AI_PRICES: '{"gpt-4o": {"input_per_1m": 1, "output_per_1m": 2}}' }).prices,
+      { 'gpt-4o': { input_per_1m: 1, output_per_1m: 2 } },
+    );
   });
 });
