@@ -14,6 +14,7 @@ import { WorkflowFailedError, type Client, type Connection } from '@temporalio/c
 import { ApplicationFailure } from '@temporalio/common';
 import { SqliteDefinitionStore } from '../../src/store/sqlite-store.js';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
+import { aiMapDefinition } from '../support/definitions.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { RunService } from '../../src/gateway/run-service.js';
 import { runState, startRun, versioned, waitForState } from '../support/runs.js';
@@ -71,21 +72,8 @@ const near = (a: number, b: number) => Math.abs(a - b) < 1e-9;
 describe('AI budgets', () => {
   test('a map of AI calls pauses once the budget is reached; raising it runs the rest', async () => {
     echoPrompt(5);
-    const handle = await startRun(client, taskQueue, {
-      id: 'map-budget',
-      options: { max_cost_usd: 0.002 },
-      variables: [{ name: 'words', type: 'array', default: ['a', 'b', 'c', 'd', 'e'] }],
-      nodes: [
-        {
-          id: 'each',
-          type: 'map',
-          items: 'vars.words',
-          max_concurrency: 1,
-          ai: { model: 'gpt-test-mini', prompt_template: 'say {{ item }}' },
-          output: 'said',
-        },
-      ],
-    });
+    const words = ['a', 'b', 'c', 'd', 'e'];
+    const handle = await startRun(client, taskQueue, aiMapDefinition('gpt-test-mini', 0.002, words, 1));
     const paused = await waitForState(handle, (s) => s.status === 'paused' && s.active_nodes.length > 0);
     assert.match(paused.pause_reason ?? '', /^budget_exceeded: /);
     assert.equal(paused.nodes.each?.status, 'running');

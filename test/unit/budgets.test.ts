@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { aiConfigFromEnv } from '../../activities/ai-config.js';
 import { DEFAULT_AI_PRICES, priceOf } from '../../activities/ai-prices.js';
 import { applyControl } from '../../interpreter/control.js';
+import { aiMapDefinition } from '../support/definitions.js';
 import { simulate, type Simulation } from '../support/simulate.js';
 
 const ai = (id: string, extra: Record<string, unknown> = {}) => ({
@@ -30,24 +31,9 @@ async function resume(sim: Simulation, maxCost: number): Promise<void> {
 
 describe('budgets', () => {
   test('a map of AI calls stops starting items once the budget is reached, and goes on when it is raised', async () => {
-    const sim = await simulate(
-      {
-        id: 'map-budget',
-        options: { max_cost_usd: 0.001 },
-        variables: [{ name: 'words', type: 'array', default: ['a', 'b', 'c', 'd', 'e'] }],
-        nodes: [
-          {
-            id: 'each',
-            type: 'map',
-            items: 'vars.words',
-            max_concurrency: 1,
-            ai: { model: 'gpt-4o-mini', prompt_template: 'say {{ item }}' },
-            output: 'said',
-          },
-        ],
-      },
-      { each: paid(0.0006) },
-    );
+    const sim = await simulate(aiMapDefinition('gpt-4o-mini', 0.001, ['a', 'b', 'c', 'd', 'e'], 1), {
+      each: paid(0.0006),
+    });
     assert.equal(sim.calls.length, 2, 'the third item would start over budget');
     assert.equal(sim.state.status, 'paused');
     assert.match(sim.state.pause_reason ?? '', /^budget_exceeded: /);
@@ -62,23 +48,9 @@ describe('budgets', () => {
   });
 
   test('items of a map already in flight finish once the budget is reached; no new one starts', async () => {
-    const sim = await simulate(
-      {
-        id: 'map-concurrent',
-        options: { max_cost_usd: 0.001 },
-        variables: [{ name: 'words', type: 'array', default: ['a', 'b', 'c', 'd', 'e', 'f'] }],
-        nodes: [
-          {
-            id: 'each',
-            type: 'map',
-            items: 'vars.words',
-            max_concurrency: 3,
-            ai: { model: 'gpt-4o-mini', prompt_template: 'say {{ item }}' },
-          },
-        ],
-      },
-      { each: paid(0.002) },
-    );
+    const sim = await simulate(aiMapDefinition('gpt-4o-mini', 0.001, ['a', 'b', 'c', 'd', 'e', 'f'], 3), {
+      each: paid(0.002),
+    });
     // Three were in flight when the first answer spent the budget: they finish, none follows.
     assert.equal(sim.calls.length, 3);
     assert.equal(sim.state.status, 'paused');
