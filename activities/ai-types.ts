@@ -8,6 +8,8 @@ import type { AiCall } from '../interpreter/commands.js';
 export interface AiRequest extends AiCall {
   /** How many times an answer that fails the mapping is sent back for repair (default 2). */
   max_repairs?: number;
+  /** The run has an AI budget: a model without a price is refused before it is called (set by the workflow). */
+  budgeted?: boolean;
 }
 
 /** What an AI step produced. Tokens and cost include the answers that had to be repaired. */
@@ -21,4 +23,6 @@ export interface AiResult {
   model: string;
   usage: { input_tokens: number; output_tokens: number };
   cost_usd: number;
+  /** The model has no price (`WEFT_AI_PRICES`, default table): `cost_usd` is 0 whatever it really cost. */
+  unpriced?: true;
 }

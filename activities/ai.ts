@@ -13,7 +13,8 @@ import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUse
 import type { ChatCompletion, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import type { AiRequest, AiResult } from './ai-types.js';
-import { costUsd, type AiConfig } from './ai-config.js';
+import { costUsd, type AiConfig, type Price } from './ai-config.js';
+import { DEFAULT_AI_PRICES, priceOf } from './ai-prices.js';
 import { compileOutputMapping, mapAnswer, repairInstruction, type OutputMapping } from './ai-output.js';
 import { ErrorTypes, nonRetryableFailure, retryableFailure, withAttempt } from './errors.js';
 import { retryDelayFromHeaders } from './retry-after.js';
@@ -33,6 +34,7 @@ const Request = z.object({
   parameters: z.record(z.string(), z.unknown()).optional(),
   output_mapping: z.record(z.string(), z.unknown()).optional(),
   max_repairs: z.number().int().min(0).max(10).optional(),
+  budgeted: z.boolean().optional(),
 });
 
 /** The chat completion parameters a definition may set; anything else is refused. */
@@ -119,6 +121,7 @@ function addUsage(total: Usage, completion: ChatCompletion): Usage {
 export function createAiActivity(config: AiConfig) {
   let client: OpenAI | undefined;
   const unpriced = new Set<string>();
+  const prices: Record<string, Price> = { ...DEFAULT_AI_PRICES, ...config.prices };
 
   const openai = (): OpenAI => {
     if (!config.apiKey && !config.baseURL) {
@@ -137,14 +140,27 @@ export function createAiActivity(config: AiConfig) {
     return client;
   };
 
-  const cost = (model: string, alias: string, usage: Usage): number => {
-    const price = config.prices?.[model] ?? config.prices?.[alias];
+  const priceFor = (model: string, alias: string): Price | undefined =>
+    priceOf(prices, model) ?? priceOf(prices, alias);
+  /** The call's cost; undefined when the model has no price (it then counts as 0, with a warning). */
+  const cost = (model: string, alias: string, usage: Usage): number | undefined => {
+    const price = priceFor(model, alias);
     if (price) return costUsd(price, usage.input_tokens, usage.output_tokens);
     if (!unpriced.has(model)) {
       unpriced.add(model);
-      Context.current().log.warn(`no price for model "${model}" in WEFT_AI_PRICES: its cost counts as 0`);
+      Context.current().log.warn(
+        `no price for model "${model}" in WEFT_AI_PRICES or the default table: its cost counts as 0`,
+      );
     }
-    return 0;
+    return undefined;
+  };
+  // A budget cannot hold over calls it cannot count: refused before the model is called.
+  const refuseUnpriced = (request: z.output<typeof Request>, model: string): void => {
+    if (!request.budgeted || priceFor(model, request.model)) return;
+    throw nonRetryableFailure(
+      ErrorTypes.UnpricedModel,
+      `node "${request.node}": model "${model}" has no price in WEFT_AI_PRICES or the default table, and the run has a budget (options.max_cost_usd): add the model's price to WEFT_AI_PRICES`,
+    );
   };
 
   return async function runAi(input: AiRequest): Promise<AiResult> {
@@ -155,6 +171,7 @@ export function createAiActivity(config: AiConfig) {
       const parameters = parse(Parameters, request.parameters ?? {}, 'parameters');
       const mapping = compileOutputMapping(request.output_mapping, request.node);
       const model = config.models?.[request.model] ?? request.model;
+      refuseUnpriced(request, model);
       const previous = RepairState.safeParse(ctx.info.heartbeatDetails);
       const state: RepairState = previous.success
         ? previous.data
@@ -184,10 +201,20 @@ export function createAiActivity(config: AiConfig) {
 
       const answer = completion.choices[0]?.message?.content ?? '';
       const usage = addUsage(state.usage, completion);
-      const cost_usd = cost(model, request.model, usage);
+      const priced = cost(model, request.model, usage);
+      const cost_usd = priced ?? 0;
       const repairs = state.invalid.length;
       const mapped = await mapAnswer(answer, mapping);
-      if (mapped.ok) return { output: mapped.output, attempt, repairs, model, usage, cost_usd };
+      if (mapped.ok)
+        return {
+          output: mapped.output,
+          attempt,
+          repairs,
+          model,
+          usage,
+          cost_usd,
+          ...(priced === undefined ? { unpriced: true as const } : {}),
+        };
 
       const maxRepairs = request.max_repairs ?? DEFAULT_MAX_REPAIRS;
       const details = {

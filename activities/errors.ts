@@ -50,6 +50,8 @@ export const ErrorTypes = {
   ModelError: 'ModelError',
   /** The model's answer failed the output mapping; repaired by retries up to `max_repairs`. */
   InvalidModelOutput: 'InvalidModelOutput',
+  /** A run with a budget asked for a model that has no price (`WEFT_AI_PRICES`, default table); never retried. */
+  UnpricedModel: 'UnpricedModel',
 } as const;
 
 /** Extra failure settings: `nextRetryDelay` overrides the retry policy's backoff for one retry. */

@@ -70,18 +70,21 @@ export type Command =
 /** Commands that start work the workflow must track until an event reports its end. */
 export type WorkCommand = Extract<Command, { type: 'run_activity' | 'run_ai' | 'start_child' | 'start_timer' }>;
 
-/** Usage and cost an AI activity reports with its output. */
+/** Usage and cost an AI activity (or a child run, for all of its calls) reports with its outcome. */
 export interface CallCost {
   usd: number;
   input_tokens: number;
   output_tokens: number;
+  /** The model had no price, so `usd` is 0 whatever the call cost: the run notes it once per model. */
+  unpriced_model?: string;
 }
 
 export type EngineEvent =
   | { type: 'activity_completed'; exec: string; output: unknown; attempts: number; cost?: CallCost; cached?: boolean }
   | { type: 'activity_failed'; exec: string; error: Omit<NodeError, 'node'>; attempts: number; cost?: CallCost }
-  | { type: 'child_completed'; exec: string; output: unknown }
-  | { type: 'child_failed'; exec: string; error: Omit<NodeError, 'node'> }
+  /** `cost`: what the child run spent on AI, reported by children started with `child` (its whole tree). */
+  | { type: 'child_completed'; exec: string; output: unknown; cost?: CallCost }
+  | { type: 'child_failed'; exec: string; error: Omit<NodeError, 'node'>; cost?: CallCost }
   | { type: 'timer_fired'; exec: string };
 
 /** An external event as delivered to a run (by the gateway, NATS, or a test). */

@@ -7,6 +7,7 @@
 import type { Command, ExternalEvent } from './commands.js';
 import { advance, EVENT_BUFFER_LIMIT, eventMatches } from './engine.js';
 import { onFailure } from './failures.js';
+import { refillMaps } from './map-node.js';
 import { leave } from './flow.js';
 import { recordWrite } from './lineage.js';
 import { matchesType } from './run-input.js';
@@ -216,6 +217,7 @@ async function resume(
   delete state.pause_reason;
   if (transitionNote) runTransition(state, 'running', now, transitionNote);
   const parked = state.parked.splice(0);
+  commands.push(...(await refillMaps(program, state, now)));
   return advance(program, state, now, [...arrivals, ...parked], commands);
 }
 

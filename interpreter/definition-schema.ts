@@ -187,7 +187,10 @@ export const ErrorHandler = z.strictObject({
 export const RunOptions = z.strictObject({
   on_failure: z.enum(['fail', 'pause']).default('fail'),
   timeout: Duration.optional(),
-  max_cost_usd: z.number().nonnegative().optional(),
+  max_cost_usd: z.number().nonnegative().optional().meta({
+    description:
+      "AI budget in USD, checked before every model call (ai nodes, each item of an ai map; child runs get what is left): once the run's cost reached it no call starts and the run pauses (budget_exceeded) until resumed with a higher max_cost_usd. A model without a price is refused while a budget is set.",
+  }),
   max_node_visits: z.int().min(1).default(1000),
 });
 

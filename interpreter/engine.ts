@@ -9,6 +9,7 @@ import type { Node, NodeOf } from './definition-schema.js';
 import { durationMs } from './duration.js';
 import { ACTIVATION_LIMITS, SLICE_LIMITS, yieldSlice } from './expression-budget.js';
 import { ExpressionError, NeedsAsync, evaluate, evaluateSync, isTruthy, renderTemplateSync } from './expressions.js';
+import { budgetRefusal, noteUnpriced, pauseForBudget } from './budget.js';
 import { cancelAll, nextCompensation, onFailure } from './failures.js';
 import { leave, leaveSync, receive } from './flow.js';
 import { startNodes } from './graph.js';
@@ -115,8 +116,11 @@ async function outcome(
     if (event.cached) entry.cached = true;
     else delete entry.cached;
   }
-  if ((event.type === 'activity_completed' || event.type === 'activity_failed') && event.cost)
+  // A child's cost rolls up into its parent's, so the parent's budget counts it too.
+  if (event.type !== 'timer_fired' && event.cost) {
     addCost(state, node.id, event.cost);
+    if (event.cost.unpriced_model) noteUnpriced(state, node.id, event.cost.unpriced_model, now);
+  }
   const failure = failureOf(event, node.id);
   const output = event.type === 'activity_completed' || event.type === 'child_completed' ? event.output : undefined;
 
@@ -136,8 +140,9 @@ async function outcome(
     }
     map.results[execution.map.index] = output ?? null;
     map.running--;
-    commands.push(...(await fillMap(state, node, execution.map.exec)));
-    if (map.running > 0) return [];
+    commands.push(...(await fillMap(program, state, node, execution.map.exec, now)));
+    // Items the budget held back start on resume: the map is not done until every item ran.
+    if (map.running > 0 || map.next < map.items.length) return [];
     delete state.inflight[execution.map.exec];
     completeNode(state, node, map.results, now);
     return leave(program, state, node.id, 'success');
@@ -494,15 +499,12 @@ async function startWork(
   commands: Command[],
 ): Promise<Arrival[]> {
   const entry = record(state, node.id);
-  if (node.type === 'ai') {
-    const budget = state.max_cost_usd ?? program.definition.options.max_cost_usd;
-    if (budget !== undefined && state.cost.usd >= budget) {
-      entry.visits--;
-      state.status = 'paused';
-      state.pause_reason = `budget_exceeded: the run has cost ${state.cost.usd} USD, its budget is ${budget} USD`;
-      runTransition(state, 'paused', now, { note: state.pause_reason });
-      return [{ node: node.id, live: true }];
-    }
+  const overBudget = node.type === 'ai' ? budgetRefusal(program, state) : undefined;
+  if (overBudget) {
+    // The arrival comes back (parked while paused), so a resume with a higher budget starts the node.
+    entry.visits--;
+    pauseForBudget(state, overBudget, now);
+    return [{ node: node.id, live: true }];
   }
   const refused = inflightRefusal(state);
   if (refused) return quotaFailure(program, state, node, refused, now, commands);
@@ -638,7 +640,7 @@ async function startMap(
   };
   state.current_node = node.id;
   transition(state, node.id, 'running', now, { note: `${items.length} item(s)` });
-  commands.push(...(await fillMap(state, node, exec)));
+  commands.push(...(await fillMap(program, state, node, exec, now)));
   return [];
 }
 

@@ -10,7 +10,8 @@ import { renderTemplate } from './expressions.js';
 import { AI_DEFAULTS, activityPlan } from './plans.js';
 import type { RunQuotas } from './quotas.js';
 import type { RunState } from './run-state.js';
-import { context } from './state-ops.js';
+import { budgetRefusal, pauseForBudget } from './budget.js';
+import { context, type Program } from './state-ops.js';
 
 /** A task's connector call, with its result cache setting and the run's response size quota. */
 export function connectorCall(
@@ -85,12 +86,31 @@ export async function bodyCommand(
   };
 }
 
-/** Starts map items while there is room; returns their commands. */
-export async function fillMap(state: RunState, node: NodeOf<'map'>, mapExec: string): Promise<Command[]> {
+/**
+ * Whether the budget holds back the next item of an `ai` map (and pauses the run). Runs whose
+ * history was recorded before every item was checked keep starting them (`budgetEveryCall`).
+ */
+function heldByBudget(program: Program, state: RunState, node: NodeOf<'map'>, now: string): boolean {
+  if (!node.ai) return false;
+  const refusal = budgetRefusal(program, state);
+  if (!refusal || !(program.budgetEveryCall?.() ?? true)) return false;
+  pauseForBudget(state, refusal, now);
+  return true;
+}
+
+/** Starts map items while there is room (in concurrency and in the run's budget); returns their commands. */
+export async function fillMap(
+  program: Program,
+  state: RunState,
+  node: NodeOf<'map'>,
+  mapExec: string,
+  now: string,
+): Promise<Command[]> {
   const execution = state.inflight[mapExec];
   if (execution?.kind !== 'map') return [];
   const commands: Command[] = [];
   while (execution.next < execution.items.length && execution.running < execution.concurrency) {
+    if (heldByBudget(program, state, node, now)) break;
     const index = execution.next++;
     execution.running++;
     const exec = `${mapExec}/${index}`;
@@ -118,5 +138,16 @@ export function cancelMapItems(state: RunState, mapExec: string): Command[] {
     }
   }
   delete state.inflight[mapExec];
+  return commands;
+}
+
+/** Starts the items of every map that has room again (after a resume raised the budget). */
+export async function refillMaps(program: Program, state: RunState, now: string): Promise<Command[]> {
+  const commands: Command[] = [];
+  for (const [exec, execution] of Object.entries(state.inflight)) {
+    const node = program.nodes.get(execution.node);
+    if (execution.kind === 'map' && node?.type === 'map')
+      commands.push(...(await fillMap(program, state, node, exec, now)));
+  }
   return commands;
 }

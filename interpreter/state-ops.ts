@@ -27,6 +27,11 @@ export interface Program {
   cyclic: Set<string>;
   /** Bounds an expression failure message (the workflow cuts long ones behind `patched()`); absent: kept as is. */
   boundMessage?: (message: string) => string;
+  /**
+   * Whether the budget is checked before each item of an `ai` map, asked only when it would hold
+   * one back (the workflow answers with `patched()`, so older runs replay); absent: it is.
+   */
+  budgetEveryCall?: () => boolean;
 }
 
 export function compileProgram(definition: Definition): Program {

@@ -71,12 +71,25 @@ import {
   type RunStateView,
 } from '../interpreter/run-state.js';
 import { isClosed } from '../interpreter/state-ops.js';
+import { remainingBudget } from '../interpreter/budget.js';
 import type { EventSinks } from './event-mailbox.js';
 import { describeRun } from './run-details.js';
 import { statusPublisher } from './status-attribute.js';
+import {
+  CHILD_COST_PATCH,
+  failedChildCost,
+  inheritBudget,
+  readChildOutcome,
+  type ChildArgs,
+  type ChildOutcome,
+} from './child-cost.js';
 
 /** Marks runs whose expression failure messages are cut to `MAX_MESSAGE_BYTES` (interpreter/messages.ts). */
 export const BOUNDED_MESSAGES_PATCH = 'weft-bounded-failure-messages';
+/** Marks runs whose budget held back an item of an `ai` map (interpreter/budget.ts); older runs started every item. */
+export const BUDGET_EVERY_CALL_PATCH = 'weft-budget-every-call';
+/** Marks runs with a budget whose AI calls say so (`budgeted`): the activity refuses a model without a price. */
+export const AI_BUDGETED_PATCH = 'weft-ai-budgeted';
 /** Marks runs whose connector calls name the params rendered from secret-derived values (`call.mask`). */
 export const TAINT_MASK_PATCH = 'weft-taint-mask';
 
@@ -90,6 +103,8 @@ export interface InterpretArgs {
   continue_as_new_after?: number;
   /** The tenant's run-time quotas, set by the gateway at start and kept in the state; absent: none. */
   quotas?: RunQuotas;
+  /** Set by the parent run that started this one: report the cost, stop at its budget (`child-cost.ts`). */
+  child?: ChildArgs;
 }
 
 export interface ControlResult {
@@ -175,7 +190,7 @@ function failureOf(
   if (cause instanceof ApplicationFailure) {
     const details = cause.details?.[0] as Partial<FailureDetails> | undefined;
     const attempts = typeof details?.attempt === 'number' ? details.attempt : maxAttempts;
-    const cost = failedCallCost(details);
+    const cost = failedCallCost(details) ?? failedChildCost(details);
     return { type: cause.type ?? 'Error', message: cause.message, attempts, ...(cost ? { cost } : {}) };
   }
   if (cause instanceof TimeoutFailure) {
@@ -204,6 +219,8 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       const cut = truncateMessage(message);
       return cut !== message && patched(BOUNDED_MESSAGES_PATCH) ? cut : message;
     },
+    // Asked only when the budget would hold a map item back, so other runs' histories are unchanged.
+    budgetEveryCall: () => patched(BUDGET_EVERY_CALL_PATCH),
   };
   const now = () => new Date().toISOString();
   const ids = { workflow_id: info.workflowId, instance_id: info.runId };
@@ -229,6 +246,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       started_at: info.startTime.toISOString(),
     };
     state = initialState(run, args.input ?? {}, resolved.variables, args.quotas);
+    inheritBudget(state, definition.options.max_cost_usd, args.child);
   }
 
   const inbox: InboxItem[] = [];
@@ -287,6 +305,54 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     inbox.push({ kind: 'engine', event });
   };
 
+  /** Starts a child run; since CHILD_COST_PATCH it reports its cost and gets the remaining budget. */
+  const startChild = (command: Extract<WorkCommand, { type: 'start_child' }>, scope: CancellationScope): void => {
+    const { exec } = command;
+    const { loadDefinition } = proxyActivities<DefinitionActivities>({
+      startToCloseTimeout: '30s',
+      summary: `${command.node}: load ${command.call.definition}`,
+      retry: { maximumAttempts: 5 },
+    });
+    const childId = `${info.workflowId}.${exec.replace('#', '-').replace('/', '-')}`;
+    const reporting = patched(CHILD_COST_PATCH);
+    const budget = remainingBudget(program, state);
+    const child: ChildArgs = budget === undefined ? {} : { budget_usd: budget };
+    scope
+      .run(async () => {
+        const definition = await loadDefinition({
+          id: command.call.definition,
+          ...(command.call.version ? { version: command.call.version } : {}),
+        });
+        return executeChild(interpret, {
+          workflowId: childId,
+          args: [
+            {
+              definition,
+              input: command.call.input,
+              ...(state.quotas ? { quotas: state.quotas } : {}),
+              ...(reporting ? { child } : {}),
+            },
+          ],
+          staticSummary: `${definition.name ?? definition.id} · ${definition.id} v${definition.version} (from ${command.node})`,
+          memo: {
+            definition_id: definition.id,
+            definition_version: definition.version,
+            parent: info.workflowId,
+            ...(reporting ? { reports_cost: true } : {}),
+          },
+        });
+      })
+      .then(
+        (output) =>
+          settle(exec, { type: 'child_completed', exec, ...(reporting ? readChildOutcome(output) : { output }) }),
+        (err: unknown) => {
+          const f = failureOf(err, 1);
+          const error = { type: f.type, message: f.message };
+          settle(exec, { type: 'child_failed', exec, error, ...(f.cost ? { cost: f.cost } : {}) });
+        },
+      );
+  };
+
   // Only definitions with secret-derived params get the patch marker (and the changed calls).
   const taintedParams = taintedParamPointers(definition);
   const masking = taintedParams.size > 0 && patched(TAINT_MASK_PATCH);
@@ -340,42 +406,24 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       );
     } else if (command.type === 'run_ai') {
       const { runAi } = proxyActivities<Activities>(activityOptions(command.plan));
-      const call = scope.run(() => runAi(command.call));
+      // Only runs with a budget tell the activity (and get the patch marker): it refuses unpriced models.
+      const budgeted = remainingBudget(program, state) !== undefined && patched(AI_BUDGETED_PATCH);
+      const call = scope.run(() => runAi(budgeted ? { ...command.call, budgeted } : command.call));
       void settleWork(
         call.then((r) => ({
           output: r.output,
           attempt: r.attempt,
-          cost: { usd: r.cost_usd, input_tokens: r.usage.input_tokens, output_tokens: r.usage.output_tokens },
+          cost: {
+            usd: r.cost_usd,
+            input_tokens: r.usage.input_tokens,
+            output_tokens: r.usage.output_tokens,
+            ...(r.unpriced ? { unpriced_model: r.model } : {}),
+          },
         })),
         command.plan,
       );
     } else {
-      const { loadDefinition } = proxyActivities<DefinitionActivities>({
-        startToCloseTimeout: '30s',
-        summary: `${command.node}: load ${command.call.definition}`,
-        retry: { maximumAttempts: 5 },
-      });
-      const childId = `${info.workflowId}.${exec.replace('#', '-').replace('/', '-')}`;
-      scope
-        .run(async () => {
-          const child = await loadDefinition({
-            id: command.call.definition,
-            ...(command.call.version ? { version: command.call.version } : {}),
-          });
-          return executeChild(interpret, {
-            workflowId: childId,
-            args: [{ definition: child, input: command.call.input, ...(state.quotas ? { quotas: state.quotas } : {}) }],
-            staticSummary: `${child.name ?? child.id} · ${child.id} v${child.version} (from ${command.node})`,
-            memo: { definition_id: child.id, definition_version: child.version, parent: info.workflowId },
-          });
-        })
-        .then(
-          (output) => settle(exec, { type: 'child_completed', exec, output }),
-          (err: unknown) => {
-            const f = failureOf(err, 1);
-            settle(exec, { type: 'child_failed', exec, error: { type: f.type, message: f.message } });
-          },
-        );
+      startChild(command, scope);
     }
   };
 
@@ -539,8 +587,9 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       nonRetryable: true,
     });
   }
-  if (closing.type === 'fail') throw runFailure(view.error ?? closing.error);
-  return view.result;
+  // A parent that started this run adds its cost to its own (child-cost.ts).
+  if (closing.type === 'fail') throw runFailure(view.error ?? closing.error, args.child ? view.cost : undefined);
+  return args.child ? ({ result: view.result, cost: view.cost } satisfies ChildOutcome) : view.result;
 }
 
 /**
@@ -548,12 +597,12 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
  * Temporal terminates a run whose failure passes ~2 MB. Only the closing command's failure
  * changes, which replay does not compare; messages within the bound are unchanged.
  */
-function runFailure(error: RunError): ApplicationFailure {
+function runFailure(error: RunError, cost?: RunStateView['cost']): ApplicationFailure {
   const where = error.node ? ` at node "${error.node}"` : '';
   return ApplicationFailure.create({
     type: error.type,
     message: truncateMessage(`${error.message}${where}`),
     nonRetryable: true,
-    details: [{ ...error, message: truncateMessage(error.message) }],
+    details: [{ ...error, message: truncateMessage(error.message), ...(cost ? { cost } : {}) }],
   });
 }

@@ -264,7 +264,26 @@ export function componentSchemas(): Record<string, unknown> {
         active_nodes: { type: 'array', items: str() },
         variables: { type: 'object' },
         nodes: { type: 'object', additionalProperties: { type: 'object' } },
-        history: { type: 'array', items: { type: 'object' } },
+        history: {
+          type: 'array',
+          items: { type: 'object' },
+          description:
+            'transitions `{ at, node?, from?, to, by?, note? }`; `to: "cost_unknown"` notes (once per model) that a model without a price was called, so its calls count as 0 USD',
+        },
+        cost: {
+          type: 'object',
+          description:
+            "AI cost of the run: its own calls and, once each child run ended, the child's whole cost (also in the subworkflow or map node's `cost`)",
+          properties: {
+            usd: { type: 'number' },
+            tokens: { type: 'object', properties: { input: { type: 'integer' }, output: { type: 'integer' } } },
+          },
+        },
+        pause_reason: {
+          type: 'string',
+          description:
+            'why a paused run is paused; `budget_exceeded: …` when `options.max_cost_usd` (or the budget left by the parent run) stopped a model call',
+        },
         ui_url: { type: 'string', format: 'uri', description: 'the run in the Temporal Web UI' },
       },
       required: ['workflow_id', 'definition_id', 'definition_version', 'status', 'variables', 'nodes'],

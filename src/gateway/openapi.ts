@@ -403,7 +403,11 @@ function controlPaths(): Record<string, Record<string, Operation>> {
   });
   return {
     '/v1/runs/{run_id}/pause': action('pause', 'Pause: no new node starts; in-flight ones finish'),
-    '/v1/runs/{run_id}/resume': action('resume', 'Resume a paused run', "`max_cost_usd` raises the run's AI budget."),
+    '/v1/runs/{run_id}/resume': action(
+      'resume',
+      'Resume a paused run',
+      "`max_cost_usd` raises the run's AI budget: the node and map items the budget held back start (without a raise a run paused by its budget pauses again at its next model call).",
+    ),
     '/v1/runs/{run_id}/cancel': action(
       'cancel',
       'Cancel: in-flight work is cancelled, status cancelled',

@@ -326,14 +326,16 @@ export class RunService {
     const handle = this.handle(runId);
     try {
       const description = await handle.describe();
-      if (description.status.name !== 'RUNNING') return await this.outcome(handle);
+      // A child run started by a parent since weft-child-cost returns `{ result, cost }` to it.
+      const reportsCost = description.memo?.reports_cost === true;
+      if (description.status.name !== 'RUNNING') return await this.outcome(handle, reportsCost);
       if (waitMs <= 0) return { status: 'running' };
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<RunResult>((resolve) => {
         timer = setTimeout(() => resolve({ status: 'running' }), waitMs);
       });
       try {
-        return await Promise.race([this.outcome(handle), timeout]);
+        return await Promise.race([this.outcome(handle, reportsCost), timeout]);
       } finally {
         clearTimeout(timer);
       }
@@ -342,9 +344,10 @@ export class RunService {
     }
   }
 
-  private async outcome(handle: WorkflowHandle): Promise<RunResult> {
+  private async outcome(handle: WorkflowHandle, reportsCost: boolean): Promise<RunResult> {
     try {
-      return { status: 'completed', result: await handle.result() };
+      const result: unknown = await handle.result();
+      return { status: 'completed', result: reportsCost ? (result as { result?: unknown } | null)?.result : result };
     } catch (err) {
       if (!(err instanceof WorkflowFailedError)) throw err;
       return closedWithError(err);

@@ -57,7 +57,7 @@ export function createWorkerMetrics(options: { processMetrics?: boolean } = {}):
     }),
     aiCost: new Counter({
       name: 'weft_ai_cost_usd_total',
-      help: 'Cost of AI steps in USD (from WEFT_AI_PRICES), by model',
+      help: 'Cost of AI steps in USD (from the price table: defaults and WEFT_AI_PRICES), by model',
       labelNames: ['model'],
       registers: [registry],
     }),

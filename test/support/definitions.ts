@@ -71,3 +71,22 @@ export function counterLoopDefinition(iterations: number, task?: { url: string }
     ],
   };
 }
+
+/** A budgeted `map` whose `ai` body says each word of `vars.words` (output `said`). */
+export function aiMapDefinition(model: string, maxCost: number, words: string[], concurrency: number) {
+  return {
+    id: 'map-budget',
+    options: { max_cost_usd: maxCost },
+    variables: [{ name: 'words', type: 'array', default: words }],
+    nodes: [
+      {
+        id: 'each',
+        type: 'map',
+        items: 'vars.words',
+        max_concurrency: concurrency,
+        ai: { model, prompt_template: 'say {{ item }}' },
+        output: 'said',
+      },
+    ],
+  };
+}

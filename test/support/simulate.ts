@@ -99,7 +99,12 @@ export async function simulate(
     const child = command.type === 'start_child';
     if ('output' in result) {
       return child
-        ? { type: 'child_completed', exec: command.exec, output: result.output }
+        ? {
+            type: 'child_completed',
+            exec: command.exec,
+            output: result.output,
+            ...(result.cost ? { cost: result.cost } : {}),
+          }
         : {
             type: 'activity_completed',
             exec: command.exec,
