@@ -4,6 +4,7 @@
  * whether an action would be accepted without changing anything (Temporal update validators
  * run it); `applyControl` carries it out. Every accepted action lands in the run's history.
  */
+import { decisionRefusal, recordDecision } from './approvals.js';
 import type { Command, ExternalEvent } from './commands.js';
 import { advance, EVENT_BUFFER_LIMIT, eventMatches } from './engine.js';
 import { onFailure } from './failures.js';
@@ -11,7 +12,7 @@ import { leave } from './flow.js';
 import { recordWrite } from './lineage.js';
 import { matchesType } from './run-input.js';
 import type { Arrival, RunState } from './run-state.js';
-import { closeRun, completeNode, isClosed, record, runTransition, type Program } from './state-ops.js';
+import { closeRun, completeNode, isClosed, record, runTransition, transition, type Program } from './state-ops.js';
 
 /** Who acts, and the id of the gateway request that carried the action (its audit log entry). */
 interface Actor {
@@ -27,7 +28,7 @@ export type ControlAction = Actor &
     | { type: 'retry'; node?: string }
     | { type: 'skip'; node: string; output?: unknown }
     | { type: 'set_variables'; variables: Record<string, unknown> }
-    | { type: 'approve'; node: string; approved: boolean; comment?: string }
+    | { type: 'approve'; node: string; approved: boolean; comment?: string; roles?: string[] }
   );
 
 /** A run's failed nodes that nothing handled (those an operator can retry or skip). */
@@ -124,11 +125,10 @@ export function checkControl(program: Program, state: RunState, action: ControlA
     case 'approve': {
       const exec = waitingExec(state, action.node);
       const execution = exec === undefined ? undefined : state.inflight[exec];
-      if (execution?.kind !== 'approval') return `node "${action.node}" is not waiting for an approval`;
-      if (execution.approvers && execution.approvers.length > 0 && !execution.approvers.includes(action.by)) {
-        return `"${action.by}" is not an approver of node "${action.node}" (approvers: ${execution.approvers.join(', ')})`;
-      }
-      return undefined;
+      const node = program.nodes.get(action.node);
+      if (execution?.kind !== 'approval' || node?.type !== 'approval')
+        return `node "${action.node}" is not waiting for an approval`;
+      return decisionRefusal(state, node, execution, action);
     }
   }
 }
@@ -181,27 +181,43 @@ export async function applyControl(
         recordWrite(state, name, { at: now, source: 'operator', by: action.by, inputs: [] });
       runTransition(state, 'variables_set', now, { ...by, note: Object.keys(action.variables).join(', ') });
       return [];
-    case 'approve': {
-      const exec = waitingExec(state, action.node) as string;
-      const execution = state.inflight[exec];
-      delete state.inflight[exec];
-      if (execution?.kind === 'approval' && execution.timer) commands.push({ type: 'cancel', exec });
-      const node = program.nodes.get(action.node);
-      if (!node) return [];
-      const decision = { approved: action.approved, by: action.by, comment: action.comment ?? null };
-      if (action.approved) {
-        completeNode(state, node, decision, now, { ...by, note: 'approved' });
-        return advance(program, state, now, await leave(program, state, node.id, 'success'), commands);
-      }
-      record(state, node.id).output = decision;
-      const error = {
-        type: 'Rejected',
-        message: `rejected by ${action.by}${action.comment ? `: ${action.comment}` : ''}`,
-        node: node.id,
-      };
-      return advance(program, state, now, await onFailure(program, state, node, error, now, commands), commands);
-    }
+    case 'approve':
+      return approve(program, state, action, now, commands, by);
   }
+}
+
+async function approve(
+  program: Program,
+  state: RunState,
+  action: Extract<ControlAction, { type: 'approve' }>,
+  now: string,
+  commands: Command[],
+  by: { by: string; request_id?: string },
+): Promise<Command[]> {
+  const exec = waitingExec(state, action.node) as string;
+  const execution = state.inflight[exec];
+  const node = program.nodes.get(action.node);
+  if (execution?.kind !== 'approval' || node?.type !== 'approval') return [];
+  const decision = recordDecision(node, execution, action);
+  if (decision === undefined) {
+    // Short of the quorum: the node keeps waiting, and the approval is in its history.
+    const count = execution.approvals?.length ?? 0;
+    transition(state, node.id, 'waiting', now, { ...by, note: `approved (${count} of ${node.quorum ?? 1})` });
+    return [];
+  }
+  delete state.inflight[exec];
+  if (execution.timer) commands.push({ type: 'cancel', exec });
+  if (action.approved) {
+    completeNode(state, node, decision, now, { ...by, note: 'approved' });
+    return advance(program, state, now, await leave(program, state, node.id, 'success'), commands);
+  }
+  record(state, node.id).output = decision;
+  const error = {
+    type: 'Rejected',
+    message: `rejected by ${action.by}${action.comment ? `: ${action.comment}` : ''}`,
+    node: node.id,
+  };
+  return advance(program, state, now, await onFailure(program, state, node, error, now, commands), commands);
 }
 
 async function resume(

@@ -114,7 +114,9 @@ export const EventNode = z.strictObject({
 export const ApprovalNode = z.strictObject({
   ...nodeBase,
   type: z.literal('approval'),
-  approvers: z.array(z.string()).optional(),
+  approvers: z.array(z.string().min(1, 'expected a role or a caller id')).optional(),
+  quorum: z.int().min(1).optional(),
+  forbid_self_approval: z.boolean().optional(),
   timeout: Duration.optional(),
   on_timeout: z.enum(['reject', 'approve']).default('reject'),
 });

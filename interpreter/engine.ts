@@ -167,20 +167,24 @@ async function outcome(
     return onFailure(program, state, node, { type: 'Timeout', message, node: node.id }, now, commands);
   }
   if (execution.kind === 'approval') {
-    const decision = { approved: execution.on_timeout === 'approve', by: 'timeout', comment: null };
+    const quorum = node.type === 'approval' ? node.quorum : undefined;
+    const approvals = execution.approvals ?? [];
+    const decision = {
+      approved: execution.on_timeout === 'approve',
+      by: 'timeout',
+      comment: null,
+      ...(quorum === undefined ? {} : { approvals }),
+    };
     entry.output = decision;
     if (decision.approved) {
       completeNode(state, node, decision, now, { note: 'approved on timeout' });
       return leave(program, state, node.id, 'success');
     }
-    return onFailure(
-      program,
-      state,
-      node,
-      { type: 'Rejected', message: 'no decision before the timeout', node: node.id },
-      now,
-      commands,
-    );
+    const message =
+      quorum === undefined
+        ? 'no decision before the timeout'
+        : `${approvals.length} of the ${quorum} approvals needed before the timeout`;
+    return onFailure(program, state, node, { type: 'Rejected', message, node: node.id }, now, commands);
   }
   return [];
 }

@@ -49,6 +49,8 @@ export interface RunInfo {
   definition_id: string;
   definition_version: string;
   started_at: string;
+  /** Who started the run (the gateway's actor); absent for schedules and runs from before it was recorded. */
+  started_by?: string;
 }
 
 export interface RunError {
@@ -94,6 +96,8 @@ export type Execution =
       approvers?: string[];
       on_timeout: 'approve' | 'reject';
       timer?: WorkCommand;
+      /** Approvals so far, while a `quorum` is not reached yet. */
+      approvals?: Array<{ by: string; comment: string | null }>;
     }
   | {
       kind: 'map';

@@ -90,6 +90,8 @@ export interface InterpretArgs {
   continue_as_new_after?: number;
   /** The tenant's run-time quotas, set by the gateway at start and kept in the state; absent: none. */
   quotas?: RunQuotas;
+  /** Who started the run (the gateway's actor), kept as `run.started_by` (forbid_self_approval reads it). */
+  started_by?: string;
 }
 
 export interface ControlResult {
@@ -227,6 +229,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       definition_id: definition.id,
       definition_version: definition.version,
       started_at: info.startTime.toISOString(),
+      ...(args.started_by === undefined ? {} : { started_by: args.started_by }),
     };
     state = initialState(run, args.input ?? {}, resolved.variables, args.quotas);
   }
@@ -364,7 +367,15 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
           });
           return executeChild(interpret, {
             workflowId: childId,
-            args: [{ definition: child, input: command.call.input, ...(state.quotas ? { quotas: state.quotas } : {}) }],
+            args: [
+              {
+                definition: child,
+                input: command.call.input,
+                ...(state.quotas ? { quotas: state.quotas } : {}),
+                // A child run is started on behalf of whoever started its parent.
+                ...(state.run.started_by === undefined ? {} : { started_by: state.run.started_by }),
+              },
+            ],
             staticSummary: `${child.name ?? child.id} · ${child.id} v${child.version} (from ${command.node})`,
             memo: { definition_id: child.id, definition_version: child.version, parent: info.workflowId },
           });

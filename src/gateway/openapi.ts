@@ -426,7 +426,12 @@ function controlPaths(): Record<string, Record<string, Operation>> {
       post: op(
         'Decide a waiting approval node',
         { ...accepted, ...refused },
-        { parameters: [runId, pathParam('node', 'the approval node id')], ...zodBody(Approval) },
+        {
+          parameters: [runId, pathParam('node', 'the approval node id')],
+          ...zodBody(Approval),
+          description:
+            "The caller must be listed in the node's `approvers` by its id (`key:<name>`, `jwt:<subject>`) or by a role it holds (its roles grant at least that role's permissions: `admin` holds every role); absent `approvers`: any caller with the approve permission. With `quorum` n, n distinct callers must approve (the node keeps waiting until then; a second approval by the same caller is 409); one rejection rejects. With `forbid_self_approval`, the approval of the caller who started the run is 409. 409 also when the node is not waiting.",
+        },
       ),
     },
     '/v1/events': {
