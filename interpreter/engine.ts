@@ -50,7 +50,6 @@ export function initialState(
     nodes: {},
     inflight: {},
     status: 'running',
-    current_node: null,
     history: [],
     history_dropped: 0,
     seq: 0,
@@ -371,7 +370,6 @@ function activateSync(
           plan,
         } as const;
         state.inflight[exec] = { kind: 'work', node: node.id, started: state.seq, command };
-        state.current_node = node.id;
         record(state, node.id).attempts = 0;
         transition(state, node.id, 'running', now);
         commands.push(command);
@@ -458,7 +456,6 @@ async function activate(
         ...(timer ? { timer } : {}),
       };
       if (timer) commands.push(timer);
-      state.current_node = node.id;
       transition(state, node.id, 'waiting', now, { note: 'waiting for a decision' });
       return [];
     }
@@ -517,7 +514,6 @@ async function startWork(
   const body = node.type === 'task' ? { task: node } : node.type === 'ai' ? { ai: node } : { subworkflow: node };
   const command = await bodyCommand(exec, node, body, context(state), override, state.quotas);
   state.inflight[exec] = { kind: 'work', node: node.id, started: state.seq, command };
-  state.current_node = node.id;
   entry.attempts = 0;
   transition(state, node.id, 'running', now);
   commands.push(command);
@@ -547,7 +543,6 @@ async function startWait(
   const exec = newExec(state, node.id);
   const command = timerCommand(exec, node.id, at, 'wait');
   state.inflight[exec] = { kind: 'wait', node: node.id, started: state.seq, command, purpose: 'wait' };
-  state.current_node = node.id;
   transition(state, node.id, 'waiting', now, { note: `until ${at}` });
   commands.push(command);
   return [];
@@ -604,7 +599,6 @@ async function startEventWait(
       : timerCommand(exec, node.id, deadline(now, durationMs(node.timeout)), 'event timeout');
   state.inflight[exec] = { kind: 'event', node: node.id, started: state.seq, ...wait, ...(timer ? { timer } : {}) };
   if (timer) commands.push(timer);
-  state.current_node = node.id;
   transition(state, node.id, 'waiting', now, { note: `waiting for "${node.event_type}"` });
   return [];
 }
@@ -640,7 +634,6 @@ async function startMap(
     running: 0,
     concurrency: plan.concurrency,
   };
-  state.current_node = node.id;
   transition(state, node.id, 'running', now, { note: `${items.length} item(s)` });
   commands.push(...(await fillMap(state, node, exec)));
   return [];

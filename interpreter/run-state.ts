@@ -148,7 +148,6 @@ export interface RunState {
   status: RunStatus;
   /** Why the run is paused. */
   pause_reason?: string;
-  current_node: string | null;
   history: Transition[];
   /** Transitions dropped from the front of `history` to keep it bounded. */
   history_dropped: number;
@@ -271,6 +270,23 @@ function viewResult(definition: Pick<Definition, 'nodes'>, state: RunState, tain
 }
 
 /**
+ * The executions that stand for a node at work or waiting: not compensations (the saga's, after
+ * the run failed) and not the engine's own pauses in a long step (which name a node not started yet).
+ */
+function nodeExecutions(state: RunState): Execution[] {
+  return Object.values(state.inflight).filter(
+    (e) => !(e.kind === 'work' && e.compensation === true) && !(e.kind === 'wait' && e.purpose === 'yield'),
+  );
+}
+
+/** The most recently started node that is still active (running or waiting), or null when none is. */
+export function currentNode(state: RunState): string | null {
+  let latest: Execution | undefined;
+  for (const execution of nodeExecutions(state)) if (!latest || execution.started > latest.started) latest = execution;
+  return latest?.node ?? null;
+}
+
+/**
  * Builds the contract's state view from the interpreter state. Secret variables and everything
  * derived from them (`taint.ts`) are masked: tainted variables, the outputs and error messages
  * of tainted nodes, the result they make, and their values wherever else they appear.
@@ -301,20 +317,14 @@ export function viewRunState(
     }
     nodes[id] = entry;
   }
-  const active = [
-    ...new Set(
-      Object.values(state.inflight)
-        .filter((e) => !('compensation' in e && e.compensation))
-        .map((e) => e.node),
-    ),
-  ];
+  const active = [...new Set(nodeExecutions(state).map((e) => e.node))];
   const view: RunStateView = {
     workflow_id: ids.workflow_id,
     instance_id: ids.instance_id,
     definition_id: state.run.definition_id,
     definition_version: state.run.definition_version,
     status: state.status,
-    current_node: state.current_node,
+    current_node: currentNode(state),
     active_nodes: active,
     variables,
     nodes,

@@ -260,8 +260,15 @@ export function componentSchemas(): Record<string, unknown> {
         definition_id: str(),
         definition_version: str(),
         status: { type: 'string', enum: ['running', 'paused', 'completed', 'failed', 'cancelled'] },
-        current_node: { type: ['string', 'null'] },
-        active_nodes: { type: 'array', items: str() },
+        current_node: {
+          type: ['string', 'null'],
+          description: 'the most recently started node that is still active; null when none is',
+        },
+        active_nodes: {
+          type: 'array',
+          items: str(),
+          description: 'the nodes running or waiting now (compensations excluded)',
+        },
         variables: { type: 'object' },
         nodes: { type: 'object', additionalProperties: { type: 'object' } },
         history: { type: 'array', items: { type: 'object' } },
