@@ -155,6 +155,7 @@ export async function applyControl(
       return resume(program, state, now, [], commands, { ...by, note: 'resumed' });
     }
     case 'cancel':
+      cancelNodes(state, now, by);
       closeRun(state, now, 'cancelled', { type: 'Cancelled', message: action.reason ?? `cancelled by ${action.by}` });
       state.history[state.history.length - 1] = {
         ...(state.history[state.history.length - 1] as RunState['history'][number]),
@@ -218,6 +219,14 @@ async function approve(
     node: node.id,
   };
   return advance(program, state, now, await onFailure(program, state, node, error, now, commands), commands);
+}
+
+/** Nodes that had not settled when the run was cancelled: they never will, so they show `cancelled`. */
+function cancelNodes(state: RunState, now: string, by: { by: string; request_id?: string }): void {
+  for (const [id, entry] of Object.entries(state.nodes)) {
+    if (entry.status === 'pending' || entry.status === 'running' || entry.status === 'waiting')
+      transition(state, id, 'cancelled', now, { ...by, note: 'the run was cancelled' });
+  }
 }
 
 async function resume(

@@ -9,7 +9,8 @@ import type { QuotaName, RunQuotas } from './quotas.js';
 import { taintOf, type Taint } from './taint.js';
 
 export type RunStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
-export type NodeStatus = 'pending' | 'running' | 'waiting' | 'completed' | 'failed' | 'skipped';
+/** `cancelled`: the run was cancelled while the node was pending, running or waiting. */
+export type NodeStatus = 'pending' | 'running' | 'waiting' | 'completed' | 'failed' | 'skipped' | 'cancelled';
 
 /** An error as the language exposes it to error paths (`error` in expressions). */
 export interface NodeError {

@@ -270,7 +270,19 @@ export function componentSchemas(): Record<string, unknown> {
           description: 'the nodes running or waiting now (compensations excluded)',
         },
         variables: { type: 'object' },
-        nodes: { type: 'object', additionalProperties: { type: 'object' } },
+        nodes: {
+          type: 'object',
+          additionalProperties: {
+            type: 'object',
+            properties: {
+              status: {
+                type: 'string',
+                enum: ['pending', 'running', 'waiting', 'completed', 'failed', 'skipped', 'cancelled'],
+                description: 'cancelled: the run was cancelled while the node was pending, running or waiting',
+              },
+            },
+          },
+        },
         history: { type: 'array', items: { type: 'object' } },
         ui_url: { type: 'string', format: 'uri', description: 'the run in the Temporal Web UI' },
       },

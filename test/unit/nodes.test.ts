@@ -531,6 +531,45 @@ describe('error handlers and operators', () => {
     assert.equal(checkControl(cancel.program, cancel.state, { type: 'pause', by: 'op' }), 'the run is cancelled');
   });
 
+  test('cancel marks every node that was pending, running or waiting as cancelled', async () => {
+    const sim = await simulate(
+      {
+        id: 'cancelled',
+        nodes: [
+          http('done'),
+          http('busy'),
+          { id: 'ask', type: 'approval' },
+          { id: 'nap', type: 'wait', duration: '1h' },
+          http('later'),
+        ],
+        edges: [
+          { from: 'done', to: 'ask' },
+          { from: 'ask', to: 'later' },
+        ],
+      },
+      { done: ok(), busy: 'hold', nap: 'hold' },
+    );
+    assert.deepEqual(Object.fromEntries(Object.entries(sim.state.nodes).map(([id, n]) => [id, n.status])), {
+      done: 'completed',
+      busy: 'running',
+      ask: 'waiting',
+      nap: 'waiting',
+      later: 'pending',
+    });
+    await sim.feed(await applyControl(sim.program, sim.state, { type: 'cancel', by: 'op' }, sim.clock()));
+    assert.equal(sim.state.status, 'cancelled');
+    assert.deepEqual(Object.fromEntries(Object.entries(sim.state.nodes).map(([id, n]) => [id, n.status])), {
+      done: 'completed',
+      busy: 'cancelled',
+      ask: 'cancelled',
+      nap: 'cancelled',
+      later: 'cancelled',
+    });
+    assert.ok(
+      sim.state.history.some((h) => h.node === 'ask' && h.from === 'waiting' && h.to === 'cancelled' && h.by === 'op'),
+    );
+  });
+
   test('set variables checks declared types; skip of a pending node uses the given output', async () => {
     const sim = await simulate(
       {
