@@ -49,10 +49,16 @@ export function retryState(
   now: string,
 ): { state: RunState } | { refused: string } {
   if (state.status !== 'failed') return { refused: `the run is ${state.status}; only a failed run can be retried` };
+  // Asked first: a compensated run has no blocked node, and "did not fail at a node" would hide why.
+  // States from before `compensated` was kept say it in their (bounded) history only.
+  if (state.compensated === true || state.history.some((h) => h.to === 'compensating')) {
+    const failedAt = state.error?.node === undefined ? '' : ` after node "${state.error.node}" failed`;
+    return {
+      refused: `the run was compensated${failedAt}: its completed steps were undone, so it cannot go on from where it failed; start a new run instead`,
+    };
+  }
   const blocked = (state.blocked ?? []).filter((id) => state.nodes[id]?.status === 'failed');
   if (blocked.length === 0) return { refused: 'the run did not fail at a node that can be retried' };
-  if (state.history.some((h) => h.to === 'compensating'))
-    return { refused: 'the run was compensated; start a new run instead' };
   const next: RunState = JSON.parse(JSON.stringify(state)) as RunState;
   next.status = 'paused';
   next.pause_reason = `retry of ${runId}`;

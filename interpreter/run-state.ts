@@ -172,6 +172,8 @@ export interface RunState {
   compensable: string[];
   /** Set while compensations run: the nodes still to compensate and the error to fail with. */
   compensating?: { remaining: string[]; error: RunError };
+  /** Set once a `compensate` handler started the saga: the run cannot be retried from its failed node. */
+  compensated?: true;
   /** Events that arrived before a node waited for them. */
   event_buffer: ExternalEvent[];
   /** Event ids already seen (bounded), so a redelivery is not consumed twice. */

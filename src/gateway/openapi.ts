@@ -412,7 +412,7 @@ function controlPaths(): Record<string, Record<string, Operation>> {
     '/v1/runs/{run_id}/retry': action(
       'retry',
       'Retry a failed node',
-      'Of a paused run: the failed node runs again. Of a closed failed run: a new run starts from the failed node with the recorded variables and outputs; its id comes back as `run_id`.',
+      'Of a paused run: the failed node runs again. Of a closed failed run: a new run starts from the failed node with the recorded variables and outputs; its id comes back as `run_id`. A compensated run (a `compensate` handler undid its completed steps) is refused with 409, saying it was compensated.',
     ),
     '/v1/runs/{run_id}/skip': action('skip', 'Skip a pending, waiting or failed node, optionally with its output'),
     '/v1/runs/{run_id}/variables': {
