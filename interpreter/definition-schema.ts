@@ -191,6 +191,8 @@ export const RunOptions = z.strictObject({
   timeout: Duration.optional(),
   max_cost_usd: z.number().nonnegative().optional(),
   max_node_visits: z.int().min(1).default(1000),
+  /** The run's result, evaluated when it completes (default: its variables); an `end` node's own `result` wins. */
+  result: Expression.optional(),
 });
 
 export const WorkflowDefinition = z.strictObject({

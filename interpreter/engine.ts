@@ -276,7 +276,7 @@ export async function advance(
     }
   }
   if (state.status === 'running' && !isBusy(state) && state.parked.length === 0) {
-    closeRun(state, now, 'completed', state.vars);
+    await completeRun(program, state, now);
   }
   if (isClosed(state.status)) {
     const closing: Command[] = commands.filter((c) => c.type === 'cancel');
@@ -289,6 +289,26 @@ export async function advance(
     return closing;
   }
   return commands;
+}
+
+/**
+ * The run's result when it completes without an `end` node's own `result`: `options.result`
+ * evaluated over the final context, or (by default) the final variables.
+ */
+async function runResult(program: Program, state: RunState): Promise<unknown> {
+  const source = program.definition.options.result;
+  return source === undefined ? state.vars : ((await evaluate(source, context(state))) ?? null);
+}
+
+/** Completes the run with its result; an `options.result` that fails to evaluate fails the run instead. */
+async function completeRun(program: Program, state: RunState, now: string): Promise<void> {
+  try {
+    closeRun(state, now, 'completed', await runResult(program, state));
+  } catch (err) {
+    if (!(err instanceof ExpressionError)) throw err;
+    const message = `options.result: ${program.boundMessage ? program.boundMessage(err.message) : err.message}`;
+    closeRun(state, now, 'failed', { type: 'ExpressionError', message });
+  }
 }
 
 /**
@@ -418,7 +438,10 @@ async function activate(
       completeNode(state, node, joinOutput ?? {}, now);
       return leave(program, state, node.id, 'success');
     case 'end': {
-      const result = node.result === undefined ? state.vars : ((await evaluate(node.result, context(state))) ?? null);
+      const result =
+        node.result === undefined
+          ? await runResult(program, state)
+          : ((await evaluate(node.result, context(state))) ?? null);
       completeNode(state, node, result, now);
       if (node.status === 'failed') {
         closeRun(state, now, 'failed', {

@@ -6,7 +6,7 @@
 import type { ExternalEvent, WorkCommand } from './commands.js';
 import type { Definition } from './definition-schema.js';
 import type { QuotaName, RunQuotas } from './quotas.js';
-import { taintOf, type Taint } from './taint.js';
+import { resultTainted, taintOf, type Taint } from './taint.js';
 
 export type RunStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
 /** `cancelled`: the run was cancelled while the node was pending, running or waiting. */
@@ -258,12 +258,19 @@ function scrub(value: unknown, secrets: string[]): unknown {
  * The run's result as a reader may see it: masked whole when a tainted end node produced it,
  * else (the run's variables) with every tainted variable masked.
  */
-function viewResult(definition: Pick<Definition, 'nodes'>, state: RunState, taint: Taint, secrets: string[]): unknown {
-  const fromTaintedEnd = definition.nodes.some(
-    (n) => n.type === 'end' && taint.nodes.has(n.id) && state.nodes[n.id]?.status === 'completed',
-  );
-  if (fromTaintedEnd) return MASK;
+function viewResult(
+  definition: Pick<Definition, 'variables' | 'nodes' | 'options'>,
+  state: RunState,
+  taint: Taint,
+  secrets: string[],
+): unknown {
+  const ended = definition.nodes.filter((n) => n.type === 'end' && state.nodes[n.id]?.status === 'completed');
+  if (ended.some((n) => taint.nodes.has(n.id))) return MASK;
   const result = state.result;
+  // options.result made it (no end node's own result did): masked whole when it reads a secret.
+  if (definition.options.result !== undefined && !ended.some((n) => n.type === 'end' && n.result !== undefined)) {
+    return resultTainted(definition) ? MASK : scrub(result, secrets);
+  }
   if (result && typeof result === 'object' && !Array.isArray(result)) {
     return Object.fromEntries(
       Object.entries(result).map(([k, v]) => [k, taint.vars.has(k) ? MASK : scrub(v, secrets)]),
@@ -295,7 +302,7 @@ export function currentNode(state: RunState): string | null {
  * of tainted nodes, the result they make, and their values wherever else they appear.
  */
 export function viewRunState(
-  definition: Pick<Definition, 'variables' | 'nodes'>,
+  definition: Pick<Definition, 'variables' | 'nodes' | 'options'>,
   state: RunState,
   ids: { workflow_id: string; instance_id: string },
 ): RunStateView {

@@ -140,6 +140,7 @@ function semanticProblems(definition: Definition, catalog?: ConnectorCatalog, ch
     }
     if (edge.when !== undefined) pushExpression(problems, `/edges/${i}/when`, edge.when);
   });
+  if (definition.options.result !== undefined) pushExpression(problems, '/options/result', definition.options.result);
   const defaults = new Map<string, number[]>();
   definition.edges.forEach((e, i) => {
     const key = `${e.on} edges of "${e.from}"`;

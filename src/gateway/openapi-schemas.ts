@@ -291,7 +291,10 @@ export function componentSchemas(): Record<string, unknown> {
     RunResult: obj(
       {
         status: { type: 'string', enum: ['running', 'paused', 'completed', 'failed', 'cancelled'] },
-        result: {},
+        result: {
+          description:
+            "once completed: the value of options.result, or of the end node's result, else the run's final variables (secret-derived values masked)",
+        },
         error: obj({ type: str(), message: str(), node: str() }, ['type', 'message']),
       },
       ['status'],
