@@ -4,6 +4,7 @@
  * whether an action would be accepted without changing anything (Temporal update validators
  * run it); `applyControl` carries it out. Every accepted action lands in the run's history.
  */
+import { decisionRefusal, recordDecision } from './approvals.js';
 import type { Command, ExternalEvent } from './commands.js';
 import { advance, EVENT_BUFFER_LIMIT, eventMatches } from './engine.js';
 import { onFailure } from './failures.js';
@@ -12,7 +13,7 @@ import { leave } from './flow.js';
 import { recordWrite } from './lineage.js';
 import { matchesType } from './run-input.js';
 import type { Arrival, RunState } from './run-state.js';
-import { closeRun, completeNode, isClosed, record, runTransition, type Program } from './state-ops.js';
+import { closeRun, completeNode, isClosed, record, runTransition, transition, type Program } from './state-ops.js';
 
 /** Who acts, and the id of the gateway request that carried the action (its audit log entry). */
 interface Actor {
@@ -28,7 +29,7 @@ export type ControlAction = Actor &
     | { type: 'retry'; node?: string }
     | { type: 'skip'; node: string; output?: unknown }
     | { type: 'set_variables'; variables: Record<string, unknown> }
-    | { type: 'approve'; node: string; approved: boolean; comment?: string }
+    | { type: 'approve'; node: string; approved: boolean; comment?: string; roles?: string[] }
   );
 
 /** A run's failed nodes that nothing handled (those an operator can retry or skip). */
@@ -49,10 +50,16 @@ export function retryState(
   now: string,
 ): { state: RunState } | { refused: string } {
   if (state.status !== 'failed') return { refused: `the run is ${state.status}; only a failed run can be retried` };
+  // Asked first: a compensated run has no blocked node, and "did not fail at a node" would hide why.
+  // States from before `compensated` was kept say it in their (bounded) history only.
+  if (state.compensated === true || state.history.some((h) => h.to === 'compensating')) {
+    const failedAt = state.error?.node === undefined ? '' : ` after node "${state.error.node}" failed`;
+    return {
+      refused: `the run was compensated${failedAt}: its completed steps were undone, so it cannot go on from where it failed; start a new run instead`,
+    };
+  }
   const blocked = (state.blocked ?? []).filter((id) => state.nodes[id]?.status === 'failed');
   if (blocked.length === 0) return { refused: 'the run did not fail at a node that can be retried' };
-  if (state.history.some((h) => h.to === 'compensating'))
-    return { refused: 'the run was compensated; start a new run instead' };
   const next: RunState = JSON.parse(JSON.stringify(state)) as RunState;
   next.status = 'paused';
   next.pause_reason = `retry of ${runId}`;
@@ -125,11 +132,10 @@ export function checkControl(program: Program, state: RunState, action: ControlA
     case 'approve': {
       const exec = waitingExec(state, action.node);
       const execution = exec === undefined ? undefined : state.inflight[exec];
-      if (execution?.kind !== 'approval') return `node "${action.node}" is not waiting for an approval`;
-      if (execution.approvers && execution.approvers.length > 0 && !execution.approvers.includes(action.by)) {
-        return `"${action.by}" is not an approver of node "${action.node}" (approvers: ${execution.approvers.join(', ')})`;
-      }
-      return undefined;
+      const node = program.nodes.get(action.node);
+      if (execution?.kind !== 'approval' || node?.type !== 'approval')
+        return `node "${action.node}" is not waiting for an approval`;
+      return decisionRefusal(state, node, execution, action);
     }
   }
 }
@@ -156,6 +162,7 @@ export async function applyControl(
       return resume(program, state, now, [], commands, { ...by, note: 'resumed' });
     }
     case 'cancel':
+      cancelNodes(state, now, by);
       closeRun(state, now, 'cancelled', { type: 'Cancelled', message: action.reason ?? `cancelled by ${action.by}` });
       state.history[state.history.length - 1] = {
         ...(state.history[state.history.length - 1] as RunState['history'][number]),
@@ -182,26 +189,50 @@ export async function applyControl(
         recordWrite(state, name, { at: now, source: 'operator', by: action.by, inputs: [] });
       runTransition(state, 'variables_set', now, { ...by, note: Object.keys(action.variables).join(', ') });
       return [];
-    case 'approve': {
-      const exec = waitingExec(state, action.node) as string;
-      const execution = state.inflight[exec];
-      delete state.inflight[exec];
-      if (execution?.kind === 'approval' && execution.timer) commands.push({ type: 'cancel', exec });
-      const node = program.nodes.get(action.node);
-      if (!node) return [];
-      const decision = { approved: action.approved, by: action.by, comment: action.comment ?? null };
-      if (action.approved) {
-        completeNode(state, node, decision, now, { ...by, note: 'approved' });
-        return advance(program, state, now, await leave(program, state, node.id, 'success'), commands);
-      }
-      record(state, node.id).output = decision;
-      const error = {
-        type: 'Rejected',
-        message: `rejected by ${action.by}${action.comment ? `: ${action.comment}` : ''}`,
-        node: node.id,
-      };
-      return advance(program, state, now, await onFailure(program, state, node, error, now, commands), commands);
-    }
+    case 'approve':
+      return approve(program, state, action, now, commands, by);
+  }
+}
+
+async function approve(
+  program: Program,
+  state: RunState,
+  action: Extract<ControlAction, { type: 'approve' }>,
+  now: string,
+  commands: Command[],
+  by: { by: string; request_id?: string },
+): Promise<Command[]> {
+  const exec = waitingExec(state, action.node) as string;
+  const execution = state.inflight[exec];
+  const node = program.nodes.get(action.node);
+  if (execution?.kind !== 'approval' || node?.type !== 'approval') return [];
+  const decision = recordDecision(node, execution, action);
+  if (decision === undefined) {
+    // Short of the quorum: the node keeps waiting, and the approval is in its history.
+    const count = execution.approvals?.length ?? 0;
+    transition(state, node.id, 'waiting', now, { ...by, note: `approved (${count} of ${node.quorum ?? 1})` });
+    return [];
+  }
+  delete state.inflight[exec];
+  if (execution.timer) commands.push({ type: 'cancel', exec });
+  if (action.approved) {
+    completeNode(state, node, decision, now, { ...by, note: 'approved' });
+    return advance(program, state, now, await leave(program, state, node.id, 'success'), commands);
+  }
+  record(state, node.id).output = decision;
+  const error = {
+    type: 'Rejected',
+    message: `rejected by ${action.by}${action.comment ? `: ${action.comment}` : ''}`,
+    node: node.id,
+  };
+  return advance(program, state, now, await onFailure(program, state, node, error, now, commands), commands);
+}
+
+/** Nodes that had not settled when the run was cancelled: they never will, so they show `cancelled`. */
+function cancelNodes(state: RunState, now: string, by: { by: string; request_id?: string }): void {
+  for (const [id, entry] of Object.entries(state.nodes)) {
+    if (entry.status === 'pending' || entry.status === 'running' || entry.status === 'waiting')
+      transition(state, id, 'cancelled', now, { ...by, note: 'the run was cancelled' });
   }
 }
 

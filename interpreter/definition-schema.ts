@@ -114,7 +114,9 @@ export const EventNode = z.strictObject({
 export const ApprovalNode = z.strictObject({
   ...nodeBase,
   type: z.literal('approval'),
-  approvers: z.array(z.string()).optional(),
+  approvers: z.array(z.string().min(1, 'expected a role or a caller id')).optional(),
+  quorum: z.int().min(1).optional(),
+  forbid_self_approval: z.boolean().optional(),
   timeout: Duration.optional(),
   on_timeout: z.enum(['reject', 'approve']).default('reject'),
 });
@@ -192,6 +194,8 @@ export const RunOptions = z.strictObject({
       "AI budget in USD, checked before every model call (ai nodes, each item of an ai map; child runs get what is left): once the run's cost reached it no call starts and the run pauses (budget_exceeded) until resumed with a higher max_cost_usd. A model without a price is refused while a budget is set.",
   }),
   max_node_visits: z.int().min(1).default(1000),
+  /** The run's result, evaluated when it completes (default: its variables); an `end` node's own `result` wins. */
+  result: Expression.optional(),
 });
 
 export const WorkflowDefinition = z.strictObject({

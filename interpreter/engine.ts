@@ -51,7 +51,6 @@ export function initialState(
     nodes: {},
     inflight: {},
     status: 'running',
-    current_node: null,
     history: [],
     history_dropped: 0,
     seq: 0,
@@ -172,20 +171,24 @@ async function outcome(
     return onFailure(program, state, node, { type: 'Timeout', message, node: node.id }, now, commands);
   }
   if (execution.kind === 'approval') {
-    const decision = { approved: execution.on_timeout === 'approve', by: 'timeout', comment: null };
+    const quorum = node.type === 'approval' ? node.quorum : undefined;
+    const approvals = execution.approvals ?? [];
+    const decision = {
+      approved: execution.on_timeout === 'approve',
+      by: 'timeout',
+      comment: null,
+      ...(quorum === undefined ? {} : { approvals }),
+    };
     entry.output = decision;
     if (decision.approved) {
       completeNode(state, node, decision, now, { note: 'approved on timeout' });
       return leave(program, state, node.id, 'success');
     }
-    return onFailure(
-      program,
-      state,
-      node,
-      { type: 'Rejected', message: 'no decision before the timeout', node: node.id },
-      now,
-      commands,
-    );
+    const message =
+      quorum === undefined
+        ? 'no decision before the timeout'
+        : `${approvals.length} of the ${quorum} approvals needed before the timeout`;
+    return onFailure(program, state, node, { type: 'Rejected', message, node: node.id }, now, commands);
   }
   return [];
 }
@@ -278,7 +281,7 @@ export async function advance(
     }
   }
   if (state.status === 'running' && !isBusy(state) && state.parked.length === 0) {
-    closeRun(state, now, 'completed', state.vars);
+    await completeRun(program, state, now);
   }
   if (isClosed(state.status)) {
     const closing: Command[] = commands.filter((c) => c.type === 'cancel');
@@ -291,6 +294,26 @@ export async function advance(
     return closing;
   }
   return commands;
+}
+
+/**
+ * The run's result when it completes without an `end` node's own `result`: `options.result`
+ * evaluated over the final context, or (by default) the final variables.
+ */
+async function runResult(program: Program, state: RunState): Promise<unknown> {
+  const source = program.definition.options.result;
+  return source === undefined ? state.vars : ((await evaluate(source, context(state))) ?? null);
+}
+
+/** Completes the run with its result; an `options.result` that fails to evaluate fails the run instead. */
+async function completeRun(program: Program, state: RunState, now: string): Promise<void> {
+  try {
+    closeRun(state, now, 'completed', await runResult(program, state));
+  } catch (err) {
+    if (!(err instanceof ExpressionError)) throw err;
+    const message = `options.result: ${program.boundMessage ? program.boundMessage(err.message) : err.message}`;
+    closeRun(state, now, 'failed', { type: 'ExpressionError', message });
+  }
 }
 
 /**
@@ -372,7 +395,6 @@ function activateSync(
           plan,
         } as const;
         state.inflight[exec] = { kind: 'work', node: node.id, started: state.seq, command };
-        state.current_node = node.id;
         record(state, node.id).attempts = 0;
         transition(state, node.id, 'running', now);
         commands.push(command);
@@ -421,7 +443,10 @@ async function activate(
       completeNode(state, node, joinOutput ?? {}, now);
       return leave(program, state, node.id, 'success');
     case 'end': {
-      const result = node.result === undefined ? state.vars : ((await evaluate(node.result, context(state))) ?? null);
+      const result =
+        node.result === undefined
+          ? await runResult(program, state)
+          : ((await evaluate(node.result, context(state))) ?? null);
       completeNode(state, node, result, now);
       if (node.status === 'failed') {
         closeRun(state, now, 'failed', {
@@ -459,7 +484,6 @@ async function activate(
         ...(timer ? { timer } : {}),
       };
       if (timer) commands.push(timer);
-      state.current_node = node.id;
       transition(state, node.id, 'waiting', now, { note: 'waiting for a decision' });
       return [];
     }
@@ -515,7 +539,6 @@ async function startWork(
   const body = node.type === 'task' ? { task: node } : node.type === 'ai' ? { ai: node } : { subworkflow: node };
   const command = await bodyCommand(exec, node, body, context(state), override, state.quotas);
   state.inflight[exec] = { kind: 'work', node: node.id, started: state.seq, command };
-  state.current_node = node.id;
   entry.attempts = 0;
   transition(state, node.id, 'running', now);
   commands.push(command);
@@ -545,7 +568,6 @@ async function startWait(
   const exec = newExec(state, node.id);
   const command = timerCommand(exec, node.id, at, 'wait');
   state.inflight[exec] = { kind: 'wait', node: node.id, started: state.seq, command, purpose: 'wait' };
-  state.current_node = node.id;
   transition(state, node.id, 'waiting', now, { note: `until ${at}` });
   commands.push(command);
   return [];
@@ -602,7 +624,6 @@ async function startEventWait(
       : timerCommand(exec, node.id, deadline(now, durationMs(node.timeout)), 'event timeout');
   state.inflight[exec] = { kind: 'event', node: node.id, started: state.seq, ...wait, ...(timer ? { timer } : {}) };
   if (timer) commands.push(timer);
-  state.current_node = node.id;
   transition(state, node.id, 'waiting', now, { note: `waiting for "${node.event_type}"` });
   return [];
 }
@@ -638,7 +659,6 @@ async function startMap(
     running: 0,
     concurrency: plan.concurrency,
   };
-  state.current_node = node.id;
   transition(state, node.id, 'running', now, { note: `${items.length} item(s)` });
   commands.push(...(await fillMap(program, state, node, exec, now)));
   return [];

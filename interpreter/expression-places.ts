@@ -105,7 +105,7 @@ export function readableVariables(definition: Definition): Set<string> {
 
 /**
  * Every expression evaluated in the run's context, with its place: node fields (map bodies
- * included) and edge conditions. Trigger filters come last, over the event alone.
+ * included), edge conditions and `options.result`. Trigger filters come last, over the event alone.
  */
 export function placedExpressions(definition: Definition): PlacedExpression[] {
   const base = {
@@ -144,6 +144,13 @@ export function placedExpressions(definition: Definition): PlacedExpression[] {
       scope: { ...base, error: edge.on === 'error' || onErrorPath.has(edge.from), item: false, subject: edge.from },
     });
   });
+  // Evaluated when the run completes: no error in scope, no item.
+  if (definition.options.result !== undefined)
+    placed.push({
+      path: '/options/result',
+      source: definition.options.result,
+      scope: { ...base, error: false, item: false },
+    });
   definition.triggers.forEach((trigger, i) => {
     if (trigger.type !== 'event' || trigger.filters === undefined) return;
     placed.push({

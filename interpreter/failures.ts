@@ -130,6 +130,7 @@ export async function startCompensation(
 ) {
   cancelAll(state, commands);
   state.compensating = { remaining: [...state.compensable].reverse(), error };
+  state.compensated = true;
   runTransition(state, 'compensating', now, { note: `${error.type}: ${error.message}` });
   await nextCompensation(program, state, now, commands);
 }

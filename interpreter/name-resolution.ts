@@ -33,7 +33,7 @@ export interface NameScope {
 /** Fields of the record `nodes.<id>` holds (run-state.ts `NodeRecord`, as far as it is documented). */
 export const NODE_RECORD_FIELDS = ['output', 'status', 'attempts', 'error'] as const;
 const ERROR_FIELDS = ['type', 'message', 'node', 'attempt'];
-const RUN_FIELDS = ['id', 'definition_id', 'definition_version', 'started_at'];
+const RUN_FIELDS = ['id', 'definition_id', 'definition_version', 'started_at', 'started_by'];
 const EVENT_FIELDS = ['event_type', 'correlation_key', 'payload', 'event_id'];
 const ALL_ROOTS = ['vars', 'input', 'nodes', 'run', 'error', 'item', 'index', 'event'];
 /** What other tools call the roots, too far from them in spelling for `nearestName`. */

@@ -6,10 +6,11 @@
 import type { ExternalEvent, WorkCommand } from './commands.js';
 import type { Definition } from './definition-schema.js';
 import type { QuotaName, RunQuotas } from './quotas.js';
-import { taintOf, type Taint } from './taint.js';
+import { resultTainted, taintOf, type Taint } from './taint.js';
 
 export type RunStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
-export type NodeStatus = 'pending' | 'running' | 'waiting' | 'completed' | 'failed' | 'skipped';
+/** `cancelled`: the run was cancelled while the node was pending, running or waiting. */
+export type NodeStatus = 'pending' | 'running' | 'waiting' | 'completed' | 'failed' | 'skipped' | 'cancelled';
 
 /** An error as the language exposes it to error paths (`error` in expressions). */
 export interface NodeError {
@@ -49,6 +50,8 @@ export interface RunInfo {
   definition_id: string;
   definition_version: string;
   started_at: string;
+  /** Who started the run (the gateway's actor); absent for schedules and runs from before it was recorded. */
+  started_by?: string;
 }
 
 export interface RunError {
@@ -94,6 +97,8 @@ export type Execution =
       approvers?: string[];
       on_timeout: 'approve' | 'reject';
       timer?: WorkCommand;
+      /** Approvals so far, while a `quorum` is not reached yet. */
+      approvals?: Array<{ by: string; comment: string | null }>;
     }
   | {
       kind: 'map';
@@ -144,7 +149,6 @@ export interface RunState {
   status: RunStatus;
   /** Why the run is paused. */
   pause_reason?: string;
-  current_node: string | null;
   history: Transition[];
   /** Transitions dropped from the front of `history` to keep it bounded. */
   history_dropped: number;
@@ -168,6 +172,8 @@ export interface RunState {
   compensable: string[];
   /** Set while compensations run: the nodes still to compensate and the error to fail with. */
   compensating?: { remaining: string[]; error: RunError };
+  /** Set once a `compensate` handler started the saga: the run cannot be retried from its failed node. */
+  compensated?: true;
   /** Events that arrived before a node waited for them. */
   event_buffer: ExternalEvent[];
   /** Event ids already seen (bounded), so a redelivery is not consumed twice. */
@@ -252,12 +258,19 @@ function scrub(value: unknown, secrets: string[]): unknown {
  * The run's result as a reader may see it: masked whole when a tainted end node produced it,
  * else (the run's variables) with every tainted variable masked.
  */
-function viewResult(definition: Pick<Definition, 'nodes'>, state: RunState, taint: Taint, secrets: string[]): unknown {
-  const fromTaintedEnd = definition.nodes.some(
-    (n) => n.type === 'end' && taint.nodes.has(n.id) && state.nodes[n.id]?.status === 'completed',
-  );
-  if (fromTaintedEnd) return MASK;
+function viewResult(
+  definition: Pick<Definition, 'variables' | 'nodes' | 'options'>,
+  state: RunState,
+  taint: Taint,
+  secrets: string[],
+): unknown {
+  const ended = definition.nodes.filter((n) => n.type === 'end' && state.nodes[n.id]?.status === 'completed');
+  if (ended.some((n) => taint.nodes.has(n.id))) return MASK;
   const result = state.result;
+  // options.result made it (no end node's own result did): masked whole when it reads a secret.
+  if (definition.options.result !== undefined && !ended.some((n) => n.type === 'end' && n.result !== undefined)) {
+    return resultTainted(definition) ? MASK : scrub(result, secrets);
+  }
   if (result && typeof result === 'object' && !Array.isArray(result)) {
     return Object.fromEntries(
       Object.entries(result).map(([k, v]) => [k, taint.vars.has(k) ? MASK : scrub(v, secrets)]),
@@ -267,12 +280,29 @@ function viewResult(definition: Pick<Definition, 'nodes'>, state: RunState, tain
 }
 
 /**
+ * The executions that stand for a node at work or waiting: not compensations (the saga's, after
+ * the run failed) and not the engine's own pauses in a long step (which name a node not started yet).
+ */
+function nodeExecutions(state: RunState): Execution[] {
+  return Object.values(state.inflight).filter(
+    (e) => !(e.kind === 'work' && e.compensation === true) && !(e.kind === 'wait' && e.purpose === 'yield'),
+  );
+}
+
+/** The most recently started node that is still active (running or waiting), or null when none is. */
+export function currentNode(state: RunState): string | null {
+  let latest: Execution | undefined;
+  for (const execution of nodeExecutions(state)) if (!latest || execution.started > latest.started) latest = execution;
+  return latest?.node ?? null;
+}
+
+/**
  * Builds the contract's state view from the interpreter state. Secret variables and everything
  * derived from them (`taint.ts`) are masked: tainted variables, the outputs and error messages
  * of tainted nodes, the result they make, and their values wherever else they appear.
  */
 export function viewRunState(
-  definition: Pick<Definition, 'variables' | 'nodes'>,
+  definition: Pick<Definition, 'variables' | 'nodes' | 'options'>,
   state: RunState,
   ids: { workflow_id: string; instance_id: string },
 ): RunStateView {
@@ -297,20 +327,14 @@ export function viewRunState(
     }
     nodes[id] = entry;
   }
-  const active = [
-    ...new Set(
-      Object.values(state.inflight)
-        .filter((e) => !('compensation' in e && e.compensation))
-        .map((e) => e.node),
-    ),
-  ];
+  const active = [...new Set(nodeExecutions(state).map((e) => e.node))];
   const view: RunStateView = {
     workflow_id: ids.workflow_id,
     instance_id: ids.instance_id,
     definition_id: state.run.definition_id,
     definition_version: state.run.definition_version,
     status: state.status,
-    current_node: state.current_node,
+    current_node: currentNode(state),
     active_nodes: active,
     variables,
     nodes,

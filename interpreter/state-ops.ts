@@ -184,7 +184,6 @@ export function closeRun(
   payload: unknown,
 ): void {
   state.status = status;
-  state.current_node = null;
   runTransition(state, status, now);
   if (status === 'completed') state.result = payload;
   else state.error = payload as RunError;

@@ -129,7 +129,7 @@ function nodeSources(node: Node): { all: string[]; assign?: Record<string, strin
   }
 }
 
-function isTainted(sources: string[], vars: Set<string>, nodes: Set<string>): boolean {
+function isTainted(sources: string[], vars: ReadonlySet<string>, nodes: ReadonlySet<string>): boolean {
   if (vars.size === 0 && nodes.size === 0) return false;
   return sources.some((source) => {
     const refs = expressionRefs(source);
@@ -172,6 +172,14 @@ export function taintOf(definition: Pick<Definition, 'variables' | 'nodes'>): Ta
   const taint: Taint = { vars, nodes };
   cache.set(definition, taint);
   return taint;
+}
+
+/** Whether `options.result` reads a secret or a value derived from one: the run's result is then masked whole. */
+export function resultTainted(definition: Pick<Definition, 'variables' | 'nodes' | 'options'>): boolean {
+  const source = definition.options.result;
+  if (source === undefined) return false;
+  const taint = taintOf(definition);
+  return isTainted([source], taint.vars, taint.nodes);
 }
 
 /**

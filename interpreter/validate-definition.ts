@@ -2,6 +2,7 @@
  * Validation of a submitted definition: the schema first, then the checks that need the whole
  * graph. Every problem is reported at once, each with a JSON Pointer and a plain message.
  */
+import { unmeetableQuorum } from './approvals.js';
 import { WorkflowDefinition, type Definition, type Node, type NodeType } from './definition-schema.js';
 import { expressionLengthProblems, sizeProblems } from './definition-limits.js';
 import { escapePointer, expressionSyntaxError, templateErrors } from './expressions.js';
@@ -139,6 +140,7 @@ function semanticProblems(definition: Definition, catalog?: ConnectorCatalog, ch
     }
     if (edge.when !== undefined) pushExpression(problems, `/edges/${i}/when`, edge.when);
   });
+  if (definition.options.result !== undefined) pushExpression(problems, '/options/result', definition.options.result);
   const defaults = new Map<string, number[]>();
   definition.edges.forEach((e, i) => {
     const key = `${e.on} edges of "${e.from}"`;
@@ -385,6 +387,11 @@ function nodeProblems(node: Node, at: string, catalog?: ConnectorCatalog, checkP
     case 'subworkflow':
       pushTemplates(problems, `${at}/inputs`, node.inputs);
       break;
+    case 'approval': {
+      const unmeetable = unmeetableQuorum(node);
+      if (unmeetable) problems.push({ path: `${at}/quorum`, message: unmeetable });
+      break;
+    }
     case 'ai':
       pushTemplates(problems, `${at}/prompt_template`, node.prompt_template);
       if (node.system !== undefined) pushTemplates(problems, `${at}/system`, node.system);

@@ -105,6 +105,8 @@ export interface InterpretArgs {
   quotas?: RunQuotas;
   /** Set by the parent run that started this one: report the cost, stop at its budget (`child-cost.ts`). */
   child?: ChildArgs;
+  /** Who started the run (the gateway's actor), kept as `run.started_by` (forbid_self_approval reads it). */
+  started_by?: string;
 }
 
 export interface ControlResult {
@@ -244,6 +246,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       definition_id: definition.id,
       definition_version: definition.version,
       started_at: info.startTime.toISOString(),
+      ...(args.started_by === undefined ? {} : { started_by: args.started_by }),
     };
     state = initialState(run, args.input ?? {}, resolved.variables, args.quotas);
     inheritBudget(state, definition.options.max_cost_usd, args.child);
@@ -331,6 +334,8 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
               input: command.call.input,
               ...(state.quotas ? { quotas: state.quotas } : {}),
               ...(reporting ? { child } : {}),
+              // A child run is started on behalf of whoever started its parent.
+              ...(state.run.started_by === undefined ? {} : { started_by: state.run.started_by }),
             },
           ],
           staticSummary: `${definition.name ?? definition.id} · ${definition.id} v${definition.version} (from ${command.node})`,

@@ -3,7 +3,10 @@
  * roles within one tenant. `viewer` ⊂ `operator` ⊂ `editor` form a ladder; `approver` reads and
  * approves (approval nodes and publish approvals) without editing; `admin` holds everything.
  */
-export const ROLES = ['viewer', 'operator', 'editor', 'approver', 'admin'] as const;
+import { CALLER_ROLES } from '../../interpreter/approvals.js';
+
+/** The language names them too: an approval node's `approvers` may list roles. */
+export const ROLES = CALLER_ROLES;
 export type Role = (typeof ROLES)[number];
 
 /**
@@ -37,4 +40,13 @@ export function permits(roles: readonly Role[], permission: Permission): boolean
 /** The permissions `roles` grant together, in the order of PERMISSIONS. */
 export function permissionsOf(roles: readonly Role[]): Permission[] {
   return PERMISSIONS.filter((permission) => permits(roles, permission));
+}
+
+/**
+ * The roles whose permissions `roles` grant between them: the roles a caller counts as holding
+ * where a role is named (an approval node's `approvers`), so `admin` holds every role and
+ * `editor` holds `operator` and `viewer`.
+ */
+export function rolesHeld(roles: readonly Role[]): Role[] {
+  return ROLES.filter((role) => GRANTS[role].every((permission) => permits(roles, permission)));
 }

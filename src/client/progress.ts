@@ -13,12 +13,13 @@ const MARKS: Record<NodeStatus, string> = {
   completed: '✓',
   skipped: '↷',
   failed: '✗',
+  cancelled: '⊘',
 };
-const SETTLED: ReadonlySet<string> = new Set<NodeStatus>(['completed', 'skipped', 'failed']);
+const SETTLED: ReadonlySet<string> = new Set<NodeStatus>(['completed', 'skipped', 'failed', 'cancelled']);
 
 /**
  * One line: the run status, each node that has started with a mark (✓ completed, … running,
- * ◷ waiting, ↷ skipped, ✗ failed), and how many of all nodes are settled. Longer than `width`,
+ * ◷ waiting, ↷ skipped, ✗ failed, ⊘ cancelled), and how many of all nodes are settled. Longer than `width`,
  * the earliest nodes give way first.
  */
 export function renderProgress(state: Pick<RunState, 'status' | 'nodes' | 'pause_reason'>, width = 80): string {

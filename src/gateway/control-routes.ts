@@ -6,6 +6,7 @@ import type { Express, Request } from 'express';
 import { z } from 'zod';
 import { NODE_ID_PATTERN } from '../../interpreter/definition-schema.js';
 import { EventId, RUN_ID_PATTERN } from '../auth/ids.js';
+import { rolesHeld } from '../auth/roles.js';
 import { requestIdOf } from './audit.js';
 import { actor, type GatewayDeps } from './gateway-deps.js';
 import { HttpError, notFound, parseOrThrow } from './http-error.js';
@@ -97,6 +98,8 @@ export function controlRoutes(app: Express, deps: ControlRouteDeps): void {
       approved: body.approved,
       ...(body.comment === undefined ? {} : { comment: body.comment }),
       by: actor(req),
+      // Approvers may be listed by role: the run decides with the roles the caller holds.
+      roles: rolesHeld(req.identity?.roles ?? []),
       request_id: requestIdOf(res),
     });
     res.status(202).json({ accepted: true });

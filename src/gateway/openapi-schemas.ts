@@ -260,10 +260,29 @@ export function componentSchemas(): Record<string, unknown> {
         definition_id: str(),
         definition_version: str(),
         status: { type: 'string', enum: ['running', 'paused', 'completed', 'failed', 'cancelled'] },
-        current_node: { type: ['string', 'null'] },
-        active_nodes: { type: 'array', items: str() },
+        current_node: {
+          type: ['string', 'null'],
+          description: 'the most recently started node that is still active; null when none is',
+        },
+        active_nodes: {
+          type: 'array',
+          items: str(),
+          description: 'the nodes running or waiting now (compensations excluded)',
+        },
         variables: { type: 'object' },
-        nodes: { type: 'object', additionalProperties: { type: 'object' } },
+        nodes: {
+          type: 'object',
+          additionalProperties: {
+            type: 'object',
+            properties: {
+              status: {
+                type: 'string',
+                enum: ['pending', 'running', 'waiting', 'completed', 'failed', 'skipped', 'cancelled'],
+                description: 'cancelled: the run was cancelled while the node was pending, running or waiting',
+              },
+            },
+          },
+        },
         history: {
           type: 'array',
           items: { type: 'object' },
@@ -291,7 +310,10 @@ export function componentSchemas(): Record<string, unknown> {
     RunResult: obj(
       {
         status: { type: 'string', enum: ['running', 'paused', 'completed', 'failed', 'cancelled'] },
-        result: {},
+        result: {
+          description:
+            "once completed: the value of options.result, or of the end node's result, else the run's final variables (secret-derived values masked)",
+        },
         error: obj({ type: str(), message: str(), node: str() }, ['type', 'message']),
       },
       ['status'],

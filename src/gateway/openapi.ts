@@ -416,7 +416,7 @@ function controlPaths(): Record<string, Record<string, Operation>> {
     '/v1/runs/{run_id}/retry': action(
       'retry',
       'Retry a failed node',
-      'Of a paused run: the failed node runs again. Of a closed failed run: a new run starts from the failed node with the recorded variables and outputs; its id comes back as `run_id`.',
+      'Of a paused run: the failed node runs again. Of a closed failed run: a new run starts from the failed node with the recorded variables and outputs; its id comes back as `run_id`. A compensated run (a `compensate` handler undid its completed steps) is refused with 409, saying it was compensated.',
     ),
     '/v1/runs/{run_id}/skip': action('skip', 'Skip a pending, waiting or failed node, optionally with its output'),
     '/v1/runs/{run_id}/variables': {
@@ -430,7 +430,12 @@ function controlPaths(): Record<string, Record<string, Operation>> {
       post: op(
         'Decide a waiting approval node',
         { ...accepted, ...refused },
-        { parameters: [runId, pathParam('node', 'the approval node id')], ...zodBody(Approval) },
+        {
+          parameters: [runId, pathParam('node', 'the approval node id')],
+          ...zodBody(Approval),
+          description:
+            "The caller must be listed in the node's `approvers` by its id (`key:<name>`, `jwt:<subject>`) or by a role it holds (its roles grant at least that role's permissions: `admin` holds every role); absent `approvers`: any caller with the approve permission. With `quorum` n, n distinct callers must approve (the node keeps waiting until then; a second approval by the same caller is 409); one rejection rejects. With `forbid_self_approval`, the approval of the caller who started the run is 409. 409 also when the node is not waiting.",
+        },
       ),
     },
     '/v1/events': {

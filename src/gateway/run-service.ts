@@ -125,7 +125,14 @@ export class RunService {
   ) {
     return {
       taskQueue: this.options.taskQueue,
-      args: [{ definition, input, ...(quotas ? { quotas } : {}) }],
+      args: [
+        {
+          definition,
+          input,
+          ...(quotas ? { quotas } : {}),
+          ...(context.startedBy === undefined ? {} : { started_by: context.startedBy }),
+        },
+      ],
       memo: {
         definition_id: definition.id,
         definition_version: definition.version,

@@ -91,3 +91,28 @@ test('retry of a closed failed run starts from the failed node and does not repe
   }
   assert.deepEqual(original_state.retried_by, [retryId]);
 });
+
+test('retry of a compensated run is refused, saying it was compensated', async () => {
+  const id = unique('saga');
+  const undo = { connector: 'http', action: 'request', inputs: { url: `${target.url}/one`, query: { undo: 'x' } } };
+  await stack.call('POST', '/v1/definitions', {
+    id,
+    nodes: [
+      { ...step('one'), compensation: undo },
+      { ...step('fails'), inputs: { url: `${target.url}/missing` } },
+    ],
+    edges: [{ from: 'one', to: 'fails' }],
+    error_handlers: [{ id: 'undo', action: 'compensate' }],
+  });
+  const started = await stack.call('POST', `/v1/definitions/${id}/runs`, {});
+  const runId = started.body.run_id as string;
+  const failed = await stack.call('GET', `/v1/runs/${runId}/result?wait=true`);
+  assert.equal(failed.body.status, 'failed', JSON.stringify(failed.body));
+  const retried = await stack.call('POST', `/v1/runs/${runId}/retry`, {});
+  assert.equal(retried.status, 409, JSON.stringify(retried.body));
+  assert.equal(retried.body.error.code, 'rejected');
+  assert.equal(
+    retried.body.error.message,
+    'the run was compensated after node "fails" failed: its completed steps were undone, so it cannot go on from where it failed; start a new run instead',
+  );
+});

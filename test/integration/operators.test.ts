@@ -192,6 +192,9 @@ describe('operators', () => {
     assert.equal(description.status.name, 'CANCELLED');
     const state = await runState(handle);
     assert.equal(state.status, 'cancelled');
-    assert.ok(state.history.some((h) => h.to === 'cancelled' && h.by === 'ops'));
+    assert.ok(state.history.some((h) => h.node === undefined && h.to === 'cancelled' && h.by === 'ops'));
+    // The node that was running when the run was cancelled never finishes: it says so.
+    assert.equal(state.nodes.stuck?.status, 'cancelled');
+    assert.deepEqual(state.active_nodes, []);
   });
 });

@@ -228,7 +228,7 @@ const mistakes: Array<{ name: string; definition: Definition; problems?: Expecte
     problems: [
       [
         '/nodes/1/inputs/query/at',
-        '"run.started": run has "id", "definition_id", "definition_version" and "started_at"; did you mean "run.started_at"?',
+        '"run.started": run has "id", "definition_id", "definition_version", "started_at" and "started_by"; did you mean "run.started_at"?',
       ],
     ],
   },
@@ -615,6 +615,31 @@ const mistakes: Array<{ name: string; definition: Definition; problems?: Expecte
       ],
     ],
   },
+  {
+    name: 'approval quorum of zero',
+    definition: one({ id: 'ok', type: 'approval', quorum: 0 }),
+    problems: [['/nodes/0/quorum', 'Too small: expected number to be >=1']],
+  },
+  {
+    name: 'approval quorum that is not a whole number',
+    definition: one({ id: 'ok', type: 'approval', quorum: 1.5 }),
+    problems: [['/nodes/0/quorum', 'Invalid input: expected int, received number']],
+  },
+  {
+    name: 'approval quorum above the listed caller ids',
+    definition: one({ id: 'ok', type: 'approval', approvers: ['key:ann', 'jwt:bob', 'key:ann'], quorum: 3 }),
+    problems: [
+      [
+        '/nodes/0/quorum',
+        'quorum is 3 but "approvers" lists only 2 caller id(s) and no role, so it could never be met',
+      ],
+    ],
+  },
+  {
+    name: 'forbid_self_approval that is not a boolean',
+    definition: one({ id: 'ok', type: 'approval', forbid_self_approval: 'yes' }),
+    problems: [['/nodes/0/forbid_self_approval', 'Invalid input: expected boolean, received string']],
+  },
 ];
 
 describe('planted mistakes are refused or warned, never accepted silently', () => {
@@ -701,6 +726,19 @@ const inScope: Array<{ name: string; definition: Definition }> = [
         filters: 'event.payload.ok and vars.amount > 0',
       },
       { triggers: [{ type: 'event', event_type: 'lead.created', filters: 'event.payload.amount > 5' }] },
+    ),
+  },
+  {
+    name: "approvers by role and id with a quorum; the run's starter in a template",
+    definition: one(
+      { id: 'ok', type: 'approval', approvers: ['approver', 'key:ann'], quorum: 3, forbid_self_approval: true },
+      {
+        nodes: [
+          { id: 'ok', type: 'approval', approvers: ['approver', 'key:ann'], quorum: 3, forbid_self_approval: true },
+          http('tell', { inputs: { url: 'http://x.test', body: { to: '{{ run.started_by }}' } } }),
+        ],
+        edges: [{ from: 'ok', to: 'tell' }],
+      },
     ),
   },
 ];

@@ -1,11 +1,13 @@
 /** Graph semantics of the pure interpreter, as scenarios without Temporal. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { activityPlan, TASK_DEFAULTS } from '../../interpreter/engine.js';
+import { activityPlan, handleEvent, TASK_DEFAULTS } from '../../interpreter/engine.js';
 import { TaskNode } from '../../interpreter/definition-schema.js';
 import { viewRunState } from '../../interpreter/run-state.js';
 import { validateDefinition } from '../../interpreter/validate-definition.js';
 import { httpTask as http, simulate } from '../support/simulate.js';
+
+const ok = (output: unknown = null) => ({ output });
 
 describe('engine', () => {
   test('a sequence runs in edge order and the result is the final variables', async () => {
@@ -271,6 +273,38 @@ describe('engine', () => {
       'variables',
       'workflow_id',
     ]);
+  });
+
+  test('current_node is the most recently started node still active, null once none is', async () => {
+    const raw = {
+      id: 'current',
+      nodes: [http('slow'), http('quick'), http('after_slow'), http('after_quick')],
+      edges: [
+        { from: 'slow', to: 'after_slow' },
+        { from: 'quick', to: 'after_quick' },
+      ],
+    };
+    const validated = validateDefinition(raw);
+    assert.ok(validated.ok);
+    const ids = { workflow_id: 'w', instance_id: 'r' };
+    // quick starts after slow, and it and its successor complete while slow still runs.
+    const sim = await simulate(raw, { slow: 'hold', quick: ok(), after_quick: ok(), after_slow: ok() });
+    assert.equal(sim.state.nodes.after_quick?.status, 'completed');
+    const view = viewRunState(validated.definition, sim.state, ids);
+    assert.deepEqual(view.active_nodes, ['slow']);
+    assert.equal(view.current_node, 'slow');
+    const [held] = sim.pending;
+    assert.ok(held);
+    await sim.feed(
+      await handleEvent(
+        sim.program,
+        sim.state,
+        { type: 'activity_completed', exec: held.exec, output: null, attempts: 1 },
+        sim.clock(),
+      ),
+    );
+    assert.equal(sim.closing?.type, 'complete');
+    assert.equal(viewRunState(validated.definition, sim.state, ids).current_node, null);
   });
 
   test('task defaults and retry policies map to activity plans', () => {

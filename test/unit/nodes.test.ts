@@ -1,7 +1,8 @@
 /** Semantics of join, wait, event, approval, subworkflow, map and the error handlers, without Temporal. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { applyControl, checkControl, deliverEvent } from '../../interpreter/control.js';
+import { applyControl, checkControl, deliverEvent, retryState } from '../../interpreter/control.js';
+import { handleEvent } from '../../interpreter/engine.js';
 import { httpTask as http, simulate } from '../support/simulate.js';
 
 const ok = (output: unknown = null) => ({ output });
@@ -251,6 +252,90 @@ describe('approval', () => {
   });
 });
 
+describe('approval by role, quorum and self-approval', () => {
+  const gate = (extra: Record<string, unknown>) => ({
+    id: 'gated',
+    nodes: [{ id: 'ok', type: 'approval', ...extra }, http('ship')],
+    edges: [{ from: 'ok', to: 'ship' }],
+  });
+  const decide = (by: string, approved: boolean, roles?: string[]) => ({
+    type: 'approve' as const,
+    by,
+    node: 'ok',
+    approved,
+    ...(roles ? { roles } : {}),
+  });
+
+  test('a listed role is met by a caller holding it; a caller without it is refused', async () => {
+    const sim = await simulate(gate({ approvers: ['approver', 'jwt:ann'] }), { ship: ok() });
+    assert.match(
+      checkControl(sim.program, sim.state, decide('key:vic', true, ['viewer'])) ?? '',
+      /"key:vic" is not an approver of node "ok" \(approvers: role "approver" or caller "jwt:ann"; its roles: viewer\)/,
+    );
+    assert.equal(checkControl(sim.program, sim.state, decide('jwt:ann', true)), undefined);
+    await sim.feed(
+      await applyControl(sim.program, sim.state, decide('key:zed', true, ['viewer', 'approver']), sim.clock()),
+    );
+    assert.deepEqual(sim.state.nodes.ok?.output, { approved: true, by: 'key:zed', comment: null });
+    assert.equal(sim.closing?.type, 'complete');
+  });
+
+  test('a quorum needs that many distinct approvers; the same caller twice is refused', async () => {
+    const sim = await simulate(gate({ approvers: ['approver'], quorum: 2 }), { ship: ok() });
+    await sim.feed(await applyControl(sim.program, sim.state, decide('key:a', true, ['approver']), sim.clock()));
+    assert.equal(sim.state.nodes.ok?.status, 'waiting');
+    assert.ok(sim.state.history.some((h) => h.node === 'ok' && h.by === 'key:a' && h.note === 'approved (1 of 2)'));
+    assert.equal(
+      checkControl(sim.program, sim.state, decide('key:a', true, ['approver'])),
+      '"key:a" has already approved node "ok": it needs 2 distinct approvers (1 so far)',
+    );
+    assert.deepEqual(await applyControl(sim.program, sim.state, decide('key:a', true, ['approver']), sim.clock()), []);
+    assert.equal(sim.state.nodes.ok?.status, 'waiting');
+    await sim.feed(await applyControl(sim.program, sim.state, decide('key:b', true, ['approver']), sim.clock()));
+    assert.equal(sim.closing?.type, 'complete');
+    assert.deepEqual(sim.state.nodes.ok?.output, {
+      approved: true,
+      by: 'key:b',
+      comment: null,
+      approvals: [
+        { by: 'key:a', comment: null },
+        { by: 'key:b', comment: null },
+      ],
+    });
+  });
+
+  test('one rejection rejects, whatever approvals came before', async () => {
+    const sim = await simulate(gate({ quorum: 3 }), {});
+    await sim.feed(await applyControl(sim.program, sim.state, decide('key:a', true), sim.clock()));
+    await sim.feed(await applyControl(sim.program, sim.state, decide('key:b', false), sim.clock()));
+    assert.equal(sim.closing?.type, 'fail');
+    assert.equal(sim.state.error?.type, 'Rejected');
+    assert.equal(sim.state.error?.message, 'rejected by key:b');
+  });
+
+  test('a quorum not reached before the timeout says how far it got', async () => {
+    const sim = await simulate(gate({ quorum: 2, timeout: '1h' }), { ok: 'hold' });
+    await sim.feed(await applyControl(sim.program, sim.state, decide('key:a', true), sim.clock()));
+    const timer = sim.pending.find((c) => c.type === 'start_timer');
+    assert.ok(timer);
+    await sim.feed(await handleEvent(sim.program, sim.state, { type: 'timer_fired', exec: timer.exec }, sim.clock()));
+    assert.equal(sim.closing?.type, 'fail');
+    assert.equal(sim.state.error?.message, '1 of the 2 approvals needed before the timeout');
+  });
+
+  test("forbid_self_approval refuses the approval of the run's starter, not that of others", async () => {
+    const sim = await simulate(gate({ approvers: ['approver'], forbid_self_approval: true }), { ship: ok() });
+    sim.state.run.started_by = 'key:starter';
+    assert.equal(
+      checkControl(sim.program, sim.state, decide('key:starter', true, ['approver'])),
+      '"key:starter" started this run and node "ok" forbids self-approval (forbid_self_approval): another approver must decide',
+    );
+    assert.equal(checkControl(sim.program, sim.state, decide('key:starter', false, ['approver'])), undefined);
+    await sim.feed(await applyControl(sim.program, sim.state, decide('key:other', true, ['approver']), sim.clock()));
+    assert.equal(sim.closing?.type, 'complete');
+  });
+});
+
 describe('map and subworkflow', () => {
   test('map runs its body per item with item/index in scope, bounded, results in item order', async () => {
     let peak = 0;
@@ -355,6 +440,12 @@ describe('error handlers and operators', () => {
       ['reserve:reserve', 'log:log', 'charge:charge', 'ship:ship', 'charge:undo-charge', 'reserve:undo-reserve'],
     );
     assert.deepEqual(sim.closing, { type: 'fail', error: { type: 'HttpError', message: 'no courier', node: 'ship' } });
+    // Even with its history cut short (bounded), a compensated run says why it cannot be retried.
+    sim.state.history = [];
+    assert.deepEqual(retryState(sim.state, 'saga-1', 'op', sim.clock()), {
+      refused:
+        'the run was compensated after node "ship" failed: its completed steps were undone, so it cannot go on from where it failed; start a new run instead',
+    });
   });
 
   test('retry runs the node again after a delay under the handler policy, once', async () => {
@@ -444,6 +535,45 @@ describe('error handlers and operators', () => {
     );
     assert.equal(cancel.state.status, 'cancelled');
     assert.equal(checkControl(cancel.program, cancel.state, { type: 'pause', by: 'op' }), 'the run is cancelled');
+  });
+
+  test('cancel marks every node that was pending, running or waiting as cancelled', async () => {
+    const sim = await simulate(
+      {
+        id: 'cancelled',
+        nodes: [
+          http('done'),
+          http('busy'),
+          { id: 'ask', type: 'approval' },
+          { id: 'nap', type: 'wait', duration: '1h' },
+          http('later'),
+        ],
+        edges: [
+          { from: 'done', to: 'ask' },
+          { from: 'ask', to: 'later' },
+        ],
+      },
+      { done: ok(), busy: 'hold', nap: 'hold' },
+    );
+    assert.deepEqual(Object.fromEntries(Object.entries(sim.state.nodes).map(([id, n]) => [id, n.status])), {
+      done: 'completed',
+      busy: 'running',
+      ask: 'waiting',
+      nap: 'waiting',
+      later: 'pending',
+    });
+    await sim.feed(await applyControl(sim.program, sim.state, { type: 'cancel', by: 'op' }, sim.clock()));
+    assert.equal(sim.state.status, 'cancelled');
+    assert.deepEqual(Object.fromEntries(Object.entries(sim.state.nodes).map(([id, n]) => [id, n.status])), {
+      done: 'completed',
+      busy: 'cancelled',
+      ask: 'cancelled',
+      nap: 'cancelled',
+      later: 'cancelled',
+    });
+    assert.ok(
+      sim.state.history.some((h) => h.node === 'ask' && h.from === 'waiting' && h.to === 'cancelled' && h.by === 'op'),
+    );
   });
 
   test('set variables checks declared types; skip of a pending node uses the given output', async () => {
