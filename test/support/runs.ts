@@ -1,4 +1,5 @@
 /** Starting runs of inline definitions straight through the Temporal client, for integration tests. */
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { validateDefinition } from '../../interpreter/validate-definition.js';
 import type { RunStateView } from '../../interpreter/run-state.js';
@@ -36,16 +37,24 @@ export function runState(handle: WorkflowHandle): Promise<RunStateView> {
   return handle.query<RunStateView>('state');
 }
 
-/** Polls the state query until `predicate` holds (bounded). */
+/**
+ * Polls the state query until `predicate` holds (bounded, generously: the machine may be loaded).
+ * A run that does not exist yet (a child its parent is still starting) is waited for too.
+ */
 export async function waitForState(
   handle: WorkflowHandle,
   predicate: (state: RunStateView) => boolean,
-  timeoutMs = 20_000,
+  timeoutMs = 60_000,
 ): Promise<RunStateView> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const state = await runState(handle);
-    if (predicate(state)) return state;
+    let state: RunStateView | undefined;
+    try {
+      state = await runState(handle);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError) || Date.now() > deadline) throw err;
+    }
+    if (state && predicate(state)) return state;
     if (Date.now() > deadline) throw new Error(`state never matched; last: ${JSON.stringify(state).slice(0, 2000)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
