@@ -136,7 +136,7 @@ export interface WorkerOptions {
   codec?: PayloadCodec;
   /** Workflow tasks worked on at once; default {@link DEFAULT_WORKFLOW_TASKS}. */
   workflowTasks?: number;
-  /** Where the prebuilt workflow bundles are; default `dist/workflow-bundles` (`npm run build`). */
+  /** Where the prebuilt bundles of the production entry point are; default `dist/workflow-bundles` (`npm run build`). */
   bundleDir?: string;
   /** Says where the workflow code came from (and, at `warn`, why it is bundled at start); default: warnings on stderr. */
   logger?: Pick<Logger, 'info' | 'warn'>;

@@ -120,35 +120,37 @@ async function withWorker(
   }
 }
 
+/** A worker given `bundleDir` bundles at start: it says why, once, at warn level, and still runs definitions. */
+async function assertBundlesAtStart(bundleDir: string, reason: string): Promise<void> {
+  const { logger, lines } = capturingLogger();
+  await withWorker({ bundleDir, logger }, async (worker, taskQueue) => {
+    assert.deepEqual(worker.bundle, { bundled: reason });
+    assert.deepEqual(
+      lines.map((l) => [l.level, l.msg, l.reason]),
+      [[40, 'bundling the workflow code at start', reason]],
+    );
+    assert.deepEqual(await runSum(taskQueue), { a: 2, b: 40, total: 42 });
+  });
+}
+
 test('a prebuilt bundle whose inputs changed is not used: the worker bundles at start, warns, and runs', async () => {
   const input = join(scratch, 'an-input.js');
   const bundleDir = bundleCopy('stale', input);
   assert.ok('codePath' in (await prebuiltBundle(VARIANTS[0]!, bundleDir)), 'current before the change');
   writeFileSync(input, 'changed content');
-  const { logger, lines } = capturingLogger();
-  await withWorker({ bundleDir, logger }, async (worker, taskQueue) => {
-    const reason = `the prebuilt workflow bundle ${join(bundleDir, 'plain.js')} is stale: its inputs changed since it was built`;
-    assert.deepEqual(worker.bundle, { bundled: reason });
-    assert.deepEqual(
-      lines.map((l) => [l.level, l.msg, l.reason]),
-      [[40, 'bundling the workflow code at start', reason]],
-    );
-    assert.deepEqual(await runSum(taskQueue), { a: 2, b: 40, total: 42 });
-  });
+  const codePath = join(bundleDir, 'plain.js');
+  await assertBundlesAtStart(
+    bundleDir,
+    `the prebuilt workflow bundle ${codePath} is stale: its inputs changed since it was built`,
+  );
 });
 
 test('without a prebuilt bundle the worker bundles at start, warns, and runs', async () => {
   const bundleDir = join(scratch, 'missing');
-  const { logger, lines } = capturingLogger();
-  await withWorker({ bundleDir, logger }, async (worker, taskQueue) => {
-    const reason = `no prebuilt workflow bundle ${join(bundleDir, 'plain.js')} (run npm run build)`;
-    assert.deepEqual(worker.bundle, { bundled: reason });
-    assert.deepEqual(
-      lines.map((l) => [l.level, l.msg, l.reason]),
-      [[40, 'bundling the workflow code at start', reason]],
-    );
-    assert.deepEqual(await runSum(taskQueue), { a: 2, b: 40, total: 42 });
-  });
+  await assertBundlesAtStart(
+    bundleDir,
+    `no prebuilt workflow bundle ${join(bundleDir, 'plain.js')} (run npm run build)`,
+  );
 });
 
 test('a current prebuilt bundle is used as it is', async () => {
