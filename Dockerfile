@@ -11,6 +11,8 @@ COPY activities activities
 COPY interpreter interpreter
 COPY test test
 COPY studio studio
+# The build also writes dist/workflow-bundles/, which the worker loads instead of bundling at start;
+# they are checked against dist/ and the production packages only, so the pruning keeps them current.
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim

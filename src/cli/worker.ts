@@ -35,6 +35,7 @@ const worker = await startWorker({
   namespace: config.namespace,
   taskQueue: config.taskQueue,
   definitions,
+  logger,
   ...(metrics ? { metrics } : {}),
   ...(tracing ? { tracing } : {}),
   ...(config.codecKeys ? { codec: codecFromKeys(config.codecKeys) } : {}),

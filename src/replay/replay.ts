@@ -57,6 +57,11 @@ function nodeAt(history: History, eventId: number): string | undefined {
   return child ? child.split('.').pop()?.replace(/-\d+$/, '') : undefined;
 }
 
+/** Replay has no tracing; an encrypting converter's failures are converted inside the bundle. */
+function replayVariant(dataConverter: DataConverter | undefined) {
+  return { traced: false, encodedFailures: dataConverter?.failureConverterPath !== undefined };
+}
+
 function describe(err: unknown, history?: History): string {
   if (!(err instanceof Error)) return String(err);
   const cause = err.cause instanceof Error ? ` (${err.cause.message})` : '';
@@ -75,7 +80,7 @@ export async function replayFiles(
   workflowsPath?: string,
   dataConverter?: DataConverter,
 ): Promise<ReplayOutcome[]> {
-  const bundle = await workflowBundle(workflowsPath, false, dataConverter?.failureConverterPath !== undefined);
+  const { bundle } = await workflowBundle(workflowsPath, replayVariant(dataConverter));
   const outcomes: ReplayOutcome[] = [];
   for (const file of historyFiles(paths)) {
     const name = basename(file);
@@ -129,7 +134,7 @@ export async function replayDefinition(
   limit = 20,
   dataConverter?: DataConverter,
 ): Promise<ReplayOutcome[]> {
-  const bundle = await workflowBundle(undefined, false, dataConverter?.failureConverterPath !== undefined);
+  const { bundle } = await workflowBundle(undefined, replayVariant(dataConverter));
   const outcomes: ReplayOutcome[] = [];
   const options = { workflowBundle: bundle, ...(dataConverter ? { dataConverter } : {}) };
   for await (const result of Worker.runReplayHistories(options, closedRuns(client, definitionId, limit))) {

@@ -14,7 +14,7 @@ import type { ClientInterceptors } from '@temporalio/client';
 import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
 import type { Telemetry } from './telemetry.js';
 
-/** The workflow interceptors module, for both the bundler and `Worker.create`. */
+/** The workflow interceptors module, bundled into the traced workflow bundle (`src/worker/workflow-bundles.ts`). */
 export const WORKFLOW_INTERCEPTORS_PATH = fileURLToPath(new URL('./workflow-interceptors.js', import.meta.url));
 
 /** Interceptors for a `Client` that starts runs: a `StartWorkflow` span whose context the run inherits. */
@@ -23,16 +23,14 @@ export function clientTracing(): ClientInterceptors {
 }
 
 /**
- * What a worker needs to trace: the workflow interceptors module (its bundle must contain it
- * too), the activity interceptors, and the sink that exports the spans made inside workflows.
+ * What a worker needs to trace besides a traced workflow bundle (which contains the workflow
+ * interceptors): the activity interceptors, and the sink that exports the spans made inside workflows.
  */
 export function workerTracing(telemetry: Telemetry): {
-  workflowModules: string[];
   activity: ActivityInterceptorsFactory[];
   sinks: InjectedSinks<OpenTelemetrySinks>;
 } {
   return {
-    workflowModules: [WORKFLOW_INTERCEPTORS_PATH],
     activity: [
       (ctx) => ({
         inbound: new OpenTelemetryActivityInboundInterceptor(ctx),

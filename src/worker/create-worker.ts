@@ -1,8 +1,8 @@
 /**
  * Builds a worker that runs the generic workflow and the connector activities. The workflow
- * bundle is built once per process and shared by every worker created in it.
+ * code is the bundle `npm run build` made (`workflow-bundles.ts`); a bundle made at start (custom
+ * entry points, or no current prebuilt one) is made once per process and shared by its workers.
  */
-import { fileURLToPath } from 'node:url';
 import {
   DefaultLogger,
   NativeConnection,
@@ -12,19 +12,29 @@ import {
   type LogLevel,
   type TLSConfig,
   type WorkflowBundle,
+  type WorkflowBundleOption,
 } from '@temporalio/worker';
 import type { PayloadCodec } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from '../../activities/index.js';
 import { createDefinitionActivities } from '../../activities/definitions.js';
 import { createEventActivities } from '../../activities/event-mailbox.js';
 import type { DefinitionStore } from '../store/definition-store.js';
+import type { Logger } from '../logger.js';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import { WORKFLOW_INTERCEPTORS_PATH, workerTracing } from '../telemetry/temporal-tracing.js';
+import { workerTracing } from '../telemetry/temporal-tracing.js';
 import { eventSinks, metricsInterceptor, quotaSinks, type WorkerMetrics } from '../metrics/worker-metrics.js';
-import { ENCODED_FAILURE_CONVERTER_PATH, encryptingDataConverter } from '../codec/data-converter.js';
+import { encryptingDataConverter } from '../codec/data-converter.js';
+import {
+  DEFAULT_BUNDLE_DIR,
+  WORKFLOWS_PATH,
+  bundleOptions,
+  prebuiltBundle,
+  variantName,
+  type BundleVariant,
+} from './workflow-bundles.js';
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
+export { WORKFLOWS_PATH };
 
 const bundles = new Map<string, Promise<WorkflowBundle>>();
 let runtimeInstalled = false;
@@ -37,12 +47,6 @@ export function installRuntime(): void {
   Runtime.install({ logger: new DefaultLogger(level) });
 }
 
-/**
- * The workflow code bundle, built on first use (per entry point: tests and benchmarks add their
- * own; and with or without the tracing interceptors, which must be bundled since we prebuild;
- * and with or without encoded failure messages, since the workflow's own failures are
- * converted inside the bundle).
- */
 /**
  * The SDK stops a workflow activation that runs past `isolateExecutionTimeout` (5 s of wall-clock
  * time, an option the SDK reads but does not type) — and on Node that stop crashes the whole
@@ -77,33 +81,39 @@ export const DEFAULT_WORKFLOW_TASKS = 4;
  */
 const STICKY_WAIT = '30s';
 
-export function workflowBundle(
+/** Where a worker's workflow code came from: the prebuilt file, or bundled at start (and why). */
+export type BundleSource = { prebuilt: string } | { bundled: string };
+
+const PLAIN: BundleVariant = { traced: false, encodedFailures: false };
+
+const warnOnStderr = (reason: string) => process.stderr.write(`weft worker: ${reason}; bundling the workflow code\n`);
+
+/**
+ * The workflow code for an entry point and variant: the prebuilt bundle (`npm run build`) for the
+ * production entry point when it is current, else bundled here once per process: custom entry
+ * points (tests, benchmarks) quietly, a missing or stale prebuilt bundle after `warn`ing why.
+ */
+export async function workflowBundle(
   workflowsPath = WORKFLOWS_PATH,
-  traced = false,
-  encodedFailures = false,
-): Promise<WorkflowBundle> {
-  const key = `${workflowsPath}${traced ? ' (traced)' : ''}${encodedFailures ? ' (encoded failures)' : ''}`;
+  variant = PLAIN,
+  bundleDir = DEFAULT_BUNDLE_DIR,
+  warn: (reason: string) => void = warnOnStderr,
+): Promise<{ bundle: WorkflowBundleOption; source: BundleSource }> {
+  let reason = `custom entry point ${workflowsPath}`;
+  if (workflowsPath === WORKFLOWS_PATH) {
+    const prebuilt = await prebuiltBundle(variant, bundleDir);
+    if ('codePath' in prebuilt) return { bundle: prebuilt, source: { prebuilt: prebuilt.codePath } };
+    reason = prebuilt.reason;
+    warn(reason);
+  }
+  const key = `${workflowsPath} (${variantName(variant)})`;
   let bundle = bundles.get(key);
   if (!bundle) {
-    bundle = bundleWorkflowCode({
-      workflowsPath,
-      workflowInterceptorModules: traced ? [WORKFLOW_INTERCEPTORS_PATH] : [],
-      ...(encodedFailures ? { failureConverterPath: ENCODED_FAILURE_CONVERTER_PATH } : {}),
-      logger: quietBundlerLogger,
-    });
+    bundle = bundleWorkflowCode(bundleOptions(workflowsPath, variant));
     bundles.set(key, bundle);
   }
-  return bundle;
+  return { bundle: await bundle, source: { bundled: reason } };
 }
-
-const quietBundlerLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (message: string) => process.stderr.write(`workflow bundler: ${message}\n`),
-  error: (message: string) => process.stderr.write(`workflow bundler: ${message}\n`),
-};
 
 export interface WorkerOptions {
   address: string;
@@ -126,6 +136,10 @@ export interface WorkerOptions {
   codec?: PayloadCodec;
   /** Workflow tasks worked on at once; default {@link DEFAULT_WORKFLOW_TASKS}. */
   workflowTasks?: number;
+  /** Where the prebuilt bundles of the production entry point are; default `dist/workflow-bundles` (`npm run build`). */
+  bundleDir?: string;
+  /** Says where the workflow code came from (and, at `warn`, why it is bundled at start); default: warnings on stderr. */
+  logger?: Pick<Logger, 'info' | 'warn'>;
 }
 
 /** A worker without a store can run everything but `subworkflow` nodes. */
@@ -139,11 +153,24 @@ export interface RunningWorker {
   shutdown(): Promise<void>;
   /** Resolves when the worker stopped (after `shutdown` or a fatal error). */
   done: Promise<void>;
+  /** Where its workflow code came from. */
+  bundle: BundleSource;
+}
+
+/** The worker's workflow code, logged: which prebuilt file, or why it is bundled at start. */
+async function workerBundle(options: WorkerOptions): Promise<{ bundle: WorkflowBundleOption; source: BundleSource }> {
+  const variant = { traced: options.tracing !== undefined, encodedFailures: options.codec !== undefined };
+  const logger = options.logger;
+  const warn = logger ? (reason: string) => logger.warn({ reason }, 'bundling the workflow code at start') : undefined;
+  const resolved = await workflowBundle(options.workflowsPath, variant, options.bundleDir, warn);
+  if ('prebuilt' in resolved.source) logger?.info({ bundle: resolved.source.prebuilt }, 'prebuilt workflow bundle');
+  return resolved;
 }
 
 /** Creates and starts a worker; `done` settles when it stops. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   installRuntime();
+  const { bundle, source } = await workerBundle(options);
   const connection = await NativeConnection.connect({ address: options.address, tls: options.tls });
   const registry = options.registry ?? new ConnectorRegistry();
   const tracing = options.tracing ? workerTracing(options.tracing) : undefined;
@@ -151,15 +178,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    workflowBundle: await workflowBundle(options.workflowsPath, tracing !== undefined, options.codec !== undefined),
+    workflowBundle: bundle,
     ...(options.codec ? { dataConverter: encryptingDataConverter(options.codec) } : {}),
     activities: {
       ...createActivities({ codec: options.codec, ...options.activityDeps, registry }),
       ...createDefinitionActivities(options.definitions ?? noDefinitions),
       ...createEventActivities(),
     },
+    // The workflow interceptors are in the bundle (its traced variant): the SDK takes none here.
     interceptors: {
-      workflowModules: tracing?.workflowModules ?? [],
       activity: [...(tracing?.activity ?? []), ...(options.metrics ? [metricsInterceptor(options.metrics)] : [])],
     },
     sinks: { ...(tracing?.sinks ?? {}), ...quotaSinks(options.metrics), ...eventSinks(options.metrics) },
@@ -176,6 +203,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     connection,
     registry,
     done,
+    bundle: source,
     async shutdown() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done;

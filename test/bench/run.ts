@@ -2,7 +2,8 @@
  * `npm run bench`: the interpreter against hand-written workflows doing the same work with the
  * same activity, side by side in one run on one Temporal server: a 40-step sequence and a
  * 100-branch fan-out, plus a 5,000-iteration loop. Prints wall-time ratios, history events per
- * step and worker CPU time, as a Markdown table for BENCHMARKS.md.
+ * step and worker CPU time, as a Markdown table for BENCHMARKS.md. Last, how long a worker
+ * process takes from start to polling (`worker-start.ts`).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
@@ -13,8 +14,10 @@ import { counterLoopDefinition, fanOutDefinition, sequenceDefinition } from '../
 import { json, startHttpTarget } from '../support/http-target.js';
 import { versioned } from '../support/runs.js';
 import { unique } from '../support/temporal.js';
+import { workerStarts } from './worker-start.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const START_ROUNDS = Number(process.env.BENCH_START_ROUNDS ?? 5);
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 
 const temporal = await obtainTemporal({ headless: true, log });
@@ -108,6 +111,7 @@ const rows = [
   ),
 ];
 const loop = await measure(interpreted(counterLoopDefinition(5_000)));
+const starts = await workerStarts(temporal.address, START_ROUNDS);
 
 const f = (n: number, digits = 0) => n.toFixed(digits);
 const lines = [
@@ -123,6 +127,8 @@ const lines = [
   }),
   '',
   `5,000-iteration set+condition loop (interpreter only): ${f(loop.ms)} ms wall, ${f(loop.cpuMs)} ms worker CPU, ${loop.events} history events.`,
+  '',
+  `Worker start (\`node dist/src/cli/worker.js\` to its "worker running" line): median ${f(median(starts), 2)} s over ${starts.length} starts (${f(Math.min(...starts), 2)}–${f(Math.max(...starts), 2)} s).`,
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 

@@ -37,7 +37,7 @@ export async function startActivityWorker(deps: ActivityDeps = {}): Promise<Acti
     connection: nativeConnection,
     namespace: NAMESPACE,
     taskQueue,
-    workflowBundle: await workflowBundle(fileURLToPath(new URL('./test-workflows.js', import.meta.url))),
+    workflowBundle: (await workflowBundle(fileURLToPath(new URL('./test-workflows.js', import.meta.url)))).bundle,
     activities: createActivities({ ...deps, registry }),
   });
   const running = worker.run().finally(async () => {

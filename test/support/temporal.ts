@@ -26,7 +26,10 @@ export async function connectClient(): Promise<{ client: Client; connection: Con
 
 export function startTestWorker(
   taskQueue: string,
-  options: Pick<WorkerOptions, 'definitions' | 'workflowsPath' | 'activityDeps' | 'registry'> = {},
+  options: Pick<
+    WorkerOptions,
+    'definitions' | 'workflowsPath' | 'activityDeps' | 'registry' | 'bundleDir' | 'logger'
+  > = {},
 ): Promise<RunningWorker> {
   return startWorker({ address: temporalAddress(), namespace: NAMESPACE, taskQueue, ...options });
 }

@@ -17,7 +17,12 @@ export interface WorkerProcesses {
   cleanup(): void;
 }
 
-export function workerProcesses(taskQueue: string, env: Record<string, string> = {}): WorkerProcesses {
+/** `stdout: 'pipe'` hands the workers' log lines (JSON) to the test on `child.stdout`. */
+export function workerProcesses(
+  taskQueue: string,
+  env: Record<string, string> = {},
+  stdout: 'inherit' | 'pipe' = 'inherit',
+): WorkerProcesses {
   // The worker opens the definition store; keep it out of the working tree.
   const dataDir = mkdtempSync(join(tmpdir(), 'weft-worker-'));
   const children: ChildProcess[] = [];
@@ -33,7 +38,7 @@ export function workerProcesses(taskQueue: string, env: Record<string, string> =
           LOG_LEVEL: 'warn',
           ...env,
         },
-        stdio: ['ignore', 'inherit', 'inherit'],
+        stdio: ['ignore', stdout, 'inherit'],
       });
       children.push(child);
       return child;
