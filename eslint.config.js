@@ -23,20 +23,70 @@ const sideEffectingPackages = [
   '@temporalio/testing',
 ];
 
-const deterministicPaths = (extra) => ({
-  paths: [...nodeBuiltins, ...sideEffectingPackages, ...extra].map((name) => ({
+const deterministicPaths = (extraPatterns) => ({
+  paths: [...nodeBuiltins, ...sideEffectingPackages].map((name) => ({
     name,
     message: 'Workflow and interpreter code must stay deterministic: no Node built-ins or I/O packages here.',
   })),
-  patterns: [
-    { group: ['node:*'], message: 'Node built-ins are not allowed in deterministic code.' },
-    {
-      group: ['**/src/**', '**/activities/**'],
-      allowTypeImports: true,
-      message: 'Deterministic code may import only types from process or side-effect code.',
-    },
-  ],
+  patterns: [{ group: ['node:*'], message: 'Node built-ins are not allowed in deterministic code.' }, ...extraPatterns],
 });
+
+// The layers, bottom up: interpreter/ (pure: imports nothing of ours but itself); src/shared/
+// (what several layers share: tenant ids, canonical JSON, search attribute keys, HttpError; on
+// interpreter/ only); workflows/ (on interpreter/, and types from activities/, below) and
+// activities/ (on interpreter/ and src/shared/, types from workflows/); the services in src/
+// (access control, store, Temporal wiring, codec, templates, telemetry, metrics, config); and on
+// top the processes that wire them (gateway, worker, CLIs, client, replay). An import may only
+// point down: what two layers need goes down into src/shared/, and activities get the rest
+// injected. studio/ talks to the gateway over HTTP only. Type-only imports between workflows/ and
+// activities/ (each names the other's argument types) are allowed by no-restricted-imports below,
+// since no-restricted-paths cannot tell type imports apart.
+const processes = ['gateway', 'worker', 'cli', 'client', 'replay'];
+const layerZones = [
+  {
+    target: './interpreter',
+    from: ['./src', './workflows', './activities', './test', './studio'],
+    message: 'interpreter/ is the bottom layer: it imports nothing of ours but itself.',
+  },
+  {
+    target: './src/shared',
+    from: './src',
+    except: ['./shared'],
+    message: 'src/shared/ is a bottom layer: it may import interpreter/ and itself only.',
+  },
+  {
+    target: './src/shared',
+    from: ['./workflows', './activities', './test', './studio'],
+    message: 'src/shared/ is a bottom layer: it may import interpreter/ and itself only.',
+  },
+  {
+    target: './workflows',
+    from: ['./src', './test', './studio'],
+    message: 'workflows/ may import interpreter/ (and types from activities/), nothing from src/.',
+  },
+  {
+    target: './activities',
+    from: './src',
+    except: ['./shared'],
+    message:
+      'activities/ may import interpreter/ and src/shared/ only: move what they share with src/ into src/shared/, or have the worker inject it.',
+  },
+  {
+    target: './activities',
+    from: ['./test', './studio'],
+    message: 'activities/ may import interpreter/ and src/shared/ only.',
+  },
+  {
+    target: ['./src/*.ts', `./src/!(${processes.join('|')})/**`],
+    from: processes.map((name) => `./src/${name}`),
+    message: `The services in src/ sit below the processes (${processes.join(', ')}): move what both need into src/shared/.`,
+  },
+  {
+    target: './studio',
+    from: ['./src', './interpreter', './workflows', './activities', './test'],
+    message: 'studio/ uses the public gateway API only, over HTTP.',
+  },
+];
 
 export default tseslint.config(
   { ignores: ['dist*/**', 'node_modules/**', 'data/**'] },
@@ -76,6 +126,7 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'import-x/no-cycle': 'error',
+      'import-x/no-restricted-paths': ['error', { basePath: import.meta.dirname, zones: layerZones }],
     },
   },
   {
@@ -97,7 +148,33 @@ export default tseslint.config(
   {
     files: ['workflows/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', deterministicPaths([])],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        deterministicPaths([
+          {
+            group: ['**/activities/**'],
+            allowTypeImports: true,
+            message: 'Workflow code may import only types from activities/ (activities run outside the sandbox).',
+          },
+        ]),
+      ],
+    },
+  },
+  {
+    files: ['activities/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/workflows/**'],
+              allowTypeImports: true,
+              message: 'activities/ may import only types from workflows/ (workflow code runs in the sandbox).',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -105,14 +182,9 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        {
-          ...deterministicPaths([]),
-          patterns: [
-            ...deterministicPaths([]).patterns,
-            { group: ['@temporalio/*'], message: 'The interpreter is pure: it knows nothing of Temporal.' },
-            { group: ['**/workflows/**'], message: 'The interpreter may not depend on the workflow adapter.' },
-          ],
-        },
+        deterministicPaths([
+          { group: ['@temporalio/*'], message: 'The interpreter is pure: it knows nothing of Temporal.' },
+        ]),
       ],
       'no-restricted-globals': [
         'error',

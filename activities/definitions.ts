@@ -4,16 +4,21 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { DefinitionStore, VersionedDefinition } from '../src/store/definition-store.js';
-import { definitionKey } from '../src/store/tenant-store.js';
-import { tenantOfWorkflowId } from '../src/temporal/tenant-runs.js';
+import type { VersionedDefinition } from '../interpreter/definition-schema.js';
+import { definitionKey, tenantOfWorkflowId } from '../src/shared/tenants.js';
 
 export interface DefinitionLookup {
   id: string;
   version?: string;
 }
 
-export function createDefinitionActivities(store: Pick<DefinitionStore, 'get'>) {
+/** What the activity needs of the definition store (`src/store/`), which the worker injects. */
+export interface DefinitionSource {
+  /** The version stored under `key`, or its active version when `version` is omitted. */
+  get(key: string, version?: string): Promise<VersionedDefinition | undefined>;
+}
+
+export function createDefinitionActivities(store: DefinitionSource) {
   return {
     /**
      * The requested version, or the active one, of the calling run's tenant (known from the

@@ -6,9 +6,8 @@ import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { ExternalEvent } from '../interpreter/commands.js';
-import { DEFAULT_TENANT } from '../src/auth/identity.js';
-import { TenantKey } from '../src/temporal/search-attributes.js';
-import { tenantOfWorkflowId } from '../src/temporal/tenant-runs.js';
+import { tenantOfWorkflowId, tenantPrefix } from '../src/shared/tenants.js';
+import { TenantKey } from '../src/shared/search-attributes.js';
 import type { MailboxArgs } from '../workflows/event-mailbox.js';
 
 export const MAILBOX_WORKFLOW_TYPE = 'eventMailbox';
@@ -30,7 +29,7 @@ export function mailboxWorkflowId(tenant: string, taskQueue: string, eventType: 
     .update(`${taskQueue}\n${eventType}\n${k === null ? 'none' : `key:${k}`}`)
     .digest('hex')
     .slice(0, 40);
-  return `${tenant === DEFAULT_TENANT ? '' : `${tenant}/`}~weft-events:${hash}`;
+  return `${tenantPrefix(tenant)}~weft-events:${hash}`;
 }
 
 /** What a mailbox is started with, whoever starts it. */

@@ -14,7 +14,7 @@ import { ConnectorRegistry } from './connectors/registry.js';
 import { createMask, valuesAt, type Mask } from './mask.js';
 import { checkOutputSize, maxNodeOutputBytesFromEnv } from './output-limit.js';
 import { resultCacheFromEnv, type CachedCall, type ResultCache } from './result-cache.js';
-import { tenantOfWorkflowId } from '../src/temporal/tenant-runs.js';
+import { tenantOfWorkflowId } from '../src/shared/tenants.js';
 import { createSecretLookup, resolveSecrets, secretSourcesFromEnv, type SecretSources } from './secrets.js';
 
 export interface ActivityDeps {

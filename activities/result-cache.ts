@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import Database from 'better-sqlite3';
 import { createClient } from 'redis';
-import { canonicalJson } from '../src/store/definition-store.js';
+import { canonicalJson } from '../src/shared/canonical-json.js';
 
 /** One cacheable call. The tenant comes from the run's workflow id, never from the definition. */
 export interface CachedCall {

@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { DEFAULT_TENANT } from '../src/auth/identity.js';
+import { DEFAULT_TENANT } from '../src/shared/tenants.js';
 import { ErrorTypes, nonRetryableFailure } from './errors.js';
 
 /** The whole value, nothing around it: `"Bearer secret:X"` is plain text, not a reference. */

@@ -212,6 +212,8 @@ export const WorkflowDefinition = z.strictObject({
 });
 
 export type Definition = z.output<typeof WorkflowDefinition>;
+/** A definition as the registry stored it, its version assigned: what a run is started with. */
+export type VersionedDefinition = Definition & { version: string };
 export type DefinitionInput = z.input<typeof WorkflowDefinition>;
 export type Node = z.output<typeof WorkflowNode>;
 export type NodeType = Node['type'];

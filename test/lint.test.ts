@@ -1,6 +1,7 @@
 /**
- * The fences are enforced by lint: Node built-ins cannot enter interpreter/ or workflows/, and no
- * module imports one that (through others) imports it back.
+ * The fences are enforced by lint: Node built-ins cannot enter interpreter/ or workflows/, no
+ * module imports one that (through others) imports it back, and no import points up a layer
+ * (ARCHITECTURE.md's folder table; the zones in eslint.config.js).
  */
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,15 @@ async function lint(code: string, filePath: string) {
   const [result] = await eslint.lintText(code, { filePath: `${root}${filePath}` });
   return (result?.messages ?? []).map((m) => `${m.ruleId}: ${m.message}`);
 }
+
+/** `import { name } from 'spec'` (or `import type`) and a use of it: a whole planted module. */
+function importing(spec: string, name: string, kind: 'value' | 'type' = 'value'): string {
+  return kind === 'type'
+    ? `import type { ${name} } from '${spec}';\nexport type X = ${name};\n`
+    : `import { ${name} } from '${spec}';\nexport const x = ${name};\n`;
+}
+const PATHS = /import-x\/no-restricted-paths/;
+const IMPORTS = /no-restricted-imports/;
 
 describe('lint fence', () => {
   const forbidden: Array<[string, string, RegExp]> = [
@@ -32,7 +42,22 @@ describe('lint fence', () => {
     ['export const r = Math.random();\n', 'interpreter/engine.ts', /no-restricted-properties/],
     ["import http from 'http';\nexport const x = http;\n", 'workflows/interpret.ts', /no-restricted-imports/],
   ];
-  for (const [code, file, rule] of forbidden) {
+  // An import pointing up a layer (ARCHITECTURE.md's folder table), and the rule that refuses it.
+  const upward: Array<[string, string, RegExp]> = [
+    [importing('../src/gateway/app.js', 'createGateway'), 'activities/index.ts', PATHS],
+    [importing('../src/store/open-store.js', 'openDefinitionStore'), 'activities/definitions.ts', PATHS],
+    [importing('../src/temporal/tenant-runs.js', 'TenantRuns'), 'activities/event-mailbox.ts', PATHS],
+    [importing('../src/auth/identity.js', 'Identity', 'type'), 'activities/secrets.ts', PATHS],
+    [importing('../gateway/error-handler.js', 'sendError'), 'src/auth/authenticate.ts', PATHS],
+    [importing('../worker/create-worker.js', 'startWorker'), 'src/store/open-store.ts', PATHS],
+    [importing('../store/definition-store.js', 'StoreUnavailableError'), 'src/shared/http-error.ts', PATHS],
+    [importing('../src/shared/canonical-json.js', 'canonicalJson'), 'interpreter/engine.ts', PATHS],
+    [importing('../src/shared/http-error.js', 'HttpError', 'type'), 'workflows/interpret.ts', PATHS],
+    [importing('../activities/index.js', 'createActivities'), 'workflows/interpret.ts', IMPORTS],
+    [importing('../workflows/event-mailbox.js', 'eventMailbox'), 'activities/event-mailbox.ts', IMPORTS],
+    [importing('../../src/shared/canonical-json.js', 'canonicalJson'), 'studio/src/api.ts', PATHS],
+  ];
+  for (const [code, file, rule] of [...forbidden, ...upward]) {
     test(`${file}: ${code.split('\n')[0]} fails lint`, async () => {
       const messages = await lint(code, file);
       assert.ok(
@@ -45,6 +70,21 @@ describe('lint fence', () => {
     const messages = await lint("import fs from 'fs';\nexport const x = fs;\n", 'src/config.ts');
     assert.ok(!messages.some((m) => /no-restricted-imports/.test(m)), messages.join('\n'));
   });
+  // Imports pointing down, or type-only where the table allows it, pass.
+  const downward: Array<[string, string]> = [
+    [importing('../src/shared/canonical-json.js', 'canonicalJson'), 'activities/result-cache.ts'],
+    [importing('../workflows/event-mailbox.js', 'MailboxArgs', 'type'), 'activities/event-mailbox.ts'],
+    [importing('../activities/index.js', 'Activities', 'type'), 'workflows/interpret.ts'],
+    [importing('../shared/http-error.js', 'HttpError'), 'src/auth/authenticate.ts'],
+    [importing('../auth/authenticate.js', 'GatewayAuth'), 'src/gateway/server.ts'],
+    [importing('../worker/create-worker.js', 'startWorker'), 'src/cli/worker.ts'],
+  ];
+  for (const [code, file] of downward) {
+    test(`${file}: ${code.split('\n')[0]} passes the layer fence`, async () => {
+      const messages = await lint(code, file);
+      assert.ok(!messages.some((m) => PATHS.test(m) || IMPORTS.test(m)), messages.join('\n'));
+    });
+  }
   test('a planted import cycle fails lint (the TypeScript sources resolve, so no-cycle sees them)', async () => {
     // postgres-store.ts imports postgres-errors.ts; importing it back from there closes a cycle.
     const planted =

@@ -13,9 +13,10 @@
 import type { Request, RequestHandler } from 'express';
 import type { Logger } from '../logger.js';
 import type { AccessStore } from '../store/access-store.js';
-import { HttpError } from '../gateway/http-error.js';
+import { HttpError } from '../shared/http-error.js';
 import { parseApiKey, secretMatches } from './api-keys.js';
-import { DEFAULT_TENANT, type Identity } from './identity.js';
+import type { Identity } from './identity.js';
+import { DEFAULT_TENANT } from '../shared/tenants.js';
 import { ROLES, isRole, permits, type Permission } from './roles.js';
 import { nonCanonical, ruleFor, type RouteRule } from './route-permissions.js';
 

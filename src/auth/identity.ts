@@ -5,11 +5,6 @@
 import type { Request } from 'express';
 import type { Role } from './roles.js';
 
-/** The tenant every installation has; runs and definitions from before tenants existed belong to it. */
-export const DEFAULT_TENANT = 'default';
-/** Tenant ids: lower-case letters, digits and '-', at most 63 characters (a DNS label). */
-export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
 export interface Identity {
   /** Who, as the audit log and run history record it: `key:<name>`, `jwt:<subject>` or `local-dev`. */
   actor: string;

@@ -6,7 +6,7 @@
  * outage of the identity provider is not reported to callers as bad credentials.
  */
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { DEFAULT_TENANT, TENANT_ID_PATTERN } from './identity.js';
+import { DEFAULT_TENANT, TENANT_ID_PATTERN } from '../shared/tenants.js';
 import { isRole, type Role } from './roles.js';
 
 /** How tokens are checked; from `jwtOptionsFromEnv` or built by hand in tests. */

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { issueApiKey, KeyNameTaken } from '../auth/api-keys.js';
-import { DEFAULT_TENANT } from '../auth/identity.js';
+import { DEFAULT_TENANT } from '../shared/tenants.js';
 import { loadConfig } from '../config.js';
 import { CreateKeyBody } from '../gateway/access-routes.js';
 import { openDefinitionStore } from '../store/open-store.js';

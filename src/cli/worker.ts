@@ -2,7 +2,7 @@
 import { Connection } from '@temporalio/client';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
-import { ensureSearchAttributes } from '../temporal/search-attributes.js';
+import { ensureSearchAttributes } from '../temporal/register-search-attributes.js';
 import { openDefinitionStore } from '../store/open-store.js';
 import { startWorker } from '../worker/create-worker.js';
 import { serveMetrics } from '../metrics/serve-metrics.js';

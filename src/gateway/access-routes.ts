@@ -6,12 +6,13 @@
 import type { Express, Request } from 'express';
 import { z } from 'zod';
 import { issueApiKey, KeyNameTaken } from '../auth/api-keys.js';
-import { DEFAULT_TENANT, TENANT_ID_PATTERN, identityOf } from '../auth/identity.js';
+import { identityOf } from '../auth/identity.js';
+import { DEFAULT_TENANT, TENANT_ID_PATTERN } from '../shared/tenants.js';
 import { ROLES, permissionsOf } from '../auth/roles.js';
 import { QuotaOverrides, effectiveQuotas } from '../../interpreter/quotas.js';
 import type { ApiKeyRecord, TenantRecord } from '../store/access-store.js';
 import { actor, param, type GatewayDeps } from './gateway-deps.js';
-import { HttpError, notFound, parseOrThrow } from './http-error.js';
+import { HttpError, notFound, parseOrThrow } from '../shared/http-error.js';
 
 const TENANT_MESSAGE = 'expected a tenant id: lower-case letters, digits and "-", at most 63 characters';
 const TenantId = z.string().regex(TENANT_ID_PATTERN, TENANT_MESSAGE);

@@ -1,5 +1,5 @@
 /** What activating a version involves, shared by `PUT /active` and publish approvals. */
-import { HttpError } from './http-error.js';
+import { HttpError } from '../shared/http-error.js';
 import type { TenantScope } from './tenant-scopes.js';
 
 /** Whether `version` has an approval not withdrawn by a later rejection. */

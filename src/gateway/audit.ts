@@ -10,10 +10,10 @@ import { randomUUID } from 'node:crypto';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
-import { DEFAULT_TENANT } from '../auth/identity.js';
+import { DEFAULT_TENANT } from '../shared/tenants.js';
 import { paramsOf, routeKey, ruleFor, type RouteRule } from '../auth/route-permissions.js';
 import type { AuditEntry, DefinitionStore } from '../store/definition-store.js';
-import { parseOrThrow } from './http-error.js';
+import { parseOrThrow } from '../shared/http-error.js';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 /** A caller's request id is kept when it is 1-200 visible ASCII characters; otherwise one is generated. */

@@ -12,7 +12,7 @@
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import type express from 'express';
 import { z } from 'zod';
-import { HttpError, parseOrThrow, validationFailed } from './http-error.js';
+import { HttpError, parseOrThrow, validationFailed } from '../shared/http-error.js';
 
 /** How the gateway serves the codec endpoint. */
 export interface CodecRouteOptions {

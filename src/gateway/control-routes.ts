@@ -9,7 +9,7 @@ import { EventId, RUN_ID_PATTERN } from '../auth/ids.js';
 import { rolesHeld } from '../auth/roles.js';
 import { requestIdOf } from './audit.js';
 import { actor, type GatewayDeps } from './gateway-deps.js';
-import { HttpError, notFound, parseOrThrow } from './http-error.js';
+import { HttpError, notFound, parseOrThrow } from '../shared/http-error.js';
 import type { RunControl } from './run-control.js';
 
 const Reason = z.strictObject({ reason: z.string().max(1_000).optional() });

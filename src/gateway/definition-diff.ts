@@ -4,8 +4,8 @@
  * added, removed and changed, and the changed top-level fields. Values are compared as
  * canonical JSON, so key order never counts as a change.
  */
-import type { Definition, Edge, Node } from '../../interpreter/definition-schema.js';
-import { canonicalJson, type VersionedDefinition } from '../store/definition-store.js';
+import type { Definition, Edge, Node, VersionedDefinition } from '../../interpreter/definition-schema.js';
+import { canonicalJson } from '../shared/canonical-json.js';
 
 /** The top-level fields compared as wholes (nodes and edges are compared item by item). */
 export const DIFFED_FIELDS = ['name', 'description', 'variables', 'options', 'triggers', 'error_handlers'] as const;

@@ -16,7 +16,7 @@ import { parseWindow } from './definition-stats.js';
 import { actor, param, type GatewayDeps } from './gateway-deps.js';
 import { activateSchedules, isApproved } from './activation.js';
 import type { TenantScope } from './tenant-scopes.js';
-import { HttpError, notFound, parseOrThrow, validationFailed } from './http-error.js';
+import { HttpError, notFound, parseOrThrow, validationFailed } from '../shared/http-error.js';
 import { triggerProblems } from './trigger-checks.js';
 import { diffWithoutSecretDefaults, withoutSecretDefaults } from './secret-defaults.js';
 

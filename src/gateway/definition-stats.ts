@@ -7,9 +7,9 @@
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { RunStateView } from '../../interpreter/run-state.js';
-import { DefinitionIdKey, TenantKey } from '../temporal/search-attributes.js';
+import { DefinitionIdKey, TenantKey } from '../shared/search-attributes.js';
 import type { TenantRuns } from '../temporal/tenant-runs.js';
-import { validationFailed } from './http-error.js';
+import { validationFailed } from '../shared/http-error.js';
 import { mapTemporalError, WORKFLOW_TYPE } from './run-service.js';
 
 /** The most runs one stats request examines. */

@@ -19,7 +19,7 @@ import {
   templateErrors,
 } from '../../interpreter/expressions.js';
 import type { Problem } from '../../interpreter/problems.js';
-import { validationFailed, parseOrThrow } from './http-error.js';
+import { validationFailed, parseOrThrow } from '../shared/http-error.js';
 import { gatewayMeter } from './trigger-checks.js';
 
 const NODE_STATUSES = ['pending', 'running', 'waiting', 'completed', 'failed', 'skipped'] as const;

@@ -11,11 +11,11 @@
 import type { Express, Request } from 'express';
 import type { Definition } from '../../interpreter/definition-schema.js';
 import { resolveRunInput } from '../../interpreter/run-input.js';
-import { DEFAULT_TENANT, TENANT_ID_PATTERN } from '../auth/identity.js';
+import { DEFAULT_TENANT, TENANT_ID_PATTERN } from '../shared/tenants.js';
 import { requestIdOf } from './audit.js';
 import type { TenantScope } from './tenant-scopes.js';
 import { param, type GatewayDeps } from './gateway-deps.js';
-import { HttpError, notFound, validationFailed } from './http-error.js';
+import { HttpError, notFound, validationFailed } from '../shared/http-error.js';
 import { rawBody } from './request-body.js';
 import {
   type ReplayGuard,

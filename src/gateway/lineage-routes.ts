@@ -4,7 +4,7 @@
  */
 import type { Express, Request } from 'express';
 import { param, type GatewayDeps } from './gateway-deps.js';
-import { notFound } from './http-error.js';
+import { notFound } from '../shared/http-error.js';
 
 /** The ids a run can have (see the start route); anything else cannot name a run. */
 const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { WorkflowDefinition } from '../../interpreter/definition-schema.js';
 import { DIFFED_FIELDS } from './definition-diff.js';
 import { SetActiveBody } from './definition-routes.js';
-import type { ErrorCode } from './http-error.js';
+import type { ErrorCode } from '../shared/http-error.js';
 import { RUN_STATUSES } from './run-listing.js';
 import { StartRunBody } from './run-routes.js';
 import { InstantiateBody, Template } from '../templates/template-schema.js';

@@ -13,7 +13,7 @@ import { actor, param, type GatewayDeps } from './gateway-deps.js';
 import { diffDefinitions } from './definition-diff.js';
 import { diffWithoutSecretDefaults } from './secret-defaults.js';
 import { activateSchedules, isApproved } from './activation.js';
-import { HttpError, notFound, parseOrThrow } from './http-error.js';
+import { HttpError, notFound, parseOrThrow } from '../shared/http-error.js';
 
 /** The body of `POST /v1/definitions/{id}/versions/{version}/approvals`. */
 export const PublishApproval = z.strictObject({

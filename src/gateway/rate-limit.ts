@@ -4,7 +4,8 @@
  * times the rate; that is the price of needing no shared store on every request.
  */
 import type { Request, RequestHandler } from 'express';
-import { HttpError, sendError } from './http-error.js';
+import { sendError } from './error-handler.js';
+import { HttpError } from '../shared/http-error.js';
 
 /** Probes and scrapes are never limited: an orchestrator must always be able to ask. */
 export const UNLIMITED_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import express, { type RequestHandler } from 'express';
-import { validationFailed } from './http-error.js';
+import { validationFailed } from '../shared/http-error.js';
 
 /** Deeper than any real definition or webhook payload; far below what would overflow the stack. */
 export const MAX_BODY_DEPTH = 100;

@@ -15,10 +15,11 @@ import type { ExternalEvent } from '../../interpreter/commands.js';
 import { retryState, type ControlAction } from '../../interpreter/control.js';
 import type { RunState, RunStateView } from '../../interpreter/run-state.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
-import type { DefinitionStore, VersionedDefinition } from '../store/definition-store.js';
-import { DefinitionIdKey, DefinitionVersionKey, RetryOfKey } from '../temporal/search-attributes.js';
+import type { DefinitionStore } from '../store/definition-store.js';
+import type { VersionedDefinition } from '../../interpreter/definition-schema.js';
+import { DefinitionIdKey, DefinitionVersionKey, RetryOfKey } from '../shared/search-attributes.js';
 import type { TenantRuns } from '../temporal/tenant-runs.js';
-import { HttpError, notFound } from './http-error.js';
+import { HttpError, notFound } from '../shared/http-error.js';
 import { mapTemporalError } from './run-service.js';
 import { triggerFilterMatches } from './trigger-checks.js';
 

@@ -15,9 +15,9 @@ import { defaultPayloadConverter, type DataConverter, type Payload } from '@temp
 import proto from '@temporalio/proto';
 import { z } from 'zod';
 import { DEFINITION_ID_PATTERN } from '../../interpreter/definition-schema.js';
-import { DefinitionIdKey, DefinitionVersionKey, StatusKey } from '../temporal/search-attributes.js';
+import { DefinitionIdKey, DefinitionVersionKey, StatusKey } from '../shared/search-attributes.js';
 import type { TenantRuns } from '../temporal/tenant-runs.js';
-import { HttpError, validationFailed } from './http-error.js';
+import { HttpError, validationFailed } from '../shared/http-error.js';
 import { mapTemporalError, WORKFLOW_TYPE } from './run-service.js';
 
 const Status = proto.temporal.api.enums.v1.WorkflowExecutionStatus;

@@ -8,7 +8,7 @@ import { resolveRunInput } from '../../interpreter/run-input.js';
 import { RUN_ID_PATTERN, RunId } from '../auth/ids.js';
 import { requestIdOf } from './audit.js';
 import { actor, param, type GatewayDeps } from './gateway-deps.js';
-import { notFound, parseOrThrow, validationFailed } from './http-error.js';
+import { notFound, parseOrThrow, validationFailed } from '../shared/http-error.js';
 import { ListRunsQuery } from './run-listing.js';
 
 /** The body of `POST /v1/definitions/{id}/runs`. */

@@ -15,8 +15,9 @@ import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure
 import { durationMs } from '../../interpreter/duration.js';
 import type { RunLineage } from '../../interpreter/lineage.js';
 import type { RunError, RunStateView } from '../../interpreter/run-state.js';
-import { canonicalJson, type VersionedDefinition } from '../store/definition-store.js';
-import { DefinitionIdKey, DefinitionVersionKey } from '../temporal/search-attributes.js';
+import type { VersionedDefinition } from '../../interpreter/definition-schema.js';
+import { canonicalJson } from '../shared/canonical-json.js';
+import { DefinitionIdKey, DefinitionVersionKey } from '../shared/search-attributes.js';
 import { TenantRuns } from '../temporal/tenant-runs.js';
 import {
   quotaMessage,
@@ -27,7 +28,7 @@ import {
   type RunQuotas,
 } from '../../interpreter/quotas.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
-import { HttpError, notFound, validationFailed } from './http-error.js';
+import { HttpError, notFound, validationFailed } from '../shared/http-error.js';
 
 /** The workflow type name of the generic interpreter workflow. */
 export const WORKFLOW_TYPE = 'interpret';

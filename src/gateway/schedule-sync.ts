@@ -16,11 +16,11 @@ import {
   type ScheduleUpdateOptions,
   type Workflow,
 } from '@temporalio/client';
-import type { Definition } from '../../interpreter/definition-schema.js';
+import type { Definition, VersionedDefinition } from '../../interpreter/definition-schema.js';
 import type { Logger } from '../logger.js';
-import type { DefinitionStore, VersionedDefinition } from '../store/definition-store.js';
-import { DefinitionIdKey, DefinitionVersionKey } from '../temporal/search-attributes.js';
-import { validationFailed } from './http-error.js';
+import type { DefinitionStore } from '../store/definition-store.js';
+import { DefinitionIdKey, DefinitionVersionKey } from '../shared/search-attributes.js';
+import { validationFailed } from '../shared/http-error.js';
 import { mapTemporalError, WORKFLOW_TYPE, type RunService } from './run-service.js';
 
 type ScheduleTrigger = Extract<Definition['triggers'][number], { type: 'schedule' }>;

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Express, Response } from 'express';
-import { HttpError } from './http-error.js';
+import { HttpError } from '../shared/http-error.js';
 
 /** Where `npm run build` writes the Studio (`studio/build.mjs`): `dist/studio`. */
 const BUILT = fileURLToPath(new URL('../../studio/', import.meta.url));

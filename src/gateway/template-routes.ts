@@ -15,7 +15,7 @@ import { STARTER_TEMPLATES } from '../templates/starter.js';
 import { InstantiateBody, type Template, type TemplateParameter } from '../templates/template-schema.js';
 import { definitionProblems, submitDefinition, validateForTenant } from './definition-routes.js';
 import { actor, param, type GatewayDeps } from './gateway-deps.js';
-import { HttpError, notFound, parseOrThrow, validationFailed } from './http-error.js';
+import { HttpError, notFound, parseOrThrow, validationFailed } from '../shared/http-error.js';
 import { SECRET_DEFAULT_MASK, withoutSecretDefaults } from './secret-defaults.js';
 
 /** A template as the routes answer it: built-in ones say so; stored ones say who stored them and when. */

@@ -6,7 +6,8 @@
  */
 import type { Request } from 'express';
 import { QUOTA_DEFAULTS, effectiveQuotas, type Quotas } from '../../interpreter/quotas.js';
-import { DEFAULT_TENANT, identityOf } from '../auth/identity.js';
+import { identityOf } from '../auth/identity.js';
+import { DEFAULT_TENANT } from '../shared/tenants.js';
 import type { TenantRecord } from '../store/access-store.js';
 import type { DefinitionStore } from '../store/definition-store.js';
 import { TenantDefinitions } from '../store/tenant-store.js';

@@ -11,7 +11,7 @@ import type { EventSinks } from '../../workflows/event-mailbox.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ErrorTypes } from '../../activities/errors.js';
-import { tenantOfWorkflowId } from '../temporal/tenant-runs.js';
+import { tenantOfWorkflowId } from '../shared/tenants.js';
 
 export interface WorkerMetrics {
   registry: Registry;

@@ -10,7 +10,7 @@ import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
-import { DefinitionIdKey } from '../temporal/search-attributes.js';
+import { DefinitionIdKey } from '../shared/search-attributes.js';
 import { workflowBundle } from '../worker/create-worker.js';
 
 export interface ReplayOutcome {

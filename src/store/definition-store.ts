@@ -4,11 +4,10 @@
  * every accepted version durably before answering.
  */
 import { createHash } from 'node:crypto';
-import type { Definition } from '../../interpreter/definition-schema.js';
+import type { Definition, VersionedDefinition } from '../../interpreter/definition-schema.js';
+import { canonicalJson } from '../shared/canonical-json.js';
 import type { AccessStore } from './access-store.js';
 import type { TemplateStore } from './template-store.js';
-
-export type VersionedDefinition = Definition & { version: string };
 
 export interface SubmitResult {
   id: string;
@@ -112,18 +111,6 @@ export function parseVersion(version: string): number | undefined {
   if (!/^[1-9][0-9]{0,9}$/.test(version)) return undefined;
   const n = Number(version);
   return n <= MAX_VERSION ? n : undefined;
-}
-
-/** JSON with object keys sorted, so equal content hashes equally whatever the key order. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 /** The content hash of a definition, ignoring the registry-assigned `version`. */

@@ -5,7 +5,11 @@
  * version twice.
  */
 import pg from 'pg';
-import { DEFINITION_ID_PATTERN, type Definition } from '../../interpreter/definition-schema.js';
+import {
+  DEFINITION_ID_PATTERN,
+  type Definition,
+  type VersionedDefinition,
+} from '../../interpreter/definition-schema.js';
 import {
   contentHash,
   type AuditEntry,
@@ -16,9 +20,8 @@ import {
   type SubmitOptions,
   type SubmitResult,
   type VersionInfo,
-  type VersionedDefinition,
 } from './definition-store.js';
-import { TENANT_ID_PATTERN } from '../auth/identity.js';
+import { TENANT_ID_PATTERN } from '../shared/tenants.js';
 import type { AccessStore } from './access-store.js';
 import { PostgresAccessStore } from './postgres-access.js';
 import { migrate } from './postgres-migrations.js';

@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Definition } from '../../interpreter/definition-schema.js';
+import type { Definition, VersionedDefinition } from '../../interpreter/definition-schema.js';
 import {
   contentHash,
   type AuditEntry,
@@ -16,7 +16,6 @@ import {
   type SubmitOptions,
   type SubmitResult,
   type VersionInfo,
-  type VersionedDefinition,
 } from './definition-store.js';
 import type { AccessStore } from './access-store.js';
 import { migrateAuditTenant, SqliteAccessStore } from './sqlite-access.js';

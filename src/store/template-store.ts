@@ -5,7 +5,7 @@
  * it is refused; delete it first.
  */
 import type { Template } from '../templates/template-schema.js';
-import { canonicalJson } from './definition-store.js';
+import { canonicalJson } from '../shared/canonical-json.js';
 
 export interface StoredTemplate {
   template: Template;

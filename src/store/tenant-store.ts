@@ -4,8 +4,8 @@
  * cannot contain '/', so no id a tenant chooses or guesses can reach another tenant's
  * definitions. Callers see and pass bare ids only.
  */
-import type { Definition } from '../../interpreter/definition-schema.js';
-import { DEFAULT_TENANT } from '../auth/identity.js';
+import type { Definition, VersionedDefinition } from '../../interpreter/definition-schema.js';
+import { definitionKey, tenantPrefix } from '../shared/tenants.js';
 import type { DefinitionEvent } from './access-store.js';
 import type {
   DefinitionStore,
@@ -13,13 +13,7 @@ import type {
   SubmitOptions,
   SubmitResult,
   VersionInfo,
-  VersionedDefinition,
 } from './definition-store.js';
-
-/** The storage key of a tenant's definition id. */
-export function definitionKey(tenant: string, id: string): string {
-  return tenant === DEFAULT_TENANT ? id : `${tenant}/${id}`;
-}
 
 export class TenantDefinitions {
   private readonly prefix: string;
@@ -28,7 +22,7 @@ export class TenantDefinitions {
     private readonly inner: DefinitionStore,
     readonly tenant: string,
   ) {
-    this.prefix = tenant === DEFAULT_TENANT ? '' : `${tenant}/`;
+    this.prefix = tenantPrefix(tenant);
   }
 
   private key(id: string): string {

@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES } from './search-attributes.js';
+import { SEARCH_ATTRIBUTES } from '../shared/search-attributes.js';
 
 /** The Temporal CLI release we build and test against (Temporal Server 1.29.1, UI 2.42.1). */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';

@@ -5,14 +5,14 @@
  * or chooses ids. Runs also carry the tenant as the `WeftTenant` search attribute, which scopes
  * every visibility query (listing, event delivery, retries, stats).
  */
-import { DEFAULT_TENANT } from '../auth/identity.js';
-import { TenantKey } from './search-attributes.js';
+import { TenantKey } from '../shared/search-attributes.js';
+import { tenantPrefix } from '../shared/tenants.js';
 
 export class TenantRuns {
   constructor(readonly tenant: string) {}
 
   private get prefix(): string {
-    return this.tenant === DEFAULT_TENANT ? '' : `${this.tenant}/`;
+    return tenantPrefix(this.tenant);
   }
 
   /** The workflow id of one of this tenant's runs. */
@@ -34,10 +34,4 @@ export class TenantRuns {
   get searchAttribute() {
     return { key: TenantKey, value: this.tenant };
   }
-}
-
-/** The tenant owning a workflow id (the part before the first '/', else the default tenant). */
-export function tenantOfWorkflowId(workflowId: string): string {
-  const slash = workflowId.indexOf('/');
-  return slash < 0 ? DEFAULT_TENANT : workflowId.slice(0, slash);
 }

@@ -14,7 +14,7 @@ import express from 'express';
 import { DEFAULT_MAX_NODE_OUTPUT_BYTES, maxNodeOutputBytesFromEnv } from '../../activities/output-limit.js';
 import { sqliteResultCache, type ResultCache } from '../../activities/result-cache.js';
 import { loadConfig } from '../../src/config.js';
-import { errorHandler } from '../../src/gateway/http-error.js';
+import { errorHandler } from '../../src/gateway/error-handler.js';
 import { rateLimit } from '../../src/gateway/rate-limit.js';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';

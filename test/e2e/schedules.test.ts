@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ScheduleNotFoundError, type Client, type Connection } from '@temporalio/client';
 import type { TypedSearchAttributes } from '@temporalio/common';
-import { DefinitionIdKey } from '../../src/temporal/search-attributes.js';
+import { DefinitionIdKey } from '../../src/shared/search-attributes.js';
 import { pluck, startTestStack, type TestStack } from '../support/gateway.js';
 import { connectClient, unique } from '../support/temporal.js';
 

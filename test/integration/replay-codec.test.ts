@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { AesGcmCodec, parseCodecKeys } from '../../src/codec/aes-gcm-codec.js';
 import { encryptingDataConverter } from '../../src/codec/data-converter.js';
-import { DefinitionIdKey, DefinitionVersionKey } from '../../src/temporal/search-attributes.js';
+import { DefinitionIdKey, DefinitionVersionKey } from '../../src/shared/search-attributes.js';
 import { startWorker, type RunningWorker } from '../../src/worker/create-worker.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { versioned } from '../support/runs.js';

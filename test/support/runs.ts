@@ -4,7 +4,7 @@ import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } fr
 import { validateDefinition } from '../../interpreter/validate-definition.js';
 import type { RunStateView } from '../../interpreter/run-state.js';
 import type { InterpretArgs } from '../../workflows/interpret.js';
-import { DefinitionIdKey, DefinitionVersionKey } from '../../src/temporal/search-attributes.js';
+import { DefinitionIdKey, DefinitionVersionKey } from '../../src/shared/search-attributes.js';
 import { unique } from './temporal.js';
 
 export function versioned(raw: unknown, version = '1') {

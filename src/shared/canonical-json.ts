@@ -1,0 +1,15 @@
+/**
+ * JSON with object keys sorted, so equal content hashes equally whatever the key order. The
+ * definition store deduplicates versions by it, the gateway compares and keys run inputs by it,
+ * and the result cache keys connector calls by it: all must agree on one spelling.
+ */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
