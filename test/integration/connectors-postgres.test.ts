@@ -119,7 +119,7 @@ describe('postgres connector', () => {
     assert.equal(error.type, 'SqlError');
     assert.equal(error.nonRetryable, true);
     assert.equal(error.attempt, 1);
-    assert.match(error.message, /^statement 2 of 2: SQL error 23505: duplicate key value/);
+    assert.match(error.message, /^postgres \S+: statement 2 of 2: SQL error 23505: duplicate key value/);
     const rows = await admin.query(`SELECT id FROM ${table} WHERE id = 20`);
     assert.equal(rows.rowCount, 0);
   });
