@@ -44,10 +44,10 @@ export const HttpRequestParams = z
     url: z
       .url({ protocol: /^https?$/, error: 'expected an absolute http(s) URL' })
       // fetch refuses such a URL, quoting it whole (password included) in its error.
-      .refine(
-        (u) => !hasCredentials(new URL(u)),
-        'expected a URL without user:password@; send credentials in a header',
-      ),
+      .refine((u) => !hasCredentials(new URL(u)), 'expected a URL without user:password@; send credentials in a header')
+      .meta({
+        description: 'An absolute http(s) URL, without user:password@ (refused: send credentials in a header).',
+      }),
     headers: z.record(z.string(), Scalar).default({}),
     query: Fields.default({}),
     /** A string is sent as text, anything else as JSON, unless `content-type` says otherwise. */
