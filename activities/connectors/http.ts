@@ -44,7 +44,11 @@ export const HttpRequestParams = z
     url: z
       .url({ protocol: /^https?$/, error: 'expected an absolute http(s) URL' })
       // fetch refuses such a URL, quoting it whole (password included) in its error.
-      .refine((u) => !hasCredentials(new URL(u)), 'expected a URL without user:password@; send credentials in a header')
+      .refine(
+        // An unparsable URL is the url check's to report (zod runs this one too).
+        (u) => !URL.canParse(u) || !hasCredentials(new URL(u)),
+        'expected a URL without user:password@; send credentials in a header',
+      )
       .meta({
         description: 'An absolute http(s) URL, without user:password@ (refused: send credentials in a header).',
       }),
