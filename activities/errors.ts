@@ -91,6 +91,26 @@ export function retryDelayOf(failure: ApplicationFailure): number | undefined {
   return typeof delay === 'number' ? delay : undefined;
 }
 
+/**
+ * The same failure with its message starting with the connector and the target it hit
+ * (`postgres db.internal:5432/app: …`), so an operator with several servers knows which one
+ * answered. A bare `postgres: ` the connector put first is replaced, not repeated. Anything but
+ * an ApplicationFailure (a bug, a cancellation) is left as it is.
+ */
+export function namingTarget(err: unknown, service: string, target: string | undefined): unknown {
+  if (!(err instanceof ApplicationFailure) || target === undefined) return err;
+  const own = `${service}: `;
+  const rest = err.message.startsWith(own) ? err.message.slice(own.length) : err.message;
+  return ApplicationFailure.create({
+    type: err.type ?? 'Error',
+    message: `${service} ${target}: ${rest}`,
+    nonRetryable: err.nonRetryable ?? false,
+    details: err.details ?? [],
+    ...(retryDelayOf(err) === undefined ? {} : { nextRetryDelay: retryDelayOf(err) }),
+    ...(err.cause instanceof Error ? { cause: err.cause } : {}),
+  });
+}
+
 /** Details every failure of `runConnector` carries, so the run state can show attempts. */
 export interface FailureDetails {
   attempt: number;

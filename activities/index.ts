@@ -82,14 +82,15 @@ export function createActivities(deps: ActivityDeps = {}) {
           checkOutputSize(hit.value, maxOutputBytes, `${name} (from the result cache)`);
           return { output: hit.value, attempt, cached: true };
         }
-        const connection = await registry.connection(connector, tenant);
         const output = mask.value(
-          await action.execute(connection, parsed.data, {
-            signal: ctx.cancellationSignal,
-            heartbeat: (details) => ctx.heartbeat(mask.value(details)),
-            egress: registry.egress(tenant),
-            maxResponseBytes: registry.maxResponseBytes(call.max_response_bytes),
-          }),
+          await registry.call(connector, tenant, (connection) =>
+            action.execute(connection, parsed.data, {
+              signal: ctx.cancellationSignal,
+              heartbeat: (details) => ctx.heartbeat(mask.value(details)),
+              egress: registry.egress(tenant),
+              maxResponseBytes: registry.maxResponseBytes(call.max_response_bytes),
+            }),
+          ),
         );
         // Before caching, so an oversized output is never stored for the next call to trip on.
         checkOutputSize(output, maxOutputBytes, name);

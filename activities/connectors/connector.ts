@@ -42,6 +42,12 @@ export interface Connector<C = unknown> {
    * policy before connecting, and again (for the calling tenant) before every call.
    */
   targets?(env: ConnectorEnv): EgressTarget[];
+  /**
+   * Where the pooled connection goes, as failures name it: `host:port` (and the database), never
+   * the user, password or token of the setting. The registry starts the message of every failed
+   * call with `<service_type> <target>`. Left out when each call names its own target (http).
+   */
+  describe?(env: ConnectorEnv): string | undefined;
   disconnect(connection: C): Promise<void>;
   actions: Record<string, ConnectorAction<z.ZodType, C>>;
 }

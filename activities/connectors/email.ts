@@ -10,7 +10,7 @@
 import nodemailer from 'nodemailer';
 import { z } from 'zod';
 import { ErrorTypes, nonRetryableFailure, retryableFailure } from '../errors.js';
-import { pinnedHost } from '../egress.js';
+import { describeTarget, pinnedHost } from '../egress.js';
 import { defineAction, defineConnector, type ConnectorEnv } from './connector.js';
 
 interface Mailer {
@@ -46,7 +46,7 @@ function addresses(list: unknown): string[] {
 
 function toFailure(err: unknown) {
   const { code, responseCode, message } = err as { code?: string; responseCode?: number; message?: string };
-  const text = `smtp: ${message ?? String(err)}`;
+  const text = `email: ${message ?? String(err)}`;
   const details = { code, response_code: responseCode };
   // 4xx is "try again later" in SMTP; 5xx is a permanent refusal.
   if (typeof responseCode === 'number') {
@@ -75,11 +75,19 @@ function smtpUrl(env: ConnectorEnv): URL | undefined {
   );
 }
 
+function smtpPort(url: URL): number {
+  return Number(url.port || (url.protocol === 'smtps:' ? 465 : 587));
+}
+
 export const emailConnector = defineConnector<Mailer>({
   service_type: 'email',
   targets(env) {
     const url = smtpUrl(env);
-    return url ? [{ host: url.hostname, port: Number(url.port || (url.protocol === 'smtps:' ? 465 : 587)) }] : [];
+    return url ? [{ host: url.hostname, port: smtpPort(url) }] : [];
+  },
+  describe(env) {
+    const url = smtpUrl(env);
+    return url ? describeTarget(url.hostname, smtpPort(url)) : undefined;
   },
   connect(env, [pinned]) {
     const url = smtpUrl(env);
@@ -92,7 +100,7 @@ export const emailConnector = defineConnector<Mailer>({
     const servername = url.hostname.replace(/^\[|\]$/g, '');
     const connect = new URL(url);
     connect.hostname = pinnedHost(pinned);
-    if (!connect.port) connect.port = url.protocol === 'smtps:' ? '465' : '587';
+    connect.port = String(smtpPort(url));
     const transport = nodemailer.createTransport({ url: connect.toString(), pool: true, tls: { servername } });
     return Promise.resolve({ transport, defaultFrom: env.WEFT_SMTP_FROM });
   },

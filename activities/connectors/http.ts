@@ -18,6 +18,10 @@ import { ErrorTypes, nonRetryableFailure, retryableFailure } from '../errors.js'
 import { retryAfterMs } from '../retry-after.js';
 import { defineAction, defineConnector } from './connector.js';
 
+function hasCredentials(url: URL): boolean {
+  return url.username !== '' || url.password !== '';
+}
+
 const Scalar = z.union([z.string(), z.number(), z.boolean()]);
 const Fields = z.record(z.string(), z.union([Scalar, z.array(Scalar)]));
 
@@ -37,7 +41,17 @@ export const HttpRequestParams = z
       .transform((m) => m.toUpperCase())
       .pipe(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']))
       .default('GET'),
-    url: z.url({ protocol: /^https?$/, error: 'expected an absolute http(s) URL' }),
+    url: z
+      .url({ protocol: /^https?$/, error: 'expected an absolute http(s) URL' })
+      // fetch refuses such a URL, quoting it whole (password included) in its error.
+      .refine(
+        // An unparsable URL is the url check's to report (zod runs this one too).
+        (u) => !URL.canParse(u) || !hasCredentials(new URL(u)),
+        'expected a URL without user:password@; send credentials in a header',
+      )
+      .meta({
+        description: 'An absolute http(s) URL, without user:password@ (refused: send credentials in a header).',
+      }),
     headers: z.record(z.string(), Scalar).default({}),
     query: Fields.default({}),
     /** A string is sent as text, anything else as JSON, unless `content-type` says otherwise. */
@@ -170,6 +184,14 @@ async function pinnedAgent(resolution: EgressResolution): Promise<Agent> {
   return new AgentClass({ connect: { lookup } });
 }
 
+/**
+ * The URL as failures name it: origin and path, without the query (keys and tokens often
+ * travel there) or the user and password of the URL.
+ */
+function shown(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
 function defaultPort(url: URL): number {
   return Number(url.port || (url.protocol === 'https:' ? 443 : 80));
 }
@@ -199,7 +221,7 @@ export const httpConnector = defineConnector<undefined>({
         const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
         let url = new URL(buildUrl(params.url, params.query));
         let method = params.method;
-        let what = `${method} ${url.toString()}`;
+        let what = `${method} ${shown(url)}`;
         let response: Response;
         let text: string;
         for (let hop = 0; ; hop++) {
@@ -218,6 +240,9 @@ export const httpConnector = defineConnector<undefined>({
               if (next.protocol !== 'http:' && next.protocol !== 'https:') {
                 throw nonRetryableFailure(ErrorTypes.HttpError, `${what}: redirect to a non-http(s) URL`);
               }
+              if (hasCredentials(next)) {
+                throw nonRetryableFailure(ErrorTypes.HttpError, `${what}: redirect to a URL with user:password@`);
+              }
               // As fetch does: 303, and 301/302 after a POST, continue as a GET without the body.
               if (
                 response.status === 303 ||
@@ -233,7 +258,7 @@ export const httpConnector = defineConnector<undefined>({
                 for (const name of CREDENTIAL_HEADERS) headers.delete(name);
               }
               url = next;
-              what = `${method} ${url.toString()}`;
+              what = `${method} ${shown(url)}`;
               continue;
             }
             text = await readText(response, limit, what);

@@ -93,6 +93,10 @@ function natsServers(env: ConnectorEnv): Array<{ url: URL; host: string; port: n
 export const natsConnector = defineConnector<NatsConnection>({
   service_type: 'nats',
   targets: (env) => natsServers(env).map(({ host, port }) => ({ host, port })),
+  describe: (env) =>
+    natsServers(env)
+      .map(({ host, port }) => describeTarget(host, port))
+      .join(','),
   connect: (env, pinned) =>
     connect({
       // The checked addresses (names only with TLS, for the certificate check).

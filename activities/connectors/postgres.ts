@@ -20,7 +20,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import { lookup } from 'node:dns/promises';
 import { ErrorTypes, nonRetryableFailure, retryableFailure } from '../errors.js';
-import { pinnedHost, type EgressResolution, type EgressTarget } from '../egress.js';
+import { describeTarget, pinnedHost, type EgressResolution, type EgressTarget } from '../egress.js';
 import { defineAction, defineConnector, type ConnectorEnv } from './connector.js';
 
 export const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -140,10 +140,15 @@ function toFailure(err: unknown, where = '') {
   return retryableFailure(ErrorTypes.ConnectionError, `postgres: ${where}${reason}`);
 }
 
-/** `WEFT_POSTGRES_POOL_MAX`, 10 connections unless it is a positive integer. */
+/** `WEFT_POSTGRES_POOL_MAX`: 10 connections when unset; anything but a positive integer is refused. */
 function poolSize(value: string | undefined): number {
+  if (value === undefined || value === '') return 10;
   const size = Number(value);
-  return Number.isInteger(size) && size > 0 ? size : 10;
+  if (/^\d+$/.test(value.trim()) && Number.isSafeInteger(size) && size > 0) return size;
+  throw nonRetryableFailure(
+    ErrorTypes.NotConfigured,
+    `postgres: WEFT_POSTGRES_POOL_MAX must be a positive integer, got "${value}"`,
+  );
 }
 
 function responseTooLarge(limit: number, what: string) {
@@ -194,6 +199,10 @@ function run(client: pg.PoolClient, statement: Statement, budget: { left: number
 export const postgresConnector = defineConnector<pg.Pool>({
   service_type: 'postgres',
   targets: (env) => [postgresTarget(env.WEFT_POSTGRES_URL ?? DEFAULT_POSTGRES_URL).target],
+  describe(env) {
+    const { url, target } = postgresTarget(env.WEFT_POSTGRES_URL ?? DEFAULT_POSTGRES_URL);
+    return `${describeTarget(target.host, target.port)}/${databaseOf(url)}`;
+  },
   async connect(env, [pinned]) {
     const { url } = postgresTarget(env.WEFT_POSTGRES_URL ?? DEFAULT_POSTGRES_URL);
     if (!pinned) throw new Error('postgres: no checked address');

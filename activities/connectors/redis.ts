@@ -10,7 +10,7 @@ import { ErrorReply, createClient } from 'redis';
 import { z } from 'zod';
 import { parseDuration } from '../../interpreter/duration.js';
 import { ErrorTypes, nonRetryableFailure, retryableFailure } from '../errors.js';
-import { pinnedHost } from '../egress.js';
+import { describeTarget, pinnedHost } from '../egress.js';
 import { checkResponseSize, defineAction, defineConnector, type ConnectorEnv } from './connector.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -65,9 +65,9 @@ function toFailure(err: unknown, what: string) {
   const message = err instanceof Error ? err.message : String(err);
   // Error replies (`-ERR …`) are the command's fault; everything else is the connection's.
   if (err instanceof ErrorReply) {
-    return nonRetryableFailure(ErrorTypes.RedisError, `redis ${what}: ${message}`);
+    return nonRetryableFailure(ErrorTypes.RedisError, `redis: ${what}: ${message}`);
   }
-  return retryableFailure(ErrorTypes.ConnectionError, `redis ${what}: ${message}`);
+  return retryableFailure(ErrorTypes.ConnectionError, `redis: ${what}: ${message}`);
 }
 
 async function call<T>(what: string, run: () => Promise<T>): Promise<T> {
@@ -83,6 +83,11 @@ export const redisConnector = defineConnector<RedisClient>({
   targets(env) {
     const url = redisUrl(env);
     return [{ host: url.hostname, port: Number(url.port || 6379) }];
+  },
+  describe(env) {
+    const url = redisUrl(env);
+    const database = /^\/\d+$/.test(url.pathname) ? url.pathname : '';
+    return `${describeTarget(url.hostname, Number(url.port || 6379))}${database}`;
   },
   async connect(env, [pinned]) {
     const state = { connected: false };
@@ -102,7 +107,7 @@ export const redisConnector = defineConnector<RedisClient>({
       params: z.strictObject({ key: Key }),
       async execute(client, { key }, ctx) {
         const raw = await call(`GET ${key}`, () => client.get(key));
-        checkResponseSize(raw, ctx.maxResponseBytes, `redis GET ${key}`);
+        checkResponseSize(raw, ctx.maxResponseBytes, `redis: GET ${key}`);
         return { found: raw !== null, value: decode(raw) };
       },
     }),

@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { ConnectorCatalog } from '../../interpreter/validate-definition.js';
 import { egressPolicyFromEnv, type EgressGuard, type EgressResolution } from '../egress.js';
-import { ErrorTypes, retryableFailure } from '../errors.js';
+import { ErrorTypes, namingTarget, retryableFailure } from '../errors.js';
 import type { Connector, ConnectorEnv } from './connector.js';
 import { emailConnector } from './email.js';
 import { httpConnector } from './http.js';
@@ -145,6 +145,27 @@ export class ConnectorRegistry {
         ),
       ]),
     );
+  }
+
+  /**
+   * Runs `use` on the pooled connection for a call of `tenant`; a failure, of the connect or of
+   * the call, names the connector's target (`Connector.describe`), type and retry unchanged.
+   */
+  async call<T>(connector: Connector, tenant: string, use: (connection: unknown) => Promise<T>): Promise<T> {
+    try {
+      return await use(await this.connection(connector, tenant));
+    } catch (err) {
+      throw namingTarget(err, connector.service_type, this.target(connector));
+    }
+  }
+
+  /** The connector's target as failures name it; none when its settings do not parse (that failure says why). */
+  private target(connector: Connector): string | undefined {
+    try {
+      return connector.describe?.(this.env);
+    } catch {
+      return undefined;
+    }
   }
 
   /**

@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
 import pg from 'pg';
+import { postgresConnector } from '../../activities/connectors/postgres.js';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import { startActivityWorker, type ActivityWorker } from '../support/activity-worker.js';
 import { egressEntry } from '../support/egress.js';
@@ -119,7 +121,7 @@ describe('postgres connector', () => {
     assert.equal(error.type, 'SqlError');
     assert.equal(error.nonRetryable, true);
     assert.equal(error.attempt, 1);
-    assert.match(error.message, /^statement 2 of 2: SQL error 23505: duplicate key value/);
+    assert.match(error.message, /^postgres \S+: statement 2 of 2: SQL error 23505: duplicate key value/);
     const rows = await admin.query(`SELECT id FROM ${table} WHERE id = 20`);
     assert.equal(rows.rowCount, 0);
   });
@@ -202,6 +204,29 @@ describe('postgres connector', () => {
     } finally {
       await refused.shutdown();
       await optedIn.shutdown();
+    }
+  });
+
+  test('WEFT_POSTGRES_POOL_MAX sizes the pool; a value that is not a positive integer is refused, named', async () => {
+    const registry = (size: string) =>
+      new ConnectorRegistry({
+        env: { WEFT_POSTGRES_URL: role.url, WEFT_EGRESS_ALLOW: SERVER, WEFT_POSTGRES_POOL_MAX: size },
+      });
+    for (const size of ['ten', '0', '-1', '2.5']) {
+      const error = await registry(size)
+        .connection(postgresConnector, 'default')
+        .catch((e: unknown) => e);
+      assert.ok(error instanceof ApplicationFailure, String(error));
+      assert.equal(error.type, 'NotConfigured');
+      assert.equal(error.nonRetryable, true);
+      assert.equal(error.message, `postgres: WEFT_POSTGRES_POOL_MAX must be a positive integer, got "${size}"`);
+    }
+    const three = registry('3');
+    try {
+      const pool = (await three.connection(postgresConnector, 'default')) as pg.Pool;
+      assert.equal(pool.options.max, 3);
+    } finally {
+      await three.close();
     }
   });
 
