@@ -85,18 +85,30 @@ function schemaName(node: string): string {
   return node.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || 'output';
 }
 
-function modelFailure(caught: unknown, model: string): unknown {
+/** The endpoint a failure names: origin and path of the base URL, never its credentials or query. */
+export function aiEndpoint(baseURL: string | undefined): string {
+  if (!baseURL) return 'https://api.openai.com/v1';
+  try {
+    const url = new URL(baseURL);
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return 'the configured OPENAI_BASE_URL';
+  }
+}
+
+function modelFailure(caught: unknown, model: string, endpoint: string): unknown {
   if (caught instanceof APIUserAbortError || !(caught instanceof APIError)) return caught;
   // `instanceof` on the generic class narrows to APIError<any, …>; these are its real types.
   const err = caught as APIError;
+  const who = `model "${model}" at ${endpoint}`;
   if (err instanceof APIConnectionTimeoutError) {
-    return retryableFailure(ErrorTypes.Timeout, `model "${model}": the request timed out`);
+    return retryableFailure(ErrorTypes.Timeout, `${who}: the request timed out`);
   }
   if (err instanceof APIConnectionError) {
-    return retryableFailure(ErrorTypes.ConnectionError, `model "${model}": ${err.message}`);
+    return retryableFailure(ErrorTypes.ConnectionError, `${who}: ${err.message}`);
   }
   const status = err.status ?? 0;
-  const message = `model "${model}" answered ${status}: ${err.message}`;
+  const message = `${who} answered ${status}: ${err.message}`;
   const details = { status, code: err.code ?? undefined };
   const nextRetryDelay = retryDelayFromHeaders(err.headers);
   // An exhausted quota is a 429 that no amount of waiting fixes.
@@ -196,7 +208,7 @@ export function createAiActivity(config: AiConfig) {
           { signal: ctx.cancellationSignal },
         );
       } catch (err) {
-        throw modelFailure(err, model);
+        throw modelFailure(err, model, aiEndpoint(config.baseURL));
       }
 
       const answer = completion.choices[0]?.message?.content ?? '';

@@ -195,6 +195,12 @@ describe('runAi', () => {
     const bad = await worker.call('runAi', { node: 'bad', model: 'fast', prompt: 'p' }, { maximumAttempts: 5 });
     assert.equal(bad.ok ? 'ok' : `${bad.error.type} ${bad.error.nonRetryable}`, 'ModelError true');
     assert.equal(fake.requests.length, 1);
+    // The failure names the endpoint it hit (origin and path), never the API key.
+    assert.ok(
+      !bad.ok && bad.error.message.startsWith(`model "gpt-test-mini" at ${fake.url} answered 400`),
+      bad.ok ? '' : bad.error.message,
+    );
+    assert.ok(!bad.ok && !bad.error.message.includes(fake.apiKey));
 
     fake.reset();
     fake.enqueue({ status: 429, error: { message: 'quota', type: 'insufficient_quota', code: 'insufficient_quota' } });
