@@ -260,6 +260,7 @@ test('an expression field: a syntax error shown at the field, fixed, previewed a
   await page.getByLabel('sample data').fill('{"vars": {"name": "Al"}}');
   await field.getByRole('button', { name: 'Preview' }).click();
   await field.getByTestId('preview-value').filter({ hasText: 'false' }).waitFor(LONG);
+  await screenshot(page, 'expression-preview');
 
   // A context the API refuses: its problem, verbatim, where the value was.
   await page.getByLabel('sample data').fill('{"vars": {"name": "Ada"}, "variables": {}}');

@@ -130,6 +130,49 @@ test('the gallery lists every starter template with its name and description', a
   await problem.waitFor(LONG);
   assert.match(await problem.innerText(), /10/);
   assert.match(await page.getByRole('alert').innerText(), /parameters/);
+  await screenshot(page, 'template-form');
+  assert.deepEqual(problems, []);
+});
+
+test("a tenant's own template: a secret default cannot go through the designer, so it is stored directly; then deleted", async () => {
+  const template = {
+    id: 'my-secret',
+    name: 'Secret holder',
+    description: 'A token kept as a secret variable.',
+    parameters: [{ name: 'token', type: 'string', example: 'an-example-token' }],
+    definition: {
+      variables: [{ name: 'token', type: 'string', secret: true, default: { $param: 'token' } }],
+      nodes: [{ id: 'done', type: 'end' }],
+      edges: [],
+    },
+  };
+  const stored = await stack.call('POST', '/v1/templates', template);
+  assert.equal(stored.status, 201, JSON.stringify(stored.body));
+  const { page, problems } = await openStudio(browser, stack.gateway.url, '#/templates');
+  const card = page.getByTestId('template-my-secret');
+  await card.waitFor(LONG);
+  assert.match(await card.innerText(), /by local-dev/);
+  await card.getByRole('button', { name: 'Use this template' }).click();
+  await page.locator('[id="param.token"]').fill('s3cr3t');
+  await page.locator('#template-definition-id').fill('holder');
+  await page.getByRole('button', { name: 'Open in designer' }).click();
+  await page.getByTestId('template-message').filter({ hasText: 'never shown by the API' }).waitFor(LONG);
+  assert.equal(await page.getByTestId('canvas').count(), 0, 'the designer was not opened');
+  await page.getByRole('button', { name: 'Create definition' }).click();
+  await page.getByTestId('versions').waitFor(LONG);
+  const definition = await stack.call('GET', '/v1/definitions/holder');
+  assert.equal(definition.status, 200, JSON.stringify(definition.body));
+  assert.equal(definition.body.variables[0].default, '***', 'stored, and shown masked');
+
+  await page.getByRole('link', { name: 'Templates' }).click();
+  await card.getByRole('button', { name: 'Delete' }).click();
+  await card.waitFor({ state: 'detached', ...LONG });
+  assert.equal((await stack.call('GET', '/v1/templates/my-secret')).status, 404);
+  assert.equal(
+    await page.getByTestId('template-order-saga').getByRole('button', { name: 'Delete' }).count(),
+    0,
+    'built-in templates cannot be deleted',
+  );
   assert.deepEqual(problems, []);
 });
 
