@@ -278,5 +278,14 @@ test('an expression field: a syntax error shown at the field, fixed, previewed a
   await page.getByLabel('sample data').fill('{"vars": {"name": "Ada"}}');
   await when.getByRole('button', { name: 'Preview' }).click();
   await when.getByTestId('preview-value').filter({ hasText: '"Ada!"' }).waitFor(LONG);
+
+  // A task input holding a `{{ }}` template is previewed as a template.
+  await dropNode(page, 'task', 600, 80);
+  await page.locator('[id="node.connector"]').selectOption('http');
+  await page.locator('[id="node.action"]').selectOption('request');
+  const input = page.locator('.field', { has: page.locator('[id="inputs.url"]') });
+  await input.locator('[id="inputs.url"]').fill('https://{{ vars.name }}.example/x');
+  await input.getByRole('button', { name: 'Preview' }).click();
+  await input.getByTestId('preview-value').filter({ hasText: '"https://Ada.example/x"' }).waitFor(LONG);
   assert.deepEqual(problems, []);
 });
