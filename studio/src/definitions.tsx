@@ -3,7 +3,7 @@ import { useEffect, useState } from 'react';
 import { api, describe, route, type Definition, type DefEdge, type Identity } from './api.js';
 import { GraphView, type WeftNodeData } from './graph.js';
 import { StartRun } from './start-run.js';
-import { ErrorLine, go, useLoad } from './ui.js';
+import { ErrorLine, go, useLoad, useSearch } from './ui.js';
 
 interface DefinitionItem {
   id: string;
@@ -53,11 +53,7 @@ function DefinitionRow({ item }: { item: DefinitionItem }) {
 
 export function DefinitionsList({ identity }: { identity: Identity }) {
   const list = useLoad(() => api<{ items: DefinitionItem[] }>('GET', '/v1/definitions'), []);
-  const [search, setSearch] = useState('');
-  const wanted = search.trim().toLowerCase();
-  const items = (list.data?.items ?? []).filter(
-    (d) => wanted === '' || d.id.toLowerCase().includes(wanted) || (d.name ?? '').toLowerCase().includes(wanted),
-  );
+  const { search, setSearch, wanted, matches: items } = useSearch(list.data?.items, (d) => [d.id, d.name]);
   return (
     <section>
       <div className="toolbar">
@@ -71,6 +67,11 @@ export function DefinitionsList({ identity }: { identity: Identity }) {
         {identity.permissions.includes('edit') && (
           <button type="button" onClick={() => go('#/designer')}>
             New definition
+          </button>
+        )}
+        {identity.permissions.includes('edit') && (
+          <button type="button" onClick={() => go('#/templates')}>
+            New from template
           </button>
         )}
       </div>

@@ -29,7 +29,16 @@ import {
   type Variable,
 } from './api.js';
 import { flowEdge, layout, nodeTypes, toFlow, type WeftNode } from './graph.js';
-import { SchemaFields, nodeSchema, nodeTypesOf, skeleton, type JsonSchema } from './schema-form.js';
+import { FieldTools, PreviewSampleContext, SampleEditor, initialSample } from './expressions.js';
+import {
+  FieldExtrasContext,
+  SchemaFields,
+  nodeSchema,
+  nodeTypesOf,
+  skeleton,
+  type FieldExtras,
+  type JsonSchema,
+} from './schema-form.js';
 import { StartRun } from './start-run.js';
 import { ErrorLine } from './ui.js';
 
@@ -101,6 +110,14 @@ function Designer({
   const [nodes, setNodes, onNodesChangeBase] = useNodesState<WeftNode>([]);
   const placed = useRef(new Map<string, { x: number; y: number }>());
   const laidOut = useRef(false);
+  const [sampleText, setSampleText] = useState(() => initialSample(initial));
+  const sample = useMemo(() => ({ text: sampleText, setText: setSampleText }), [sampleText]);
+  // Every field of the inspector's forms shows the problems at its pointer and, for an expression, a preview.
+  const extrasAt =
+    (base: string): FieldExtras =>
+    (pointer, value, { exact }) => (
+      <FieldTools pointer={`${base}${pointer}`} value={value} problems={problems ?? []} exact={exact} />
+    );
 
   const pinned = useMemo(() => pin(draft, problems ?? []), [draft, problems]);
 
@@ -301,147 +318,153 @@ function Designer({
   const types = nodeTypesOf(schema);
 
   return (
-    <section className="designer">
-      <div className="toolbar">
-        <h1>Designer: {draft.id || 'new definition'}</h1>
-        <button type="button" className={tab === 'visual' ? 'active' : ''} onClick={() => setTab('visual')}>
-          Visual
-        </button>
-        <button type="button" className={tab === 'json' ? 'active' : ''} onClick={openJson}>
-          JSON
-        </button>
-        <span
-          className={`validation ${problems === null ? 'pending' : errors ? 'invalid' : 'valid'}`}
-          data-testid="validation"
-        >
-          {problems === null ? 'validating…' : errors ? `${errors} problem${errors > 1 ? 's' : ''}` : 'valid'}
-        </span>
-        <button type="button" disabled={!canSave} onClick={() => void save()}>
-          Save
-        </button>
-        {saved && saved.approval !== 'pending' && identity.permissions.includes('edit') && (
-          <button type="button" onClick={() => void activate()}>
-            Activate v{saved.version}
+    <PreviewSampleContext.Provider value={sample}>
+      <section className="designer">
+        <div className="toolbar">
+          <h1>Designer: {draft.id || 'new definition'}</h1>
+          <button type="button" className={tab === 'visual' ? 'active' : ''} onClick={() => setTab('visual')}>
+            Visual
           </button>
-        )}
-        {saved && identity.permissions.includes('run') && (
-          <button type="button" onClick={() => setStarting(true)}>
-            Start run
+          <button type="button" className={tab === 'json' ? 'active' : ''} onClick={openJson}>
+            JSON
           </button>
-        )}
-        {saved && <a href={`#/definitions/${encodeURIComponent(draft.id)}`}>open definition</a>}
-      </div>
-      {typeof message === 'string' ? (
-        <p className="ok" data-testid="save-message">
-          {message}
-        </p>
-      ) : message ? (
-        <ErrorLine error={message} />
-      ) : null}
-      {validationError ? <ErrorLine error={validationError} /> : null}
-      {starting && saved && (
-        <StartRun definition={{ ...draft, version: saved.version }} onClose={() => setStarting(false)} />
-      )}
-      <div className="designer-body">
-        <div className="palette" aria-label="palette">
-          <h3>Nodes</h3>
-          {types.map((type) => (
-            <div
-              key={type}
-              className={`palette-item type-${type}`}
-              draggable
-              data-testid={`palette-${type}`}
-              onDragStart={(e) => {
-                e.dataTransfer.setData(DRAG_TYPE, type);
-                e.dataTransfer.effectAllowed = 'move';
-              }}
-            >
-              {type}
-            </div>
-          ))}
+          <span
+            className={`validation ${problems === null ? 'pending' : errors ? 'invalid' : 'valid'}`}
+            data-testid="validation"
+          >
+            {problems === null ? 'validating…' : errors ? `${errors} problem${errors > 1 ? 's' : ''}` : 'valid'}
+          </span>
+          <button type="button" disabled={!canSave} onClick={() => void save()}>
+            Save
+          </button>
+          {saved && saved.approval !== 'pending' && identity.permissions.includes('edit') && (
+            <button type="button" onClick={() => void activate()}>
+              Activate v{saved.version}
+            </button>
+          )}
+          {saved && identity.permissions.includes('run') && (
+            <button type="button" onClick={() => setStarting(true)}>
+              Start run
+            </button>
+          )}
+          {saved && <a href={`#/definitions/${encodeURIComponent(draft.id)}`}>open definition</a>}
         </div>
-        {tab === 'visual' ? (
-          <div className="canvas" data-testid="canvas" onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
-            <ReactFlow
-              nodes={nodes}
-              edges={edges}
-              nodeTypes={nodeTypes}
-              onNodesChange={onNodesChange}
-              onEdgesChange={(changes) => {
-                const removed = changes.filter((c) => c.type === 'remove').map((c) => Number(c.id.slice(1)));
-                if (removed.length > 0) {
-                  removeEdges(removed);
-                  setSelection({ kind: 'definition' });
-                }
-              }}
-              onConnect={onConnect}
-              onReconnect={onReconnect}
-              onNodeClick={(_e, node) => setSelection({ kind: 'node', id: node.id })}
-              onEdgeClick={(_e, edge) => setSelection({ kind: 'edge', index: Number(edge.id.slice(1)) })}
-              onPaneClick={() => setSelection({ kind: 'definition' })}
-              deleteKeyCode={['Delete', 'Backspace']}
-              proOptions={{ hideAttribution: true }}
-            >
-              <Background />
-              <Controls />
-            </ReactFlow>
-          </div>
-        ) : (
-          <div className="json-tab">
-            <textarea
-              aria-label="definition JSON"
-              value={jsonText}
-              onChange={(e) => editJson(e.target.value)}
-              spellCheck={false}
-            />
-            {jsonProblem && <div className="field-problem">Not applied yet: {jsonProblem}</div>}
-          </div>
+        {typeof message === 'string' ? (
+          <p className="ok" data-testid="save-message">
+            {message}
+          </p>
+        ) : message ? (
+          <ErrorLine error={message} />
+        ) : null}
+        {validationError ? <ErrorLine error={validationError} /> : null}
+        {starting && saved && (
+          <StartRun definition={{ ...draft, version: saved.version }} onClose={() => setStarting(false)} />
         )}
-        <aside className="inspector">
-          {selectedNode && (
-            <NodeForm
-              key={selectedNode.id}
-              node={selectedNode}
-              schema={nodeSchema(schema, selectedNode.type)}
-              connectors={connectors}
-              problems={pinned.nodes.get(selectedNode.id) ?? []}
-              onChange={(next) => setNode(selectedNode.id, next)}
-              onDelete={() => {
-                removeNodes([selectedNode.id]);
-                setSelection({ kind: 'definition' });
-              }}
-            />
-          )}
-          {selectedEdge && selection.kind === 'edge' && (
-            <EdgeForm
-              edge={selectedEdge}
-              problems={pinned.edges.get(selection.index) ?? []}
-              onChange={(next) => setEdge(selection.index, next)}
-              onDelete={() => {
-                removeEdges([selection.index]);
-                setSelection({ kind: 'definition' });
-              }}
-            />
-          )}
-          {selection.kind === 'definition' && (
-            <DefinitionForm definition={draft} locked={initial.id !== '' && saved !== null} onChange={update} />
-          )}
-          <h3>Problems</h3>
-          <ul className="problems" data-testid="problems">
-            {(problems ?? []).map((p, i) => (
-              <li key={i}>
-                <code>{p.path || '/'}</code> {p.message}
-              </li>
+        <div className="designer-body">
+          <div className="palette" aria-label="palette">
+            <h3>Nodes</h3>
+            {types.map((type) => (
+              <div
+                key={type}
+                className={`palette-item type-${type}`}
+                draggable
+                data-testid={`palette-${type}`}
+                onDragStart={(e) => {
+                  e.dataTransfer.setData(DRAG_TYPE, type);
+                  e.dataTransfer.effectAllowed = 'move';
+                }}
+              >
+                {type}
+              </div>
             ))}
-          </ul>
-        </aside>
-      </div>
-    </section>
+          </div>
+          {tab === 'visual' ? (
+            <div className="canvas" data-testid="canvas" onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
+              <ReactFlow
+                nodes={nodes}
+                edges={edges}
+                nodeTypes={nodeTypes}
+                onNodesChange={onNodesChange}
+                onEdgesChange={(changes) => {
+                  const removed = changes.filter((c) => c.type === 'remove').map((c) => Number(c.id.slice(1)));
+                  if (removed.length > 0) {
+                    removeEdges(removed);
+                    setSelection({ kind: 'definition' });
+                  }
+                }}
+                onConnect={onConnect}
+                onReconnect={onReconnect}
+                onNodeClick={(_e, node) => setSelection({ kind: 'node', id: node.id })}
+                onEdgeClick={(_e, edge) => setSelection({ kind: 'edge', index: Number(edge.id.slice(1)) })}
+                onPaneClick={() => setSelection({ kind: 'definition' })}
+                deleteKeyCode={['Delete', 'Backspace']}
+                proOptions={{ hideAttribution: true }}
+              >
+                <Background />
+                <Controls />
+              </ReactFlow>
+            </div>
+          ) : (
+            <div className="json-tab">
+              <textarea
+                aria-label="definition JSON"
+                value={jsonText}
+                onChange={(e) => editJson(e.target.value)}
+                spellCheck={false}
+              />
+              {jsonProblem && <div className="field-problem">Not applied yet: {jsonProblem}</div>}
+            </div>
+          )}
+          <aside className="inspector">
+            {selectedNode && (
+              <NodeForm
+                key={selectedNode.id}
+                extras={extrasAt(`/nodes/${draft.nodes.indexOf(selectedNode)}`)}
+                node={selectedNode}
+                schema={nodeSchema(schema, selectedNode.type)}
+                connectors={connectors}
+                problems={pinned.nodes.get(selectedNode.id) ?? []}
+                onChange={(next) => setNode(selectedNode.id, next)}
+                onDelete={() => {
+                  removeNodes([selectedNode.id]);
+                  setSelection({ kind: 'definition' });
+                }}
+              />
+            )}
+            {selectedEdge && selection.kind === 'edge' && (
+              <EdgeForm
+                edge={selectedEdge}
+                extras={extrasAt(`/edges/${selection.index}`)}
+                problems={pinned.edges.get(selection.index) ?? []}
+                onChange={(next) => setEdge(selection.index, next)}
+                onDelete={() => {
+                  removeEdges([selection.index]);
+                  setSelection({ kind: 'definition' });
+                }}
+              />
+            )}
+            {selection.kind === 'definition' && (
+              <DefinitionForm definition={draft} locked={initial.id !== '' && saved !== null} onChange={update} />
+            )}
+            <h3>Problems</h3>
+            <ul className="problems" data-testid="problems">
+              {(problems ?? []).map((p, i) => (
+                <li key={i}>
+                  <code>{p.path || '/'}</code> {p.message}
+                </li>
+              ))}
+            </ul>
+            <SampleEditor />
+          </aside>
+        </div>
+      </section>
+    </PreviewSampleContext.Provider>
   );
 }
 
 function NodeForm(props: {
   node: DefNode;
+  extras: FieldExtras;
   schema: JsonSchema | undefined;
   connectors: ConnectorSchemas;
   problems: string[];
@@ -451,40 +474,42 @@ function NodeForm(props: {
   const { node } = props;
   const [id, setId] = useState(node.id);
   return (
-    <form className="node-form" onSubmit={(e) => e.preventDefault()} aria-label={`node ${node.id}`}>
-      <h3>
-        {node.type} node <code>{node.id}</code>
-      </h3>
-      <div className="field">
-        <label htmlFor="node.id">id *</label>
-        <input
-          id="node.id"
-          value={id}
-          onChange={(e) => setId(e.target.value)}
-          onBlur={() => id !== node.id && id.trim() !== '' && props.onChange({ ...node, id: id.trim() })}
-        />
-      </div>
-      {props.problems.map((p, i) => (
-        <div key={i} className="field-problem">
-          {p}
+    <FieldExtrasContext.Provider value={props.extras}>
+      <form className="node-form" onSubmit={(e) => e.preventDefault()} aria-label={`node ${node.id}`}>
+        <h3>
+          {node.type} node <code>{node.id}</code>
+        </h3>
+        <div className="field">
+          <label htmlFor="node.id">id *</label>
+          <input
+            id="node.id"
+            value={id}
+            onChange={(e) => setId(e.target.value)}
+            onBlur={() => id !== node.id && id.trim() !== '' && props.onChange({ ...node, id: id.trim() })}
+          />
         </div>
-      ))}
-      {node.type === 'task' && <TaskAction node={node} connectors={props.connectors} onChange={props.onChange} />}
-      {props.schema ? (
-        <SchemaFields
-          idPrefix="node"
-          schema={props.schema}
-          value={node}
-          skip={node.type === 'task' ? ['id', 'type', 'connector', 'action', 'inputs'] : ['id', 'type']}
-          onChange={(v) => props.onChange({ ...(v as DefNode), id: node.id, type: node.type })}
-        />
-      ) : (
-        <p className="muted">The served schema has no form for type "{node.type}".</p>
-      )}
-      <button type="button" className="danger" onClick={props.onDelete}>
-        Delete node
-      </button>
-    </form>
+        {props.problems.map((p, i) => (
+          <div key={i} className="field-problem">
+            {p}
+          </div>
+        ))}
+        {node.type === 'task' && <TaskAction node={node} connectors={props.connectors} onChange={props.onChange} />}
+        {props.schema ? (
+          <SchemaFields
+            idPrefix="node"
+            schema={props.schema}
+            value={node}
+            skip={node.type === 'task' ? ['id', 'type', 'connector', 'action', 'inputs'] : ['id', 'type']}
+            onChange={(v) => props.onChange({ ...(v as DefNode), id: node.id, type: node.type })}
+          />
+        ) : (
+          <p className="muted">The served schema has no form for type "{node.type}".</p>
+        )}
+        <button type="button" className="danger" onClick={props.onDelete}>
+          Delete node
+        </button>
+      </form>
+    </FieldExtrasContext.Provider>
   );
 }
 
@@ -527,6 +552,7 @@ function TaskAction(props: { node: DefNode; connectors: ConnectorSchemas; onChan
           </legend>
           <SchemaFields
             idPrefix="inputs"
+            pointer="/inputs"
             schema={params}
             value={inputs}
             onChange={(v) => props.onChange({ ...node, inputs: v })}
@@ -537,7 +563,13 @@ function TaskAction(props: { node: DefNode; connectors: ConnectorSchemas; onChan
   );
 }
 
-function EdgeForm(props: { edge: DefEdge; problems: string[]; onChange: (e: DefEdge) => void; onDelete: () => void }) {
+function EdgeForm(props: {
+  edge: DefEdge;
+  extras: FieldExtras;
+  problems: string[];
+  onChange: (e: DefEdge) => void;
+  onDelete: () => void;
+}) {
   const { edge } = props;
   const set = (key: keyof DefEdge, value: unknown) => {
     const next: Record<string, unknown> = { ...edge };
@@ -558,6 +590,7 @@ function EdgeForm(props: { edge: DefEdge; problems: string[]; onChange: (e: DefE
       <div className="field">
         <label htmlFor="edge.when">when</label>
         <input id="edge.when" value={edge.when ?? ''} onChange={(e) => set('when', e.target.value)} />
+        {props.extras('/when', edge.when, { exact: true })}
       </div>
       <div className="field checkbox">
         <input
@@ -673,8 +706,33 @@ function DefinitionForm(props: { definition: Definition; locked: boolean; onChan
   );
 }
 
-/** `#/designer` (new) or `#/designer/{id}[/{version}]` (edit: starts from that version). */
-export function DesignerPage({ identity, id, version }: { identity: Identity; id?: string; version?: string }) {
+const DRAFT_KEY = 'weft.studio.draft.';
+
+/**
+ * Opens `definition` (not stored yet: a template's instantiation) in the Designer. It is handed
+ * over in this tab's sessionStorage, so a reload of the Designer still finds it.
+ */
+export function openInDesigner(definition: Definition): void {
+  const key = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  sessionStorage.setItem(DRAFT_KEY + key, JSON.stringify(definition));
+  window.location.hash = `#/designer?draft=${key}`;
+}
+
+/**
+ * `#/designer` (new), `#/designer/{id}[/{version}]` (edit: starts from that version) or
+ * `#/designer?draft={key}` (starts from a definition handed over by `openInDesigner`).
+ */
+export function DesignerPage({
+  identity,
+  id,
+  version,
+  draft,
+}: {
+  identity: Identity;
+  id?: string;
+  version?: string;
+  draft?: string;
+}) {
   const [schema, setSchema] = useState<JsonSchema | null>(null);
   const [initial, setInitial] = useState<Definition | null>(null);
   const [connectors, setConnectors] = useState<ConnectorSchemas>({});
@@ -686,7 +744,14 @@ export function DesignerPage({ identity, id, version }: { identity: Identity; id
         api<{ components?: { schemas?: Record<string, JsonSchema> } }>('GET', '/v1/openapi.json'),
       ]);
       let start: Definition = { id: '', variables: [], nodes: [], edges: [] };
-      if (id) {
+      if (draft !== undefined) {
+        const held = sessionStorage.getItem(DRAFT_KEY + draft);
+        if (held === null)
+          throw new Error(
+            'This draft is no longer held in this browser tab: open the template from the gallery again.',
+          );
+        start = JSON.parse(held) as Definition;
+      } else if (id) {
         const stored = await api<Definition>(
           'GET',
           version ? route('/v1/definitions', id, 'versions', version) : route('/v1/definitions', id),
@@ -700,7 +765,7 @@ export function DesignerPage({ identity, id, version }: { identity: Identity; id
     } catch (err) {
       setError(err);
     }
-  }, [id, version]);
+  }, [id, version, draft]);
   useEffect(() => {
     void load();
   }, [load]);
@@ -713,7 +778,7 @@ export function DesignerPage({ identity, id, version }: { identity: Identity; id
   return (
     <ReactFlowProvider>
       <Designer
-        key={`${id ?? ''}/${version ?? ''}`}
+        key={`${id ?? ''}/${version ?? ''}/${draft ?? ''}`}
         identity={identity}
         initial={initial}
         schema={schema}

@@ -11,6 +11,7 @@ import { ApiError, api, credentials, type Identity } from './api.js';
 import { DefinitionPage, DefinitionsList, DiffPage } from './definitions.js';
 import { DesignerPage } from './designer.js';
 import { RunPage, RunsList } from './runs.js';
+import { TemplatePage, TemplatesList } from './templates.js';
 import { ErrorLine } from './ui.js';
 
 function useHash(): string {
@@ -38,15 +39,20 @@ function View({ hash, identity }: { hash: string; identity: Identity }) {
         identity={identity}
       />
     );
-  if (first === 'designer')
+  if (first === 'designer') {
+    const draft = new URLSearchParams(search).get('draft');
     return (
       <DesignerPage
-        key={path}
+        key={`${path}?${search}`}
         identity={identity}
         {...(second ? { id: second } : {})}
         {...(third ? { version: third } : {})}
+        {...(draft ? { draft } : {})}
       />
     );
+  }
+  if (first === 'templates' && second) return <TemplatePage key={second} id={second} identity={identity} />;
+  if (first === 'templates') return <TemplatesList identity={identity} />;
   if (first === 'runs' && second) return <RunPage key={second} runId={second} identity={identity} />;
   if (first === 'runs') return <RunsList query={new URLSearchParams(search)} />;
   return <DefinitionsList identity={identity} />;
@@ -118,6 +124,7 @@ function App() {
         <nav>
           <a href="#/definitions">Definitions</a>
           {identity.permissions.includes('edit') && <a href="#/designer">Designer</a>}
+          <a href="#/templates">Templates</a>
           <a href="#/runs">Runs</a>
           <a href="/docs">API</a>
         </nav>

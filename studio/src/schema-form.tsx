@@ -4,7 +4,7 @@
  * checkbox, number, duration, nested objects as fieldsets, maps as key/value rows, anything else
  * as JSON). Empty fields are removed from the value, so the definition holds only what was set.
  */
-import { useEffect, useState } from 'react';
+import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
 
 export interface JsonSchema {
   type?: string | string[];
@@ -18,7 +18,33 @@ export interface JsonSchema {
   default?: unknown;
   pattern?: string;
   minLength?: number;
+  minimum?: number;
+  maximum?: number;
   description?: string;
+  examples?: unknown[];
+}
+
+/**
+ * What a form's owner shows after a field: its problems and tools (the Designer pins the
+ * gateway's problems at the field and offers an expression preview). `pointer` is the field's
+ * JSON Pointer below the form's `pointer` prefix; `exact` asks for that field alone (a map's
+ * entries get their own call).
+ */
+export type FieldExtras = (pointer: string, value: unknown, options: { exact: boolean }) => ReactNode;
+
+/** Provided by a form's owner; without it fields show nothing extra. */
+export const FieldExtrasContext = createContext<FieldExtras | null>(null);
+
+/** A JSON Pointer segment for a key (RFC 6901: `~` → `~0`, `/` → `~1`). */
+export function escapePointer(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** The placeholder of an input: the default, else an example. */
+function placeholderOf(schema: JsonSchema): string {
+  if (schema.default !== undefined) return `default: ${asText(schema.default)}`;
+  if (schema.examples?.[0] !== undefined) return `e.g. ${asText(schema.examples[0])}`;
+  return '';
 }
 
 type Value = Record<string, unknown>;
@@ -95,7 +121,8 @@ function JsonField(props: { id: string; value: unknown; onChange: (v: unknown) =
 }
 
 /** Key/value rows for a map whose values are strings (`assign`: variable → expression). */
-function MapField(props: { id: string; value: unknown; onChange: (v: unknown) => void }) {
+function MapField(props: { id: string; pointer: string; value: unknown; onChange: (v: unknown) => void }) {
+  const extras = useContext(FieldExtrasContext);
   const entries = Object.entries((props.value as Record<string, string> | undefined) ?? {});
   const [draftKey, setDraftKey] = useState('');
   const update = (rows: Array<[string, string]>) => props.onChange(Object.fromEntries(rows));
@@ -116,6 +143,7 @@ function MapField(props: { id: string; value: unknown; onChange: (v: unknown) =>
           <button type="button" onClick={() => update(entries.filter((_row, j) => j !== i))}>
             remove
           </button>
+          {extras?.(`${props.pointer}/${escapePointer(k)}`, v, { exact: false })}
         </div>
       ))}
       <div className="map-row">
@@ -142,6 +170,7 @@ function MapField(props: { id: string; value: unknown; onChange: (v: unknown) =>
 
 function Field(props: {
   id: string;
+  pointer: string;
   name: string;
   schema: JsonSchema;
   required: boolean;
@@ -149,12 +178,21 @@ function Field(props: {
   onChange: (v: unknown) => void;
 }) {
   const { id, name, schema, value, onChange } = props;
+  const extras = useContext(FieldExtrasContext);
   const label = (
     <label htmlFor={id}>
       {name}
       {props.required ? ' *' : ''}
     </label>
   );
+  // After the input: the schema's description, then what the form's owner adds (problems, preview).
+  const after = (exact = false) => (
+    <>
+      {schema.description ? <div className="hint">{schema.description}</div> : null}
+      {extras?.(props.pointer, value, { exact })}
+    </>
+  );
+  const options = schema.enum ?? [];
   const t = types(schema);
   if (schema.enum) {
     return (
@@ -162,16 +200,18 @@ function Field(props: {
         {label}
         <select
           id={id}
-          value={asText(value)}
-          onChange={(e) => onChange(e.target.value === '' ? undefined : e.target.value)}
+          value={value === undefined ? '' : String(options.findIndex((o) => o === value))}
+          // The option's own value (a number stays a number, `true` a boolean), not its text.
+          onChange={(e) => onChange(e.target.value === '' ? undefined : options[Number(e.target.value)])}
         >
           <option value="">{schema.default !== undefined ? `(default: ${asText(schema.default)})` : '—'}</option>
-          {schema.enum.map((option) => (
-            <option key={String(option)} value={String(option)}>
+          {options.map((option, i) => (
+            <option key={i} value={String(i)}>
               {String(option)}
             </option>
           ))}
         </select>
+        {after()}
       </div>
     );
   }
@@ -185,6 +225,7 @@ function Field(props: {
           onChange={(e) => onChange(e.target.checked ? true : undefined)}
         />
         {label}
+        {after()}
       </div>
     );
   }
@@ -195,10 +236,11 @@ function Field(props: {
         {label}
         <input
           id={id}
-          placeholder='e.g. "30s", "5m" or milliseconds'
+          placeholder={placeholderOf(schema) || 'e.g. "30s", "5m" or milliseconds'}
           value={asText(value)}
           onChange={(e) => onChange(/^[0-9]+$/.test(e.target.value) ? Number(e.target.value) : e.target.value)}
         />
+        {after()}
       </div>
     );
   }
@@ -209,9 +251,11 @@ function Field(props: {
         <input
           id={id}
           type="number"
+          placeholder={placeholderOf(schema)}
           value={asText(value)}
           onChange={(e) => onChange(e.target.value === '' ? undefined : Number(e.target.value))}
         />
+        {after()}
       </div>
     );
   }
@@ -223,12 +267,19 @@ function Field(props: {
           <textarea
             id={id}
             rows={2}
+            placeholder={placeholderOf(schema)}
             value={typeof value === 'string' ? value : ''}
             onChange={(e) => onChange(e.target.value)}
           />
         ) : (
-          <input id={id} value={typeof value === 'string' ? value : ''} onChange={(e) => onChange(e.target.value)} />
+          <input
+            id={id}
+            placeholder={placeholderOf(schema)}
+            value={typeof value === 'string' ? value : ''}
+            onChange={(e) => onChange(e.target.value)}
+          />
         )}
+        {after()}
       </div>
     );
   }
@@ -241,6 +292,7 @@ function Field(props: {
         </legend>
         <SchemaFields
           idPrefix={id}
+          pointer={props.pointer}
           schema={schema}
           value={(value as Value | undefined) ?? {}}
           onChange={(v) => onChange(v)}
@@ -257,7 +309,8 @@ function Field(props: {
     return (
       <div className="field">
         {label}
-        <MapField id={id} value={value} onChange={onChange} />
+        <MapField id={id} pointer={props.pointer} value={value} onChange={onChange} />
+        {after(true)}
       </div>
     );
   }
@@ -265,6 +318,7 @@ function Field(props: {
     <div className="field">
       {label}
       <JsonField id={id} value={value} onChange={onChange} />
+      {after()}
     </div>
   );
 }
@@ -272,6 +326,8 @@ function Field(props: {
 /** The fields of an object schema; `skip` names properties edited elsewhere (id, type). */
 export function SchemaFields(props: {
   idPrefix: string;
+  /** The JSON Pointer of `value` (fields get `<pointer>/<key>`); '' by default. */
+  pointer?: string;
   schema: JsonSchema;
   value: Value;
   onChange: (v: Value) => void;
@@ -289,6 +345,7 @@ export function SchemaFields(props: {
         <Field
           key={key}
           id={`${props.idPrefix}.${key}`}
+          pointer={`${props.pointer ?? ''}/${escapePointer(key)}`}
           name={key}
           schema={schema}
           required={required.has(key)}

@@ -68,3 +68,16 @@ export function ErrorLine({ error }: { error: unknown }) {
 export function Json({ value }: { value: unknown }) {
   return <pre className="json-view">{value === undefined ? '—' : JSON.stringify(value, null, 2)}</pre>;
 }
+
+/** A search box over a list: what is typed, and the items one of whose `texts` holds it (case-insensitive). */
+export function useSearch<T>(
+  items: T[] | undefined,
+  texts: (item: T) => Array<string | undefined>,
+): { search: string; setSearch: (text: string) => void; wanted: string; matches: T[] } {
+  const [search, setSearch] = useState('');
+  const wanted = search.trim().toLowerCase();
+  const matches = (items ?? []).filter(
+    (item) => wanted === '' || texts(item).some((text) => (text ?? '').toLowerCase().includes(wanted)),
+  );
+  return { search, setSearch, wanted, matches };
+}

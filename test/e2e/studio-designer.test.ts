@@ -2,7 +2,8 @@
  * weft Studio in Chromium, as a person uses it (acceptance 1 and 4 of issue 12): from an empty
  * store, a 5-node definition built with the mouse, a validation problem pinned on its node and
  * fixed, saved, a run started from the input form and watched to completion without a reload;
- * and the visual diff of two versions marking exactly the nodes that changed.
+ * and the visual diff of two versions marking exactly the nodes that changed. Expression fields:
+ * syntax errors shown at the field, and a preview through `POST /v1/expressions/evaluate`.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -231,5 +232,60 @@ test("a task's connector and action are picked from the catalog, and its inputs 
       inputs: { method: 'GET', url: `${stack.gateway.url}/healthz` },
     },
   ]);
+  assert.deepEqual(problems, []);
+});
+
+test('an expression field: a syntax error shown at the field, fixed, previewed against sample data, and a failing preview shows the API problem', async () => {
+  const { page, problems } = await openStudio(browser, stack.gateway.url, '#/designer');
+  await page.getByTestId('palette-condition').waitFor(LONG);
+  await page.locator('[id="definition.id"]').fill('previewed');
+  await page.getByLabel('new variable name').fill('name');
+  await page.getByRole('button', { name: 'Add variable' }).click();
+  await dropNode(page, 'condition', 300, 80);
+  const field = page.locator('.field', { has: page.locator('[id="node.expression"]') });
+  await field.locator('[id="node.expression"]').pressSequentially('$length(vars.name) >');
+  // The gateway's live validation: the syntax error sits at the field it is about.
+  const inline = field.getByTestId('field-problem');
+  await inline.waitFor(LONG);
+  assert.equal(await inline.getAttribute('data-pointer'), '/nodes/0/expression');
+  assert.notEqual((await inline.innerText()).trim(), '');
+  await field.locator('[id="node.expression"]').pressSequentially(' 2');
+  await inline.waitFor({ state: 'detached', ...LONG });
+
+  // The sample data the preview evaluates against, then the preview itself.
+  await page.getByTestId('sample-data').locator('summary').click();
+  await page.getByLabel('sample data').fill('{"vars": {"name": "Ada"}}');
+  await field.getByRole('button', { name: 'Preview' }).click();
+  await field.getByTestId('preview-value').filter({ hasText: 'true' }).waitFor(LONG);
+  await page.getByLabel('sample data').fill('{"vars": {"name": "Al"}}');
+  await field.getByRole('button', { name: 'Preview' }).click();
+  await field.getByTestId('preview-value').filter({ hasText: 'false' }).waitFor(LONG);
+  await screenshot(page, 'expression-preview');
+
+  // A context the API refuses: its problem, verbatim, where the value was.
+  await page.getByLabel('sample data').fill('{"vars": {"name": "Ada"}, "variables": {}}');
+  await field.getByRole('button', { name: 'Preview' }).click();
+  const refused = field.getByRole('alert');
+  await refused.waitFor(LONG);
+  assert.match(await refused.innerText(), /variables/);
+  assert.equal(await field.getByTestId('preview-value').count(), 0);
+
+  // An edge's `when` is an expression field too; so is a `{{ }}` template in a task's inputs.
+  await dropNode(page, 'end', 300, 260);
+  await connect(page, 'condition1', 'end1');
+  const when = page.locator('.field', { has: page.locator('[id="edge.when"]') });
+  await when.locator('[id="edge.when"]').fill('vars.name & "!"');
+  await page.getByLabel('sample data').fill('{"vars": {"name": "Ada"}}');
+  await when.getByRole('button', { name: 'Preview' }).click();
+  await when.getByTestId('preview-value').filter({ hasText: '"Ada!"' }).waitFor(LONG);
+
+  // A task input holding a `{{ }}` template is previewed as a template.
+  await dropNode(page, 'task', 600, 80);
+  await page.locator('[id="node.connector"]').selectOption('http');
+  await page.locator('[id="node.action"]').selectOption('request');
+  const input = page.locator('.field', { has: page.locator('[id="inputs.url"]') });
+  await input.locator('[id="inputs.url"]').fill('https://{{ vars.name }}.example/x');
+  await input.getByRole('button', { name: 'Preview' }).click();
+  await input.getByTestId('preview-value').filter({ hasText: '"https://Ada.example/x"' }).waitFor(LONG);
   assert.deepEqual(problems, []);
 });
