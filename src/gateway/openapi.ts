@@ -132,6 +132,21 @@ function paths(): Record<string, Record<string, Operation>> {
         body('Definition'),
       ),
     },
+    '/v1/definitions/test': {
+      post: op(
+        'Test a definition with mocked outputs: the real engine, no call, nothing stored',
+        {
+          '200': ok(
+            'the test run: status, path, nodes, variables, result (as in the run state). Every task, ai, subworkflow and map item is answered from `mocks`, events and approvals too; an unmocked one fails its node with `NotMocked`; timers fire at once',
+            'DefinitionTestResult',
+          ),
+          ...bodyErrors,
+          '404': err('NotFound'),
+          '409': ok('`rejected`: the test run took more than 10,000 steps (a loop its mocks keep going, say)', 'Error'),
+        },
+        body('DefinitionTestBody'),
+      ),
+    },
     '/v1/definitions': {
       post: op(
         'Submit a definition as its next version',

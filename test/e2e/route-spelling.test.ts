@@ -239,7 +239,7 @@ describe('route spelling: every route × caller × spelling', () => {
         const what = `${caller} ${route.method} ${path}`;
         const audited =
           route.method !== 'GET' &&
-          !['/v1/definitions/validate', '/v1/expressions/evaluate', '/codec/encode', '/codec/decode'].includes(
+          !['/v1/definitions/validate', '/v1/definitions/test', '/v1/expressions/evaluate', '/codec/encode', '/codec/decode'].includes(
             route.template,
           );
         if (audited) mutations.push({ requestId, what });
