@@ -11,6 +11,7 @@ import {
   varsCommand,
 } from './control-commands.js';
 import { activateCommand, submitCommand, validateCommand } from './definition-commands.js';
+import { testCommand } from './test-command.js';
 import { emitCommand } from './event-command.js';
 import { listCommand, statusCommand } from './inspect-commands.js';
 import { lineageCommand } from './lineage-command.js';
@@ -30,7 +31,7 @@ export const DEFAULT_URL = 'http://localhost:8080';
 export const commandGroups: Array<{ title: string; commands: Command[] }> = [
   {
     title: 'Definitions',
-    commands: [validateCommand, submitCommand, activateCommand, historyCommand, publishApproveCommand],
+    commands: [validateCommand, testCommand, submitCommand, activateCommand, historyCommand, publishApproveCommand],
   },
   {
     title: 'Templates',
