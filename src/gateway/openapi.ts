@@ -142,7 +142,7 @@ function paths(): Record<string, Record<string, Operation>> {
           ),
           ...bodyErrors,
           '404': err('NotFound'),
-          '409': ok('`rejected`: the test run took more than 10,000 steps (a loop its mocks keep going, say)', 'Error'),
+          '409': err('Rejected'),
         },
         body('DefinitionTestBody'),
       ),
@@ -556,6 +556,9 @@ export function openApiDocument(options: { codec?: boolean } = {}): Record<strin
           '`not_found`; also every path that is not the one canonical spelling of a route (another letter case, percent-encoding, `//`, a trailing `/`, dot segments), before authentication',
         ),
         Conflict: errorResponse('`conflict`'),
+        Rejected: errorResponse(
+          '`rejected`: the request cannot be carried out as asked; the message says why (on `POST /v1/definitions/test`: the test run took more than 10,000 steps, a loop its mocks keep going, say)',
+        ),
         PayloadTooLarge: errorResponse(
           '`payload_too_large`: the body exceeds `WEFT_MAX_BODY_BYTES` (2 MiB by default); the message states the limit in bytes',
         ),
