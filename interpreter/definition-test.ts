@@ -311,7 +311,8 @@ export async function runDefinitionTest(
   };
   /** The answer of the node's n-th execution, or why there is none. */
   const answerFor = (node: string, n: number): MockAnswerValue | string => {
-    const entry = mocks[node];
+    // Own keys only: a node named "constructor" is not answered by Object.prototype.
+    const entry = has(mocks, node) ? mocks[node] : undefined;
     if (!entry) return `node "${node}" is not mocked: give mocks.${node} an answer`;
     if (!entry.sequence) return entry;
     return (
@@ -335,7 +336,8 @@ export async function runDefinitionTest(
         : { type: 'activity_completed', exec: command.exec, output, attempts: 1 };
     };
     const missing = (message: string) => done({ error: { type: NOT_MOCKED, message } });
-    if (execution.kind === 'work' && execution.compensation) return done(mocks[command.node]?.compensation ?? {});
+    if (execution.kind === 'work' && execution.compensation)
+      return done((has(mocks, command.node) ? mocks[command.node]?.compensation : undefined) ?? {});
     if (execution.kind === 'work' && execution.map) {
       const { exec: mapExec, index } = execution.map;
       // Every item of one execution of the map takes its answer from the same (n-th) mock answer.

@@ -11,6 +11,7 @@ import {
   varsCommand,
 } from './control-commands.js';
 import { activateCommand, submitCommand, validateCommand } from './definition-commands.js';
+import { exportMocksCommand } from './export-mocks-command.js';
 import { testCommand } from './test-command.js';
 import { emitCommand } from './event-command.js';
 import { listCommand, statusCommand } from './inspect-commands.js';
@@ -43,7 +44,7 @@ export const commandGroups: Array<{ title: string; commands: Command[] }> = [
       templatesInstantiateCommand,
     ],
   },
-  { title: 'Runs', commands: [runCommand, statusCommand, listCommand, lineageCommand] },
+  { title: 'Runs', commands: [runCommand, statusCommand, listCommand, lineageCommand, exportMocksCommand] },
   {
     title: 'Operating runs',
     commands: [pauseCommand, resumeCommand, cancelCommand, retryCommand, skipCommand, varsCommand, approveCommand],

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { allowEgress } from '../support/egress.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 
@@ -30,7 +31,8 @@ before(async () => {
       json(res, 200, { ok: true });
     },
   });
-  stack = await startTestStack({ worker: false });
+  // The worker runs the one real run, whose node outcomes `weft runs export-mocks` exports.
+  stack = await startTestStack();
   dir = mkdtempSync(join(tmpdir(), 'weft-deftests-'));
 });
 after(async () => {
@@ -378,7 +380,7 @@ describe('POST /v1/definitions/test', () => {
         for (const [key, value] of Object.entries(fields))
           assert.deepEqual(run.nodes[id]?.[key], value, `${id}.${key}`);
       if (c.expect.compensations) assert.deepEqual(run.compensations, c.expect.compensations);
-      assert.equal(calls, 0, 'a definition test calls nothing');
+      assert.equal(calls, 0, 'a definition test calls nothing (no real run has happened yet)');
     });
 
   test('a stored definition is tested by id (and version)', async () => {
@@ -579,5 +581,69 @@ describe('weft test', () => {
     const outcome = await weft(['test', join(dir, 'broken.test.json')]);
     assert.equal(outcome.code, 2, outcome.stdout + outcome.stderr);
     assert.match(outcome.stderr, /\/cases\/0\/expect: Unrecognized key: "staus"/);
+  });
+});
+
+describe('weft runs export-mocks', () => {
+  test("a real run's outcomes, exported as mocks, replay to the same outcome without a call", async () => {
+    const revoke = allowEgress(`${target.url}/count`);
+    try {
+      const definition = {
+        id: 'export-me',
+        nodes: [
+          http('fetch', { output: 'fetched' }),
+          {
+            id: 'each',
+            type: 'map',
+            items: '["a", "b"]',
+            task: { connector: 'http', action: 'request', inputs: { url: `${target.url}/count?item={{ item }}` } },
+            output: 'each_out',
+          },
+          { id: 'review', type: 'approval', output: 'decision' },
+          { id: 'sum', type: 'set', assign: { n: '$count(vars.each_out)', ok: 'vars.fetched.body.ok' } },
+        ],
+        edges: [
+          { from: 'fetch', to: 'each' },
+          { from: 'each', to: 'review' },
+          { from: 'review', to: 'sum' },
+        ],
+      };
+      assert.equal((await stack.call('POST', '/v1/definitions', definition)).status, 201);
+      const started = await stack.call('POST', '/v1/definitions/export-me/runs', { input: {} });
+      assert.equal(started.status, 201, JSON.stringify(started.body));
+      const runId = started.body.run_id as string;
+      // Approve once the run waits for it (the update is refused until then).
+      for (;;) {
+        const approved = await stack.call('POST', `/v1/runs/${runId}/approvals/review`, {
+          approved: true,
+          comment: 'fine',
+        });
+        if (approved.status === 202) break;
+        assert.equal(approved.status, 409, JSON.stringify(approved.body));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const real = await stack.call('GET', `/v1/runs/${runId}/result?wait=true`);
+      assert.equal(real.body.status, 'completed', JSON.stringify(real.body));
+      const callsAfterRun = calls;
+      assert.equal(callsAfterRun >= 3, true, 'the real run called the target');
+
+      const outcome = await weft(['runs', 'export-mocks', runId]);
+      assert.equal(outcome.code, 0, outcome.stderr);
+      const mocks = JSON.parse(outcome.stdout) as Record<string, any>;
+      assert.deepEqual(Object.keys(mocks).sort(), ['each', 'fetch', 'review']);
+      assert.equal(mocks.fetch.output.body.ok, true);
+      assert.equal(mocks.each.items.length, 2);
+      assert.equal(mocks.review.decision, 'approved');
+      assert.equal(mocks.review.comment, 'fine');
+
+      const replayed = await stack.call('POST', '/v1/definitions/test', { definition_id: 'export-me', mocks });
+      assert.equal(replayed.status, 200, JSON.stringify(replayed.body));
+      assert.equal(replayed.body.status, 'completed');
+      assert.deepEqual(replayed.body.path, ['fetch', 'each', 'review', 'sum']);
+      assert.deepEqual(replayed.body.result, real.body.result);
+      assert.equal(calls, callsAfterRun, 'the test run called nothing');
+    } finally {
+      revoke();
+    }
   });
 });
