@@ -37,6 +37,8 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'GET', path: '/v1/schema/template.json', access: 'read' },
   { method: 'GET', path: '/v1/whoami', access: 'read' },
   { method: 'POST', path: '/v1/definitions/validate', access: 'read' },
+  // A test run costs CPU on the gateway (bounded, in slices), as an expression preview does: for people who edit.
+  { method: 'POST', path: '/v1/definitions/test', access: 'edit' },
   { method: 'POST', path: '/v1/definitions', access: 'edit' },
   { method: 'GET', path: '/v1/definitions', access: 'read' },
   { method: 'GET', path: '/v1/definitions/{id}', access: 'read' },

@@ -11,6 +11,8 @@ import {
   varsCommand,
 } from './control-commands.js';
 import { activateCommand, submitCommand, validateCommand } from './definition-commands.js';
+import { exportMocksCommand } from './export-mocks-command.js';
+import { testCommand } from './test-command.js';
 import { emitCommand } from './event-command.js';
 import { listCommand, statusCommand } from './inspect-commands.js';
 import { lineageCommand } from './lineage-command.js';
@@ -30,7 +32,7 @@ export const DEFAULT_URL = 'http://localhost:8080';
 export const commandGroups: Array<{ title: string; commands: Command[] }> = [
   {
     title: 'Definitions',
-    commands: [validateCommand, submitCommand, activateCommand, historyCommand, publishApproveCommand],
+    commands: [validateCommand, testCommand, submitCommand, activateCommand, historyCommand, publishApproveCommand],
   },
   {
     title: 'Templates',
@@ -42,7 +44,7 @@ export const commandGroups: Array<{ title: string; commands: Command[] }> = [
       templatesInstantiateCommand,
     ],
   },
-  { title: 'Runs', commands: [runCommand, statusCommand, listCommand, lineageCommand] },
+  { title: 'Runs', commands: [runCommand, statusCommand, listCommand, lineageCommand, exportMocksCommand] },
   {
     title: 'Operating runs',
     commands: [pauseCommand, resumeCommand, cancelCommand, retryCommand, skipCommand, varsCommand, approveCommand],

@@ -7,7 +7,7 @@
 export const ExitCode = {
   /** The command did what it was asked. */
   ok: 0,
-  /** `run --wait`: the run finished `failed` or `cancelled`. */
+  /** `run --wait`: the run finished `failed` or `cancelled`; `test`: a case failed or was refused. */
   runFailed: 1,
   /** Unknown command or option, missing argument, unreadable file, invalid JSON argument. */
   usage: 2,

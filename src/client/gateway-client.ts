@@ -5,6 +5,8 @@
  * own `{ error: { code, message, details } }`, or status 0 when it could not be reached. With an
  * API key, every request carries it as `Authorization: Bearer <key>`.
  */
+import type { VersionedDefinition } from '../../interpreter/definition-schema.js';
+import type { TestRunResult } from '../../interpreter/definition-test.js';
 import type { RunLineage } from '../../interpreter/lineage.js';
 import type { RunStateView } from '../../interpreter/run-state.js';
 import type { DefinitionDiff } from '../gateway/definition-diff.js';
@@ -113,6 +115,16 @@ export class GatewayClient {
     return this.request<{ valid: true; warnings?: ErrorDetail[] }>('POST', '/v1/definitions/validate', {
       body: definition,
     });
+  }
+
+  /** `POST /v1/definitions/test`: a definition test run with mocked outputs. */
+  testDefinition(body: Record<string, unknown>) {
+    return this.request<TestRunResult>('POST', '/v1/definitions/test', { body });
+  }
+
+  /** `GET /v1/definitions/{id}/versions/{version}`: a stored version (secret defaults left out). */
+  definitionVersion(id: string, version: string) {
+    return this.request<VersionedDefinition>('GET', `/v1/definitions/${path(id)}/versions/${path(version)}`);
   }
 
   submit(definition: unknown) {

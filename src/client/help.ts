@@ -5,7 +5,7 @@ import { columns } from './output.js';
 
 const EXIT_CODES = [
   ['0', 'success'],
-  ['1', 'run --wait: the run finished failed or cancelled'],
+  ['1', 'run --wait: the run finished failed or cancelled; test: a case failed or was refused'],
   ['2', 'usage error: unknown command or option, missing argument, unreadable file, invalid JSON argument'],
   ['3', 'the gateway refused the request (4xx): its error code, message and details are on stderr'],
   ['4', 'the gateway or the Temporal server is unreachable, or the gateway answered 5xx'],

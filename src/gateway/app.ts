@@ -7,6 +7,7 @@ import { createGatewayMetrics } from '../metrics/gateway-metrics.js';
 import { AuditLog, auditRoutes, requestId } from './audit.js';
 import { codecCors, codecRoutes } from './codec-routes.js';
 import { controlRoutes } from './control-routes.js';
+import { definitionTestRoutes } from './definition-test-routes.js';
 import { definitionRoutes } from './definition-routes.js';
 import { docsPage } from './docs-page.js';
 import { expressionRoutes } from './expression-routes.js';
@@ -124,6 +125,7 @@ export function createGateway(deps: GatewayDeps & { webhooks?: WebhookOptions })
 
   docsPage(app);
   studioRoutes(app);
+  definitionTestRoutes(app, deps);
   definitionRoutes(app, deps);
   publishingRoutes(app, deps);
   templateRoutes(app, deps);

@@ -80,6 +80,7 @@ const AUDITED = new Map<string, AuditedRoute>([
 /** Routes that take a body but change nothing: checking a definition, encoding and decoding payloads. */
 const READ_ONLY_POSTS = new Set([
   'POST /v1/definitions/validate',
+  'POST /v1/definitions/test',
   'POST /v1/expressions/evaluate',
   'POST /codec/encode',
   'POST /codec/decode',

@@ -12,6 +12,8 @@ import { RUN_STATUSES } from './run-listing.js';
 import { StartRunBody } from './run-routes.js';
 import { InstantiateBody, Template } from '../templates/template-schema.js';
 import { EvaluateBody } from './expression-routes.js';
+import { DefinitionTestBody } from './definition-test-routes.js';
+import { TEST_LIMITS } from '../../interpreter/definition-test.js';
 
 type Schema = Record<string, unknown>;
 
@@ -115,6 +117,7 @@ export function componentSchemas(): Record<string, unknown> {
   const template = fromZod(Template, 'Template');
   const instantiate = fromZod(InstantiateBody, 'InstantiateBody');
   const evaluate = fromZod(EvaluateBody, 'EvaluateBody');
+  const definitionTest = fromZod(DefinitionTestBody, 'DefinitionTestBody');
   const run = {
     run_id: str('the Temporal workflow id'),
     instance_id: str('the Temporal run id of the first execution'),
@@ -142,6 +145,7 @@ export function componentSchemas(): Record<string, unknown> {
     ...template.defs,
     ...instantiate.defs,
     ...evaluate.defs,
+    ...definitionTest.defs,
     Template: {
       ...template.root,
       description:
@@ -205,6 +209,45 @@ export function componentSchemas(): Record<string, unknown> {
         warnings: { type: 'array', items: ref('Problem'), description: 'present when the definition has warnings' },
       },
       ['id', 'version', 'created'],
+    ),
+    DefinitionTestBody: definitionTest.root,
+    DefinitionTestResult: obj(
+      {
+        status: {
+          type: 'string',
+          enum: ['running', 'paused', 'completed', 'failed', 'cancelled'],
+          description: 'as in the run state; `paused` when options.on_failure paused it at a failed node',
+        },
+        path: {
+          type: 'array',
+          items: str(),
+          description:
+            'node ids in the order they ran (started, or completed at once); a node that ran again is listed again',
+        },
+        nodes: {
+          type: 'object',
+          description: 'as in the run state: status, attempts, output, error per node (secret-derived values masked)',
+          additionalProperties: { type: 'object' },
+        },
+        variables: { type: 'object', description: 'the final variables, as in the run state (secrets masked)' },
+        result: { description: 'the run result when it completed; null otherwise' },
+        error: obj({ type: str(), message: str(), node: str() }, ['type', 'message']),
+        pause_reason: str(),
+        compensations: {
+          type: 'array',
+          description:
+            "the compensations a `compensate` handler ran, in order (answered from the task's `compensation` mock)",
+          items: obj({ node: str(), status: { type: 'string', enum: ['completed', 'failed'] } }),
+        },
+        history: { type: 'array', items: { type: 'object' }, description: 'transitions, as in the run state' },
+        steps: {
+          type: 'integer',
+          minimum: 1,
+          maximum: TEST_LIMITS.steps,
+          description: `engine steps the test took (answered commands, events, decisions, timers); at most ${TEST_LIMITS.steps}`,
+        },
+      },
+      ['status', 'path', 'nodes', 'variables', 'result', 'compensations', 'history', 'steps'],
     ),
     ValidationResult: obj({
       valid: { type: 'boolean', const: true },

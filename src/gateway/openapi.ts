@@ -132,6 +132,21 @@ function paths(): Record<string, Record<string, Operation>> {
         body('Definition'),
       ),
     },
+    '/v1/definitions/test': {
+      post: op(
+        'Test a definition with mocked outputs: the real engine, no call, nothing stored',
+        {
+          '200': ok(
+            'the test run: status, path, nodes, variables, result (as in the run state). Every task, ai, subworkflow and map item is answered from `mocks`, events and approvals too; an unmocked one fails its node with `NotMocked`; timers fire at once',
+            'DefinitionTestResult',
+          ),
+          ...bodyErrors,
+          '404': err('NotFound'),
+          '409': err('Rejected'),
+        },
+        body('DefinitionTestBody'),
+      ),
+    },
     '/v1/definitions': {
       post: op(
         'Submit a definition as its next version',
@@ -541,6 +556,9 @@ export function openApiDocument(options: { codec?: boolean } = {}): Record<strin
           '`not_found`; also every path that is not the one canonical spelling of a route (another letter case, percent-encoding, `//`, a trailing `/`, dot segments), before authentication',
         ),
         Conflict: errorResponse('`conflict`'),
+        Rejected: errorResponse(
+          '`rejected`: the request cannot be carried out as asked; the message says why (on `POST /v1/definitions/test`: the test run took more than 10,000 steps, a loop its mocks keep going, say)',
+        ),
         PayloadTooLarge: errorResponse(
           '`payload_too_large`: the body exceeds `WEFT_MAX_BODY_BYTES` (2 MiB by default); the message states the limit in bytes',
         ),

@@ -12,7 +12,8 @@ import { allowEgress } from '../support/egress.js';
 import { STORES, startTestStack, type TestStack } from '../support/gateway.js';
 
 const examplesDir = fileURLToPath(new URL('../../../examples/', import.meta.url));
-const examples = readdirSync(examplesDir).filter((f) => f.endsWith('.json'));
+// `<name>.test.json` files are definition tests of `<name>.json` (test/e2e/definition-tests.test.ts runs them).
+const examples = readdirSync(examplesDir).filter((f) => f.endsWith('.json') && !f.endsWith('.test.json'));
 const load = (name: string) =>
   JSON.parse(readFileSync(`${examplesDir}${name}.json`, 'utf8')) as Record<string, unknown>;
 
