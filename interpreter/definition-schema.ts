@@ -8,9 +8,20 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
 export const DEFINITION_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-export const NODE_ID_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
-// Never `__proto__`: assigning it on a plain object would replace the object's prototype.
-const VARIABLE_NAME_PATTERN = /^(?!__proto__$)[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/**
+ * Node ids and variable names are keys of plain objects in the run state, so a name of an
+ * `Object.prototype` member would read the inherited member (a node "toString" was taken as
+ * already recorded and never ran) and `__proto__` would replace the object's prototype. They are
+ * refused in the pattern itself, so the served JSON Schema says so too.
+ */
+const PROTOTYPE_NAMES =
+  'constructor|hasOwnProperty|isPrototypeOf|propertyIsEnumerable|toString|toLocaleString|valueOf|__proto__|__defineGetter__|__defineSetter__|__lookupGetter__|__lookupSetter__';
+export const NODE_ID_PATTERN = new RegExp(`^(?!(?:${PROTOTYPE_NAMES})$)[A-Za-z][A-Za-z0-9_-]{0,63}$`);
+const VARIABLE_NAME_PATTERN = new RegExp(`^(?!(?:${PROTOTYPE_NAMES})$)[A-Za-z_][A-Za-z0-9_]{0,63}$`);
+const NODE_ID_MESSAGE =
+  'expected a node id: a letter, then letters, digits, "_" or "-" (max 64), not a name of Object.prototype ("constructor", "toString", "valueOf", …)';
+const VARIABLE_NAME_MESSAGE =
+  'expected a variable name (letters, digits, _), not a name of Object.prototype ("constructor", "toString", "valueOf", "__proto__", …)';
 
 export const Duration = z.union([z.number(), z.string()]).refine((value) => parseDuration(value) !== undefined, {
   message: 'expected a duration: milliseconds, or a string such as "250ms", "30s", "5m", "2h", "1d"',
@@ -22,7 +33,7 @@ const Expression = z.string().min(1, 'expected a JSONata expression');
 export const VariableType = z.enum(['string', 'number', 'boolean', 'object', 'array', 'any']);
 
 export const WorkflowVariable = z.strictObject({
-  name: z.string().regex(VARIABLE_NAME_PATTERN, 'expected a variable name (letters, digits, _)'),
+  name: z.string().regex(VARIABLE_NAME_PATTERN, VARIABLE_NAME_MESSAGE),
   type: VariableType,
   default: z.unknown().optional(),
   required: z.boolean().optional(),
@@ -44,9 +55,9 @@ const ResourceLimits = z.strictObject({
 });
 
 const nodeBase = {
-  id: z.string().regex(NODE_ID_PATTERN, 'expected a node id: a letter, then letters, digits, "_" or "-" (max 64)'),
+  id: z.string().regex(NODE_ID_PATTERN, NODE_ID_MESSAGE),
   name: z.string().optional(),
-  output: z.string().regex(VARIABLE_NAME_PATTERN, 'expected a variable name').optional(),
+  output: z.string().regex(VARIABLE_NAME_PATTERN, VARIABLE_NAME_MESSAGE).optional(),
 };
 
 const taskConfig = {
@@ -88,7 +99,7 @@ export const AiNode = z.strictObject({ ...nodeBase, type: z.literal('ai'), ...Ai
 export const SetNode = z.strictObject({
   ...nodeBase,
   type: z.literal('set'),
-  assign: z.record(z.string().regex(VARIABLE_NAME_PATTERN, 'expected a variable name'), Expression),
+  assign: z.record(z.string().regex(VARIABLE_NAME_PATTERN, VARIABLE_NAME_MESSAGE), Expression),
 });
 export const ConditionNode = z.strictObject({ ...nodeBase, type: z.literal('condition'), expression: Expression });
 export const JoinNode = z.strictObject({

@@ -2,6 +2,7 @@
  * Validation of a submitted definition: the schema first, then the checks that need the whole
  * graph. Every problem is reported at once, each with a JSON Pointer and a plain message.
  */
+import type { z } from 'zod';
 import { unmeetableQuorum } from './approvals.js';
 import { WorkflowDefinition, type Definition, type Node, type NodeType } from './definition-schema.js';
 import { expressionLengthProblems, sizeProblems } from './definition-limits.js';
@@ -81,7 +82,7 @@ export function validateDefinition(
   const parsed = WorkflowDefinition.safeParse(unschemed.value);
   if (!parsed.success || unschemed.problems.length > 0) {
     const issues = parsed.success ? [] : parsed.error.issues;
-    const problems = issues.map((issue) => ({ path: toPointer(issue.path), message: issue.message }));
+    const problems = issues.map((issue) => ({ path: toPointer(issue.path), message: issueMessage(issue) }));
     return { ok: false, problems: [...unschemed.problems, ...problems] };
   }
   const tooLong = expressionLengthProblems([...expressionsOf(parsed.data), ...outsideExpressions(parsed.data)]);
@@ -93,6 +94,11 @@ export function validateDefinition(
     definition: parsed.data,
     warnings: definitionWarnings(parsed.data, placedExpressions(parsed.data)),
   };
+}
+
+/** zod's message, except for a record key: "Invalid key in record" says less than the key's own check. */
+function issueMessage(issue: z.core.$ZodIssue): string {
+  return (issue.code === 'invalid_key' && issue.issues[0]?.message) || issue.message;
 }
 
 /** `unknown node "x"`, with the nearest existing id when there is one. */

@@ -64,6 +64,10 @@ const at = (list: Array<Record<string, unknown>>, i: number): Record<string, unk
 };
 
 type Expected = Array<[path: string, message: string]>;
+const NODE_ID_MESSAGE =
+  'expected a node id: a letter, then letters, digits, "_" or "-" (max 64), not a name of Object.prototype ("constructor", "toString", "valueOf", …)';
+const VARIABLE_MESSAGE =
+  'expected a variable name (letters, digits, _), not a name of Object.prototype ("constructor", "toString", "valueOf", "__proto__", …)';
 const mistakes: Array<{ name: string; definition: Definition; problems?: Expected; warnings?: Expected }> = [
   {
     name: 'unknown root "output" in a when',
@@ -639,6 +643,34 @@ const mistakes: Array<{ name: string; definition: Definition; problems?: Expecte
     name: 'forbid_self_approval that is not a boolean',
     definition: one({ id: 'ok', type: 'approval', forbid_self_approval: 'yes' }),
     problems: [['/nodes/0/forbid_self_approval', 'Invalid input: expected boolean, received string']],
+  },
+  // Names of Object.prototype members: the run state keeps nodes and variables in plain objects,
+  // where such a name reads the inherited member (a node "toString" never ran, and the run
+  // completed without it).
+  {
+    name: 'a node id that names an Object.prototype member',
+    definition: one(http('toString')),
+    problems: [['/nodes/0/id', NODE_ID_MESSAGE]],
+  },
+  {
+    name: 'a map node with the id "constructor"',
+    definition: one({
+      id: 'constructor',
+      type: 'map',
+      items: '[1, 2]',
+      task: { connector: 'http', action: 'request', inputs: { url: 'http://x.test' } },
+    }),
+    problems: [['/nodes/0/id', NODE_ID_MESSAGE]],
+  },
+  {
+    name: 'a variable named after an Object.prototype member',
+    definition: one({ id: 'ok', type: 'end' }, { variables: [{ name: 'valueOf', type: 'string' }] }),
+    problems: [['/variables/0/name', VARIABLE_MESSAGE]],
+  },
+  {
+    name: 'a set node assigning "hasOwnProperty"',
+    definition: one({ id: 'keep', type: 'set', assign: { hasOwnProperty: '1' } }),
+    problems: [['/nodes/0/assign/hasOwnProperty', VARIABLE_MESSAGE]],
   },
 ];
 
