@@ -36,7 +36,7 @@ interface Slot {
   bytes: number;
 }
 
-/** Sizes per slot (`v:name`, `o:node`, `m:exec`, `i`), cached by the value's identity; never part of the state's JSON. */
+/** Sizes per slot (`v:name`, `o:node`, `i`), cached by the value's identity; never part of the state's JSON. */
 const caches = new WeakMap<RunState, Map<string, Slot>>();
 /** Sizes of buffered events and map items, by identity. */
 const objects = new WeakMap<object, number>();
@@ -73,6 +73,9 @@ function cacheOf(state: RunState): Map<string, Slot> {
  */
 const mapResults = new WeakMap<unknown[], number>();
 
+/** A map's items never change once it started. */
+const itemsBytes = (items: unknown[]): number => objectBytes(items);
+
 function resultsBytes(results: unknown[]): number {
   let bytes = mapResults.get(results);
   if (bytes === undefined) {
@@ -84,14 +87,17 @@ function resultsBytes(results: unknown[]): number {
 
 /** The measured size of the state's values (see the module comment). */
 export function stateBytes(state: RunState): number {
+  // Loops without allocation: a wide map has a thousand executions in flight, and this runs per item.
   const cache = cacheOf(state);
   let total = slotBytes(cache, 'i', state.input);
-  for (const [name, value] of Object.entries(state.vars)) total += slotBytes(cache, `v:${name}`, value);
-  for (const [id, record] of Object.entries(state.nodes))
-    if (record.output !== undefined) total += slotBytes(cache, `o:${id}`, record.output);
-  for (const [exec, execution] of Object.entries(state.inflight)) {
-    if (execution.kind !== 'map') continue;
-    total += slotBytes(cache, `m:${exec}`, execution.items) + resultsBytes(execution.results);
+  for (const name in state.vars) total += slotBytes(cache, `v:${name}`, state.vars[name]);
+  for (const id in state.nodes) {
+    const output = state.nodes[id]?.output;
+    if (output !== undefined) total += slotBytes(cache, `o:${id}`, output);
+  }
+  for (const exec in state.inflight) {
+    const execution = state.inflight[exec];
+    if (execution?.kind === 'map') total += itemsBytes(execution.items) + resultsBytes(execution.results);
   }
   for (const event of state.event_buffer) total += objectBytes(event);
   return total;
@@ -128,7 +134,7 @@ export function bytesAfter(state: RunState, write: StateWrite): { before: number
   if (write.buffer) after += objectBytes(write.buffer);
   if (write.removesMap !== undefined) {
     const map = state.inflight[write.removesMap];
-    if (map?.kind === 'map') after -= slotBytes(cache, `m:${write.removesMap}`, map.items) + resultsBytes(map.results);
+    if (map?.kind === 'map') after -= itemsBytes(map.items) + resultsBytes(map.results);
   }
   return { before, after, added: after - before };
 }
