@@ -6,11 +6,12 @@
  */
 import { decisionRefusal, recordDecision } from './approvals.js';
 import type { Command, ExternalEvent } from './commands.js';
-import { advance, EVENT_BUFFER_LIMIT, eventMatches } from './engine.js';
+import { advance, EVENT_BUFFER_LIMIT, eventMatches, refusedWrite, stateFailure, writeOf } from './engine.js';
 import { onFailure } from './failures.js';
 import { refillMaps } from './map-node.js';
 import { leave } from './flow.js';
 import { recordWrite } from './lineage.js';
+import { stateRefusal } from './state-size.js';
 import { matchesType } from './run-input.js';
 import type { Arrival, RunState } from './run-state.js';
 import { closeRun, completeNode, isClosed, record, runTransition, transition, type Program } from './state-ops.js';
@@ -308,12 +309,21 @@ export async function deliverEvent(
     const commands: Command[] = execution.timer ? [{ type: 'cancel', exec }] : [];
     const node = program.nodes.get(execution.node);
     if (!node) continue;
+    // A payload too large for the state fails the waiting node (the event counts as delivered).
+    const tooLarge = refusedWrite(program, state, node, writeOf(node, event.payload ?? null));
+    if (tooLarge) {
+      const next = await stateFailure(program, state, node, tooLarge, now, commands);
+      return { status: 'delivered', commands: await advance(program, state, now, next, commands) };
+    }
     completeNode(state, node, event.payload ?? null, now);
     const next = await leave(program, state, node.id, 'success');
     return { status: 'delivered', commands: await advance(program, state, now, next, commands) };
   }
   const expects = program.definition.nodes.some((n) => n.type === 'event' && n.event_type === event.event_type);
   if (!expects) return { status: 'ignored', commands: [] };
+  // No node waits for it yet and keeping it would take the state over its bound: not kept.
+  if (stateRefusal(state, 'event_buffer', { buffer: event }, program.stateBound))
+    return { status: 'ignored', commands: [] };
   state.event_buffer.push(event);
   if (state.event_buffer.length > EVENT_BUFFER_LIMIT) state.event_buffer.shift();
   return { status: 'buffered', commands: [] };

@@ -18,6 +18,7 @@ import { bodyCommand, cancelMapItems, connectorCall, fillMap } from './map-node.
 import { activityPlan } from './plans.js';
 import { QUOTA_EXCEEDED, inflightRefusal, mapPlan, timerRefusal, type Refusal, type RunQuotas } from './quotas.js';
 import type { Arrival, Execution, NodeError, RunInfo, RunState } from './run-state.js';
+import { mapResultWritten, stateRefusal, type StateWrite } from './state-size.js';
 import {
   closeRun,
   completeNode,
@@ -132,22 +133,32 @@ async function outcome(
   if (execution.kind === 'work' && execution.map) {
     const map = state.inflight[execution.map.exec];
     if (map?.kind !== 'map' || node.type !== 'map') return [];
-    if (failure) {
+    const index = execution.map.index;
+    const tooLarge = failure
+      ? undefined
+      : refusedWrite(program, state, node, { mapItem: { results: map.results, index, value: output } });
+    if (failure || tooLarge) {
       commands.push(...cancelMapItems(state, execution.map.exec));
-      const error = { ...failure, message: `item ${execution.map.index}: ${failure.message}` };
+      if (tooLarge) return stateFailure(program, state, node, tooLarge, now, commands);
+      const error = { ...(failure as NodeError), message: `item ${index}: ${(failure as NodeError).message}` };
       return onFailure(program, state, node, error, now, commands);
     }
-    map.results[execution.map.index] = output ?? null;
+    mapResultWritten(map.results, index, output);
+    map.results[index] = output ?? null;
     map.running--;
     commands.push(...(await fillMap(program, state, node, execution.map.exec, now)));
     // Items the budget held back start on resume: the map is not done until every item ran.
     if (map.running > 0 || map.next < map.items.length) return [];
+    const whole = refusedWrite(program, state, node, { ...writeOf(node, map.results), removesMap: execution.map.exec });
     delete state.inflight[execution.map.exec];
+    if (whole) return stateFailure(program, state, node, whole, now, commands);
     completeNode(state, node, map.results, now);
     return leave(program, state, node.id, 'success');
   }
   if (execution.kind === 'work') {
     if (failure) return onFailure(program, state, node, failure, now, commands);
+    const tooLarge = refusedWrite(program, state, node, writeOf(node, output));
+    if (tooLarge) return stateFailure(program, state, node, tooLarge, now, commands);
     completeNode(state, node, output, now);
     return leave(program, state, node.id, 'success');
   }
@@ -367,6 +378,8 @@ function activateSync(
           vars[name] = value;
           assigned[name] = value;
         }
+        // Too large: the general path fails the node with StateTooLarge.
+        if (refusedWrite(program, state, node, writeOf(node, assigned, assigned))) return undefined;
         Object.assign(state.vars, assigned);
         for (const name of Object.keys(assigned))
           recordNodeWrite(state, node, name, now, { inputs: assignInputs(node, name) });
@@ -375,10 +388,12 @@ function activateSync(
       }
       case 'condition': {
         const value = evaluateSync(node.expression, context(state)) ?? null;
+        if (refusedWrite(program, state, node, writeOf(node, value))) return undefined;
         completeNode(state, node, value, now);
         return leaveNow(program, state, node.id);
       }
       case 'join':
+        if (refusedWrite(program, state, node, writeOf(node, joinOutput ?? {}))) return undefined;
         completeNode(state, node, joinOutput ?? {}, now);
         return leaveNow(program, state, node.id);
       case 'task': {
@@ -426,27 +441,38 @@ async function activate(
   }
   switch (node.type) {
     case 'set': {
+      // Each assignment sees the ones before it; the state changes only once all of them fit.
+      const vars = { ...state.vars };
       const assigned: Record<string, unknown> = {};
       for (const [name, source] of Object.entries(node.assign)) {
-        const value = (await evaluate(source, context(state))) ?? null;
-        state.vars[name] = value;
-        recordNodeWrite(state, node, name, now, { inputs: assignInputs(node, name) });
+        const value = (await evaluate(source, { ...context(state), vars })) ?? null;
+        vars[name] = value;
         assigned[name] = value;
       }
+      const tooLarge = refusedWrite(program, state, node, writeOf(node, assigned, assigned));
+      if (tooLarge) return stateFailure(program, state, node, tooLarge, now, commands);
+      Object.assign(state.vars, assigned);
+      for (const name of Object.keys(assigned))
+        recordNodeWrite(state, node, name, now, { inputs: assignInputs(node, name) });
       completeNode(state, node, assigned, now);
       return leave(program, state, node.id, 'success');
     }
     case 'condition':
-      completeNode(state, node, (await evaluate(node.expression, context(state))) ?? null, now);
+    case 'join': {
+      const output =
+        node.type === 'join' ? (joinOutput ?? {}) : ((await evaluate(node.expression, context(state))) ?? null);
+      const tooLarge = refusedWrite(program, state, node, writeOf(node, output));
+      if (tooLarge) return stateFailure(program, state, node, tooLarge, now, commands);
+      completeNode(state, node, output, now);
       return leave(program, state, node.id, 'success');
-    case 'join':
-      completeNode(state, node, joinOutput ?? {}, now);
-      return leave(program, state, node.id, 'success');
+    }
     case 'end': {
       const result =
         node.result === undefined
           ? await runResult(program, state)
           : ((await evaluate(node.result, context(state))) ?? null);
+      const tooLarge = refusedWrite(program, state, node, writeOf(node, result));
+      if (tooLarge) return stateFailure(program, state, node, tooLarge, now, commands);
       completeNode(state, node, result, now);
       if (node.status === 'failed') {
         closeRun(state, now, 'failed', {
@@ -504,6 +530,32 @@ function quotaFailure(
   // For the workflow to count (weft_quota_refusals_total on the worker); it empties the list.
   (state.quota_refusals ??= []).push(refusal.quota);
   const error = { type: QUOTA_EXCEEDED, message: refusal.message, node: node.id };
+  return onFailure(program, state, node, error, now, commands);
+}
+
+/** What completing `node` with `output` writes: its output, its `output` variable and `vars`. */
+export function writeOf(node: Node, output: unknown, vars: Record<string, unknown> = {}): StateWrite {
+  return {
+    vars: node.output === undefined ? vars : { ...vars, [node.output]: output ?? null },
+    output: { node: node.id, value: output },
+  };
+}
+
+/** Why `write` may not happen (it would take the state over `state_bytes`), or undefined. */
+export function refusedWrite(program: Program, state: RunState, node: Node, write: StateWrite): NodeError | undefined {
+  return stateRefusal(state, node.id, write, program.stateBound);
+}
+
+/** A node whose result would make the state too large fails with StateTooLarge (error edges and handlers apply). */
+export function stateFailure(
+  program: Program,
+  state: RunState,
+  node: Node,
+  error: NodeError,
+  now: string,
+  commands: Command[],
+): Promise<Arrival[]> {
+  (state.quota_refusals ??= []).push('state_bytes');
   return onFailure(program, state, node, error, now, commands);
 }
 

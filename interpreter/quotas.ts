@@ -12,6 +12,7 @@ import type { Definition } from './definition-schema.js';
 import { parseDuration } from './duration.js';
 import type { Problem } from './problems.js';
 import type { RunState } from './run-state.js';
+import { DEFAULT_STATE_BYTES } from './state-size.js';
 
 export const QUOTA_NAMES = [
   'concurrent_runs',
@@ -21,6 +22,7 @@ export const QUOTA_NAMES = [
   'timer_horizon',
   'node_visits',
   'response_bytes',
+  'state_bytes',
 ] as const;
 export type QuotaName = (typeof QUOTA_NAMES)[number];
 
@@ -38,18 +40,31 @@ export const QUOTA_DEFAULTS: Readonly<Quotas> = {
   timer_horizon: 366 * DAY_MS,
   node_visits: 100_000,
   response_bytes: 10 * 1024 * 1024,
+  state_bytes: DEFAULT_STATE_BYTES,
 };
+
+/**
+ * Temporal's own per-workflow limits (its defaults): pending activities, pending child
+ * workflows, pending signals to other workflows and pending cancellation requests. A run past
+ * one of them is stuck (every further command fails its workflow task), so `inflight` and
+ * `map_concurrency` stay well below them, with room for what a run has in flight besides its
+ * nodes' work: compensations, event-mailbox registrations and their unregister signals.
+ */
+export const TEMPORAL_PENDING_LIMIT = 2_000;
 
 /** The largest value a quota may be set to, by environment or tenant setting. */
 export const QUOTA_CEILINGS: Readonly<Quotas> = {
   concurrent_runs: 1_000_000,
-  inflight: 10_000,
-  map_concurrency: 10_000,
+  // Half of TEMPORAL_PENDING_LIMIT: activities and child runs count apart there, together here.
+  inflight: TEMPORAL_PENDING_LIMIT / 2,
+  map_concurrency: TEMPORAL_PENDING_LIMIT / 2,
   // The expression sandbox caps sequences at 100,000 items anyway.
   map_items: 100_000,
   timer_horizon: 100 * 365 * DAY_MS,
   node_visits: 10_000_000,
   response_bytes: 1024 * 1024 * 1024,
+  // Below Temporal's 2 MB per payload: continue-as-new carries the state with the definition.
+  state_bytes: 1536 * 1024,
 };
 
 /** The environment variable of each quota's default. */
@@ -61,6 +76,7 @@ export const QUOTA_ENV: Readonly<Record<QuotaName, string>> = {
   timer_horizon: 'WEFT_QUOTA_TIMER_HORIZON',
   node_visits: 'WEFT_QUOTA_NODE_VISITS',
   response_bytes: 'WEFT_QUOTA_RESPONSE_BYTES',
+  state_bytes: 'WEFT_QUOTA_STATE_BYTES',
 };
 
 /**
@@ -78,6 +94,11 @@ export interface RunQuotas {
   timer_horizon_ms: number;
   /** Set on every connector call as `max_response_bytes`. */
   response_bytes: number;
+  /**
+   * The bound on the run state's values, in bytes of JSON (`state-size.ts`); absent in runs
+   * started before it existed, which get `DEFAULT_STATE_BYTES`.
+   */
+  state_bytes?: number;
 }
 
 export function runQuotas(quotas: Quotas): RunQuotas {
@@ -87,6 +108,7 @@ export function runQuotas(quotas: Quotas): RunQuotas {
     map_items: quotas.map_items,
     timer_horizon_ms: quotas.timer_horizon,
     response_bytes: quotas.response_bytes,
+    state_bytes: quotas.state_bytes,
   };
 }
 
@@ -105,8 +127,11 @@ export function formatMs(ms: number): string {
   return `${count(ms)}ms`;
 }
 
-/** The smallest value of each quota: `node_visits` never below the language's own default `max_node_visits`. */
-const QUOTA_FLOORS: Partial<Record<QuotaName, number>> = { node_visits: 1_000 };
+/**
+ * The smallest value of each quota: `node_visits` never below the language's own default
+ * `max_node_visits`; `state_bytes` never below 64 KiB (a run's own bookkeeping needs room).
+ */
+const QUOTA_FLOORS: Partial<Record<QuotaName, number>> = { node_visits: 1_000, state_bytes: 64 * 1024 };
 
 const quotaInt = (name: QuotaName) =>
   z
@@ -138,6 +163,7 @@ export const QuotaOverrides = z.strictObject({
   timer_horizon: horizon.optional(),
   node_visits: quotaInt('node_visits').optional(),
   response_bytes: quotaInt('response_bytes').optional(),
+  state_bytes: quotaInt('state_bytes').optional(),
 });
 export type QuotaOverrides = z.output<typeof QuotaOverrides>;
 

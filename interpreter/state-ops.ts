@@ -32,6 +32,12 @@ export interface Program {
    * one back (the workflow answers with `patched()`, so older runs replay); absent: it is.
    */
   budgetEveryCall?: () => boolean;
+  /**
+   * Whether a write that would take the run state over `state_bytes` fails its node
+   * (`state-size.ts`), asked only when one would (the workflow answers with `patched()`, so runs
+   * recorded before the bound replay as they ran); absent: it does.
+   */
+  stateBound?: () => boolean;
 }
 
 export function compileProgram(definition: Definition): Program {

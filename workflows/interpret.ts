@@ -90,6 +90,8 @@ export const BOUNDED_MESSAGES_PATCH = 'weft-bounded-failure-messages';
 export const BUDGET_EVERY_CALL_PATCH = 'weft-budget-every-call';
 /** Marks runs with a budget whose AI calls say so (`budgeted`): the activity refuses a model without a price. */
 export const AI_BUDGETED_PATCH = 'weft-ai-budgeted';
+/** Marks runs in which a node failed with StateTooLarge (`interpreter/state-size.ts`); older runs grew the state unbounded. */
+export const STATE_BOUND_PATCH = 'weft-state-bound';
 /** Marks runs whose connector calls name the params rendered from secret-derived values (`call.mask`). */
 export const TAINT_MASK_PATCH = 'weft-taint-mask';
 
@@ -223,6 +225,8 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     },
     // Asked only when the budget would hold a map item back, so other runs' histories are unchanged.
     budgetEveryCall: () => patched(BUDGET_EVERY_CALL_PATCH),
+    // Asked only when a write would take the state over its bound, so other runs' histories are unchanged.
+    stateBound: () => patched(STATE_BOUND_PATCH),
   };
   const now = () => new Date().toISOString();
   const ids = { workflow_id: info.workflowId, instance_id: info.runId };

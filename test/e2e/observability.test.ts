@@ -224,15 +224,20 @@ for (const store of STORES)
       });
       assert.deepEqual(stats.runs, { closed: 9, completed: 6, failed: 2, cancelled: 1 });
       assert.equal(stats.success_rate, 6 / 8);
-      // The same outcomes as series, counted by visibility when /metrics is scraped.
-      const scraped = await (await fetch(`${stack.gateway.url}/metrics`)).text();
-      for (const [status, count] of [
-        ['completed', 6],
-        ['failed', 2],
-        ['cancelled', 1],
-      ] as const) {
-        assert.equal(sample(scraped, 'weft_runs', { definition_id: id, status }), count, status);
-      }
+      // The same outcomes as series, counted by visibility (recounted in the background within 10 s).
+      const outcomes9 = { completed: 6, failed: 2, cancelled: 1 };
+      const scraped = await eventually(
+        'weft_runs to count the 9 closed runs',
+        async () => {
+          const text = await (await fetch(`${stack.gateway.url}/metrics`)).text();
+          const counts = Object.fromEntries(
+            Object.keys(outcomes9).map((status) => [status, sample(text, 'weft_runs', { definition_id: id, status })]),
+          );
+          return JSON.stringify(counts) === JSON.stringify(outcomes9) ? counts : undefined;
+        },
+        60_000,
+      );
+      assert.deepEqual(scraped, outcomes9);
       assert.deepEqual(stats.errors, [
         { type: 'EndFailed', count: 1 },
         { type: 'HttpError', count: 1 },
