@@ -297,6 +297,17 @@ export function currentNode(state: RunState): string | null {
 }
 
 /**
+ * The state view while the workflow has not returned yet: a run whose graph completed or failed
+ * still reads "running" (with no result or error yet), so the state never says closed while
+ * Temporal says RUNNING. Answered by the query only: nothing in the history changes.
+ */
+export function untilReturned(view: RunStateView, returned: boolean): RunStateView {
+  if (returned || (view.status !== 'completed' && view.status !== 'failed')) return view;
+  const { result: _result, error: _error, ...open } = view;
+  return { ...open, status: 'running' };
+}
+
+/**
  * Builds the contract's state view from the interpreter state. Secret variables and everything
  * derived from them (`taint.ts`) are masked: tainted variables, the outputs and error messages
  * of tainted nodes, the result they make, and their values wherever else they appear.

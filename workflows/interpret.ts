@@ -64,6 +64,7 @@ import { truncateMessage } from '../interpreter/messages.js';
 import { resolveRunInput } from '../interpreter/run-input.js';
 import { taintedParamPointers } from '../interpreter/taint.js';
 import {
+  untilReturned,
   viewRunState,
   type Execution,
   type RunError,
@@ -271,7 +272,10 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   let continueDue = false;
   let closing: Extract<Command, { type: 'complete' | 'fail' }> | undefined;
 
-  setHandler(stateQuery, () => viewRunState(definition, state, ids));
+  // The graph can end before the workflow returns (mailboxes to unregister, handlers to finish):
+  // until it returns, the state query says "running", as Temporal does.
+  let returned = false;
+  setHandler(stateQuery, () => untilReturned(viewRunState(definition, state, ids), returned));
   setHandler(rawStateQuery, () => state);
   setHandler(lineageQuery, () => viewLineage(state));
   setHandler(eventSignal, (event) => void inbox.push({ kind: 'event', event, done: () => undefined }));
@@ -586,6 +590,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   await condition(allHandlersFinished);
 
   const view = viewRunState(definition, state, ids);
+  returned = true;
   if (state.status === 'cancelled') {
     // The gateway recorded who cancelled through an update and now asks Temporal to cancel the
     // run, so its status becomes "canceled"; a cancellation that never comes ends it as failed.
