@@ -43,6 +43,9 @@ export const ReplaceConnectionBody = z.strictObject({
   secret_settings: Fields.optional(),
 });
 
+/** The test takes nothing: an empty object (or no body); anything in it is refused, not ignored. */
+export const TestConnectionBody = z.strictObject({});
+
 /** Every string inside secret settings as `"***"`: the shape (which fields, which header names) shows, no value does. */
 function masked(value: unknown): unknown {
   if (typeof value === 'string') return '***';
@@ -235,6 +238,7 @@ export function connectionRoutes(app: Express, deps: GatewayDeps): void {
   });
 
   app.post('/v1/connections/:name/test', async (req, res) => {
+    parseOrThrow(TestConnectionBody, req.body ?? {});
     const row = await find(req);
     const key = keyOrRefuse();
     const tenant = tenantOf(req);

@@ -79,8 +79,16 @@ export function connectionPaths(): Paths {
           },
           '404': err('NotFound'),
           '409': noKey,
+          ...bodyErrors,
         },
-        { parameters: [name] },
+        {
+          parameters: [name],
+          requestBody: {
+            required: false,
+            description: 'nothing: `{}` or no body (any field is refused)',
+            content: jsonContent(schema('TestConnectionBody')),
+          },
+        },
       ),
     },
   };
@@ -138,6 +146,7 @@ export function connectionSchemas(): Record<string, unknown> {
     ...create.defs,
     ...replace.defs,
     CreateConnectionBody: create.root,
+    TestConnectionBody: { type: 'object', additionalProperties: false, properties: {} },
     ReplaceConnectionBody: replace.root,
     ...perConnector,
     Connection: connection,
