@@ -8,10 +8,19 @@ import { connectionKey, type ConnectorRegistry } from './connectors/registry.js'
 import { createMask } from './mask.js';
 
 /** What each connector's probe calls: an action and its params (none: connecting is the test). */
-const PROBES: Record<string, { action: string; params: Record<string, unknown> } | undefined> = {
+type Probe =
+  | { action: string; params: Record<string, unknown> }
+  /** No harmless action: the check runs on the opened connection. */
+  | { check: (connection: unknown) => Promise<unknown> };
+
+const PROBES: Record<string, Probe | undefined> = {
   postgres: { action: 'query', params: { sql: 'SELECT 1 AS ok' } },
   redis: { action: 'get', params: { key: 'weft:connection-test' } },
   http: { action: 'request', params: { method: 'HEAD', url: '/', follow_redirects: false } },
+  // Opening the connection connects (and authenticates) to the servers.
+  nats: { check: (nc) => (nc as { flush(): Promise<void> }).flush() },
+  // Connects, says EHLO, starts TLS and logs in, sending nothing.
+  email: { check: (mailer) => (mailer as { transport: { verify(): Promise<unknown> } }).transport.verify() },
 };
 
 export interface ProbeResult {
@@ -31,8 +40,9 @@ export async function probeConnection(
   const connector = registry.get(connection.connector);
   const probe = PROBES[connection.connector];
   if (!connector || !probe) return { ok: false, error: { type: 'UnknownConnector', message: 'nothing to test' } };
-  const action = connector.actions[probe.action];
-  if (!action) return { ok: false, error: { type: 'UnknownConnector', message: 'nothing to test' } };
+  const action = 'action' in probe ? connector.actions[probe.action] : undefined;
+  if ('action' in probe && !action)
+    return { ok: false, error: { type: 'UnknownConnector', message: 'nothing to test' } };
   const scope = {
     name: connection.name,
     key: `probe:${connectionKey(connection.connector, tenant, connection.name, connection.version)}`,
@@ -44,12 +54,16 @@ export async function probeConnection(
       connector,
       tenant,
       (pooled) =>
-        action.execute(pooled, action.params.parse(probe.params), {
-          signal,
-          heartbeat: () => undefined,
-          egress: registry.egress(tenant),
-          maxResponseBytes: registry.maxResponseBytes(64 * 1024),
-        }),
+        'check' in probe || !action
+          ? 'check' in probe
+            ? probe.check(pooled)
+            : Promise.resolve(undefined)
+          : action.execute(pooled, action.params.parse(probe.params), {
+              signal,
+              heartbeat: () => undefined,
+              egress: registry.egress(tenant),
+              maxResponseBytes: registry.maxResponseBytes(64 * 1024),
+            }),
       scope,
     );
     const status = (answer as { status?: unknown } | undefined)?.status;

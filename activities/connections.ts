@@ -108,13 +108,48 @@ const http: ConnectionType = {
   }),
 };
 
+const HostPort = z
+  .string()
+  .regex(/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/, 'expected host:port, such as "nats.internal:4222"');
+
+const nats: ConnectionType = {
+  settings: z.strictObject({
+    /** The cluster's servers; servers it announces are not used. */
+    servers: z.array(HostPort).min(1).max(16),
+    user: Text.optional(),
+    tls: z.boolean().default(false),
+  }),
+  secrets: z.strictObject({ password: Secret.optional() }),
+  env: (s, secret) => ({
+    WEFT_NATS_URL: (s.servers as string[])
+      .map((server) => `${s.tls === true ? 'tls' : 'nats'}://${credentials(s.user, secret.password)}${server}`)
+      .join(','),
+  }),
+};
+
+const email: ConnectionType = {
+  settings: z.strictObject({
+    host: Host,
+    /** 587 (STARTTLS when offered), or 465 with `secure`. */
+    port: Port.optional(),
+    /** TLS from the start (`smtps://`). */
+    secure: z.boolean().default(false),
+    user: Text.optional(),
+    /** The sender of messages whose `send` gives no `from`. */
+    from: Text.optional(),
+  }),
+  secrets: z.strictObject({ password: Secret.optional() }),
+  env: (s, secret) => ({
+    WEFT_SMTP_URL: `${s.secure === true ? 'smtps' : 'smtp'}://${credentials(s.user, secret.password)}${String(s.host)}${s.port === undefined ? '' : `:${Number(s.port)}`}`,
+    ...(s.from === undefined ? {} : { WEFT_SMTP_FROM: s.from as string }),
+  }),
+};
+
 /** The connectors that take a named connection, and the fields of each. */
-export const CONNECTION_TYPES: Readonly<Record<string, ConnectionType>> = { postgres, redis, http };
+export const CONNECTION_TYPES: Readonly<Record<string, ConnectionType>> = { postgres, redis, http, nats, email };
 
 /** Connectors that may take one later, refused at create until then (with this reason). */
 export const UNSUPPORTED_CONNECTION_TYPES: Readonly<Record<string, string>> = {
-  nats: 'named connections of the nats connector are not supported yet: it uses WEFT_NATS_URL',
-  email: 'named connections of the email connector are not supported yet: it uses WEFT_SMTP_URL',
   ai: 'named connections of the AI endpoint are not supported yet: it uses OPENAI_BASE_URL and OPENAI_API_KEY',
 };
 

@@ -54,7 +54,9 @@ async function fields(context: CommandContext): Promise<Record<string, unknown>>
 const FIELDS_HELP = [
   'Fields per connector (README, Named connections): postgres settings { host, port?, database, user,',
   'ssl?, pool_max? }, secrets { password? }; redis settings { host, port?, db?, username?, tls? },',
-  'secrets { password? }; http settings { base_url, headers? }, secrets { headers? }.',
+  'secrets { password? }; http settings { base_url, headers? }, secrets { headers? }; nats settings',
+  '{ servers, user?, tls? }, secrets { password? }; email settings { host, port?, secure?, user?, from? },',
+  'secrets { password? }.',
   'Secret settings come from a file or stdin only: echo \'{"password":"…"}\' | weft connections create … --secrets-file -',
 ].join('\n');
 
@@ -94,13 +96,13 @@ export const connectionsCreateCommand: Command = {
   summary: 'create a named connection',
   details: FIELDS_HELP,
   options: {
-    connector: { type: 'string', value: 'CONNECTOR', description: 'postgres, redis or http' },
+    connector: { type: 'string', value: 'CONNECTOR', description: 'postgres, redis, http, nats or email' },
     ...fieldOptions,
   },
   arity: [1, 1],
   async run(context) {
     const connector = stringOption(context, 'connector');
-    if (connector === undefined) throw new UsageError('--connector <postgres|redis|http> is required');
+    if (connector === undefined) throw new UsageError('--connector <postgres|redis|http|nats|email> is required');
     const body = { name: arg(context, 0), connector, settings: {}, ...(await fields(context)) };
     context.out.answer(await context.client.createConnection(body), (c) => [
       `connection ${c.name} created`,

@@ -70,7 +70,7 @@ export function connectionPaths(): Paths {
     },
     '/v1/connections/{name}/test': {
       post: op(
-        'Test a connection: one harmless call from the gateway (postgres `SELECT 1`, redis `GET`, http `HEAD` of the base URL)',
+        'Test a connection: one harmless call from the gateway (postgres `SELECT 1`, redis `GET`, http `HEAD` of the base URL, nats connect and flush, email connect and log in without sending)',
         {
           '200': {
             description:

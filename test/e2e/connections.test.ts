@@ -298,7 +298,7 @@ describe('named connections: two PostgreSQL databases, tenants, secrets, rotate 
     await bad({ name: 'Bad Name', connector: 'postgres', settings }, '/name');
     await bad({ name: 'x1', connector: 'postgres', settings, extra: 1 }, '');
     await bad({ name: 'x1', connector: 'ftp', settings }, '/connector');
-    const unsupported = await bad({ name: 'x1', connector: 'nats', settings: {} }, '/connector');
+    const unsupported = await bad({ name: 'x1', connector: 'ai', settings: {} }, '/connector');
     assert.match(unsupported[0]?.message ?? '', /not supported yet/);
     await bad({ name: 'x1', connector: 'postgres', settings: { ...settings, port: 'five' } }, '/settings/port');
     const misplaced = await bad(
@@ -328,11 +328,6 @@ describe('named connections: two PostgreSQL databases, tenants, secrets, rotate 
         /is a postgres connection/,
       ],
       [
-        { connector: 'nats', action: 'publish', connection: 'db-two', inputs: { subject: 's', data: 1 } },
-        '/nodes/0/connection',
-        /takes no named connection/,
-      ],
-      [
         { connector: 'http', action: 'request', inputs: { url: '/orders' } },
         '/nodes/0/inputs/url',
         /needs a "connection"/,
@@ -352,6 +347,39 @@ describe('named connections: two PostgreSQL databases, tenants, secrets, rotate 
       assert.match(problem.message, message);
     }
   });
+});
+
+test('the test route connects to nats and names the target of a failure', async () => {
+  const stack = await startTestStack({ worker: false, env: { WEFT_CONNECTION_KEY: KEY } });
+  const nats = process.env.WEFT_TEST_NATS_URL ?? '127.0.0.1:4222';
+  const revoke = allowEgress(nats, '127.0.0.1:1');
+  try {
+    const good = await stack.call('POST', '/v1/connections', {
+      name: 'bus',
+      connector: 'nats',
+      settings: { servers: [nats] },
+    });
+    assert.equal(good.status, 201, JSON.stringify(good.body));
+    const works = await stack.call('POST', '/v1/connections/bus/test', {});
+    assert.deepEqual([works.status, works.body.ok], [200, true], JSON.stringify(works.body));
+    const bad = await stack.call('POST', '/v1/connections', {
+      name: 'nowhere',
+      connector: 'nats',
+      settings: { servers: ['127.0.0.1:1'] },
+      secret_settings: { password: MARKER },
+    });
+    assert.equal(bad.status, 201, JSON.stringify(bad.body));
+    const fails = await stack.call('POST', '/v1/connections/nowhere/test', {});
+    assert.equal(fails.status, 200);
+    assert.equal(fails.body.ok, false);
+    assert.match(fails.body.error.message, /^nats 127\.0\.0\.1:1 via connection "nowhere"/);
+    assert.ok(!JSON.stringify(fails.body).includes(MARKER));
+    const extra = await stack.call('POST', '/v1/connections/bus/test', { verbose: true });
+    assert.equal(extra.status, 400, 'the test takes no fields');
+  } finally {
+    revoke();
+    await stack.close();
+  }
 });
 
 for (const store of STORES) {

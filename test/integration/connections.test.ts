@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createClient } from 'redis';
+import { connect as natsConnect } from '@nats-io/transport-node';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import { seal } from '../../src/connections/connection-crypto.js';
 import { storeConnectionSource } from '../../src/connections/connection-source.js';
@@ -23,6 +24,7 @@ import { json, startHttpTarget, type HttpTarget } from '../support/http-target.j
 import type { CallOutcome } from '../support/test-workflows.js';
 
 const REDIS = process.env.WEFT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const NATS = process.env.WEFT_TEST_NATS_URL ?? '127.0.0.1:4222';
 const KEY = randomBytes(32);
 const MARKER = `tok${randomBytes(8).toString('hex')}`;
 
@@ -66,7 +68,9 @@ before(async () => {
   await redis.connect();
   const port = new URL(target.url).port;
   worker = await startActivityWorker({
-    registry: new ConnectorRegistry({ env: { WEFT_EGRESS_ALLOW: `${egressEntry(REDIS)},127.0.0.1:${port}` } }),
+    registry: new ConnectorRegistry({
+      env: { WEFT_EGRESS_ALLOW: `${egressEntry(REDIS)},${egressEntry(NATS)},127.0.0.1:${port}` },
+    }),
     connections: storeConnectionSource(store.connections, KEY),
   });
 });
@@ -127,6 +131,24 @@ describe('named connections in the activity', () => {
       await db3.del(key);
     } finally {
       await db3.quit();
+    }
+  });
+
+  test("nats: the connection's servers carry the message (a subscriber of its own sees it)", async () => {
+    const subject = `weft.conn.${randomBytes(4).toString('hex')}`;
+    const listener = await natsConnect({ servers: NATS });
+    try {
+      const subscription = listener.subscribe(subject, { max: 1 });
+      await listener.flush();
+      await put('default', 'bus', 'nats', { servers: [egressEntry(NATS)], tls: false }, {});
+      const got = (async () => {
+        for await (const message of subscription) return message.string();
+        return undefined;
+      })();
+      assert.deepEqual(output(await call('nats', 'publish', 'bus', { subject, data: { n: 1 } })), { published: true });
+      assert.equal(await got, '{"n":1}');
+    } finally {
+      await listener.close();
     }
   });
 

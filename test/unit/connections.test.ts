@@ -62,6 +62,30 @@ test('http: base URL and headers, secret ones over shown ones; secret values lis
   assert.deepEqual(connectionSecretValues(connection), ['hidden', 'Bearer t']);
 });
 
+test('nats: every server with the user and password, TLS; email: smtp(s) URL and sender', () => {
+  const natsEnv = connectionEnv(
+    resolved(
+      'nats',
+      { servers: ['n1.internal:4222', 'n2.internal:4223'], user: 'app', tls: true },
+      { password: 'p:w' },
+    ),
+    {},
+  );
+  assert.equal(natsEnv.WEFT_NATS_URL, 'tls://app:p%3Aw@n1.internal:4222,tls://app:p%3Aw@n2.internal:4223');
+  assert.equal(connectionEnv(resolved('nats', { servers: ['n:4222'] }, {}), {}).WEFT_NATS_URL, 'nats://n:4222');
+  const mail = connectionEnv(
+    resolved(
+      'email',
+      { host: 'mail.internal', port: 465, secure: true, user: 'bot', from: 'bot@example.com' },
+      { password: 'x' },
+    ),
+    {},
+  );
+  assert.equal(mail.WEFT_SMTP_URL, 'smtps://bot:x@mail.internal:465');
+  assert.equal(mail.WEFT_SMTP_FROM, 'bot@example.com');
+  assert.equal(connectionEnv(resolved('email', { host: 'm' }, {}), {}).WEFT_SMTP_URL, 'smtp://m');
+});
+
 test('settings are strict: secrets in settings, unknown fields and bad values are refused', () => {
   const pg = CONNECTION_TYPES.postgres;
   assert.ok(pg);
