@@ -22,6 +22,8 @@ export const ErrorTypes = {
   NotConfigured: 'NotConfigured',
   /** A `secret:NAME` reference that no secret source knows; never retried. */
   SecretNotFound: 'SecretNotFound',
+  /** A task's `connection` that the run's tenant has not (or not for this connector); never retried. */
+  ConnectionNotFound: 'ConnectionNotFound',
   /**
    * A response above the cap (`WEFT_MAX_RESPONSE_BYTES`, lowered by the call's
    * `max_response_bytes`); reading stopped at the cap; never retried.

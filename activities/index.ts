@@ -10,7 +10,8 @@ import type { AiRequest, AiResult } from './ai-types.js';
 import { createAiActivity } from './ai.js';
 import { aiConfigFromEnv, type AiConfig } from './ai-config.js';
 import { boundFailure, ErrorTypes, nonRetryableFailure, withAttempt } from './errors.js';
-import { ConnectorRegistry } from './connectors/registry.js';
+import { ConnectorRegistry, connectionKey, type ConnectionScope } from './connectors/registry.js';
+import { connectionEnv, connectionSecretValues, noConnections, type ConnectionSource } from './connections.js';
 import { createMask, valuesAt, type Mask } from './mask.js';
 import { checkOutputSize, maxNodeOutputBytesFromEnv } from './output-limit.js';
 import { resultCacheFromEnv, type CachedCall, type ResultCache } from './result-cache.js';
@@ -29,6 +30,43 @@ export interface ActivityDeps {
   maxOutputBytes?: number;
   /** The payload codec (`WEFT_CODEC_KEYS`); when set, the default result cache encrypts its entries with it. */
   codec?: PayloadCodec;
+  /** The tenants' named connections (`"connection"` of a task); without it every one is not found. */
+  connections?: ConnectionSource;
+}
+
+/**
+ * The named connection a call asked for, resolved for the run's tenant: its pool and settings.
+ * Not found (another tenant's names are not this tenant's) and of another connector both fail
+ * for good, naming the connection, never its settings.
+ */
+async function viaConnection(
+  source: ConnectionSource,
+  registry: ConnectorRegistry,
+  tenant: string,
+  name: string,
+  connector: string,
+): Promise<{ scope: ConnectionScope; secrets: string[] }> {
+  const found = await source.resolve(tenant, name);
+  if (!found) {
+    await registry.retire(tenant, name);
+    throw nonRetryableFailure(
+      ErrorTypes.ConnectionNotFound,
+      `connection "${name}" not found: the run's tenant has no connection of that name (was it deleted?)`,
+    );
+  }
+  if (found.connector !== connector) {
+    throw nonRetryableFailure(
+      ErrorTypes.ConnectionNotFound,
+      `connection "${name}" is a ${found.connector} connection, not one of connector "${connector}"`,
+    );
+  }
+  const key = connectionKey(connector, tenant, name, found.version);
+  // A rotated connection's older pools are closed once its new version is used.
+  await registry.retire(tenant, name, key);
+  return {
+    scope: { name, key, env: connectionEnv(found, registry.settings()) },
+    secrets: connectionSecretValues(found),
+  };
 }
 
 /** What `runConnector` returns: the action's output, and which attempt produced it. */
@@ -45,6 +83,7 @@ export function createActivities(deps: ActivityDeps = {}) {
   const cache = deps.cache ?? resultCacheFromEnv(process.env, deps.codec);
   const maxOutputBytes = deps.maxOutputBytes ?? maxNodeOutputBytesFromEnv();
   const runAi = createAiActivity(deps.ai ?? aiConfigFromEnv());
+  const connections = deps.connections ?? noConnections;
   return {
     /**
      * Runs one connector action with already-rendered params. `secret:NAME` values are resolved
@@ -64,17 +103,28 @@ export function createActivities(deps: ActivityDeps = {}) {
         }
         // The run's tenant, from its workflow id (which the gateway sets): never from the definition.
         const tenant = tenantOfWorkflowId(ctx.info.workflowExecution?.workflowId ?? '');
+        const via =
+          call.connection === undefined
+            ? undefined
+            : await viaConnection(connections, registry, tenant, call.connection, call.connector);
         const resolved = await resolveSecrets(call.params, (secret) => lookup(secret, tenant));
-        mask = createMask(resolved.secrets);
+        const secrets = [...resolved.secrets, ...(via?.secrets ?? [])];
+        mask = createMask(secrets);
         // Params the workflow rendered from secret-derived values: masked in failures (not outputs).
-        failureMask = createMask([...resolved.secrets, ...valuesAt(call.params, call.mask)]);
+        failureMask = createMask([...secrets, ...valuesAt(call.params, call.mask)]);
         const parsed = action.params.safeParse(resolved.value);
         if (!parsed.success) {
           const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(params)'}: ${i.message}`).join('; ');
           throw nonRetryableFailure(ErrorTypes.InvalidParams, `invalid params for ${name}: ${problems}`);
         }
+        // A cached answer is the connection's (at its version): another connection, or a rotated one, misses.
         const key: CachedCall | undefined = call.cache
-          ? { tenant, connector: call.connector, action: call.action, params: parsed.data }
+          ? {
+              tenant,
+              connector: via ? via.scope.key : call.connector,
+              action: call.action,
+              params: parsed.data,
+            }
           : undefined;
         const hit = key === undefined ? undefined : await cache.get(key);
         if (hit) {
@@ -83,13 +133,17 @@ export function createActivities(deps: ActivityDeps = {}) {
           return { output: hit.value, attempt, cached: true };
         }
         const output = mask.value(
-          await registry.call(connector, tenant, (connection) =>
-            action.execute(connection, parsed.data, {
-              signal: ctx.cancellationSignal,
-              heartbeat: (details) => ctx.heartbeat(mask.value(details)),
-              egress: registry.egress(tenant),
-              maxResponseBytes: registry.maxResponseBytes(call.max_response_bytes),
-            }),
+          await registry.call(
+            connector,
+            tenant,
+            (connection) =>
+              action.execute(connection, parsed.data, {
+                signal: ctx.cancellationSignal,
+                heartbeat: (details) => ctx.heartbeat(mask.value(details)),
+                egress: registry.egress(tenant),
+                maxResponseBytes: registry.maxResponseBytes(call.max_response_bytes),
+              }),
+            via?.scope,
           ),
         );
         // Before caching, so an oversized output is never stored for the next call to trip on.

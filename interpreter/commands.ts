@@ -22,6 +22,8 @@ export interface ActivityPlan {
 export interface ConnectorCall {
   connector: string;
   action: string;
+  /** The tenant's named connection to call through (the task's `connection`); resolved by the activity. */
+  connection?: string;
   params: Record<string, unknown>;
   /** Reuse the result of an identical call made within this time (the node's `cache.ttl`). */
   cache?: { ttl_ms: number };

@@ -66,9 +66,23 @@ const taskConfig = {
   resource_limits: ResourceLimits.optional(),
 };
 
+/** A named connection of the tenant (`/v1/connections`); the same pattern as the routes' `{name}`. */
+export const CONNECTION_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
 const ConnectorCall = {
   connector: z.string().min(1),
   action: z.string().min(1),
+  connection: z
+    .string()
+    .regex(
+      CONNECTION_NAME_PATTERN,
+      'expected a connection name: 1-63 of a-z, 0-9, "-", "_", starting with a letter or digit',
+    )
+    .meta({
+      description:
+        "A named connection of the tenant (GET /v1/connections) whose settings the connector uses instead of the worker's own.",
+    })
+    .optional(),
   inputs: z.record(z.string(), z.unknown()).default({}),
 };
 

@@ -160,6 +160,7 @@ export async function nextCompensation(
     call: {
       connector: node.compensation.connector,
       action: node.compensation.action,
+      ...(node.compensation.connection === undefined ? {} : { connection: node.compensation.connection }),
       params,
       ...(state.quotas ? { max_response_bytes: state.quotas.response_bytes } : {}),
     },

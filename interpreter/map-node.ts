@@ -15,13 +15,15 @@ import { context, type Program } from './state-ops.js';
 
 /** A task's connector call, with its result cache setting and the run's response size quota. */
 export function connectorCall(
-  task: { connector: string; action: string; cache?: { ttl: number | string } },
+  task: { connector: string; action: string; connection?: string; cache?: { ttl: number | string } },
   params: Record<string, unknown>,
   quotas?: RunQuotas,
 ): ConnectorCall {
   return {
     connector: task.connector,
     action: task.action,
+    // Only when the task names one: calls of tasks without a connection stay as they were.
+    ...(task.connection === undefined ? {} : { connection: task.connection }),
     params,
     ...(task.cache ? { cache: { ttl_ms: durationMs(task.cache.ttl) } } : {}),
     ...(quotas ? { max_response_bytes: quotas.response_bytes } : {}),

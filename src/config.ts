@@ -7,6 +7,7 @@ import { jwtOptionsFromEnv, type JwtOptions } from './auth/jwt.js';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseCodecKeys, type CodecKey } from './codec/aes-gcm-codec.js';
+import { connectionKeyBytes } from './connections/connection-crypto.js';
 import { temporalTlsFromEnv, type TLSConfig } from './temporal/tls.js';
 import { quotaDefaultsFromEnv, type Quotas } from '../interpreter/quotas.js';
 
@@ -74,6 +75,12 @@ const Env = z.object({
     .min(2, { error: 'expected at least 2 workflow tasks (the SDK needs 2 with a workflow cache)' })
     .max(200, { error: 'expected at most 200 workflow tasks' })
     .optional(),
+  WEFT_CONNECTION_KEY: z
+    .string()
+    .optional()
+    .refine((value) => value === undefined || connectionKeyBytes(value) !== undefined, {
+      error: 'expected the base64 of exactly 32 random bytes (openssl rand -base64 32)',
+    }),
   WEFT_CODEC_KEYS: z
     .string()
     .optional()
@@ -126,6 +133,8 @@ export interface Config {
   natsEvents?: { servers: string; subject: string; stream: string };
   /** `WEFT_CODEC_KEYS`: when set, payloads are encrypted with the first key (every key decrypts). */
   codecKeys?: CodecKey[];
+  /** `WEFT_CONNECTION_KEY`: the AES-256-GCM key of named connections' secret settings; absent: none can be stored. */
+  connectionKey?: Buffer;
   /** The largest request body the gateway reads, in bytes (`WEFT_MAX_BODY_BYTES`). */
   maxBodyBytes: number;
   /** Per-caller rate limit of the gateway (`WEFT_RATE_LIMIT`); absent: none. */
@@ -174,6 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(e.WEFT_WORKER_METRICS_PORT === undefined ? {} : { workerMetricsPort: e.WEFT_WORKER_METRICS_PORT }),
     ...(e.WEFT_WORKER_WORKFLOW_TASKS === undefined ? {} : { workerWorkflowTasks: e.WEFT_WORKER_WORKFLOW_TASKS }),
     ...(e.WEFT_CODEC_KEYS === undefined ? {} : { codecKeys: e.WEFT_CODEC_KEYS }),
+    ...(e.WEFT_CONNECTION_KEY === undefined ? {} : { connectionKey: connectionKeyBytes(e.WEFT_CONNECTION_KEY) }),
     maxBodyBytes: e.WEFT_MAX_BODY_BYTES,
     ...(limit ? { rateLimit: limit } : {}),
     authRequired: e.WEFT_AUTH === 'required',

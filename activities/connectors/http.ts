@@ -16,7 +16,8 @@ import { parseDuration } from '../../interpreter/duration.js';
 import type { EgressResolution } from '../egress.js';
 import { ErrorTypes, nonRetryableFailure, retryableFailure } from '../errors.js';
 import { retryAfterMs } from '../retry-after.js';
-import { defineAction, defineConnector } from './connector.js';
+import { HTTP_BASE_URL_SETTING, HTTP_HEADERS_SETTING } from '../connections.js';
+import { defineAction, defineConnector, type ConnectorEnv } from './connector.js';
 
 function hasCredentials(url: URL): boolean {
   return url.username !== '' || url.password !== '';
@@ -42,15 +43,21 @@ export const HttpRequestParams = z
       .pipe(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']))
       .default('GET'),
     url: z
-      .url({ protocol: /^https?$/, error: 'expected an absolute http(s) URL' })
-      // fetch refuses such a URL, quoting it whole (password included) in its error.
-      .refine(
-        // An unparsable URL is the url check's to report (zod runs this one too).
-        (u) => !URL.canParse(u) || !hasCredentials(new URL(u)),
-        'expected a URL without user:password@; send credentials in a header',
-      )
+      .union([
+        z
+          .url({ protocol: /^https?$/, error: 'expected an absolute http(s) URL' })
+          // fetch refuses such a URL, quoting it whole (password included) in its error.
+          .refine(
+            // An unparsable URL is the url check's to report (zod runs this one too).
+            (u) => !URL.canParse(u) || !hasCredentials(new URL(u)),
+            'expected a URL without user:password@; send credentials in a header',
+          ),
+        // A path, for a task with a connection: resolved under the connection's base_url.
+        z.string().regex(/^\/(?!\/)[^\s]*$/, 'expected a path such as "/v1/orders"'),
+      ])
       .meta({
-        description: 'An absolute http(s) URL, without user:password@ (refused: send credentials in a header).',
+        description:
+          'An absolute http(s) URL, without user:password@ (refused: send credentials in a header); or, with a named connection, a path ("/v1/orders") under its base_url.',
       }),
     headers: z.record(z.string(), Scalar).default({}),
     query: Fields.default({}),
@@ -206,20 +213,60 @@ function statusFailure(response: Response, result: { status: number; body: unkno
   return retryableFailure(ErrorTypes.HttpError, message, details, { nextRetryDelay: delay });
 }
 
-export const httpConnector = defineConnector<undefined>({
+/** What a named connection gives http calls (nothing without one). */
+interface HttpConnection {
+  base?: URL;
+  headers: Record<string, string>;
+}
+
+function connectionOf(env: ConnectorEnv): HttpConnection {
+  const base = env[HTTP_BASE_URL_SETTING];
+  const headers = env[HTTP_HEADERS_SETTING];
+  return {
+    ...(base === undefined ? {} : { base: new URL(base) }),
+    headers: headers === undefined ? {} : (JSON.parse(headers) as Record<string, string>),
+  };
+}
+
+/** The URL a call goes to: a path under the connection's base_url, or an absolute URL (of its origin, with one). */
+function targetUrl(connection: HttpConnection, url: string): string {
+  const { base } = connection;
+  if (url.startsWith('/')) {
+    if (!base) {
+      throw nonRetryableFailure(
+        ErrorTypes.InvalidParams,
+        `invalid params for http.request: url: "${url}" is a path; it needs a named connection with a base_url, or give an absolute URL`,
+      );
+    }
+    return new URL(`${base.pathname.replace(/\/+$/, '')}${url}`, base.origin).toString();
+  }
+  if (base && new URL(url).origin !== base.origin) {
+    // The connection's headers (credentials) go to its own origin only.
+    throw nonRetryableFailure(
+      ErrorTypes.InvalidParams,
+      `invalid params for http.request: url: with a connection, expected a path or a URL of ${base.origin}, got one of ${new URL(url).origin}`,
+    );
+  }
+  return url;
+}
+
+export const httpConnector = defineConnector<HttpConnection>({
   service_type: 'http',
-  connect: () => Promise.resolve(undefined),
+  connect: (env) => Promise.resolve(connectionOf(env)),
   disconnect: () => Promise.resolve(),
   actions: {
     request: defineAction({
       params: HttpRequestParams,
-      async execute(_connection, params, ctx) {
-        let headers = new Headers(Object.entries(params.headers).map(([k, v]) => [k, String(v)]));
+      async execute(connection, params, ctx) {
+        // The connection's headers first: a task's own header of the same name replaces one.
+        let headers = new Headers(Object.entries(connection.headers));
+        for (const [k, v] of Object.entries(params.headers)) headers.set(k, String(v));
+        const connectionHeaders = Object.keys(connection.headers).map((k) => k.toLowerCase());
         let body = encodeBody(params, headers);
         const timeoutMs = params.timeout === undefined ? DEFAULT_TIMEOUT_MS : (parseDuration(params.timeout) as number);
         const limit = Math.min(params.max_response_bytes ?? ctx.maxResponseBytes, ctx.maxResponseBytes);
         const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
-        let url = new URL(buildUrl(params.url, params.query));
+        let url = new URL(buildUrl(targetUrl(connection, params.url), params.query));
         let method = params.method;
         let what = `${method} ${shown(url)}`;
         let response: Response;
@@ -255,7 +302,7 @@ export const httpConnector = defineConnector<undefined>({
               }
               if (next.origin !== url.origin) {
                 headers = new Headers(headers);
-                for (const name of CREDENTIAL_HEADERS) headers.delete(name);
+                for (const name of [...CREDENTIAL_HEADERS, ...connectionHeaders]) headers.delete(name);
               }
               url = next;
               what = `${method} ${shown(url)}`;

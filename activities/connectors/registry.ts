@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { ConnectorCatalog } from '../../interpreter/validate-definition.js';
 import { egressPolicyFromEnv, type EgressGuard, type EgressResolution } from '../egress.js';
 import { ErrorTypes, namingTarget, retryableFailure } from '../errors.js';
+import { CONNECTION_SETTING_PREFIX } from '../connections.js';
 import type { Connector, ConnectorEnv } from './connector.js';
 import { emailConnector } from './email.js';
 import { httpConnector } from './http.js';
@@ -66,6 +67,22 @@ export function maxResponseBytesFromEnv(env: ConnectorEnv): number {
 interface Pooled {
   connection: unknown;
   pinned: EgressResolution[];
+  connector: Connector;
+}
+
+/** A call through a tenant's named connection: its pool and the settings it stands for. */
+export interface ConnectionScope {
+  /** The connection's name, as failures name it. */
+  name: string;
+  /** The pool's key: `<connector>|<tenant>/<name>#<version>`. */
+  key: string;
+  /** The connector's settings: the worker's, with the connection's over them. */
+  env: ConnectorEnv;
+}
+
+/** The pool key of a tenant's connection at one version. */
+export function connectionKey(connector: string, tenant: string, name: string, version: number): string {
+  return `${connector}|${tenant}/${name}#${version}`;
 }
 
 /** JSON Schemas of every action's params: `{ [connector]: { [action]: schema } }`. */
@@ -150,22 +167,50 @@ export class ConnectorRegistry {
   /**
    * Runs `use` on the pooled connection for a call of `tenant`; a failure, of the connect or of
    * the call, names the connector's target (`Connector.describe`), type and retry unchanged.
+   * With `via` (a named connection) the pool is that connection's and its settings are the
+   * connection's over the worker's; the failure names the connection too.
    */
-  async call<T>(connector: Connector, tenant: string, use: (connection: unknown) => Promise<T>): Promise<T> {
+  async call<T>(
+    connector: Connector,
+    tenant: string,
+    use: (connection: unknown) => Promise<T>,
+    via?: ConnectionScope,
+  ): Promise<T> {
     try {
-      return await use(await this.connection(connector, tenant));
+      return await use(await this.connection(connector, tenant, via));
     } catch (err) {
-      throw namingTarget(err, connector.service_type, this.target(connector));
+      throw namingTarget(err, connector.service_type, this.target(connector, via));
     }
   }
 
   /** The connector's target as failures name it; none when its settings do not parse (that failure says why). */
-  private target(connector: Connector): string | undefined {
+  private target(connector: Connector, via?: ConnectionScope): string | undefined {
+    let described: string | undefined;
     try {
-      return connector.describe?.(this.env);
+      described = connector.describe?.(via?.env ?? this.settings());
     } catch {
-      return undefined;
+      described = undefined;
     }
+    if (!via) return described;
+    return `${described === undefined ? '' : `${described} `}via connection "${via.name}"`;
+  }
+
+  /** The worker's settings without the ones only a named connection gives (`weft.connection.*`). */
+  settings(): ConnectorEnv {
+    return Object.fromEntries(Object.entries(this.env).filter(([k]) => !k.startsWith(CONNECTION_SETTING_PREFIX)));
+  }
+
+  /**
+   * Closes the pools of a tenant's connection `name` but the one of `keep` (its current
+   * version): a rotated connection's old pool, or every pool of a deleted one.
+   */
+  async retire(tenant: string, name: string, keep?: string): Promise<void> {
+    const prefix = `${tenant}/${name}#`;
+    const stale = [...this.connections].filter(([key]) => key.includes(`|${prefix}`) && key !== keep);
+    for (const [key] of stale) this.connections.delete(key);
+    await Promise.allSettled(
+      stale.map(async ([, pooled]) => (await pooled).connector.disconnect((await pooled).connection)),
+    );
   }
 
   /**
@@ -173,24 +218,26 @@ export class ConnectorRegistry {
    * connector's targets are resolved and checked against the egress policy before connecting,
    * and the addresses connected to are checked for the calling tenant on every call. A connect
    * that fails with anything but an ApplicationFailure becomes a retryable `ConnectionError`.
+   * With `via`, the pool of that named connection (keyed by its tenant, name and version).
    */
-  async connection(connector: Connector, tenant: string): Promise<unknown> {
-    const type = connector.service_type;
+  async connection(connector: Connector, tenant: string, via?: ConnectionScope): Promise<unknown> {
+    const key = via ? via.key : connector.service_type;
+    const env = via ? via.env : this.settings();
     const guard = this.egress(tenant);
-    const existing = this.connections.get(type);
+    const existing = this.connections.get(key);
     if (existing) {
       const opened = await existing.catch(() => undefined);
       if (opened) return this.checked(opened, guard);
     }
     // None yet, or another call's connect failed (perhaps refused for its own tenant, which is
     // not this call's answer): join one opened meanwhile, or open it.
-    const meanwhile = this.connections.get(type);
+    const meanwhile = this.connections.get(key);
     if (meanwhile && meanwhile !== existing) return this.checked(await meanwhile, guard);
-    const opening = this.open(connector, guard);
-    this.connections.set(type, opening);
+    const opening = this.open(connector, guard, env);
+    this.connections.set(key, opening);
     // A failed connect (or a refused target) must not poison the pool: the next call tries again.
     opening.catch(() => {
-      if (this.connections.get(type) === opening) this.connections.delete(type);
+      if (this.connections.get(key) === opening) this.connections.delete(key);
     });
     return (await opening).connection;
   }
@@ -201,11 +248,11 @@ export class ConnectorRegistry {
     return opened.connection;
   }
 
-  private async open(connector: Connector, guard: EgressGuard): Promise<Pooled> {
+  private async open(connector: Connector, guard: EgressGuard, env: ConnectorEnv): Promise<Pooled> {
     try {
       const pinned: EgressResolution[] = [];
-      for (const target of connector.targets?.(this.env) ?? []) pinned.push(await guard.resolve(target));
-      return { connection: await connector.connect(this.env, pinned), pinned };
+      for (const target of connector.targets?.(env) ?? []) pinned.push(await guard.resolve(target));
+      return { connection: await connector.connect(env, pinned), pinned, connector };
     } catch (err) {
       if (err instanceof ApplicationFailure) throw err;
       const reason = err instanceof Error ? err.message : String(err);
@@ -218,7 +265,10 @@ export class ConnectorRegistry {
     const open = [...this.connections];
     this.connections.clear();
     await Promise.allSettled(
-      open.map(async ([name, pooled]) => this.connectors.get(name)?.disconnect((await pooled).connection)),
+      open.map(async ([, pooled]) => {
+        const opened = await pooled;
+        await opened.connector.disconnect(opened.connection);
+      }),
     );
   }
 }

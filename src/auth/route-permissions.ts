@@ -57,6 +57,14 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'POST', path: '/v1/templates/{id}/instantiate', access: 'edit' },
   // Evaluation costs CPU on the gateway (bounded, in slices); previews are for people who edit.
   { method: 'POST', path: '/v1/expressions/evaluate', access: 'edit' },
+  // Named connections: their settings say where the tenant's systems are and as whom (never a secret:
+  // those are never answered); editors see them to reference them, only admins change or test them.
+  { method: 'GET', path: '/v1/connections', access: 'edit' },
+  { method: 'GET', path: '/v1/connections/{name}', access: 'edit' },
+  { method: 'POST', path: '/v1/connections', access: 'admin' },
+  { method: 'PUT', path: '/v1/connections/{name}', access: 'admin' },
+  { method: 'DELETE', path: '/v1/connections/{name}', access: 'admin' },
+  { method: 'POST', path: '/v1/connections/{name}/test', access: 'admin' },
   { method: 'GET', path: '/v1/runs', access: 'read' },
   { method: 'GET', path: '/v1/runs/{run_id}', access: 'read' },
   { method: 'GET', path: '/v1/runs/{run_id}/result', access: 'read' },

@@ -9,6 +9,7 @@ import { serveMetrics } from '../metrics/serve-metrics.js';
 import { createWorkerMetrics } from '../metrics/worker-metrics.js';
 import { startTelemetry } from '../telemetry/telemetry.js';
 import { codecFromKeys } from '../codec/data-converter.js';
+import { storeConnectionSource } from '../connections/connection-source.js';
 
 const config = loadConfig();
 const logger = createLogger('worker', config.logLevel);
@@ -35,6 +36,8 @@ const worker = await startWorker({
   namespace: config.namespace,
   taskQueue: config.taskQueue,
   definitions,
+  // Named connections: read from the same store, their secret settings opened with the gateway's key.
+  activityDeps: { connections: storeConnectionSource(definitions.connections, config.connectionKey) },
   logger,
   ...(metrics ? { metrics } : {}),
   ...(tracing ? { tracing } : {}),

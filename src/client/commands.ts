@@ -25,6 +25,14 @@ import {
   templatesListCommand,
   templatesShowCommand,
 } from './template-commands.js';
+import {
+  connectionsCreateCommand,
+  connectionsDeleteCommand,
+  connectionsListCommand,
+  connectionsReplaceCommand,
+  connectionsShowCommand,
+  connectionsTestCommand,
+} from './connection-commands.js';
 import { tenantsListCommand, tenantsSetCommand, tenantsShowCommand } from './tenant-commands.js';
 
 export const DEFAULT_URL = 'http://localhost:8080';
@@ -42,6 +50,17 @@ export const commandGroups: Array<{ title: string; commands: Command[] }> = [
       templatesCreateCommand,
       templatesDeleteCommand,
       templatesInstantiateCommand,
+    ],
+  },
+  {
+    title: 'Connections',
+    commands: [
+      connectionsListCommand,
+      connectionsShowCommand,
+      connectionsCreateCommand,
+      connectionsReplaceCommand,
+      connectionsTestCommand,
+      connectionsDeleteCommand,
     ],
   },
   { title: 'Runs', commands: [runCommand, statusCommand, listCommand, lineageCommand, exportMocksCommand] },

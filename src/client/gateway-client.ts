@@ -70,6 +70,29 @@ export interface CreateKeyBody {
   roles: string[];
   tenant?: string;
 }
+/** A named connection as the gateway answers it: every secret value as "***". */
+export interface ConnectionInfo {
+  name: string;
+  connector: string;
+  settings: Record<string, unknown>;
+  secret_settings: Record<string, unknown>;
+  version: number;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+/** `POST /v1/connections/{name}/test`. */
+export interface ConnectionTest {
+  name: string;
+  connector: string;
+  version: number;
+  ok: boolean;
+  status?: number;
+  error?: { type: string; message: string };
+}
+
 /** `GET /v1/tenants/{tenant}` (the default tenant may have no record: then only id and four_eyes). */
 export type TenantInfo = Pick<TenantRecord, 'id' | 'four_eyes'> & Partial<TenantRecord>;
 export interface TenantSettings {
@@ -204,6 +227,31 @@ export class GatewayClient {
 
   template(id: string) {
     return this.request<TemplateInfo>('GET', `/v1/templates/${path(id)}`);
+  }
+
+  listConnections() {
+    return this.request<{ items: ConnectionInfo[] }>('GET', '/v1/connections');
+  }
+
+  connection(name: string) {
+    return this.request<ConnectionInfo>('GET', `/v1/connections/${path(name)}`);
+  }
+
+  createConnection(body: Record<string, unknown>) {
+    return this.request<ConnectionInfo>('POST', '/v1/connections', { body });
+  }
+
+  replaceConnection(name: string, body: Record<string, unknown>) {
+    return this.request<ConnectionInfo>('PUT', `/v1/connections/${path(name)}`, { body });
+  }
+
+  testConnection(name: string) {
+    return this.request<ConnectionTest>('POST', `/v1/connections/${path(name)}/test`, { body: {} });
+  }
+
+  /** Answers 204 without a body. */
+  deleteConnection(name: string) {
+    return this.request<undefined>('DELETE', `/v1/connections/${path(name)}`);
   }
 
   createTemplate(template: unknown) {

@@ -5,6 +5,7 @@
 import express from 'express';
 import { createGatewayMetrics } from '../metrics/gateway-metrics.js';
 import { AuditLog, auditRoutes, requestId } from './audit.js';
+import { connectionRoutes } from './connection-routes.js';
 import { codecCors, codecRoutes } from './codec-routes.js';
 import { controlRoutes } from './control-routes.js';
 import { definitionTestRoutes } from './definition-test-routes.js';
@@ -129,6 +130,7 @@ export function createGateway(deps: GatewayDeps & { webhooks?: WebhookOptions })
   definitionRoutes(app, deps);
   publishingRoutes(app, deps);
   templateRoutes(app, deps);
+  connectionRoutes(app, deps);
   expressionRoutes(app);
   runRoutes(app, { ...deps, metrics });
   lineageRoutes(app, deps);

@@ -75,6 +75,10 @@ const AUDITED = new Map<string, AuditedRoute>([
   ['POST /v1/templates', { action: 'template.create', target: (_p, req) => bodyField(req, 'id') }],
   ['DELETE /v1/templates/{id}', { action: 'template.delete', target: param('id') }],
   ['POST /v1/templates/{id}/instantiate', { action: 'template.instantiate', target: param('id') }],
+  ['POST /v1/connections', { action: 'connection.create', target: (_p, req) => bodyField(req, 'name') }],
+  ['PUT /v1/connections/{name}', { action: 'connection.replace', target: param('name') }],
+  ['DELETE /v1/connections/{name}', { action: 'connection.delete', target: param('name') }],
+  ['POST /v1/connections/{name}/test', { action: 'connection.test', target: param('name') }],
 ]);
 
 /** Routes that take a body but change nothing: checking a definition, encoding and decoding payloads. */

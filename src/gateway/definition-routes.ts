@@ -5,6 +5,7 @@
  * publishing on for the tenant, a submitted version waits for an approval (publishing-routes.ts).
  */
 import { quotaProblems } from '../../interpreter/quotas.js';
+import { connectionProblems } from './connection-checks.js';
 import type { Express, Request } from 'express';
 import { z } from 'zod';
 import type { Definition } from '../../interpreter/definition-schema.js';
@@ -57,7 +58,9 @@ export function validateWithWarnings(
   message = 'the definition is invalid',
 ): { definition: Definition; warnings: Problem[] } {
   const result = validateDefinition(body, deps.catalog, deps.checkParams);
-  const problems = result.ok ? triggerProblems(result.definition) : result.problems;
+  const problems = result.ok
+    ? [...triggerProblems(result.definition), ...connectionProblems(result.definition, scope.connections)]
+    : result.problems;
   if (!result.ok || problems.length > 0) throw validationFailed(problems, message);
   refuseOverQuota(result.definition, scope, at, deps.metrics);
   return { definition: result.definition, warnings: result.warnings };

@@ -30,6 +30,8 @@ export interface GatewayDeps {
   metrics?: GatewayMetrics;
   /** The remote codec endpoint (`POST /codec/encode|decode`) of encrypted payloads; without it those routes are absent. */
   codec?: CodecRouteOptions;
+  /** `WEFT_CONNECTION_KEY`: seals named connections' secret settings; without it none can be stored or tested. */
+  connectionKey?: Buffer;
   /** Upper bound for request bodies: bytes, or a string such as `'2mb'` (the default). */
   bodyLimit?: string | number;
   /** Per-caller token bucket (`WEFT_RATE_LIMIT`); without it requests are not limited. */

@@ -9,6 +9,7 @@ import { accessPaths, pathParam, securitySchemes, withAccess } from './openapi-a
 import { Approval, EventBody, Variables, bodies } from './control-routes.js';
 import { componentSchemas } from './openapi-schemas.js';
 import { templatePaths } from './openapi-templates.js';
+import { connectionPaths, connectionSchemas } from './openapi-connections.js';
 import { UNLIMITED_PATHS } from './rate-limit.js';
 
 type Operation = Record<string, unknown>;
@@ -540,11 +541,17 @@ export function openApiDocument(options: { codec?: boolean } = {}): Record<strin
         'Graph workflow definitions and their runs on Temporal. Every error has the shape `{ "error": { "code", "message", "details"? } }`; `details` name each problem with a JSON Pointer.',
     },
     paths: withRateLimit(
-      withAccess({ ...paths(), ...templatePaths(), ...accessPaths(), ...(codec ? codecPaths() : {}) }),
+      withAccess({
+        ...paths(),
+        ...templatePaths(),
+        ...connectionPaths(),
+        ...accessPaths(),
+        ...(codec ? codecPaths() : {}),
+      }),
     ),
     security: [{ bearer: [] }],
     components: {
-      schemas: { ...componentSchemas(), ...connectorSchemas() },
+      schemas: { ...componentSchemas(), ...connectorSchemas(), ...connectionSchemas() },
       securitySchemes,
       responses: {
         Forbidden: errorResponse(

@@ -233,6 +233,7 @@ export async function startGateway(
           },
         }
       : {}),
+    ...(config.connectionKey ? { connectionKey: config.connectionKey } : {}),
     bodyLimit: config.maxBodyBytes,
     webhooks: { acceptBodyOnlySignatures: config.webhookBodyOnlySignatures, ...(nonces ? { replay: nonces } : {}) },
     ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),

@@ -5,6 +5,7 @@
  * forget to scope a lookup.
  */
 import type { Request } from 'express';
+import type { TenantConnections } from './connection-checks.js';
 import { QUOTA_DEFAULTS, effectiveQuotas, type Quotas } from '../../interpreter/quotas.js';
 import { identityOf } from '../auth/identity.js';
 import { DEFAULT_TENANT } from '../shared/tenants.js';
@@ -38,6 +39,8 @@ export interface TenantServices {
 
 export interface TenantScope extends TenantServices {
   tenant: EffectiveTenant;
+  /** The tenant's named connections (name → connector), read with the scope: what submit checks `connection`s against. */
+  connections: TenantConnections;
   definitions: TenantDefinitions;
   ids: TenantRuns;
 }
@@ -55,7 +58,7 @@ export interface TenantScopesOptions {
 
 export class TenantScopes {
   /** Services by tenant and placement. */
-  private readonly cache = new Map<string, Omit<TenantScope, 'tenant'>>();
+  private readonly cache = new Map<string, Omit<TenantScope, 'tenant' | 'connections'>>();
 
   constructor(private readonly options: TenantScopesOptions) {}
 
@@ -98,7 +101,10 @@ export class TenantScopes {
       placed = { definitions, ids, ...this.options.build(tenant, definitions, ids) };
       this.cache.set(key, placed);
     }
-    return { ...placed, tenant };
+    const connections = new Map(
+      (await this.options.store.connections.list(tenantId)).map((c) => [c.name, c.connector] as const),
+    );
+    return { ...placed, tenant, connections };
   }
 }
 

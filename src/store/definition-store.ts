@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Definition, VersionedDefinition } from '../../interpreter/definition-schema.js';
 import { canonicalJson } from '../shared/canonical-json.js';
 import type { AccessStore } from './access-store.js';
+import type { ConnectionStore } from './connection-store.js';
 import type { TemplateStore } from './template-store.js';
 
 export interface SubmitResult {
@@ -87,6 +88,8 @@ export interface DefinitionStore {
   readonly access: AccessStore;
   /** Each tenant's templates. */
   readonly templates: TemplateStore;
+  /** Each tenant's named connections (secret settings sealed). */
+  readonly connections: ConnectionStore;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -106,6 +106,28 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (tenant, id)
       );`,
   },
+  {
+    version: 6,
+    name: 'named connections per tenant',
+    sql: `
+      CREATE TABLE connections (
+        tenant TEXT NOT NULL,
+        name TEXT NOT NULL,
+        connector TEXT NOT NULL,
+        -- JSON text of the non-secret settings
+        settings TEXT NOT NULL,
+        -- the secret settings, AES-256-GCM under WEFT_CONNECTION_KEY (never in clear)
+        sealed_secrets TEXT NOT NULL,
+        -- JSON text of the names of the secret settings that are set
+        secret_fields TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        created_by TEXT NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        updated_by TEXT NOT NULL,
+        PRIMARY KEY (tenant, name)
+      );`,
+  },
 ];
 
 /** Any constant works; it only has to be the same in every gateway sharing a database. */

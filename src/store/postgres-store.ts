@@ -28,6 +28,8 @@ import { migrate } from './postgres-migrations.js';
 import { guarded } from './postgres-errors.js';
 import { PostgresTemplateStore } from './postgres-templates.js';
 import type { TemplateStore } from './template-store.js';
+import type { ConnectionStore } from './connection-store.js';
+import { PostgresConnectionStore } from './postgres-connections.js';
 
 /** Ids that cannot exist are answered "not found" before reaching the database. */
 const validId = (id: string) => {
@@ -49,10 +51,12 @@ interface DefinitionRow {
 export class PostgresDefinitionStore implements DefinitionStore {
   readonly access: AccessStore;
   readonly templates: TemplateStore;
+  readonly connections: ConnectionStore;
 
   private constructor(private readonly pool: pg.Pool) {
     this.access = new PostgresAccessStore(pool);
     this.templates = new PostgresTemplateStore(pool, guarded);
+    this.connections = new PostgresConnectionStore(pool, guarded);
   }
 
   /** Connects and applies pending migrations; throws when the database cannot be reached. */

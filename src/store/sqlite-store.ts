@@ -21,6 +21,8 @@ import type { AccessStore } from './access-store.js';
 import { migrateAuditTenant, SqliteAccessStore } from './sqlite-access.js';
 import { SqliteTemplateStore } from './sqlite-templates.js';
 import type { TemplateStore } from './template-store.js';
+import type { ConnectionStore } from './connection-store.js';
+import { SqliteConnectionStore } from './sqlite-connections.js';
 
 const MIGRATIONS = [
   `CREATE TABLE IF NOT EXISTS definitions (
@@ -79,6 +81,7 @@ export class SqliteDefinitionStore implements DefinitionStore {
   private readonly db: Database.Database;
   readonly access: AccessStore;
   readonly templates: TemplateStore;
+  readonly connections: ConnectionStore;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -90,6 +93,7 @@ export class SqliteDefinitionStore implements DefinitionStore {
     migrateAuditTenant(this.db);
     this.access = new SqliteAccessStore(this.db);
     this.templates = new SqliteTemplateStore(this.db);
+    this.connections = new SqliteConnectionStore(this.db);
   }
 
   submit(definition: Definition, actor: string, options: SubmitOptions = {}): Promise<SubmitResult> {

@@ -4,6 +4,7 @@
  * type, namespace), in the path, the query and the body. Nothing answers with b's data (b's
  * definitions, runs, keys and audit entries carry markers no answer to a may contain), and
  * afterwards b's definition, run, key, settings and audit log are as b left them.
+ * b's named connection is neither found, replaced, tested, deleted nor accepted in a's definitions.
  * (Connector and egress crossings are tested with the connectors.)
  */
 import assert from 'node:assert/strict';
@@ -30,6 +31,7 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
   const eventType = unique('b.event');
   const definitionId = `${MARKER}-def`;
   const runId = `${MARKER}-run`;
+  const connectionName = `${MARKER}-conn`;
   let aAdmin: Record<string, string>;
   let bAdmin: Record<string, string>;
   let bKeyId: string;
@@ -40,7 +42,10 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
   before(async () => {
     // Encrypted payloads, so the codec routes are served (and tried) too; the worker shares the keys.
     const codecKeys = `k1:${randomBytes(32).toString('base64')}`;
-    stack = await startTestStack({ worker: false, env: { WEFT_CODEC_KEYS: codecKeys } });
+    stack = await startTestStack({
+      worker: false,
+      env: { WEFT_CODEC_KEYS: codecKeys, WEFT_CONNECTION_KEY: randomBytes(32).toString('base64') },
+    });
     definitions = await openDefinitionStore(stack.config.databaseUrl);
     worker = await startWorker({
       address: stack.config.temporalAddress,
@@ -98,6 +103,18 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
       bAdmin,
     );
     assert.equal(template.status, 201, JSON.stringify(template.body));
+    const connection = await stack.call(
+      'POST',
+      '/v1/connections',
+      {
+        name: connectionName,
+        connector: 'postgres',
+        settings: { host: `${MARKER}.example`, database: MARKER, user: MARKER },
+        secret_settings: { password: `${MARKER}-password` },
+      },
+      bAdmin,
+    );
+    assert.equal(connection.status, 201, JSON.stringify(connection.body));
     await waitForGate();
     client = rawClient(stack.gateway.url);
     const doc = await client.send('GET', '/v1/openapi.json', aAdmin);
@@ -141,6 +158,8 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
           return bKeyId;
         case 'tenant':
           return b;
+        case 'name':
+          return connectionName;
         default:
           return '1'; // version, a, b
       }
@@ -153,7 +172,29 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
       case '/v1/definitions':
         return [{ id: definitionId, nodes: [{ id: 'x', type: 'set', assign: { x: '1' } }] }];
       case '/v1/definitions/validate':
-        return [{ id: definitionId, nodes: [{ id: 'x', type: 'subworkflow', definition: definitionId, inputs: {} }] }];
+        return [
+          { id: definitionId, nodes: [{ id: 'x', type: 'subworkflow', definition: definitionId, inputs: {} }] },
+          {
+            id: definitionId,
+            nodes: [
+              {
+                id: 'x',
+                type: 'task',
+                connector: 'postgres',
+                action: 'query',
+                connection: connectionName,
+                inputs: { sql: 'SELECT 1' },
+              },
+            ],
+          },
+        ];
+      case '/v1/connections':
+        // a's own connection (another name, so the lookups of b's name never find it).
+        return [
+          { name: `${MARKER}-new`, connector: 'postgres', settings: { host: 'a.example', database: 'a', user: 'a' } },
+        ];
+      case '/v1/connections/{name}':
+        return [{ secret_settings: { password: 'a-was-here' } }];
       case '/v1/definitions/{id}/active':
         return [{ version: '1' }];
       case '/v1/definitions/{id}/runs':
@@ -234,10 +275,19 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
         if (response.status >= 500) return `${what}: ${response.status} ${response.text.slice(0, 200)}`;
         // Error messages may echo the ids a sent; nothing else of b's may appear.
         const shown = response.text.split(definitionId).join('').split(runId).join('').split(`${MARKER}-new`).join('');
-        const echoed = shown.split(`${MARKER}-evt`).join('').split(`key:${MARKER}-admin`).join('');
+        const echoed = shown
+          .split(`${MARKER}-evt`)
+          .join('')
+          .split(`key:${MARKER}-admin`)
+          .join('')
+          .split(connectionName)
+          .join('');
         if (echoed.includes(MARKER))
           return `${what}: ${response.status} shows b's data: ${response.text.slice(0, 300)}`;
         if (template === '/v1/tenants' && response.text.includes(b)) return `${what}: lists tenant b`;
+        if (template === '/v1/definitions/validate' && JSON.stringify(body).includes(connectionName)) {
+          if (response.status !== 400) return `${what}: ${response.status}, b's connection was accepted`;
+        }
         if (template === '/v1/events' && response.status === 202) {
           const reached = [...response.body.delivered_to, ...response.body.started];
           if (reached.length > 0) return `${what}: reached ${reached.join(', ')}`;
@@ -265,6 +315,8 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
             '/v1/hooks/{definition_id}',
             '/v1/templates/{id}',
             '/v1/templates/{id}/instantiate',
+            '/v1/connections/{name}',
+            '/v1/connections/{name}/test',
           ].includes(template) &&
           !(template === '/v1/keys' && method === 'GET') &&
           response.status < 400
@@ -322,6 +374,12 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
     const tenant = await stack.call('GET', `/v1/tenants/${b}`, undefined, bAdmin);
     assert.equal(tenant.status, 200, JSON.stringify(tenant.body));
     assert.notEqual(tenant.body.four_eyes, true, 'b’s settings are untouched');
+    const connections = await stack.call('GET', '/v1/connections', undefined, bAdmin);
+    assert.deepEqual(
+      (connections.body.items as Array<{ name: string; version: number }>).map((c) => [c.name, c.version]),
+      [[connectionName, 1]],
+      'b’s connection is untouched and no connection was made in b',
+    );
     const audit = await stack.call('GET', '/v1/audit?limit=1000', undefined, bAdmin);
     assert.deepEqual(
       [...new Set((audit.body.items as Array<{ actor: string }>).map((e) => e.actor))],

@@ -10,6 +10,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
 import { openDefinitionStore } from '../../src/store/open-store.js';
+import { storeConnectionSource } from '../../src/connections/connection-source.js';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
 import { allowEgress } from './egress.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
@@ -60,7 +61,13 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const revokeEgress = allowEgress(`${gateway.url}/healthz`, `${gateway.url}/readyz`);
   // The worker reads definitions for subworkflow nodes from the gateway's store.
   const definitions = await openDefinitionStore(config.databaseUrl);
-  const worker = options.worker === false ? undefined : await startTestWorker(config.taskQueue, { definitions });
+  const worker =
+    options.worker === false
+      ? undefined
+      : await startTestWorker(config.taskQueue, {
+          definitions,
+          activityDeps: { connections: storeConnectionSource(definitions.connections, config.connectionKey) },
+        });
   const call: TestStack['call'] = async (method, path, body, headers = {}) => {
     const response = await fetch(`${gateway.url}${path}`, {
       method,
