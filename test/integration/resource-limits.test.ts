@@ -243,6 +243,64 @@ describe('max_concurrency across runs (in-process worker)', () => {
     await eventually(() => limiterEmpty(taskQueue, id, null), 'the limiter to hold no permit');
   });
 
+  test('a map body with max_concurrency: items of two runs share the limit', async () => {
+    reset();
+    const id = unique('limit-map');
+    const definition = {
+      id,
+      nodes: [
+        {
+          id: 'call',
+          type: 'map',
+          items: '[1, 2, 3]',
+          output: 'results',
+          task: {
+            connector: 'http',
+            action: 'request',
+            resource_limits: { max_concurrency: 2 },
+            inputs: { url: `${target.url}/limited`, query: { run: '{{ item }}' }, timeout: '120s' },
+          },
+        },
+      ],
+    };
+    const handles = [await startRun(client, taskQueue, definition), await startRun(client, taskQueue, definition)];
+    let answered = 0;
+    while (answered < 6) {
+      const expected = Math.min(2, 6 - answered);
+      await until(() => held.length >= expected, 120_000, `${expected} held calls`);
+      await eventually(async () => {
+        const view = await limiterView(taskQueue, id, null);
+        return view?.holders.length === expected && view.queue.length === 6 - answered - expected;
+      }, 'the other items in line');
+      assert.equal(held.length, expected);
+      const now = held;
+      held = [];
+      answer(now);
+      answered += now.length;
+    }
+    for (const result of await Promise.all(handles.map((h) => h.result())))
+      assert.equal((result as { results: unknown[] }).results.length, 3);
+    assert.equal(maxInFlight.get(''), 2);
+    await eventually(() => limiterEmpty(taskQueue, id, null), 'the limiter to hold no permit');
+  });
+
+  test('a holder whose run is terminated (no release) has its permit taken back by the limiter', async () => {
+    reset();
+    const id = unique('limit-terminate');
+    const definition = limitedDefinition(id, { max_concurrency: 1 });
+    const first = await startRun(client, taskQueue, definition, { run: 'first' });
+    await until(() => held.length === 1, 120_000, 'the first call');
+    const second = await startRun(client, taskQueue, definition, { run: 'second' });
+    await waitForState(second, (s) => s.nodes.call?.permit?.position === 1);
+    await first.terminate('test: a run that closes without releasing');
+    // The orphaned call is answered by the test; the limiter finds the closed holder on its check.
+    answer(held.splice(0));
+    await until(() => held.some((h) => h.run === 'second'), 120_000, "the second run's call (after the holder check)");
+    answer(held.splice(0));
+    await second.result();
+    await eventually(() => limiterEmpty(taskQueue, id, null), 'the limiter to hold no permit');
+  });
+
   test('skipping a node that waits for a permit gives its place in line up', async () => {
     reset();
     const id = unique('limit-skip');
