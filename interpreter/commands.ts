@@ -60,9 +60,19 @@ export interface ChildCall {
   input: Record<string, unknown>;
 }
 
+/**
+ * The node's `resource_limits.max_concurrency`, with its `concurrency_key` evaluated for this
+ * execution (as a string; null: the node has no key, or it gave null): the workflow holds a
+ * permit of the node's limiter (`workflows/limiter.ts`) while the call runs.
+ */
+export interface PermitLimit {
+  max_concurrency: number;
+  key: string | null;
+}
+
 export type Command =
-  | { type: 'run_activity'; exec: string; node: string; call: ConnectorCall; plan: ActivityPlan }
-  | { type: 'run_ai'; exec: string; node: string; call: AiCall; plan: ActivityPlan }
+  | { type: 'run_activity'; exec: string; node: string; call: ConnectorCall; plan: ActivityPlan; limit?: PermitLimit }
+  | { type: 'run_ai'; exec: string; node: string; call: AiCall; plan: ActivityPlan; limit?: PermitLimit }
   | { type: 'start_child'; exec: string; node: string; call: ChildCall; summary: string }
   | { type: 'start_timer'; exec: string; node: string; deadline: string; summary: string }
   | { type: 'cancel'; exec: string }

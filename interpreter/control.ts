@@ -77,7 +77,11 @@ export function retryState(
 function waitingExec(state: RunState, node: string): string | undefined {
   return Object.entries(state.inflight).find(
     ([, e]) =>
-      e.node === node && (e.kind === 'event' || e.kind === 'approval' || (e.kind === 'wait' && e.purpose === 'wait')),
+      e.node === node &&
+      (e.kind === 'event' ||
+        e.kind === 'approval' ||
+        (e.kind === 'wait' && e.purpose === 'wait') ||
+        (e.kind === 'work' && e.permit !== undefined && !e.map)),
   )?.[0];
 }
 

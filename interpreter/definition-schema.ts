@@ -49,9 +49,24 @@ export const RetryPolicy = z.strictObject({
 });
 
 const ResourceLimits = z.strictObject({
-  max_concurrency: z.int().min(1).optional(),
-  rate_per_second: z.number().positive().optional(),
-  memory_mb: z.int().min(1).optional(),
+  max_concurrency: z.int().min(1).optional().meta({
+    description:
+      'At most this many executions of the node (each item of a map body counts) run at once across all runs of the definition (every version) in the tenant, per concurrency_key; the rest wait in FIFO order, shown as "waiting" with their key and place in line. Held by a limiter workflow per (definition, node, key); see README "Flow control".',
+  }),
+  concurrency_key: Expression.optional().meta({
+    description:
+      'JSONata expression evaluated in the node\'s context (item/index in a map body) when the execution starts: max_concurrency applies per value of it (42 and "42" are one key; null: the line without a key). Needs max_concurrency.',
+  }),
+  rate_per_second: z.number().positive().optional().meta({
+    description: 'Not supported yet: refused at submit (validation problem at this field).',
+  }),
+  burst: z.int().min(1).optional().meta({
+    description: 'Not supported yet (goes with rate_per_second): refused at submit.',
+  }),
+  memory_mb: z.int().min(1).optional().meta({
+    description:
+      'Not supported: refused at submit. weft does not reserve worker memory per call yet, and accepting it would promise a protection that does not exist.',
+  }),
 });
 
 const nodeBase = {

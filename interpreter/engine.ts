@@ -396,7 +396,9 @@ function activateSync(
         if (refusedWrite(program, state, node, writeOf(node, joinOutput ?? {}))) return undefined;
         completeNode(state, node, joinOutput ?? {}, now);
         return leaveNow(program, state, node.id);
+      // A limited task evaluates its concurrency_key: the general path.
       case 'task': {
+        if (node.resource_limits?.max_concurrency !== undefined) return undefined;
         const params = renderTemplateSync(node.inputs, context(state)) as Record<string, unknown>;
         const plan = record(state, node.id).handler_retry ? undefined : activityPlan(node);
         // Over the in-flight quota: the general path fails the node with QuotaExceeded.
@@ -714,6 +716,30 @@ async function startMap(
   transition(state, node.id, 'running', now, { note: `${items.length} item(s)` });
   commands.push(...(await fillMap(program, state, node, exec, now)));
   return [];
+}
+
+/**
+ * The workflow asked the node's limiter for a permit for `exec` (`resource_limits.max_concurrency`):
+ * the node waits (a map node keeps running; its item waits). An operator may skip a waiting node,
+ * which cancels the execution and so gives its place in line up.
+ */
+export function permitWaiting(state: RunState, exec: string, key: string | null, now: string): void {
+  const execution = state.inflight[exec];
+  if (execution?.kind !== 'work') return;
+  execution.permit = { key };
+  if (!execution.map)
+    transition(state, execution.node, 'waiting', now, {
+      note: `waiting for a permit${key === null ? '' : ` (key ${key})`}`,
+    });
+}
+
+/** The limiter granted the permit: the execution's call starts, the node runs. */
+export function permitGranted(state: RunState, exec: string, now: string): void {
+  const execution = state.inflight[exec];
+  if (execution?.kind !== 'work' || !execution.permit) return;
+  delete execution.permit;
+  if (!execution.map && state.nodes[execution.node]?.status === 'waiting')
+    transition(state, execution.node, 'running', now, { note: 'permit granted' });
 }
 
 /** Commands that (re)start every piece of work and timer recorded in the state, for a continued run. */

@@ -24,6 +24,7 @@ interface Body {
   compensation?: { inputs: Record<string, unknown> };
   prompt_template?: string;
   system?: string;
+  resource_limits?: { concurrency_key?: string };
 }
 
 function bodyExpressions(at: string, body: Body): Array<[string, string]> {
@@ -34,6 +35,9 @@ function bodyExpressions(at: string, body: Body): Array<[string, string]> {
     ...(body.compensation === undefined ? [] : templates(`${at}/compensation/inputs`, body.compensation.inputs)),
     ...(body.prompt_template === undefined ? [] : templates(`${at}/prompt_template`, body.prompt_template)),
     ...(body.system === undefined ? [] : templates(`${at}/system`, body.system)),
+    ...(body.resource_limits?.concurrency_key === undefined
+      ? []
+      : [[`${at}/resource_limits/concurrency_key`, body.resource_limits.concurrency_key] as [string, string]]),
   ];
 }
 

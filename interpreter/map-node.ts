@@ -3,10 +3,10 @@
  * and `index` in scope, at most `max_concurrency` at a time; the output is the results in item
  * order.
  */
-import type { Command, ConnectorCall, WorkCommand } from './commands.js';
+import type { Command, ConnectorCall, PermitLimit, WorkCommand } from './commands.js';
 import { durationMs } from './duration.js';
 import type { NodeOf, RetryPolicyConfig } from './definition-schema.js';
-import { renderTemplate } from './expressions.js';
+import { evaluate, renderTemplate } from './expressions.js';
 import { AI_DEFAULTS, activityPlan } from './plans.js';
 import type { RunQuotas } from './quotas.js';
 import type { RunState } from './run-state.js';
@@ -30,6 +30,22 @@ export function connectorCall(
   };
 }
 
+/** The key as limiters compare it (`42` and `"42"` are one key); null: no key. */
+export function permitKey(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? null);
+}
+
+/** The permit a task/ai body needs (its `max_concurrency`, its `concurrency_key` evaluated in `scope`). */
+async function permitLimit(
+  limits: { max_concurrency?: number; concurrency_key?: string } | undefined,
+  scope: Record<string, unknown>,
+): Promise<{ limit?: PermitLimit }> {
+  if (limits?.max_concurrency === undefined) return {};
+  const key = limits.concurrency_key === undefined ? null : permitKey(await evaluate(limits.concurrency_key, scope));
+  return { limit: { max_concurrency: limits.max_concurrency, key } };
+}
+
 /** The command that runs one item of a map's body (or a task/ai/subworkflow node itself). */
 export async function bodyCommand(
   exec: string,
@@ -51,6 +67,7 @@ export async function bodyCommand(
         { ...body.task, id: node.id, ...(node.name === undefined ? {} : { name: node.name }) },
         retryOverride,
       ),
+      ...(await permitLimit(body.task.resource_limits, scope)),
     };
   }
   if (body.ai) {
@@ -74,6 +91,7 @@ export async function bodyCommand(
         retryOverride,
         AI_DEFAULTS,
       ),
+      ...(await permitLimit(ai.resource_limits, scope)),
     };
   }
   const child = body.subworkflow;

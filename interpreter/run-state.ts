@@ -72,6 +72,8 @@ export type Execution =
       command: WorkCommand;
       map?: { exec: string; index: number };
       compensation?: boolean;
+      /** Waiting for a permit of the node's limiter (`resource_limits.max_concurrency`), with its key. */
+      permit?: { key: string | null };
     }
   | {
       kind: 'wait';
@@ -212,6 +214,8 @@ export interface RunStateView {
       error?: NodeError;
       cost?: { usd: number; tokens: { input: number; output: number } };
       cached?: boolean;
+      /** Executions of the node waiting for a permit of its limiter: the first one's key and place in line. */
+      permit?: PermitView;
     }
   >;
   history: Transition[];
@@ -312,10 +316,25 @@ export function untilReturned(view: RunStateView, returned: boolean): RunStateVi
  * derived from them (`taint.ts`) are masked: tainted variables, the outputs and error messages
  * of tainted nodes, the result they make, and their values wherever else they appear.
  */
+/** What the state view shows of a node's executions waiting for a permit (`resource_limits.max_concurrency`). */
+export interface PermitView {
+  key: string | null;
+  /** 1: next in line; absent until the limiter told the run. */
+  position?: number;
+  /** How many executions of the node in this run wait (items of a map). */
+  waiting: number;
+}
+
+/**
+ * The contract's view of the run state. `permits`: the executions (by exec id) the workflow
+ * knows to be waiting for a permit of their node's limiter, with their key and place in line
+ * (the node itself is `waiting` in the state: `permitWaiting` in engine.ts).
+ */
 export function viewRunState(
   definition: Pick<Definition, 'variables' | 'nodes' | 'options'>,
   state: RunState,
   ids: { workflow_id: string; instance_id: string },
+  permits?: ReadonlyMap<string, { key: string | null; position?: number }>,
 ): RunStateView {
   const taint = taintOf(definition);
   const secrets = taintedValues(definition, state, taint);
@@ -337,6 +356,17 @@ export function viewRunState(
       entry.error = taint.nodes.has(id) ? { ...error, message: MASK } : error;
     }
     nodes[id] = entry;
+  }
+  for (const [exec, wait] of permits ?? []) {
+    const node = state.inflight[exec]?.node;
+    const entry = node === undefined ? undefined : nodes[node];
+    if (!entry) continue;
+    if (entry.permit) {
+      entry.permit.waiting++;
+      continue;
+    }
+    const key = wait.key !== null && taint.nodes.has(node as string) ? MASK : wait.key;
+    entry.permit = { key, ...(wait.position === undefined ? {} : { position: wait.position }), waiting: 1 };
   }
   const active = [...new Set(nodeExecutions(state).map((e) => e.node))];
   const view: RunStateView = {

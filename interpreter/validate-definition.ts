@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import { unmeetableQuorum } from './approvals.js';
-import { WorkflowDefinition, type Definition, type Node, type NodeType } from './definition-schema.js';
+import { WorkflowDefinition, type Definition, type Node, type NodeOf, type NodeType } from './definition-schema.js';
 import { expressionLengthProblems, sizeProblems } from './definition-limits.js';
 import { escapePointer, expressionSyntaxError, templateErrors } from './expressions.js';
 import { cycles, reachableNodes, startNodes } from './graph.js';
@@ -359,8 +359,44 @@ function connectorProblems(
   return problems;
 }
 
+/**
+ * `resource_limits`: `max_concurrency` (per `concurrency_key`) is enforced by the limiter
+ * workflows; what is not enforced yet is refused here, never accepted and ignored.
+ */
+function resourceLimitProblems(limits: NodeOf<'task'>['resource_limits'], at: string): Problem[] {
+  if (!limits) return [];
+  const problems: Problem[] = [];
+  const here = `${at}/resource_limits`;
+  if (limits.rate_per_second !== undefined)
+    problems.push({
+      path: `${here}/rate_per_second`,
+      message: 'rate_per_second is not supported yet: remove it (max_concurrency is enforced across runs)',
+    });
+  if (limits.burst !== undefined)
+    problems.push({
+      path: `${here}/burst`,
+      message: 'burst is not supported yet (it goes with rate_per_second): remove it',
+    });
+  if (limits.memory_mb !== undefined)
+    problems.push({
+      path: `${here}/memory_mb`,
+      message:
+        'memory_mb is not supported: weft does not reserve worker memory per call, so the limit would not hold; remove it',
+    });
+  if (limits.concurrency_key !== undefined) {
+    if (limits.max_concurrency === undefined)
+      problems.push({
+        path: `${here}/concurrency_key`,
+        message: 'concurrency_key needs max_concurrency: it says per what the concurrency limit applies',
+      });
+    pushExpression(problems, `${here}/concurrency_key`, limits.concurrency_key);
+  }
+  return problems;
+}
+
 function nodeProblems(node: Node, at: string, catalog?: ConnectorCatalog, checkParams?: ParamsCheck): Problem[] {
   const problems: Problem[] = [];
+  if (node.type === 'task' || node.type === 'ai') problems.push(...resourceLimitProblems(node.resource_limits, at));
   switch (node.type) {
     case 'task':
       problems.push(...connectorProblems(node, at, catalog, checkParams));

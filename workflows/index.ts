@@ -10,3 +10,4 @@ export {
   type ControlResult,
 } from './interpret.js';
 export { eventMailbox, type MailboxArgs } from './event-mailbox.js';
+export { permitLimiter, type LimiterArgs } from './limiter.js';

@@ -8,6 +8,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  ActivityCancellationType,
   CancellationScope,
   ChildWorkflowFailure,
   TimeoutFailure,
@@ -32,6 +33,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import type { DefinitionActivities } from '../activities/definitions.js';
 import type { EventActivities } from '../activities/event-mailbox.js';
+import type { LimiterActivities } from '../activities/limiter.js';
 import type { FailureDetails } from '../activities/errors.js';
 import type {
   ActivityPlan,
@@ -54,6 +56,8 @@ import {
   handleEvent,
   initialState,
   pendingWork,
+  permitGranted,
+  permitWaiting,
   startRun,
   useEvaluation,
 } from '../interpreter/engine.js';
@@ -74,6 +78,7 @@ import {
 import { isClosed } from '../interpreter/state-ops.js';
 import { remainingBudget } from '../interpreter/budget.js';
 import type { EventSinks } from './event-mailbox.js';
+import type { PermitMessage } from './limiter.js';
 import { describeRun } from './run-details.js';
 import { statusPublisher } from './status-attribute.js';
 import {
@@ -125,6 +130,16 @@ export const lineageQuery = defineQuery<RunLineage>('lineage');
 export const eventSignal = defineSignal<[ExternalEvent]>('event');
 export const deliverEventUpdate = defineUpdate<{ status: DeliveryStatus }, [ExternalEvent]>('deliver_event');
 export const controlUpdate = defineUpdate<ControlResult, [ControlAction]>('control');
+/** From a node's limiter (`workflows/limiter.ts`): an execution's place in line, or its permit. */
+export const permitSignal = defineSignal<[PermitMessage]>('permit');
+
+/**
+ * Runs since this patch hold a permit of the node's limiter while a task/ai execution with
+ * `resource_limits.max_concurrency` runs (workflows/limiter.ts). The marker is written the first
+ * time such an execution starts, so runs without limits keep their histories unchanged; runs
+ * recorded before it ran their limited nodes unlimited, and replay so.
+ */
+export const RESOURCE_LIMITS_PATCH = 'weft-resource-limits';
 
 const DEFAULT_CONTINUE_AS_NEW_AFTER = 5_000;
 
@@ -208,8 +223,29 @@ function failureOf(
   return { type: 'Error', message: cause instanceof Error ? cause.message : String(cause), attempts: maxAttempts };
 }
 
+/** An execution waiting for (or holding) a permit of its node's limiter. */
+interface PermitWait {
+  node: string;
+  key: string | null;
+  granted: boolean;
+  grant: () => void;
+  limiter?: string;
+  /** Its place in line as the limiter last told it (1: next); unknown until told. */
+  position?: number;
+}
+
+/** What the state view shows of the executions waiting for a permit. */
+function permitWaits(permits: Map<string, PermitWait>): Map<string, { key: string | null; position?: number }> {
+  const waits = new Map<string, { key: string | null; position?: number }>();
+  for (const [exec, wait] of permits)
+    if (!wait.granted)
+      waits.set(exec, { key: wait.key, ...(wait.position === undefined ? {} : { position: wait.position }) });
+  return waits;
+}
+
 type InboxItem =
   | { kind: 'engine'; event: EngineEvent }
+  | { kind: 'permit'; exec: string }
   | { kind: 'control'; action: ControlAction; done: (refused?: string) => void }
   | { kind: 'event'; event: ExternalEvent; done: (status: DeliveryStatus) => void };
 
@@ -272,10 +308,12 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   let continueDue = false;
   let closing: Extract<Command, { type: 'complete' | 'fail' }> | undefined;
 
-  // The graph can end before the workflow returns (mailboxes to unregister, handlers to finish):
-  // until it returns, the state query says "running", as Temporal does.
+  // Executions waiting for (or holding) a permit of their node's limiter, by exec id.
+  const permits = new Map<string, PermitWait>();
+  // The graph can end before the workflow returns (mailboxes to unregister, permits to release,
+  // handlers to finish): until it returns, the state query says "running", as Temporal does.
   let returned = false;
-  setHandler(stateQuery, () => untilReturned(viewRunState(definition, state, ids), returned));
+  setHandler(stateQuery, () => untilReturned(viewRunState(definition, state, ids, permitWaits(permits)), returned));
   setHandler(rawStateQuery, () => state);
   setHandler(lineageQuery, () => viewLineage(state));
   setHandler(eventSignal, (event) => void inbox.push({ kind: 'event', event, done: () => undefined }));
@@ -309,6 +347,100 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       },
     },
   );
+
+  const { requestPermit } = proxyActivities<LimiterActivities>({
+    startToCloseTimeout: '30s',
+    summary: 'ask for a permit',
+    // Until it succeeds: without the request the execution would wait for ever.
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+  });
+  // Releases on their way: the run must not close before they are sent (Temporal drops them).
+  const releasing = new Set<Promise<void>>();
+  const releasePermit = (limiter: string, exec: string): void => {
+    const sent = CancellationScope.nonCancellable(() =>
+      getExternalWorkflowHandle(limiter).signal('release', {
+        workflow_id: info.workflowId,
+        run_id: info.runId,
+        exec,
+      }),
+    )
+      .catch(() => undefined)
+      .finally(() => releasing.delete(sent));
+    releasing.add(sent);
+  };
+  setHandler(permitSignal, (message) => {
+    const wait = permits.get(message.exec);
+    if (!wait) {
+      // Granted to an execution that is over (cancelled while its request was on the way): give it back.
+      if (message.granted) releasePermit(message.limiter, message.exec);
+      return;
+    }
+    if (message.granted) {
+      wait.granted = true;
+      delete wait.position;
+      wait.grant();
+      // The call starts at once; the state notes it in its next step.
+      inbox.push({ kind: 'permit', exec: message.exec });
+    } else if (message.position !== undefined && !wait.granted) {
+      wait.position = message.position;
+    }
+  });
+  /** Whether the execution holds a permit of its node's limiter while it runs (RESOURCE_LIMITS_PATCH). */
+  const limited = (command: Extract<WorkCommand, { type: 'run_activity' | 'run_ai' }>): boolean =>
+    command.limit !== undefined && patched(RESOURCE_LIMITS_PATCH);
+  /**
+   * A limited call's activity is awaited to its real end when cancelled (WAIT_CANCELLATION_COMPLETED):
+   * the permit is held while the call may still be running on a worker, so the limit counts calls
+   * actually in flight.
+   */
+  const callOptions = (command: Extract<WorkCommand, { type: 'run_activity' | 'run_ai' }>) =>
+    limited(command)
+      ? { ...activityOptions(command.plan), cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }
+      : activityOptions(command.plan);
+  /**
+   * Runs `start` in `scope`, holding a permit of the node's limiter when its command has a
+   * limit: asks for it, waits for it (cancellable: the scope's cancel gives the place up), and
+   * gives it back however the execution ends.
+   */
+  const withPermit = <T>(
+    command: Extract<WorkCommand, { type: 'run_activity' | 'run_ai' }>,
+    scope: CancellationScope,
+    start: () => Promise<T>,
+  ): Promise<T> => {
+    const { limit } = command;
+    if (!limit || !limited(command)) return scope.run(start);
+    let grant: () => void = () => undefined;
+    const granted = new Promise<void>((resolve) => (grant = resolve));
+    const wait: PermitWait = { node: command.node, key: limit.key, granted: false, grant };
+    permits.set(command.exec, wait);
+    permitWaiting(state, command.exec, limit.key, now());
+    return scope.run(async () => {
+      try {
+        // Not cancellable: once asked the limiter knows of it, so the id is needed to give the place up.
+        wait.limiter = await CancellationScope.nonCancellable(() =>
+          requestPermit({
+            definition_id: definition.id,
+            node: command.node,
+            key: limit.key,
+            max_concurrency: limit.max_concurrency,
+            exec: command.exec,
+          }),
+        );
+        await Promise.race([granted, CancellationScope.current().cancelRequested]);
+        return await start();
+      } finally {
+        permits.delete(command.exec);
+        if (wait.limiter) releasePermit(wait.limiter, command.exec);
+      }
+    });
+  };
+  /** Every permit given back (and the releases sent) before the run closes or continues. */
+  const permitsReleased = async (): Promise<void> => {
+    await CancellationScope.nonCancellable(async () => {
+      await condition(() => permits.size === 0);
+      await Promise.all([...releasing]);
+    });
+  };
 
   const settle = (exec: string, event: EngineEvent) => {
     scopes.delete(exec);
@@ -411,17 +543,17 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
         },
       );
     if (command.type === 'run_activity') {
-      const { runConnector } = proxyActivities<Activities>(activityOptions(command.plan));
+      const { runConnector } = proxyActivities<Activities>(callOptions(command));
       const mask = masking ? taintedParams.get(command.node) : undefined;
       void settleWork(
-        scope.run(() => runConnector(mask ? { ...command.call, mask } : command.call)),
+        withPermit(command, scope, () => runConnector(mask ? { ...command.call, mask } : command.call)),
         command.plan,
       );
     } else if (command.type === 'run_ai') {
-      const { runAi } = proxyActivities<Activities>(activityOptions(command.plan));
+      const { runAi } = proxyActivities<Activities>(callOptions(command));
       // Only runs with a budget tell the activity (and get the patch marker): it refuses unpriced models.
       const budgeted = remainingBudget(program, state) !== undefined && patched(AI_BUDGETED_PATCH);
-      const call = scope.run(() => runAi(budgeted ? { ...command.call, budgeted } : command.call));
+      const call = withPermit(command, scope, () => runAi(budgeted ? { ...command.call, budgeted } : command.call));
       void settleWork(
         call.then((r) => ({
           output: r.output,
@@ -509,6 +641,9 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   const step = async (item: InboxItem): Promise<void> => {
     if (item.kind === 'engine') {
       perform(await handleEvent(program, state, item.event, now()));
+    } else if (item.kind === 'permit') {
+      permitGranted(state, item.exec, now());
+      perform([]);
     } else if (item.kind === 'control') {
       // The run may have moved on since the validator accepted the action.
       const refused = checkControl(program, state, item.action);
@@ -557,6 +692,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       }
       if (continueDue && !closing && running.size === 0 && inbox.length === 0) {
         await Promise.all([...unregistering]);
+        await permitsReleased();
         await condition(allHandlersFinished);
         return await continueAsNew<typeof interpret>({ ...args, resume: { state } });
       }
@@ -570,6 +706,8 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
         now(),
       );
     }
+    // Cancelled through Temporal: the cancelled executions still give their permits back.
+    await permitsReleased();
     throw err;
   }
   for (const scope of scopes.values()) scope.cancel();
@@ -587,6 +725,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     );
   }
   await Promise.all([...unregistering]);
+  await permitsReleased();
   await condition(allHandlersFinished);
 
   const view = viewRunState(definition, state, ids);

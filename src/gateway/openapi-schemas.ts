@@ -321,7 +321,19 @@ export function componentSchemas(): Record<string, unknown> {
               status: {
                 type: 'string',
                 enum: ['pending', 'running', 'waiting', 'completed', 'failed', 'skipped', 'cancelled'],
-                description: 'cancelled: the run was cancelled while the node was pending, running or waiting',
+                description:
+                  'cancelled: the run was cancelled while the node was pending, running or waiting; waiting on a task/ai node with resource_limits.max_concurrency: it waits for a permit (see `permit`)',
+              },
+              permit: {
+                type: 'object',
+                description:
+                  "present while executions of the node wait for a permit of its limiter (resource_limits.max_concurrency across runs): the first waiting one's concurrency key (null: none) and place in line (1: next; absent until the limiter said), and how many of this run wait (map items)",
+                properties: {
+                  key: { type: ['string', 'null'] },
+                  position: { type: 'integer', minimum: 1 },
+                  waiting: { type: 'integer', minimum: 1 },
+                },
+                required: ['key', 'waiting'],
               },
             },
           },

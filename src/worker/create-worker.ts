@@ -18,6 +18,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from '../../activities/index.js';
 import { createDefinitionActivities } from '../../activities/definitions.js';
 import { createEventActivities } from '../../activities/event-mailbox.js';
+import { createLimiterActivities } from '../../activities/limiter.js';
 import type { DefinitionStore } from '../store/definition-store.js';
 import type { Logger } from '../logger.js';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
@@ -184,6 +185,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       ...createActivities({ codec: options.codec, ...options.activityDeps, registry }),
       ...createDefinitionActivities(options.definitions ?? noDefinitions),
       ...createEventActivities(),
+      ...createLimiterActivities(),
     },
     // The workflow interceptors are in the bundle (its traced variant): the SDK takes none here.
     interceptors: {

@@ -1,0 +1,193 @@
+/**
+ * The limiter of one (tenant, task queue, definition, node, concurrency key): the durable owner
+ * of that node's `max_concurrency` permits across all runs of the definition. A run asks for a
+ * permit with `acquire` (signal-with-start, through the `requestPermit` activity), is sent
+ * `permit` signals back (its place in line while it waits, then the grant), and gives the permit
+ * back with `release` when the execution ends however it ends (completed, failed, cancelled,
+ * skipped; the run sends it from a non-cancellable scope). Waiting runs are granted in FIFO order.
+ * Only signals: they have no in-flight limit, unlike Updates (at most 10 per workflow).
+ *
+ * A permit is never leaked: every `CHECK_HOLDERS_MS` while it has holders the limiter asks
+ * Temporal (`closedPermitHolders` activity) which holders' runs are closed (terminated, timed
+ * out, reset away) and takes their permits back; a grant that cannot be delivered (the run is
+ * gone) is taken back at once. A limiter is a workflow, so it survives worker and server
+ * crashes with its holders and line; it continues-as-new when its history grows and completes
+ * when nobody holds or waits.
+ */
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { LimiterActivities } from '../activities/limiter.js';
+
+/** How often a limiter with holders checks that their runs are still open. */
+export const CHECK_HOLDERS_MS = 30_000;
+/** Waiting runs told their place in line again whenever it changes (the first ones in line). */
+const POSITION_WINDOW = 20;
+/** Signals a limiter sends at once. */
+const SEND_BATCH = 100;
+/** The limiter continues-as-new once its history holds this many events. */
+const LIMITER_CONTINUE_AFTER = 2_000;
+
+/** One execution of the node in one run: a holder of a permit, or waiting for one. */
+export interface PermitRequest {
+  workflow_id: string;
+  run_id: string;
+  /** The execution (exec id) in that run. */
+  exec: string;
+}
+
+export interface LimiterArgs {
+  definition_id: string;
+  node: string;
+  key: string | null;
+  /** The limit the latest `acquire` carried (versions of a definition may differ: the latest wins). */
+  limit: number;
+  /** Carried across continue-as-new. */
+  resume?: { holders: PermitRequest[]; queue: PermitRequest[] };
+}
+
+export interface LimiterView {
+  definition_id: string;
+  node: string;
+  key: string | null;
+  limit: number;
+  holders: PermitRequest[];
+  queue: PermitRequest[];
+}
+
+/** What a limiter sends a run: its place in line (1: next), or that it holds the permit now. */
+export interface PermitMessage {
+  exec: string;
+  limiter: string;
+  position?: number;
+  granted?: true;
+}
+
+export const acquireSignal = defineSignal<[PermitRequest & { limit: number }]>('acquire');
+export const releaseSignal = defineSignal<[PermitRequest]>('release');
+export const limiterQuery = defineQuery<LimiterView>('limiter');
+
+const same = (a: PermitRequest, b: PermitRequest) =>
+  a.workflow_id === b.workflow_id && a.run_id === b.run_id && a.exec === b.exec;
+
+export async function permitLimiter(args: LimiterArgs): Promise<void> {
+  const info = workflowInfo();
+  let limit = args.limit;
+  const holders: PermitRequest[] = args.resume?.holders ?? [];
+  const queue: PermitRequest[] = args.resume?.queue ?? [];
+  /** The place in line each waiting request was last told (by `${workflow_id} ${run_id} ${exec}`). */
+  const told = new Map<string, number>();
+  const outbox: { to: PermitRequest; message: PermitMessage }[] = [];
+  let changed = true;
+  const { closedPermitHolders } = proxyActivities<LimiterActivities>({
+    startToCloseTimeout: '1 minute',
+    summary: 'check that permit holders are open',
+    retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5 },
+  });
+  const id = (r: PermitRequest) => `${r.workflow_id} ${r.run_id} ${r.exec}`;
+
+  setHandler(acquireSignal, (request) => {
+    limit = request.limit;
+    const asked: PermitRequest = { workflow_id: request.workflow_id, run_id: request.run_id, exec: request.exec };
+    // Asked twice (a retried activity): granted again if held, else keeps its place.
+    if (holders.some((h) => same(h, asked))) {
+      outbox.push({ to: asked, message: { exec: asked.exec, limiter: info.workflowId, granted: true } });
+    } else if (!queue.some((q) => same(q, asked))) {
+      queue.push(asked);
+    }
+    changed = true;
+  });
+  setHandler(releaseSignal, (request) => {
+    const held = holders.findIndex((h) => same(h, request));
+    if (held >= 0) holders.splice(held, 1);
+    const waiting = queue.findIndex((q) => same(q, request));
+    if (waiting >= 0) queue.splice(waiting, 1);
+    told.delete(id(request));
+    changed = true;
+  });
+  setHandler(limiterQuery, () => ({
+    definition_id: args.definition_id,
+    node: args.node,
+    key: args.key,
+    limit,
+    holders: [...holders],
+    queue: [...queue],
+  }));
+
+  const drop = (request: PermitRequest) => {
+    const held = holders.findIndex((h) => same(h, request));
+    if (held >= 0) holders.splice(held, 1);
+    changed = true;
+  };
+
+  let nextCheck = Date.now() + CHECK_HOLDERS_MS;
+  for (;;) {
+    await condition(
+      () => changed || outbox.length > 0,
+      holders.length > 0 ? Math.max(1, nextCheck - Date.now()) : undefined,
+    );
+    changed = false;
+    if (holders.length > 0 && Date.now() >= nextCheck) {
+      const checked = [...holders];
+      const closed = new Set(await closedPermitHolders(checked).catch(() => [] as string[]));
+      for (const holder of checked) if (closed.has(holder.run_id)) drop(holder);
+      nextCheck = Date.now() + CHECK_HOLDERS_MS;
+    } else if (holders.length === 0) {
+      nextCheck = Date.now() + CHECK_HOLDERS_MS;
+    }
+    while (holders.length < limit && queue.length > 0) {
+      const next = queue.shift() as PermitRequest;
+      told.delete(id(next));
+      holders.push(next);
+      outbox.push({ to: next, message: { exec: next.exec, limiter: info.workflowId, granted: true } });
+    }
+    queue.slice(0, POSITION_WINDOW).forEach((waiting, i) => {
+      if (told.get(id(waiting)) === i + 1) return;
+      told.set(id(waiting), i + 1);
+      outbox.push({ to: waiting, message: { exec: waiting.exec, limiter: info.workflowId, position: i + 1 } });
+    });
+    // Beyond the window a waiting run is told its place once, when it joins the line.
+    for (const waiting of queue.slice(POSITION_WINDOW)) {
+      if (told.has(id(waiting))) continue;
+      told.set(id(waiting), queue.indexOf(waiting) + 1);
+      outbox.push({
+        to: waiting,
+        message: { exec: waiting.exec, limiter: info.workflowId, position: queue.indexOf(waiting) + 1 },
+      });
+    }
+    while (outbox.length > 0) {
+      const batch = outbox.splice(0, SEND_BATCH);
+      await Promise.all(
+        batch.map(({ to, message }) =>
+          getExternalWorkflowHandle(to.workflow_id, to.run_id)
+            .signal('permit', message)
+            // The run is closed (or never existed): it holds and waits for nothing any more.
+            .catch(() => {
+              drop(to);
+              const waiting = queue.findIndex((q) => same(q, to));
+              if (waiting >= 0) queue.splice(waiting, 1);
+            }),
+        ),
+      );
+    }
+    if (changed) continue;
+    if (holders.length === 0 && queue.length === 0) {
+      await condition(allHandlersFinished);
+      // A signal arriving with the completion makes Temporal retry this task with it, so none is lost.
+      return;
+    }
+    const now = workflowInfo();
+    if (now.historyLength >= LIMITER_CONTINUE_AFTER || now.continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof permitLimiter>({ ...args, limit, resume: { holders, queue } });
+    }
+  }
+}
