@@ -351,7 +351,7 @@ function Designer({
           )}
           {identity.permissions.includes('edit') && (
             <button type="button" disabled={jsonProblem !== null} onClick={() => setTemplating(true)}>
-              Save as template
+              Store as template
             </button>
           )}
           {saved && <a href={`#/definitions/${encodeURIComponent(draft.id)}`}>open definition</a>}

@@ -1,5 +1,5 @@
 /**
- * "Save as template" from the Designer: the current definition (without `id` and `version`)
+ * "Store as template" from the Designer: the current definition (without `id` and `version`)
  * stored as a template through `POST /v1/templates`, with the id, name and description a person
  * gives it. The template declares no parameters: instantiating it gives this definition back, under
  * the id chosen then. The API's problems are shown as it answered them.
@@ -42,8 +42,8 @@ export function SaveAsTemplate({ definition, onClose }: { definition: Definition
   };
 
   return (
-    <form className="panel" aria-label="save as template" onSubmit={(e) => void submit(e)}>
-      <h3>Save as template</h3>
+    <form className="panel" aria-label="store as template" onSubmit={(e) => void submit(e)}>
+      <h3>Store as template</h3>
       <p className="muted">
         The template holds this definition as it is now, with no parameters; the gallery lists it for your tenant.
       </p>

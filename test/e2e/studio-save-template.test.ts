@@ -1,5 +1,5 @@
 /**
- * "Save as template" from the Studio designer, in Chromium as a person does it: open a definition
+ * "Store as template" from the Studio designer, in Chromium as a person does it: open a definition
  * in the designer, store it as a template (id, name, description typed in; the API's problems
  * shown as it answered them), find it in the gallery, instantiate it into a new definition and
  * see that definition stored with the same nodes.
@@ -44,8 +44,8 @@ test('save a definition as a template from the designer, find it in the gallery,
   const { page, problems } = await openStudio(browser, stack.gateway.url, '#/definitions/greeter');
   await page.getByRole('button', { name: 'Edit in designer' }).click();
   await page.locator('.react-flow__node').nth(1).waitFor(LONG);
-  await page.getByRole('button', { name: 'Save as template' }).click();
-  const form = page.getByRole('form', { name: 'save as template' });
+  await page.getByRole('button', { name: 'Store as template' }).click();
+  const form = page.getByRole('form', { name: 'store as template' });
   await form.waitFor(LONG);
   assert.equal(await form.getByLabel('template name').inputValue(), 'Greeter');
 
