@@ -39,7 +39,10 @@ export interface StartRunBody {
 }
 export interface ListRunsQuery {
   definition_id?: string;
+  version?: string;
   status?: string;
+  started_after?: string;
+  started_before?: string;
   page_size?: number;
   page_token?: string;
 }

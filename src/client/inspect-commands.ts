@@ -24,11 +24,18 @@ export const listCommand: Command = {
     'Runs come from Temporal visibility, which is eventually consistent: a run started a moment ago may take a second to be listed.',
   options: {
     definition: { type: 'string', value: 'ID', description: 'only runs of this definition' },
+    version: { type: 'string', value: 'V', description: 'only runs of this version (needs --definition)' },
     status: {
       type: 'string',
       value: 'S',
-      description: 'only runs with this status: running, completed, failed, cancelled',
+      description: 'only runs with this status: running, paused, completed, failed, cancelled',
     },
+    'started-after': {
+      type: 'string',
+      value: 'TIME',
+      description: 'only runs started at or after TIME (RFC 3339, e.g. 2026-12-02T14:00:00Z)',
+    },
+    'started-before': { type: 'string', value: 'TIME', description: 'only runs started before TIME (RFC 3339)' },
     limit: { type: 'string', value: 'N', description: 'at most N runs (1-1000, default 50)' },
     'page-token': { type: 'string', value: 'TOKEN', description: 'the next page, as a previous list said' },
   },
@@ -37,7 +44,10 @@ export const listCommand: Command = {
     const limit = stringOption(context, 'limit');
     const answer = await context.client.listRuns({
       definition_id: stringOption(context, 'definition'),
+      version: stringOption(context, 'version'),
       status: stringOption(context, 'status'),
+      started_after: stringOption(context, 'started-after'),
+      started_before: stringOption(context, 'started-before'),
       page_size: limit === undefined ? undefined : positiveInteger('--limit', limit),
       page_token: stringOption(context, 'page-token'),
     });

@@ -255,9 +255,31 @@ function paths(): Record<string, Record<string, Operation>> {
           parameters: [
             { name: 'definition_id', in: 'query', schema: { type: 'string' } },
             {
+              name: 'version',
+              in: 'query',
+              schema: { type: 'string', pattern: '^[1-9][0-9]{0,9}$' },
+              description:
+                'only runs of this version of the definition (the `WeftDefinitionVersion` search attribute); needs `definition_id`',
+            },
+            {
               name: 'status',
               in: 'query',
-              schema: { type: 'string', enum: ['running', 'completed', 'failed', 'cancelled'] },
+              schema: { type: 'string', enum: ['running', 'paused', 'completed', 'failed', 'cancelled'] },
+              description: '`running` also lists paused runs (listed with status `paused`)',
+            },
+            {
+              name: 'started_after',
+              in: 'query',
+              schema: { type: 'string', format: 'date-time' },
+              description:
+                'only runs started at or after this instant (RFC 3339 with `Z` or an offset; encode `+` as `%2B`)',
+            },
+            {
+              name: 'started_before',
+              in: 'query',
+              schema: { type: 'string', format: 'date-time' },
+              description:
+                'only runs started before this instant (exclusive; RFC 3339); not earlier than `started_after`',
             },
             {
               name: 'page_token',

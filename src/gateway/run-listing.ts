@@ -1,6 +1,6 @@
 /**
- * `GET /v1/runs`: runs listed through Temporal visibility, filtered by the `WeftDefinitionId`
- * search attribute and the execution status, paged with Temporal's own page tokens. Visibility
+ * `GET /v1/runs`: runs listed through Temporal visibility, filtered by the `WeftDefinitionId` and
+ * `WeftDefinitionVersion` search attributes, the execution status and `StartTime`, paged with Temporal's own page tokens. Visibility
  * is eventually consistent: a run started a moment ago may not be listed yet.
  */
 import { createHash } from 'node:crypto';
@@ -46,8 +46,16 @@ const STATUS_OF_CODE = new Map<number, RunStatus>([
 
 export const DEFAULT_PAGE_SIZE = 50;
 
+const VERSION_MESSAGE = 'expected a version such as "3"';
+const TIME_MESSAGE = 'expected an RFC 3339 date-time with a time zone, such as 2026-12-02T14:30:00Z';
+/** An RFC 3339 date-time (`Z` or an offset), kept as the canonical UTC instant Temporal compares. */
+const DateTime = z
+  .string({ error: TIME_MESSAGE })
+  .pipe(z.iso.datetime({ offset: true, error: TIME_MESSAGE }))
+  .transform((value) => new Date(value).toISOString());
+
 /** The query string of `GET /v1/runs`. */
-export const ListRunsQuery = z.strictObject({
+const ListRunsFields = z.strictObject({
   definition_id: z
     .string()
     .regex(DEFINITION_ID_PATTERN, 'expected a definition id matching ^[a-z0-9][a-z0-9._-]{0,63}$')
@@ -65,6 +73,32 @@ export const ListRunsQuery = z.strictObject({
       z.number().min(1, 'expected a whole number from 1 to 1000').max(1000, 'expected a whole number from 1 to 1000'),
     )
     .optional(),
+  version: z
+    .string({ error: VERSION_MESSAGE })
+    .regex(/^[1-9][0-9]{0,9}$/, VERSION_MESSAGE)
+    .optional(),
+  started_after: DateTime.optional(),
+  started_before: DateTime.optional(),
+});
+export const ListRunsQuery = ListRunsFields.superRefine((query, ctx) => {
+  if (query.version !== undefined && query.definition_id === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['version'],
+      message: 'a version filter needs definition_id: versions are numbered per definition',
+    });
+  }
+  if (
+    query.started_after !== undefined &&
+    query.started_before !== undefined &&
+    query.started_after > query.started_before
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['started_after'],
+      message: `expected a time no later than started_before (${query.started_before})`,
+    });
+  }
 });
 export type ListRunsQuery = z.output<typeof ListRunsQuery>;
 
@@ -83,10 +117,27 @@ export interface RunPage {
   next_page_token?: string;
 }
 
-/** The visibility query; `definition_id` is pattern-checked, so it cannot break out of its quotes. */
-export function visibilityQuery(filter: Pick<ListRunsQuery, 'definition_id' | 'status'>): string {
-  const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`];
-  if (filter.definition_id !== undefined) clauses.push(`${DefinitionIdKey.name} = '${filter.definition_id}'`);
+/**
+ * A string literal of a visibility query. The values are pattern-checked before they get here
+ * (ids, version numbers, canonical ISO instants); this refuses anything that could still end
+ * its quotes, so no filter value can ever become part of the query's syntax.
+ */
+export function literal(value: string): string {
+  if (!/^[A-Za-z0-9._:+-]*$/.test(value))
+    throw new Error(`not a safe visibility query literal: ${JSON.stringify(value)}`);
+  return `'${value}'`;
+}
+
+/** The visibility query: every filter is a clause of it, so Temporal pages over the filtered runs. */
+export function visibilityQuery(
+  filter: Pick<ListRunsQuery, 'definition_id' | 'status' | 'version' | 'started_after' | 'started_before'>,
+): string {
+  const clauses = [`WorkflowType = ${literal(WORKFLOW_TYPE)}`];
+  if (filter.definition_id !== undefined) clauses.push(`${DefinitionIdKey.name} = ${literal(filter.definition_id)}`);
+  if (filter.version !== undefined) clauses.push(`${DefinitionVersionKey.name} = ${literal(filter.version)}`);
+  // A window [started_after, started_before): inclusive from, exclusive to.
+  if (filter.started_after !== undefined) clauses.push(`StartTime >= ${literal(filter.started_after)}`);
+  if (filter.started_before !== undefined) clauses.push(`StartTime < ${literal(filter.started_before)}`);
   // A continued-as-new execution is a closed link of a chain whose current run is listed.
   clauses.push(filter.status === undefined ? "ExecutionStatus != 'ContinuedAsNew'" : STATUS_QUERY[filter.status]);
   return clauses.join(' AND ');

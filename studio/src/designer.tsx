@@ -6,6 +6,7 @@
  * problems are pinned on the nodes and edges they point at, and saving waits until there are none.
  */
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
+import { SaveAsTemplate } from './save-template.js';
 import {
   Background,
   Controls,
@@ -106,6 +107,7 @@ function Designer({
   const [saved, setSaved] = useState<{ version: string; created: boolean; approval?: string } | null>(null);
   const [message, setMessage] = useState<unknown>(null);
   const [starting, setStarting] = useState(false);
+  const [templating, setTemplating] = useState(false);
   const [busy, setBusy] = useState(false);
   const [nodes, setNodes, onNodesChangeBase] = useNodesState<WeftNode>([]);
   const placed = useRef(new Map<string, { x: number; y: number }>());
@@ -347,8 +349,14 @@ function Designer({
               Start run
             </button>
           )}
+          {identity.permissions.includes('edit') && (
+            <button type="button" disabled={jsonProblem !== null} onClick={() => setTemplating(true)}>
+              Store as template
+            </button>
+          )}
           {saved && <a href={`#/definitions/${encodeURIComponent(draft.id)}`}>open definition</a>}
         </div>
+        {templating && <SaveAsTemplate definition={draft} onClose={() => setTemplating(false)} />}
         {typeof message === 'string' ? (
           <p className="ok" data-testid="save-message">
             {message}

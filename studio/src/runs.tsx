@@ -5,7 +5,8 @@ import { GraphView } from './graph.js';
 import { VariableInputs, collectValues } from './start-run.js';
 import { ErrorLine, Json, go, useLoad } from './ui.js';
 
-const STATUSES = ['running', 'paused', 'completed', 'failed', 'cancelled', 'terminated', 'timed_out'];
+/** The statuses `GET /v1/runs?status=` takes (a terminated or timed-out run is listed as failed). */
+const STATUSES = ['running', 'paused', 'completed', 'failed', 'cancelled'];
 const CLOSED = new Set(['completed', 'failed', 'cancelled', 'terminated', 'timed_out']);
 
 interface RunItem {
@@ -17,25 +18,81 @@ interface RunItem {
   closed_at?: string;
 }
 
+/** An ISO instant as a `datetime-local` value in the browser's time zone (to the second). */
+export function toLocalInput(iso: string): string {
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return '';
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return (
+    `${String(t.getFullYear()).padStart(4, '0')}-${pad(t.getMonth() + 1)}-${pad(t.getDate())}` +
+    `T${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}`
+  );
+}
+
+/**
+ * A `datetime-local` value (the browser's time zone) as the ISO instant the API takes; undefined
+ * while it is not a whole date yet (a year being typed passes through 0002, 0020, 0202).
+ */
+function fromLocalInput(value: string): string | undefined {
+  if (value === '') return '';
+  const t = new Date(value);
+  return Number.isNaN(t.getTime()) || t.getFullYear() < 1000 ? undefined : t.toISOString();
+}
+
+/** A from/to field: edits stay in the field until they are a whole date, then become the filter. */
+function TimeFilter({ label, value, onChange }: { label: string; value: string; onChange: (iso: string) => void }) {
+  const [draft, setDraft] = useState(toLocalInput(value));
+  useEffect(() => setDraft(toLocalInput(value)), [value]);
+  return (
+    <input
+      type="datetime-local"
+      step="1"
+      aria-label={label}
+      value={draft}
+      onChange={(e) => {
+        setDraft(e.target.value);
+        const iso = fromLocalInput(e.target.value);
+        if (iso !== undefined && iso !== value) onChange(iso);
+      }}
+    />
+  );
+}
+
 export function RunsList({ query }: { query: URLSearchParams }) {
   const definitionId = query.get('definition_id') ?? '';
+  const version = definitionId ? (query.get('version') ?? '') : '';
   const status = query.get('status') ?? '';
+  // Kept in the fragment as ISO instants, so a shared link means the same window everywhere.
+  const startedAfter = query.get('started_after') ?? '';
+  const startedBefore = query.get('started_before') ?? '';
   const [tokens, setTokens] = useState<string[]>([]);
   const token = tokens[tokens.length - 1];
   const definitions = useLoad(() => api<{ items: Array<{ id: string }> }>('GET', '/v1/definitions'), []);
+  const versions = useLoad(
+    () =>
+      definitionId
+        ? api<{ items: Array<{ version: string }> }>('GET', route('/v1/definitions', definitionId, 'versions'))
+        : Promise.resolve({ items: [] }),
+    [definitionId],
+  );
   const params = new URLSearchParams();
   if (definitionId) params.set('definition_id', definitionId);
+  if (version) params.set('version', version);
   if (status) params.set('status', status);
+  if (startedAfter) params.set('started_after', startedAfter);
+  if (startedBefore) params.set('started_before', startedBefore);
   params.set('page_size', '20');
   if (token) params.set('page_token', token);
   const page = useLoad(
     () => api<{ items: RunItem[]; next_page_token?: string }>('GET', `/v1/runs?${params.toString()}`),
     [params.toString()],
   );
-  const filter = (key: string, value: string) => {
+  const filter = (changes: Record<string, string>) => {
     const next = new URLSearchParams(query);
-    if (value) next.set(key, value);
-    else next.delete(key);
+    for (const [key, value] of Object.entries(changes)) {
+      if (value) next.set(key, value);
+      else next.delete(key);
+    }
     setTokens([]);
     go(`#/runs?${next.toString()}`);
   };
@@ -46,19 +103,34 @@ export function RunsList({ query }: { query: URLSearchParams }) {
         <select
           aria-label="filter by definition"
           value={definitionId}
-          onChange={(e) => filter('definition_id', e.target.value)}
+          // Versions are numbered per definition: another definition starts with every version.
+          onChange={(e) => filter({ definition_id: e.target.value, version: '' })}
         >
           <option value="">every definition</option>
           {definitions.data?.items.map((d) => (
             <option key={d.id}>{d.id}</option>
           ))}
         </select>
-        <select aria-label="filter by status" value={status} onChange={(e) => filter('status', e.target.value)}>
+        {definitionId ? (
+          <select aria-label="filter by version" value={version} onChange={(e) => filter({ version: e.target.value })}>
+            <option value="">every version</option>
+            {versions.data?.items.map((v) => (
+              <option key={v.version} value={v.version}>
+                v{v.version}
+              </option>
+            ))}
+          </select>
+        ) : null}
+        <select aria-label="filter by status" value={status} onChange={(e) => filter({ status: e.target.value })}>
           <option value="">every status</option>
           {STATUSES.map((s) => (
             <option key={s}>{s}</option>
           ))}
         </select>
+        <span className="muted">started from</span>
+        <TimeFilter label="started from" value={startedAfter} onChange={(iso) => filter({ started_after: iso })} />
+        <span className="muted">to</span>
+        <TimeFilter label="started before" value={startedBefore} onChange={(iso) => filter({ started_before: iso })} />
         <button type="button" onClick={page.reload}>
           Refresh
         </button>

@@ -327,6 +327,17 @@ describe('weft', () => {
     const table = expectExit(await weft(['list', '--definition', id, '--limit', '5']), 0).stdout.split('\n');
     assert.match(table[0] ?? '', /^RUN +DEFINITION +VERSION +STATUS +STARTED +CLOSED$/);
     assert.match(table[1] ?? '', new RegExp(`^${runId} +${id} +1 +running +\\S+$`));
+    // --version and the start-time window reach the gateway's filters (the run's own start time).
+    const startedAt = listed.items[0].started_at as string;
+    const filtered = async (...flags: string[]) =>
+      JSON.parse(expectExit(await weft(['list', '--definition', id, ...flags, '--json']), 0).stdout).items.map(
+        (item: any) => item.run_id,
+      );
+    assert.deepEqual(await filtered('--version', '1', '--started-after', startedAt), [runId]);
+    assert.deepEqual(await filtered('--version', '2'), []);
+    assert.deepEqual(await filtered('--started-before', startedAt), []);
+    const refused = expectExit(await weft(['list', '--started-after', 'yesterday']), 3);
+    assert.match(refused.stderr, /started_after/);
 
     const eventId = unique('evt');
     const emitted = expectExit(
