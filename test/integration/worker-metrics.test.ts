@@ -1,11 +1,13 @@
 /**
  * The worker's Prometheus series on the real dev server: the activity interceptor times every
  * attempt per connector and action, counts retries, and adds up AI tokens and cost; the tiny
- * metrics server serves them as Prometheus text.
+ * metrics server serves them as Prometheus text. The workflows' event sinks count deliveries with
+ * their latency, and the events mailboxes keep and let expire.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Client, Connection } from '@temporalio/client';
+import { publishToMailbox } from '../../activities/event-mailbox.js';
 import { serveMetrics, type MetricsServer } from '../../src/metrics/serve-metrics.js';
 import { createWorkerMetrics } from '../../src/metrics/worker-metrics.js';
 import { startWorker, type RunningWorker } from '../../src/worker/create-worker.js';
@@ -93,4 +95,58 @@ test('activity durations, retries and AI usage are recorded and served at /metri
   const cost = sample(text, 'weft_ai_cost_usd_total', { model: 'gpt-test-mini' }) ?? 0;
   assert.ok(Math.abs(cost - (100 * PRICE.input_per_1m + 10 * PRICE.output_per_1m) / 1e6) < 1e-12, String(cost));
   assert.equal((await fetch(`http://127.0.0.1:${server.port}/other`)).status, 404);
+});
+
+/** Scrapes until `ready` holds for the served text (sinks report after the workflow task that made them). */
+async function scrapeUntil(what: string, ready: (text: string) => boolean): Promise<string> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+    if (ready(text)) return text;
+    if (Date.now() > deadline) throw new Error(`never saw ${what} at /metrics:\n${text}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+test('event deliveries and their latency, events kept for later and events expired are counted per tenant', async () => {
+  const type = unique('metered-event');
+  const tenant = { tenant: 'default' };
+  const count = (text: string, name: string, labels: Record<string, string> = tenant) =>
+    sample(text, name, labels) ?? 0;
+
+  // Published before any run waits: its mailbox keeps it for a run that waits later.
+  await publishToMailbox(client, 'default', taskQueue, {
+    event_type: type,
+    correlation_key: 'early',
+    payload: { paid: 12 },
+    event_id: `${type}-early`,
+    accepted_at: new Date().toISOString(),
+  });
+  await scrapeUntil('a kept event', (text) => count(text, 'weft_events_pending') >= 1);
+
+  // A run that waits for it later takes it from the mailbox: one delivery, with its latency.
+  const handle = await startRun(client, taskQueue, {
+    id: 'metered-events',
+    nodes: [{ id: 'paid', type: 'event', event_type: type, correlation_key: '"early"' }],
+  });
+  await handle.result();
+  const delivered = await scrapeUntil('a delivery', (text) => count(text, 'weft_events_delivered_total') >= 1);
+  assert.equal(count(delivered, 'weft_events_delivered_total'), 1, delivered);
+  assert.equal(count(delivered, 'weft_event_delivery_seconds_count'), 1, delivered);
+  assert.ok(count(delivered, 'weft_event_delivery_seconds_sum') >= 0, delivered);
+
+  // An event kept for one second that no run takes expires from its mailbox.
+  await publishToMailbox(
+    client,
+    'default',
+    taskQueue,
+    { event_type: type, correlation_key: 'late', payload: {}, event_id: `${type}-late` },
+    1_000,
+  );
+  const expired = await scrapeUntil(
+    'an expired event',
+    (text) => count(text, 'weft_events_expired_total', { ...tenant, reason: 'retention' }) >= 1,
+  );
+  assert.equal(count(expired, 'weft_events_expired_total', { ...tenant, reason: 'retention' }), 1, expired);
+  assert.equal(count(expired, 'weft_events_expired_total', { ...tenant, reason: 'overflow' }), 0, expired);
 });
