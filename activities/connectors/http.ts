@@ -23,6 +23,17 @@ function hasCredentials(url: URL): boolean {
   return url.username !== '' || url.password !== '';
 }
 
+const AbsoluteUrl = z
+  .url({ protocol: /^https?$/, error: 'expected an absolute http(s) URL' })
+  // fetch refuses such a URL, quoting it whole (password included) in its error.
+  .refine(
+    // An unparsable URL is the url check's to report (zod runs this one too).
+    (u) => !URL.canParse(u) || !hasCredentials(new URL(u)),
+    'expected a URL without user:password@; send credentials in a header',
+  );
+// A path, for a task with a connection: resolved under the connection's base_url.
+const UrlPath = z.string().regex(/^\/(?!\/)[^\s]*$/, 'expected a path such as "/v1/orders"');
+
 const Scalar = z.union([z.string(), z.number(), z.boolean()]);
 const Fields = z.record(z.string(), z.union([Scalar, z.array(Scalar)]));
 
@@ -42,19 +53,15 @@ export const HttpRequestParams = z
       .transform((m) => m.toUpperCase())
       .pipe(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']))
       .default('GET'),
+    // One string (not a union), so the served params schema is a plain string field: the Studio's
+    // inputs form draws it as a text box.
     url: z
-      .union([
-        z
-          .url({ protocol: /^https?$/, error: 'expected an absolute http(s) URL' })
-          // fetch refuses such a URL, quoting it whole (password included) in its error.
-          .refine(
-            // An unparsable URL is the url check's to report (zod runs this one too).
-            (u) => !URL.canParse(u) || !hasCredentials(new URL(u)),
-            'expected a URL without user:password@; send credentials in a header',
-          ),
-        // A path, for a task with a connection: resolved under the connection's base_url.
-        z.string().regex(/^\/(?!\/)[^\s]*$/, 'expected a path such as "/v1/orders"'),
-      ])
+      .string()
+      .superRefine((url, ctx) => {
+        const parsed = (url.startsWith('/') ? UrlPath : AbsoluteUrl).safeParse(url);
+        if (!parsed.success)
+          for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+      })
       .meta({
         description:
           'An absolute http(s) URL, without user:password@ (refused: send credentials in a header); or, with a named connection, a path ("/v1/orders") under its base_url.',
