@@ -16,6 +16,7 @@ import {
   defineQuery,
   defineSignal,
   getExternalWorkflowHandle,
+  patched,
   proxySinks,
   setHandler,
   workflowInfo,
@@ -33,6 +34,13 @@ export const MAILBOX_BYTE_LIMIT = 1_500_000;
 const SENT_TO_LIMIT = 200;
 /** Signals a mailbox sends at once (Temporal bounds a workflow's pending external signals). */
 const FORWARD_BATCH = 200;
+/**
+ * Since this patch, events for one run are sent one after another, each once the one before is
+ * signalled, so the run receives them in the mailbox's order (signals sent at once can arrive in
+ * any order: a late run took the newest kept event instead of the oldest). Asked only for a batch
+ * with two or more events for one run, so older histories replay as they were.
+ */
+export const MAILBOX_ORDER_PATCH = 'weft-mailbox-in-order';
 /** The mailbox continues-as-new once its history holds this many events. */
 const MAILBOX_CONTINUE_AFTER = 2_000;
 
@@ -142,14 +150,20 @@ export async function eventMailbox(args: MailboxArgs): Promise<void> {
     changed = false;
     while (outbox.length > 0) {
       const batch = outbox.splice(0, FORWARD_BATCH);
-      await Promise.all(
-        batch.map(({ to, event }) =>
-          getExternalWorkflowHandle(to)
-            .signal('event', event)
-            // The run is gone (closed, or never existed): it waits for nothing any more.
-            .catch(() => void waiting.delete(to)),
-        ),
-      );
+      const byRun = new Map<string, ExternalEvent[]>();
+      for (const { to, event } of batch) byRun.set(to, [...(byRun.get(to) ?? []), event]);
+      if (byRun.size < batch.length && patched(MAILBOX_ORDER_PATCH)) {
+        await Promise.all([...byRun].map(([to, events]) => sendInOrder(to, events, waiting)));
+      } else {
+        await Promise.all(
+          batch.map(({ to, event }) =>
+            getExternalWorkflowHandle(to)
+              .signal('event', event)
+              // The run is gone (closed, or never existed): it waits for nothing any more.
+              .catch(() => void waiting.delete(to)),
+          ),
+        );
+      }
     }
     const now = Date.now();
     let expired = 0;
@@ -168,6 +182,20 @@ export async function eventMailbox(args: MailboxArgs): Promise<void> {
     if (outbox.length === 0 && (info.historyLength >= MAILBOX_CONTINUE_AFTER || info.continueAsNewSuggested)) {
       await condition(allHandlersFinished);
       return continueAsNew<typeof eventMailbox>({ ...args, resume: { events, waiting: [...waiting.entries()] } });
+    }
+  }
+}
+
+/** Sends `events` to one run in order; stops (and forgets the run) once it is gone. */
+async function sendInOrder(to: string, events: ExternalEvent[], waiting: Map<string, string>): Promise<void> {
+  const run = getExternalWorkflowHandle(to);
+  for (const event of events) {
+    try {
+      await run.signal('event', event);
+    } catch {
+      // The run is gone (closed, or never existed): it waits for nothing any more.
+      waiting.delete(to);
+      return;
     }
   }
 }
