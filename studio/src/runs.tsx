@@ -1,6 +1,6 @@
 /** Runs: the list (filters, paging) and a run's live page (graph with node states, detail, controls). */
 import { useEffect, useState } from 'react';
-import { api, route, type Definition, type Identity, type RunState } from './api.js';
+import { api, route, type Definition, type Identity, type NodeState, type RunState } from './api.js';
 import { GraphView } from './graph.js';
 import { VariableInputs, collectValues } from './start-run.js';
 import { ErrorLine, Json, go, useLoad } from './ui.js';
@@ -350,6 +350,10 @@ export function RunPage({ runId, identity }: { runId: string; identity: Identity
               <span className={`state state-${node?.status ?? 'pending'}`}>{node?.status ?? 'pending'}</span>
             </h2>
             {node?.attempts !== undefined && <p>attempts: {node.attempts}</p>}
+            {nodeDuration(state.history ?? [], selected) && (
+              <p>duration: {nodeDuration(state.history ?? [], selected)}</p>
+            )}
+            {nodeCost(node) && <p>cost: {nodeCost(node)}</p>}
             <h3>Output</h3>
             <Json value={node?.output} />
             {node?.error !== undefined && (
@@ -548,4 +552,28 @@ function VariablesBox({
       </button>
     </details>
   );
+}
+
+const CLOSED_NODE = new Set(['completed', 'failed', 'skipped', 'cancelled', 'compensated']);
+
+/**
+ * How long a node took, from its history: its first start (running or waiting) to its last close;
+ * while it is still open, since its start. Undefined before it started.
+ */
+function nodeDuration(history: NonNullable<RunState['history']>, node: string): string | undefined {
+  const own = history.filter((h) => h.node === node);
+  const start = own.find((h) => h.to === 'running' || h.to === 'waiting');
+  if (!start) return undefined;
+  const end = [...own].reverse().find((h) => h.to !== undefined && CLOSED_NODE.has(h.to));
+  const ms = Math.max(0, (end ? Date.parse(end.at) : Date.now()) - Date.parse(start.at));
+  const text = ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+  return end ? text : `${text} so far`;
+}
+
+/** A node's model cost as the state reports it (ai nodes and maps of them). */
+function nodeCost(node: NodeState | undefined): string | undefined {
+  const cost = node?.cost as { usd?: number; tokens?: { input?: number; output?: number } } | undefined;
+  if (!cost || typeof cost.usd !== 'number') return undefined;
+  const tokens = cost.tokens ? ` (${cost.tokens.input ?? 0} in, ${cost.tokens.output ?? 0} out tokens)` : '';
+  return `$${cost.usd.toFixed(4)}${tokens}`;
 }

@@ -125,6 +125,11 @@ test('acceptance 1: build a 5-node definition with the mouse, fix a pinned probl
   await page.getByTestId('node-detail').getByText('completed').first().waitFor(LONG);
   const variables = await page.locator('aside').innerText();
   assert.match(variables, /Hello, Ada/);
+  // The node's duration, from its history: the 3 s wait took at least 3 s.
+  await clickNode(page, 'wait1');
+  await page.getByTestId('node-detail').getByText('Node wait1').waitFor(LONG);
+  const waited = /duration: ([\d.]+) s\b/.exec(await page.getByTestId('node-detail').innerText());
+  assert.ok(waited && Number(waited[1]) >= 3, `the wait's duration: ${waited?.[0]}`);
   assert.deepEqual(problems, []);
 });
 
