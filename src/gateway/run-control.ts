@@ -362,7 +362,7 @@ export async function withBackpressure<T>(
       if (kind || deadlineHit)
         throw new HttpError(
           'unavailable',
-          `Temporal did not take the event in time (${err instanceof Error ? err.message : String(err)}); send it again with "event_id": "${eventId}"`,
+          `Temporal did not take the event in time (${err instanceof Error ? err.message : String(err)}); send the event again with "event_id": "${eventId}"`,
           undefined,
           RETRY_AFTER_S,
         );
