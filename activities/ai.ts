@@ -126,7 +126,7 @@ function egressFetch(egress: EgressGuard): typeof fetch {
     const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
     const resolution = await egress.resolve({ host: url.hostname, port, url });
     const dispatcher = await pinnedAgent(resolution);
-    return fetch(url, { ...init, redirect: 'error', dispatcher } as RequestInit);
+    return fetch(url, { ...init, redirect: 'error', dispatcher });
   };
 }
 
