@@ -19,6 +19,7 @@ import { DEFAULT_AI_PRICES, priceOf } from './ai-prices.js';
 import { compileOutputMapping, mapAnswer, repairInstruction, type OutputMapping } from './ai-output.js';
 import { ErrorTypes, nonRetryableFailure, retryableFailure, withAttempt } from './errors.js';
 import { retryDelayFromHeaders } from './retry-after.js';
+import type { Agent } from 'undici-types';
 import type { EgressGuard } from './egress.js';
 import { pinnedAgent } from './connectors/http.js';
 
@@ -121,12 +122,19 @@ export interface AiEndpoint {
  * are not followed (the endpoint's URLs never redirect, and a redirect could leave the policy).
  */
 function egressFetch(egress: EgressGuard): typeof fetch {
+  // One agent (keep-alive sockets) while the checked addresses stay the same; a new one when they change.
+  let pinned: { addresses: string; agent: Agent } | undefined;
   return async (input, init) => {
     const url = new URL(input instanceof globalThis.Request ? input.url : String(input));
     const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
     const resolution = await egress.resolve({ host: url.hostname, port, url });
-    const dispatcher = await pinnedAgent(resolution);
-    return fetch(url, { ...init, redirect: 'error', dispatcher });
+    const addresses = JSON.stringify([resolution.host, resolution.port, resolution.addresses]);
+    if (pinned?.addresses !== addresses) {
+      // Closing waits for the requests still using the old agent.
+      void pinned?.agent.close().catch(() => undefined);
+      pinned = { addresses, agent: await pinnedAgent(resolution) };
+    }
+    return fetch(url, { ...init, redirect: 'error', dispatcher: pinned.agent });
   };
 }
 
