@@ -9,6 +9,7 @@
  * Web UI, and a worker crash mid-repair resumes where it was.
  */
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletion, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { z } from 'zod';
@@ -18,6 +19,9 @@ import { DEFAULT_AI_PRICES, priceOf } from './ai-prices.js';
 import { compileOutputMapping, mapAnswer, repairInstruction, type OutputMapping } from './ai-output.js';
 import { ErrorTypes, nonRetryableFailure, retryableFailure, withAttempt } from './errors.js';
 import { retryDelayFromHeaders } from './retry-after.js';
+import type { Agent } from 'undici-types';
+import type { EgressGuard } from './egress.js';
+import { pinnedAgent } from './connectors/http.js';
 
 const DEFAULT_MAX_REPAIRS = 2;
 /** A repair needs no backoff: the model answered, it just answered wrongly. */
@@ -35,6 +39,7 @@ const Request = z.object({
   output_mapping: z.record(z.string(), z.unknown()).optional(),
   max_repairs: z.number().int().min(0).max(10).optional(),
   budgeted: z.boolean().optional(),
+  connection: z.string().optional(),
 });
 
 /** The chat completion parameters a definition may set; anything else is refused. */
@@ -96,11 +101,62 @@ export function aiEndpoint(baseURL: string | undefined): string {
   }
 }
 
-function modelFailure(caught: unknown, model: string, endpoint: string): unknown {
+/**
+ * An `ai` connection, resolved for the run's tenant by the activity: where to call, with which
+ * key (never put into an input, a result, a heartbeat or a log), and the tenant's egress policy.
+ */
+export interface AiEndpoint {
+  /** The connection's name (failures name it). */
+  name: string;
+  /** Per tenant, name and version: a rotated connection gets a new client. */
+  key: string;
+  baseURL: string;
+  apiKey: string;
+  organization?: string;
+  egress: EgressGuard;
+}
+
+/**
+ * `fetch` under the egress policy: every request's host is resolved and checked (EgressDenied
+ * when refused) and connected to at a checked address, as the http connector does; redirects
+ * are not followed (the endpoint's URLs never redirect, and a redirect could leave the policy).
+ */
+function egressFetch(egress: EgressGuard): typeof fetch {
+  // One agent (keep-alive sockets) while the checked addresses stay the same; a new one when they change.
+  let pinned: { addresses: string; agent: Agent } | undefined;
+  return async (input, init) => {
+    const url = new URL(input instanceof globalThis.Request ? input.url : String(input));
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    const resolution = await egress.resolve({ host: url.hostname, port, url });
+    const addresses = JSON.stringify([resolution.host, resolution.port, resolution.addresses]);
+    if (pinned?.addresses !== addresses) {
+      // Closing waits for the requests still using the old agent.
+      void pinned?.agent.close().catch(() => undefined);
+      pinned = { addresses, agent: await pinnedAgent(resolution) };
+    }
+    return fetch(url, { ...init, redirect: 'error', dispatcher: pinned.agent });
+  };
+}
+
+/** An OpenAI client for an `ai` connection; Temporal owns retries, so the SDK makes none. */
+export function connectionClient(endpoint: AiEndpoint, timeoutMs = DEFAULT_TIMEOUT_MS): OpenAI {
+  return new OpenAI({
+    apiKey: endpoint.apiKey,
+    baseURL: endpoint.baseURL,
+    ...(endpoint.organization === undefined ? {} : { organization: endpoint.organization }),
+    maxRetries: 0,
+    timeout: timeoutMs,
+    fetch: egressFetch(endpoint.egress),
+  });
+}
+
+export function modelFailure(caught: unknown, model: string, endpoint: string): unknown {
+  // A refusal of the egress policy (or another failure of ours) inside fetch: as it was thrown.
+  if (caught instanceof APIConnectionError && caught.cause instanceof ApplicationFailure) return caught.cause;
   if (caught instanceof APIUserAbortError || !(caught instanceof APIError)) return caught;
   // `instanceof` on the generic class narrows to APIError<any, …>; these are its real types.
   const err = caught as APIError;
-  const who = `model "${model}" at ${endpoint}`;
+  const who = model === '' ? endpoint : `model "${model}" at ${endpoint}`;
   if (err instanceof APIConnectionTimeoutError) {
     return retryableFailure(ErrorTypes.Timeout, `${who}: the request timed out`);
   }
@@ -129,9 +185,23 @@ function addUsage(total: Usage, completion: ChatCompletion): Usage {
   };
 }
 
-/** Builds `runAi` for a worker: one OpenAI client, created on first use. */
+/**
+ * Builds `runAi` for a worker: one OpenAI client for the worker's endpoint, created on first
+ * use, and one per `ai` connection version (the older versions' dropped once a newer is used).
+ */
 export function createAiActivity(config: AiConfig) {
   let client: OpenAI | undefined;
+  const connectionClients = new Map<string, OpenAI>();
+  const clientOf = (endpoint: AiEndpoint): OpenAI => {
+    let found = connectionClients.get(endpoint.key);
+    if (!found) {
+      const prefix = endpoint.key.slice(0, endpoint.key.lastIndexOf('#') + 1);
+      for (const key of connectionClients.keys()) if (key.startsWith(prefix)) connectionClients.delete(key);
+      found = connectionClient(endpoint, config.timeoutMs);
+      connectionClients.set(endpoint.key, found);
+    }
+    return found;
+  };
   const unpriced = new Set<string>();
   const prices: Record<string, Price> = { ...DEFAULT_AI_PRICES, ...config.prices };
 
@@ -175,7 +245,8 @@ export function createAiActivity(config: AiConfig) {
     );
   };
 
-  return async function runAi(input: AiRequest): Promise<AiResult> {
+  /** `endpoint`: the `ai` connection the node names, resolved by the caller; else the worker's own. */
+  return async function runAi(input: AiRequest, endpoint?: AiEndpoint): Promise<AiResult> {
     const ctx = Context.current();
     const attempt = ctx.info.attempt;
     try {
@@ -191,7 +262,7 @@ export function createAiActivity(config: AiConfig) {
 
       let completion: ChatCompletion;
       try {
-        completion = await openai().chat.completions.create(
+        completion = await (endpoint ? clientOf(endpoint) : openai()).chat.completions.create(
           {
             ...parameters,
             model,
@@ -208,7 +279,11 @@ export function createAiActivity(config: AiConfig) {
           { signal: ctx.cancellationSignal },
         );
       } catch (err) {
-        throw modelFailure(err, model, aiEndpoint(config.baseURL));
+        throw modelFailure(
+          err,
+          model,
+          endpoint ? `${aiEndpoint(endpoint.baseURL)} via connection "${endpoint.name}"` : aiEndpoint(config.baseURL),
+        );
       }
 
       const answer = completion.choices[0]?.message?.content ?? '';

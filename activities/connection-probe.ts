@@ -3,7 +3,8 @@
  * would make it (same pool code, egress policy and target naming), answered without a secret.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { connectionEnv, connectionSecretValues, type ResolvedConnection } from './connections.js';
+import { aiEndpoint, connectionClient, modelFailure } from './ai.js';
+import { aiEndpointOf, connectionEnv, connectionSecretValues, type ResolvedConnection } from './connections.js';
 import { connectionKey, type ConnectorRegistry } from './connectors/registry.js';
 import { createMask } from './mask.js';
 
@@ -37,6 +38,7 @@ export async function probeConnection(
   connection: ResolvedConnection,
 ): Promise<ProbeResult> {
   const mask = createMask(connectionSecretValues(connection));
+  if (connection.connector === 'ai') return probeAi(registry, tenant, connection, mask);
   const connector = registry.get(connection.connector);
   const probe = PROBES[connection.connector];
   if (!connector || !probe) return { ok: false, error: { type: 'UnknownConnector', message: 'nothing to test' } };
@@ -77,6 +79,29 @@ export async function probeConnection(
     return { ok: false, error: { type, message: mask.text(message) } };
   } finally {
     await registry.retire(tenant, connection.name);
+  }
+}
+
+/** An `ai` connection: its model list (`GET {base_url}/models`), a call that costs no tokens. */
+async function probeAi(
+  registry: ConnectorRegistry,
+  tenant: string,
+  connection: ResolvedConnection,
+  mask: ReturnType<typeof createMask>,
+): Promise<ProbeResult> {
+  const endpoint = aiEndpointOf(connection);
+  const client = connectionClient(
+    { name: connection.name, key: '', ...endpoint, egress: registry.egress(tenant) },
+    15_000,
+  );
+  try {
+    await client.models.list();
+    return { ok: true };
+  } catch (err) {
+    const failure = modelFailure(err, '', `${aiEndpoint(endpoint.baseURL)}/models via connection "${connection.name}"`);
+    const type = failure instanceof ApplicationFailure ? (failure.type ?? 'Error') : 'Error';
+    const message = failure instanceof Error ? failure.message : String(failure);
+    return { ok: false, error: { type, message: mask.text(message) } };
   }
 }
 

@@ -87,16 +87,20 @@ const redis: ConnectionType = {
   }),
 };
 
+/** An http(s) base URL without credentials (they go in `secret_settings`), query or fragment. */
+const BaseUrl = (credentialsHint: string) =>
+  z
+    .url({ protocol: /^https?$/, error: 'expected an absolute http(s) URL' })
+    .refine((u) => !URL.canParse(u) || (new URL(u).username === '' && new URL(u).password === ''), {
+      message: `expected a URL without user:password@; ${credentialsHint}`,
+    })
+    .refine((u) => !URL.canParse(u) || (new URL(u).search === '' && new URL(u).hash === ''), {
+      message: 'expected a URL without ?query or #fragment',
+    });
+
 const http: ConnectionType = {
   settings: z.strictObject({
-    base_url: z
-      .url({ protocol: /^https?$/, error: 'expected an absolute http(s) URL' })
-      .refine((u) => !URL.canParse(u) || (new URL(u).username === '' && new URL(u).password === ''), {
-        message: 'expected a URL without user:password@; put credentials in secret_settings.headers',
-      })
-      .refine((u) => !URL.canParse(u) || (new URL(u).search === '' && new URL(u).hash === ''), {
-        message: 'expected a URL without ?query or #fragment',
-      }),
+    base_url: BaseUrl('put credentials in secret_settings.headers'),
     /** Headers sent with every request, shown to readers (`user-agent`, `accept`, …). */
     headers: Headers.default({}),
   }),
@@ -145,13 +149,40 @@ const email: ConnectionType = {
   }),
 };
 
-/** The connectors that take a named connection, and the fields of each. */
-export const CONNECTION_TYPES: Readonly<Record<string, ConnectionType>> = { postgres, redis, http, nats, email };
-
-/** Connectors that may take one later, refused at create until then (with this reason). */
-export const UNSUPPORTED_CONNECTION_TYPES: Readonly<Record<string, string>> = {
-  ai: 'named connections of the AI endpoint are not supported yet: it uses OPENAI_BASE_URL and OPENAI_API_KEY',
+/**
+ * The AI endpoint (`ai` nodes' `connection`): an OpenAI-compatible base URL and its key. Not a
+ * registry connector: `runAi` reads it with {@link aiEndpointOf}, so it stands for no settings.
+ */
+const ai: ConnectionType = {
+  settings: z.strictObject({
+    base_url: BaseUrl('put the key in secret_settings.api_key'),
+    /** Sent as `OpenAI-Organization`. */
+    organization: Text.optional(),
+  }),
+  secrets: z.strictObject({ api_key: Secret }),
+  env: () => ({}),
 };
+
+/** The connectors that take a named connection, and the fields of each. */
+export const CONNECTION_TYPES: Readonly<Record<string, ConnectionType>> = { postgres, redis, http, nats, email, ai };
+
+/** Connectors that may take one later, refused at create until then (with this reason); none left. */
+export const UNSUPPORTED_CONNECTION_TYPES: Readonly<Record<string, string>> = {};
+
+/** The endpoint an `ai` connection stands for: what `runAi` builds its OpenAI client with. */
+export function aiEndpointOf(connection: ResolvedConnection): {
+  baseURL: string;
+  apiKey: string;
+  organization?: string;
+} {
+  const settings = ai.settings.parse(connection.settings);
+  const secrets = ai.secrets.parse(connection.secret_settings);
+  return {
+    baseURL: String(settings.base_url),
+    apiKey: String(secrets.api_key),
+    ...(typeof settings.organization === 'string' ? { organization: settings.organization } : {}),
+  };
+}
 
 /** A connection as the activity sees it, decrypted: never put into an input, a result, state or a log. */
 export interface ResolvedConnection {

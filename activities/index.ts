@@ -7,11 +7,18 @@ import { Context } from '@temporalio/activity';
 import type { PayloadCodec } from '@temporalio/common';
 import type { ConnectorCall } from '../interpreter/commands.js';
 import type { AiRequest, AiResult } from './ai-types.js';
-import { createAiActivity } from './ai.js';
+import { createAiActivity, type AiEndpoint } from './ai.js';
 import { aiConfigFromEnv, type AiConfig } from './ai-config.js';
 import { boundFailure, ErrorTypes, nonRetryableFailure, withAttempt } from './errors.js';
 import { ConnectorRegistry, connectionKey, type ConnectionScope } from './connectors/registry.js';
-import { connectionEnv, connectionSecretValues, noConnections, type ConnectionSource } from './connections.js';
+import {
+  aiEndpointOf,
+  connectionEnv,
+  connectionSecretValues,
+  noConnections,
+  type ConnectionSource,
+  type ResolvedConnection,
+} from './connections.js';
 import { createMask, valuesAt, type Mask } from './mask.js';
 import { checkOutputSize, maxNodeOutputBytesFromEnv } from './output-limit.js';
 import { resultCacheFromEnv, type CachedCall, type ResultCache } from './result-cache.js';
@@ -45,7 +52,7 @@ async function viaConnection(
   tenant: string,
   name: string,
   connector: string,
-): Promise<{ scope: ConnectionScope; secrets: string[] }> {
+): Promise<{ scope: ConnectionScope; secrets: string[]; connection: ResolvedConnection }> {
   const found = await source.resolve(tenant, name);
   if (!found) {
     await registry.retire(tenant, name);
@@ -66,6 +73,7 @@ async function viaConnection(
   return {
     scope: { name, key, env: connectionEnv(found, registry.settings()) },
     secrets: connectionSecretValues(found),
+    connection: found,
   };
 }
 
@@ -162,11 +170,30 @@ export function createActivities(deps: ActivityDeps = {}) {
     async runAi(request: AiRequest): Promise<AiResult> {
       const ctx = Context.current();
       let result: AiResult;
+      // The connection's key is masked in every failure (it never reaches a result).
+      let mask: Mask = createMask([]);
       try {
-        result = await runAi(request);
+        let endpoint: AiEndpoint | undefined;
+        if (request.connection !== undefined) {
+          // The run's tenant, from its workflow id (which the gateway sets): never from the definition.
+          const tenant = tenantOfWorkflowId(ctx.info.workflowExecution?.workflowId ?? '');
+          const via = await viaConnection(connections, registry, tenant, request.connection, 'ai').catch(
+            (err: unknown) => {
+              throw withAttempt(err, ctx.info.attempt);
+            },
+          );
+          mask = createMask(via.secrets);
+          endpoint = {
+            name: request.connection,
+            key: via.scope.key,
+            ...aiEndpointOf(via.connection),
+            egress: registry.egress(tenant),
+          };
+        }
+        result = await runAi(request, endpoint);
       } catch (err) {
         if (ctx.cancellationSignal.aborted) throw err;
-        throw boundFailure(err);
+        throw boundFailure(mask.failure(err));
       }
       try {
         // The call is paid for: the details carry usage and cost so the run still counts them.

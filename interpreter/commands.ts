@@ -51,6 +51,8 @@ export interface AiCall {
    * `{ "var": "jsonata over the answer" }` map whose evaluation is the output.
    */
   output_mapping?: Record<string, unknown>;
+  /** The tenant's named `ai` connection (the node's `connection`); only present when the node names one. */
+  connection?: string;
 }
 
 /** A child run of another stored definition. */

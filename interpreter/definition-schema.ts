@@ -84,20 +84,22 @@ const taskConfig = {
 /** A named connection of the tenant (`/v1/connections`); the same pattern as the routes' `{name}`. */
 export const CONNECTION_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
-const ConnectorCall = {
-  connector: z.string().min(1),
-  action: z.string().min(1),
-  connection: z
+const connectionName = (description: string) =>
+  z
     .string()
     .regex(
       CONNECTION_NAME_PATTERN,
       'expected a connection name: 1-63 of a-z, 0-9, "-", "_", starting with a letter or digit',
     )
-    .meta({
-      description:
-        "A named connection of the tenant (GET /v1/connections) whose settings the connector uses instead of the worker's own.",
-    })
-    .optional(),
+    .meta({ description })
+    .optional();
+
+const ConnectorCall = {
+  connector: z.string().min(1),
+  action: z.string().min(1),
+  connection: connectionName(
+    "A named connection of the tenant (GET /v1/connections) whose settings the connector uses instead of the worker's own.",
+  ),
   inputs: z.record(z.string(), z.unknown()).default({}),
 };
 
@@ -114,6 +116,9 @@ const AiBody = z.strictObject({
   system: z.string().optional(),
   parameters: z.record(z.string(), z.unknown()).optional(),
   output_mapping: z.record(z.string(), z.unknown()).optional(),
+  connection: connectionName(
+    "A named `ai` connection of the tenant (GET /v1/connections): its base_url and api_key instead of the worker's OPENAI_BASE_URL / OPENAI_API_KEY.",
+  ),
   ...taskConfig,
 });
 

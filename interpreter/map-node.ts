@@ -85,6 +85,8 @@ export async function bodyCommand(
         ...(system === undefined ? {} : { system: typeof system === 'string' ? system : JSON.stringify(system) }),
         ...(ai.parameters ? { parameters: ai.parameters } : {}),
         ...(ai.output_mapping ? { output_mapping: ai.output_mapping } : {}),
+        // Only when the node names one: calls of ai nodes without a connection stay as they were.
+        ...(ai.connection === undefined ? {} : { connection: ai.connection }),
       },
       plan: activityPlan(
         { ...ai, id: node.id, ...(node.name === undefined ? {} : { name: node.name }) },

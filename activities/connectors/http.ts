@@ -186,7 +186,7 @@ async function undiciAgent(): Promise<AgentClass> {
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 /** A dispatcher that connects only to the checked addresses, whatever DNS says by then. */
-async function pinnedAgent(resolution: EgressResolution): Promise<Agent> {
+export async function pinnedAgent(resolution: EgressResolution): Promise<Agent> {
   const AgentClass = await undiciAgent();
   const lookup = (_host: string, options: LookupOptions, callback: LookupCallback) => {
     const first = resolution.addresses[0];

@@ -96,7 +96,7 @@ export const connectionsCreateCommand: Command = {
   summary: 'create a named connection',
   details: FIELDS_HELP,
   options: {
-    connector: { type: 'string', value: 'CONNECTOR', description: 'postgres, redis, http, nats or email' },
+    connector: { type: 'string', value: 'CONNECTOR', description: 'postgres, redis, http, nats, email or ai' },
     ...fieldOptions,
   },
   arity: [1, 1],

@@ -58,7 +58,7 @@ function check(
   return [];
 }
 
-/** Problems of every `connection` of the definition's tasks, compensations and map bodies. */
+/** Problems of every `connection` of the definition's tasks, compensations, ai nodes and map bodies. */
 export function connectionProblems(definition: Definition, connections: TenantConnections): Problem[] {
   const problems: Problem[] = [];
   definition.nodes.forEach((node, i) => {
@@ -66,6 +66,12 @@ export function connectionProblems(definition: Definition, connections: TenantCo
     if (node.type === 'task') {
       problems.push(...check(node, `${at}/connection`, connections));
       if (node.compensation) problems.push(...check(node.compensation, `${at}/compensation/connection`, connections));
+    }
+    // An ai node (or map body) calls the AI endpoint: its connection must be an `ai` one.
+    if (node.type === 'ai')
+      problems.push(...check({ connector: 'ai', connection: node.connection }, `${at}/connection`, connections));
+    if (node.type === 'map' && node.ai) {
+      problems.push(...check({ connector: 'ai', connection: node.ai.connection }, `${at}/ai/connection`, connections));
     }
     if (node.type === 'map' && node.task) {
       problems.push(...check(node.task, `${at}/task/connection`, connections));

@@ -34,6 +34,9 @@ const one = {
   content: jsonContent(schema('Connection')),
 };
 const fields = Object.keys(CONNECTION_TYPES).join(', ');
+const unsupported = Object.values(UNSUPPORTED_CONNECTION_TYPES)
+  .map((reason) => ` (${reason})`)
+  .join('');
 
 export function connectionPaths(): Paths {
   return {
@@ -46,7 +49,7 @@ export function connectionPaths(): Paths {
         { '201': one, '409': noKey, ...bodyErrors },
         {
           ...body('CreateConnectionBody'),
-          description: `\`connector\` is one of ${fields} (${Object.values(UNSUPPORTED_CONNECTION_TYPES).join('; ')}). \`settings\` and \`secret_settings\` are checked against the connector's schemas (\`ConnectionSettings_<connector>\`, \`ConnectionSecretSettings_<connector>\`): an unknown field is refused at its pointer. The secret settings are encrypted (AES-256-GCM under \`WEFT_CONNECTION_KEY\`) before they are stored and are never answered again.`,
+          description: `\`connector\` is one of ${fields}${unsupported} (\`ai\`: an OpenAI-compatible endpoint, \`base_url\` and \`secret_settings.api_key\`, for \`ai\` nodes' \`connection\`). \`settings\` and \`secret_settings\` are checked against the connector's schemas (\`ConnectionSettings_<connector>\`, \`ConnectionSecretSettings_<connector>\`): an unknown field is refused at its pointer. The secret settings are encrypted (AES-256-GCM under \`WEFT_CONNECTION_KEY\`) before they are stored and are never answered again.`,
         },
       ),
     },
@@ -70,7 +73,7 @@ export function connectionPaths(): Paths {
     },
     '/v1/connections/{name}/test': {
       post: op(
-        'Test a connection: one harmless call from the gateway (postgres `SELECT 1`, redis `GET`, http `HEAD` of the base URL, nats connect and flush, email connect and log in without sending)',
+        'Test a connection: one harmless call from the gateway (postgres `SELECT 1`, redis `GET`, http `HEAD` of the base URL, nats connect and flush, email connect and log in without sending, ai `GET {base_url}/models`)',
         {
           '200': {
             description:

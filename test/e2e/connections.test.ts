@@ -4,7 +4,9 @@
  * connections; another tenant can neither name nor (forced at run time) reach them; the secret
  * settings never show in any answer, the run state, the raw history or what the process writes;
  * a replace (rotate) holds for the next run, a delete fails it with ConnectionNotFound; bad bodies
- * answer 400 naming the field. The routes work the same on both definition stores.
+ * answer 400 naming the field. The routes work the same on both definition stores. Two ai
+ * connections to two fake OpenAI servers: each ai node reaches its own server with its own key,
+ * one without a connection the worker's default; no key shows anywhere, nor crosses tenants.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -22,6 +24,7 @@ import {
   type TestRole,
 } from '../support/postgres.js';
 import { connectClient, unique } from '../support/temporal.js';
+import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 
 const KEY = randomBytes(32).toString('base64');
 /** In every secret setting: no answer, state, history or output may contain it. */
@@ -72,6 +75,9 @@ describe('named connections: two PostgreSQL databases, tenants, secrets, rotate 
   const databases: TestDatabase[] = [];
   const roles: TestRole[] = [];
   let revokeEgress: () => void;
+  /** Two endpoints of ai connections, and the worker's own (OPENAI_BASE_URL). */
+  const llms: FakeOpenAi[] = [];
+  let workerLlm: FakeOpenAi;
   const written: string[] = [];
   const originalStdout = process.stdout.write.bind(process.stdout);
   const originalStderr = process.stderr.write.bind(process.stderr);
@@ -86,8 +92,17 @@ describe('named connections: two PostgreSQL databases, tenants, secrets, rotate 
       written.push(String(chunk));
       return originalStderr(chunk as string, ...rest);
     };
-    stack = await startTestStack({ env: { WEFT_CONNECTION_KEY: KEY } });
-    revokeEgress = allowEgress(`127.0.0.1:${new URL(POSTGRES_ADMIN_URL).port || 5432}`);
+    llms.push(await startFakeOpenAi(), await startFakeOpenAi());
+    workerLlm = await startFakeOpenAi();
+    stack = await startTestStack({
+      env: { WEFT_CONNECTION_KEY: KEY },
+      ai: { baseURL: workerLlm.url, apiKey: workerLlm.apiKey },
+    });
+    // The connections' endpoints are allowed; the worker's own is the operator's and not checked.
+    revokeEgress = allowEgress(
+      `127.0.0.1:${new URL(POSTGRES_ADMIN_URL).port || 5432}`,
+      ...llms.map((llm) => `127.0.0.1:${new URL(llm.url).port}`),
+    );
     for (let i = 0; i < 2; i++) {
       const database = await createTestDatabase();
       databases.push(database);
@@ -110,6 +125,7 @@ describe('named connections: two PostgreSQL databases, tenants, secrets, rotate 
     process.stderr.write = originalStderr;
     revokeEgress?.();
     await stack?.close();
+    for (const llm of [...llms, workerLlm]) await llm?.close();
     for (const role of roles) await role.drop().catch(() => undefined);
     for (const database of databases) await database.drop();
   });
@@ -229,6 +245,169 @@ describe('named connections: two PostgreSQL databases, tenants, secrets, rotate 
     assert.deepEqual(rows, []);
   });
 
+  test("ai nodes reach their connections' endpoints with their keys, one without the worker's; no key shows", async () => {
+    const [one, two] = llms as [FakeOpenAi, FakeOpenAi];
+    for (const llm of [...llms, workerLlm]) llm.reset();
+    const answers: unknown[] = [];
+    for (const [name, llm] of [
+      ['llm-one', one],
+      ['llm-two', two],
+    ] as const) {
+      const created = await stack.call(
+        'POST',
+        '/v1/connections',
+        { name, connector: 'ai', settings: { base_url: llm.url }, secret_settings: { api_key: llm.apiKey } },
+        admin,
+      );
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.deepEqual(created.body.secret_settings, { api_key: '***' });
+      answers.push(created.body);
+    }
+    const tested = await stack.call('POST', '/v1/connections/llm-one/test', {}, admin);
+    assert.deepEqual(
+      [tested.status, tested.body.ok, tested.body.error],
+      [200, true, undefined],
+      JSON.stringify(tested.body),
+    );
+    assert.deepEqual(
+      one.requests.map((r) => [r.body, r.headers.authorization]),
+      [[undefined, `Bearer ${one.apiKey}`]],
+      "the test lists the models with the connection's key",
+    );
+    one.reset();
+
+    const ai = (id: string, connection?: string) => ({
+      id,
+      type: 'ai',
+      model: 'gpt-4o-mini',
+      prompt_template: `say ${id}`,
+      ...(connection === undefined ? {} : { connection }),
+      retry_policy: { max_attempts: 1 },
+    });
+    one.enqueue({ content: 'from one' });
+    two.enqueue({ content: 'from two' });
+    workerLlm.enqueue({ content: 'from the worker' });
+    const id = unique('two-llms');
+    const definition = {
+      id,
+      nodes: [ai('first', 'llm-one'), ai('second', 'llm-two'), ai('third')],
+      edges: [
+        { from: 'first', to: 'second' },
+        { from: 'second', to: 'third' },
+      ],
+    };
+    const submitted = await stack.call('POST', '/v1/definitions', definition, admin);
+    assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+    const { runId, outcome } = await run(id);
+    assert.equal(outcome.status, 'completed', JSON.stringify(outcome));
+    answers.push(outcome);
+    const state = await stack.call('GET', `/v1/runs/${runId}`, undefined, admin);
+    assert.deepEqual(
+      ['first', 'second', 'third'].map((node) => state.body.nodes[node].output),
+      ['from one', 'from two', 'from the worker'],
+    );
+    for (const [llm, prompt] of [
+      [one, 'say first'],
+      [two, 'say second'],
+      [workerLlm, 'say third'],
+    ] as const) {
+      assert.deepEqual(
+        llm.requests.map((r) => [r.headers.authorization, r.body.messages.at(-1).content]),
+        [[`Bearer ${llm.apiKey}`, prompt]],
+      );
+    }
+
+    // A failure names the endpoint and the connection, never the key.
+    const wrongKey = `sk-wrong-${MARKER}`;
+    const bad = await stack.call(
+      'POST',
+      '/v1/connections',
+      { name: 'llm-bad', connector: 'ai', settings: { base_url: one.url }, secret_settings: { api_key: wrongKey } },
+      admin,
+    );
+    assert.equal(bad.status, 201, JSON.stringify(bad.body));
+    const failedTest = await stack.call('POST', '/v1/connections/llm-bad/test', {}, admin);
+    assert.equal(failedTest.body.ok, false, JSON.stringify(failedTest.body));
+    assert.match(failedTest.body.error.message, /127\.0\.0\.1:\d+\/v1\/models via connection "llm-bad" answered 401/);
+    answers.push(failedTest.body);
+    const badId = unique('bad-llm');
+    assert.equal(
+      (await stack.call('POST', '/v1/definitions', { id: badId, nodes: [ai('only', 'llm-bad')] }, admin)).status,
+      201,
+    );
+    const failed = await run(badId);
+    assert.equal(failed.outcome.status, 'failed', JSON.stringify(failed.outcome));
+    assert.equal(failed.outcome.error.type, 'ModelError', JSON.stringify(failed.outcome));
+    assert.match(
+      failed.outcome.error.message,
+      /at http:\/\/127\.0\.0\.1:\d+\/v1 via connection "llm-bad" answered 401/,
+    );
+    answers.push(failed.outcome);
+
+    const everything = JSON.stringify(answers) + (await seen(runId)) + (await seen(failed.runId)) + written.join('');
+    assert.ok(everything.includes('llm-one'), 'the scan sees the answers');
+    for (const key of [one.apiKey, two.apiKey, MARKER]) assert.ok(!everything.includes(key), 'a key showed');
+
+    // Another tenant can neither name them nor, forced at run time, reach them.
+    const refused = await stack.call('POST', '/v1/definitions', definition, otherAdmin);
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.deepEqual(
+      (refused.body.error.details as Array<{ path: string }>).map((p) => p.path),
+      ['/nodes/0/connection', '/nodes/1/connection'],
+    );
+    const crossing = unique('crossing-llm');
+    const own = await stack.call(
+      'POST',
+      '/v1/connections',
+      { name: 'llm-one', connector: 'ai', settings: { base_url: two.url }, secret_settings: { api_key: 'sk-other' } },
+      otherAdmin,
+    );
+    assert.equal(own.status, 201, JSON.stringify(own.body));
+    const single = { id: crossing, nodes: [ai('only', 'llm-one')] };
+    assert.equal((await stack.call('POST', '/v1/definitions', single, otherAdmin)).status, 201);
+    assert.equal((await stack.call('DELETE', '/v1/connections/llm-one', undefined, otherAdmin)).status, 204);
+    one.reset();
+    const crossed = await run(crossing, otherAdmin);
+    assert.equal(crossed.outcome.status, 'failed', JSON.stringify(crossed.outcome));
+    assert.equal(crossed.outcome.error.type, 'ConnectionNotFound', JSON.stringify(crossed.outcome));
+    assert.match(crossed.outcome.error.message, /connection "llm-one" not found/);
+    assert.deepEqual(one.requests, [], "the default tenant's endpoint was not called");
+
+    // The connector types are checked both ways at submit, map bodies too.
+    const checked = await stack.call(
+      'POST',
+      '/v1/definitions/validate',
+      {
+        id: unique('wrong-kind'),
+        nodes: [
+          ai('a', 'db-two'),
+          {
+            id: 't',
+            type: 'task',
+            connector: 'postgres',
+            action: 'query',
+            connection: 'llm-two',
+            inputs: { sql: 'select 1' },
+          },
+          { id: 'm', type: 'map', items: '[1]', ai: { ...ai('x', 'nope'), id: undefined, type: undefined } },
+        ],
+      },
+      admin,
+    );
+    assert.equal(checked.status, 400, JSON.stringify(checked.body));
+    const problems = checked.body.error.details as Array<{ path: string; message: string }>;
+    const at = (path: string) => problems.find((p) => p.path === path)?.message ?? JSON.stringify(problems);
+    assert.match(
+      at('/nodes/0/connection'),
+      /connection "db-two" is a postgres connection; this call's connector is "ai"/,
+    );
+    assert.match(
+      at('/nodes/1/connection'),
+      /connection "llm-two" is a ai connection; this call's connector is "postgres"/,
+    );
+    assert.match(at('/nodes/2/ai/connection'), /connection "nope" not found/);
+  });
+
   test('a replace (rotate) holds for the next run; a delete fails the next run, naming the connection', async () => {
     const id = unique('rotate');
     const definition = { id, nodes: [writesTo(id, ['db-one', 'db-one'], 'rotated').nodes[0]] };
@@ -298,8 +477,28 @@ describe('named connections: two PostgreSQL databases, tenants, secrets, rotate 
     await bad({ name: 'Bad Name', connector: 'postgres', settings }, '/name');
     await bad({ name: 'x1', connector: 'postgres', settings, extra: 1 }, '');
     await bad({ name: 'x1', connector: 'ftp', settings }, '/connector');
-    const unsupported = await bad({ name: 'x1', connector: 'ai', settings: {} }, '/connector');
-    assert.match(unsupported[0]?.message ?? '', /not supported yet/);
+    const keyless = await bad(
+      { name: 'x1', connector: 'ai', settings: { base_url: 'http://llm.internal/v1' } },
+      '/secret_settings/api_key',
+    );
+    assert.ok(keyless.length === 1, JSON.stringify(keyless));
+    await bad(
+      { name: 'x1', connector: 'ai', settings: { base_url: 'http://llm.internal/v1', api_key: MARKER } },
+      '/settings',
+    );
+    await bad(
+      { name: 'x1', connector: 'ai', settings: { base_url: 'llm.internal' }, secret_settings: { api_key: 'k' } },
+      '/settings/base_url',
+    );
+    await bad(
+      {
+        name: 'x1',
+        connector: 'ai',
+        settings: { base_url: 'http://llm.internal/v1' },
+        secret_settings: { api_key: 'k', org: 'o' },
+      },
+      '/secret_settings',
+    );
     await bad({ name: 'x1', connector: 'postgres', settings: { ...settings, port: 'five' } }, '/settings/port');
     const misplaced = await bad(
       { name: 'x1', connector: 'postgres', settings: { ...settings, password: MARKER } },

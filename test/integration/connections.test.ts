@@ -4,7 +4,8 @@
  * connection's base URL and headers reach a real local HTTP server (and its secret header is
  * masked in what comes back); the redis connection's database is the one written to (checked
  * with a client of its own); a rotated connection is used from the next call on; another
- * tenant's run finds no connection of that name.
+ * tenant's run finds no connection of that name. An ai connection's endpoint is under the egress
+ * policy (a fake OpenAI server not allowed is never reached), and a rotated key is the next call's.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { startActivityWorker, type ActivityWorker } from '../support/activity-wo
 import { egressEntry } from '../support/egress.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import type { CallOutcome } from '../support/test-workflows.js';
+import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 
 const REDIS = process.env.WEFT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const NATS = process.env.WEFT_TEST_NATS_URL ?? '127.0.0.1:4222';
@@ -32,6 +34,10 @@ let dir: string;
 let store: SqliteDefinitionStore;
 let target: HttpTarget;
 let worker: ActivityWorker;
+/** Allowed by the worker's egress entries. */
+let llm: FakeOpenAi;
+/** Not allowed: a connection to it must never reach it. */
+let refusedLlm: FakeOpenAi;
 const redis = createClient({ url: REDIS });
 
 async function put(
@@ -66,10 +72,14 @@ before(async () => {
       json(res, 200, { path: req.path, authorization: req.headers.authorization, accept: req.headers.accept }),
   });
   await redis.connect();
+  llm = await startFakeOpenAi();
+  refusedLlm = await startFakeOpenAi();
   const port = new URL(target.url).port;
   worker = await startActivityWorker({
     registry: new ConnectorRegistry({
-      env: { WEFT_EGRESS_ALLOW: `${egressEntry(REDIS)},${egressEntry(NATS)},127.0.0.1:${port}` },
+      env: {
+        WEFT_EGRESS_ALLOW: `${egressEntry(REDIS)},${egressEntry(NATS)},127.0.0.1:${port},127.0.0.1:${new URL(llm.url).port}`,
+      },
     }),
     connections: storeConnectionSource(store.connections, KEY),
   });
@@ -78,6 +88,8 @@ before(async () => {
 after(async () => {
   await worker?.shutdown();
   await target?.close();
+  await llm?.close();
+  await refusedLlm?.close();
   await redis.quit();
   await store?.close();
   rmSync(dir, { recursive: true, force: true });
@@ -164,6 +176,44 @@ describe('named connections in the activity', () => {
     assert.equal(wrong.ok, false);
     if (!wrong.ok)
       assert.match(wrong.error.message, /connection "api" is a http connection, not one of connector "redis"/);
+  });
+
+  test("ai: the endpoint is under the egress policy; a rotated key is the next call's", async () => {
+    const ask = () =>
+      worker.call(
+        'runAi',
+        { node: 'n', model: 'gpt-4o-mini', prompt: 'hi', connection: 'llm' },
+        { maximumAttempts: 1 },
+      );
+    await put('default', 'llm', 'ai', { base_url: refusedLlm.url }, { api_key: refusedLlm.apiKey });
+    const refused = await ask();
+    assert.equal(refused.ok, false);
+    if (!refused.ok) {
+      assert.equal(refused.error.type, 'EgressDenied', refused.error.message);
+      assert.ok(!refused.error.message.includes(refusedLlm.apiKey));
+    }
+    assert.deepEqual(refusedLlm.requests, [], 'the refused endpoint was never reached');
+
+    await put('default', 'llm', 'ai', { base_url: llm.url }, { api_key: `${MARKER}-old` });
+    llm.enqueue({ content: 'unused' });
+    const wrongKey = await ask();
+    assert.equal(wrongKey.ok, false);
+    if (!wrongKey.ok) {
+      assert.equal(wrongKey.error.type, 'ModelError');
+      assert.match(wrongKey.error.message, /via connection "llm" answered 401/);
+      assert.ok(!wrongKey.error.message.includes(MARKER), wrongKey.error.message);
+    }
+    await put('default', 'llm', 'ai', { base_url: llm.url, organization: 'org-7' }, { api_key: llm.apiKey });
+    const answered = await ask();
+    assert.equal(answered.ok, true, JSON.stringify(answered));
+    assert.equal((answered.ok && (answered.value as { output: unknown }).output) || undefined, 'unused');
+    assert.deepEqual(
+      llm.requests.map((r) => [r.headers.authorization, r.headers['openai-organization']]),
+      [
+        [`Bearer ${MARKER}-old`, undefined],
+        [`Bearer ${llm.apiKey}`, 'org-7'],
+      ],
+    );
   });
 
   test('a connector failure names the connection and its target, never the secret', async () => {

@@ -1,6 +1,6 @@
 /**
  * A real local HTTP server speaking the OpenAI Chat Completions protocol, for AI step tests:
- * `POST /v1/chat/completions` answers from a scripted queue (content, status codes, headers,
+ * `GET /v1/models` lists one model (a connection test); `POST /v1/chat/completions` answers from a scripted queue (content, status codes, headers,
  * usage), checks the request the way the real endpoint does (model, messages, API key,
  * `response_format` json_schema), and logs every request. An answer may be delayed (`delay_ms`).
  */
@@ -95,6 +95,14 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      // What a connection test calls: the model list, behind the same key check.
+      if (req.method === 'GET' && req.url === '/v1/models') {
+        requests.push({ at: Date.now(), headers: req.headers, body: undefined });
+        if (req.headers.authorization !== `Bearer ${apiKey}`) {
+          return send(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } });
+        }
+        return send(res, 200, { object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model', owned_by: 'fake' }] });
+      }
       if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
         return send(res, 404, {
           error: { message: `no route ${req.method} ${req.url}`, type: 'invalid_request_error' },

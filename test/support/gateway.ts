@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AiConfig } from '../../activities/ai-config.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
@@ -27,6 +28,8 @@ export interface TestStackOptions {
   store?: StoreKind;
   /** Extra configuration variables for the gateway. */
   env?: Record<string, string>;
+  /** The worker's own AI endpoint (`OPENAI_BASE_URL`, …), such as a fake OpenAI server's. */
+  ai?: AiConfig;
 }
 
 export interface TestStack {
@@ -66,7 +69,10 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       ? undefined
       : await startTestWorker(config.taskQueue, {
           definitions,
-          activityDeps: { connections: storeConnectionSource(definitions.connections, config.connectionKey) },
+          activityDeps: {
+            connections: storeConnectionSource(definitions.connections, config.connectionKey),
+            ...(options.ai ? { ai: options.ai } : {}),
+          },
         });
   const call: TestStack['call'] = async (method, path, body, headers = {}) => {
     const response = await fetch(`${gateway.url}${path}`, {

@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { CONNECTION_TYPES, connectionEnv, connectionSecretValues } from '../../activities/connections.js';
+import { CONNECTION_TYPES, aiEndpointOf, connectionEnv, connectionSecretValues } from '../../activities/connections.js';
+import { connectionProblems } from '../../src/gateway/connection-checks.js';
+import { WorkflowDefinition } from '../../interpreter/definition-schema.js';
 import { connectionKeyBytes, seal, unseal } from '../../src/connections/connection-crypto.js';
 
 const resolved = (connector: string, settings: Record<string, unknown>, secret_settings: Record<string, unknown>) => {
@@ -96,6 +98,81 @@ test('settings are strict: secrets in settings, unknown fields and bad values ar
   assert.ok(http);
   assert.equal(http.settings.safeParse({ base_url: 'https://u:p@api.example.com' }).success, false);
   assert.equal(http.settings.safeParse({ base_url: 'https://api.example.com/?k=1' }).success, false);
+});
+
+test('ai: base URL, organization and key make the endpoint; the key is a secret value; fields are strict', () => {
+  const connection = resolved(
+    'ai',
+    { base_url: 'https://llm.internal/v1', organization: 'org-1' },
+    { api_key: 'sk-secret' },
+  );
+  assert.deepEqual(aiEndpointOf(connection), {
+    baseURL: 'https://llm.internal/v1',
+    apiKey: 'sk-secret',
+    organization: 'org-1',
+  });
+  assert.deepEqual(connectionSecretValues(connection), ['sk-secret']);
+  const ai = CONNECTION_TYPES.ai;
+  assert.ok(ai);
+  const refused = (schema: typeof ai.settings, value: unknown) => {
+    const parsed = schema.safeParse(value);
+    assert.equal(parsed.success, false, JSON.stringify(value));
+    return parsed.error?.issues.map((i) => `${i.path.join('/')}: ${i.message}`).join('; ') ?? '';
+  };
+  assert.match(refused(ai.secrets, {}), /^api_key: /);
+  assert.match(refused(ai.secrets, { api_key: 'k', org: 'o' }), /org/);
+  assert.match(refused(ai.settings, { base_url: 'https://llm.internal', api_key: 'k' }), /api_key/);
+  assert.match(
+    refused(ai.settings, { base_url: 'ftp://llm.internal' }),
+    /^base_url: expected an absolute http\(s\) URL/,
+  );
+  assert.match(refused(ai.settings, { base_url: 'https://u:p@llm.internal' }), /secret_settings\.api_key/);
+  assert.match(refused(ai.settings, { base_url: 'https://llm.internal/v1?key=1' }), /query/);
+  assert.match(refused(ai.settings, {}), /^base_url: /);
+});
+
+test("ai nodes' and map bodies' connection: checked like a task's, against ai connections", () => {
+  const definition = WorkflowDefinition.parse({
+    id: 'd',
+    nodes: [
+      { id: 'a', type: 'ai', model: 'm', prompt_template: 'p', connection: 'llm' },
+      { id: 'b', type: 'ai', model: 'm', prompt_template: 'p', connection: 'db' },
+      { id: 'c', type: 'ai', model: 'm', prompt_template: 'p' },
+      { id: 'm', type: 'map', items: '[1]', ai: { model: 'm', prompt_template: 'p', connection: 'gone' } },
+      { id: 't', type: 'task', connector: 'postgres', action: 'query', connection: 'llm', inputs: {} },
+    ],
+  });
+  const problems = connectionProblems(
+    definition,
+    new Map([
+      ['llm', 'ai'],
+      ['db', 'postgres'],
+    ]),
+  );
+  assert.deepEqual(problems, [
+    {
+      path: '/nodes/1/connection',
+      message: 'connection "db" is a postgres connection; this call\'s connector is "ai"',
+    },
+    {
+      path: '/nodes/3/ai/connection',
+      message:
+        'connection "gone" not found: the tenant has no connection of that name (GET /v1/connections lists them)',
+    },
+    {
+      path: '/nodes/4/connection',
+      message: 'connection "llm" is a ai connection; this call\'s connector is "postgres"',
+    },
+  ]);
+  // A bad name is refused by the schema, at the field.
+  const badName = WorkflowDefinition.safeParse({
+    id: 'd',
+    nodes: [{ id: 'a', type: 'ai', model: 'm', prompt_template: 'p', connection: 'Bad Name' }],
+  });
+  assert.deepEqual(
+    badName.error?.issues.map((i) => [i.path.join('/'), i.message]),
+    [['nodes/0/connection', 'expected a connection name: 1-63 of a-z, 0-9, "-", "_", starting with a letter or digit']],
+  );
 });
 
 test('sealed secrets open only with the key, for the same tenant, name, connector and version', () => {
