@@ -20,6 +20,35 @@ export interface StoredConnection {
   updated_by: string;
 }
 
+/** A `connections` row as both stores read it; `T` is how the driver gives a timestamp. */
+export interface ConnectionRow<T = string> {
+  name: string;
+  connector: string;
+  settings: string;
+  sealed_secrets: string;
+  secret_fields: string;
+  version: number;
+  created_at: T;
+  created_by: string;
+  updated_at: T;
+  updated_by: string;
+}
+
+/** The columns of a {@link ConnectionRow}, as both stores select them. */
+export const CONNECTION_COLUMNS =
+  'name, connector, settings, sealed_secrets, secret_fields, version, created_at, created_by, updated_at, updated_by';
+
+/** A row as the stored connection it holds (the JSON columns parsed), with its times as ISO text. */
+export function storedConnection<T>(row: ConnectionRow<T>, iso: (time: T) => string): StoredConnection {
+  return {
+    ...row,
+    settings: JSON.parse(row.settings) as Record<string, unknown>,
+    secret_fields: JSON.parse(row.secret_fields) as string[],
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
 export type NewConnection = Pick<
   StoredConnection,
   'name' | 'connector' | 'settings' | 'sealed_secrets' | 'secret_fields'

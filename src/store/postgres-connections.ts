@@ -1,31 +1,18 @@
 /** The named connections of every tenant in the PostgreSQL definition store (`connections`, migration 6). */
 import type pg from 'pg';
-import type { ConnectionStore, NewConnection, StoredConnection } from './connection-store.js';
+import {
+  CONNECTION_COLUMNS,
+  storedConnection,
+  type ConnectionRow,
+  type ConnectionStore,
+  type NewConnection,
+  type StoredConnection,
+} from './connection-store.js';
 import type { Guard } from './postgres-templates.js';
 
-interface ConnectionRow {
-  name: string;
-  connector: string;
-  settings: string;
-  sealed_secrets: string;
-  secret_fields: string;
-  version: number;
-  created_at: Date;
-  created_by: string;
-  updated_at: Date;
-  updated_by: string;
-}
+type Row = ConnectionRow<Date>;
 
-const COLUMNS =
-  'name, connector, settings, sealed_secrets, secret_fields, version, created_at, created_by, updated_at, updated_by';
-
-const stored = (row: ConnectionRow): StoredConnection => ({
-  ...row,
-  settings: JSON.parse(row.settings) as Record<string, unknown>,
-  secret_fields: JSON.parse(row.secret_fields) as string[],
-  created_at: row.created_at.toISOString(),
-  updated_at: row.updated_at.toISOString(),
-});
+const stored = (row: Row): StoredConnection => storedConnection(row, (time) => time.toISOString());
 
 export class PostgresConnectionStore implements ConnectionStore {
   constructor(
@@ -36,7 +23,7 @@ export class PostgresConnectionStore implements ConnectionStore {
   create(tenant: string, c: NewConnection, actor: string): Promise<boolean> {
     return this.guarded(async () => {
       const result = await this.pool.query(
-        `INSERT INTO connections (tenant, ${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, 1, now(), $7, now(), $7)
+        `INSERT INTO connections (tenant, ${CONNECTION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, 1, now(), $7, now(), $7)
          ON CONFLICT (tenant, name) DO NOTHING`,
         [
           tenant,
@@ -54,8 +41,8 @@ export class PostgresConnectionStore implements ConnectionStore {
 
   get(tenant: string, name: string): Promise<StoredConnection | undefined> {
     return this.guarded(async () => {
-      const { rows } = await this.pool.query<ConnectionRow>(
-        `SELECT ${COLUMNS} FROM connections WHERE tenant = $1 AND name = $2`,
+      const { rows } = await this.pool.query<Row>(
+        `SELECT ${CONNECTION_COLUMNS} FROM connections WHERE tenant = $1 AND name = $2`,
         [tenant, name],
       );
       const row = rows[0];
@@ -65,8 +52,8 @@ export class PostgresConnectionStore implements ConnectionStore {
 
   list(tenant: string): Promise<StoredConnection[]> {
     return this.guarded(async () => {
-      const { rows } = await this.pool.query<ConnectionRow>(
-        `SELECT ${COLUMNS} FROM connections WHERE tenant = $1 ORDER BY name`,
+      const { rows } = await this.pool.query<Row>(
+        `SELECT ${CONNECTION_COLUMNS} FROM connections WHERE tenant = $1 ORDER BY name`,
         [tenant],
       );
       return rows.map(stored);

@@ -1,6 +1,13 @@
 /** The named connections of every tenant in the SQLite definition store's file (`connections` table). */
 import type Database from 'better-sqlite3';
-import type { ConnectionStore, NewConnection, StoredConnection } from './connection-store.js';
+import {
+  CONNECTION_COLUMNS,
+  storedConnection,
+  type ConnectionRow,
+  type ConnectionStore,
+  type NewConnection,
+  type StoredConnection,
+} from './connection-store.js';
 
 export const CONNECTION_MIGRATIONS = [
   `CREATE TABLE IF NOT EXISTS connections (
@@ -19,27 +26,9 @@ export const CONNECTION_MIGRATIONS = [
    )`,
 ];
 
-interface ConnectionRow {
-  name: string;
-  connector: string;
-  settings: string;
-  sealed_secrets: string;
-  secret_fields: string;
-  version: number;
-  created_at: string;
-  created_by: string;
-  updated_at: string;
-  updated_by: string;
-}
+type Row = ConnectionRow<string>;
 
-const COLUMNS =
-  'name, connector, settings, sealed_secrets, secret_fields, version, created_at, created_by, updated_at, updated_by';
-
-const stored = (row: ConnectionRow): StoredConnection => ({
-  ...row,
-  settings: JSON.parse(row.settings) as Record<string, unknown>,
-  secret_fields: JSON.parse(row.secret_fields) as string[],
-});
+const stored = (row: Row): StoredConnection => storedConnection(row, (time) => time);
 
 export class SqliteConnectionStore implements ConnectionStore {
   constructor(private readonly db: Database.Database) {
@@ -50,7 +39,7 @@ export class SqliteConnectionStore implements ConnectionStore {
     const now = new Date().toISOString();
     const result = this.db
       .prepare(
-        `INSERT INTO connections (tenant, ${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
+        `INSERT INTO connections (tenant, ${CONNECTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
          ON CONFLICT (tenant, name) DO NOTHING`,
       )
       .run(
@@ -70,15 +59,15 @@ export class SqliteConnectionStore implements ConnectionStore {
 
   get(tenant: string, name: string): Promise<StoredConnection | undefined> {
     const row = this.db
-      .prepare(`SELECT ${COLUMNS} FROM connections WHERE tenant = ? AND name = ?`)
-      .get(tenant, name) as ConnectionRow | undefined;
+      .prepare(`SELECT ${CONNECTION_COLUMNS} FROM connections WHERE tenant = ? AND name = ?`)
+      .get(tenant, name) as Row | undefined;
     return Promise.resolve(row ? stored(row) : undefined);
   }
 
   list(tenant: string): Promise<StoredConnection[]> {
     const rows = this.db
-      .prepare(`SELECT ${COLUMNS} FROM connections WHERE tenant = ? ORDER BY name`)
-      .all(tenant) as ConnectionRow[];
+      .prepare(`SELECT ${CONNECTION_COLUMNS} FROM connections WHERE tenant = ? ORDER BY name`)
+      .all(tenant) as Row[];
     return Promise.resolve(rows.map(stored));
   }
 
