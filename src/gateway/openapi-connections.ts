@@ -7,22 +7,9 @@ import { z } from 'zod';
 import { CONNECTION_TYPES, UNSUPPORTED_CONNECTION_TYPES } from '../../activities/connections.js';
 import { CreateConnectionBody, ReplaceConnectionBody } from './connection-routes.js';
 import { pathParam } from './openapi-access.js';
+import { schema, err, jsonContent, bodyErrors, op, body, type Paths } from './openapi-parts.js';
 import { fromZod } from './openapi-schemas.js';
 
-type Operation = Record<string, unknown>;
-type Paths = Record<string, Record<string, Operation>>;
-
-const schema = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const err = (name: string) => ({ $ref: `#/components/responses/${name}` });
-const jsonContent = (s: unknown) => ({ 'application/json': { schema: s } });
-const always = { '503': err('Unavailable') };
-const bodyErrors = { '400': err('BadRequest'), '413': err('PayloadTooLarge'), '415': err('UnsupportedMediaType') };
-const op = (summary: string, responses: Record<string, unknown>, extra: Operation = {}): Operation => ({
-  summary,
-  ...extra,
-  responses: { ...responses, ...always },
-});
-const body = (name: string) => ({ requestBody: { required: true, content: jsonContent(schema(name)) } });
 const name = pathParam('name', 'connection name');
 const noKey = {
   ...err('Conflict'),

@@ -3,21 +3,8 @@
  * (expression-routes.ts). Their bodies are the zod schemas the routes parse with.
  */
 import { pathParam } from './openapi-access.js';
+import { schema, err, jsonContent, bodyErrors, op, body, type Paths } from './openapi-parts.js';
 
-type Operation = Record<string, unknown>;
-type Paths = Record<string, Record<string, Operation>>;
-
-const schema = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const err = (name: string) => ({ $ref: `#/components/responses/${name}` });
-const jsonContent = (s: unknown) => ({ 'application/json': { schema: s } });
-const always = { '503': err('Unavailable') };
-const bodyErrors = { '400': err('BadRequest'), '413': err('PayloadTooLarge'), '415': err('UnsupportedMediaType') };
-const op = (summary: string, responses: Record<string, unknown>, extra: Operation = {}): Operation => ({
-  summary,
-  ...extra,
-  responses: { ...responses, ...always },
-});
-const body = (name: string) => ({ requestBody: { required: true, content: jsonContent(schema(name)) } });
 const id = pathParam('id', 'template id');
 
 export function templatePaths(): Paths {
