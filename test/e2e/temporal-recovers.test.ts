@@ -7,7 +7,8 @@
  * and once Temporal is back the event reaches the run that was waiting for it before the outage.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -15,7 +16,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { EVENT_RESPONSE_MS } from '../../src/gateway/run-control.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
-import { freePort, startDevServer, type TemporalServer } from '../../src/temporal/dev-server.js';
+import { startDevServer, type TemporalServer } from '../../src/temporal/dev-server.js';
 import { startWorker, type RunningWorker } from '../../src/worker/create-worker.js';
 import { unique } from '../support/temporal.js';
 
@@ -28,9 +29,46 @@ let worker: RunningWorker;
 const quiet = () => undefined;
 const startServer = () => startDevServer({ port, headless: true, dbFile: join(dataDir, 'temporal.db'), log: quiet });
 
+/**
+ * A free port below the kernel's ephemeral range. While the server is down, the gateway and the
+ * worker keep connecting to its port; were it an ephemeral port, one of those connects could be
+ * given the very same port as its own end (a TCP self-connect) and hold it, so the restart could
+ * not bind it.
+ */
+async function freeFixedPort(): Promise<number> {
+  const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  const ceiling = Math.min((low ?? 32768) - 1, 32767);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const candidate = 20000 + Math.floor(Math.random() * (ceiling - 20000));
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(candidate, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) return candidate;
+  }
+  throw new Error('no free port below the ephemeral range');
+}
+
+/** Starts the server again on its port, retrying while the port is not yet free; never rejects. */
+async function restartServer(): Promise<Error | undefined> {
+  const deadline = Date.now() + 120_000;
+  let lastError: Error | undefined;
+  while (Date.now() < deadline) {
+    try {
+      server = await startServer();
+      return undefined;
+    } catch (err) {
+      lastError = err as Error;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
+  return lastError;
+}
+
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'weft-recovers-'));
-  port = await freePort();
+  port = await freeFixedPort();
   server = await startServer();
   const taskQueue = unique('recovers');
   const config = loadConfig({
@@ -99,10 +137,10 @@ test(
     server = undefined;
     const answers: Array<{ status: number; ms: number; retryAfter: string | null; message?: string }> = [];
     const event = { event_type: type, correlation_key: 'R-1', payload: { amount: 7 }, event_id: 'recovers-1' };
-    let restarting: Promise<unknown> | undefined;
+    let restarting: Promise<Error | undefined> | undefined;
     for (;;) {
       // The first post meets no Temporal at all (it retries for 10 s, then 503); then it comes back while we post.
-      if (answers.length === 1) restarting = startServer().then((s) => (server = s));
+      if (answers.length === 1) restarting = restartServer();
       const begun = Date.now();
       const answer = await call('POST', '/v1/events', event);
       answers.push({
@@ -112,10 +150,12 @@ test(
         message: answer.body?.error?.message,
       });
       if (answer.status === 202) break;
+      const failed = restarting && (await Promise.race([restarting, Promise.resolve('pending')]));
+      if (failed instanceof Error) assert.fail(`Temporal did not start again: ${failed.message}`);
       assert.ok(answers.length < 200, `no 202 after ${answers.length} posts: ${JSON.stringify(answers.slice(-3))}`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    await restarting;
+    assert.equal(await restarting, undefined, 'Temporal started again');
     assert.equal(answers[0]?.status, 503, 'the post while Temporal was down');
     t.diagnostic(`answers: ${answers.map((a) => `${a.status}/${a.ms}ms`).join(', ')}`);
     const refused = answers.filter((a) => a.status !== 202);
