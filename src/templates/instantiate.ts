@@ -8,6 +8,7 @@
  * template that needs a value inside an expression puts the parameter in a variable's `default`
  * and reads `vars.<name>` in the expression.
  */
+import { isExpressionPointer } from '../../interpreter/expression-pointers.js';
 import { escapePointer } from '../../interpreter/expressions.js';
 import type { Problem } from '../../interpreter/problems.js';
 import { PARAMETER_NAME_PATTERN, type Template, type TemplateParameter } from './template-schema.js';
@@ -15,25 +16,6 @@ import { PARAMETER_NAME_PATTERN, type Template, type TemplateParameter } from '.
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 const PARAM_KEY = '$param';
-
-/**
- * Where the definition language reads a bare expression (or an expression map), as patterns over
- * JSON Pointers into the definition. A map body's fields sit under `/nodes/i/task|ai|subworkflow`.
- */
-const EXPRESSION_POINTERS: readonly RegExp[] = [
-  /^\/edges\/\d+\/when$/,
-  /^\/nodes\/\d+\/(expression|items|until|correlation_key|filters|result)$/,
-  /^\/nodes\/\d+\/assign(\/.*)?$/,
-  /^\/nodes\/\d+\/((task|ai|subworkflow)\/)?resource_limits\/concurrency_key$/,
-  /^\/nodes\/\d+\/(ai\/)?output_mapping(\/.*)?$/,
-  /^\/triggers\/\d+\/filters$/,
-  /^\/options\/(result|concurrency_key)$/,
-];
-
-/** Whether a string at `pointer` (into the definition) would be read as an expression. */
-export function isExpressionPointer(pointer: string): boolean {
-  return EXPRESSION_POINTERS.some((pattern) => pattern.test(pointer));
-}
 
 const isObject = (value: unknown): value is Record<string, Json> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);

@@ -7,34 +7,15 @@
 import { createContext, useContext, useState } from 'react';
 import { api, type Definition, type Problem } from './api.js';
 import { ErrorLine } from './ui.js';
-
-/**
- * Where the definition language reads a bare expression, as patterns over JSON Pointers into the
- * definition (the same places as `EXPRESSION_POINTERS` in src/templates/instantiate.ts).
- */
-const EXPRESSION_POINTERS: readonly RegExp[] = [
-  /^\/edges\/\d+\/when$/,
-  /^\/nodes\/\d+\/(expression|items|until|correlation_key|filters|result)$/,
-  /^\/nodes\/\d+\/assign\/[^/]+$/,
-  /^\/nodes\/\d+\/((task|ai|subworkflow)\/)?resource_limits\/concurrency_key$/,
-  /^\/nodes\/\d+\/(ai\/)?output_mapping\/[^/]+$/,
-  /^\/triggers\/\d+\/filters$/,
-  /^\/options\/(result|concurrency_key)$/,
-];
-
-/** Where strings are `{{ }}` templates: task, ai and subworkflow inputs and prompts (map bodies too). */
-const TEMPLATE_POINTERS: readonly RegExp[] = [
-  /^\/nodes\/\d+\/((task|ai|subworkflow)\/)?(compensation\/)?inputs(\/.*)?$/,
-  /^\/nodes\/\d+\/(ai\/)?(prompt_template|system)$/,
-];
+import { isExpressionPointer, isTemplatePointer } from '../../interpreter/expression-pointers.js';
 
 export type ExpressionKind = 'expression' | 'template';
 
 /** What a string at `pointer` is read as; undefined for plain data. */
 export function expressionKind(pointer: string, value: unknown): ExpressionKind | undefined {
   if (typeof value !== 'string' || value.trim() === '') return undefined;
-  if (EXPRESSION_POINTERS.some((p) => p.test(pointer))) return 'expression';
-  if (value.includes('{{') && TEMPLATE_POINTERS.some((p) => p.test(pointer))) return 'template';
+  if (isExpressionPointer(pointer)) return 'expression';
+  if (value.includes('{{') && isTemplatePointer(pointer)) return 'template';
   return undefined;
 }
 

@@ -9,7 +9,8 @@ import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import { validateDefinition } from '../../interpreter/validate-definition.js';
 import { triggerProblems } from '../../src/gateway/trigger-checks.js';
 import { checkTemplate } from '../../src/templates/check-template.js';
-import { instantiate, isExpressionPointer } from '../../src/templates/instantiate.js';
+import { isExpressionPointer } from '../../interpreter/expression-pointers.js';
+import { instantiate } from '../../src/templates/instantiate.js';
 import { STARTER_TEMPLATES } from '../../src/templates/starter.js';
 import { Template } from '../../src/templates/template-schema.js';
 
