@@ -7,7 +7,7 @@
  * The CLI version is pinned here and nowhere else.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -112,6 +112,37 @@ export function freePort(): Promise<number> {
       );
     });
   });
+}
+
+/** Whether `port` can be listened on at 127.0.0.1 right now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.unref();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free loopback port below the kernel's ephemeral range, for a server that is stopped and
+ * started again on the same port. While it is down its clients keep connecting to that port;
+ * were it ephemeral, the kernel could give one of those connects the very same port as its own
+ * end (a TCP self-connect), which then holds it and the restart cannot bind.
+ */
+export async function freeFixedPort(): Promise<number> {
+  let low = 32768;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // Not Linux: keep the common default.
+  }
+  const ceiling = Math.min(low - 1, 32767);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const candidate = 20000 + Math.floor(Math.random() * (ceiling - 20000));
+    if (await canListen(candidate)) return candidate;
+  }
+  throw new Error('no free port below the ephemeral range');
 }
 
 /** Waits until the frontend answers, or the process dies, or the deadline passes. */

@@ -7,8 +7,7 @@
  * and once Temporal is back the event reaches the run that was waiting for it before the outage.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -16,7 +15,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { EVENT_RESPONSE_MS } from '../../src/gateway/run-control.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
-import { startDevServer, type TemporalServer } from '../../src/temporal/dev-server.js';
+import { freeFixedPort, startDevServer, type TemporalServer } from '../../src/temporal/dev-server.js';
 import { startWorker, type RunningWorker } from '../../src/worker/create-worker.js';
 import { unique } from '../support/temporal.js';
 
@@ -28,43 +27,6 @@ let worker: RunningWorker;
 
 const quiet = () => undefined;
 const startServer = () => startDevServer({ port, headless: true, dbFile: join(dataDir, 'temporal.db'), log: quiet });
-
-/**
- * A free port below the kernel's ephemeral range. While the server is down, the gateway and the
- * worker keep connecting to its port; were it an ephemeral port, one of those connects could be
- * given the very same port as its own end (a TCP self-connect) and hold it, so the restart could
- * not bind it.
- */
-async function freeFixedPort(): Promise<number> {
-  const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-  const ceiling = Math.min((low ?? 32768) - 1, 32767);
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const candidate = 20000 + Math.floor(Math.random() * (ceiling - 20000));
-    const free = await new Promise<boolean>((resolve) => {
-      const probe = createServer();
-      probe.once('error', () => resolve(false));
-      probe.listen(candidate, '127.0.0.1', () => probe.close(() => resolve(true)));
-    });
-    if (free) return candidate;
-  }
-  throw new Error('no free port below the ephemeral range');
-}
-
-/** Starts the server again on its port, retrying while the port is not yet free; never rejects. */
-async function restartServer(): Promise<Error | undefined> {
-  const deadline = Date.now() + 120_000;
-  let lastError: Error | undefined;
-  while (Date.now() < deadline) {
-    try {
-      server = await startServer();
-      return undefined;
-    } catch (err) {
-      lastError = err as Error;
-      await new Promise((r) => setTimeout(r, 1_000));
-    }
-  }
-  return lastError;
-}
 
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'weft-recovers-'));
@@ -140,7 +102,19 @@ test(
     let restarting: Promise<Error | undefined> | undefined;
     for (;;) {
       // The first post meets no Temporal at all (it retries for 10 s, then 503); then it comes back while we post.
-      if (answers.length === 1) restarting = restartServer();
+      if (answers.length === 1) {
+        // Retried while the port is not yet free; settles with the last failure instead of rejecting unseen.
+        let lastError: Error | undefined;
+        const attempt = () =>
+          startServer().then(
+            (started) => (server = started),
+            (err: Error) => void (lastError = err),
+          );
+        restarting = until('Temporal to start again', attempt, 120_000).then(
+          () => undefined,
+          () => lastError ?? new Error('it never started'),
+        );
+      }
       const begun = Date.now();
       const answer = await call('POST', '/v1/events', event);
       answers.push({
