@@ -22,6 +22,7 @@ import type { TenantRuns } from '../temporal/tenant-runs.js';
 import { HttpError, notFound } from '../shared/http-error.js';
 import { mapTemporalError } from './run-service.js';
 import { triggerFilterMatches } from './trigger-checks.js';
+import { OutlivingWork } from './outliving-work.js';
 
 /** Starts a run of a definition (the gateway's RunService.start, for event triggers). */
 export type StartRun = (
@@ -67,6 +68,8 @@ export class RunControl {
     private readonly ids: TenantRuns,
     /** Counts accepted events and the runs started here (retries, event triggers). */
     private readonly metrics?: Pick<GatewayMetrics, 'runsStarted' | 'eventsAccepted'>,
+    /** Calls that go on after their answer; the gateway waits for them before it closes. */
+    private readonly outliving: OutlivingWork = new OutlivingWork(),
   ) {}
 
   private handle(runId: string) {
@@ -101,7 +104,7 @@ export class RunControl {
       });
       const result = await Promise.race([update, late]).finally(() => clearTimeout(timer));
       if (result === undefined) {
-        update.catch(() => undefined); // answered (or failed) later, when nobody waits for it
+        this.outliving.track(update); // answered (or failed) later, when nobody waits for it
         if (action.type !== 'cancel') {
           throw new HttpError(
             'unavailable',
@@ -229,6 +232,7 @@ export class RunControl {
       ),
       begun + EVENT_ACCEPT_MS + 1_000,
       accepted.event_id,
+      this.outliving,
     );
     this.metrics?.eventsAccepted.inc({ tenant: this.ids.tenant });
     const result: EventDelivery = {
@@ -254,6 +258,7 @@ export class RunControl {
             ),
             begun + EVENT_RESPONSE_MS - 500,
             accepted.event_id,
+            this.outliving,
           );
           if (created) {
             this.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'event' });
@@ -292,7 +297,7 @@ export class RunControl {
  * `work`, or 503 with Retry-After at `until` whatever it is doing (the gRPC deadline bounds each
  * call, not the client's connecting); work that still lands later is deduplicated by its event id.
  */
-async function within<T>(work: Promise<T>, until: number, eventId: string): Promise<T> {
+async function within<T>(work: Promise<T>, until: number, eventId: string, outliving: OutlivingWork): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(
@@ -308,7 +313,7 @@ async function within<T>(work: Promise<T>, until: number, eventId: string): Prom
       Math.max(0, until - Date.now()),
     );
   });
-  work.catch(() => undefined);
+  outliving.track(work);
   try {
     return await Promise.race([work, late]);
   } finally {

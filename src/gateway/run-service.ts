@@ -338,12 +338,21 @@ export class RunService {
       const reportsCost = description.memo?.reports_cost === true;
       if (description.status.name !== 'RUNNING') return await this.outcome(handle, reportsCost);
       if (waitMs <= 0) return { status: 'running' };
+      // When the wait runs out, its long poll is cancelled, not left to poll on after the answer.
+      const abort = new AbortController();
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<RunResult>((resolve) => {
-        timer = setTimeout(() => resolve({ status: 'running' }), waitMs);
+        timer = setTimeout(() => {
+          abort.abort();
+          resolve({ status: 'running' });
+        }, waitMs);
       });
+      const outcome = this.options.client.connection.withAbortSignal(abort.signal, () =>
+        this.outcome(handle, reportsCost),
+      );
+      outcome.catch(() => undefined); // settles after the answer when the wait ran out
       try {
-        return await Promise.race([this.outcome(handle, reportsCost), timeout]);
+        return await Promise.race([outcome, timeout]);
       } finally {
         clearTimeout(timer);
       }

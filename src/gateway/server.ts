@@ -31,10 +31,14 @@ import { DefinitionStats } from './definition-stats.js';
 import { startNatsEvents } from './nats-events.js';
 import { RunControl } from './run-control.js';
 import { RunListing } from './run-listing.js';
+import { OutlivingWork } from './outliving-work.js';
 import { RunService } from './run-service.js';
 import { ScheduleSync } from './schedule-sync.js';
 
 /** Temporal's execution statuses, as the `weft_runs` gauge's `status` label names them. */
+/** How long a closing gateway waits for Temporal calls that outlived their answers. */
+const CLOSE_WAIT_MS = 20_000;
+
 const COUNTED_STATUSES: Record<string, string> = {
   Running: 'running',
   Completed: 'completed',
@@ -151,6 +155,7 @@ export async function startGateway(
   const connectors = new ConnectorRegistry();
   const listing = new RunListing(config.temporalAddress, dataConverter, config.temporalTls);
   const clients = new Map<string, Client>([[config.namespace, client]]);
+  const outliving = new OutlivingWork();
   const clientFor = (namespace: string): Client => {
     let found = clients.get(namespace);
     if (!found) {
@@ -194,6 +199,7 @@ export async function startGateway(
         tenant.taskQueue,
         ids,
         metrics,
+        outliving,
       );
       return {
         runs,
@@ -284,6 +290,8 @@ export async function startGateway(
       server.closeAllConnections();
       await events?.close();
       await nonces?.close();
+      // Bounded: each such call has its own deadline, plus one retry backoff of the SDK.
+      await outliving.settled(CLOSE_WAIT_MS);
       await connection.close();
       await listing.close();
       await store.close();
