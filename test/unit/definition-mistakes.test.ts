@@ -644,6 +644,39 @@ const mistakes: Array<{ name: string; definition: Definition; problems?: Expecte
     definition: one({ id: 'ok', type: 'approval', forbid_self_approval: 'yes' }),
     problems: [['/nodes/0/forbid_self_approval', 'Invalid input: expected boolean, received string']],
   },
+  {
+    name: 'a key written as a filter: nodes["classify"] and vars["customer"]',
+    definition: router((d) => {
+      at(d.nodes, 1).inputs = {
+        url: 'http://x.test',
+        body: { hot: '{{ nodes["classify"].status }}', who: '{{ vars["customer"] }}' },
+      };
+    }),
+    problems: [
+      [
+        '/nodes/1/inputs/body/hot',
+        'JSONata reads nodes["classify"] as a filter, not a key (it keeps all of nodes); write nodes.classify',
+      ],
+      [
+        '/nodes/1/inputs/body/who',
+        'JSONata reads vars["customer"] as a filter, not a key (it keeps all of vars); write vars.customer',
+      ],
+    ],
+  },
+  {
+    name: 'a node id with a hyphen written as a filter',
+    definition: router((d) => {
+      d.nodes.push(http('send-mail'));
+      edges(d).push({ from: 'hot', to: 'send-mail' });
+      at(edges(d), 0).when = 'nodes["send-mail"].status = "completed"';
+    }),
+    problems: [
+      [
+        '/edges/0/when',
+        'JSONata reads nodes["send-mail"] as a filter, not a key (it keeps all of nodes); write nodes.`send-mail`',
+      ],
+    ],
+  },
   // Names of Object.prototype members: the run state keeps nodes and variables in plain objects,
   // where such a name reads the inherited member (a node "toString" never ran, and the run
   // completed without it).
@@ -742,7 +775,7 @@ const inScope: Array<{ name: string; definition: Definition }> = [
     definition: router((d) => {
       at(d.nodes, 1).inputs = {
         url: 'http://x.test',
-        body: { all: '{{ vars.* }}', one: '{{ $lookup(vars, "customer") }}', hot: '{{ nodes["classify"].status }}' },
+        body: { all: '{{ vars.* }}', one: '{{ $lookup(vars, "customer") }}', hot: '{{ nodes.classify.status }}' },
         query: { run: '{{ run.id }}', at: '{{ run.started_at }}', now: '{{ $now() }}', order: '{{ input.order_id }}' },
       };
     }),
