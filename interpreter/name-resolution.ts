@@ -170,7 +170,8 @@ function rootPathProblem(steps: AstNode[], scope: NameScope, shown: string): str
 
 /** The string of a `name["…"]` filter: JSONata keeps the whole value (a string is truthy), it picks no key. */
 function keyFilter(step: AstNode): string | undefined {
-  for (const stage of [...(step.stages ?? []), ...(step.predicate ?? [])] as AstNode[]) {
+  const stages = [step.stages, step.predicate].flatMap((list) => (Array.isArray(list) ? (list as AstNode[]) : []));
+  for (const stage of stages) {
     const expr = stage.expr as AstNode | undefined;
     if (expr?.type === 'string' && typeof expr.value === 'string') return expr.value;
   }
