@@ -159,9 +159,18 @@ export const EventNode = z.strictObject({
 export const ApprovalNode = z.strictObject({
   ...nodeBase,
   type: z.literal('approval'),
-  approvers: z.array(z.string().min(1, 'expected a role or a caller id')).optional(),
-  quorum: z.int().min(1).optional(),
-  forbid_self_approval: z.boolean().optional(),
+  approvers: z.array(z.string().min(1, 'expected a role or a caller id')).optional().meta({
+    description:
+      'Who may decide: roles (viewer, operator, editor, approver, admin: a caller holding the role, an admin holds them all) and caller ids ("key:<key name>", "jwt:<subject>", "local-dev"). Absent or empty: any caller allowed to approve. An entry that is neither is warned about at submit: it matches no caller.',
+  }),
+  quorum: z.int().min(1).optional().meta({
+    description:
+      'Distinct approvals needed before the node completes (default 1); one rejection rejects. A quorum above the listed caller ids, with no role listed, is refused at submit.',
+  }),
+  forbid_self_approval: z.boolean().optional().meta({
+    description:
+      'Refuses the approval of the caller who started the run (run.started_by); another approver must decide.',
+  }),
   timeout: Duration.optional(),
   on_timeout: z.enum(['reject', 'approve']).default('reject'),
 });
@@ -240,7 +249,10 @@ export const RunOptions = z.strictObject({
   }),
   max_node_visits: z.int().min(1).default(1000),
   /** The run's result, evaluated when it completes (default: its variables); an `end` node's own `result` wins. */
-  result: Expression.optional(),
+  result: Expression.optional().meta({
+    description:
+      "JSONata expression for the run's result, evaluated in the run's context when it completes (vars, input, nodes, run). Default: the run's final variables (secret ones masked), no node outputs. An end node's own result wins.",
+  }),
 });
 
 export const WorkflowDefinition = z.strictObject({

@@ -3,7 +3,9 @@
  * with warnings is still accepted (they are returned beside `valid: true`); each has the JSON
  * Pointer of the field it is about.
  */
+import { CALLER_ROLES } from './approvals.js';
 import type { Definition } from './definition-schema.js';
+import { KNOWN_ERROR_TYPES } from './error-types.js';
 import { isConstantExpression } from './name-resolution.js';
 import { nearestName } from './near-names.js';
 import type { PlacedExpression } from './expression-places.js';
@@ -94,6 +96,44 @@ function constantWhens(placed: PlacedExpression[]): Problem[] {
     }));
 }
 
+/** How the gateway names callers (src/auth): an API key, a JWT subject, the local-development caller. */
+const CALLER_ID = /^(key:.+|jwt:.+|local-dev)$/;
+
+/** An `approvers` entry that is neither a role nor a caller id matches no caller, so its node can only time out. */
+function unmatchableApprovers(definition: Definition): Problem[] {
+  const problems: Problem[] = [];
+  definition.nodes.forEach((node, i) => {
+    if (node.type !== 'approval') return;
+    (node.approvers ?? []).forEach((entry, j) => {
+      if ((CALLER_ROLES as readonly string[]).includes(entry) || CALLER_ID.test(entry)) return;
+      const near = nearestName(entry, CALLER_ROLES);
+      problems.push({
+        path: `/nodes/${i}/approvers/${j}`,
+        message: `approver "${entry}" is neither a role (${CALLER_ROLES.join(', ')}) nor a caller id ("key:<key name>", "jwt:<subject>" or "local-dev"), so no caller can match it; did you mean ${near === undefined ? `"key:${entry}" or "jwt:${entry}"` : `"${near}"`}?`,
+      });
+    });
+  });
+  return problems;
+}
+
+/** A handler's `match.error_type` that no failure has: a misspelt type never matches. */
+function unknownErrorTypes(definition: Definition): Problem[] {
+  const problems: Problem[] = [];
+  definition.error_handlers.forEach((handler, i) => {
+    const types = handler.match?.error_type;
+    const list = asList(types) ?? [];
+    list.forEach((type, j) => {
+      if (KNOWN_ERROR_TYPES.includes(type)) return;
+      const near = nearestName(type, KNOWN_ERROR_TYPES);
+      problems.push({
+        path: `/error_handlers/${i}/match/error_type${Array.isArray(types) ? `/${j}` : ''}`,
+        message: `handler "${handler.id}": no failure has the error type "${type}" (connectors fail with types such as HttpError, Timeout, SqlError; the engine with Rejected, ExpressionError, …), so it never matches${near === undefined ? '' : `; did you mean "${near}"?`}`,
+      });
+    });
+  });
+  return problems;
+}
+
 /** Every warning of a valid definition. */
 export function definitionWarnings(definition: Definition, placed: PlacedExpression[]): Problem[] {
   return [
@@ -101,5 +141,7 @@ export function definitionWarnings(definition: Definition, placed: PlacedExpress
     ...unreachableHandlers(definition),
     ...conditionsWithoutDefault(definition),
     ...constantWhens(placed),
+    ...unmatchableApprovers(definition),
+    ...unknownErrorTypes(definition),
   ];
 }

@@ -115,7 +115,9 @@ function rootPathProblem(steps: AstNode[], scope: NameScope, shown: string): str
     const name = literalName(step);
     if (name === undefined) break;
     names.push(name);
-    // After a filter (`nodes["a"]`, `vars.items[0]`) the names that follow are not the context's.
+    const key = keyFilter(step);
+    if (key !== undefined) return keyFilterProblem(shown + names.join('.'), key);
+    // After a filter (`vars.items[0]`) the names that follow are not the context's; a string filter is refused above.
     if (step.stages !== undefined || step.predicate !== undefined) break;
   }
   const [root, second, third] = names;
@@ -164,6 +166,21 @@ function rootPathProblem(steps: AstNode[], scope: NameScope, shown: string): str
     default:
       return undefined;
   }
+}
+
+/** The string of a `name["…"]` filter: JSONata keeps the whole value (a string is truthy), it picks no key. */
+function keyFilter(step: AstNode): string | undefined {
+  const stages = [step.stages, step.predicate].flatMap((list) => (Array.isArray(list) ? (list as AstNode[]) : []));
+  for (const stage of stages) {
+    const expr = stage.expr as AstNode | undefined;
+    if (expr?.type === 'string' && typeof expr.value === 'string') return expr.value;
+  }
+  return undefined;
+}
+
+function keyFilterProblem(path: string, key: string): string {
+  const step = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : `\`${key.replaceAll('`', '')}\``;
+  return `JSONata reads ${path}["${key}"] as a filter, not a key (it keeps all of ${path}); write ${path}.${step}`;
 }
 
 function fieldProblem(

@@ -96,6 +96,12 @@ export const BOUNDED_MESSAGES_PATCH = 'weft-bounded-failure-messages';
 export const BUDGET_EVERY_CALL_PATCH = 'weft-budget-every-call';
 /** Marks runs with a budget whose AI calls say so (`budgeted`): the activity refuses a model without a price. */
 export const AI_BUDGETED_PATCH = 'weft-ai-budgeted';
+/**
+ * Marks runs that started a child while another child was running: the new child gets what is
+ * left of the budget minus what the running ones were handed, so children at once cannot spend
+ * it more than once. Older runs gave each child the whole remainder.
+ */
+export const CHILD_BUDGET_RESERVE_PATCH = 'weft-child-budget-reserve';
 /** Marks runs in which a node failed with StateTooLarge (`interpreter/state-size.ts`); older runs grew the state unbounded. */
 export const STATE_BOUND_PATCH = 'weft-state-bound';
 /** Marks runs whose connector calls name the params rendered from secret-derived values (`call.mask`). */
@@ -304,6 +310,8 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   const publishStatus = statusPublisher();
   const scopes = new Map<string, CancellationScope>();
   const running = new Set<string>(); // activities and child runs in flight (not timers)
+  // What each running child was handed of the budget; its cost counts in the run's when it ends.
+  const reserved = new Map<string, number>();
   const canAfter = args.continue_as_new_after ?? DEFAULT_CONTINUE_AS_NEW_AFTER;
   let continueDue = false;
   let closing: Extract<Command, { type: 'complete' | 'fail' }> | undefined;
@@ -458,7 +466,13 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     });
     const childId = `${info.workflowId}.${exec.replace('#', '-').replace('/', '-')}`;
     const reporting = patched(CHILD_COST_PATCH);
-    const budget = remainingBudget(program, state);
+    const left = remainingBudget(program, state);
+    let handed = 0;
+    for (const usd of reserved.values()) handed += usd;
+    // patched() only when a sibling holds part of the budget, so other runs' histories are unchanged.
+    const budget =
+      left !== undefined && handed > 0 && patched(CHILD_BUDGET_RESERVE_PATCH) ? Math.max(0, left - handed) : left;
+    if (budget !== undefined && reporting) reserved.set(exec, budget);
     const child: ChildArgs = budget === undefined ? {} : { budget_usd: budget };
     scope
       .run(async () => {
@@ -488,9 +502,12 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
         });
       })
       .then(
-        (output) =>
-          settle(exec, { type: 'child_completed', exec, ...(reporting ? readChildOutcome(output) : { output }) }),
+        (output) => {
+          reserved.delete(exec);
+          settle(exec, { type: 'child_completed', exec, ...(reporting ? readChildOutcome(output) : { output }) });
+        },
         (err: unknown) => {
+          reserved.delete(exec);
           const f = failureOf(err, 1);
           const error = { type: f.type, message: f.message };
           settle(exec, { type: 'child_failed', exec, error, ...(f.cost ? { cost: f.cost } : {}) });

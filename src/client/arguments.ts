@@ -3,14 +3,20 @@
  * the argument, so it exits 2 before anything is sent.
  */
 import { readFile } from 'node:fs/promises';
+import { jsonSyntaxPosition } from '../shared/json-position.js';
 import { UsageError } from './errors.js';
 
-/** `text` parsed as JSON; `what` names the argument in the error (`--input`). */
+/**
+ * `text` parsed as JSON; `what` names the argument in the error (`--input`), which says where the
+ * text stops being JSON by line and column (as the gateway does), not by Node's character offset.
+ */
 export function jsonArgument(what: string, text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new UsageError(`${what} is not valid JSON: ${(err as Error).message}`);
+    const at = jsonSyntaxPosition(text);
+    const where = at ? `at line ${at.line}, column ${at.column}, expected ${at.expected}` : (err as Error).message;
+    throw new UsageError(`${what} is not valid JSON: ${where}`);
   }
 }
 

@@ -81,6 +81,9 @@ const AUDITED = new Map<string, AuditedRoute>([
   ['POST /v1/connections/{name}/test', { action: 'connection.test', target: param('name') }],
 ]);
 
+/** Every `action` the audit log writes for a known route (others are logged under their route key). */
+export const AUDIT_ACTIONS: readonly string[] = [...AUDITED.values()].map((route) => route.action);
+
 /** Routes that take a body but change nothing: checking a definition, encoding and decoding payloads. */
 const READ_ONLY_POSTS = new Set([
   'POST /v1/definitions/validate',

@@ -6,7 +6,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Problem } from '../../interpreter/problems.js';
 import { HttpError, validationFailed } from '../shared/http-error.js';
 import { StoreUnavailableError } from '../store/definition-store.js';
-import { jsonSyntaxPosition } from './json-position.js';
+import { jsonSyntaxPosition } from '../shared/json-position.js';
 
 export function sendError(res: Response, error: HttpError): void {
   const body: { code: string; message: string; details?: Problem[] } = { code: error.code, message: error.message };

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
+import { AUDIT_ACTIONS } from './audit.js';
 import { CodecBody } from './codec-routes.js';
 import { accessPaths, pathParam, securitySchemes, withAccess } from './openapi-access.js';
 import { Approval, EventBody, Variables, bodies } from './control-routes.js';
@@ -343,8 +344,7 @@ function paths(): Record<string, Record<string, Operation>> {
         'The audit log of mutations made through the gateway, newest first',
         {
           '200': {
-            description:
-              '`{ items: [{ at, actor, action, target, request_id, status, error_code? }] }`; `action` is one of definition.submit, definition.activate, run.start, webhook.start, run.pause, run.resume, run.cancel, run.retry, run.skip, run.set_variables, run.approve, event.deliver',
+            description: `\`{ items: [{ at, actor, action, target, request_id, status, error_code? }] }\`; \`action\` is one of ${AUDIT_ACTIONS.join(', ')} (a mutating route not named so is logged under its route key, such as \`POST /v1/runs/{run_id}/terminate\`)`,
           },
           '400': err('BadRequest'),
         },

@@ -310,9 +310,17 @@ export class RunService {
 
   /** The run state for running and closed runs (answered by the workflow's state query). */
   async state(runId: string): Promise<RunStateView> {
+    const handle = this.handle(runId);
     try {
       // `workflow_id` in the state stays Temporal's id (`<tenant>/<run id>`), as the Web UI shows it.
-      return await this.handle(runId).query<RunStateView>('state');
+      const state = await handle.query<RunStateView>('state');
+      if (state.status !== 'running' && state.status !== 'paused') return state;
+      // Terminated (cancel {"force": true}) or timed out, the run never recorded its own end: the
+      // query replays it up to there, still running. Temporal knows it closed.
+      const description = await handle.describe();
+      if (description.status.name === 'RUNNING') return state;
+      const reportsCost = description.memo?.reports_cost === true;
+      return closedByTemporal(state, await this.outcome(handle, reportsCost));
     } catch (err) {
       return mapTemporalError(err, runId);
     }
@@ -370,6 +378,30 @@ export class RunService {
       return closedWithError(err);
     }
   }
+}
+
+/**
+ * The state of a run that Temporal closed without the run's taking part (terminated, timed out):
+ * the outcome `/result` answers (`failed` with `Terminated` or `Timeout`), and the nodes that were
+ * still pending, running or waiting `cancelled`, since none of them will ever go on.
+ */
+export function closedByTemporal(state: RunStateView, outcome: RunResult): RunStateView {
+  const nodes = Object.fromEntries(
+    Object.entries(state.nodes).map(([id, node]) => [
+      id,
+      ['pending', 'running', 'waiting'].includes(node.status) ? { ...node, status: 'cancelled' as const } : node,
+    ]),
+  );
+  const { pause_reason: _paused, ...rest } = state;
+  return {
+    ...rest,
+    status: outcome.status === 'running' ? state.status : outcome.status,
+    current_node: null,
+    active_nodes: [],
+    nodes,
+    ...(outcome.error ? { error: outcome.error } : {}),
+    ...('result' in outcome ? { result: outcome.result } : {}),
+  };
 }
 
 function closedWithError(err: WorkflowFailedError): RunResult {

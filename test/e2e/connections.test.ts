@@ -83,7 +83,8 @@ describe('named connections: two PostgreSQL databases, tenants, secrets, rotate 
   const originalStderr = process.stderr.write.bind(process.stderr);
 
   before(async () => {
-    // Everything this process writes (the worker's and the gateway's logs among it) is kept to be scanned.
+    // Everything this process writes is kept to be scanned, and the gateway's and the worker's
+    // logs at level info (the stack's are silent unless asked).
     process.stdout.write = (chunk: unknown, ...rest: never[]) => {
       written.push(String(chunk));
       return originalStdout(chunk as string, ...rest);
@@ -97,6 +98,7 @@ describe('named connections: two PostgreSQL databases, tenants, secrets, rotate 
     stack = await startTestStack({
       env: { WEFT_CONNECTION_KEY: KEY },
       ai: { baseURL: workerLlm.url, apiKey: workerLlm.apiKey },
+      logs: written,
     });
     // The connections' endpoints are allowed; the worker's own is the operator's and not checked.
     revokeEgress = allowEgress(
@@ -210,6 +212,11 @@ describe('named connections: two PostgreSQL databases, tenants, secrets, rotate 
     answers.push(audit.body);
     const everything = JSON.stringify(answers) + (await seen(runId)) + written.join('');
     assert.ok(everything.includes('db-one'), 'the scan sees the answers');
+    // The logs are really scanned: the gateway logged the run it started.
+    assert.ok(
+      written.some((line) => line.includes('"msg":"run started"') && line.includes(runId)),
+      'the gateway logs are captured',
+    );
     assert.ok(!everything.includes(MARKER), 'a secret setting showed');
   });
 
@@ -453,8 +460,18 @@ describe('named connections: two PostgreSQL databases, tenants, secrets, rotate 
     assert.equal(deleted.outcome.status, 'failed');
     assert.equal(deleted.outcome.error.type, 'ConnectionNotFound');
     assert.match(deleted.outcome.error.message, /connection "db-one" not found/);
+    // The rotations, the delete and the first case's test are in the default tenant's audit log.
+    const audit = await stack.call('GET', '/v1/audit?limit=1000', undefined, admin);
+    assert.equal(audit.status, 200, JSON.stringify(audit.body));
+    const entries = (audit.body.items as Array<{ action: string; target: string; tenant: string; status: number }>)
+      .filter((e) => e.action.startsWith('connection.') && e.tenant === 'default' && e.status < 400)
+      .map((e) => `${e.action} ${e.target}`);
+    for (const entry of ['connection.test db-two', 'connection.replace db-one', 'connection.delete db-one']) {
+      assert.ok(entries.includes(entry), `no "${entry}" in the audit log: ${JSON.stringify(entries)}`);
+    }
+    assert.equal(entries.filter((e) => e === 'connection.replace db-one').length, 2, JSON.stringify(entries));
     const everything =
-      JSON.stringify([replaced.body, rotated.body, deleted.outcome]) +
+      JSON.stringify([replaced.body, rotated.body, deleted.outcome, audit.body]) +
       (await seen(afterRotate.runId)) +
       written.join('');
     assert.ok(!everything.includes(MARKER), 'a secret setting showed');

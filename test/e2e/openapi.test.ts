@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type express from 'express';
 import { z } from 'zod';
 import { WorkflowDefinition } from '../../interpreter/definition-schema.js';
+import { AUDIT_ACTIONS } from '../../src/gateway/audit.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 
 let stack: TestStack;
@@ -137,5 +138,22 @@ describe('OpenAPI', () => {
     assert.deepEqual(doc.components.schemas.Definition, embedded);
     const bodyRef = doc.paths['/v1/definitions'].post.requestBody.content['application/json'].schema.$ref;
     assert.equal(bodyRef, '#/components/schemas/Definition');
+  });
+
+  test('the audit log documents every action it writes; approval and result fields are described', async () => {
+    const doc = (await stack.call('GET', '/v1/openapi.json')).body;
+    const described: string = doc.paths['/v1/audit'].get.responses['200'].description;
+    for (const action of ['connection.create', 'connection.replace', 'connection.delete', 'connection.test'])
+      assert.ok(AUDIT_ACTIONS.includes(action), action);
+    for (const action of AUDIT_ACTIONS) assert.ok(described.includes(action), `${action} is not in: ${described}`);
+    const schema = (await stack.call('GET', '/v1/schema/definition.json')).body;
+    const text = JSON.stringify(schema);
+    for (const description of [
+      'Who may decide: roles',
+      'Distinct approvals needed',
+      'Refuses the approval of the caller',
+    ])
+      assert.ok(text.includes(description), description);
+    assert.match(schema.properties.options.properties.result.description, /final variables/);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * A poisoned run — one whose workflow task fails every time, so it can never take an Update —
  * is still stopped through the API: cancel falls back to Temporal's cancellation (202, never
- * 500), and cancel with `{"force": true}` terminates it.
+ * 500), and cancel with `{"force": true}` terminates it. A terminated run reads as closed.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -52,5 +52,56 @@ test(
     assert.equal((await handle.describe()).status.name, 'TERMINATED');
     const again = await stack.call('POST', `/v1/runs/${runId}/cancel`, { force: true });
     assert.equal(again.status, 409, JSON.stringify(again.body));
+  },
+);
+
+/** Polls the run's state until `done` holds for it (generous: the machine may be busy). */
+async function stateWhen(runId: string, done: (state: any) => boolean): Promise<any> {
+  let state: any;
+  for (let i = 0; i < 300; i++) {
+    state = (await stack.call('GET', `/v1/runs/${runId}`)).body;
+    if (done(state)) return state;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.fail(`the run never reached the expected state: ${JSON.stringify(state)}`);
+}
+
+test(
+  'a run terminated by cancel {"force": true} reads as failed (Terminated), its waiting node cancelled',
+  {
+    timeout: 120_000,
+  },
+  async () => {
+    const id = unique('terminated');
+    const submitted = await stack.call('POST', '/v1/definitions', {
+      id,
+      nodes: [
+        { id: 'review', type: 'approval' },
+        { id: 'ship', type: 'set', assign: { shipped: 'true' } },
+      ],
+      edges: [{ from: 'review', to: 'ship' }],
+      variables: [{ name: 'shipped', type: 'boolean' }],
+    });
+    assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+    const started = await stack.call('POST', `/v1/definitions/${id}/runs`, {});
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const runId = started.body.run_id as string;
+    await stateWhen(runId, (s) => s?.nodes?.review?.status === 'waiting');
+
+    const forced = await stack.call('POST', `/v1/runs/${runId}/cancel`, { reason: 'wrong order', force: true });
+    assert.equal(forced.status, 202, JSON.stringify(forced.body));
+    // The run is terminated when the cancel is answered.
+    const { body: state } = await stack.call('GET', `/v1/runs/${runId}`);
+    assert.equal(state.status, 'failed', JSON.stringify(state));
+    assert.equal(state.error?.type, 'Terminated', JSON.stringify(state));
+    assert.match(state.error?.message ?? '', /wrong order/);
+    assert.equal(state.nodes.review.status, 'cancelled', JSON.stringify(state.nodes));
+    assert.equal(state.nodes.ship?.status ?? 'cancelled', 'cancelled', JSON.stringify(state.nodes));
+    assert.deepEqual(state.active_nodes, []);
+    assert.equal(state.current_node, null);
+    // The state agrees with the run's outcome.
+    const outcome = await stack.call('GET', `/v1/runs/${runId}/result`);
+    assert.equal(outcome.body.status, 'failed', JSON.stringify(outcome.body));
+    assert.equal(outcome.body.error?.type, 'Terminated');
   },
 );

@@ -3,7 +3,9 @@
  * record-events.ts) against a local OpenAI-compatible server: a map of AI calls held back by the
  * budget (weft-budget-every-call), resumed with a higher one, then a child run that starts with
  * what is left of it and reports its cost (weft-child-cost); every AI call says the run is
- * budgeted (weft-ai-budgeted). The suite replays it with the rest. Re-record only on purpose.
+ * budgeted (weft-ai-budgeted). Then two children started at once: the second is handed what the
+ * first was not (weft-child-budget-reserve), pauses for it and is resumed. The suite replays them
+ * with the rest. Re-record only on purpose.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,6 +59,46 @@ const { events } = JSON.parse(historyToJSON(await handle.fetchHistory())) as { e
 const out = fileURLToPath(new URL('../../../test/histories/ai-budget-map-child.json', import.meta.url));
 writeFileSync(out, `${JSON.stringify({ workflowId: handle.workflowId, events }, null, 1)}\n`);
 log(`ai-budget-map-child: ${events.length} events`);
+
+// Two children at once under room for one call: one is handed the remainder, the other nothing.
+fake.enqueue(
+  ...Array.from({ length: 2 }, () => (request: { body: any }) => ({
+    content: String(request.body.messages.at(-1).content),
+    usage: { prompt_tokens: 10_000, completion_tokens: 0 },
+  })),
+);
+const siblings = await startRun(client, taskQueue, {
+  id: 'budget-parallel-children',
+  options: { max_cost_usd: 0.002 },
+  nodes: [
+    { id: 'k1', type: 'subworkflow', definition: 'budget-child', inputs: {} },
+    { id: 'k2', type: 'subworkflow', definition: 'budget-child', inputs: {} },
+  ],
+});
+let held: string | undefined;
+for (let i = 0; i < 600 && held === undefined; i++) {
+  for (const node of ['k1', 'k2']) {
+    for (const n of [1, 2, 3, 4]) {
+      const id = `${siblings.workflowId}.${node}-${n}`;
+      const state = await client.workflow
+        .getHandle(id)
+        .query<{ status: string }>('state')
+        .catch(() => undefined);
+      if (state?.status === 'paused') held = id;
+    }
+  }
+  if (held === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+if (held === undefined) throw new Error('neither child paused for its budget');
+await client.workflow
+  .getHandle(held)
+  .executeUpdate('control', { args: [{ type: 'resume', by: 'record', max_cost_usd: 1 }] });
+await siblings.result();
+const parallel = JSON.parse(historyToJSON(await siblings.fetchHistory())) as { events: unknown[] };
+const parallelOut = fileURLToPath(new URL('../../../test/histories/ai-budget-parallel-children.json', import.meta.url));
+writeFileSync(parallelOut, `${JSON.stringify({ workflowId: siblings.workflowId, events: parallel.events }, null, 1)}
+`);
+log(`ai-budget-parallel-children: ${parallel.events.length} events`);
 
 await worker.shutdown();
 await connection.close();

@@ -158,6 +158,62 @@ describe('AI budgets', () => {
     assert.deepEqual(await runs.result(kid.workflowId), { status: 'completed', result: { said: 'say c3' } });
   });
 
+  test("children running at once share the parent's budget: the one started second gets what the first was not handed", async () => {
+    echoPrompt(2);
+    const child = unique('sibling').replace(/[^a-z0-9-]/g, '-');
+    await store.submit(versioned({ id: child, nodes: [ai('c1')] }), 'test');
+    // 0.002 USD: room for one call of 0.0015, not two. Both children start at once.
+    const handle = await startRun(client, taskQueue, {
+      id: 'parallel-children',
+      options: { max_cost_usd: 0.002 },
+      nodes: [
+        { id: 'k1', type: 'subworkflow', definition: child, inputs: {} },
+        { id: 'k2', type: 'subworkflow', definition: child, inputs: {} },
+      ],
+    });
+    const started = await waitForState(
+      handle,
+      (s) => s.nodes.k1?.status === 'running' && s.nodes.k2?.status === 'running',
+    );
+    assert.equal(started.status, 'running');
+    const children = async () => {
+      const { events } = await handle.fetchHistory();
+      return (events ?? []).flatMap((e) => {
+        const id = e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
+        return id ? [id] : [];
+      });
+    };
+    let ids: string[] = [];
+    for (let i = 0; i < 300 && ids.length < 2; i++) {
+      ids = await children();
+      if (ids.length < 2) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(ids.length, 2, JSON.stringify(ids));
+    // One of them was handed nothing: the other holds the whole remainder until it ends.
+    const handles = ids.map((id) => client.workflow.getHandle(id));
+    let held: { handle: (typeof handles)[number]; state: Awaited<ReturnType<typeof runState>> } | undefined;
+    for (let i = 0; i < 600 && !held; i++) {
+      for (const h of handles) {
+        const state = await runState(h).catch(() => undefined);
+        if (state?.status === 'paused') held = { handle: h, state };
+      }
+      if (!held) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(held, 'neither child paused for its budget');
+    assert.match(held.state.pause_reason ?? '', /^budget_exceeded: .* its budget is 0 USD$/);
+    assert.equal(held.state.nodes.c1?.status, 'pending');
+    const other = handles.find((h) => h.workflowId !== held.handle.workflowId);
+    await other?.result();
+    assert.equal(fake.requests.length, 1, 'only the call the budget had room for was made');
+    const second = held.handle;
+
+    await second.executeUpdate('control', { args: [{ type: 'resume', by: 'finance', max_cost_usd: 1 }] });
+    await handle.result();
+    const parent = await runState(handle);
+    assert.equal(fake.requests.length, 2);
+    assert.ok(near(parent.cost.usd, 2 * CALL_USD), JSON.stringify(parent.cost));
+  });
+
   test("a failed child's cost still counts in its parent", async () => {
     echoPrompt(1);
     const child = unique('failing-child').replace(/[^a-z0-9-]/g, '-');

@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import type { AiConfig } from '../../activities/ai-config.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -30,6 +31,11 @@ export interface TestStackOptions {
   env?: Record<string, string>;
   /** The worker's own AI endpoint (`OPENAI_BASE_URL`, …), such as a fake OpenAI server's. */
   ai?: AiConfig;
+  /**
+   * Where the gateway's (and the worker's) log lines go, at level info, for the test to scan;
+   * absent: they log nothing.
+   */
+  logs?: string[];
 }
 
 export interface TestStack {
@@ -59,7 +65,12 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     LOG_LEVEL: 'silent',
     ...options.env,
   });
-  const gateway = await startGateway(config, createLogger('gateway', 'silent'));
+  const logs = options.logs;
+  const logger = (name: string) =>
+    logs
+      ? pino({ name, level: 'info' }, { write: (line: string) => void logs.push(line) })
+      : createLogger(name, 'silent');
+  const gateway = await startGateway(config, logger('gateway'));
   // As `npm start` does: definitions may ask the gateway whether it is healthy, and nothing else.
   const revokeEgress = allowEgress(`${gateway.url}/healthz`, `${gateway.url}/readyz`);
   // The worker reads definitions for subworkflow nodes from the gateway's store.
@@ -69,6 +80,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       ? undefined
       : await startTestWorker(config.taskQueue, {
           definitions,
+          ...(logs ? { logger: logger('worker') } : {}),
           activityDeps: {
             connections: storeConnectionSource(definitions.connections, config.connectionKey),
             ...(options.ai ? { ai: options.ai } : {}),

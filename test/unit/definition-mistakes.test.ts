@@ -644,6 +644,83 @@ const mistakes: Array<{ name: string; definition: Definition; problems?: Expecte
     definition: one({ id: 'ok', type: 'approval', forbid_self_approval: 'yes' }),
     problems: [['/nodes/0/forbid_self_approval', 'Invalid input: expected boolean, received string']],
   },
+  {
+    name: 'a key written as a filter: nodes["classify"] and vars["customer"]',
+    definition: router((d) => {
+      at(d.nodes, 1).inputs = {
+        url: 'http://x.test',
+        body: { hot: '{{ nodes["classify"].status }}', who: '{{ vars["customer"] }}' },
+      };
+    }),
+    problems: [
+      [
+        '/nodes/1/inputs/body/hot',
+        'JSONata reads nodes["classify"] as a filter, not a key (it keeps all of nodes); write nodes.classify',
+      ],
+      [
+        '/nodes/1/inputs/body/who',
+        'JSONata reads vars["customer"] as a filter, not a key (it keeps all of vars); write vars.customer',
+      ],
+    ],
+  },
+  {
+    name: 'a node id with a hyphen written as a filter',
+    definition: router((d) => {
+      d.nodes.push(http('send-mail'));
+      edges(d).push({ from: 'hot', to: 'send-mail' });
+      at(edges(d), 0).when = 'nodes["send-mail"].status = "completed"';
+    }),
+    problems: [
+      [
+        '/edges/0/when',
+        'JSONata reads nodes["send-mail"] as a filter, not a key (it keeps all of nodes); write nodes.`send-mail`',
+      ],
+    ],
+  },
+  {
+    name: 'approvers naming the role in the plural',
+    definition: one({ id: 'ok', type: 'approval', approvers: ['approvers'] }),
+    warnings: [
+      [
+        '/nodes/0/approvers/0',
+        'approver "approvers" is neither a role (viewer, operator, editor, approver, admin) nor a caller id ("key:<key name>", "jwt:<subject>" or "local-dev"), so no caller can match it; did you mean "approver"?',
+      ],
+    ],
+  },
+  {
+    name: 'approvers naming a person without the caller id form',
+    definition: one({ id: 'ok', type: 'approval', approvers: ['key:cfo', 'ann'] }),
+    warnings: [
+      [
+        '/nodes/0/approvers/1',
+        'approver "ann" is neither a role (viewer, operator, editor, approver, admin) nor a caller id ("key:<key name>", "jwt:<subject>" or "local-dev"), so no caller can match it; did you mean "key:ann" or "jwt:ann"?',
+      ],
+    ],
+  },
+  {
+    name: 'a misspelt error type in a handler',
+    definition: router((d) => {
+      d.error_handlers = [{ id: 'h', match: { node: 'hot', error_type: 'HttpErorr' }, action: 'continue' }];
+    }),
+    warnings: [
+      [
+        '/error_handlers/0/match/error_type',
+        'handler "h": no failure has the error type "HttpErorr" (connectors fail with types such as HttpError, Timeout, SqlError; the engine with Rejected, ExpressionError, …), so it never matches; did you mean "HttpError"?',
+      ],
+    ],
+  },
+  {
+    name: 'an error type no failure has, in a list',
+    definition: router((d) => {
+      d.error_handlers = [{ id: 'h', match: { error_type: ['Timeout', 'Http500'] }, action: 'continue' }];
+    }),
+    warnings: [
+      [
+        '/error_handlers/0/match/error_type/1',
+        'handler "h": no failure has the error type "Http500" (connectors fail with types such as HttpError, Timeout, SqlError; the engine with Rejected, ExpressionError, …), so it never matches',
+      ],
+    ],
+  },
   // Names of Object.prototype members: the run state keeps nodes and variables in plain objects,
   // where such a name reads the inherited member (a node "toString" never ran, and the run
   // completed without it).
@@ -742,7 +819,7 @@ const inScope: Array<{ name: string; definition: Definition }> = [
     definition: router((d) => {
       at(d.nodes, 1).inputs = {
         url: 'http://x.test',
-        body: { all: '{{ vars.* }}', one: '{{ $lookup(vars, "customer") }}', hot: '{{ nodes["classify"].status }}' },
+        body: { all: '{{ vars.* }}', one: '{{ $lookup(vars, "customer") }}', hot: '{{ nodes.classify.status }}' },
         query: { run: '{{ run.id }}', at: '{{ run.started_at }}', now: '{{ $now() }}', order: '{{ input.order_id }}' },
       };
     }),

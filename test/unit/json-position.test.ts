@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { jsonSyntaxPosition } from '../../src/gateway/json-position.js';
+import { jsonSyntaxPosition } from '../../src/shared/json-position.js';
 
 const rows: Array<[text: string, line: number, column: number, expected: string]> = [
   ['{\n  "id": "x",\n  "nodes": [1,]\n}', 3, 15, 'a value (object, array, string, number, true, false or null)'],
