@@ -398,14 +398,14 @@ function paths(): Record<string, Record<string, Operation>> {
               in: 'header',
               schema: { type: 'string', pattern: '^sha256=[0-9a-fA-F]{64}$' },
               description:
-                'required when the webhook trigger names a `secret`: `sha256=` and the hex HMAC-SHA256 of `<X-Signature-Timestamp>.<raw body>`, keyed with the secret',
+                'required when the webhook trigger names a `secret` (or send an API key instead): `sha256=` and the hex HMAC-SHA256, keyed with the secret, of `<X-Signature-Timestamp>.<raw body>`, or of the raw body alone when no `X-Signature-Timestamp` is sent',
             },
             {
               name: 'X-Signature-Timestamp',
               in: 'header',
               schema: { type: 'string', pattern: '^[0-9]{1,12}$' },
               description:
-                'required with `X-Signature`: the unix time of signing in seconds, within 5 minutes of the gateway clock. Each signed request is accepted once. Without it, `X-Signature` covers the raw body alone (the form of the HTTP contract), accepted once per 5 minutes unless the gateway sets `WEFT_WEBHOOK_BODY_ONLY_SIGNATURES=refuse`.',
+                'optional by default, recommended: the unix time of signing in seconds, covered by `X-Signature`, within 5 minutes of the gateway clock; each such signed request is accepted once. Without it, `X-Signature` covers the raw body alone (the form of the HTTP contract): accepted by default, refused as replayed (`401`) for 5 minutes after it was first accepted, then accepted again, so it can be replayed every 5 minutes. A gateway with `WEFT_WEBHOOK_BODY_ONLY_SIGNATURES=refuse` requires this header and answers `401` naming it when it is missing.',
             },
           ],
           requestBody: {

@@ -5,10 +5,17 @@
  * definitions, runs, keys and audit entries carry markers no answer to a may contain), and
  * afterwards b's definition, run, key, settings and audit log are as b left them.
  * b's named connection is neither found, replaced, tested, deleted nor accepted in a's definitions.
+ * Ids holding '/' and another tenant's name (event_id, run_id) are refused with 400 naming the
+ * field, so they never become a workflow id of another tenant. A task of tenant a naming b's
+ * secret (`secret:<b>/NAME`, the secrets file's name for it) or a name only b and the default
+ * tenant have never sends their values anywhere.
  * (Connector and egress crossings are tested with the connectors.)
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseCodecKeys } from '../../src/codec/aes-gcm-codec.js';
 import { codecFromKeys } from '../../src/codec/data-converter.js';
@@ -17,6 +24,7 @@ import { openDefinitionStore } from '../../src/store/open-store.js';
 import { startWorker, type RunningWorker } from '../../src/worker/create-worker.js';
 import { bearer, createKey, putTenant } from '../support/access.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
+import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { bounded, rawClient, type RawClient } from '../support/raw-http.js';
 import { unique } from '../support/temporal.js';
 
@@ -38,6 +46,12 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
   let routes: Array<{ method: string; template: string }>;
   let worker: RunningWorker;
   let definitions: DefinitionStore;
+  /** Secret values of b and of the default tenant, by the secrets file's names; a has none. */
+  const SECRET_NAME = 'API_TOKEN';
+  const bSecret = `${MARKER}-b-secret`;
+  const defaultSecret = `${MARKER}-default-secret`;
+  const secretsDir = mkdtempSync(join(tmpdir(), 'weft-crossing-'));
+  let target: HttpTarget;
 
   before(async () => {
     // Encrypted payloads, so the codec routes are served (and tried) too; the worker shares the keys.
@@ -47,12 +61,19 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
       env: { WEFT_CODEC_KEYS: codecKeys, WEFT_CONNECTION_KEY: randomBytes(32).toString('base64') },
     });
     definitions = await openDefinitionStore(stack.config.databaseUrl);
+    const secretsFile = join(secretsDir, 'secrets.json');
+    writeFileSync(secretsFile, JSON.stringify({ [`${b}/${SECRET_NAME}`]: bSecret, [SECRET_NAME]: defaultSecret }));
+    // Whatever a task sends, as the target saw it.
+    target = await startHttpTarget({
+      '/echo': (req, res) => json(res, 200, { seen: req.headers.authorization ?? null }),
+    });
     worker = await startWorker({
       address: stack.config.temporalAddress,
       namespace: stack.config.namespace,
       taskQueue: stack.config.taskQueue,
       definitions,
       codec: codecFromKeys(parseCodecKeys(codecKeys)),
+      activityDeps: { secrets: { env: {}, file: secretsFile } },
     });
     const root = await createKey(stack, 'root', ['admin']);
     await putTenant(stack, root, a);
@@ -131,7 +152,9 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
     client?.close();
     await worker?.shutdown();
     await definitions?.close();
+    await target?.close();
     await stack?.close();
+    rmSync(secretsDir, { recursive: true, force: true });
   });
 
   async function waitForGate(): Promise<Record<string, any>> {
@@ -198,7 +221,12 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
       case '/v1/definitions/{id}/active':
         return [{ version: '1' }];
       case '/v1/definitions/{id}/runs':
-        return [{ run_id: runId }, { run_id: `${MARKER}-new`, input: { who: 'a' } }];
+        return [
+          { run_id: runId },
+          { run_id: `${MARKER}-new`, input: { who: 'a' } },
+          // A workflow id is "<tenant>/<run id>": a run id with b's name and a '/' is refused.
+          { run_id: `${b}/${MARKER}-new` },
+        ];
       case '/v1/definitions/{id}/versions/{version}/approvals':
         return [{ approved: false }];
       case '/v1/runs/{run_id}/skip':
@@ -213,6 +241,9 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
         return [
           { event_type: eventType, correlation_key: 'k', payload: { from: 'a' } },
           { event_type: eventType, payload: { from: 'a' }, event_id: `${MARKER}-evt` },
+          // The run an event starts is "<definition>-event-<event id>": ids with '/' and b's name are refused.
+          { event_type: eventType, payload: { from: 'a' }, event_id: `${b}/${MARKER}-evt` },
+          { event_type: eventType, payload: { from: 'a' }, event_id: `${MARKER}-evt/${b}` },
         ];
       case '/v1/keys':
         return [{ name: 'a-into-b', roles: ['admin'], tenant: b }];
@@ -288,6 +319,13 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
         if (template === '/v1/definitions/validate' && JSON.stringify(body).includes(connectionName)) {
           if (response.status !== 400) return `${what}: ${response.status}, b's connection was accepted`;
         }
+        for (const field of ['event_id', 'run_id']) {
+          const id = (body as Record<string, unknown> | undefined)?.[field];
+          if (typeof id !== 'string' || !id.includes('/')) continue;
+          const paths = (response.body?.error?.details as Array<{ path: string }> | undefined)?.map((d) => d.path);
+          if (response.status !== 400 || !paths?.includes(`/${field}`))
+            return `${what}: ${response.status} ${response.text.slice(0, 200)}, expected 400 naming /${field}`;
+        }
         if (template === '/v1/events' && response.status === 202) {
           const reached = [...response.body.delivered_to, ...response.body.started];
           if (reached.length > 0) return `${what}: reached ${reached.join(', ')}`;
@@ -333,6 +371,59 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
     assert.equal(own.status, 201, JSON.stringify(own.body));
     assert.equal(own.body.version, '1', "a's definition of that id is a's own, its first version");
     assert.ok(!JSON.stringify(own.body).includes(`${MARKER} description`));
+  });
+
+  test("a task of tenant a naming b's secret never sends it (nor the default tenant's)", async () => {
+    const id = `${MARKER}-secrets`;
+    const call = (node: string, authorization: string) => ({
+      id: node,
+      type: 'task',
+      connector: 'http',
+      action: 'request',
+      inputs: { url: `${target.url}/echo`, headers: { authorization } },
+      retry_policy: { max_attempts: 1 },
+    });
+    const submitted = await stack.call(
+      'POST',
+      '/v1/definitions',
+      {
+        id,
+        nodes: [
+          // The secrets file's own name for b's secret: not a reference at all ('/' is not in a
+          // secret's name), so the text is sent as it is.
+          call('prefixed', `secret:${b}/${SECRET_NAME}`),
+          // A name b (and the default tenant) have and a has not: not found in a.
+          call('plain', `secret:${SECRET_NAME}`),
+          { id: 'caught', type: 'set', assign: { caught: 'true' } },
+        ],
+        edges: [
+          { from: 'prefixed', to: 'plain' },
+          { from: 'plain', to: 'caught', on: 'error' },
+        ],
+      },
+      aAdmin,
+    );
+    assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+    const run = await stack.call('POST', `/v1/definitions/${id}/runs`, { input: {} }, aAdmin);
+    assert.equal(run.status, 201, JSON.stringify(run.body));
+    let outcome = await stack.call('GET', `/v1/runs/${run.body.run_id as string}/result?wait=true`, undefined, aAdmin);
+    for (let i = 0; i < 10 && outcome.body.status === 'running'; i++)
+      outcome = await stack.call('GET', `/v1/runs/${run.body.run_id as string}/result?wait=true`, undefined, aAdmin);
+    assert.equal(outcome.body.status, 'completed', JSON.stringify(outcome.body));
+    const state = await stack.call('GET', `/v1/runs/${run.body.run_id as string}`, undefined, aAdmin);
+    assert.equal(state.status, 200, JSON.stringify(state.body));
+    assert.equal(state.body.nodes.prefixed?.status, 'completed', JSON.stringify(state.body.nodes.prefixed));
+    assert.deepEqual(state.body.nodes.prefixed.output.body, { seen: `secret:${b}/${SECRET_NAME}` });
+    assert.equal(state.body.nodes.plain?.error?.type, 'SecretNotFound', JSON.stringify(state.body.nodes.plain));
+    const seen = JSON.stringify(target.requests);
+    assert.equal(target.requests.length, 1, `the target saw ${seen}`);
+    for (const value of [bSecret, defaultSecret]) {
+      assert.ok(!seen.includes(value), `a secret of another tenant reached the target: ${seen}`);
+      assert.ok(
+        !JSON.stringify([outcome.body, state.body]).includes(value),
+        'a secret of another tenant is in the run',
+      );
+    }
   });
 
   test("afterwards, tenant b's definition, run, key, settings and audit log are as b left them", async () => {

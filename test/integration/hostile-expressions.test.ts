@@ -157,6 +157,12 @@ describe('hostile expressions on a worker', () => {
  * crashes); trigger filters are exercised through POST /v1/events. Meanwhile long heavy runs are
  * cancelled through the API, and a canary run of another tenant must complete.
  */
+/**
+ * The bound SECURITY.md ("Fair shares of a worker") states for another tenant's one-node run
+ * behind the hostile runs: 10 minutes (measured 87–167 s on the loaded 2-core machine).
+ */
+const CANARY_BOUND_MS = 10 * 60_000;
+
 describe('hostile expressions in every place, on a loaded machine', () => {
   let stack: TestStack;
   let canaryKey: string;
@@ -408,7 +414,8 @@ describe('hostile expressions in every place, on a loaded machine', () => {
         ],
       });
       const cancellable: string[] = [];
-      for (let i = 0; i < 1; i++) {
+      // A sample of them: one is cancelled while the hostile runs are in flight, the rest after.
+      for (let i = 0; i < 3; i++) {
         const id = idOf('endless');
         const submitted = await call('POST', '/v1/definitions', loop(id));
         assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
@@ -448,6 +455,18 @@ describe('hostile expressions in every place, on a loaded machine', () => {
       for (let i = 0; i < toStart.length; i += 10)
         await Promise.all(toStart.slice(i, i + 10).map(([place, e]) => startOne(place, e)));
 
+      /** Cancels an endless heavy run through the API: 202, and it ends cancelled. */
+      const cancelRun = async (runId: string) => {
+        const res = await call('POST', `/v1/runs/${runId}/cancel`, { reason: 'hostile suite' });
+        assert.equal(res.status, 202, `${runId}: ${JSON.stringify(res.body)}`);
+        let outcome = await call('GET', `/v1/runs/${runId}/result?wait=true`);
+        for (let i = 0; i < 10 && outcome.body.status === 'running'; i++)
+          outcome = await call('GET', `/v1/runs/${runId}/result?wait=true`);
+        assert.equal(outcome.body.status, 'cancelled', `${runId}: ${JSON.stringify(outcome.body)}`);
+      };
+      // While every hostile run is in flight.
+      await cancelRun(cancellable[0] as string);
+
       // The canary of another tenant, started while the hostile runs are in flight.
       const canaryStart = Date.now();
       const canaryDefinition = {
@@ -474,10 +493,10 @@ describe('hostile expressions in every place, on a loaded machine', () => {
         assert.equal(health.status, 200);
       }
 
-      // Bound (SECURITY.md, Fair shares of a worker): it completes within 10 minutes while the hostile
-      // runs are in flight — tasks are served first come, first served (each wait is 60 s; at most 10).
+      // Bound (SECURITY.md, Fair shares of a worker): it completes within CANARY_BOUND_MS while the
+      // hostile runs are in flight — tasks are served first come, first served (each wait is 60 s).
       let canaryResult = { status: 0, body: { status: 'running' } as any };
-      for (let i = 0; i < 10 && canaryResult.body.status === 'running'; i++)
+      while (canaryResult.body.status === 'running' && Date.now() - canaryStart < CANARY_BOUND_MS)
         canaryResult = await stack.call(
           'GET',
           `/v1/runs/${canary.body.run_id as string}/result?wait=true`,
@@ -485,8 +504,11 @@ describe('hostile expressions in every place, on a loaded machine', () => {
           bearer(canaryKey),
         );
       const canaryMs = Date.now() - canaryStart;
+      process.stderr.write(
+        `[hostile] canary of another tenant: ${canaryResult.body.status} after ${canaryMs} ms under load\n`,
+      );
       assert.deepEqual(canaryResult.body, { status: 'completed', result: { ok: 'FINE' } });
-      process.stderr.write(`[hostile] canary of another tenant completed in ${canaryMs} ms under load\n`);
+      assert.ok(canaryMs <= CANARY_BOUND_MS, `the canary took ${canaryMs} ms, over the ${CANARY_BOUND_MS} ms bound`);
 
       // Every hostile run closes: failed with ExpressionError (or another node error), or completed.
       // Heavy runs yield on durable timers (about a second each on the dev server), so on a loaded
@@ -521,12 +543,11 @@ describe('hostile expressions in every place, on a loaded machine', () => {
           );
       }
 
-      // The endless heavy runs are still running, and cancel through the API.
-      for (const runId of cancellable) {
-        const res = await call('POST', `/v1/runs/${runId}/cancel`, { reason: 'hostile suite' });
-        assert.equal(res.status, 202, JSON.stringify(res.body));
-        const outcome = await call('GET', `/v1/runs/${runId}/result?wait=true`);
-        assert.equal(outcome.body.status, 'cancelled', JSON.stringify(outcome.body));
+      // The other endless heavy runs are still running, and cancel through the API.
+      for (const runId of cancellable.slice(1)) {
+        const running = await call('GET', `/v1/runs/${runId}/result?wait=false`);
+        assert.equal(running.body.status, 'running', `${runId}: ${JSON.stringify(running.body)}`);
+        await cancelRun(runId);
       }
 
       // The worker is alive and well: an ordinary run completes.
