@@ -46,6 +46,7 @@ async function fromGallery(
   template: string,
   parameters: Record<string, string>,
   input: Record<string, string>,
+  definitionId = `g-${template}`,
 ): Promise<{ page: Page; runId: string; problems: string[] }> {
   ran.add(template);
   const { page, problems } = await openStudio(browser, stack.gateway.url, '#/templates');
@@ -58,7 +59,6 @@ async function fromGallery(
     await field.click();
     await field.pressSequentially(text);
   }
-  const definitionId = `g-${template}`;
   await page.locator('#template-definition-id').fill(definitionId);
   await page.getByRole('button', { name: 'Open in designer' }).click();
 
@@ -202,6 +202,28 @@ test('order saga: the order is reserved, paid and shipped', async () => {
   );
   await runIs(page, 'completed');
   assert.equal((await resultOf(runId)).result.shipment.body.id, 'S-1');
+  assert.equal(await page.getByTestId('mark-reserve').count(), 0, 'nothing compensated');
+  assert.deepEqual(problems, []);
+});
+
+test('order saga, failure path: the shipment is refused, the payment and the reservation are compensated on the page', async () => {
+  const { page, runId, problems } = await fromGallery(
+    'order-saga',
+    { service_url: url('/shop'), ship_attempts: '1' },
+    { order: '{"id": "O-FAIL", "items": [{"sku": "X", "qty": 1}], "total": 42}' },
+    'g-order-saga-fails',
+  );
+  await runIs(page, 'failed');
+  await nodeIs(page, 'ship', 'failed');
+  for (const node of ['charge', 'reserve']) {
+    await page.getByTestId(`mark-${node}`).filter({ hasText: 'compensated' }).waitFor(LONG);
+  }
+  assert.equal(await page.getByTestId('mark-ship').count(), 0, 'the failed step had nothing to undo');
+  await clickNode(page, 'charge');
+  await page.getByTestId('node-marks').filter({ hasText: 'compensated' }).waitFor(LONG);
+  assert.equal((await resultOf(runId)).error.node, 'ship');
+  assert.equal(services.bodiesOf('/shop/payments/refund').length, 1);
+  assert.equal(services.bodiesOf('/shop/inventory/reservations/release').length, 1);
   assert.deepEqual(problems, []);
 });
 
@@ -218,6 +240,11 @@ test('nightly fan-out report: the schedule is stored, a run maps over the accoun
     {},
   );
   await runIs(page, 'completed');
+  // The map's item counts on its node and in its detail, with the inputs it declares.
+  await page.getByTestId('node-usage_each').getByText('3/3 items').waitFor(LONG);
+  await clickNode(page, 'usage_each');
+  await page.getByTestId('node-items').filter({ hasText: '3/3 items' }).waitFor(LONG);
+  assert.match(await page.getByTestId('node-input').innerText(), /"items": /);
   const definition = await stack.call('GET', '/v1/definitions/g-nightly-fanout-report');
   assert.deepEqual(definition.body.triggers, [{ type: 'schedule', cron: '30 1 * * *', timezone: 'Europe/Paris' }]);
   assert.deepEqual(services.bodiesOf('/reports/usage'), [{ accounts: 3, total_events: 60, source_status: 'ok' }]);
