@@ -177,7 +177,10 @@ test("a tenant's own template: a secret default cannot go through the designer, 
 });
 
 test('webhook lead enrichment: qualified by the model, waits for approval, approved on the run page', async () => {
-  services.openai.enqueue({ json: { segment: 'enterprise', score: 0.92, reason: 'large company, clear budget' } });
+  services.openai.enqueue({
+    json: { segment: 'enterprise', score: 0.92, reason: 'large company, clear budget' },
+    usage: { prompt_tokens: 1200, completion_tokens: 300 },
+  });
   const { page, runId, problems } = await fromGallery(
     'webhook-lead-enrichment',
     { crm_url: url('/crm'), min_score: '0.7' },
@@ -189,8 +192,19 @@ test('webhook lead enrichment: qualified by the model, waits for approval, appro
   await approval.getByLabel('comment').fill('looks good');
   await approval.getByRole('button', { name: 'Approve' }).click();
   await runIs(page, 'completed');
-  assert.equal((await resultOf(runId)).result.outcome, 'qualified');
+  const state = await resultOf(runId);
+  assert.equal(state.result.outcome, 'qualified');
   assert.equal(services.bodiesOf('/crm/leads')[0]?.segment, 'enterprise');
+  // The model call's cost and tokens in the node's detail, as the state reports them.
+  const cost = state.nodes.qualify.cost;
+  assert.deepEqual(cost.tokens, { input: 1200, output: 300 });
+  assert.ok(cost.usd > 0, "the template's default model has a price");
+  await clickNode(page, 'qualify');
+  await page
+    .getByTestId('node-detail')
+    .getByText(`cost: $${cost.usd.toFixed(4)} (1200 in, 300 out tokens)`)
+    .waitFor(LONG);
+  await page.getByTestId('node-detail').getByText('attempts: 1').waitFor(LONG);
   assert.deepEqual(problems, []);
 });
 
