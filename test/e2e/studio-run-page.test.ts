@@ -1,6 +1,6 @@
 /**
  * weft Studio's run page and its controls in Chromium, as a person uses them: a cached task's
- * mark, attempts and the node's declared input; a masked secret; the variables modified from
+ * mark, attempts and the node's declared input; a running map's item counts; a masked secret; the variables modified from
  * the typed form, then the approval rejected with a comment; a failed run retried after its
  * cause was fixed (the page follows the new run). Last, with API keys: a four-eyes tenant's
  * save says "waiting for approval", another person approves on the versions table and the
@@ -20,6 +20,9 @@ let stack: TestStack;
 let target: HttpTarget;
 let browser: Browser;
 let fixed = false;
+/** Item 2 of the map test waits here until the test lets it answer. */
+let releaseItem: () => void = () => undefined;
+const itemGate = new Promise<void>((resolve) => (releaseItem = resolve));
 const LONG = { timeout: 60_000 };
 
 before(async () => {
@@ -27,12 +30,17 @@ before(async () => {
     // Fails its first call with a retryable status, then answers.
     '/flaky': (_req, res, nth) => (nth === 1 ? json(res, 503, { error: 'busy' }) : json(res, 200, { ok: true })),
     '/lookup': (_req, res, nth) => json(res, 200, { rate: 1.1, call: nth }),
+    '/item': async (req, res) => {
+      if (req.query.i === '2') await itemGate;
+      json(res, 200, { item: Number(req.query.i) });
+    },
     '/book': (_req, res) => (fixed ? json(res, 200, { booked: true }) : json(res, 422, { error: 'not yet' })),
   });
   stack = await startTestStack();
   browser = await launchChromium();
 });
 after(async () => {
+  releaseItem();
   await browser?.close();
   await stack?.close();
   await target?.close();
@@ -116,6 +124,41 @@ test('a cached task is marked cached, a retried one shows its attempts, and a no
   assert.match(input, /"currency": "EUR"/);
   assert.match(input, /"connector": "http"/);
   assert.deepEqual(again.problems, []);
+  assert.deepEqual(problems, []);
+});
+
+test("a running map's item counts move on its node while the run goes, without a reload", async () => {
+  const id = unique('fanout');
+  await submit({
+    id,
+    nodes: [
+      {
+        id: 'each',
+        type: 'map',
+        items: '[1, 2, 3]',
+        max_concurrency: 1,
+        task: {
+          connector: 'http',
+          action: 'request',
+          inputs: { url: `${target.url}/item`, query: { i: '{{ item }}' } },
+        },
+      },
+    ],
+    edges: [],
+  });
+  const runId = await start(id);
+  const { page, problems } = await runPage(runId);
+  let reloads = 0;
+  page.on('load', () => reloads++);
+  const node = page.getByTestId('node-each');
+  await node.getByText('1/3 items, 1 running').waitFor(LONG);
+  assert.equal(await node.getAttribute('data-status'), 'running');
+  releaseItem();
+  await node.getByText('3/3 items').waitFor(LONG);
+  await runIs(page, 'completed');
+  await clickNode(page, 'each');
+  await page.getByTestId('node-items').filter({ hasText: '3/3 items' }).waitFor(LONG);
+  assert.equal(reloads, 0, 'the counts moved on the same page');
   assert.deepEqual(problems, []);
 });
 
