@@ -214,6 +214,8 @@ export interface RunStateView {
       error?: NodeError;
       cost?: { usd: number; tokens: { input: number; output: number } };
       cached?: boolean;
+      /** A map node's items: while it runs (from its execution) and once it completed (its results). */
+      items?: MapItemsView;
       /** Executions of the node waiting for a permit of its limiter: the first one's key and place in line. */
       permit?: PermitView;
     }
@@ -326,6 +328,40 @@ export interface PermitView {
 }
 
 /**
+ * A map node's item counts. `completed`: items whose body returned; `running`: in flight now;
+ * `failed`: items that failed (a failed item ends the map at once, so 0 while it runs).
+ */
+export interface MapItemsView {
+  total: number;
+  completed: number;
+  running: number;
+  failed: number;
+}
+
+/** The item counts of map nodes: in-flight maps from their execution, completed ones from their results. */
+function mapItems(definition: Pick<Definition, 'nodes'>, state: RunState): Map<string, MapItemsView> {
+  const counts = new Map<string, MapItemsView>();
+  for (const node of definition.nodes) {
+    const record = state.nodes[node.id];
+    if (node.type === 'map' && record?.status === 'completed' && Array.isArray(record.output)) {
+      const total = record.output.length;
+      counts.set(node.id, { total, completed: total, running: 0, failed: 0 });
+    }
+  }
+  for (const execution of Object.values(state.inflight)) {
+    if (execution.kind !== 'map') continue;
+    const total = execution.items.length;
+    counts.set(execution.node, {
+      total,
+      completed: execution.next - execution.running,
+      running: execution.running,
+      failed: 0,
+    });
+  }
+  return counts;
+}
+
+/**
  * The contract's view of the run state. `permits`: the executions (by exec id) the workflow
  * knows to be waiting for a permit of their node's limiter, with their key and place in line
  * (the node itself is `waiting` in the state: `permitWaiting` in engine.ts).
@@ -346,10 +382,13 @@ export function viewRunState(
     ...definition.nodes.filter((n) => n.output !== undefined && taint.vars.has(n.output)).map((n) => n.id),
   ]);
   const nodes: RunStateView['nodes'] = {};
+  const items = mapItems(definition, state);
   for (const [id, record] of Object.entries(state.nodes)) {
     const entry: RunStateView['nodes'][string] = { status: record.status, attempts: record.attempts };
     if (record.cost) entry.cost = record.cost;
     if (record.cached) entry.cached = true;
+    const counts = items.get(id);
+    if (counts) entry.items = counts;
     if (record.output !== undefined) entry.output = secretOutputs.has(id) ? MASK : scrub(record.output, secrets);
     if (record.error) {
       const error = scrub(record.error, secrets) as NodeError;

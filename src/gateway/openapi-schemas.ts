@@ -324,6 +324,23 @@ export function componentSchemas(): Record<string, unknown> {
                 description:
                   'cancelled: the run was cancelled while the node was pending, running or waiting; waiting on a task/ai node with resource_limits.max_concurrency: it waits for a permit (see `permit`)',
               },
+              cached: {
+                type: 'boolean',
+                description:
+                  "true when the node's latest execution took its output from the result cache (a task's `cache`)",
+              },
+              items: {
+                type: 'object',
+                description:
+                  "a map node's items, while it runs and once it completed: total, completed (the body returned), running (in flight now) and failed (a failed item ends the map at once, so 0 while it runs)",
+                properties: {
+                  total: { type: 'integer', minimum: 0 },
+                  completed: { type: 'integer', minimum: 0 },
+                  running: { type: 'integer', minimum: 0 },
+                  failed: { type: 'integer', minimum: 0 },
+                },
+                required: ['total', 'completed', 'running', 'failed'],
+              },
               permit: {
                 type: 'object',
                 description:

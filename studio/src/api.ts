@@ -134,6 +134,8 @@ export interface NodeState {
   attempts?: number;
   output?: unknown;
   error?: unknown;
+  cached?: boolean;
+  items?: { total: number; completed: number; running: number; failed: number };
   [field: string]: unknown;
 }
 

@@ -30,6 +30,8 @@ export interface WeftNodeData extends Record<string, unknown> {
   status?: string;
   attempts?: number;
   items?: string;
+  /** Extra run marks beside the status: `cached`, `compensated`, `compensation failed`. */
+  marks?: string[];
   diff?: 'added' | 'removed' | 'changed';
   problems?: string[];
   handlers?: string[];
@@ -76,6 +78,11 @@ function WeftNodeView({ data, selected }: NodeProps<WeftNode>) {
         {data.triggers ? data.triggers.join(' · ') : (data.name ?? '')}
         {data.attempts !== undefined && data.attempts > 1 ? ` · ${data.attempts} attempts` : ''}
         {data.items ? ` · ${data.items}` : ''}
+        {data.marks?.map((mark) => (
+          <span key={mark} className={`mark mark-${mark.replace(/ /g, '-')}`} data-testid={`mark-${data.nodeId}`}>
+            {mark}
+          </span>
+        ))}
       </div>
       {data.handlers?.length ? <div className="handlers">on failure: {data.handlers.join(', ')}</div> : null}
       {data.problems?.length ? (

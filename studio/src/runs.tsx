@@ -213,10 +213,51 @@ function useRunState(runId: string) {
   return { state, error, refresh: () => setTick((n) => n + 1) };
 }
 
-function itemsOf(node: Record<string, unknown> | undefined): string | undefined {
-  const items = node?.items as { total?: number; completed?: number } | undefined;
-  if (!items || typeof items !== 'object') return undefined;
-  return `${items.completed ?? '?'}/${items.total ?? '?'} items`;
+/** A map node's item counts as the state reports them (`nodes[id].items`). */
+function itemsOf(node: NodeState | undefined): string | undefined {
+  const items = node?.items;
+  if (!items) return undefined;
+  const running = items.running > 0 ? `, ${items.running} running` : '';
+  const failed = items.failed > 0 ? `, ${items.failed} failed` : '';
+  return `${items.completed}/${items.total} items${running}${failed}`;
+}
+
+/**
+ * What the saga did to a node: compensations are run-level transitions (`to: "compensation"`)
+ * whose note names the node (`<id>: compensated`, `<id>: compensation failed: …`).
+ */
+function compensationOf(history: NonNullable<RunState['history']>, id: string): string | undefined {
+  const note = [...history].reverse().find((h) => h.to === 'compensation' && h.note?.startsWith(`${id}: `))?.note;
+  if (note === undefined) return undefined;
+  return note.slice(id.length + 2).startsWith('compensation failed') ? 'compensation failed' : 'compensated';
+}
+
+/** The marks beside a node's status: its output came from the cache, the saga compensated it. */
+function marksOf(state: RunState, id: string): string[] {
+  const marks: string[] = [];
+  if (state.nodes[id]?.cached) marks.push('cached');
+  const compensation = compensationOf(state.history ?? [], id);
+  if (compensation) marks.push(compensation);
+  return marks;
+}
+
+/** The fields a node reads its input from, as the definition declares them (not resolved). */
+const INPUT_FIELDS: Record<string, string[]> = {
+  task: ['connector', 'action', 'inputs'],
+  ai: ['model', 'system', 'prompt_template'],
+  set: ['assign'],
+  condition: ['expression'],
+  wait: ['duration', 'until'],
+  event: ['event_type', 'correlation_key', 'filters'],
+  subworkflow: ['definition', 'version', 'inputs'],
+  map: ['items', 'task', 'ai', 'subworkflow'],
+  end: ['result', 'message'],
+};
+
+function declaredInputs(node: Definition['nodes'][number] | undefined): Record<string, unknown> | undefined {
+  if (!node) return undefined;
+  const fields = (INPUT_FIELDS[node.type] ?? []).filter((f) => node[f] !== undefined);
+  return fields.length === 0 ? undefined : Object.fromEntries(fields.map((f) => [f, node[f]]));
 }
 
 export function RunPage({ runId, identity }: { runId: string; identity: Identity }) {
@@ -232,8 +273,13 @@ export function RunPage({ runId, identity }: { runId: string; identity: Identity
   const [outcome, setOutcome] = useState<unknown>(null);
   const act = async (label: string, method: string, path: string, body: unknown) => {
     try {
-      await api(method, path, body);
+      const answer = await api<{ run_id?: string } | undefined>(method, path, body);
       setOutcome(`${label}: accepted`);
+      // A closed run is retried as a new run (`<id>.retry-<n>`): follow it.
+      if (answer?.run_id && answer.run_id !== runId) {
+        go(`#/runs/${encodeURIComponent(answer.run_id)}`);
+        return;
+      }
       refresh();
     } catch (err) {
       setOutcome(err);
@@ -245,6 +291,7 @@ export function RunPage({ runId, identity }: { runId: string; identity: Identity
   const open = !CLOSED.has(state.status);
   const base = route('/v1/runs', runId);
   const node = selected ? state.nodes[selected] : undefined;
+  const selectedNode = definition.data?.nodes.find((n) => n.id === selected);
   const waitingApprovals = (definition.data?.nodes ?? []).filter(
     (n) => n.type === 'approval' && state.nodes[n.id]?.status === 'waiting',
   );
@@ -332,10 +379,12 @@ export function RunPage({ runId, identity }: { runId: string; identity: Identity
               data: (id) => {
                 const s = state.nodes[id];
                 const items = itemsOf(s);
+                const marks = marksOf(state, id);
                 return {
                   status: s?.status ?? 'pending',
                   ...(s?.attempts !== undefined ? { attempts: s.attempts } : {}),
                   ...(items ? { items } : {}),
+                  ...(marks.length ? { marks } : {}),
                 };
               },
             }}
@@ -349,11 +398,23 @@ export function RunPage({ runId, identity }: { runId: string; identity: Identity
               Node {selected}{' '}
               <span className={`state state-${node?.status ?? 'pending'}`}>{node?.status ?? 'pending'}</span>
             </h2>
+            {marksOf(state, selected).length > 0 && (
+              <p data-testid="node-marks">{marksOf(state, selected).join(' · ')}</p>
+            )}
             {node?.attempts !== undefined && <p>attempts: {node.attempts}</p>}
+            {itemsOf(node) && <p data-testid="node-items">{itemsOf(node)}</p>}
             {nodeDuration(state.history ?? [], selected) && (
               <p>duration: {nodeDuration(state.history ?? [], selected)}</p>
             )}
             {nodeCost(node) && <p>cost: {nodeCost(node)}</p>}
+            <h3>Input (as declared)</h3>
+            {declaredInputs(selectedNode) ? (
+              <div data-testid="node-input">
+                <Json value={declaredInputs(selectedNode)} />
+              </div>
+            ) : (
+              <p className="muted">This node declares no input.</p>
+            )}
             <h3>Output</h3>
             <Json value={node?.output} />
             {node?.error !== undefined && (

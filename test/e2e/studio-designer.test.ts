@@ -294,3 +294,192 @@ test('an expression field: a syntax error shown at the field, fixed, previewed a
   await input.getByTestId('preview-value').filter({ hasText: '"https://Ada.example/x"' }).waitFor(LONG);
   assert.deepEqual(problems, []);
 });
+
+/** A definition with every kind of edge label, a trigger and an error handler, to open and edit. */
+const editable = {
+  id: 'editable',
+  triggers: [{ type: 'event', event_type: 'order.created' }],
+  variables: [
+    { name: 'n', type: 'number' },
+    { name: 'size', type: 'string' },
+    { name: 'failed', type: 'boolean' },
+  ],
+  nodes: [
+    { id: 'check', type: 'condition', expression: 'vars.n' },
+    { id: 'big', type: 'set', assign: { size: "'big'" } },
+    { id: 'small', type: 'set', assign: { size: "'small'" } },
+    {
+      id: 'notify',
+      type: 'task',
+      connector: 'http',
+      action: 'request',
+      inputs: { url: 'http://example.test/notify' },
+    },
+    { id: 'oops', type: 'set', assign: { failed: 'true' } },
+    { id: 'done', type: 'end' },
+  ],
+  edges: [
+    { from: 'check', to: 'big', when: 'vars.n > 1' },
+    { from: 'check', to: 'small', default: true },
+    { from: 'big', to: 'notify' },
+    { from: 'small', to: 'notify' },
+    { from: 'notify', to: 'done' },
+    { from: 'notify', to: 'oops', on: 'error' },
+  ],
+  error_handlers: [{ id: 'stop-check', match: { node: 'check' }, action: 'terminate' }],
+};
+
+/** The node types the served schema declares, read from the schema itself. */
+async function servedNodeTypes(): Promise<string[]> {
+  const schema = await stack.call('GET', '/v1/schema/definition.json');
+  assert.equal(schema.status, 200);
+  return (schema.body.properties.nodes.items.oneOf as Array<{ properties: { type: { const: string } } }>).map(
+    (s) => s.properties.type.const,
+  );
+}
+
+test("a definition's graph draws its edge labels, its trigger and its error handler", async () => {
+  const stored = await stack.call('POST', '/v1/definitions', editable);
+  assert.equal(stored.status, 201, JSON.stringify(stored.body));
+  const { page, problems } = await openStudio(browser, stack.gateway.url, '#/definitions/editable');
+  const graph = page.getByTestId('graph');
+  await graph.locator('.react-flow__node').nth(editable.nodes.length).waitFor(LONG);
+  const labels = await graph.locator('.react-flow__edge-text').evaluateAll((texts) => texts.map((t) => t.textContent));
+  assert.deepEqual(labels.sort(), ['default', 'on: error', 'when: vars.n > 1']);
+  assert.match(await page.getByTestId('node-triggers').innerText(), /event order\.created/);
+  assert.match(await page.getByTestId('node-check').innerText(), /on failure: stop-check \(terminate\)/);
+  assert.equal(await graph.locator('.react-flow__edge.edge-error').count(), 1, 'the error edge is drawn as one');
+  assert.deepEqual(problems, []);
+});
+
+test('in the designer: the palette has every node type, edges and nodes are deleted by key and by button, an edge reconnected by its end, an edge problem pinned on the edge, retry policy and resource limits set', async () => {
+  const { page, problems } = await openStudio(browser, stack.gateway.url, '#/designer/editable');
+  const canvas = page.getByTestId('canvas');
+  await canvas
+    .locator('.react-flow__node')
+    .nth(editable.nodes.length - 1)
+    .waitFor(LONG);
+  await page.locator('[data-testid="validation"].valid').waitFor(LONG);
+
+  const types = await servedNodeTypes();
+  assert.deepEqual([...types].sort(), [
+    'ai',
+    'approval',
+    'condition',
+    'end',
+    'event',
+    'join',
+    'map',
+    'set',
+    'subworkflow',
+    'task',
+    'wait',
+  ]);
+  const palette = await page
+    .locator('.palette-item')
+    .evaluateAll((items) => items.map((i) => (i.getAttribute('data-testid') ?? '').replace(/^palette-/, '')));
+  assert.deepEqual(palette.sort(), [...types].sort());
+
+  const edgeLabel = (text: string | RegExp) => canvas.locator('.react-flow__edge-textwrapper', { hasText: text });
+  const edges = canvas.locator('.react-flow__edge');
+  assert.equal(await edges.count(), 6);
+
+  // An edge problem is pinned on the edge itself, and goes once fixed.
+  await edgeLabel('when: vars.n > 1').click();
+  await page.getByRole('form', { name: 'edge' }).waitFor(LONG);
+  await page.locator('[id="edge.when"]').fill('vars.n >');
+  await edgeLabel(/^! /).waitFor(LONG);
+  assert.equal(await canvas.locator('.react-flow__edge.edge-problem').count(), 1);
+  assert.equal(await page.getByRole('button', { name: 'Save' }).isDisabled(), true);
+  await page.locator('[id="edge.when"]').fill('vars.n > 1');
+  await edgeLabel('when: vars.n > 1').waitFor(LONG);
+  await page.locator('[data-testid="validation"].valid').waitFor(LONG);
+  assert.equal(await canvas.locator('.react-flow__edge.edge-problem').count(), 0);
+
+  // Delete an edge with the key, another with the button.
+  await edgeLabel('default').click();
+  await page.keyboard.press('Delete');
+  await edgeLabel('default').waitFor({ state: 'detached', ...LONG });
+  await edgeLabel('on: error').click();
+  await page.getByRole('button', { name: 'Delete edge' }).click();
+  await edgeLabel('on: error').waitFor({ state: 'detached', ...LONG });
+  assert.equal(await edges.count(), 4);
+
+  // Delete a node with the key (oops, now unconnected), another with the button (small, and its edge).
+  const nodeOf = (id: string) => canvas.locator(`.react-flow__node[data-id="${id}"]`);
+  await clickNode(page, 'oops');
+  await page.keyboard.press('Delete');
+  await nodeOf('oops').waitFor({ state: 'detached', ...LONG });
+  await clickNode(page, 'small');
+  await page.getByRole('button', { name: 'Delete node' }).click();
+  await nodeOf('small').waitFor({ state: 'detached', ...LONG });
+  assert.equal(await edges.count(), 3, "small's edge went with it");
+
+  // Reconnect big → notify to big → done by dragging the edge's end onto done's target handle.
+  const end = canvas.locator('[data-testid="rf__edge-e1"] .react-flow__edgeupdater-target');
+  const from = await end.boundingBox();
+  const to = await nodeOf('done').locator('.react-flow__handle.target').boundingBox();
+  assert.ok(from && to, 'the edge end and the handle are on the page');
+  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(to.x + to.width / 2, to.y + to.height / 2 - 10, { steps: 12 });
+  await page.mouse.move(to.x + to.width / 2, to.y + to.height / 2, { steps: 4 });
+  await page.mouse.up();
+
+  // The task's retry policy and resource limits fieldsets.
+  await clickNode(page, 'notify');
+  await page.locator('fieldset', { has: page.locator('legend', { hasText: 'retry_policy' }) }).waitFor(LONG);
+  await page.locator('[id="node.retry_policy.max_attempts"]').fill('4');
+  await page.locator('[id="node.retry_policy.initial_interval"]').fill('2s');
+  await page.locator('fieldset', { has: page.locator('legend', { hasText: 'resource_limits' }) }).waitFor(LONG);
+  await page.locator('[id="node.resource_limits.max_concurrency"]').fill('2');
+  await page.locator('[data-testid="validation"].valid').waitFor(LONG);
+
+  await page.getByRole('button', { name: 'JSON' }).click();
+  const json = JSON.parse(await page.getByLabel('definition JSON').inputValue());
+  assert.deepEqual(
+    json.nodes.map((n: { id: string }) => n.id),
+    ['check', 'big', 'notify', 'done'],
+  );
+  assert.deepEqual(
+    json.edges.map((e: { from: string; to: string }) => `${e.from}>${e.to}`),
+    ['check>big', 'big>done', 'notify>done'],
+  );
+  const notify = json.nodes.find((n: { id: string }) => n.id === 'notify');
+  assert.deepEqual(notify.retry_policy, { max_attempts: 4, initial_interval: '2s' });
+  assert.deepEqual(notify.resource_limits, { max_concurrency: 2 });
+
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByTestId('save-message').filter({ hasText: 'Saved as version 2' }).waitFor(LONG);
+  const stored = await stack.call('GET', '/v1/definitions/editable/versions/2');
+  assert.deepEqual(stored.body.error_handlers, editable.error_handlers);
+  assert.deepEqual(stored.body.nodes.find((n: { id: string }) => n.id === 'notify').resource_limits, {
+    max_concurrency: 2,
+  });
+  assert.deepEqual(problems, []);
+});
+
+test('a 500-node definition renders, and the page still answers a click', async () => {
+  const nodes = Array.from({ length: 500 }, (_v, i) => ({
+    id: `n${i}`,
+    type: 'set',
+    assign: { [`v${i % 7}`]: `${i}` },
+  }));
+  const edges = Array.from({ length: 499 }, (_v, i) => ({
+    from: (i + 1) % 10 === 0 ? 'n0' : `n${i}`,
+    to: `n${i + 1}`,
+  }));
+  const stored = await stack.call('POST', '/v1/definitions', { id: 'big-graph', nodes, edges });
+  assert.equal(stored.status, 201, JSON.stringify(stored.body));
+  const { page, problems } = await openStudio(browser, stack.gateway.url, '#/definitions/big-graph');
+  const graph = page.locator('[data-testid="graph"][data-nodes="500"]');
+  await graph.locator('.react-flow__node').first().waitFor({ timeout: 120_000 });
+  await page.getByRole('button', { name: 'Start run' }).click();
+  await page.getByRole('dialog', { name: 'start a run' }).waitFor(LONG);
+  await page.getByRole('button', { name: 'Close' }).click();
+  await page.getByRole('dialog', { name: 'start a run' }).waitFor({ state: 'detached', ...LONG });
+  // Fit shows the whole graph: every node is then drawn.
+  await graph.getByRole('button', { name: /fit view/i }).click();
+  await graph.locator('.react-flow__node').nth(499).waitFor({ timeout: 120_000 });
+  assert.deepEqual(problems, []);
+});

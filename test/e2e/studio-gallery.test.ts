@@ -46,6 +46,7 @@ async function fromGallery(
   template: string,
   parameters: Record<string, string>,
   input: Record<string, string>,
+  definitionId = `g-${template}`,
 ): Promise<{ page: Page; runId: string; problems: string[] }> {
   ran.add(template);
   const { page, problems } = await openStudio(browser, stack.gateway.url, '#/templates');
@@ -58,7 +59,6 @@ async function fromGallery(
     await field.click();
     await field.pressSequentially(text);
   }
-  const definitionId = `g-${template}`;
   await page.locator('#template-definition-id').fill(definitionId);
   await page.getByRole('button', { name: 'Open in designer' }).click();
 
@@ -177,7 +177,10 @@ test("a tenant's own template: a secret default cannot go through the designer, 
 });
 
 test('webhook lead enrichment: qualified by the model, waits for approval, approved on the run page', async () => {
-  services.openai.enqueue({ json: { segment: 'enterprise', score: 0.92, reason: 'large company, clear budget' } });
+  services.openai.enqueue({
+    json: { segment: 'enterprise', score: 0.92, reason: 'large company, clear budget' },
+    usage: { prompt_tokens: 1200, completion_tokens: 300 },
+  });
   const { page, runId, problems } = await fromGallery(
     'webhook-lead-enrichment',
     { crm_url: url('/crm'), min_score: '0.7' },
@@ -189,8 +192,19 @@ test('webhook lead enrichment: qualified by the model, waits for approval, appro
   await approval.getByLabel('comment').fill('looks good');
   await approval.getByRole('button', { name: 'Approve' }).click();
   await runIs(page, 'completed');
-  assert.equal((await resultOf(runId)).result.outcome, 'qualified');
+  const state = await resultOf(runId);
+  assert.equal(state.result.outcome, 'qualified');
   assert.equal(services.bodiesOf('/crm/leads')[0]?.segment, 'enterprise');
+  // The model call's cost and tokens in the node's detail, as the state reports them.
+  const cost = state.nodes.qualify.cost;
+  assert.deepEqual(cost.tokens, { input: 1200, output: 300 });
+  assert.ok(cost.usd > 0, "the template's default model has a price");
+  await clickNode(page, 'qualify');
+  await page
+    .getByTestId('node-detail')
+    .getByText(`cost: $${cost.usd.toFixed(4)} (1200 in, 300 out tokens)`)
+    .waitFor(LONG);
+  await page.getByTestId('node-detail').getByText('attempts: 1').waitFor(LONG);
   assert.deepEqual(problems, []);
 });
 
@@ -202,6 +216,28 @@ test('order saga: the order is reserved, paid and shipped', async () => {
   );
   await runIs(page, 'completed');
   assert.equal((await resultOf(runId)).result.shipment.body.id, 'S-1');
+  assert.equal(await page.getByTestId('mark-reserve').count(), 0, 'nothing compensated');
+  assert.deepEqual(problems, []);
+});
+
+test('order saga, failure path: the shipment is refused, the payment and the reservation are compensated on the page', async () => {
+  const { page, runId, problems } = await fromGallery(
+    'order-saga',
+    { service_url: url('/shop'), ship_attempts: '1' },
+    { order: '{"id": "O-FAIL", "items": [{"sku": "X", "qty": 1}], "total": 42}' },
+    'g-order-saga-fails',
+  );
+  await runIs(page, 'failed');
+  await nodeIs(page, 'ship', 'failed');
+  for (const node of ['charge', 'reserve']) {
+    await page.getByTestId(`mark-${node}`).filter({ hasText: 'compensated' }).waitFor(LONG);
+  }
+  assert.equal(await page.getByTestId('mark-ship').count(), 0, 'the failed step had nothing to undo');
+  await clickNode(page, 'charge');
+  await page.getByTestId('node-marks').filter({ hasText: 'compensated' }).waitFor(LONG);
+  assert.equal((await resultOf(runId)).error.node, 'ship');
+  assert.equal(services.bodiesOf('/shop/payments/refund').length, 1);
+  assert.equal(services.bodiesOf('/shop/inventory/reservations/release').length, 1);
   assert.deepEqual(problems, []);
 });
 
@@ -218,6 +254,11 @@ test('nightly fan-out report: the schedule is stored, a run maps over the accoun
     {},
   );
   await runIs(page, 'completed');
+  // The map's item counts on its node and in its detail, with the inputs it declares.
+  await page.getByTestId('node-usage_each').getByText('3/3 items').waitFor(LONG);
+  await clickNode(page, 'usage_each');
+  await page.getByTestId('node-items').filter({ hasText: '3/3 items' }).waitFor(LONG);
+  assert.match(await page.getByTestId('node-input').innerText(), /"items": /);
   const definition = await stack.call('GET', '/v1/definitions/g-nightly-fanout-report');
   assert.deepEqual(definition.body.triggers, [{ type: 'schedule', cron: '30 1 * * *', timezone: 'Europe/Paris' }]);
   assert.deepEqual(services.bodiesOf('/reports/usage'), [{ accounts: 3, total_events: 60, source_status: 'ok' }]);

@@ -154,3 +154,106 @@ test('the run list filters by definition version and by a start-time range, kept
   assert.doesNotMatch(page.url(), /version=/);
   assert.deepEqual(problems, []);
 });
+
+/** The rows of the runs table once it shows `count` of them, as run ids. */
+async function rowsWhen(page: Page, count: number): Promise<string[]> {
+  const rowsOf = page.locator('[data-testid="runs"] tbody tr');
+  const deadline = Date.now() + 60_000;
+  while ((await rowsOf.count()) !== count) {
+    assert.ok(Date.now() < deadline, `the list never showed ${count} rows`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return rowsOf.evaluateAll((trs) => trs.map((tr) => (tr.getAttribute('data-testid') ?? '').replace(/^run-/, '')));
+}
+
+test('the definitions list shows its columns and searches by id and name; the run list filters by status and pages', async () => {
+  const held = unique('held');
+  const stored = await stack.call('POST', '/v1/definitions', {
+    id: held,
+    name: 'Held for review',
+    triggers: [{ type: 'event', event_type: 'invoice.received' }],
+    nodes: [{ id: 'review', type: 'approval' }],
+  });
+  assert.equal(stored.status, 201, JSON.stringify(stored.body));
+  assert.equal(
+    (
+      await stack.call('POST', '/v1/definitions', {
+        id: held,
+        name: 'Held for review',
+        nodes: [{ id: 'review', type: 'approval' }],
+      })
+    ).status,
+    201,
+  );
+  assert.equal((await stack.call('PUT', `/v1/definitions/${held}/active`, { version: '1' })).status, 200);
+  const broken = unique('broken');
+  assert.equal(
+    (
+      await stack.call('POST', '/v1/definitions', {
+        id: broken,
+        name: 'Always fails',
+        nodes: [{ id: 'stop', type: 'end', status: 'failed', message: 'no' }],
+      })
+    ).status,
+    201,
+  );
+  const waiting = (await stack.call('POST', `/v1/definitions/${held}/runs`, {})).body.run_id as string;
+  const failed = (await stack.call('POST', `/v1/definitions/${broken}/runs`, {})).body.run_id as string;
+  assert.equal((await stack.call('GET', `/v1/runs/${failed}/result?wait=true`)).body.status, 'failed');
+  const paged = unique('paged');
+  assert.equal((await stack.call('POST', '/v1/definitions', definition(paged, 'many'))).status, 201);
+  const many: string[] = [];
+  for (let i = 0; i < 21; i++) many.push(await startAndFinish(paged, '1'));
+  for (const [id, count] of [
+    [paged, 21],
+    [held, 1],
+    [broken, 1],
+  ] as const) {
+    const deadline = Date.now() + 30_000;
+    while ((await stack.call('GET', `/v1/runs?definition_id=${id}&page_size=50`)).body.items.length !== count) {
+      assert.ok(Date.now() < deadline, `visibility never listed the runs of ${id}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  // The definitions list: id, name, active version, versions, triggers of the active one, last runs.
+  const { page, problems } = await openStudio(browser, stack.gateway.url);
+  const row = page.getByTestId(`definition-${held}`);
+  await row.locator('.outcomes .state').first().waitFor(LONG);
+  const cells = await row.locator('td').allInnerTexts();
+  assert.deepEqual(cells.slice(0, 5), [held, 'Held for review', '1', '2', 'event']);
+  assert.match(cells[5] ?? '', /running/);
+  await page.getByTestId(`definition-${broken}`).locator('.outcomes .state-failed').waitFor(LONG);
+  await page.getByLabel('search definitions').fill('always FAILS');
+  await page.getByTestId(`definition-${held}`).waitFor({ state: 'detached', ...LONG });
+  await page.getByTestId(`definition-${broken}`).waitFor(LONG);
+  await page.getByLabel('search definitions').fill(held);
+  await page.getByTestId(`definition-${broken}`).waitFor({ state: 'detached', ...LONG });
+  await page.getByTestId(`definition-${held}`).waitFor(LONG);
+
+  // The run list by status.
+  await page.getByRole('link', { name: 'Runs' }).click();
+  const status = page.getByLabel('filter by status');
+  await status.selectOption('running');
+  await page.getByTestId(`run-${waiting}`).waitFor(LONG);
+  assert.ok(!(await rowsWhen(page, await page.locator('[data-testid="runs"] tbody tr').count())).includes(failed));
+  await status.selectOption('failed');
+  await page.getByTestId(`run-${failed}`).waitFor(LONG);
+  await page.getByTestId(`run-${waiting}`).waitFor({ state: 'detached', ...LONG });
+  for (const r of await rowsWhen(page, await page.locator('[data-testid="runs"] tbody tr').count()))
+    assert.match(await page.getByTestId(`run-${r}`).innerText(), /failed/);
+  assert.match(page.url(), /status=failed/);
+
+  // Paging: 21 runs of one definition, 20 a page.
+  await status.selectOption('');
+  await page.getByLabel('filter by definition').selectOption(paged);
+  const first = await rowsWhen(page, 20);
+  await page.getByRole('button', { name: 'Next page' }).click();
+  const second = await rowsWhen(page, 1);
+  assert.equal(await page.getByRole('button', { name: 'Next page' }).isDisabled(), true);
+  assert.deepEqual([...first, ...second].sort(), [...many].sort());
+  await page.getByRole('button', { name: 'Previous page' }).click();
+  assert.deepEqual((await rowsWhen(page, 20)).sort(), [...first].sort());
+  assert.equal(await page.getByRole('button', { name: 'Previous page' }).isDisabled(), true);
+  assert.deepEqual(problems, []);
+});
