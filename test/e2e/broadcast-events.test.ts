@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { mailboxWorkflowId } from '../../activities/event-mailbox.js';
 import { MAILBOX_BYTE_LIMIT, type MailboxView } from '../../workflows/event-mailbox.js';
+import { AT_ONCE, inBatches } from '../support/events.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { connectClient, unique } from '../support/temporal.js';
 import type { Client, Connection } from '@temporalio/client';
@@ -104,4 +105,55 @@ test('the keyless mailbox keeps at most its byte bound, oldest dropped: a later 
   const result = await outcome(late);
   assert.equal(result.status, 'completed', JSON.stringify(result).slice(0, 300));
   assert.equal(result.result.heard.n, 4, 'the oldest event still kept');
+});
+
+test('sizes are UTF-8 bytes: events of two-byte characters fill the byte bound at half as many characters', async () => {
+  const type = unique('bulletin-utf8');
+  // 140,000 "é" each: 280 KB of UTF-8 (140,000 UTF-16 units): five fit, not eight.
+  for (let n = 1; n <= 8; n++) {
+    const posted = await stack.call('POST', '/v1/events', {
+      event_type: type,
+      payload: { n, filler: 'é'.repeat(140_000) },
+      event_id: `utf8-${n}`,
+    });
+    assert.equal(posted.status, 202, JSON.stringify(posted.body).slice(0, 300));
+  }
+  const mailbox = client.workflow.getHandle(mailboxWorkflowId('default', stack.config.taskQueue, type, null));
+  assert.equal((await mailbox.query<MailboxView>('mailbox')).events, 5, 'counted as UTF-8, events 4 to 8 kept');
+});
+
+const WAITERS = 200;
+
+test(`a 300 KB broadcast to ${WAITERS} keyless waiters reaches all, the mailbox continuing as new between batches`, async () => {
+  const type = unique('broadcast-big');
+  const id = await define(type, 'null');
+  const runIds = await inBatches(
+    Array.from({ length: WAITERS }, (_, i) => i),
+    AT_ONCE,
+    () => start(id),
+  );
+  await inBatches(runIds, AT_ONCE, waiting);
+  const mailboxId = mailboxWorkflowId('default', stack.config.taskQueue, type, null);
+  await until('every run registered', async () => {
+    const view = await client.workflow.getHandle(mailboxId).query<MailboxView>('mailbox');
+    return view.waiting.length === WAITERS ? true : undefined;
+  });
+  const first = (await client.workflow.getHandle(mailboxId).describe()).runId;
+  // 300 KB to each of 200 runs is 60 MB of signals: one mailbox history holds at most 50 MB.
+  const posted = await stack.call('POST', '/v1/events', {
+    event_type: type,
+    payload: { filler: 'b'.repeat(300_000) },
+    event_id: unique('big'),
+  });
+  assert.equal(posted.status, 202, JSON.stringify(posted.body).slice(0, 300));
+  await inBatches(runIds, AT_ONCE, async (runId) => {
+    const result = await outcome(runId);
+    assert.equal(result.status, 'completed', `${runId}: ${JSON.stringify(result).slice(0, 300)}`);
+    assert.equal(result.result.heard.filler.length, 300_000);
+  });
+  const latest = await client.workflow.getHandle(mailboxId).describe();
+  assert.notEqual(latest.runId, first, 'the mailbox continued as new');
+  assert.ok(['RUNNING', 'COMPLETED'].includes(latest.status.name), `mailbox ${latest.status.name}`);
+  const firstRun = await client.workflow.getHandle(mailboxId, first).describe();
+  assert.equal(firstRun.status.name, 'CONTINUED_AS_NEW', 'never terminated for its history size');
 });

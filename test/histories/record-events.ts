@@ -1,7 +1,8 @@
 /**
  * Records the histories of event delivery through mailboxes (`npm run record-histories` runs it
  * after record.ts): a run that registers with its mailbox and takes its event, a run whose
- * event was posted before it waited, and the mailbox workflow itself. The suite replays them
+ * event was posted before it waited, the mailbox workflow itself, and a keyless mailbox bounded
+ * in what it sends (MAILBOX_BOUND_PATCH). The suite replays them
  * with the rest. Re-record only on purpose.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -65,6 +66,21 @@ await save('event-mailbox-early', await start('M-3'));
 await post('M-1', 43);
 await new Promise((r) => setTimeout(r, 3_000));
 await save('event-mailbox-workflow', mailboxWorkflowId('default', stack.config.taskQueue, 'payment.settled', 'M-1'), false);
+
+// A keyless (broadcast) mailbox under MAILBOX_BOUND_PATCH: an event kept before anyone waits,
+// two runs registering (sent it from what is kept, counted in UTF-8 with their ids), unregistering.
+await stack.call('POST', '/v1/definitions', {
+  id: 'notice-listen',
+  nodes: [{ id: 'hear', type: 'event', event_type: 'notice.posted', correlation_key: 'null', output: 'heard' }],
+});
+await stack.call('POST', '/v1/events', { event_type: 'notice.posted', payload: { text: 'héllo' }, event_id: 'rec-notice-1' });
+for (const n of [1, 2]) {
+  const started = await stack.call('POST', '/v1/definitions/notice-listen/runs', { input: {} });
+  await stack.call('GET', `/v1/runs/${started.body.run_id as string}/result?wait=true`);
+  log(`notice listener ${n} done`);
+}
+await new Promise((r) => setTimeout(r, 3_000));
+await save('event-mailbox-broadcast-bounded', mailboxWorkflowId('default', stack.config.taskQueue, 'notice.posted', null), false);
 
 await connection.close();
 await stack.close();
