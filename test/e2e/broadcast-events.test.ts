@@ -157,3 +157,36 @@ test(`a 300 KB broadcast to ${WAITERS} keyless waiters reaches all, the mailbox 
   const firstRun = await client.workflow.getHandle(mailboxId, first).describe();
   assert.equal(firstRun.status.name, 'CONTINUED_AS_NEW', 'never terminated for its history size');
 });
+
+test('a run waiting for a type with a key and with null: the keyed event goes to the keyed node only', async () => {
+  const type = unique('both');
+  const submitted = await stack.call('POST', '/v1/definitions', {
+    id: unique('both-waits'),
+    nodes: [
+      // The null-key node first: it is the first waiting node the keyed event meets.
+      { id: 'all', type: 'event', event_type: type, correlation_key: 'null', output: 'broadcast' },
+      { id: 'mine', type: 'event', event_type: type, correlation_key: '"x"', output: 'own' },
+    ],
+  });
+  assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+  const runId = await start(submitted.body.id as string);
+  await until('both nodes to wait', async () => {
+    const nodes = (await state(runId))?.nodes;
+    return nodes?.mine?.status === 'waiting' && nodes?.all?.status === 'waiting' ? true : undefined;
+  });
+  const keyed = await stack.call('POST', '/v1/events', {
+    event_type: type,
+    correlation_key: 'x',
+    payload: { to: 'x' },
+  });
+  assert.equal(keyed.status, 202, JSON.stringify(keyed.body));
+  await until('the keyed node to complete', async () =>
+    (await state(runId))?.nodes?.mine?.status === 'completed' ? true : undefined,
+  );
+  assert.equal((await state(runId)).nodes.all.status, 'waiting', 'the null-key node did not take the keyed event');
+  const broadcast = await stack.call('POST', '/v1/events', { event_type: type, payload: { to: 'all' } });
+  assert.equal(broadcast.status, 202, JSON.stringify(broadcast.body));
+  const result = await outcome(runId);
+  assert.equal(result.status, 'completed', JSON.stringify(result));
+  assert.deepEqual([result.result.own, result.result.broadcast], [{ to: 'x' }, { to: 'all' }]);
+});

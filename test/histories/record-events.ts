@@ -2,7 +2,8 @@
  * Records the histories of event delivery through mailboxes (`npm run record-histories` runs it
  * after record.ts): a run that registers with its mailbox and takes its event, a run whose
  * event was posted before it waited, the mailbox workflow itself, and a keyless mailbox bounded
- * in what it sends (MAILBOX_BOUND_PATCH). The suite replays them
+ * in what it sends (MAILBOX_BOUND_PATCH), and a run whose null-key wait ignores a keyed event
+ * (KEYLESS_ONLY_PATCH). The suite replays them
  * with the rest. Re-record only on purpose.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -81,6 +82,30 @@ for (const n of [1, 2]) {
 }
 await new Promise((r) => setTimeout(r, 3_000));
 await save('event-mailbox-broadcast-bounded', mailboxWorkflowId('default', stack.config.taskQueue, 'notice.posted', null), false);
+
+// A run waiting for one type with a key and with null: the keyed event is not taken by the
+// null-key node (KEYLESS_ONLY_PATCH, written when it is refused), the keyless one is.
+await stack.call('POST', '/v1/definitions', {
+  id: 'both-waits',
+  nodes: [
+    // The null-key node first: it is the first waiting node the keyed event meets.
+    { id: 'all', type: 'event', event_type: 'notice.both', correlation_key: 'null', output: 'broadcast' },
+    { id: 'mine', type: 'event', event_type: 'notice.both', correlation_key: '"x"', output: 'own' },
+  ],
+});
+const both = (await stack.call('POST', '/v1/definitions/both-waits/runs', { input: {} })).body.run_id as string;
+for (let i = 0; i < 300; i++) {
+  const nodes = (await stack.call('GET', `/v1/runs/${both}`)).body.nodes;
+  if (nodes?.mine?.status === 'waiting' && nodes?.all?.status === 'waiting') break;
+  await new Promise((r) => setTimeout(r, 100));
+}
+await stack.call('POST', '/v1/events', { event_type: 'notice.both', correlation_key: 'x', payload: { to: 'x' }, event_id: 'rec-both-x' });
+for (let i = 0; i < 300; i++) {
+  if ((await stack.call('GET', `/v1/runs/${both}`)).body.nodes?.mine?.status === 'completed') break;
+  await new Promise((r) => setTimeout(r, 100));
+}
+await stack.call('POST', '/v1/events', { event_type: 'notice.both', payload: { to: 'all' }, event_id: 'rec-both-all' });
+await save('event-keyless-wait-only', both);
 
 await connection.close();
 await stack.close();
