@@ -308,7 +308,7 @@ export async function deliverEvent(
     .filter(([, e]) => e.kind === 'event')
     .sort(([, a], [, b]) => a.started - b.started);
   for (const [exec, execution] of waiting) {
-    if (execution.kind !== 'event' || !(await eventMatches(state, execution, event))) continue;
+    if (execution.kind !== 'event' || !(await eventMatches(state, execution, event, program.keylessOnly))) continue;
     delete state.inflight[exec];
     const commands: Command[] = execution.timer ? [{ type: 'cancel', exec }] : [];
     const node = program.nodes.get(execution.node);

@@ -638,11 +638,16 @@ export async function eventMatches(
   state: RunState,
   wait: { event_type: string; correlation_key: unknown; filters?: string },
   event: ExternalEvent,
+  keylessOnly?: () => boolean,
 ): Promise<boolean> {
   if (wait.event_type !== event.event_type) return false;
+  const eventKeyed = event.correlation_key !== null && event.correlation_key !== undefined;
   if (wait.correlation_key !== null && wait.correlation_key !== undefined) {
-    if (event.correlation_key === null || event.correlation_key === undefined) return false;
+    if (!eventKeyed) return false;
     if (keyOf(wait.correlation_key) !== keyOf(event.correlation_key)) return false;
+  } else if (eventKeyed && (keylessOnly?.() ?? true)) {
+    // A wait whose key is null hears only events without a key (as its keyless mailbox sends).
+    return false;
   }
   if (wait.filters === undefined) return true;
   return isTruthy(await evaluate(wait.filters, context(state, { event })));
@@ -665,7 +670,7 @@ async function startEventWait(
   };
   for (let i = 0; i < state.event_buffer.length; i++) {
     const event = state.event_buffer[i] as ExternalEvent;
-    if (await eventMatches(state, wait, event)) {
+    if (await eventMatches(state, wait, event, program.keylessOnly)) {
       state.event_buffer.splice(i, 1);
       completeNode(state, node, event.payload ?? null, now, { note: 'event arrived before the node waited' });
       return leave(program, state, node.id, 'success');

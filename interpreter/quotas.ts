@@ -12,7 +12,7 @@ import type { Definition } from './definition-schema.js';
 import { parseDuration } from './duration.js';
 import type { Problem } from './problems.js';
 import type { RunState } from './run-state.js';
-import { DEFAULT_STATE_BYTES } from './state-size.js';
+import { DEFAULT_STATE_BYTES, jsonBytes } from './state-size.js';
 
 export const QUOTA_NAMES = [
   'concurrent_runs',
@@ -219,6 +219,13 @@ export function literalItemCount(source: string): number | undefined {
   }
 }
 
+/**
+ * The bound on a definition's JSON and its runs' `state_bytes` together: continue-as-new carries
+ * both in one payload, and Temporal refuses a payload over 2 MiB (2,097,152 bytes); the rest is
+ * room for the run's bookkeeping that `state_bytes` does not count (history, lineage, errors).
+ */
+export const RUN_PAYLOAD_BYTES = 1_900_000;
+
 /** A problem that names the quota it breaks (for metrics; answers carry only path and message). */
 export interface QuotaProblem extends Problem {
   quota: QuotaName;
@@ -272,6 +279,17 @@ export function quotaProblems(definition: Definition, quotas: Quotas): QuotaProb
         message: quotaMessage('map_items', `${count(quotas.map_items)} items per map`, count(items)),
       });
   });
+  const definitionBytes = jsonBytes(definition);
+  if (definitionBytes + quotas.state_bytes > RUN_PAYLOAD_BYTES)
+    problems.push({
+      quota: 'state_bytes',
+      path: '',
+      message:
+        `the definition (${count(definitionBytes)} bytes of JSON) and its runs' state (quota "state_bytes", ` +
+        `${count(quotas.state_bytes)} bytes) are carried together by continue-as-new: at most ` +
+        `${count(RUN_PAYLOAD_BYTES)} bytes together (found ${count(definitionBytes + quotas.state_bytes)}); ` +
+        `make the definition smaller or lower the tenant's state_bytes`,
+    });
   return problems;
 }
 

@@ -38,6 +38,12 @@ export interface Program {
    * recorded before the bound replay as they ran); absent: it does.
    */
   stateBound?: () => boolean;
+  /**
+   * Whether a wait whose correlation key is null ignores events that have a key, asked only
+   * when such an event would otherwise match it (the workflow answers with `patched()`, so runs
+   * recorded before replay as they ran, when it matched them); absent: it ignores them.
+   */
+  keylessOnly?: () => boolean;
 }
 
 export function compileProgram(definition: Definition): Program {

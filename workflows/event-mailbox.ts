@@ -23,6 +23,7 @@ import {
   type Sinks,
 } from '@temporalio/workflow';
 import type { ExternalEvent } from '../interpreter/commands.js';
+import { utf8Length } from '../interpreter/definition-limits.js';
 
 /** How long a mailbox keeps an event for runs that start waiting later, unless told otherwise. */
 export const DEFAULT_EVENT_RETENTION_MS = 24 * 60 * 60_000;
@@ -43,6 +44,20 @@ const FORWARD_BATCH = 200;
 export const MAILBOX_ORDER_PATCH = 'weft-mailbox-in-order';
 /** The mailbox continues-as-new once its history holds this many events. */
 const MAILBOX_CONTINUE_AFTER = 2_000;
+/**
+ * Since this patch a mailbox is bounded in what it sends, not only in what it keeps: each event
+ * signal writes the event into the mailbox's history once per run sent to, so signals go out in
+ * batches of at most SEND_BATCH_BYTES of events, the history is checked between batches and the
+ * unsent queue is carried across continue-as-new. Sizes are UTF-8 bytes (they were UTF-16 code
+ * units), and the bound on what is kept counts the runs each event was sent to and the waiting
+ * runs, all carried by continue-as-new. Asked when a mailbox first keeps, registers or sends, so
+ * older histories replay as they were.
+ */
+export const MAILBOX_BOUND_PATCH = 'weft-mailbox-bounded-sends';
+/** Bytes of events one batch of signals carries at most (one workflow task's commands stay far below gRPC's 4 MB). */
+export const SEND_BATCH_BYTES = 1024 * 1024;
+/** History bytes past which the mailbox continues-as-new between batches (Temporal warns at 10 MB, fails at 50 MB). */
+export const MAILBOX_HISTORY_BYTES = 8 * 1024 * 1024;
 
 export interface MailboxArgs {
   event_type: string;
@@ -50,12 +65,22 @@ export interface MailboxArgs {
   correlation_key: string | null;
   retention_ms?: number;
   /** Carried across continue-as-new. */
-  resume?: { events: RetainedEvent[]; waiting: [string, string][] };
+  resume?: {
+    events: RetainedEvent[];
+    waiting: [string, string][];
+    /**
+     * The signals not sent yet (MAILBOX_BOUND_PATCH), in order: runs with the events to send
+     * them, as indexes into `events` followed by `unkept` (events sent but no longer kept).
+     */
+    outbox?: [string, number[]][];
+    unkept?: ExternalEvent[];
+  };
 }
 
 export interface RetainedEvent {
   event: ExternalEvent;
   expires_at: number;
+  /** Its JSON's size (UTF-8 bytes since MAILBOX_BOUND_PATCH, with those of `sent_to`). */
   bytes: number;
   /** Runs (workflow ids) this event was sent to. */
   sent_to: string[];
@@ -97,36 +122,60 @@ export async function eventMailbox(args: MailboxArgs): Promise<void> {
   const events: RetainedEvent[] = args.resume?.events ?? [];
   const waiting = new Map<string, string>(args.resume?.waiting ?? []);
   const outbox: { to: string; event: ExternalEvent }[] = [];
+  const carried = [...events.map((e) => e.event), ...(args.resume?.unkept ?? [])];
+  for (const [to, refs] of args.resume?.outbox ?? [])
+    for (const i of refs) {
+      const event = carried[i];
+      if (event) outbox.push({ to, event });
+    }
   let changed = true;
   let bytesKept = events.reduce((sum, e) => sum + e.bytes, 0);
-
-  setHandler(publishSignal, (event) => {
-    if (event.event_id !== undefined && events.some((e) => e.event.event_id === event.event_id)) return;
-    const bytes = JSON.stringify(event).length;
-    events.push({
-      event,
-      expires_at: Date.now() + retention,
-      bytes,
-      sent_to: [...waiting.keys()].slice(0, SENT_TO_LIMIT),
-    });
-    bytesKept += bytes;
+  const bounded = (): boolean => patched(MAILBOX_BOUND_PATCH);
+  /** What the waiting runs add to the continue-as-new input (MAILBOX_BOUND_PATCH). */
+  const waitingBytes = (): number => {
+    let bytes = 0;
+    for (const [id, token] of waiting) bytes += utf8Length(id) + utf8Length(token) + 8;
+    return bytes;
+  };
+  /** Drops the oldest events while more are kept than the bounds allow (the newest always stays). */
+  const trim = (limit: number): void => {
     let dropped = 0;
-    while (events.length > 1 && (events.length > MAILBOX_EVENT_LIMIT || bytesKept > MAILBOX_BYTE_LIMIT)) {
+    while (events.length > 1 && (events.length > MAILBOX_EVENT_LIMIT || bytesKept > limit)) {
       bytesKept -= (events.shift() as RetainedEvent).bytes;
       dropped++;
     }
     if (dropped > 0) weftEvents.expired('overflow', dropped);
+  };
+
+  setHandler(publishSignal, (event) => {
+    if (event.event_id !== undefined && events.some((e) => e.event.event_id === event.event_id)) return;
+    const sentTo = [...waiting.keys()].slice(0, SENT_TO_LIMIT);
+    const isBounded = bounded();
+    const bytes = isBounded
+      ? utf8Length(JSON.stringify(event)) + utf8Length(JSON.stringify(sentTo)) + 48
+      : JSON.stringify(event).length;
+    events.push({ event, expires_at: Date.now() + retention, bytes, sent_to: sentTo });
+    bytesKept += bytes;
+    trim(isBounded ? MAILBOX_BYTE_LIMIT - waitingBytes() : MAILBOX_BYTE_LIMIT);
     for (const to of waiting.keys()) outbox.push({ to, event });
     changed = true;
   });
   setHandler(registerSignal, ({ workflow_id, token }) => {
     // A run registers again after a continue-as-new: it is sent everything again and ignores what it saw.
     waiting.set(workflow_id, token);
+    const isBounded = events.length > 0 && bounded();
     for (const retained of events) {
-      if (!retained.sent_to.includes(workflow_id) && retained.sent_to.length < SENT_TO_LIMIT)
+      if (!retained.sent_to.includes(workflow_id) && retained.sent_to.length < SENT_TO_LIMIT) {
         retained.sent_to.push(workflow_id);
+        if (isBounded) {
+          const added = utf8Length(workflow_id) + 3;
+          retained.bytes += added;
+          bytesKept += added;
+        }
+      }
       outbox.push({ to: workflow_id, event: retained.event });
     }
+    if (isBounded) trim(MAILBOX_BYTE_LIMIT - waitingBytes());
     changed = true;
   });
   setHandler(unregisterSignal, ({ workflow_id, token }) => {
@@ -148,8 +197,9 @@ export async function eventMailbox(args: MailboxArgs): Promise<void> {
       next === undefined ? undefined : Math.max(1, next - Date.now()),
     );
     changed = false;
+    const isBounded = outbox.length > 0 && bounded();
     while (outbox.length > 0) {
-      const batch = outbox.splice(0, FORWARD_BATCH);
+      const batch = isBounded ? takeBatch(outbox) : outbox.splice(0, FORWARD_BATCH);
       const byRun = new Map<string, ExternalEvent[]>();
       for (const { to, event } of batch) byRun.set(to, [...(byRun.get(to) ?? []), event]);
       if (byRun.size < batch.length && patched(MAILBOX_ORDER_PATCH)) {
@@ -164,6 +214,8 @@ export async function eventMailbox(args: MailboxArgs): Promise<void> {
           ),
         );
       }
+      // The rest waits for the next run of the mailbox when this one's history is full.
+      if (isBounded && outbox.length > 0 && historyFull(true)) break;
     }
     const now = Date.now();
     let expired = 0;
@@ -178,12 +230,71 @@ export async function eventMailbox(args: MailboxArgs): Promise<void> {
       // A signal arriving with the completion makes Temporal retry this task with it, so none is lost.
       return;
     }
-    const info = workflowInfo();
-    if (outbox.length === 0 && (info.historyLength >= MAILBOX_CONTINUE_AFTER || info.continueAsNewSuggested)) {
+    if (outbox.length === 0 ? historyFull(false) : isBounded && historyFull(true)) {
       await condition(allHandlersFinished);
-      return continueAsNew<typeof eventMailbox>({ ...args, resume: { events, waiting: [...waiting.entries()] } });
+      return continueAsNew<typeof eventMailbox>({
+        ...args,
+        resume: { events, waiting: [...waiting.entries()], ...carry(outbox, events) },
+      });
     }
   }
+}
+
+/** Whether the mailbox should continue as new: by event count, Temporal's suggestion, and (bounded) its size. */
+function historyFull(bounded: boolean): boolean {
+  const info = workflowInfo();
+  return (
+    info.historyLength >= MAILBOX_CONTINUE_AFTER ||
+    info.continueAsNewSuggested ||
+    (bounded && info.historySize >= MAILBOX_HISTORY_BYTES)
+  );
+}
+
+/** Sizes of events being sent, by identity (the same event goes to many runs). */
+const eventSizes = new WeakMap<ExternalEvent, number>();
+function eventBytes(event: ExternalEvent): number {
+  let bytes = eventSizes.get(event);
+  if (bytes === undefined) {
+    bytes = utf8Length(JSON.stringify(event));
+    eventSizes.set(event, bytes);
+  }
+  return bytes;
+}
+
+/** The next signals to send: at most FORWARD_BATCH of them and SEND_BATCH_BYTES of events (at least one). */
+function takeBatch(outbox: { to: string; event: ExternalEvent }[]): { to: string; event: ExternalEvent }[] {
+  let n = 0;
+  let bytes = 0;
+  while (n < outbox.length && n < FORWARD_BATCH) {
+    const next = eventBytes((outbox[n] as { event: ExternalEvent }).event);
+    if (n > 0 && bytes + next > SEND_BATCH_BYTES) break;
+    bytes += next;
+    n++;
+  }
+  return outbox.splice(0, n);
+}
+
+/** The unsent signals as continue-as-new carries them: events by index, runs in order ({} when none). */
+function carry(
+  outbox: { to: string; event: ExternalEvent }[],
+  events: RetainedEvent[],
+): { outbox?: [string, number[]][]; unkept?: ExternalEvent[] } {
+  if (outbox.length === 0) return {};
+  const index = new Map<ExternalEvent, number>(events.map((e, i) => [e.event, i]));
+  const unkept: ExternalEvent[] = [];
+  const runs: [string, number[]][] = [];
+  for (const { to, event } of outbox) {
+    let i = index.get(event);
+    if (i === undefined) {
+      i = events.length + unkept.length;
+      unkept.push(event);
+      index.set(event, i);
+    }
+    const last = runs[runs.length - 1];
+    if (last && last[0] === to) last[1].push(i);
+    else runs.push([to, [i]]);
+  }
+  return { outbox: runs, ...(unkept.length > 0 ? { unkept } : {}) };
 }
 
 /** Sends `events` to one run in order; stops (and forgets the run) once it is gone. */

@@ -104,6 +104,8 @@ export const AI_BUDGETED_PATCH = 'weft-ai-budgeted';
 export const CHILD_BUDGET_RESERVE_PATCH = 'weft-child-budget-reserve';
 /** Marks runs in which a node failed with StateTooLarge (`interpreter/state-size.ts`); older runs grew the state unbounded. */
 export const STATE_BOUND_PATCH = 'weft-state-bound';
+/** Marks runs in which a null-key event wait ignored an event with a key; older runs let it take the event. */
+export const KEYLESS_ONLY_PATCH = 'weft-keyless-wait-only';
 /** Marks runs whose connector calls name the params rendered from secret-derived values (`call.mask`). */
 export const TAINT_MASK_PATCH = 'weft-taint-mask';
 
@@ -270,6 +272,8 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     budgetEveryCall: () => patched(BUDGET_EVERY_CALL_PATCH),
     // Asked only when a write would take the state over its bound, so other runs' histories are unchanged.
     stateBound: () => patched(STATE_BOUND_PATCH),
+    // Asked only when a keyed event would match a null-key wait, so other runs' histories are unchanged.
+    keylessOnly: () => patched(KEYLESS_ONLY_PATCH),
   };
   const now = () => new Date().toISOString();
   const ids = { workflow_id: info.workflowId, instance_id: info.runId };

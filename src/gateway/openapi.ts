@@ -482,7 +482,7 @@ function controlPaths(): Record<string, Record<string, Operation>> {
         {
           '202': {
             description:
-              '`{ "event_id", "delivered_to": [run ids], "started": [run ids] }`: the event is durable in its mailbox (tenant, type, correlation key) when this is answered; `delivered_to` lists the runs the mailbox sent it to by then (runs that wait later still get it); `event_id` is the caller\'s or one the gateway gave it. Answered within 15 s; while Temporal is at a limit or recovering, `429 rate_limited` or `503 unavailable` with `Retry-After` (send the event again with the same `event_id`)',
+              '`{ "event_id", "delivered_to": [run ids], "started": [run ids] }`: the event is durable in its mailbox (tenant, type, correlation key) when this is answered; `delivered_to` lists the runs the mailbox sent it to by then (runs that wait later still get it); `event_id` is the caller\'s or one the gateway gave it. Answered within 15 s; while Temporal is at a limit or recovering, `429 rate_limited` or `503 unavailable` with `Retry-After` (send the event again with the same `event_id`); an event under the body limit whose envelope passes Temporal\'s 2 MiB blob limit is `413 payload_too_large` naming `/payload`, any other invalid-argument refusal `400`, and every other Temporal refusal `503` with `Retry-After` (never `500`)',
           },
           ...bodyErrors,
         },

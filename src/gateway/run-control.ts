@@ -240,7 +240,12 @@ export class RunControl {
       delivered_to: await this.sentTo(mailbox, accepted.event_id),
       started: [],
     };
-    const definitions = await Promise.all((await this.store.list()).map((d) => this.store.get(d.id)));
+    // The store is asked within the same bound as the rest (a slow database answers 503, not a hang).
+    const definitions = await within(
+      this.store.list().then((listed) => Promise.all(listed.map((d) => this.store.get(d.id)))),
+      begun + EVENT_RESPONSE_MS - 1_500,
+      accepted.event_id,
+    );
     for (const definition of definitions) {
       if (!definition) continue;
       for (const trigger of definition.triggers) {
@@ -321,9 +326,12 @@ async function within<T>(work: Promise<T>, until: number, eventId: string, outli
   }
 }
 
+const grpcCode = (err: unknown): number | undefined =>
+  err instanceof ServiceError ? (err.cause as { code?: number } | undefined)?.code : undefined;
+
 /** Temporal refused for load or is recovering: worth retrying. */
 function transient(err: unknown): 'busy' | 'unavailable' | undefined {
-  const code = err instanceof ServiceError ? (err.cause as { code?: number } | undefined)?.code : undefined;
+  const code = grpcCode(err);
   if (code === 8) return 'busy'; // RESOURCE_EXHAUSTED
   if (code === 14) return 'unavailable'; // UNAVAILABLE
   const message = err instanceof Error ? err.message : '';
@@ -351,7 +359,7 @@ export async function withBackpressure<T>(
     } catch (err) {
       if (err instanceof HttpError) throw err;
       const kind = transient(err);
-      const deadlineHit = err instanceof ServiceError && (err.cause as { code?: number } | undefined)?.code === 4;
+      const deadlineHit = grpcCode(err) === 4;
       if (kind && Date.now() + delay < deadline) {
         await new Promise((resolve) => setTimeout(resolve, delay));
         delay = Math.min(delay * 2, 2_000);
@@ -371,9 +379,42 @@ export async function withBackpressure<T>(
           undefined,
           RETRY_AFTER_S,
         );
-      return mapTemporalError(err);
+      return refusedEvent(err, eventId);
     }
   }
+}
+
+/**
+ * Temporal's refusal of an event that is neither load nor an outage: INVALID_ARGUMENT (3) is the
+ * event itself (413 when its payload passes Temporal's blob limit, else 400), naming `/payload`;
+ * every other gRPC code is Temporal's condition, 503 with Retry-After, never a bare 500.
+ */
+function refusedEvent(err: unknown, eventId: string): never {
+  const code = grpcCode(err);
+  if (code === undefined) return mapTemporalError(err);
+  // The SDK's message says only what failed ("Failed to signalWithStart Workflow"); gRPC's says why.
+  const cause = (err as ServiceError).cause as { details?: string; message?: string } | undefined;
+  const why = cause?.details ?? cause?.message;
+  const message = why ? `${(err as Error).message}: ${why}` : (err as Error).message;
+  if (code === 3) {
+    if (/blob|size exceeds|too large|exceeds limit/i.test(message))
+      throw new HttpError('payload_too_large', `Temporal refused the event as too large: ${message}`, [
+        {
+          path: '/payload',
+          message: `the event is larger than Temporal keeps in one payload (2 MiB by default, with the event's envelope); send a smaller payload, or a reference to the data`,
+        },
+      ]);
+    throw new HttpError('validation_failed', `Temporal refused the event: ${message}`, [
+      { path: '/payload', message: `Temporal refused the event as invalid: ${message}` },
+    ]);
+  }
+  if (code === 5) return mapTemporalError(err);
+  throw new HttpError(
+    'unavailable',
+    `Temporal could not take the event (gRPC code ${code}: ${message}); send the event again with "event_id": "${eventId}"`,
+    undefined,
+    RETRY_AFTER_S,
+  );
 }
 
 function toInput(payload: unknown): Record<string, unknown> {

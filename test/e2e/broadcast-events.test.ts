@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { mailboxWorkflowId } from '../../activities/event-mailbox.js';
 import { MAILBOX_BYTE_LIMIT, type MailboxView } from '../../workflows/event-mailbox.js';
+import { AT_ONCE, inBatches } from '../support/events.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { connectClient, unique } from '../support/temporal.js';
 import type { Client, Connection } from '@temporalio/client';
@@ -104,4 +105,88 @@ test('the keyless mailbox keeps at most its byte bound, oldest dropped: a later 
   const result = await outcome(late);
   assert.equal(result.status, 'completed', JSON.stringify(result).slice(0, 300));
   assert.equal(result.result.heard.n, 4, 'the oldest event still kept');
+});
+
+test('sizes are UTF-8 bytes: events of two-byte characters fill the byte bound at half as many characters', async () => {
+  const type = unique('bulletin-utf8');
+  // 140,000 "é" each: 280 KB of UTF-8 (140,000 UTF-16 units): five fit, not eight.
+  for (let n = 1; n <= 8; n++) {
+    const posted = await stack.call('POST', '/v1/events', {
+      event_type: type,
+      payload: { n, filler: 'é'.repeat(140_000) },
+      event_id: `utf8-${n}`,
+    });
+    assert.equal(posted.status, 202, JSON.stringify(posted.body).slice(0, 300));
+  }
+  const mailbox = client.workflow.getHandle(mailboxWorkflowId('default', stack.config.taskQueue, type, null));
+  assert.equal((await mailbox.query<MailboxView>('mailbox')).events, 5, 'counted as UTF-8, events 4 to 8 kept');
+});
+
+const WAITERS = 200;
+
+test(`a 300 KB broadcast to ${WAITERS} keyless waiters reaches all, the mailbox continuing as new between batches`, async () => {
+  const type = unique('broadcast-big');
+  const id = await define(type, 'null');
+  const runIds = await inBatches(
+    Array.from({ length: WAITERS }, (_, i) => i),
+    AT_ONCE,
+    () => start(id),
+  );
+  await inBatches(runIds, AT_ONCE, waiting);
+  const mailboxId = mailboxWorkflowId('default', stack.config.taskQueue, type, null);
+  await until('every run registered', async () => {
+    const view = await client.workflow.getHandle(mailboxId).query<MailboxView>('mailbox');
+    return view.waiting.length === WAITERS ? true : undefined;
+  });
+  const first = (await client.workflow.getHandle(mailboxId).describe()).runId;
+  // 300 KB to each of 200 runs is 60 MB of signals: one mailbox history holds at most 50 MB.
+  const posted = await stack.call('POST', '/v1/events', {
+    event_type: type,
+    payload: { filler: 'b'.repeat(300_000) },
+    event_id: unique('big'),
+  });
+  assert.equal(posted.status, 202, JSON.stringify(posted.body).slice(0, 300));
+  await inBatches(runIds, AT_ONCE, async (runId) => {
+    const result = await outcome(runId);
+    assert.equal(result.status, 'completed', `${runId}: ${JSON.stringify(result).slice(0, 300)}`);
+    assert.equal(result.result.heard.filler.length, 300_000);
+  });
+  const latest = await client.workflow.getHandle(mailboxId).describe();
+  assert.notEqual(latest.runId, first, 'the mailbox continued as new');
+  assert.ok(['RUNNING', 'COMPLETED'].includes(latest.status.name), `mailbox ${latest.status.name}`);
+  const firstRun = await client.workflow.getHandle(mailboxId, first).describe();
+  assert.equal(firstRun.status.name, 'CONTINUED_AS_NEW', 'never terminated for its history size');
+});
+
+test('a run waiting for a type with a key and with null: the keyed event goes to the keyed node only', async () => {
+  const type = unique('both');
+  const submitted = await stack.call('POST', '/v1/definitions', {
+    id: unique('both-waits'),
+    nodes: [
+      // The null-key node first: it is the first waiting node the keyed event meets.
+      { id: 'all', type: 'event', event_type: type, correlation_key: 'null', output: 'broadcast' },
+      { id: 'mine', type: 'event', event_type: type, correlation_key: '"x"', output: 'own' },
+    ],
+  });
+  assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+  const runId = await start(submitted.body.id as string);
+  await until('both nodes to wait', async () => {
+    const nodes = (await state(runId))?.nodes;
+    return nodes?.mine?.status === 'waiting' && nodes?.all?.status === 'waiting' ? true : undefined;
+  });
+  const keyed = await stack.call('POST', '/v1/events', {
+    event_type: type,
+    correlation_key: 'x',
+    payload: { to: 'x' },
+  });
+  assert.equal(keyed.status, 202, JSON.stringify(keyed.body));
+  await until('the keyed node to complete', async () =>
+    (await state(runId))?.nodes?.mine?.status === 'completed' ? true : undefined,
+  );
+  assert.equal((await state(runId)).nodes.all.status, 'waiting', 'the null-key node did not take the keyed event');
+  const broadcast = await stack.call('POST', '/v1/events', { event_type: type, payload: { to: 'all' } });
+  assert.equal(broadcast.status, 202, JSON.stringify(broadcast.body));
+  const result = await outcome(runId);
+  assert.equal(result.status, 'completed', JSON.stringify(result));
+  assert.deepEqual([result.result.own, result.result.broadcast], [{ to: 'x' }, { to: 'all' }]);
 });

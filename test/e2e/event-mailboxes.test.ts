@@ -18,10 +18,18 @@ import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
 import type { ServerResponse } from 'node:http';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
+import {
+  AT_ONCE,
+  assertOwnPayloads,
+  inBatches,
+  parkedDefinition,
+  startRuns,
+  until,
+  untilWaiting,
+} from '../support/events.js';
 import { unique } from '../support/temporal.js';
 
 const RUNS = 50;
-const AT_ONCE = 8;
 const gatewayScript = fileURLToPath(new URL('../../src/cli/gateway.js', import.meta.url));
 
 let stack: TestStack;
@@ -42,51 +50,6 @@ after(async () => {
   await stack?.close();
   await target?.close();
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** Runs `work` over `items`, `limit` at a time; results in item order. */
-async function inBatches<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        results[i] = await work(items[i] as T);
-      }
-    }),
-  );
-  return results;
-}
-
-async function parkedDefinition(): Promise<{ id: string; type: string }> {
-  const id = unique('parked');
-  const type = unique('order.paid');
-  const submitted = await stack.call('POST', '/v1/definitions', {
-    id,
-    variables: [{ name: 'order', type: 'string', required: true }],
-    nodes: [{ id: 'paid', type: 'event', event_type: type, correlation_key: 'vars.order', output: 'payment' }],
-  });
-  assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
-  return { id, type };
-}
-
-async function startRuns(id: string, orders: string[]): Promise<string[]> {
-  return inBatches(orders, AT_ONCE, async (order) => {
-    const started = await stack.call('POST', `/v1/definitions/${id}/runs`, { input: { order } });
-    assert.equal(started.status, 201, JSON.stringify(started.body));
-    return started.body.run_id as string;
-  });
-}
 
 /** Posts one event per order, 8 at a time; asserts no 5xx and every answer within the bound. */
 async function postEvents(
@@ -111,45 +74,25 @@ async function postEvents(
   return { slowestMs };
 }
 
-async function assertOwnPayloads(runIds: string[], orders: string[]): Promise<void> {
-  await inBatches(
-    runIds.map((runId, i) => ({ runId, order: orders[i] as string })),
-    AT_ONCE,
-    async ({ runId, order }) => {
-      const result = await until(`run ${runId} to complete`, async () => {
-        const r = await stack.call('GET', `/v1/runs/${runId}/result?wait=true`);
-        return r.status === 200 && r.body.status !== 'running' ? r.body : undefined;
-      });
-      assert.equal(result.status, 'completed', `${runId}: ${JSON.stringify(result)}`);
-      assert.deepEqual(result.result.payment, { order }, `${runId} got another run's event`);
-    },
-  );
-}
-
 test(`${RUNS} runs parked on their own keys, ${RUNS} events posted ${AT_ONCE} at a time: every run gets its own`, async (t) => {
-  const { id, type } = await parkedDefinition();
+  const { id, type } = await parkedDefinition(stack);
   const orders = Array.from({ length: RUNS }, (_, i) => `after-${i}`);
-  const runIds = await startRuns(id, orders);
-  await inBatches(runIds, AT_ONCE, (runId) =>
-    until(`run ${runId} to wait`, async () => {
-      const state = await stack.call('GET', `/v1/runs/${runId}`);
-      return state.body?.nodes?.paid?.status === 'waiting' ? true : undefined;
-    }),
-  );
+  const runIds = await startRuns(stack, id, orders);
+  await untilWaiting(stack, runIds);
   const { slowestMs } = await postEvents(type, orders);
   t.diagnostic(`slowest POST /v1/events: ${slowestMs} ms`);
-  await assertOwnPayloads(runIds, orders);
+  await assertOwnPayloads(stack, runIds, orders);
 });
 
 test(`${RUNS} events posted before their runs start waiting: every run gets its own`, async (t) => {
-  const { id, type } = await parkedDefinition();
+  const { id, type } = await parkedDefinition(stack);
   const orders = Array.from({ length: RUNS }, (_, i) => `before-${i}`);
   const { slowestMs } = await postEvents(type, orders);
   t.diagnostic(`slowest POST /v1/events: ${slowestMs} ms`);
   // The same event again is accepted and not delivered twice (the runs' dedup by event id).
   await postEvents(type, orders.slice(0, AT_ONCE));
-  const runIds = await startRuns(id, orders);
-  await assertOwnPayloads(runIds, orders);
+  const runIds = await startRuns(stack, id, orders);
+  await assertOwnPayloads(stack, runIds, orders);
   // Every run saw its event once: one `completed` transition of the event node, nothing buffered left.
   for (const runId of runIds.slice(0, AT_ONCE)) {
     const state = await stack.call('GET', `/v1/runs/${runId}`);
@@ -176,7 +119,7 @@ test("101 other keys' events posted while a run is busy do not push out its own 
     edges: [{ from: 'busy', to: 'paid' }],
   });
   assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
-  const [runId] = await startRuns(id, ['mine']);
+  const [runId] = await startRuns(stack, id, ['mine']);
   await until('the run to be busy', () => Promise.resolve(held.length > 0 ? true : undefined));
   await postEvents(type, ['mine']);
   await postEvents(
@@ -184,12 +127,12 @@ test("101 other keys' events posted while a run is busy do not push out its own 
     Array.from({ length: 101 }, (_, i) => `other-${i}`),
   );
   for (const res of held.splice(0)) json(res, 200, {});
-  await assertOwnPayloads([runId as string], ['mine']);
+  await assertOwnPayloads(stack, [runId as string], ['mine']);
 });
 
 test('an event for a run another gateway started 10 ms earlier is delivered', async () => {
   second = await startGateway({ ...stack.config, port: 0 }, createLogger('gateway-b', 'silent'));
-  const { id, type } = await parkedDefinition();
+  const { id, type } = await parkedDefinition(stack);
   const callB = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${second?.url}${path}`, {
       method,
@@ -214,6 +157,7 @@ test('an event for a run another gateway started 10 ms earlier is delivered', as
     assert.match(sent.body.event_id, /^evt-/);
   }
   await assertOwnPayloads(
+    stack,
     runIds,
     runIds.map((_, i) => `b-${i}`),
   );
@@ -230,7 +174,7 @@ async function freePort(): Promise<number> {
 }
 
 test('a gateway killed (SIGKILL) right after answering 202 loses no event', async () => {
-  const { id, type } = await parkedDefinition();
+  const { id, type } = await parkedDefinition(stack);
   const port = await freePort();
   const child = spawn(process.execPath, [gatewayScript], {
     env: {
@@ -252,7 +196,7 @@ test('a gateway killed (SIGKILL) right after answering 202 loses no event', asyn
     60_000,
   );
   // One run already waits; the other starts only after the gateway that took its event is dead.
-  const [waiting] = await startRuns(id, ['k-waiting']);
+  const [waiting] = await startRuns(stack, id, ['k-waiting']);
   await until('the run to wait', async () => {
     const state = await stack.call('GET', `/v1/runs/${waiting}`);
     return state.body?.nodes?.paid?.status === 'waiting' ? true : undefined;
@@ -269,6 +213,6 @@ test('a gateway killed (SIGKILL) right after answering 202 loses no event', asyn
   child.kill('SIGKILL');
   await exited;
   assert.equal(child.signalCode, 'SIGKILL');
-  const [later] = await startRuns(id, ['k-later']);
-  await assertOwnPayloads([waiting as string, later as string], ['k-waiting', 'k-later']);
+  const [later] = await startRuns(stack, id, ['k-later']);
+  await assertOwnPayloads(stack, [waiting as string, later as string], ['k-waiting', 'k-later']);
 });

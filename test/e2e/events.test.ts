@@ -86,3 +86,18 @@ test('an event posted right after a run starts is not lost (20 runs in a row)', 
     assert.deepEqual(result.body.result.payment, { n: i }, `round ${i}`);
   }
 });
+
+test("an event within the gateway's body limit but past Temporal's blob limit is 413 naming /payload, never 500", async () => {
+  const type = unique('blob.too.large');
+  // The body stays under WEFT_MAX_BODY_BYTES (2 MiB); the signal carrying it, with the event's
+  // id and acceptance time added, passes Temporal's 2 MiB blob limit.
+  const body = { event_type: type, correlation_key: 'k', payload: 'a'.repeat(2 * 1024 * 1024 - 120) };
+  assert.ok(Buffer.byteLength(JSON.stringify(body)) < 2 * 1024 * 1024);
+  const sent = await stack.call('POST', '/v1/events', body);
+  assert.equal(sent.status, 413, JSON.stringify(sent.body).slice(0, 500));
+  assert.equal(sent.body.error.code, 'payload_too_large');
+  assert.equal(sent.body.error.details[0].path, '/payload');
+  // The mailbox was not harmed: a normal event of the same type and key is accepted.
+  const small = await stack.call('POST', '/v1/events', { event_type: type, correlation_key: 'k', payload: { ok: 1 } });
+  assert.equal(small.status, 202, JSON.stringify(small.body));
+});

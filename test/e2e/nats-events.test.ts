@@ -1,14 +1,26 @@
 /**
  * NATS as the event bus: an event published on the configured JetStream subject reaches the
  * waiting run exactly as POST /v1/events would, and a malformed message is dropped without
- * stopping the consumer; 50 events published at once each reach their own run.
+ * stopping the consumer; 50 events published 8 at a time each reach their own run, both when
+ * published after the runs wait and before the runs start (their mailboxes keep them).
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startTestStack, type TestStack } from '../support/gateway.js';
+import {
+  AT_ONCE,
+  assertOwnPayloads,
+  inBatches,
+  parkedDefinition,
+  startRuns,
+  until,
+  untilWaiting,
+} from '../support/events.js';
 import { unique } from '../support/temporal.js';
+
+const RUNS = 50;
 
 const subject = `weft.test.${unique('events')}`;
 const stream = unique('WEFT_TEST_EVENTS').replace(/-/g, '_');
@@ -71,33 +83,37 @@ test('an event published on NATS completes the matching waiting run', async () =
   );
 });
 
-test('50 runs parked on their own keys, 50 events published on NATS at once: every run gets its own', async () => {
-  const id = unique('nats-many');
-  const type = unique('order.packed');
-  await stack.call('POST', '/v1/definitions', {
-    id,
-    variables: [{ name: 'order', type: 'string', required: true }],
-    nodes: [{ id: 'packed', type: 'event', event_type: type, correlation_key: 'vars.order', output: 'packing' }],
-  });
-  const orders = Array.from({ length: 50 }, (_, i) => `P-${i}`);
-  const runIds: string[] = [];
-  for (const order of orders) {
-    const started = await stack.call('POST', `/v1/definitions/${id}/runs`, { input: { order } });
-    assert.equal(started.status, 201, JSON.stringify(started.body));
-    runIds.push(started.body.run_id as string);
-  }
+/** Publishes one event per order on the subject, AT_ONCE at a time (each awaits JetStream's ack). */
+async function publishEvents(type: string, orders: string[]): Promise<void> {
   const js = jetstream(nc);
-  // Right after the starts, whether or not each run waits yet: a mailbox keeps what comes early.
-  await Promise.all(
-    orders.map((order) =>
-      js.publish(subject, JSON.stringify({ event_type: type, correlation_key: order, payload: { order } })),
+  await inBatches(orders, AT_ONCE, (order) =>
+    js.publish(
+      subject,
+      JSON.stringify({ event_type: type, correlation_key: order, payload: { order }, event_id: `n-${order}` }),
     ),
   );
-  for (const [i, runId] of runIds.entries()) {
-    let result = await stack.call('GET', `/v1/runs/${runId}/result?wait=true`);
-    for (let n = 0; n < 5 && result.body.status === 'running'; n++)
-      result = await stack.call('GET', `/v1/runs/${runId}/result?wait=true`);
-    assert.equal(result.body.status, 'completed', `${runId}: ${JSON.stringify(result.body)}`);
-    assert.deepEqual(result.body.result.packing, { order: orders[i] }, `${runId} got another run's event`);
-  }
+}
+
+test(`${RUNS} runs waiting on their own keys, ${RUNS} events published on NATS ${AT_ONCE} at a time: every run gets its own`, async () => {
+  const { id, type } = await parkedDefinition(stack);
+  const orders = Array.from({ length: RUNS }, (_, i) => `after-${i}`);
+  const runIds = await startRuns(stack, id, orders);
+  await untilWaiting(stack, runIds);
+  await publishEvents(type, orders);
+  await assertOwnPayloads(stack, runIds, orders);
+});
+
+test(`${RUNS} events published on NATS before their runs start: every run gets its own`, async () => {
+  const { id, type } = await parkedDefinition(stack);
+  const orders = Array.from({ length: RUNS }, (_, i) => `before-${i}`);
+  await publishEvents(type, orders);
+  // The gateway's consumer takes them in its own time: each is in its mailbox once the audit log says so.
+  const auditPath = `/v1/audit?actor=${encodeURIComponent(`nats:${subject}`)}&target=${encodeURIComponent(type)}&limit=1000`;
+  await until('the events to be accepted', async () => {
+    const audit = await stack.call('GET', auditPath);
+    const accepted = (audit.body?.items ?? []).filter((e: { status: number }) => e.status === 202);
+    return accepted.length >= RUNS ? true : undefined;
+  });
+  const runIds = await startRuns(stack, id, orders);
+  await assertOwnPayloads(stack, runIds, orders);
 });

@@ -146,6 +146,36 @@ describe('tenant quotas', () => {
     assert.equal(fits.status, 200, JSON.stringify(fits.body));
   });
 
+  test('a definition whose JSON and state_bytes together pass 1,900,000 bytes is refused at submit', async () => {
+    // 900 KB of literal inputs (a definition may have 1,000,000) with the default state_bytes (1 MiB).
+    const definition = {
+      id: unique('heavy'),
+      nodes: [
+        {
+          id: 'a',
+          type: 'task',
+          ...task('/ok'),
+          inputs: {
+            url: `${target.url}/ok`,
+            method: 'POST',
+            body: { pad: Array.from({ length: 18 }, () => 'p'.repeat(50_000)) },
+          },
+        },
+      ],
+    };
+    for (const path of ['/v1/definitions/validate', '/v1/definitions']) {
+      const response = await stack.call('POST', path, definition, root);
+      assert.equal(response.status, 400, `${path}: ${JSON.stringify(response.body).slice(0, 300)}`);
+      assert.equal(response.body.error.code, 'validation_failed');
+      assert.equal(response.body.error.details.length, 1, JSON.stringify(response.body.error.details));
+      assert.equal(response.body.error.details[0].path, '');
+      assert.match(
+        response.body.error.details[0].message,
+        /^the definition \([\d,]+ bytes of JSON\) and its runs' state \(quota "state_bytes", 1,048,576 bytes\) are carried together by continue-as-new: at most 1,900,000 bytes together/,
+      );
+    }
+  });
+
   test('a 1,000-item map from an expression fails at run time with QuotaExceeded, before any call', async () => {
     const id = unique('thousand');
     const submitted = await submit({

@@ -1,7 +1,9 @@
 /**
  * Records the histories of event delivery through mailboxes (`npm run record-histories` runs it
  * after record.ts): a run that registers with its mailbox and takes its event, a run whose
- * event was posted before it waited, and the mailbox workflow itself. The suite replays them
+ * event was posted before it waited, the mailbox workflow itself, and a keyless mailbox bounded
+ * in what it sends (MAILBOX_BOUND_PATCH), and a run whose null-key wait ignores a keyed event
+ * (KEYLESS_ONLY_PATCH). The suite replays them
  * with the rest. Re-record only on purpose.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -65,6 +67,45 @@ await save('event-mailbox-early', await start('M-3'));
 await post('M-1', 43);
 await new Promise((r) => setTimeout(r, 3_000));
 await save('event-mailbox-workflow', mailboxWorkflowId('default', stack.config.taskQueue, 'payment.settled', 'M-1'), false);
+
+// A keyless (broadcast) mailbox under MAILBOX_BOUND_PATCH: an event kept before anyone waits,
+// two runs registering (sent it from what is kept, counted in UTF-8 with their ids), unregistering.
+await stack.call('POST', '/v1/definitions', {
+  id: 'notice-listen',
+  nodes: [{ id: 'hear', type: 'event', event_type: 'notice.posted', correlation_key: 'null', output: 'heard' }],
+});
+await stack.call('POST', '/v1/events', { event_type: 'notice.posted', payload: { text: 'héllo' }, event_id: 'rec-notice-1' });
+for (const n of [1, 2]) {
+  const started = await stack.call('POST', '/v1/definitions/notice-listen/runs', { input: {} });
+  await stack.call('GET', `/v1/runs/${started.body.run_id as string}/result?wait=true`);
+  log(`notice listener ${n} done`);
+}
+await new Promise((r) => setTimeout(r, 3_000));
+await save('event-mailbox-broadcast-bounded', mailboxWorkflowId('default', stack.config.taskQueue, 'notice.posted', null), false);
+
+// A run waiting for one type with a key and with null: the keyed event is not taken by the
+// null-key node (KEYLESS_ONLY_PATCH, written when it is refused), the keyless one is.
+await stack.call('POST', '/v1/definitions', {
+  id: 'both-waits',
+  nodes: [
+    // The null-key node first: it is the first waiting node the keyed event meets.
+    { id: 'all', type: 'event', event_type: 'notice.both', correlation_key: 'null', output: 'broadcast' },
+    { id: 'mine', type: 'event', event_type: 'notice.both', correlation_key: '"x"', output: 'own' },
+  ],
+});
+const both = (await stack.call('POST', '/v1/definitions/both-waits/runs', { input: {} })).body.run_id as string;
+for (let i = 0; i < 300; i++) {
+  const nodes = (await stack.call('GET', `/v1/runs/${both}`)).body.nodes;
+  if (nodes?.mine?.status === 'waiting' && nodes?.all?.status === 'waiting') break;
+  await new Promise((r) => setTimeout(r, 100));
+}
+await stack.call('POST', '/v1/events', { event_type: 'notice.both', correlation_key: 'x', payload: { to: 'x' }, event_id: 'rec-both-x' });
+for (let i = 0; i < 300; i++) {
+  if ((await stack.call('GET', `/v1/runs/${both}`)).body.nodes?.mine?.status === 'completed') break;
+  await new Promise((r) => setTimeout(r, 100));
+}
+await stack.call('POST', '/v1/events', { event_type: 'notice.both', payload: { to: 'all' }, event_id: 'rec-both-all' });
+await save('event-keyless-wait-only', both);
 
 await connection.close();
 await stack.close();

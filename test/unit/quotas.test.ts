@@ -7,7 +7,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ConnectorCall } from '../../interpreter/commands.js';
-import { QUOTA_DEFAULTS, literalItemCount, quotaProblems, type RunQuotas } from '../../interpreter/quotas.js';
+import {
+  QUOTA_DEFAULTS,
+  RUN_PAYLOAD_BYTES,
+  literalItemCount,
+  quotaProblems,
+  type RunQuotas,
+} from '../../interpreter/quotas.js';
+import { jsonBytes } from '../../interpreter/state-size.js';
 import { validateDefinition } from '../../interpreter/validate-definition.js';
 import { httpTask as http, simulate } from '../support/simulate.js';
 
@@ -156,5 +163,42 @@ describe('static quota checks', () => {
     const parsed = validateDefinition(map('[1..10]'));
     assert.ok(parsed.ok);
     assert.deepEqual(quotaProblems(parsed.definition, QUOTA_DEFAULTS), []);
+  });
+
+  test('a definition whose JSON and state_bytes together pass what continue-as-new carries is refused', () => {
+    // 900,000 bytes of literal inputs: within the 1,000,000 a definition may have, but with the
+    // default state_bytes (1 MiB) over the 1,900,000 one continue-as-new payload may carry.
+    const parsed = validateDefinition({
+      id: 'big',
+      nodes: [
+        {
+          id: 'a',
+          type: 'task',
+          connector: 'http',
+          action: 'request',
+          inputs: { url: 'https://x.test', pad: Array.from({ length: 18 }, () => 'a'.repeat(50_000)) },
+        },
+      ],
+    });
+    assert.ok(parsed.ok);
+    const definitionBytes = jsonBytes(parsed.definition);
+    assert.ok(definitionBytes > 900_000 && definitionBytes < 1_000_000, String(definitionBytes));
+    const problems = quotaProblems(parsed.definition, QUOTA_DEFAULTS);
+    const total = definitionBytes + QUOTA_DEFAULTS.state_bytes;
+    const count = (n: number) => n.toLocaleString('en-US');
+    assert.deepEqual(problems, [
+      {
+        quota: 'state_bytes',
+        path: '',
+        message:
+          `the definition (${count(definitionBytes)} bytes of JSON) and its runs' state (quota "state_bytes", ` +
+          `1,048,576 bytes) are carried together by continue-as-new: at most 1,900,000 bytes together ` +
+          `(found ${count(total)}); make the definition smaller or lower the tenant's state_bytes`,
+      },
+    ]);
+    // A tenant whose state_bytes leaves room for the definition may submit it.
+    const room = RUN_PAYLOAD_BYTES - definitionBytes;
+    assert.deepEqual(quotaProblems(parsed.definition, { ...QUOTA_DEFAULTS, state_bytes: room }), []);
+    assert.equal(quotaProblems(parsed.definition, { ...QUOTA_DEFAULTS, state_bytes: room + 1 }).length, 1);
   });
 });
