@@ -245,6 +245,7 @@ export class RunControl {
       this.store.list().then((listed) => Promise.all(listed.map((d) => this.store.get(d.id)))),
       begun + EVENT_RESPONSE_MS - 1_500,
       accepted.event_id,
+      this.outliving,
     );
     for (const definition of definitions) {
       if (!definition) continue;
