@@ -3,7 +3,8 @@
  * server with encrypted payloads (so the answer is read through the payload codec) run a
  * definition whose task calls a real local HTTP target. The answer is the task's rendered
  * params (templates resolved from the run input), with a secret-derived param as `***`; a map
- * node answers its item calls; a set node made no call; unknown nodes and runs are not found.
+ * node answers its item calls; an AI node its prompt (masked when tainted); a subworkflow its child's input (a map of them, each item's index);
+ * a set node made no call; unknown nodes and runs are not found.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +14,7 @@ import { codecFromKeys } from '../../src/codec/data-converter.js';
 import type { DefinitionStore } from '../../src/store/definition-store.js';
 import { openDefinitionStore } from '../../src/store/open-store.js';
 import { startWorker, type RunningWorker } from '../../src/worker/create-worker.js';
+import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { unique } from '../support/temporal.js';
@@ -23,6 +25,7 @@ let target: HttpTarget;
 let stack: TestStack;
 let definitions: DefinitionStore;
 let worker: RunningWorker;
+let openai: FakeOpenAi;
 const seen: string[] = [];
 
 before(async () => {
@@ -32,6 +35,7 @@ before(async () => {
       json(res, 200, { sku: req.query.sku, price: 12.5 });
     },
   });
+  openai = await startFakeOpenAi();
   const codecKeys = `k1:${randomBytes(32).toString('base64')}`;
   stack = await startTestStack({ worker: false, env: { WEFT_CODEC_KEYS: codecKeys } });
   definitions = await openDefinitionStore(stack.config.databaseUrl);
@@ -41,6 +45,7 @@ before(async () => {
     taskQueue: stack.config.taskQueue,
     definitions,
     codec: codecFromKeys(parseCodecKeys(codecKeys)),
+    activityDeps: { ai: { baseURL: openai.url, apiKey: openai.apiKey } },
   });
 });
 
@@ -49,6 +54,7 @@ after(async () => {
   await definitions?.close();
   await stack?.close();
   await target?.close();
+  await openai?.close();
 });
 
 function pricing(id: string) {
@@ -155,6 +161,89 @@ describe('a node’s resolved input', () => {
     assert.equal(answer.body.input, null);
     assert.equal(answer.body.calls, 0);
     assert.match(answer.body.reason, /set node is evaluated by the engine and makes no call/);
+  });
+
+  test('a subworkflow answers its child run input; a map of them each item with its index', async () => {
+    const child = unique('node-input-child');
+    const stored = await stack.call('POST', '/v1/definitions', {
+      id: child,
+      variables: [{ name: 'sku', type: 'string', required: true }],
+      nodes: [{ id: 'done', type: 'end', result: 'vars.sku' }],
+    });
+    assert.equal(stored.status, 201, JSON.stringify(stored.body));
+    const parent = unique('node-input-parent');
+    const submitted = await stack.call('POST', '/v1/definitions', {
+      id: parent,
+      variables: [
+        { name: 'sku', type: 'string', required: true },
+        { name: 'skus', type: 'array', default: [] },
+      ],
+      nodes: [
+        { id: 'one', type: 'subworkflow', definition: child, inputs: { sku: 'child {{ vars.sku }}' } },
+        {
+          id: 'many',
+          type: 'map',
+          items: 'vars.skus',
+          subworkflow: { definition: child, inputs: { sku: '{{ item }}' } },
+        },
+      ],
+      edges: [{ from: 'one', to: 'many' }],
+    });
+    assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+    const started = await stack.call('POST', `/v1/definitions/${parent}/runs`, {
+      input: { sku: 'C-1', skus: ['D-0', 'D-1'] },
+    });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const parentRun = started.body.run_id as string;
+    const result = await stack.call('GET', `/v1/runs/${parentRun}/result?wait=true`);
+    assert.equal(result.body.status, 'completed', JSON.stringify(result.body));
+
+    const one = await stack.call('GET', `/v1/runs/${parentRun}/nodes/one/input`);
+    assert.equal(one.status, 200, JSON.stringify(one.body));
+    assert.equal(one.body.kind, 'child');
+    assert.deepEqual(one.body.input, { sku: 'child C-1' });
+    const many = await stack.call('GET', `/v1/runs/${parentRun}/nodes/many/input`);
+    assert.equal(many.status, 200, JSON.stringify(many.body));
+    assert.equal(many.body.calls, 2);
+    assert.deepEqual(
+      many.body.items.map((item: any) => [item.kind, item.index, item.input]),
+      [
+        ['child', 0, { sku: 'D-0' }],
+        ['child', 1, { sku: 'D-1' }],
+      ],
+    );
+  });
+
+  test("an AI node answers model and prompt; a tainted one's prompt is masked", async () => {
+    const ai = unique('node-input-ai');
+    const stored = await stack.call('POST', '/v1/definitions', {
+      id: ai,
+      variables: [
+        { name: 'name', type: 'string', required: true },
+        { name: 'token', type: 'string', required: true, secret: true },
+      ],
+      nodes: [
+        { id: 'greet', type: 'ai', model: 'gpt-4o-mini', prompt_template: 'Greet {{ vars.name }}', output: 'hello' },
+        { id: 'leak', type: 'ai', model: 'gpt-4o-mini', prompt_template: 'Keep {{ vars.token }}', output: 'kept' },
+      ],
+      edges: [{ from: 'greet', to: 'leak' }],
+    });
+    assert.equal(stored.status, 201, JSON.stringify(stored.body));
+    openai.enqueue({ content: 'hi' }, { content: 'kept' });
+    const started = await stack.call('POST', `/v1/definitions/${ai}/runs`, { input: { name: 'Ada', token: TOKEN } });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const aiRun = started.body.run_id as string;
+    const result = await stack.call('GET', `/v1/runs/${aiRun}/result?wait=true`);
+    assert.equal(result.body.status, 'completed', JSON.stringify(result.body));
+
+    const greet = await stack.call('GET', `/v1/runs/${aiRun}/nodes/greet/input`);
+    assert.equal(greet.status, 200, JSON.stringify(greet.body));
+    assert.equal(greet.body.node_type, 'ai');
+    assert.deepEqual(greet.body.input, { model: 'gpt-4o-mini', prompt: 'Greet Ada' });
+    const leak = await stack.call('GET', `/v1/runs/${aiRun}/nodes/leak/input`);
+    assert.equal(leak.status, 200, JSON.stringify(leak.body));
+    assert.deepEqual(leak.body.input, { model: 'gpt-4o-mini', prompt: '***' });
+    assert.ok(!JSON.stringify(leak.body).includes(TOKEN));
   });
 
   test('an unknown node and an unknown run are not found, named', async () => {
