@@ -69,6 +69,7 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'GET', path: '/v1/runs/{run_id}', access: 'read' },
   { method: 'GET', path: '/v1/runs/{run_id}/result', access: 'read' },
   { method: 'GET', path: '/v1/runs/{run_id}/lineage', access: 'read' },
+  { method: 'GET', path: '/v1/runs/{run_id}/nodes/{node}/input', access: 'read' },
   ...CONTROL_ACTIONS.map((action) => ({ method: 'POST', path: `/v1/runs/{run_id}/${action}`, access: 'run' as const })),
   { method: 'PATCH', path: '/v1/runs/{run_id}/variables', access: 'run' },
   { method: 'POST', path: '/v1/runs/{run_id}/approvals/{node}', access: 'approve' },

@@ -1,6 +1,7 @@
 /**
  * `GET /v1/runs/{run_id}/lineage`: for each variable of a run, which node wrote it, from which
  * inputs, and when. Answered by the workflow's `lineage` query, so closed runs answer too.
+ * `GET /v1/runs/{run_id}/nodes/{node}/input`: the resolved input of a node's most recent call.
  */
 import type { Express, Request } from 'express';
 import { param, type GatewayDeps } from './gateway-deps.js';
@@ -19,5 +20,10 @@ export function lineageRoutes(app: Express, deps: Pick<GatewayDeps, 'scopes'>): 
   app.get('/v1/runs/:run_id/lineage', async (req, res) => {
     const { runs } = await deps.scopes.ofRequest(req);
     res.json(await runs.lineage(runId(req)));
+  });
+  // The resolved input of a node's most recent call (`node-input.ts`).
+  app.get('/v1/runs/:run_id/nodes/:node/input', async (req, res) => {
+    const { runs } = await deps.scopes.ofRequest(req);
+    res.json(await runs.nodeInput(runId(req), param(req, 'node')));
   });
 }

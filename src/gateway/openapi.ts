@@ -48,6 +48,34 @@ const bodyErrors = { '400': err('BadRequest'), '413': err('PayloadTooLarge'), '4
 const id = pathParam('id', 'definition id');
 const runId = pathParam('run_id', 'run id (the Temporal workflow id)');
 
+const nodeCallSchema = {
+  type: 'object',
+  required: ['kind', 'input', 'scheduled_at'],
+  properties: {
+    kind: { type: 'string', enum: ['activity', 'child'] },
+    input: { description: 'the resolved input of the call' },
+    scheduled_at: { type: 'string', format: 'date-time' },
+    index: { type: 'integer', description: "a map item's index, when the history tells it" },
+  },
+};
+
+/** The answer of `GET /v1/runs/{run_id}/nodes/{node}/input` (`NodeInput` in src/gateway/node-input.ts). */
+const nodeInputSchema = {
+  type: 'object',
+  required: ['run_id', 'node', 'node_type', 'input', 'calls'],
+  properties: {
+    run_id: { type: 'string' },
+    node: { type: 'string' },
+    node_type: { type: 'string' },
+    input: { description: "the most recent call's resolved input; null when the node made no call" },
+    reason: { type: 'string', description: 'why `input` is null' },
+    kind: { type: 'string', enum: ['activity', 'child'] },
+    scheduled_at: { type: 'string', format: 'date-time' },
+    calls: { type: 'integer', description: "how many calls of the node the run's history holds" },
+    items: { type: 'array', items: nodeCallSchema, description: "a map node's last 50 item calls, oldest first" },
+  },
+};
+
 /** The answer of `GET /v1/runs/{run_id}/lineage` (`RunLineage` in interpreter/lineage.ts). */
 const lineageSchema = {
   type: 'object',
@@ -335,6 +363,23 @@ function paths(): Record<string, Record<string, Operation>> {
           parameters: [runId],
           description:
             "Each write names its `source` (`input`, `default`, `node` or `operator`), the writing `node` and `node_type`, the node's visit count as `iteration`, the operator as `by`, and `inputs`: the static references of the expressions or templates the value came from (`vars.order`, `input.sku`, `nodes.fetch.output`, `event:<type>`). The last 20 writes per variable are kept; `writes` counts them all. `at` is the engine's time of the write. Runs started before lineage was recorded report no writes.",
+        },
+      ),
+    },
+    '/v1/runs/{run_id}/nodes/{node}/input': {
+      get: op(
+        "The resolved input of a node's most recent call, read from the run's history",
+        {
+          '200': {
+            description: 'the input the node was last called with, or null with the reason it made no call',
+            content: jsonContent(nodeInputSchema),
+          },
+          '404': err('NotFound'),
+        },
+        {
+          parameters: [runId, pathParam('node', 'node id')],
+          description:
+            "Read from the run's Temporal history (through the payload codec): a task node's rendered params (the connector call), an AI node's model, system and prompt, a subworkflow node's child input. A map node answers its most recent item call as `input` and the last 50 item calls, oldest first, as `items` (`index` where the history tells it: child runs); `calls` counts them all. A node evaluated by the engine (set, condition, join, end, wait, event, approval, ...) answers `input: null` with a `reason`, as does a calling node not called yet. Secret-derived values show as `\"***\"` as in the state view; `secret:NAME` references show unresolved. Only the current run of a continued-as-new run is read. 404: no such run, or no such node in its definition.",
         },
       ),
     },

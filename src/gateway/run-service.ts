@@ -29,6 +29,7 @@ import {
 } from '../../interpreter/quotas.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { HttpError, notFound, validationFailed } from '../shared/http-error.js';
+import { nodeInputOf, type NodeInput } from './node-input.js';
 
 /** The workflow type name of the generic interpreter workflow. */
 export const WORKFLOW_TYPE = 'interpret';
@@ -333,6 +334,18 @@ export class RunService {
       // The workflow knows itself by its workflow id; the caller asked by its run id.
       return { ...lineage, run_id: runId };
     } catch (err) {
+      return mapTemporalError(err, runId);
+    }
+  }
+
+  /** The resolved input of a node's most recent call, read from the run's history (`node-input.ts`). */
+  async nodeInput(runId: string, node: string): Promise<NodeInput> {
+    try {
+      const history = await this.handle(runId).fetchHistory();
+      return await nodeInputOf(this.options.client.options.loadedDataConverter, runId, node, history.events ?? []);
+    } catch (err) {
+      // fetchHistory hands the raw gRPC error on: NOT_FOUND is code 5.
+      if ((err as { code?: unknown } | null)?.code === 5) throw notFound(`run "${runId}"`);
       return mapTemporalError(err, runId);
     }
   }

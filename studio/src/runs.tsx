@@ -407,7 +407,9 @@ export function RunPage({ runId, identity }: { runId: string; identity: Identity
               <p>duration: {nodeDuration(state.history ?? [], selected)}</p>
             )}
             {nodeCost(node) && <p>cost: {nodeCost(node)}</p>}
-            <h3>Input (as declared)</h3>
+            <h3>Input</h3>
+            <ResolvedInput runId={runId} node={selected} version={`${node?.status ?? ''}/${node?.attempts ?? 0}`} />
+            <h3>Declared (templates unresolved)</h3>
             {declaredInputs(selectedNode) ? (
               <div data-testid="node-input">
                 <Json value={declaredInputs(selectedNode)} />
@@ -466,6 +468,51 @@ export function RunPage({ runId, identity }: { runId: string; identity: Identity
         )}
       </aside>
     </section>
+  );
+}
+
+/** What a node's resolved input answers (`GET /v1/runs/{id}/nodes/{node}/input`). */
+interface NodeInputAnswer {
+  input: unknown;
+  reason?: string;
+  calls: number;
+  items?: Array<{ input: unknown; index?: number }>;
+}
+
+/**
+ * The input of the node's most recent call, templates resolved and secret-derived values masked
+ * (read from the run's history); a map also its item calls. Reloaded when the node moves on.
+ */
+function ResolvedInput({ runId, node, version }: { runId: string; node: string; version: string }) {
+  const answer = useLoad(
+    () => api<NodeInputAnswer>('GET', route('/v1/runs', runId, 'nodes', node, 'input')),
+    [runId, node, version],
+  );
+  if (answer.error) return <ErrorLine error={answer.error} />;
+  if (!answer.data) return <p className="muted">loading…</p>;
+  const { input, reason, calls, items } = answer.data;
+  if (input === null)
+    return (
+      <p className="muted" data-testid="node-input-reason">
+        {reason ?? 'No call.'}
+      </p>
+    );
+  return (
+    <div data-testid="node-resolved-input">
+      {items && (
+        <p className="small">
+          {calls} item call{calls === 1 ? '' : 's'}
+          {items.length < calls ? `, the last ${items.length} shown` : ''}; the most recent:
+        </p>
+      )}
+      <Json value={input} />
+      {items && items.length > 1 && (
+        <details>
+          <summary>all item inputs shown</summary>
+          <Json value={items.map((item) => item.input)} />
+        </details>
+      )}
+    </div>
   );
 }
 

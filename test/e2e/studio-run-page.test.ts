@@ -1,6 +1,7 @@
 /**
  * weft Studio's run page and its controls in Chromium, as a person uses them: a cached task's
- * mark, attempts and the node's declared input; a running map's item counts; a masked secret; the variables modified from
+ * mark, attempts and the node's declared input; a task's resolved input (a secret-derived param
+ * masked) and a set node's "no call"; a running map's item counts; a masked secret; the variables modified from
  * the typed form, then the approval rejected with a comment; a failed run retried after its
  * cause was fixed (the page follows the new run). Last, with API keys: a four-eyes tenant's
  * save says "waiting for approval", another person approves on the versions table and the
@@ -124,6 +125,52 @@ test('a cached task is marked cached, a retried one shows its attempts, and a no
   assert.match(input, /"currency": "EUR"/);
   assert.match(input, /"connector": "http"/);
   assert.deepEqual(again.problems, []);
+  assert.deepEqual(problems, []);
+});
+
+test('clicking a task shows its resolved input, a secret-derived param masked; a set node says it made no call', async () => {
+  const id = unique('resolved');
+  const token = 'tok-91b2-secret';
+  await submit({
+    id,
+    variables: [
+      { name: 'customer', type: 'string', required: true },
+      { name: 'token', type: 'string', required: true, secret: true },
+      { name: 'sig', type: 'string' },
+    ],
+    nodes: [
+      { id: 'sign', type: 'set', assign: { sig: '$uppercase(vars.token)' } },
+      {
+        id: 'lookup',
+        type: 'task',
+        connector: 'http',
+        action: 'request',
+        inputs: {
+          url: `${target.url}/lookup`,
+          query: { customer: 'customer {{ vars.customer }}' },
+          headers: { 'x-sig': '{{ vars.sig }}' },
+        },
+      },
+    ],
+    edges: [{ from: 'sign', to: 'lookup' }],
+  });
+  const runId = await start(id, { customer: 'ACME-42', token });
+  assert.equal((await finished(runId)).status, 'completed');
+
+  const { page, problems } = await runPage(runId);
+  await runIs(page, 'completed');
+  await clickNode(page, 'lookup');
+  const resolved = page.getByTestId('node-resolved-input');
+  await resolved.getByText('customer ACME-42').waitFor(LONG);
+  const text = await resolved.innerText();
+  assert.match(text, /"x-sig": "\*\*\*"/);
+  assert.ok(!text.includes(token.toUpperCase()), text);
+  // The declared templates stay beside it.
+  assert.match(await page.getByTestId('node-input').innerText(), /customer \{\{ vars\.customer \}\}/);
+
+  await clickNode(page, 'sign');
+  await page.getByTestId('node-input-reason').getByText('makes no call', { exact: false }).waitFor(LONG);
+  assert.equal(await page.getByTestId('node-resolved-input').count(), 0);
   assert.deepEqual(problems, []);
 });
 

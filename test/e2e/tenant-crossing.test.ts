@@ -340,6 +340,7 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
             '/v1/runs/{run_id}',
             '/v1/runs/{run_id}/result',
             '/v1/runs/{run_id}/lineage',
+            '/v1/runs/{run_id}/nodes/{node}/input',
             '/v1/definitions/{id}',
             '/v1/definitions/{id}/versions',
             '/v1/definitions/{id}/versions/{version}',
