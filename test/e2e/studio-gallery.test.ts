@@ -350,6 +350,7 @@ test('data-quality check: bad data pauses the run; the operator skips the check 
   await page.locator('#skip-output').fill('{"accepted": "operator"}');
   await page.getByRole('button', { name: 'Skip node' }).click();
   await runIs(page, 'completed');
+  await nodeIs(page, 'check', 'skipped');
   assert.deepEqual(services.bodiesOf('/warehouse/publish')[0]?.metrics, { rows: 4, missing: 2 });
   assert.deepEqual(problems, []);
 });
