@@ -248,8 +248,8 @@ function taintedValues(definition: Pick<Definition, 'variables'>, state: RunStat
   return [...values].sort((a, b) => b.length - a.length);
 }
 
-/** Replaces every occurrence of a secret value inside strings of `value`. */
-function scrub(value: unknown, secrets: string[]): unknown {
+/** Replaces every occurrence of a secret value inside strings of `value` (secrets longest first). */
+export function scrub(value: unknown, secrets: string[]): unknown {
   if (secrets.length === 0) return value;
   if (typeof value === 'string') return secrets.reduce((text, secret) => text.split(secret).join(MASK), value);
   if (typeof value === 'number' && secrets.includes(String(value))) return MASK;

@@ -16,7 +16,7 @@ import { decodeArrayFromPayloads, decodeUserMetadata } from '@temporalio/common/
 import type { Definition, Node } from '../../interpreter/definition-schema.js';
 import type { ConnectorCall, AiCall, ChildCall } from '../../interpreter/commands.js';
 import { templateExpressions } from '../../interpreter/references.js';
-import { MASK } from '../../interpreter/run-state.js';
+import { MASK, scrub } from '../../interpreter/run-state.js';
 import { taintOf, taintedParamPointers } from '../../interpreter/taint.js';
 import { notFound } from '../shared/http-error.js';
 
@@ -103,18 +103,6 @@ function maskPointers(value: unknown, pointers: Iterable<string>): unknown {
     }
   }
   return out;
-}
-
-/** Every occurrence of a secret value inside strings of `value` as `***` (as the state view scrubs). */
-function scrub(value: unknown, secrets: string[]): unknown {
-  if (secrets.length === 0) return value;
-  if (typeof value === 'string') return secrets.reduce((text, secret) => text.split(secret).join(MASK), value);
-  if (typeof value === 'number' && secrets.includes(String(value))) return MASK;
-  if (Array.isArray(value)) return value.map((item) => scrub(item, secrets));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v, secrets)]));
-  }
-  return value;
 }
 
 /** The values of the run's secret variables (from its input or their defaults), longest first. */

@@ -22,22 +22,10 @@ process.env.TEMPORAL_ADDRESS = server.address;
 process.env.WEFT_EGRESS_PROTECT = protectServer(server, process.env.WEFT_EGRESS_PROTECT);
 const { startTestStack } = await import('../support/gateway.js');
 const { connectClient, unique } = await import('../support/temporal.js');
+const { inBatches } = await import('../support/events.js');
 const { mailboxWorkflowId } = await import('../../activities/event-mailbox.js');
 const stack = await startTestStack();
 
-async function inBatches<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        results[i] = await work(items[i] as T);
-      }
-    }),
-  );
-  return results;
-}
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
