@@ -13,6 +13,7 @@ import { AT_ONCE, inBatches } from '../support/events.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { connectClient, unique } from '../support/temporal.js';
 import type { Client, Connection } from '@temporalio/client';
+import { until } from '../support/poll.js';
 
 let stack: TestStack;
 let client: Client;
@@ -26,16 +27,6 @@ after(async () => {
   await connection?.close();
   await stack?.close();
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function define(type: string, key: string): Promise<string> {
   const id = unique('listens');

@@ -19,6 +19,7 @@ import { json, startHttpTarget, type HttpTarget } from '../support/http-target.j
 import { createTestDatabase } from '../support/postgres.js';
 import { NAMESPACE, startTestWorker, temporalAddress, unique } from '../support/temporal.js';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
+import { until } from '../support/poll.js';
 
 const gatewayScript = fileURLToPath(new URL('../../src/cli/gateway.js', import.meta.url));
 const children: ChildProcess[] = [];
@@ -52,16 +53,6 @@ function spawnGateway(env: Record<string, string>): ChildProcess {
   });
   children.push(child);
   return child;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function definition(id: string, marker: string) {

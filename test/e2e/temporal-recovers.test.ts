@@ -18,6 +18,7 @@ import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
 import { freeFixedPort, startDevServer, type TemporalServer } from '../../src/temporal/dev-server.js';
 import { startWorker, type RunningWorker } from '../../src/worker/create-worker.js';
 import { unique } from '../support/temporal.js';
+import { until } from '../support/poll.js';
 
 let dataDir: string;
 let port: number;
@@ -63,16 +64,6 @@ async function call(method: string, path: string, body?: unknown) {
     retryAfter: response.headers.get('retry-after'),
     body: text ? JSON.parse(text) : undefined,
   };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 test(

@@ -16,6 +16,7 @@ import type { RunningWorker } from '../../src/worker/create-worker.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { runState, startRun, waitForState } from '../support/runs.js';
 import { connectClient, startTestWorker, unique } from '../support/temporal.js';
+import { until } from '../support/poll.js';
 
 let target: HttpTarget;
 let client: Client;
@@ -35,16 +36,6 @@ after(async () => {
   await connection?.close();
   await target?.close();
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('between the end of the graph and the return the state says running and events are refused; then completed', async () => {
   const type = unique('go');

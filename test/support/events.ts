@@ -7,20 +7,12 @@
 import assert from 'node:assert/strict';
 import type { TestStack } from './gateway.js';
 import { unique } from './temporal.js';
+import { until } from './poll.js';
+
+export { until };
 
 /** How many requests the acceptance tests have in flight at once. */
 export const AT_ONCE = 8;
-
-/** Polls `probe` until it gives a value (errors count as "not yet"), bounded generously. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** Runs `work` over `items`, `limit` at a time; results in item order. */
 export async function inBatches<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
