@@ -246,6 +246,7 @@ export class RunControl {
       begun + EVENT_RESPONSE_MS - 1_500,
       accepted.event_id,
       this.outliving,
+      'the definition store',
     );
     for (const definition of definitions) {
       if (!definition) continue;
@@ -303,7 +304,13 @@ export class RunControl {
  * `work`, or 503 with Retry-After at `until` whatever it is doing (the gRPC deadline bounds each
  * call, not the client's connecting); work that still lands later is deduplicated by its event id.
  */
-async function within<T>(work: Promise<T>, until: number, eventId: string, outliving: OutlivingWork): Promise<T> {
+async function within<T>(
+  work: Promise<T>,
+  until: number,
+  eventId: string,
+  outliving: OutlivingWork,
+  who = 'Temporal',
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(
@@ -311,7 +318,7 @@ async function within<T>(work: Promise<T>, until: number, eventId: string, outli
         reject(
           new HttpError(
             'unavailable',
-            `Temporal did not answer in time; send the event again with "event_id": "${eventId}"`,
+            `${who} did not answer in time; send the event again with "event_id": "${eventId}"`,
             undefined,
             RETRY_AFTER_S,
           ),
