@@ -156,14 +156,21 @@ test('the run list filters by definition version and by a start-time range, kept
 });
 
 /** The rows of the runs table once it shows `count` of them, as run ids. */
-async function rowsWhen(page: Page, count: number): Promise<string[]> {
+/**
+ * The run ids the list shows once it shows `count` rows, each of them one `every` accepts (so a
+ * page still showing the list from before a filter applied is not taken for the filtered one).
+ */
+async function rowsWhen(page: Page, count: number, every: (runId: string) => boolean = () => true): Promise<string[]> {
   const rowsOf = page.locator('[data-testid="runs"] tbody tr');
+  const ids = () =>
+    rowsOf.evaluateAll((trs) => trs.map((tr) => (tr.getAttribute('data-testid') ?? '').replace(/^run-/, '')));
   const deadline = Date.now() + 60_000;
-  while ((await rowsOf.count()) !== count) {
-    assert.ok(Date.now() < deadline, `the list never showed ${count} rows`);
+  for (;;) {
+    const shown = await ids();
+    if (shown.length === count && shown.every(every)) return shown;
+    assert.ok(Date.now() < deadline, `the list never showed ${count} such rows: ${JSON.stringify(shown)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return rowsOf.evaluateAll((trs) => trs.map((tr) => (tr.getAttribute('data-testid') ?? '').replace(/^run-/, '')));
 }
 
 test('the definitions list shows its columns and searches by id and name; the run list filters by status and pages', async () => {
@@ -247,13 +254,14 @@ test('the definitions list shows its columns and searches by id and name; the ru
   // Paging: 21 runs of one definition, 20 a page.
   await status.selectOption('');
   await page.getByLabel('filter by definition').selectOption(paged);
-  const first = await rowsWhen(page, 20);
+  const ofPaged = (runId: string) => runId.startsWith(`${paged}-`);
+  const first = await rowsWhen(page, 20, ofPaged);
   await page.getByRole('button', { name: 'Next page' }).click();
-  const second = await rowsWhen(page, 1);
+  const second = await rowsWhen(page, 1, ofPaged);
   assert.equal(await page.getByRole('button', { name: 'Next page' }).isDisabled(), true);
   assert.deepEqual([...first, ...second].sort(), [...many].sort());
   await page.getByRole('button', { name: 'Previous page' }).click();
-  assert.deepEqual((await rowsWhen(page, 20)).sort(), [...first].sort());
+  assert.deepEqual((await rowsWhen(page, 20, ofPaged)).sort(), [...first].sort());
   assert.equal(await page.getByRole('button', { name: 'Previous page' }).isDisabled(), true);
   assert.deepEqual(problems, []);
 });
