@@ -25,6 +25,9 @@ import { resultCacheFromEnv, type CachedCall, type ResultCache } from './result-
 import { tenantOfWorkflowId } from '../src/shared/tenants.js';
 import { createSecretLookup, resolveSecrets, secretSourcesFromEnv, type SecretSources } from './secrets.js';
 
+/** How often a connector call heartbeats while it runs (the worker throttles what reaches Temporal). */
+const HEARTBEAT_MS = 1_000;
+
 export interface ActivityDeps {
   registry?: ConnectorRegistry;
   /** Where `secret:NAME` references are looked up; defaults to `process.env` and `WEFT_SECRETS_FILE`. */
@@ -140,19 +143,30 @@ export function createActivities(deps: ActivityDeps = {}) {
           checkOutputSize(hit.value, maxOutputBytes, `${name} (from the result cache)`);
           return { output: hit.value, attempt, cached: true };
         }
+        // Heartbeats while the call runs: Temporal delivers a cancellation (an operator's skip of
+        // the running node) only in answer to one, and the signal then aborts the call.
+        let details: unknown;
+        const beat = (next?: unknown) => {
+          if (next !== undefined) details = mask.value(next);
+          ctx.heartbeat(details);
+        };
+        beat();
+        const beating = setInterval(beat, HEARTBEAT_MS);
         const output = mask.value(
-          await registry.call(
-            connector,
-            tenant,
-            (connection) =>
-              action.execute(connection, parsed.data, {
-                signal: ctx.cancellationSignal,
-                heartbeat: (details) => ctx.heartbeat(mask.value(details)),
-                egress: registry.egress(tenant),
-                maxResponseBytes: registry.maxResponseBytes(call.max_response_bytes),
-              }),
-            via?.scope,
-          ),
+          await registry
+            .call(
+              connector,
+              tenant,
+              (connection) =>
+                action.execute(connection, parsed.data, {
+                  signal: ctx.cancellationSignal,
+                  heartbeat: beat,
+                  egress: registry.egress(tenant),
+                  maxResponseBytes: registry.maxResponseBytes(call.max_response_bytes),
+                }),
+              via?.scope,
+            )
+            .finally(() => clearInterval(beating)),
         );
         // Before caching, so an oversized output is never stored for the next call to trip on.
         checkOutputSize(output, maxOutputBytes, name);

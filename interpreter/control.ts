@@ -15,6 +15,7 @@ import { stateRefusal } from './state-size.js';
 import { matchesType } from './run-input.js';
 import type { Arrival, RunState } from './run-state.js';
 import { closeRun, completeNode, isClosed, record, runTransition, transition, type Program } from './state-ops.js';
+import { blockedFailures, rerunRefusal, resetForRerun } from './run-surgery.js';
 
 /** Who acts, and the id of the gateway request that carried the action (its audit log entry). */
 interface Actor {
@@ -28,6 +29,7 @@ export type ControlAction = Actor &
     | { type: 'resume'; max_cost_usd?: number }
     | { type: 'cancel'; reason?: string }
     | { type: 'retry'; node?: string }
+    | { type: 'rerun'; from: string; variables?: Record<string, unknown> }
     | { type: 'skip'; node: string; output?: unknown }
     | { type: 'set_variables'; variables: Record<string, unknown> }
     | { type: 'approve'; node: string; approved: boolean; comment?: string; roles?: string[] }
@@ -36,42 +38,7 @@ export type ControlAction = Actor &
 /** A run's failed nodes that nothing handled (those an operator can retry or skip). */
 export function failedNodes(state: RunState): string[] {
   if (state.status !== 'paused') return [];
-  return (state.blocked ?? []).filter((id) => state.nodes[id]?.status === 'failed');
-}
-
-/**
- * The state a retry of a closed failed run starts from: the same variables and completed
- * outputs, paused on the node(s) whose failure ended it, so `retry` runs them again and nothing
- * that completed is repeated. Undefined (with the reason) when the run cannot be retried.
- */
-export function retryState(
-  state: RunState,
-  runId: string,
-  by: string,
-  now: string,
-): { state: RunState } | { refused: string } {
-  if (state.status !== 'failed') return { refused: `the run is ${state.status}; only a failed run can be retried` };
-  // Asked first: a compensated run has no blocked node, and "did not fail at a node" would hide why.
-  // States from before `compensated` was kept say it in their (bounded) history only.
-  if (state.compensated === true || state.history.some((h) => h.to === 'compensating')) {
-    const failedAt = state.error?.node === undefined ? '' : ` after node "${state.error.node}" failed`;
-    return {
-      refused: `the run was compensated${failedAt}: its completed steps were undone, so it cannot go on from where it failed; start a new run instead`,
-    };
-  }
-  const blocked = (state.blocked ?? []).filter((id) => state.nodes[id]?.status === 'failed');
-  if (blocked.length === 0) return { refused: 'the run did not fail at a node that can be retried' };
-  const next: RunState = JSON.parse(JSON.stringify(state)) as RunState;
-  next.status = 'paused';
-  next.pause_reason = `retry of ${runId}`;
-  next.inflight = {};
-  next.parked = [];
-  next.blocked = blocked;
-  delete next.error;
-  delete next.result;
-  delete next.compensating;
-  runTransition(next, 'retry_of', now, { by, note: runId });
-  return { state: next };
+  return blockedFailures(state);
 }
 
 function waitingExec(state: RunState, node: string): string | undefined {
@@ -85,6 +52,23 @@ function waitingExec(state: RunState, node: string): string | undefined {
   )?.[0];
 }
 
+/**
+ * The executions of a running node: its calls, child runs, map items and the delay before a
+ * handler's retry (never a compensation, which undoes another node's work, nor the engine's own
+ * pause in a long step, which carries other arrivals).
+ */
+function runningExecs(state: RunState, node: string): string[] {
+  return Object.entries(state.inflight)
+    .filter(
+      ([, e]) =>
+        e.node === node &&
+        ((e.kind === 'work' && e.compensation !== true) ||
+          e.kind === 'map' ||
+          (e.kind === 'wait' && e.purpose === 'retry_delay')),
+    )
+    .map(([exec]) => exec);
+}
+
 /** Names a variable may be set under: declared ones, and the implicit ones nodes write. */
 function settable(program: Program): Map<string, string> {
   const types = new Map<string, string>(program.definition.variables.map((v) => [v.name, v.type]));
@@ -93,6 +77,26 @@ function settable(program: Program): Map<string, string> {
     if (node.type === 'set') for (const name of Object.keys(node.assign)) if (!types.has(name)) types.set(name, 'any');
   }
   return types;
+}
+
+/**
+ * What is wrong with variables an operator sets (a patch, a rerun's overrides): each unknown name
+ * or value not of its declared type, with the JSON Pointer of the value under `/variables`.
+ */
+export function variableRefusals(
+  program: Program,
+  variables: Record<string, unknown>,
+): Array<{ path: string; message: string }> {
+  const types = settable(program);
+  const problems: Array<{ path: string; message: string }> = [];
+  for (const [name, value] of Object.entries(variables)) {
+    const type = types.get(name);
+    const path = `/variables/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    if (!type) problems.push({ path, message: `unknown variable "${name}"` });
+    else if (value !== null && !matchesType(type as 'any', value))
+      problems.push({ path, message: `expected ${type} for variable "${name}"` });
+  }
+  return problems;
 }
 
 /** Why the action would be refused, or undefined when it would be accepted. Changes nothing. */
@@ -123,17 +127,14 @@ export function checkControl(program: Program, state: RunState, action: ControlA
       if (entry.status === 'failed' && failedNodes(state).includes(action.node)) return undefined;
       if (entry.status === 'waiting' && waitingExec(state, action.node)) return undefined;
       if (entry.status === 'pending' && !state.skip_pending[action.node]) return undefined;
-      return `node "${action.node}" is ${entry.status}; only a pending, waiting or failed node can be skipped`;
+      if (entry.status === 'running' && runningExecs(state, action.node).length > 0) return undefined;
+      return `node "${action.node}" is ${entry.status}; only a pending, running, waiting or failed node can be skipped`;
     }
-    case 'set_variables': {
-      const types = settable(program);
-      for (const [name, value] of Object.entries(action.variables)) {
-        const type = types.get(name);
-        if (!type) return `unknown variable "${name}"`;
-        if (value !== null && !matchesType(type as 'any', value)) return `expected ${type} for variable "${name}"`;
-      }
-      return Object.keys(action.variables).length === 0 ? 'no variables given' : undefined;
-    }
+    case 'set_variables':
+      if (Object.keys(action.variables).length === 0) return 'no variables given';
+      return variableRefusals(program, action.variables)[0]?.message;
+    case 'rerun':
+      return rerunRefusal(program, state, action.from) ?? variableRefusals(program, action.variables ?? {})[0]?.message;
     case 'approve': {
       const exec = waitingExec(state, action.node);
       const execution = exec === undefined ? undefined : state.inflight[exec];
@@ -188,6 +189,19 @@ export async function applyControl(
     }
     case 'skip':
       return skip(program, state, action, now, commands);
+    case 'rerun': {
+      for (const exec of resetForRerun(program, state, action.from)) commands.push({ type: 'cancel', exec });
+      if (action.variables) {
+        Object.assign(state.vars, action.variables);
+        for (const name of Object.keys(action.variables))
+          recordWrite(state, name, { at: now, source: 'operator', by: action.by, inputs: [] });
+      }
+      runTransition(state, 'rerun', now, { ...by, note: `from ${action.from}` });
+      return resume(program, state, now, [{ node: action.from, live: true }], commands, {
+        by: action.by,
+        note: 'resumed',
+      });
+    }
     case 'set_variables':
       Object.assign(state.vars, action.variables);
       for (const name of Object.keys(action.variables))
@@ -274,10 +288,14 @@ async function skip(
     runTransition(state, 'skip_scheduled', now, { by: action.by, note: action.node });
     return [];
   }
-  if (entry.status === 'waiting') {
-    const exec = waitingExec(state, action.node) as string;
-    delete state.inflight[exec];
-    commands.push({ type: 'cancel', exec });
+  if (entry.status === 'waiting' || entry.status === 'running') {
+    const execs =
+      entry.status === 'waiting' ? [waitingExec(state, action.node) as string] : runningExecs(state, node.id);
+    for (const exec of execs) {
+      // A map's own execution has no work of its own to cancel: its items do.
+      if (state.inflight[exec]?.kind !== 'map') commands.push({ type: 'cancel', exec });
+      delete state.inflight[exec];
+    }
     completeNode(state, node, output, now, note);
     return advance(program, state, now, await leave(program, state, node.id, 'success'), commands);
   }

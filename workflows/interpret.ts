@@ -108,13 +108,26 @@ export const STATE_BOUND_PATCH = 'weft-state-bound';
 export const KEYLESS_ONLY_PATCH = 'weft-keyless-wait-only';
 /** Marks runs whose connector calls name the params rendered from secret-derived values (`call.mask`). */
 export const TAINT_MASK_PATCH = 'weft-taint-mask';
+/**
+ * Marks runs in which an operator skipped a running node: its activity (or child run) is
+ * cancelled and the node completes with the given output. Written only when such a skip is
+ * taken, so other runs' histories are unchanged; older workers refused the skip.
+ */
+export const SKIP_RUNNING_PATCH = 'weft-skip-running';
 
 /** What the gateway passes when it starts a run: the pinned definition version and the input. */
 export interface InterpretArgs {
   definition: Definition & { version: string };
   input?: Record<string, unknown>;
-  /** Carried across continue-as-new (or a retry of a closed run): the state to go on from. */
-  resume?: { state: RunState; retry_nodes?: string[] };
+  /**
+   * Carried across continue-as-new, or set by the gateway for a retry or rerun of a closed run:
+   * the state to go on from, and the nodes to retry or the node to rerun from (with its actor).
+   */
+  resume?: {
+    state: RunState;
+    retry_nodes?: string[];
+    rerun?: { from: string; variables?: Record<string, unknown>; by: string; request_id?: string };
+  };
   /** Continue-as-new once the history holds this many events (default 5,000). */
   continue_as_new_after?: number;
   /** The tenant's run-time quotas, set by the gateway at start and kept in the state; absent: none. */
@@ -667,8 +680,16 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       perform([]);
     } else if (item.kind === 'control') {
       // The run may have moved on since the validator accepted the action.
-      const refused = checkControl(program, state, item.action);
-      if (!refused) perform(await applyControl(program, state, item.action, now()));
+      const { action } = item;
+      let refused = checkControl(program, state, action);
+      if (
+        !refused &&
+        action.type === 'skip' &&
+        state.nodes[action.node]?.status === 'running' &&
+        !patched(SKIP_RUNNING_PATCH)
+      )
+        refused = `node "${action.node}" is running; only a pending, waiting or failed node can be skipped`;
+      if (!refused) perform(await applyControl(program, state, action, now()));
       item.done(refused);
     } else {
       const delivery = await deliverEvent(program, state, item.event, now());
@@ -696,6 +717,16 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
             now(),
           ),
         );
+      } else if (args.resume.rerun) {
+        const { from, variables, by, request_id } = args.resume.rerun;
+        const action: ControlAction = {
+          type: 'rerun',
+          from,
+          by,
+          ...(variables === undefined ? {} : { variables }),
+          ...(request_id === undefined ? {} : { request_id }),
+        };
+        perform(await applyControl(program, state, action, now()));
       }
     } else {
       perform(await startRun(program, state, now()));

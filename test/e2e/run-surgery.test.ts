@@ -1,0 +1,277 @@
+/**
+ * Run surgery on the real dev server, a local HTTP server counting calls: a rerun from a middle
+ * node repeats exactly the nodes from there on; a run failed on v1 by a wrong expression
+ * completes when retried on v2, an incompatible v3 is refused with its problems; skipping a
+ * running slow task cancels its call (the server sees the connection dropped) and the run goes on
+ * with the given output. Every action is audited and the runs are linked both ways.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startTestStack, type TestStack } from '../support/gateway.js';
+import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
+import { until } from '../support/poll.js';
+import { unique } from '../support/temporal.js';
+
+let stack: TestStack;
+let target: HttpTarget;
+/** Slow calls whose connection the client dropped before an answer. */
+let dropped = 0;
+
+before(async () => {
+  const step = (n: number) => (_req: unknown, res: Parameters<typeof json>[0]) => json(res, 200, { step: n });
+  target = await startHttpTarget({
+    '/a': step(1),
+    '/b': step(2),
+    '/c': step(3),
+    '/d': step(4),
+    // Never answers: only a cancelled call ends it, by dropping the connection.
+    '/slow': (_req, res) => {
+      res.on('close', () => {
+        if (!res.writableFinished) dropped++;
+      });
+    },
+  });
+  stack = await startTestStack();
+});
+after(async () => {
+  await stack?.close();
+  await target?.close();
+});
+
+const task = (id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  type: 'task',
+  connector: 'http',
+  action: 'request',
+  output: id,
+  inputs: { url: `${target.url}/${id}` },
+  retry_policy: { max_attempts: 1 },
+  ...extra,
+});
+const counts = (...paths: string[]) => paths.map((p) => target.count(`/${p}`));
+
+async function submit(definition: Record<string, unknown>): Promise<string> {
+  const created = await stack.call('POST', '/v1/definitions', definition);
+  assert.ok(created.status === 201, JSON.stringify(created.body));
+  return created.body.version as string;
+}
+
+async function finished(runId: string): Promise<any> {
+  return (await stack.call('GET', `/v1/runs/${runId}/result?wait=true`)).body;
+}
+
+test('a rerun from a middle node of a completed run repeats exactly the nodes from there on', async () => {
+  const id = unique('surgery-rerun');
+  await submit({
+    id,
+    variables: [{ name: 'label', type: 'string', default: 'first' }],
+    nodes: [
+      task('a'),
+      task('b'),
+      task('c'),
+      task('d', { inputs: { url: `${target.url}/d`, query: { label: '{{ vars.label }}' } } }),
+    ],
+    edges: [
+      { from: 'a', to: 'b' },
+      { from: 'b', to: 'c' },
+      { from: 'c', to: 'd' },
+    ],
+  });
+  const before = counts('a', 'b', 'c', 'd');
+  const original = (await stack.call('POST', `/v1/definitions/${id}/runs`, {})).body.run_id as string;
+  assert.equal((await finished(original)).status, 'completed');
+  assert.deepEqual(
+    counts('a', 'b', 'c', 'd').map((n, i) => n - (before[i] as number)),
+    [1, 1, 1, 1],
+  );
+
+  // Precise refusals, each naming its field.
+  const unknownNode = await stack.call('POST', `/v1/runs/${original}/rerun`, { from: 'nope' });
+  assert.equal(unknownNode.status, 400, JSON.stringify(unknownNode.body));
+  assert.equal(unknownNode.body.error.details[0].path, '/from');
+  assert.match(unknownNode.body.error.details[0].message, /has no node "nope"; its nodes: a, b, c, d/);
+  const badVariable = await stack.call('POST', `/v1/runs/${original}/rerun`, { from: 'c', variables: { label: 5 } });
+  assert.equal(badVariable.status, 400);
+  assert.deepEqual(badVariable.body.error.details, [
+    { path: '/variables/label', message: 'expected string for variable "label"' },
+  ]);
+  const noVersion = await stack.call('POST', `/v1/runs/${original}/rerun`, { from: 'c', version: '9' });
+  assert.equal(noVersion.status, 404);
+  assert.equal(noVersion.body.error.details[0].path, '/version');
+  const missingFrom = await stack.call('POST', `/v1/runs/${original}/rerun`, {});
+  assert.equal(missingFrom.status, 400);
+  assert.equal(missingFrom.body.error.details[0].path, '/from');
+  const noRun = await stack.call('POST', `/v1/runs/${unique('no-such-run')}/rerun`, { from: 'c' });
+  assert.equal(noRun.status, 404);
+
+  const rerun = await stack.call('POST', `/v1/runs/${original}/rerun`, { from: 'c', variables: { label: 'second' } });
+  assert.equal(rerun.status, 202, JSON.stringify(rerun.body));
+  assert.deepEqual(rerun.body, { accepted: true, run_id: `${original}.rerun-1` });
+  const rerunId = rerun.body.run_id as string;
+  const result = await finished(rerunId);
+  assert.equal(result.status, 'completed', JSON.stringify(result));
+  assert.deepEqual(
+    counts('a', 'b', 'c', 'd').map((n, i) => n - (before[i] as number)),
+    [1, 1, 2, 2],
+  );
+  const lastD = target.requests.filter((r) => r.path === '/d').at(-1);
+  assert.equal(lastD?.query.label, 'second');
+
+  const state = (await stack.call('GET', `/v1/runs/${rerunId}`)).body;
+  assert.equal(state.rerun_of, original);
+  assert.ok(state.history.some((h: any) => h.to === 'rerun_of' && h.note === original));
+  assert.ok(state.history.some((h: any) => h.to === 'rerun' && h.note === 'from c' && h.by === 'local-dev'));
+  assert.equal(state.nodes.a.status, 'completed');
+  assert.deepEqual(state.nodes.b.output.body, { step: 2 });
+  assert.equal(state.variables.label, 'second');
+  const linked = await until('the original to list its rerun', async () => {
+    const body = (await stack.call('GET', `/v1/runs/${original}`)).body;
+    return body.rerun_by ? body : undefined;
+  });
+  assert.deepEqual(linked.rerun_by, [rerunId]);
+
+  const audit = (await stack.call('GET', `/v1/audit?action=run.rerun&target=${encodeURIComponent(original)}`)).body;
+  assert.deepEqual(audit.items.map((e: any) => e.status).sort(), [202, 400, 400, 400, 404].sort());
+});
+
+test('a paused run reruns itself from a node; a running run is refused', async () => {
+  const id = unique('surgery-paused');
+  await submit({
+    id,
+    nodes: [task('a'), { id: 'hold', type: 'wait', duration: '1h' }, task('b')],
+    edges: [
+      { from: 'a', to: 'hold' },
+      { from: 'hold', to: 'b' },
+    ],
+  });
+  const runId = (await stack.call('POST', `/v1/definitions/${id}/runs`, {})).body.run_id as string;
+  await until('the run to wait', async () => {
+    const body = (await stack.call('GET', `/v1/runs/${runId}`)).body;
+    return body.nodes?.hold?.status === 'waiting' ? body : undefined;
+  });
+  const running = await stack.call('POST', `/v1/runs/${runId}/rerun`, { from: 'a' });
+  assert.equal(running.status, 409, JSON.stringify(running.body));
+  assert.match(
+    running.body.error.message,
+    /the run is running: a rerun repeats nodes of a paused or closed run; pause it first/,
+  );
+
+  assert.equal((await stack.call('POST', `/v1/runs/${runId}/pause`, {})).status, 202);
+  const before = target.count('/a');
+  const rerun = await stack.call('POST', `/v1/runs/${runId}/rerun`, { from: 'a' });
+  assert.equal(rerun.status, 202, JSON.stringify(rerun.body));
+  assert.deepEqual(rerun.body, { accepted: true, run_id: runId });
+  const again = await until('the rerun to wait again', async () => {
+    const body = (await stack.call('GET', `/v1/runs/${runId}`)).body;
+    return target.count('/a') === before + 1 && body.nodes.hold.status === 'waiting' ? body : undefined;
+  });
+  assert.equal(again.status, 'running');
+  assert.ok(again.history.some((h: any) => h.to === 'rerun' && h.note === 'from a'));
+  await stack.call('POST', `/v1/runs/${runId}/cancel`, {});
+});
+
+test('a run failed on v1 by a wrong expression completes when retried on v2; an incompatible v3 is refused', async () => {
+  const id = unique('surgery-version');
+  const definition = (expression: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    variables: [
+      { name: 'code', type: 'string', default: 'abc' },
+      { name: 'size', type: 'number' },
+    ],
+    nodes: [task('a'), { id: 'calc', type: 'set', assign: { size: expression } }, task('b')],
+    edges: [
+      { from: 'a', to: 'calc' },
+      { from: 'calc', to: 'b' },
+    ],
+    ...extra,
+  });
+  await submit(definition('$number(vars.code)'));
+  const before = counts('a', 'b');
+  const original = (await stack.call('POST', `/v1/definitions/${id}/runs`, {})).body.run_id as string;
+  const failed = await finished(original);
+  assert.equal(failed.status, 'failed', JSON.stringify(failed));
+  assert.equal(failed.error.node, 'calc');
+
+  assert.equal(await submit(definition('$length(vars.code)')), '2');
+  // v3 drops the failed node and changes a variable's type.
+  assert.equal(
+    await submit({
+      id,
+      variables: [
+        { name: 'code', type: 'number', default: 1 },
+        { name: 'size', type: 'number' },
+      ],
+      nodes: [task('a'), task('b')],
+      edges: [{ from: 'a', to: 'b' }],
+    }),
+    '3',
+  );
+  const refused = await stack.call('POST', `/v1/runs/${original}/retry`, { version: '3' });
+  assert.equal(refused.status, 409, JSON.stringify(refused.body));
+  assert.equal(refused.body.error.code, 'rejected');
+  assert.match(
+    refused.body.error.message,
+    /version 3 of ".*" cannot take the run's state \(recorded on version 1\): 2 problem\(s\)/,
+  );
+  assert.deepEqual(refused.body.error.details, [
+    { path: '/version', message: 'version 3 has no node "calc"' },
+    {
+      path: '/version',
+      message: `variable "code" is declared string in the run's version and number in version 3 (variables/0)`,
+    },
+  ]);
+  const noSuchVersion = await stack.call('POST', `/v1/runs/${original}/retry`, { version: '7' });
+  assert.equal(noSuchVersion.status, 404);
+
+  const retried = await stack.call('POST', `/v1/runs/${original}/retry`, { version: '2' });
+  assert.equal(retried.status, 202, JSON.stringify(retried.body));
+  const retryId = retried.body.run_id as string;
+  const result = await finished(retryId);
+  assert.equal(result.status, 'completed', JSON.stringify(result));
+  assert.equal(result.result.size, 3);
+  // `a` completed on v1 and is not called again; `b` runs for the first time.
+  assert.deepEqual(
+    counts('a', 'b').map((n, i) => n - (before[i] as number)),
+    [1, 1],
+  );
+  const state = (await stack.call('GET', `/v1/runs/${retryId}`)).body;
+  assert.equal(state.definition_version, '2');
+  assert.equal(state.retry_of, original);
+  const linked = await until('the original to list its retry', async () => {
+    const body = (await stack.call('GET', `/v1/runs/${original}`)).body;
+    return body.retried_by ? body : undefined;
+  });
+  assert.deepEqual(linked.retried_by, [retryId]);
+});
+
+test('skipping a running slow task cancels its call and the run goes on with the given output', async () => {
+  const id = unique('surgery-skip');
+  await submit({
+    id,
+    nodes: [task('slow', { timeout: '10m' }), task('b')],
+    edges: [{ from: 'slow', to: 'b' }],
+  });
+  const droppedBefore = dropped;
+  const countB = target.count('/b');
+  const runId = (await stack.call('POST', `/v1/definitions/${id}/runs`, {})).body.run_id as string;
+  await until('the slow call to reach the server', async () => (target.count('/slow') > 0 ? true : undefined));
+  await until('the slow node to be running', async () => {
+    const body = (await stack.call('GET', `/v1/runs/${runId}`)).body;
+    return body.nodes?.slow?.status === 'running' ? body : undefined;
+  });
+  const skipped = await stack.call('POST', `/v1/runs/${runId}/skip`, { node: 'slow', output: { manual: true } });
+  assert.equal(skipped.status, 202, JSON.stringify(skipped.body));
+  const result = await finished(runId);
+  assert.equal(result.status, 'completed', JSON.stringify(result));
+  assert.deepEqual(result.result.slow, { manual: true });
+  assert.equal(target.count('/b'), countB + 1);
+  await until('the server to see the slow call dropped', async () => (dropped > droppedBefore ? true : undefined));
+  const state = (await stack.call('GET', `/v1/runs/${runId}`)).body;
+  assert.equal(state.nodes.slow.status, 'skipped');
+  assert.ok(state.history.some((h: any) => h.node === 'slow' && h.from === 'running' && h.to === 'skipped'));
+  const audit = (await stack.call('GET', `/v1/audit?action=run.skip&target=${encodeURIComponent(runId)}`)).body;
+  assert.deepEqual(
+    audit.items.map((e: any) => e.status),
+    [202],
+  );
+});
