@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { runCli } from '../support/cli.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { until } from '../support/poll.js';
@@ -132,6 +133,23 @@ test('a rerun from a middle node of a completed run repeats exactly the nodes fr
 
   const audit = (await stack.call('GET', `/v1/audit?action=run.rerun&target=${encodeURIComponent(original)}`)).body;
   assert.deepEqual(audit.items.map((e: any) => e.status).sort(), [202, 400, 400, 400, 404].sort());
+
+  // The same from the command line: a second rerun, a usage error, and the link in `weft status`.
+  const cli = await runCli(stack.gateway.url, ['rerun', original, '--from', 'd', '--var', 'label=third']);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.equal(cli.stdout, `rerun of run ${original} from d accepted: new run ${original}.rerun-2\n`);
+  const third = await finished(`${original}.rerun-2`);
+  assert.equal(third.status, 'completed', JSON.stringify(third));
+  assert.equal(target.requests.filter((r) => r.path === '/d').at(-1)?.query.label, 'third');
+  assert.equal(target.count('/c') - (before[2] as number), 2);
+  const usage = await runCli(stack.gateway.url, ['rerun', original]);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /rerun needs --from NODE/);
+  const refusedCli = await runCli(stack.gateway.url, ['rerun', original, '--from', 'nope']);
+  assert.equal(refusedCli.code, 3);
+  assert.match(refusedCli.stderr, /\/from: version 1 of ".*" has no node "nope"/);
+  const status = await runCli(stack.gateway.url, ['status', rerunId]);
+  assert.match(status.stdout, new RegExp(`^rerun of +${original}$`, 'm'));
 });
 
 test('a paused run reruns itself from a node; a running run is refused', async () => {
@@ -220,6 +238,9 @@ test('a run failed on v1 by a wrong expression completes when retried on v2; an 
       message: `variable "code" is declared string in the run's version and number in version 3 (variables/0)`,
     },
   ]);
+  const refusedCli = await runCli(stack.gateway.url, ['retry', original, '--version', '3']);
+  assert.equal(refusedCli.code, 3);
+  assert.match(refusedCli.stderr, /version 3 has no node "calc"/);
   const noSuchVersion = await stack.call('POST', `/v1/runs/${original}/retry`, { version: '7' });
   assert.equal(noSuchVersion.status, 404);
 
@@ -259,8 +280,9 @@ test('skipping a running slow task cancels its call and the run goes on with the
     const body = (await stack.call('GET', `/v1/runs/${runId}`)).body;
     return body.nodes?.slow?.status === 'running' ? body : undefined;
   });
-  const skipped = await stack.call('POST', `/v1/runs/${runId}/skip`, { node: 'slow', output: { manual: true } });
-  assert.equal(skipped.status, 202, JSON.stringify(skipped.body));
+  const skipped = await runCli(stack.gateway.url, ['skip', runId, 'slow', '--output', '{"manual": true}']);
+  assert.equal(skipped.code, 0, skipped.stderr);
+  assert.equal(skipped.stdout, `skip of node slow in run ${runId} accepted\n`);
   const result = await finished(runId);
   assert.equal(result.status, 'completed', JSON.stringify(result));
   assert.deepEqual(result.result.slow, { manual: true });
