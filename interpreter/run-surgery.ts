@@ -83,7 +83,7 @@ function variableProblems(
   const v = `version ${after.version}`;
   const previous = new Map(before.variables.map((d) => [d.name, d]));
   after.variables.forEach((declared, index) => {
-    const path = `/version`;
+    const path = '/version';
     const old = previous.get(declared.name);
     if (old && old.type !== declared.type) {
       problems.push({
@@ -103,7 +103,7 @@ function variableProblems(
     if (has && value !== null && !matchesType(declared.type, value)) {
       problems.push({
         path,
-        message: `variable "${declared.name}" holds a ${Array.isArray(value) ? 'array' : typeof value}; ${v} declares it ${declared.type}`,
+        message: `variable "${declared.name}" holds ${kindOf(value)}; ${v} declares it ${declared.type}`,
       });
     } else if (!has && declared.required === true && declared.default === undefined) {
       problems.push({
@@ -113,6 +113,9 @@ function variableProblems(
     }
   });
 }
+
+const kindOf = (value: unknown): string =>
+  Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 
 /**
  * Arrivals a join holds are kept per incoming edge: each must be an edge of the new version too,

@@ -108,7 +108,7 @@ test('a rerun from a middle node of a completed run repeats exactly the nodes fr
   const rerun = await stack.call('POST', `/v1/runs/${original}/rerun`, { from: 'c', variables: { label: 'second' } });
   assert.equal(rerun.status, 202, JSON.stringify(rerun.body));
   assert.deepEqual(rerun.body, { accepted: true, run_id: `${original}.rerun-1` });
-  const rerunId = rerun.body.run_id as string;
+  const rerunId = String(rerun.body.run_id);
   const result = await finished(rerunId);
   assert.equal(result.status, 'completed', JSON.stringify(result));
   assert.deepEqual(
@@ -275,7 +275,7 @@ test('skipping a running slow task cancels its call and the run goes on with the
   const droppedBefore = dropped;
   const countB = target.count('/b');
   const runId = (await stack.call('POST', `/v1/definitions/${id}/runs`, {})).body.run_id as string;
-  await until('the slow call to reach the server', async () => (target.count('/slow') > 0 ? true : undefined));
+  await until('the slow call to reach the server', () => Promise.resolve(target.count('/slow') > 0 ? true : undefined));
   await until('the slow node to be running', async () => {
     const body = (await stack.call('GET', `/v1/runs/${runId}`)).body;
     return body.nodes?.slow?.status === 'running' ? body : undefined;
@@ -287,7 +287,9 @@ test('skipping a running slow task cancels its call and the run goes on with the
   assert.equal(result.status, 'completed', JSON.stringify(result));
   assert.deepEqual(result.result.slow, { manual: true });
   assert.equal(target.count('/b'), countB + 1);
-  await until('the server to see the slow call dropped', async () => (dropped > droppedBefore ? true : undefined));
+  await until('the server to see the slow call dropped', () =>
+    Promise.resolve(dropped > droppedBefore ? true : undefined),
+  );
   const state = (await stack.call('GET', `/v1/runs/${runId}`)).body;
   assert.equal(state.nodes.slow.status, 'skipped');
   assert.ok(state.history.some((h: any) => h.node === 'slow' && h.from === 'running' && h.to === 'skipped'));
