@@ -289,6 +289,9 @@ export class RunControl {
         await this.update(runId, { type: 'rerun', from: request.from, ...variables, ...actor });
         return { accepted: true, run_id: runId };
       }
+      // Terminated (or timed out) through Temporal: closed without the run's own bookkeeping, so
+      // it reopens like a cancelled run (nodes it cut off are refused unless the rerun repeats them).
+      if (previous.status === 'running' || previous.status === 'paused') previous.status = 'cancelled';
       const prepared = reopenedState(previous, runId, 'rerun', request.by, new Date().toISOString());
       if ('refused' in prepared) throw new HttpError('rejected', prepared.refused);
       const definition = await this.onVersion(

@@ -1,11 +1,12 @@
 /**
- * Runs the compiled `weft` command line as a child process against a gateway, for tests that
- * assert what a user sees: stdout, stderr and the exit code.
+ * Runs a compiled script (the `weft` command line, the keys bootstrap) as a child process, for
+ * tests that assert what a user sees: stdout, stderr and the exit code.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../../src/cli/weft.js', import.meta.url));
+/** The compiled `weft` command line. */
+export const WEFT_CLI = fileURLToPath(new URL('../../src/cli/weft.js', import.meta.url));
 
 export interface CliOutcome {
   code: number | null;
@@ -13,9 +14,18 @@ export interface CliOutcome {
   stderr: string;
 }
 
-/** `weft <args>` with `WEFT_URL` set to `url`. */
-export function runCli(url: string, args: string[], stdin = ''): Promise<CliOutcome> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, WEFT_URL: url } });
+/**
+ * Runs `script` with `args`, the test's environment plus `env` (never an API key inherited from
+ * the shell), and `stdin`; resolves once it exits.
+ */
+export function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+  stdin = '',
+): Promise<CliOutcome> {
+  const { WEFT_API_KEY: _ignored, ...inherited } = process.env;
+  const child = spawn(process.execPath, [script, ...args], { env: { ...inherited, ...env } });
   child.stdin.end(stdin);
   let stdout = '';
   let stderr = '';
@@ -25,4 +35,9 @@ export function runCli(url: string, args: string[], stdin = ''): Promise<CliOutc
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** `weft <args>` against the gateway at `url`. */
+export function runCli(url: string, args: string[], stdin = ''): Promise<CliOutcome> {
+  return runScript(WEFT_CLI, args, { WEFT_URL: url }, stdin);
 }
