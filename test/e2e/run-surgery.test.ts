@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { runCli } from '../support/cli.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
-import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
+import { countedStep, json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { until } from '../support/poll.js';
 import { unique } from '../support/temporal.js';
 
@@ -39,16 +39,7 @@ after(async () => {
   await target?.close();
 });
 
-const task = (id: string, extra: Record<string, unknown> = {}) => ({
-  id,
-  type: 'task',
-  connector: 'http',
-  action: 'request',
-  output: id,
-  inputs: { url: `${target.url}/${id}` },
-  retry_policy: { max_attempts: 1 },
-  ...extra,
-});
+const task = (id: string, extra: Record<string, unknown> = {}) => countedStep(target.url, id, extra);
 const counts = (...paths: string[]) => paths.map((p) => target.count(`/${p}`));
 
 async function submit(definition: Record<string, unknown>): Promise<string> {
