@@ -61,7 +61,9 @@ export function runRoutes(app: Express, deps: GatewayDeps): void {
     const state = await runs.state(runId(req));
     // A closed run links to the runs that retried or reran it (they link back through `retry_of` / `rerun_of`).
     const closed = state.status === 'failed' || state.status === 'completed' || state.status === 'cancelled';
-    const linked = closed && control ? await control.linkedRuns(runId(req)) : { retried_by: [], rerun_by: [] };
+    // Best effort: the run's state answers even when visibility cannot list its links right now.
+    const none = { retried_by: [], rerun_by: [] };
+    const linked = closed && control ? await control.linkedRuns(runId(req)).catch(() => none) : none;
     // The run in Temporal's Web UI, as `POST /v1/definitions/{id}/runs` answers it (weft Studio links to it).
     const ui_url = runs.uiUrl(state.workflow_id, state.instance_id);
     res.json({
