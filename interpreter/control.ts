@@ -6,6 +6,7 @@
  */
 import { decisionRefusal, recordDecision } from './approvals.js';
 import type { Command, ExternalEvent } from './commands.js';
+import type { Definition } from './definition-schema.js';
 import { advance, EVENT_BUFFER_LIMIT, eventMatches, refusedWrite, stateFailure, writeOf } from './engine.js';
 import { onFailure } from './failures.js';
 import { refillMaps } from './map-node.js';
@@ -14,8 +15,17 @@ import { recordWrite } from './lineage.js';
 import { stateRefusal } from './state-size.js';
 import { matchesType } from './run-input.js';
 import type { Arrival, RunState } from './run-state.js';
-import { closeRun, completeNode, isClosed, record, runTransition, transition, type Program } from './state-ops.js';
-import { blockedFailures, rerunRefusal, resetForRerun } from './run-surgery.js';
+import {
+  closeRun,
+  compileProgram,
+  completeNode,
+  isClosed,
+  record,
+  runTransition,
+  transition,
+  type Program,
+} from './state-ops.js';
+import { blockedFailures, repeatedBy, rerunRefusal, resetForRerun, upgradeRefusal } from './run-surgery.js';
 
 /** Who acts, and the id of the gateway request that carried the action (its audit log entry). */
 interface Actor {
@@ -23,13 +33,20 @@ interface Actor {
   request_id?: string;
 }
 
+/**
+ * A retry or rerun of a paused run may name another version of its definition (`definition`,
+ * sent whole by the gateway: workflow code never reads the store). The run then continues as new
+ * on it (`workflows/interpret.ts`) and the action is applied there.
+ */
+type VersionedDefinition = Definition & { version: string };
+
 export type ControlAction = Actor &
   (
     | { type: 'pause'; reason?: string }
     | { type: 'resume'; max_cost_usd?: number }
     | { type: 'cancel'; reason?: string }
-    | { type: 'retry'; node?: string }
-    | { type: 'rerun'; from: string; variables?: Record<string, unknown> }
+    | { type: 'retry'; node?: string; definition?: VersionedDefinition }
+    | { type: 'rerun'; from: string; variables?: Record<string, unknown>; definition?: VersionedDefinition }
     | { type: 'skip'; node: string; output?: unknown }
     | { type: 'set_variables'; variables: Record<string, unknown> }
     | { type: 'approve'; node: string; approved: boolean; comment?: string; roles?: string[] }
@@ -99,6 +116,13 @@ export function variableRefusals(
   return problems;
 }
 
+/** The other version a retry or rerun moves the run to; undefined when it stays on its own. */
+export function upgradeOf(state: RunState, action: ControlAction): VersionedDefinition | undefined {
+  if (action.type !== 'retry' && action.type !== 'rerun') return undefined;
+  const to = action.definition;
+  return to === undefined || to.version === state.run.definition_version ? undefined : to;
+}
+
 /** Why the action would be refused, or undefined when it would be accepted. Changes nothing. */
 export function checkControl(program: Program, state: RunState, action: ControlAction): string | undefined {
   if (isClosed(state.status)) return `the run is ${state.status}`;
@@ -119,7 +143,11 @@ export function checkControl(program: Program, state: RunState, action: ControlA
       if (action.node !== undefined && !failed.includes(action.node)) {
         return `node "${action.node}" has not failed; failed: ${failed.join(', ')}`;
       }
-      return undefined;
+      const nodes = action.node === undefined ? failed : [action.node];
+      const to = upgradeOf(state, action);
+      if (!to) return undefined;
+      const named = nodes.map((node) => ({ node, path: action.node === undefined ? '/version' : '/node' }));
+      return upgradeRefusal(program.definition, to, state, named, repeatedBy(to, { type: 'retry', nodes }));
     }
     case 'skip': {
       const entry = state.nodes[action.node];
@@ -133,8 +161,15 @@ export function checkControl(program: Program, state: RunState, action: ControlA
     case 'set_variables':
       if (Object.keys(action.variables).length === 0) return 'no variables given';
       return variableRefusals(program, action.variables)[0]?.message;
-    case 'rerun':
-      return rerunRefusal(program, state, action.from) ?? variableRefusals(program, action.variables ?? {})[0]?.message;
+    case 'rerun': {
+      const to = upgradeOf(state, action);
+      const target = to ? compileProgram(to) : program;
+      const refused =
+        rerunRefusal(target, state, action.from) ?? variableRefusals(target, action.variables ?? {})[0]?.message;
+      if (refused || !to) return refused;
+      const named = [{ node: action.from, path: '/from' }];
+      return upgradeRefusal(program.definition, to, state, named, repeatedBy(to, action));
+    }
     case 'approve': {
       const exec = waitingExec(state, action.node);
       const execution = exec === undefined ? undefined : state.inflight[exec];
@@ -154,7 +189,8 @@ export async function applyControl(
   now: string,
 ): Promise<Command[]> {
   const refused = checkControl(program, state, action);
-  if (refused) return [];
+  // A move to another version is the workflow's (it continues as new there); never stepped here.
+  if (refused || upgradeOf(state, action)) return [];
   const commands: Command[] = [];
   const by = { by: action.by, ...(action.request_id === undefined ? {} : { request_id: action.request_id }) };
   switch (action.type) {

@@ -186,6 +186,37 @@ export function moveToVersion(
   state.run.definition_version = after.version;
 }
 
+/** The nodes a retry (of `nodes`) or a rerun (from `from`) repeats under `definition`. */
+export function repeatedBy(
+  definition: Pick<Definition, 'edges'>,
+  action: { type: 'rerun'; from: string } | { type: 'retry'; nodes: string[] },
+): Set<string> {
+  return action.type === 'rerun' ? downstreamNodes(definition, action.from) : new Set(action.nodes);
+}
+
+/**
+ * Why a paused run cannot move to version `to` for a retry or rerun, or undefined: the state's
+ * problems with the version (as `versionProblems`), or work still running outside what the
+ * action repeats (the run continues as new on the version, and would start that work again).
+ */
+export function upgradeRefusal(
+  before: Pick<Definition, 'nodes' | 'edges' | 'variables'>,
+  to: Pick<Definition, 'nodes' | 'edges' | 'variables'> & { version: string },
+  state: RunState,
+  named: NamedNode[],
+  repeated: ReadonlySet<string>,
+): string | undefined {
+  const problems = versionProblems(before, to, state, named, repeated);
+  if (problems.length > 0)
+    return `version ${to.version} cannot take the run's state: ${problems.map((p) => p.message).join('; ')}`;
+  const busy = new Set<string>();
+  for (const e of Object.values(state.inflight))
+    if ((e.kind === 'work' || e.kind === 'map') && !repeated.has(e.node)) busy.add(e.node);
+  if (busy.size > 0)
+    return `node(s) ${[...busy].join(', ')} still run: a paused run moves to another version only once nothing runs outside what the action repeats; wait for them to finish`;
+  return undefined;
+}
+
 /** How a closed run goes on in a new, linked run. */
 export type Reopening = 'retry' | 'rerun';
 

@@ -16,6 +16,7 @@ import { variableRefusals, type ControlAction } from '../../interpreter/control.
 import { compileProgram } from '../../interpreter/engine.js';
 import { downstreamNodes } from '../../interpreter/graph.js';
 import {
+  blockedFailures,
   moveToVersion,
   reopenedState,
   rerunRefusal,
@@ -27,6 +28,7 @@ import type { RunState, RunStateView } from '../../interpreter/run-state.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { DefinitionStore } from '../store/definition-store.js';
 import type { VersionedDefinition } from '../../interpreter/definition-schema.js';
+import type { Problem } from '../../interpreter/problems.js';
 import type { InterpretArgs } from '../../workflows/interpret.js';
 import { DefinitionIdKey, DefinitionVersionKey, RerunOfKey, RetryOfKey } from '../shared/search-attributes.js';
 import type { TenantRuns } from '../temporal/tenant-runs.js';
@@ -107,7 +109,14 @@ export class RunControl {
         if (status === 'FAILED') {
           return { accepted: true, status: 'running', run_id: await this.retryClosed(runId, action, version) };
         }
-        if (version !== undefined) await this.sameVersion(runId, version, 'retry');
+        if (version !== undefined) {
+          const state = await handle.query<RunState>('raw_state');
+          const failed = blockedFailures(state);
+          const nodes = action.node === undefined ? failed : [action.node];
+          const named = nodes.map((node) => ({ node, path: action.node === undefined ? '/version' : '/node' }));
+          const to = await this.openOnVersion(state, version, named, () => new Set(nodes));
+          return await this.update(runId, to === undefined ? action : { ...action, definition: to });
+        }
       }
       if (action.type === 'cancel' && force === true) {
         await handle.describe(); // not found, or closed, answers as for any action
@@ -175,16 +184,32 @@ export class RunControl {
     return mapTemporalError(err, runId);
   }
 
-  /** A run still open keeps its version: `version` may only name the one it runs on. */
-  private async sameVersion(runId: string, version: string, what: string): Promise<void> {
-    const state = await this.handle(runId).query<RunState>('raw_state');
-    await this.definitionOf(state.run.definition_id, version, '/version');
-    if (state.run.definition_version === version) return;
-    throw new HttpError(
-      'rejected',
-      `the run is open on version ${state.run.definition_version}: a ${what} on version ${version} takes a closed run (cancel this one, then ${what} it with "version")`,
-      [{ path: '/version', message: `an open run stays on version ${state.run.definition_version}` }],
-    );
+  /**
+   * The version an open (paused) run is asked to move to, checked against its state for every
+   * problem (409 with `details`); undefined when it is the version the run is on. The run checks
+   * again when it takes the action, and continues as new on the version.
+   */
+  private async openOnVersion(
+    state: RunState,
+    version: string,
+    named: NamedNode[],
+    repeated: (definition: VersionedDefinition) => ReadonlySet<string>,
+  ): Promise<VersionedDefinition | undefined> {
+    const { definition_id: id, definition_version: current } = state.run;
+    const target = await this.definitionOf(id, version, '/version');
+    if (target.version === current) return undefined;
+    const before = await this.definitionOf(id, current);
+    this.refuseProblems(target, current, versionProblems(before, target, state, named, repeated(target)));
+    return target;
+  }
+
+  private refuseProblems(target: VersionedDefinition, current: string, problems: Problem[]): void {
+    if (problems.length > 0)
+      throw new HttpError(
+        'rejected',
+        `version ${target.version} of "${target.id}" cannot take the run's state (recorded on version ${current}): ${problems.length} problem(s)`,
+        problems,
+      );
   }
 
   /** A stored version of a definition; 404 naming it (and the field that asked) when there is none. */
@@ -212,13 +237,7 @@ export class RunControl {
     const target = await this.definitionOf(id, version ?? current, version === undefined ? undefined : '/version');
     if (target.version === current) return target;
     const before = await this.definitionOf(id, current);
-    const problems = versionProblems(before, target, state, named, repeated(target));
-    if (problems.length > 0)
-      throw new HttpError(
-        'rejected',
-        `version ${target.version} of "${id}" cannot take the run's state (recorded on version ${current}): ${problems.length} problem(s)`,
-        problems,
-      );
+    this.refuseProblems(target, current, versionProblems(before, target, state, named, repeated(target)));
     moveToVersion(before, target, state);
     return target;
   }
@@ -285,8 +304,14 @@ export class RunControl {
       const variables = request.variables === undefined ? {} : { variables: request.variables };
       const actor = { by: request.by, ...(request.request_id === undefined ? {} : { request_id: request.request_id }) };
       if (status === 'RUNNING') {
-        if (target.version !== current) await this.sameVersion(runId, target.version, 'rerun');
-        await this.update(runId, { type: 'rerun', from: request.from, ...variables, ...actor });
+        const to =
+          request.version === undefined
+            ? undefined
+            : await this.openOnVersion(previous, request.version, [{ node: request.from, path: '/from' }], (d) =>
+                downstreamNodes(d, request.from),
+              );
+        const definition = to === undefined ? {} : { definition: to };
+        await this.update(runId, { type: 'rerun', from: request.from, ...variables, ...actor, ...definition });
         return { accepted: true, run_id: runId };
       }
       // Terminated (or timed out) through Temporal: closed without the run's own bookkeeping, so

@@ -176,6 +176,29 @@ test('a paused run reruns itself from a node; a running run is refused', async (
   });
   assert.equal(again.status, 'running');
   assert.ok(again.history.some((h: any) => h.to === 'rerun' && h.note === 'from a'));
+
+  // On another version, still the same run (it continues as new on version 2).
+  await submit({
+    id,
+    nodes: [task('a'), { id: 'hold', type: 'wait', duration: '1h' }, task('b'), task('c')],
+    edges: [
+      { from: 'a', to: 'hold' },
+      { from: 'hold', to: 'b' },
+      { from: 'b', to: 'c' },
+    ],
+  });
+  assert.equal((await stack.call('POST', `/v1/runs/${runId}/pause`, {})).status, 202);
+  const moved = await stack.call('POST', `/v1/runs/${runId}/rerun`, { from: 'hold', version: '2' });
+  assert.equal(moved.status, 202, JSON.stringify(moved.body));
+  assert.deepEqual(moved.body, { accepted: true, run_id: runId });
+  const onV2 = await until('the run to wait on version 2', async () => {
+    const body = (await stack.call('GET', `/v1/runs/${runId}`)).body;
+    return body.definition_version === '2' && body.nodes.hold?.status === 'waiting' ? body : undefined;
+  });
+  assert.equal(onV2.status, 'running');
+  assert.equal(onV2.nodes.c.status, 'pending');
+  assert.ok(onV2.history.some((h: any) => h.to === 'version_changed' && h.note === 'version 1 → 2'));
+  assert.equal(target.count('/a'), before + 1);
   await stack.call('POST', `/v1/runs/${runId}/cancel`, {});
 });
 
@@ -289,4 +312,54 @@ test('skipping a running slow task cancels its call and the run goes on with the
     audit.items.map((e: any) => e.status),
     [202],
   );
+});
+
+test('a run paused by a wrong expression on v1 goes on on v2 in the same run; an incompatible v3 is refused', async () => {
+  const id = unique('surgery-paused-version');
+  const definition = (expression: string) => ({
+    id,
+    options: { on_failure: 'pause' },
+    variables: [
+      { name: 'code', type: 'string', default: 'abcd' },
+      { name: 'size', type: 'number' },
+    ],
+    nodes: [task('a'), { id: 'calc', type: 'set', assign: { size: expression } }, task('b')],
+    edges: [
+      { from: 'a', to: 'calc' },
+      { from: 'calc', to: 'b' },
+    ],
+  });
+  await submit(definition('$number(vars.code)'));
+  const before = counts('a', 'b');
+  const runId = (await stack.call('POST', `/v1/definitions/${id}/runs`, {})).body.run_id as string;
+  await until('the run to pause at calc', async () => {
+    const body = (await stack.call('GET', `/v1/runs/${runId}`)).body;
+    return body.status === 'paused' && body.nodes?.calc?.status === 'failed' ? body : undefined;
+  });
+  await submit(definition('$length(vars.code)'));
+  await submit({ ...definition('1'), nodes: [task('a'), task('b')], edges: [{ from: 'a', to: 'b' }] });
+
+  const refused = await stack.call('POST', `/v1/runs/${runId}/retry`, { version: '3' });
+  assert.equal(refused.status, 409, JSON.stringify(refused.body));
+  assert.deepEqual(refused.body.error.details, [{ path: '/version', message: 'version 3 has no node "calc"' }]);
+
+  const retried = await stack.call('POST', `/v1/runs/${runId}/retry`, { version: '2' });
+  assert.equal(retried.status, 202, JSON.stringify(retried.body));
+  assert.deepEqual(retried.body, { accepted: true });
+  const result = await finished(runId);
+  assert.equal(result.status, 'completed', JSON.stringify(result));
+  assert.equal(result.result.size, 4);
+  assert.deepEqual(
+    counts('a', 'b').map((n, i) => n - (before[i] as number)),
+    [1, 1],
+  );
+  const state = (await stack.call('GET', `/v1/runs/${runId}`)).body;
+  assert.equal(state.definition_version, '2');
+  assert.ok(state.history.some((h: any) => h.to === 'version_changed' && h.by === 'local-dev'));
+  assert.ok(state.history.some((h: any) => h.to === 'retrying' && h.note === 'calc' && h.by === 'local-dev'));
+  // Visibility lists it under its new version.
+  await until('visibility to show version 2', async () => {
+    const listed = (await stack.call('GET', `/v1/runs?definition_id=${id}`)).body;
+    return listed.items?.some((r: any) => r.run_id === runId && r.definition_version === '2') ? true : undefined;
+  });
 });

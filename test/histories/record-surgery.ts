@@ -2,7 +2,8 @@
  * Records the histories of run surgery (`npm run record-histories` runs it after
  * record-limits.ts): a skip of a running task, whose call is cancelled (behind
  * `patched('weft-skip-running')`), and the run a rerun of a completed run starts from a middle
- * node (`resume.rerun`). The suite replays them with the rest. Re-record only on purpose.
+ * node (`resume.rerun`), and a paused run retried on another version, which continues as new on
+ * it. The suite replays them with the rest. Re-record only on purpose.
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -75,6 +76,39 @@ await stack.call('GET', `/v1/runs/${original}/result?wait=true`);
 const rerun = await stack.call('POST', `/v1/runs/${original}/rerun`, { from: 'b', variables: { label: 'second' } });
 if (rerun.status !== 202) throw new Error(`rerun: ${JSON.stringify(rerun.body)}`);
 await save('rerun-from-middle', rerun.body.run_id as string);
+
+// A run paused at a failed node, retried on a version that fixes it: it continues as new there.
+const paused = (expression: string) => ({
+  id: 'retry-paused-on-version',
+  options: { on_failure: 'pause' },
+  variables: [
+    { name: 'code', type: 'string', default: 'abcd' },
+    { name: 'size', type: 'number' },
+  ],
+  nodes: [task('a', '/step'), { id: 'calc', type: 'set', assign: { size: expression } }],
+  edges: [{ from: 'a', to: 'calc' }],
+});
+await stack.call('POST', '/v1/definitions', paused('$number(vars.code)'));
+const pausedRun = await started('retry-paused-on-version');
+await until('the run to pause at calc', async () =>
+  (await stack.call('GET', `/v1/runs/${pausedRun}`)).body.status === 'paused' ? true : undefined,
+);
+await stack.call('POST', '/v1/definitions', paused('$length(vars.code)'));
+const moved = await stack.call('POST', `/v1/runs/${pausedRun}/retry`, { version: '2' });
+if (moved.status !== 202) throw new Error(`retry on version 2: ${JSON.stringify(moved.body)}`);
+await stack.call('GET', `/v1/runs/${pausedRun}/result?wait=true`);
+// The first run of the chain: the one that moved (the continued run replays like any resumed run).
+const first = await client.workflow.getHandle(pausedRun).describe();
+const chain = client.workflow.list({ query: `WorkflowId = ${JSON.stringify(pausedRun)}` });
+let firstRunId = first.runId;
+for await (const run of chain) if (run.status.name === 'CONTINUED_AS_NEW') firstRunId = run.runId;
+const movedHistory = await client.workflow.getHandle(pausedRun, firstRunId).fetchHistory();
+const { events: movedEvents } = JSON.parse(historyToJSON(movedHistory)) as { events: unknown[] };
+writeFileSync(
+  `${out}retry-paused-on-version.json`,
+  `${JSON.stringify({ workflowId: pausedRun, events: movedEvents }, null, 1)}\n`,
+);
+log(`retry-paused-on-version: ${movedEvents.length} events`);
 
 await connection.close();
 await stack.close();

@@ -189,6 +189,66 @@ describe('versionProblems: can the state of a run failed at "calc" go on under v
   });
 });
 
+describe('a paused run on another version', () => {
+  const pausing = { ...v1, options: { on_failure: 'pause' } };
+  test("is refused while work runs outside what the action repeats, and by the state's problems", async () => {
+    const fork = {
+      id: 'fork',
+      options: { on_failure: 'pause' },
+      nodes: [http('start'), http('bad'), http('slow')],
+      edges: [
+        { from: 'start', to: 'bad' },
+        { from: 'start', to: 'slow' },
+      ],
+    };
+    const sim = await simulate(fork, {
+      start: ok(),
+      bad: { error: { type: 'HttpError', message: 'x' } },
+      slow: 'hold',
+    });
+    assert.equal(sim.state.status, 'paused');
+    const v2 = parsed({ ...fork, nodes: [http('start'), http('bad', { timeout: '5s' }), http('slow')] }, '2');
+    assert.equal(
+      checkControl(sim.program, sim.state, { type: 'retry', definition: v2, ...by }),
+      'node(s) slow still run: a paused run moves to another version only once nothing runs outside what the action repeats; wait for them to finish',
+    );
+    // The same version is no move at all: the retry is stepped as usual.
+    assert.equal(
+      checkControl(sim.program, sim.state, { type: 'retry', definition: parsed(fork, '1'), ...by }),
+      undefined,
+    );
+  });
+
+  test("names the state's problems, and is left to the workflow once accepted", async () => {
+    const sim = await simulate(pausing, {
+      a: ok({ n: 1 }),
+      calc: { error: { type: 'HttpError', message: 'boom' } },
+      b: ok(),
+    });
+    assert.equal(sim.state.status, 'paused');
+    const without = parsed(
+      { ...pausing, nodes: [http('a', { output: 'reply' }), http('b')], edges: [{ from: 'a', to: 'b' }] },
+      '2',
+    );
+    assert.equal(
+      checkControl(sim.program, sim.state, { type: 'retry', definition: without, ...by }),
+      `version 2 cannot take the run's state: version 2 has no node "calc"`,
+    );
+    const fixed = parsed(
+      { ...pausing, nodes: [http('a', { output: 'reply' }), http('calc', { timeout: '5s' }), http('b')] },
+      '2',
+    );
+    const action = { type: 'retry' as const, definition: fixed, ...by };
+    assert.equal(checkControl(sim.program, sim.state, action), undefined);
+    assert.deepEqual(await applyControl(sim.program, sim.state, action, sim.clock()), []);
+    assert.equal(sim.state.status, 'paused');
+    assert.equal(
+      checkControl(sim.program, sim.state, { type: 'rerun', from: 'zz', definition: fixed, ...by }),
+      'no node "zz"',
+    );
+  });
+});
+
 describe('moveToVersion', () => {
   test("drops records of nodes the version lacks and moves a join's arrivals to their edge's new index", async () => {
     const fork = {
