@@ -24,9 +24,7 @@ import { checkOutputSize, maxNodeOutputBytesFromEnv } from './output-limit.js';
 import { resultCacheFromEnv, type CachedCall, type ResultCache } from './result-cache.js';
 import { tenantOfWorkflowId } from '../src/shared/tenants.js';
 import { createSecretLookup, resolveSecrets, secretSourcesFromEnv, type SecretSources } from './secrets.js';
-
-/** How often a connector call heartbeats while it runs (the worker throttles what reaches Temporal). */
-const HEARTBEAT_MS = 1_000;
+import { whileBeating } from './heartbeat.js';
 
 export interface ActivityDeps {
   registry?: ConnectorRegistry;
@@ -143,30 +141,29 @@ export function createActivities(deps: ActivityDeps = {}) {
           checkOutputSize(hit.value, maxOutputBytes, `${name} (from the result cache)`);
           return { output: hit.value, attempt, cached: true };
         }
-        // Heartbeats while the call runs: Temporal delivers a cancellation (an operator's skip of
-        // the running node) only in answer to one, and the signal then aborts the call.
+        // Heartbeats while the call runs, so a cancellation (a skip of the running node) reaches it.
         let details: unknown;
-        const beat = (next?: unknown) => {
-          if (next !== undefined) details = mask.value(next);
-          ctx.heartbeat(details);
-        };
-        beat();
-        const beating = setInterval(beat, HEARTBEAT_MS);
         const output = mask.value(
-          await registry
-            .call(
-              connector,
-              tenant,
-              (connection) =>
-                action.execute(connection, parsed.data, {
-                  signal: ctx.cancellationSignal,
-                  heartbeat: beat,
-                  egress: registry.egress(tenant),
-                  maxResponseBytes: registry.maxResponseBytes(call.max_response_bytes),
-                }),
-              via?.scope,
-            )
-            .finally(() => clearInterval(beating)),
+          await whileBeating(
+            ctx,
+            () => details,
+            () =>
+              registry.call(
+                connector,
+                tenant,
+                (connection) =>
+                  action.execute(connection, parsed.data, {
+                    signal: ctx.cancellationSignal,
+                    heartbeat: (next) => {
+                      details = mask.value(next);
+                      ctx.heartbeat(details);
+                    },
+                    egress: registry.egress(tenant),
+                    maxResponseBytes: registry.maxResponseBytes(call.max_response_bytes),
+                  }),
+                via?.scope,
+              ),
+          ),
         );
         // Before caching, so an oversized output is never stored for the next call to trip on.
         checkOutputSize(output, maxOutputBytes, name);

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { runCli } from '../support/cli.js';
+import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { countedStep, json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { until } from '../support/poll.js';
@@ -15,6 +16,7 @@ import { unique } from '../support/temporal.js';
 
 let stack: TestStack;
 let target: HttpTarget;
+let openai: FakeOpenAi;
 /** Slow calls whose connection the client dropped before an answer. */
 let dropped = 0;
 
@@ -32,11 +34,13 @@ before(async () => {
       });
     },
   });
-  stack = await startTestStack();
+  openai = await startFakeOpenAi();
+  stack = await startTestStack({ ai: { baseURL: openai.url, apiKey: openai.apiKey } });
 });
 after(async () => {
   await stack?.close();
   await target?.close();
+  await openai?.close();
 });
 
 const task = (id: string, extra: Record<string, unknown> = {}) => countedStep(target.url, id, extra);
@@ -362,4 +366,28 @@ test('a run paused by a wrong expression on v1 goes on on v2 in the same run; an
     const listed = (await stack.call('GET', `/v1/runs?definition_id=${id}`)).body;
     return listed.items?.some((r: any) => r.run_id === runId && r.definition_version === '2') ? true : undefined;
   });
+});
+
+test('skipping a running ai node cancels its model call', async () => {
+  const id = unique('surgery-skip-ai');
+  await submit({
+    id,
+    nodes: [
+      { id: 'think', type: 'ai', model: 'gpt-4o-mini', prompt_template: 'hello', output: 'thought', timeout: '10m' },
+      task('b'),
+    ],
+    edges: [{ from: 'think', to: 'b' }],
+  });
+  openai.enqueue({ content: 'too late', delay_ms: 600_000 });
+  const hungUp = openai.hungUp();
+  const runId = (await stack.call('POST', `/v1/definitions/${id}/runs`, {})).body.run_id as string;
+  await until('the model call to reach the fake', () => Promise.resolve(openai.requests.length > 0 ? true : undefined));
+  const skipped = await stack.call('POST', `/v1/runs/${runId}/skip`, { node: 'think', output: 'by hand' });
+  assert.equal(skipped.status, 202, JSON.stringify(skipped.body));
+  const result = await finished(runId);
+  assert.equal(result.status, 'completed', JSON.stringify(result));
+  assert.equal(result.result.thought, 'by hand');
+  await until('the fake to see the model call dropped', () =>
+    Promise.resolve(openai.hungUp() > hungUp ? true : undefined),
+  );
 });
