@@ -522,7 +522,7 @@ function controlPaths(): Record<string, Record<string, Operation>> {
     '/v1/runs/{run_id}/skip': action(
       'skip',
       'Skip a pending, running, waiting or failed node, optionally with its output',
-      "A running node's work is cancelled (its activity gets the cancellation within seconds and a connector call is aborted; a child run is cancelled) and the node completes `skipped` with `output`, its success edges followed.",
+      "A running node's work is cancelled (its activity gets the cancellation within seconds and its connector or model call is aborted; a child run is cancelled; a map's items in flight too) and the node completes `skipped` with `output`, its success edges followed.",
     ),
     '/v1/runs/{run_id}/variables': {
       patch: op(
