@@ -226,7 +226,8 @@ export async function applyControl(
     case 'skip':
       return skip(program, state, action, now, commands);
     case 'rerun': {
-      for (const exec of resetForRerun(program, state, action.from)) commands.push({ type: 'cancel', exec });
+      for (const exec of resetForRerun(program, state, action.from, { by: action.by, now }))
+        commands.push({ type: 'cancel', exec });
       if (action.variables) {
         Object.assign(state.vars, action.variables);
         for (const name of Object.keys(action.variables))

@@ -7,7 +7,8 @@
 import type { Definition, Edge } from './definition-schema.js';
 import { downstreamNodes } from './graph.js';
 import type { Problem } from './problems.js';
-import { matchesType } from './run-input.js';
+import { recordWrite } from './lineage.js';
+import { matchesType, resolveRunInput } from './run-input.js';
 import type { RunState } from './run-state.js';
 import { runTransition, type Program } from './state-ops.js';
 
@@ -290,12 +291,45 @@ export function rerunRefusal(program: Program, state: RunState, from: string): s
 }
 
 /**
- * Resets the nodes a rerun from `from` repeats: their records start afresh (pending, no output,
- * no visits), arrivals held for them are dropped, and their executions in flight are returned
- * for the caller to cancel. Variables are left as they are.
+ * Variables that only the repeated nodes wrote (by their complete lineage) go back to their value
+ * at the start of the run (input or default; absent when they had none), so the rerun sees them
+ * as those nodes first did. Variables an operator or another node wrote, or whose older writes
+ * the bounded lineage dropped, keep their value. Each reset is recorded as the operator's write.
  */
-export function resetForRerun(program: Program, state: RunState, from: string): string[] {
+function restoreVariables(
+  program: Program,
+  state: RunState,
+  repeated: ReadonlySet<string>,
+  actor: { by: string; now: string },
+): void {
+  const start = resolveRunInput(program.definition, state.input);
+  if (!start.ok) return;
+  for (const [name, lineage] of Object.entries(state.lineage ?? {})) {
+    if (lineage.entries.length !== lineage.writes) continue;
+    const byNodes = lineage.entries.filter((e) => e.source === 'node');
+    const others = lineage.entries.some(
+      (e) => e.source === 'operator' || (e.source === 'node' && !repeated.has(e.node ?? '')),
+    );
+    if (byNodes.length === 0 || others) continue;
+    if (Object.hasOwn(start.variables, name)) state.vars[name] = start.variables[name];
+    else delete state.vars[name];
+    recordWrite(state, name, { at: actor.now, source: 'operator', by: actor.by, inputs: [] });
+  }
+}
+
+/**
+ * Resets the nodes a rerun from `from` repeats: their records start afresh (pending, no output,
+ * no visits), arrivals held for them are dropped, the variables only they wrote go back to their
+ * start value, and their executions in flight are returned for the caller to cancel.
+ */
+export function resetForRerun(
+  program: Program,
+  state: RunState,
+  from: string,
+  actor: { by: string; now: string },
+): string[] {
   const repeated = downstreamNodes(program.definition, from);
+  restoreVariables(program, state, repeated, actor);
   const cancelled: string[] = [];
   for (const [exec, execution] of Object.entries(state.inflight)) {
     // The engine's pause in a long step carries arrivals of other nodes too (filtered below).

@@ -312,6 +312,39 @@ describe('rerun', () => {
     assert.equal(sim.calls.length, before);
   });
 
+  test('variables only the repeated nodes wrote go back to their start value; others keep theirs', async () => {
+    const counting = {
+      id: 'counting',
+      variables: [
+        { name: 'count', type: 'number', default: 0 },
+        { name: 'seen', type: 'number', default: 0 },
+      ],
+      nodes: [
+        { id: 'first', type: 'set', assign: { seen: 'vars.seen + 1' } },
+        http('a', { output: 'answer' }),
+        { id: 'bump', type: 'set', assign: { count: 'vars.count + 1', seen: 'vars.seen + 1' } },
+      ],
+      edges: [
+        { from: 'first', to: 'a' },
+        { from: 'a', to: 'bump' },
+      ],
+    };
+    const sim = await simulate(counting, { a: ok('A') });
+    assert.deepEqual(sim.state.vars, { count: 1, seen: 2, answer: 'A' });
+    const reopened = reopenedState(sim.state, 'run-1', 'rerun', 'op', sim.clock());
+    assert.ok('state' in reopened);
+    const { state } = reopened;
+    const commands = await applyControl(sim.program, state, { type: 'rerun', from: 'a', ...by }, sim.clock());
+    assert.deepEqual(
+      commands.map((c) => ('node' in c ? c.node : c.type)),
+      ['a'],
+    );
+    // `answer` and `count` were written by repeated nodes only; `seen` by `first` too.
+    assert.deepEqual(state.vars, { count: 0, seen: 2 });
+    const last = state.lineage?.count?.entries.at(-1);
+    assert.deepEqual([last?.source, last?.by], ['operator', 'op']);
+  });
+
   test('refusals: unknown node, running run, a failure or a cut-off node outside what it repeats, bad variables', async () => {
     const running = await simulate(chain, { a: ok(), b: 'hold', c: ok(), d: ok() });
     assert.equal(rerunRefusal(running.program, running.state, 'zz'), 'no node "zz"');
@@ -366,7 +399,7 @@ describe('rerun', () => {
     );
     await applyControl(sim.program, sim.state, { type: 'pause', ...by }, sim.clock());
     const execOfB = Object.entries(sim.state.inflight).find(([, e]) => e.node === 'b')?.[0];
-    const cancelled = resetForRerun(sim.program, sim.state, 'b');
+    const cancelled = resetForRerun(sim.program, sim.state, 'b', { by: 'op', now: sim.clock() });
     assert.deepEqual(cancelled, [execOfB]);
     assert.ok(Object.values(sim.state.inflight).some((e) => e.node === 'side'));
     assert.equal(sim.state.nodes.b?.status, 'pending');
