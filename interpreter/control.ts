@@ -7,6 +7,7 @@
 import { decisionRefusal, recordDecision } from './approvals.js';
 import type { Command, ExternalEvent } from './commands.js';
 import type { Definition } from './definition-schema.js';
+import { toPointer, type Problem } from './problems.js';
 import { advance, EVENT_BUFFER_LIMIT, eventMatches, refusedWrite, stateFailure, writeOf } from './engine.js';
 import { onFailure } from './failures.js';
 import { refillMaps } from './map-node.js';
@@ -100,15 +101,12 @@ function settable(program: Program): Map<string, string> {
  * What is wrong with variables an operator sets (a patch, a rerun's overrides): each unknown name
  * or value not of its declared type, with the JSON Pointer of the value under `/variables`.
  */
-export function variableRefusals(
-  program: Program,
-  variables: Record<string, unknown>,
-): Array<{ path: string; message: string }> {
+export function variableRefusals(program: Program, variables: Record<string, unknown>): Problem[] {
   const types = settable(program);
-  const problems: Array<{ path: string; message: string }> = [];
+  const problems: Problem[] = [];
   for (const [name, value] of Object.entries(variables)) {
     const type = types.get(name);
-    const path = `/variables/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    const path = toPointer(['variables', name]);
     if (!type) problems.push({ path, message: `unknown variable "${name}"` });
     else if (value !== null && !matchesType(type as 'any', value))
       problems.push({ path, message: `expected ${type} for variable "${name}"` });
