@@ -68,7 +68,7 @@ export const cancelCommand: Command = {
 const version: OptionSpec = {
   type: 'string',
   value: 'V',
-  description: 'run on this version of the definition (a closed run), node state mapped by node id',
+  description: 'run on this version of the definition, node state mapped by node id',
 };
 
 export const retryCommand: Command = {
@@ -94,7 +94,7 @@ export const rerunCommand: Command = {
   args: '<run-id>',
   summary: 'rerun a paused or closed run from a node: it and everything downstream run again',
   details:
-    "The other nodes' outputs and the variables are kept; --var name=value overrides a variable (JSON when it parses, else a string). A paused run reruns itself; a closed run goes on in a new run, whose id is printed (run_id under --json).",
+    "The other nodes' outputs and the variables are kept (those only the repeated nodes wrote go back to their start value); --var name=value overrides a variable (JSON when it parses, else a string). A paused run reruns itself (with --version it continues as new there); a closed run goes on in a new run, whose id is printed (run_id under --json).",
   options: {
     from: { type: 'string', value: 'NODE', description: 'the node to run again from (required)' },
     version,
