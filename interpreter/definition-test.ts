@@ -218,6 +218,11 @@ export interface TestRunOptions {
   maxSteps?: number;
 }
 
+/** The path of a recorded run: node ids in the order they ran, from its state's history (as a test run's `path`). */
+export function pathOf(history: readonly Transition[]): string[] {
+  return history.filter(startsExecution).map((t) => t.node as string);
+}
+
 export interface TestRunResult {
   status: RunStateView['status'];
   /** Node ids in the order they ran (started, or completed at once); a node that ran again is listed again. */
@@ -240,7 +245,7 @@ export class TestLimitExceeded extends Error {}
 type TimerCommand = Extract<WorkCommand, { type: 'start_timer' }>;
 
 /** Whether a history entry is the start of a node's execution (for the path). */
-function startsExecution(t: Transition): boolean {
+export function startsExecution(t: Transition): boolean {
   if (t.node === undefined) return false;
   if (!['running', 'waiting', 'completed', 'failed'].includes(t.to)) return false;
   return t.from !== 'running' && t.from !== 'waiting';

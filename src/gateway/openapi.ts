@@ -177,6 +177,20 @@ function paths(): Record<string, Record<string, Operation>> {
         body('DefinitionTestBody'),
       ),
     },
+    '/v1/definitions/{id}/what-if': {
+      post: op(
+        'What-if replay: re-execute recorded runs on a candidate version, with their recorded outcomes as mocks',
+        {
+          '200': ok(
+            'per run: `same` path, `different` path (with where it diverges) or `cannot_run` (a node the recording has no outcome for). Nothing is called, stored or started',
+            'WhatIfReport',
+          ),
+          ...bodyErrors,
+          '404': err('NotFound'),
+        },
+        { ...body('WhatIfBody'), parameters: [id] },
+      ),
+    },
     '/v1/definitions': {
       post: op(
         'Submit a definition as its next version',
