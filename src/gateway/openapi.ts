@@ -164,10 +164,10 @@ function paths(): Record<string, Record<string, Operation>> {
     },
     '/v1/definitions/test': {
       post: op(
-        'Test a definition with mocked outputs: the real engine, no call, nothing stored',
+        'Test a definition with mocked outputs: the real engine, nothing stored, no call but those `allow_calls` allows',
         {
           '200': ok(
-            'the test run: status, path, nodes, variables, result (as in the run state). Every task, ai, subworkflow and map item is answered from `mocks`, events and approvals too; an unmocked one fails its node with `NotMocked`; timers fire at once',
+            'the test run: status, path, nodes, variables, result (as in the run state). Every task, ai, subworkflow and map item is answered from `mocks`, events and approvals too; an unmocked one fails its node with `NotMocked`, except the task nodes `allow_calls` names, which make their calls for real (egress policy applied); timers fire at once',
             'DefinitionTestResult',
           ),
           ...bodyErrors,
