@@ -47,6 +47,29 @@ function objectOf(text: string): { value?: Record<string, unknown>; problem?: st
   }
 }
 
+/** One JSON editor of the panel, with why its text is not a JSON object. */
+function JsonField(props: { label: string; text: string; onChange: (text: string) => void; problem?: string }) {
+  return (
+    <label>
+      {props.label[0]?.toUpperCase()}
+      {props.label.slice(1)}
+      <textarea
+        aria-label={`test ${props.label}`}
+        className="json"
+        rows={6}
+        value={props.text}
+        onChange={(e) => props.onChange(e.target.value)}
+        spellCheck={false}
+      />
+      {props.problem && (
+        <span className="field-problem">
+          {props.label}: {props.problem}
+        </span>
+      )}
+    </label>
+  );
+}
+
 function outcomeOf(node: TestRun['nodes'][string]): string {
   if (node.error) return `${node.error.type}: ${node.error.message}`;
   return node.output === undefined ? '' : JSON.stringify(node.output);
@@ -91,30 +114,8 @@ export function TestPanel(props: {
         (README, Definition tests). Nothing is called or stored.
       </p>
       <div className="test-editors">
-        <label>
-          Input
-          <textarea
-            aria-label="test input"
-            className="json"
-            rows={6}
-            value={inputText}
-            onChange={(e) => setInputText(e.target.value)}
-            spellCheck={false}
-          />
-          {input.problem && <span className="field-problem">input: {input.problem}</span>}
-        </label>
-        <label>
-          Mocks
-          <textarea
-            aria-label="test mocks"
-            className="json"
-            rows={6}
-            value={mocksText}
-            onChange={(e) => setMocksText(e.target.value)}
-            spellCheck={false}
-          />
-          {mocks.problem && <span className="field-problem">mocks: {mocks.problem}</span>}
-        </label>
+        <JsonField label="input" text={inputText} onChange={setInputText} problem={input.problem} />
+        <JsonField label="mocks" text={mocksText} onChange={setMocksText} problem={mocks.problem} />
       </div>
       <div className="buttons">
         <button

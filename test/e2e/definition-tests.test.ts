@@ -6,7 +6,6 @@
  * the requests it gets, and it must get none.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,8 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { allowEgress } from '../support/egress.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
+import { runWeft } from '../support/weft-cli.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/weft.js', import.meta.url));
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 
 let stack: TestStack;
@@ -517,24 +516,7 @@ describe('POST /v1/definitions/test', () => {
     });
 });
 
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function weft(args: string[]): Promise<Outcome> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, WEFT_URL: stack.gateway.url } });
-  child.stdin.end();
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const weft = (args: string[]) => runWeft(stack.gateway.url, args);
 
 describe('weft test', () => {
   test('the example test files pass: exit 0', async () => {

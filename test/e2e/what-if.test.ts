@@ -6,15 +6,13 @@
  * runs were recorded (so a real call would change every path). `weft replay` prints the same.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { allowEgress } from '../support/egress.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { until } from '../support/poll.js';
+import { runWeft } from '../support/weft-cli.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/weft.js', import.meta.url));
 const ID = `what-if-${Date.now().toString(36)}`;
 const AMOUNTS = Array.from({ length: 20 }, (_, i) => i * 5);
 
@@ -95,18 +93,7 @@ after(async () => {
   await target?.close();
 });
 
-function weft(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, WEFT_URL: stack.gateway.url } });
-  child.stdin.end();
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const weft = (args: string[]) => runWeft(stack.gateway.url, args);
 
 describe('POST /v1/definitions/{id}/what-if', () => {
   test('v2 moves the threshold: exactly the runs whose path changes, and where each diverges', async () => {
