@@ -664,6 +664,45 @@ describe('allow_calls', () => {
   });
 });
 
+describe('allow_calls: bounds', () => {
+  test("a real call is bounded by its node's timeout: it fails with Timeout, and the error edge applies", async () => {
+    // A server that takes the request and never answers.
+    const hanging = createServer(() => undefined);
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const port = (hanging.address() as AddressInfo).port;
+    const revoke = allowEgress(`127.0.0.1:${port}`);
+    try {
+      const response = await stack.call('POST', '/v1/definitions/test', {
+        definition: {
+          id: 'hanging-call',
+          nodes: [
+            {
+              id: 'slow',
+              type: 'task',
+              connector: 'http',
+              action: 'request',
+              inputs: { url: `http://127.0.0.1:${port}/hang` },
+              timeout: '1s',
+            },
+            { id: 'fallback', type: 'set', assign: { fell: 'true' } },
+          ],
+          edges: [{ from: 'slow', to: 'fallback', on: 'error' }],
+          variables: [{ name: 'fell', type: 'boolean', default: false }],
+        },
+        allow_calls: ['slow'],
+      });
+      assert.equal(response.status, 200, JSON.stringify(response.body));
+      assert.equal(response.body.nodes.slow.error.type, 'Timeout', JSON.stringify(response.body.nodes.slow));
+      assert.deepEqual(response.body.path, ['slow', 'fallback']);
+      assert.equal(response.body.variables.fell, true);
+    } finally {
+      revoke();
+      hanging.closeAllConnections();
+      await new Promise((resolve) => hanging.close(resolve));
+    }
+  });
+});
+
 describe('weft runs export-mocks', () => {
   test("a real run's outcomes, exported as mocks, replay to the same outcome without a call", async () => {
     const revoke = allowEgress(`${target.url}/count`);
