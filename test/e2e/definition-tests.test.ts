@@ -650,13 +650,30 @@ describe('allow_calls', () => {
       assert.deepEqual(response.body.variables.both, ['hello', 'M']);
       assert.equal(live.queries.length, before.real + 1, 'the allowed node called once');
       assert.equal(live.queries.at(-1), 'hello', 'with its rendered inputs');
+
+      // A case of a test file takes allow_calls too.
+      const file = join(dir, 'allowed.test.json');
+      const expect = { status: 'completed', path: ['live', 'mocked', 'sum'], variables: { both: ['file', 'M'] } };
+      const testCase = { name: 'live call', input: { q: 'file' }, mocks: body.mocks, expect };
+      writeFileSync(
+        file,
+        JSON.stringify({ definition: definition(), cases: [{ ...testCase, allow_calls: ['live'] }] }),
+      );
+      const passed = await weft(['test', file]);
+      assert.equal(passed.code, 0, passed.stdout + passed.stderr);
+      assert.equal(live.queries.at(-1), 'file');
+      // Without it, the live node is not mocked: the case fails.
+      writeFileSync(file, JSON.stringify({ definition: definition(), cases: [testCase] }));
+      const failed = await weft(['test', file]);
+      assert.equal(failed.code, 1, failed.stdout + failed.stderr);
+      assert.match(failed.stdout, /FAIL .*live call/);
       assert.equal(calls, before.count, 'the mocked node called nothing');
       // Real calls are side effects: such a test is audited (one without allow_calls is not).
       const audit = await stack.call('GET', '/v1/audit?action=definition.test_calls&target=allowed-calls');
       assert.equal(audit.status, 200, JSON.stringify(audit.body));
       assert.deepEqual(
         audit.body.items.map((e: { status: number }) => e.status),
-        [200, 200],
+        [200, 200, 200],
       );
     } finally {
       revoke();
