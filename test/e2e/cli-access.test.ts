@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { hashSecret, parseApiKey } from '../../src/auth/api-keys.js';
 import { openDefinitionStore } from '../../src/store/open-store.js';
-import { runScript, WEFT_CLI } from '../support/cli.js';
+import { runScript, WEFT_CLI } from '../support/weft-cli.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { unique } from '../support/temporal.js';
 

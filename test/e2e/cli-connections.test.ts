@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { runCli, type CliOutcome } from '../support/cli.js';
+import { runWeft, type WeftOutcome } from '../support/weft-cli.js';
 import { allowEgress, egressEntry } from '../support/egress.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 
@@ -33,8 +33,8 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function weft(args: string[], stdin = ''): Promise<CliOutcome> {
-  return runCli(stack.gateway.url, args, stdin);
+function weft(args: string[], stdin = ''): Promise<WeftOutcome> {
+  return runWeft(stack.gateway.url, args, { stdin });
 }
 
 test('create, list, show, replace, test and delete a connection; secrets only in, never out', async () => {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { runCli } from '../support/cli.js';
+import { runWeft } from '../support/weft-cli.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 
 interface Outcome {
@@ -30,7 +30,7 @@ describe('weft templates', () => {
   });
 
   function weft(args: string[], stdin = ''): Promise<Outcome> {
-    return runCli(stack.gateway.url, args, stdin);
+    return runWeft(stack.gateway.url, args, { stdin });
   }
   const expectExit = (o: Outcome, code: number) => {
     assert.equal(o.code, code, `exit ${o.code}\nstdout: ${o.stdout}\nstderr: ${o.stderr}`);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { renderProgress } from '../../src/client/progress.js';
-import { runScript, WEFT_CLI } from '../support/cli.js';
+import { runWeft, WEFT_CLI } from '../support/weft-cli.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { unique } from '../support/temporal.js';
@@ -43,7 +43,7 @@ interface Outcome {
 
 /** Runs `weft <args>` against the test gateway (unless `env` says otherwise). */
 function weft(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<Outcome> {
-  return runScript(WEFT_CLI, args, { WEFT_URL: stack.gateway.url, ...options.env }, options.stdin);
+  return runWeft(stack.gateway.url, args, options);
 }
 
 const show = (o: Outcome) => `exit ${o.code}\nstdout: ${o.stdout}\nstderr: ${o.stderr}`;

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { runCli } from '../support/cli.js';
+import { runWeft } from '../support/weft-cli.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { countedStep, json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
@@ -130,20 +130,20 @@ test('a rerun from a middle node of a completed run repeats exactly the nodes fr
   assert.deepEqual(audit.items.map((e: any) => e.status).sort(), [202, 400, 400, 400, 404].sort());
 
   // The same from the command line: a second rerun, a usage error, and the link in `weft status`.
-  const cli = await runCli(stack.gateway.url, ['rerun', original, '--from', 'd', '--var', 'label=third']);
+  const cli = await runWeft(stack.gateway.url, ['rerun', original, '--from', 'd', '--var', 'label=third']);
   assert.equal(cli.code, 0, cli.stderr);
   assert.equal(cli.stdout, `rerun of run ${original} from d accepted: new run ${original}.rerun-2\n`);
   const third = await finished(`${original}.rerun-2`);
   assert.equal(third.status, 'completed', JSON.stringify(third));
   assert.equal(target.requests.filter((r) => r.path === '/d').at(-1)?.query.label, 'third');
   assert.equal(target.count('/c') - (before[2] as number), 2);
-  const usage = await runCli(stack.gateway.url, ['rerun', original]);
+  const usage = await runWeft(stack.gateway.url, ['rerun', original]);
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /rerun needs --from NODE/);
-  const refusedCli = await runCli(stack.gateway.url, ['rerun', original, '--from', 'nope']);
+  const refusedCli = await runWeft(stack.gateway.url, ['rerun', original, '--from', 'nope']);
   assert.equal(refusedCli.code, 3);
   assert.match(refusedCli.stderr, /\/from: version 1 of ".*" has no node "nope"/);
-  const status = await runCli(stack.gateway.url, ['status', rerunId]);
+  const status = await runWeft(stack.gateway.url, ['status', rerunId]);
   assert.match(status.stdout, new RegExp(`^rerun of +${original}$`, 'm'));
 });
 
@@ -256,7 +256,7 @@ test('a run failed on v1 by a wrong expression completes when retried on v2; an 
       message: `variable "code" is declared string in the run's version and number in version 3 (variables/0)`,
     },
   ]);
-  const refusedCli = await runCli(stack.gateway.url, ['retry', original, '--version', '3']);
+  const refusedCli = await runWeft(stack.gateway.url, ['retry', original, '--version', '3']);
   assert.equal(refusedCli.code, 3);
   assert.match(refusedCli.stderr, /version 3 has no node "calc"/);
   const noSuchVersion = await stack.call('POST', `/v1/runs/${original}/retry`, { version: '7' });
@@ -298,7 +298,7 @@ test('skipping a running slow task cancels its call and the run goes on with the
     const body = (await stack.call('GET', `/v1/runs/${runId}`)).body;
     return body.nodes?.slow?.status === 'running' ? body : undefined;
   });
-  const skipped = await runCli(stack.gateway.url, ['skip', runId, 'slow', '--output', '{"manual": true}']);
+  const skipped = await runWeft(stack.gateway.url, ['skip', runId, 'slow', '--output', '{"manual": true}']);
   assert.equal(skipped.code, 0, skipped.stderr);
   assert.equal(skipped.stdout, `skip of node slow in run ${runId} accepted\n`);
   const result = await finished(runId);

@@ -1,6 +1,7 @@
 /**
- * Runs a compiled script (the `weft` command line, the keys bootstrap) as a child process, for
- * tests that assert what a user sees: stdout, stderr and the exit code.
+ * Running the `weft` command line (the built `src/cli/weft.js`), or another compiled script such
+ * as the keys bootstrap, in a child process, as a shell does: tests assert stdout, stderr and the
+ * exit code.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -8,22 +9,22 @@ import { fileURLToPath } from 'node:url';
 /** The compiled `weft` command line. */
 export const WEFT_CLI = fileURLToPath(new URL('../../src/cli/weft.js', import.meta.url));
 
-export interface CliOutcome {
+export interface WeftOutcome {
   code: number | null;
   stdout: string;
   stderr: string;
 }
 
 /**
- * Runs `script` with `args`, the test's environment plus `env` (never an API key inherited from
- * the shell), and `stdin`; resolves once it exits.
+ * Runs `script` with `args`, this process's environment plus `env` (never an API key inherited
+ * from the shell: a test gives one in `env` when it means to), and `stdin`; resolves once it exits.
  */
 export function runScript(
   script: string,
   args: string[],
   env: Record<string, string> = {},
   stdin = '',
-): Promise<CliOutcome> {
+): Promise<WeftOutcome> {
   const { WEFT_API_KEY: _ignored, ...inherited } = process.env;
   const child = spawn(process.execPath, [script, ...args], { env: { ...inherited, ...env } });
   child.stdin.end(stdin);
@@ -37,7 +38,11 @@ export function runScript(
   });
 }
 
-/** `weft <args>` against the gateway at `url`. */
-export function runCli(url: string, args: string[], stdin = ''): Promise<CliOutcome> {
-  return runScript(WEFT_CLI, args, { WEFT_URL: url }, stdin);
+/** Runs `weft <args>` against the gateway at `url` (`WEFT_URL`), with `env` on top of this process's. */
+export function runWeft(
+  url: string,
+  args: string[],
+  options: { env?: Record<string, string>; stdin?: string } = {},
+): Promise<WeftOutcome> {
+  return runScript(WEFT_CLI, args, { WEFT_URL: url, ...options.env }, options.stdin);
 }
