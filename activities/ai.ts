@@ -9,6 +9,7 @@
  * Web UI, and a worker crash mid-repair resumes where it was.
  */
 import { Context } from '@temporalio/activity';
+import { whileBeating } from './heartbeat.js';
 import { ApplicationFailure } from '@temporalio/common';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletion, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
@@ -262,21 +263,29 @@ export function createAiActivity(config: AiConfig) {
 
       let completion: ChatCompletion;
       try {
-        completion = await (endpoint ? clientOf(endpoint) : openai()).chat.completions.create(
-          {
-            ...parameters,
-            model,
-            messages: conversation(request, state, mapping),
-            ...(mapping.kind === 'schema'
-              ? {
-                  response_format: {
-                    type: 'json_schema',
-                    json_schema: { name: schemaName(request.node), schema: mapping.schema, strict: false },
-                  },
-                }
-              : {}),
-          },
-          { signal: ctx.cancellationSignal },
+        // Heartbeats while the model answers, so a cancellation reaches the call; they carry the
+        // repair state a previous attempt left, unchanged, for the next attempt to read.
+        const client = endpoint ? clientOf(endpoint) : openai();
+        completion = await whileBeating(
+          ctx,
+          () => ctx.info.heartbeatDetails,
+          () =>
+            client.chat.completions.create(
+              {
+                ...parameters,
+                model,
+                messages: conversation(request, state, mapping),
+                ...(mapping.kind === 'schema'
+                  ? {
+                      response_format: {
+                        type: 'json_schema',
+                        json_schema: { name: schemaName(request.node), schema: mapping.schema, strict: false },
+                      },
+                    }
+                  : {}),
+              },
+              { signal: ctx.cancellationSignal },
+            ),
         );
       } catch (err) {
         throw modelFailure(

@@ -24,6 +24,7 @@ import { checkOutputSize, maxNodeOutputBytesFromEnv } from './output-limit.js';
 import { resultCacheFromEnv, type CachedCall, type ResultCache } from './result-cache.js';
 import { tenantOfWorkflowId } from '../src/shared/tenants.js';
 import { createSecretLookup, resolveSecrets, secretSourcesFromEnv, type SecretSources } from './secrets.js';
+import { whileBeating } from './heartbeat.js';
 
 export interface ActivityDeps {
   registry?: ConnectorRegistry;
@@ -140,18 +141,28 @@ export function createActivities(deps: ActivityDeps = {}) {
           checkOutputSize(hit.value, maxOutputBytes, `${name} (from the result cache)`);
           return { output: hit.value, attempt, cached: true };
         }
+        // Heartbeats while the call runs, so a cancellation (a skip of the running node) reaches it.
+        let details: unknown;
         const output = mask.value(
-          await registry.call(
-            connector,
-            tenant,
-            (connection) =>
-              action.execute(connection, parsed.data, {
-                signal: ctx.cancellationSignal,
-                heartbeat: (details) => ctx.heartbeat(mask.value(details)),
-                egress: registry.egress(tenant),
-                maxResponseBytes: registry.maxResponseBytes(call.max_response_bytes),
-              }),
-            via?.scope,
+          await whileBeating(
+            ctx,
+            () => details,
+            () =>
+              registry.call(
+                connector,
+                tenant,
+                (connection) =>
+                  action.execute(connection, parsed.data, {
+                    signal: ctx.cancellationSignal,
+                    heartbeat: (next) => {
+                      details = mask.value(next);
+                      ctx.heartbeat(details);
+                    },
+                    egress: registry.egress(tenant),
+                    maxResponseBytes: registry.maxResponseBytes(call.max_response_bytes),
+                  }),
+                via?.scope,
+              ),
           ),
         );
         // Before caching, so an oversized output is never stored for the next call to trip on.

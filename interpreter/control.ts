@@ -6,6 +6,8 @@
  */
 import { decisionRefusal, recordDecision } from './approvals.js';
 import type { Command, ExternalEvent } from './commands.js';
+import type { Definition } from './definition-schema.js';
+import { toPointer, type Problem } from './problems.js';
 import { advance, EVENT_BUFFER_LIMIT, eventMatches, refusedWrite, stateFailure, writeOf } from './engine.js';
 import { onFailure } from './failures.js';
 import { refillMaps } from './map-node.js';
@@ -14,7 +16,17 @@ import { recordWrite } from './lineage.js';
 import { stateRefusal } from './state-size.js';
 import { matchesType } from './run-input.js';
 import type { Arrival, RunState } from './run-state.js';
-import { closeRun, completeNode, isClosed, record, runTransition, transition, type Program } from './state-ops.js';
+import {
+  closeRun,
+  compileProgram,
+  completeNode,
+  isClosed,
+  record,
+  runTransition,
+  transition,
+  type Program,
+} from './state-ops.js';
+import { blockedFailures, repeatedBy, rerunRefusal, resetForRerun, upgradeRefusal } from './run-surgery.js';
 
 /** Who acts, and the id of the gateway request that carried the action (its audit log entry). */
 interface Actor {
@@ -22,12 +34,20 @@ interface Actor {
   request_id?: string;
 }
 
+/**
+ * A retry or rerun of a paused run may name another version of its definition (`definition`,
+ * sent whole by the gateway: workflow code never reads the store). The run then continues as new
+ * on it (`workflows/interpret.ts`) and the action is applied there.
+ */
+type VersionedDefinition = Definition & { version: string };
+
 export type ControlAction = Actor &
   (
     | { type: 'pause'; reason?: string }
     | { type: 'resume'; max_cost_usd?: number }
     | { type: 'cancel'; reason?: string }
-    | { type: 'retry'; node?: string }
+    | { type: 'retry'; node?: string; definition?: VersionedDefinition }
+    | { type: 'rerun'; from: string; variables?: Record<string, unknown>; definition?: VersionedDefinition }
     | { type: 'skip'; node: string; output?: unknown }
     | { type: 'set_variables'; variables: Record<string, unknown> }
     | { type: 'approve'; node: string; approved: boolean; comment?: string; roles?: string[] }
@@ -36,42 +56,7 @@ export type ControlAction = Actor &
 /** A run's failed nodes that nothing handled (those an operator can retry or skip). */
 export function failedNodes(state: RunState): string[] {
   if (state.status !== 'paused') return [];
-  return (state.blocked ?? []).filter((id) => state.nodes[id]?.status === 'failed');
-}
-
-/**
- * The state a retry of a closed failed run starts from: the same variables and completed
- * outputs, paused on the node(s) whose failure ended it, so `retry` runs them again and nothing
- * that completed is repeated. Undefined (with the reason) when the run cannot be retried.
- */
-export function retryState(
-  state: RunState,
-  runId: string,
-  by: string,
-  now: string,
-): { state: RunState } | { refused: string } {
-  if (state.status !== 'failed') return { refused: `the run is ${state.status}; only a failed run can be retried` };
-  // Asked first: a compensated run has no blocked node, and "did not fail at a node" would hide why.
-  // States from before `compensated` was kept say it in their (bounded) history only.
-  if (state.compensated === true || state.history.some((h) => h.to === 'compensating')) {
-    const failedAt = state.error?.node === undefined ? '' : ` after node "${state.error.node}" failed`;
-    return {
-      refused: `the run was compensated${failedAt}: its completed steps were undone, so it cannot go on from where it failed; start a new run instead`,
-    };
-  }
-  const blocked = (state.blocked ?? []).filter((id) => state.nodes[id]?.status === 'failed');
-  if (blocked.length === 0) return { refused: 'the run did not fail at a node that can be retried' };
-  const next: RunState = JSON.parse(JSON.stringify(state)) as RunState;
-  next.status = 'paused';
-  next.pause_reason = `retry of ${runId}`;
-  next.inflight = {};
-  next.parked = [];
-  next.blocked = blocked;
-  delete next.error;
-  delete next.result;
-  delete next.compensating;
-  runTransition(next, 'retry_of', now, { by, note: runId });
-  return { state: next };
+  return blockedFailures(state);
 }
 
 function waitingExec(state: RunState, node: string): string | undefined {
@@ -85,6 +70,23 @@ function waitingExec(state: RunState, node: string): string | undefined {
   )?.[0];
 }
 
+/**
+ * The executions of a running node: its calls, child runs, map items and the delay before a
+ * handler's retry (never a compensation, which undoes another node's work, nor the engine's own
+ * pause in a long step, which carries other arrivals).
+ */
+function runningExecs(state: RunState, node: string): string[] {
+  return Object.entries(state.inflight)
+    .filter(
+      ([, e]) =>
+        e.node === node &&
+        ((e.kind === 'work' && e.compensation !== true) ||
+          e.kind === 'map' ||
+          (e.kind === 'wait' && e.purpose === 'retry_delay')),
+    )
+    .map(([exec]) => exec);
+}
+
 /** Names a variable may be set under: declared ones, and the implicit ones nodes write. */
 function settable(program: Program): Map<string, string> {
   const types = new Map<string, string>(program.definition.variables.map((v) => [v.name, v.type]));
@@ -93,6 +95,30 @@ function settable(program: Program): Map<string, string> {
     if (node.type === 'set') for (const name of Object.keys(node.assign)) if (!types.has(name)) types.set(name, 'any');
   }
   return types;
+}
+
+/**
+ * What is wrong with variables an operator sets (a patch, a rerun's overrides): each unknown name
+ * or value not of its declared type, with the JSON Pointer of the value under `/variables`.
+ */
+export function variableRefusals(program: Program, variables: Record<string, unknown>): Problem[] {
+  const types = settable(program);
+  const problems: Problem[] = [];
+  for (const [name, value] of Object.entries(variables)) {
+    const type = types.get(name);
+    const path = toPointer(['variables', name]);
+    if (!type) problems.push({ path, message: `unknown variable "${name}"` });
+    else if (value !== null && !matchesType(type as 'any', value))
+      problems.push({ path, message: `expected ${type} for variable "${name}"` });
+  }
+  return problems;
+}
+
+/** The other version a retry or rerun moves the run to; undefined when it stays on its own. */
+export function upgradeOf(state: RunState, action: ControlAction): VersionedDefinition | undefined {
+  if (action.type !== 'retry' && action.type !== 'rerun') return undefined;
+  const to = action.definition;
+  return to === undefined || to.version === state.run.definition_version ? undefined : to;
 }
 
 /** Why the action would be refused, or undefined when it would be accepted. Changes nothing. */
@@ -115,7 +141,11 @@ export function checkControl(program: Program, state: RunState, action: ControlA
       if (action.node !== undefined && !failed.includes(action.node)) {
         return `node "${action.node}" has not failed; failed: ${failed.join(', ')}`;
       }
-      return undefined;
+      const nodes = action.node === undefined ? failed : [action.node];
+      const to = upgradeOf(state, action);
+      if (!to) return undefined;
+      const named = nodes.map((node) => ({ node, path: action.node === undefined ? '/version' : '/node' }));
+      return upgradeRefusal(program.definition, to, state, named, repeatedBy(to, { type: 'retry', nodes }));
     }
     case 'skip': {
       const entry = state.nodes[action.node];
@@ -123,16 +153,20 @@ export function checkControl(program: Program, state: RunState, action: ControlA
       if (entry.status === 'failed' && failedNodes(state).includes(action.node)) return undefined;
       if (entry.status === 'waiting' && waitingExec(state, action.node)) return undefined;
       if (entry.status === 'pending' && !state.skip_pending[action.node]) return undefined;
-      return `node "${action.node}" is ${entry.status}; only a pending, waiting or failed node can be skipped`;
+      if (entry.status === 'running' && runningExecs(state, action.node).length > 0) return undefined;
+      return `node "${action.node}" is ${entry.status}; only a pending, running, waiting or failed node can be skipped`;
     }
-    case 'set_variables': {
-      const types = settable(program);
-      for (const [name, value] of Object.entries(action.variables)) {
-        const type = types.get(name);
-        if (!type) return `unknown variable "${name}"`;
-        if (value !== null && !matchesType(type as 'any', value)) return `expected ${type} for variable "${name}"`;
-      }
-      return Object.keys(action.variables).length === 0 ? 'no variables given' : undefined;
+    case 'set_variables':
+      if (Object.keys(action.variables).length === 0) return 'no variables given';
+      return variableRefusals(program, action.variables)[0]?.message;
+    case 'rerun': {
+      const to = upgradeOf(state, action);
+      const target = to ? compileProgram(to) : program;
+      const refused =
+        rerunRefusal(target, state, action.from) ?? variableRefusals(target, action.variables ?? {})[0]?.message;
+      if (refused || !to) return refused;
+      const named = [{ node: action.from, path: '/from' }];
+      return upgradeRefusal(program.definition, to, state, named, repeatedBy(to, action));
     }
     case 'approve': {
       const exec = waitingExec(state, action.node);
@@ -153,7 +187,8 @@ export async function applyControl(
   now: string,
 ): Promise<Command[]> {
   const refused = checkControl(program, state, action);
-  if (refused) return [];
+  // A move to another version is the workflow's (it continues as new there); never stepped here.
+  if (refused || upgradeOf(state, action)) return [];
   const commands: Command[] = [];
   const by = { by: action.by, ...(action.request_id === undefined ? {} : { request_id: action.request_id }) };
   switch (action.type) {
@@ -188,6 +223,20 @@ export async function applyControl(
     }
     case 'skip':
       return skip(program, state, action, now, commands);
+    case 'rerun': {
+      for (const exec of resetForRerun(program, state, action.from, { by: action.by, now }))
+        commands.push({ type: 'cancel', exec });
+      if (action.variables) {
+        Object.assign(state.vars, action.variables);
+        for (const name of Object.keys(action.variables))
+          recordWrite(state, name, { at: now, source: 'operator', by: action.by, inputs: [] });
+      }
+      runTransition(state, 'rerun', now, { ...by, note: `from ${action.from}` });
+      return resume(program, state, now, [{ node: action.from, live: true }], commands, {
+        by: action.by,
+        note: 'resumed',
+      });
+    }
     case 'set_variables':
       Object.assign(state.vars, action.variables);
       for (const name of Object.keys(action.variables))
@@ -274,10 +323,14 @@ async function skip(
     runTransition(state, 'skip_scheduled', now, { by: action.by, note: action.node });
     return [];
   }
-  if (entry.status === 'waiting') {
-    const exec = waitingExec(state, action.node) as string;
-    delete state.inflight[exec];
-    commands.push({ type: 'cancel', exec });
+  if (entry.status === 'waiting' || entry.status === 'running') {
+    const execs =
+      entry.status === 'waiting' ? [waitingExec(state, action.node) as string] : runningExecs(state, node.id);
+    for (const exec of execs) {
+      // A map's own execution has no work of its own to cancel: its items do.
+      if (state.inflight[exec]?.kind !== 'map') commands.push({ type: 'cancel', exec });
+      delete state.inflight[exec];
+    }
     completeNode(state, node, output, now, note);
     return advance(program, state, now, await leave(program, state, node.id, 'success'), commands);
   }

@@ -22,9 +22,18 @@ export function startNodes(definition: Pick<Definition, 'nodes' | 'edges'>): str
 
 /** Node ids reachable from the start nodes along any edge. */
 export function reachableNodes(definition: Pick<Definition, 'nodes' | 'edges'>): Set<string> {
+  return reachableFrom(definition, startNodes(definition));
+}
+
+/** `from` and every node reachable from it along any edge (success or error): what a rerun from it repeats. */
+export function downstreamNodes(definition: Pick<Definition, 'edges'>, from: string): Set<string> {
+  return reachableFrom(definition, [from]);
+}
+
+function reachableFrom(definition: Pick<Definition, 'edges'>, roots: string[]): Set<string> {
   const out = outgoingEdges(definition);
   const seen = new Set<string>();
-  const stack = startNodes(definition);
+  const stack = [...roots];
   while (stack.length > 0) {
     const id = stack.pop() as string;
     if (seen.has(id)) continue;

@@ -52,6 +52,10 @@ export interface RunInfo {
   started_at: string;
   /** Who started the run (the gateway's actor); absent for schedules and runs from before it was recorded. */
   started_by?: string;
+  /** Set on a run started by retrying a closed failed run: the original's run id. */
+  retry_of?: string;
+  /** Set on a run started by rerunning a closed run from a node: the original's run id. */
+  rerun_of?: string;
 }
 
 export interface RunError {
@@ -225,6 +229,10 @@ export interface RunStateView {
   pause_reason?: string;
   result?: unknown;
   error?: RunError;
+  /** The closed run this one retries (`POST /v1/runs/{id}/retry` of a failed run). */
+  retry_of?: string;
+  /** The closed run this one reruns from a node (`POST /v1/runs/{id}/rerun`). */
+  rerun_of?: string;
 }
 
 export const MASK = '***';
@@ -430,6 +438,8 @@ export function viewRunState(
         ? `${failed[0]}${MASK}`
         : (scrub(state.pause_reason, secrets) as string);
   }
+  if (state.run.retry_of !== undefined) view.retry_of = state.run.retry_of;
+  if (state.run.rerun_of !== undefined) view.rerun_of = state.run.rerun_of;
   if (state.result !== undefined) view.result = viewResult(definition, state, taint, secrets);
   if (state.error) {
     const error = scrub(state.error, secrets) as RunError;

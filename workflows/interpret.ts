@@ -16,6 +16,7 @@ import {
   condition,
   continueAsNew,
   defineQuery,
+  makeContinueAsNewFunc,
   defineSignal,
   defineUpdate,
   executeChild,
@@ -27,9 +28,11 @@ import {
   setCurrentDetails,
   setHandler,
   sleep,
+  upsertSearchAttributes,
   workflowInfo,
   type Sinks,
 } from '@temporalio/workflow';
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { DefinitionActivities } from '../activities/definitions.js';
 import type { EventActivities } from '../activities/event-mailbox.js';
@@ -47,6 +50,8 @@ import {
   applyControl,
   checkControl,
   deliverEvent,
+  failedNodes,
+  upgradeOf,
   type ControlAction,
   type DeliveryStatus,
 } from '../interpreter/control.js';
@@ -75,12 +80,13 @@ import {
   type RunState,
   type RunStateView,
 } from '../interpreter/run-state.js';
-import { isClosed } from '../interpreter/state-ops.js';
+import { isClosed, runTransition } from '../interpreter/state-ops.js';
+import { moveToVersion, repeatedBy } from '../interpreter/run-surgery.js';
 import { remainingBudget } from '../interpreter/budget.js';
 import type { EventSinks } from './event-mailbox.js';
 import type { PermitMessage } from './limiter.js';
 import { describeRun } from './run-details.js';
-import { statusPublisher } from './status-attribute.js';
+import { StatusKey, statusPublisher } from './status-attribute.js';
 import {
   CHILD_COST_PATCH,
   failedChildCost,
@@ -89,6 +95,9 @@ import {
   type ChildArgs,
   type ChildOutcome,
 } from './child-cost.js';
+
+/** The run's definition version as visibility shows it (kept current when a run moves to another version). */
+const DefinitionVersionKey = defineSearchAttributeKey('WeftDefinitionVersion', SearchAttributeType.KEYWORD);
 
 /** Marks runs whose expression failure messages are cut to `MAX_MESSAGE_BYTES` (interpreter/messages.ts). */
 export const BOUNDED_MESSAGES_PATCH = 'weft-bounded-failure-messages';
@@ -108,13 +117,28 @@ export const STATE_BOUND_PATCH = 'weft-state-bound';
 export const KEYLESS_ONLY_PATCH = 'weft-keyless-wait-only';
 /** Marks runs whose connector calls name the params rendered from secret-derived values (`call.mask`). */
 export const TAINT_MASK_PATCH = 'weft-taint-mask';
+/**
+ * Marks runs in which an operator skipped a running node: its activity (or child run) is
+ * cancelled and the node completes with the given output. Written only when such a skip is
+ * taken, so other runs' histories are unchanged; older workers refused the skip.
+ */
+export const SKIP_RUNNING_PATCH = 'weft-skip-running';
 
 /** What the gateway passes when it starts a run: the pinned definition version and the input. */
 export interface InterpretArgs {
   definition: Definition & { version: string };
   input?: Record<string, unknown>;
-  /** Carried across continue-as-new (or a retry of a closed run): the state to go on from. */
-  resume?: { state: RunState; retry_nodes?: string[] };
+  /**
+   * Carried across continue-as-new, or set by the gateway for a retry or rerun of a closed run:
+   * the state to go on from, and the nodes to retry or the node to rerun from (with its actor).
+   */
+  resume?: {
+    state: RunState;
+    retry_nodes?: string[];
+    /** Who retried (when the retry came with a move to another version). */
+    retry_by?: { by: string; request_id?: string };
+    rerun?: { from: string; variables?: Record<string, unknown>; by: string; request_id?: string };
+  };
   /** Continue-as-new once the history holds this many events (default 5,000). */
   continue_as_new_after?: number;
   /** The tenant's run-time quotas, set by the gateway at start and kept in the state; absent: none. */
@@ -336,6 +360,8 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   const canAfter = args.continue_as_new_after ?? DEFAULT_CONTINUE_AS_NEW_AFTER;
   let continueDue = false;
   let closing: Extract<Command, { type: 'complete' | 'fail' }> | undefined;
+  // A retry or rerun of the paused run on another version: the run continues as new on it.
+  let upgrade: { definition: InterpretArgs['definition']; resume: NonNullable<InterpretArgs['resume']> } | undefined;
 
   // Executions waiting for (or holding) a permit of their node's limiter, by exec id.
   const permits = new Map<string, PermitWait>();
@@ -680,6 +706,42 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     }
   };
 
+  /**
+   * Prepares the move of the paused run to another version for a retry or rerun: the executions
+   * of the nodes it repeats are cancelled, the state is mapped onto the version by node id, and
+   * the action is what the continued run applies first.
+   */
+  const moveTo = (
+    to: InterpretArgs['definition'],
+    action: Extract<ControlAction, { type: 'retry' | 'rerun' }>,
+  ): NonNullable<typeof upgrade> => {
+    const actor = { by: action.by, ...(action.request_id === undefined ? {} : { request_id: action.request_id }) };
+    const nodes = action.type === 'retry' ? (action.node === undefined ? failedNodes(state) : [action.node]) : [];
+    const repeated = repeatedBy(to, action.type === 'retry' ? { type: 'retry', nodes } : action);
+    for (const [exec, execution] of Object.entries(state.inflight)) {
+      if (!repeated.has(execution.node) || (execution.kind === 'wait' && execution.purpose === 'yield')) continue;
+      scopes.get(exec)?.cancel();
+      delete state.inflight[exec];
+    }
+    const from = state.run.definition_version;
+    moveToVersion(definition, to, state);
+    runTransition(state, 'version_changed', now(), { ...actor, note: `version ${from} → ${to.version}` });
+    syncMailboxes();
+    const { definition: _moved, ...applied } = action;
+    const resume: NonNullable<InterpretArgs['resume']> =
+      applied.type === 'retry'
+        ? { state, retry_nodes: nodes, retry_by: actor }
+        : {
+            state,
+            rerun: {
+              from: applied.from,
+              ...actor,
+              ...(applied.variables === undefined ? {} : { variables: applied.variables }),
+            },
+          };
+    return { definition: to, resume };
+  };
+
   const step = async (item: InboxItem): Promise<void> => {
     if (item.kind === 'engine') {
       perform(await handleEvent(program, state, item.event, now()));
@@ -688,8 +750,18 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       perform([]);
     } else if (item.kind === 'control') {
       // The run may have moved on since the validator accepted the action.
-      const refused = checkControl(program, state, item.action);
-      if (!refused) perform(await applyControl(program, state, item.action, now()));
+      const { action } = item;
+      let refused = checkControl(program, state, action);
+      if (
+        !refused &&
+        action.type === 'skip' &&
+        state.nodes[action.node]?.status === 'running' &&
+        !patched(SKIP_RUNNING_PATCH)
+      )
+        refused = `node "${action.node}" is running; only a pending, waiting or failed node can be skipped`;
+      const to = refused ? undefined : upgradeOf(state, action);
+      if (to && (action.type === 'retry' || action.type === 'rerun')) upgrade = moveTo(to, action);
+      else if (!refused) perform(await applyControl(program, state, action, now()));
       item.done(refused);
     } else {
       const delivery = await deliverEvent(program, state, item.event, now());
@@ -699,6 +771,31 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       if (delivery.status === 'delivered' && Number.isFinite(accepted))
         weftEvents.delivered(Math.max(0, Date.now() - accepted));
     }
+  };
+
+  /**
+   * Continues the run as new on the version a retry or rerun moved it to, once the cancelled work
+   * has settled. What arrived meanwhile is not stepped on the old version: actions are refused
+   * (send them again), timers are re-armed from the state, and events come again from the
+   * mailboxes the continued run registers with.
+   */
+  const continueOn = async (next: NonNullable<typeof upgrade>): Promise<never> => {
+    await condition(() => running.size === 0);
+    for (const item of inbox.splice(0)) {
+      if (item.kind === 'control') item.done(`the run is moving to version ${next.definition.version}; send it again`);
+      else if (item.kind === 'event') item.done('ignored');
+    }
+    await Promise.all([...unregistering]);
+    await permitsReleased();
+    await condition(allHandlersFinished);
+    upsertSearchAttributes([
+      { key: DefinitionVersionKey, value: next.definition.version },
+      { key: StatusKey, value: 'running' },
+    ]);
+    const continued = makeContinueAsNewFunc<typeof interpret>({
+      memo: { ...(workflowInfo().memo ?? {}), definition_version: next.definition.version },
+    });
+    return continued({ ...args, definition: next.definition, resume: next.resume });
   };
 
   try {
@@ -711,12 +808,22 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
             state,
             {
               type: 'retry',
-              by: 'retry',
+              ...(args.resume.retry_by ?? { by: 'retry' }),
               ...(args.resume.retry_nodes.length === 1 ? { node: args.resume.retry_nodes[0] } : {}),
             },
             now(),
           ),
         );
+      } else if (args.resume.rerun) {
+        const { from, variables, by, request_id } = args.resume.rerun;
+        const action: ControlAction = {
+          type: 'rerun',
+          from,
+          by,
+          ...(variables === undefined ? {} : { variables }),
+          ...(request_id === undefined ? {} : { request_id }),
+        };
+        perform(await applyControl(program, state, action, now()));
       }
     } else {
       perform(await startRun(program, state, now()));
@@ -724,11 +831,12 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     while (!closing) {
       await condition(() => inbox.length > 0 || (continueDue && running.size === 0));
       // Everything that arrived in this activation is handled before waiting again.
-      for (let item = inbox.shift(); item && !closing; item = inbox.shift()) {
+      for (let item = inbox.shift(); item && !closing && !upgrade; item = inbox.shift()) {
         // Several messages in one activation: each may do up to a slice of work, so yield between them.
         if (slices && slices.used >= SLICE_LIMITS.units) await yieldSlice(slices);
         await step(item);
       }
+      if (upgrade) return await continueOn(upgrade);
       if (
         !continueDue &&
         (workflowInfo().historyLength >= canAfter || workflowInfo().continueAsNewSuggested || segmentDone())

@@ -20,7 +20,7 @@ export interface RouteRule {
   access: RouteAccess;
 }
 
-const CONTROL_ACTIONS = ['pause', 'resume', 'cancel', 'retry', 'skip'] as const;
+const CONTROL_ACTIONS = ['pause', 'resume', 'cancel', 'retry', 'rerun', 'skip'] as const;
 
 export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'GET', path: '/healthz', access: 'public' },

@@ -7,6 +7,7 @@ import {
   pauseCommand,
   resumeCommand,
   retryCommand,
+  rerunCommand,
   skipCommand,
   varsCommand,
 } from './control-commands.js';
@@ -75,7 +76,16 @@ export const commandGroups: Array<{ title: string; commands: Command[] }> = [
   { title: 'Runs', commands: [runCommand, statusCommand, listCommand, lineageCommand, exportMocksCommand] },
   {
     title: 'Operating runs',
-    commands: [pauseCommand, resumeCommand, cancelCommand, retryCommand, skipCommand, varsCommand, approveCommand],
+    commands: [
+      pauseCommand,
+      resumeCommand,
+      cancelCommand,
+      retryCommand,
+      rerunCommand,
+      skipCommand,
+      varsCommand,
+      approveCommand,
+    ],
   },
   { title: 'Events', commands: [emitCommand] },
   {

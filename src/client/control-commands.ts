@@ -1,9 +1,10 @@
 /**
- * Operator actions on a run: pause, resume, cancel, retry, skip, vars, approve. The gateway
+ * Operator actions on a run: pause, resume, cancel, retry, rerun, skip, vars, approve. The gateway
  * answers at once whether the run accepted the action (`409 rejected` with its reason, exit 3).
  */
 import { assignments, jsonArgument, nonNegativeNumber } from './arguments.js';
-import { arg, stringOption, type Command, type CommandContext, type OptionSpec } from './command.js';
+import { arg, stringOption, stringsOption, type Command, type CommandContext, type OptionSpec } from './command.js';
+import { UsageError } from './errors.js';
 import type { Accepted, ControlAction } from './gateway-client.js';
 import { columns, inline } from './output.js';
 
@@ -15,7 +16,8 @@ async function control(context: CommandContext, action: ControlAction, body: Rec
   const answer = await context.client.control(runId, action, body);
   context.out.answer(answer, (accepted: Accepted) => {
     const line = `${what ?? `${action} of run ${runId}`} accepted`;
-    return accepted.run_id === undefined ? line : `${line}: new run ${accepted.run_id}`;
+    // A rerun of a paused run answers its own id: only another run is "new".
+    return accepted.run_id === undefined || accepted.run_id === runId ? line : `${line}: new run ${accepted.run_id}`;
   });
   return undefined;
 }
@@ -63,24 +65,65 @@ export const cancelCommand: Command = {
   run: (context) => control(context, 'cancel', withReason(context)),
 };
 
+const version: OptionSpec = {
+  type: 'string',
+  value: 'V',
+  description: 'run on this version of the definition, node state mapped by node id',
+};
+
 export const retryCommand: Command = {
   name: 'retry',
   args: '<run-id>',
   summary: "retry a paused run's failed node, or a closed failed run from its failed node",
   details:
-    'Retrying a closed failed run starts a new run that keeps the completed outputs; its id is printed (run_id under --json).',
-  options: { node: { type: 'string', value: 'N', description: 'the failed node to retry' } },
+    "Retrying a closed failed run starts a new run that keeps the completed outputs; its id is printed (run_id under --json). With --version the new run runs on that version; a version that cannot take the run's state is refused with each problem.",
+  options: { node: { type: 'string', value: 'N', description: 'the failed node to retry' }, version },
   arity: [1, 1],
   run(context) {
     const node = stringOption(context, 'node');
-    return control(context, 'retry', node === undefined ? {} : { node });
+    const on = stringOption(context, 'version');
+    return control(context, 'retry', {
+      ...(node === undefined ? {} : { node }),
+      ...(on === undefined ? {} : { version: on }),
+    });
+  },
+};
+
+export const rerunCommand: Command = {
+  name: 'rerun',
+  args: '<run-id>',
+  summary: 'rerun a paused or closed run from a node: it and everything downstream run again',
+  details:
+    "The other nodes' outputs and the variables are kept (those only the repeated nodes wrote go back to their start value); --var name=value overrides a variable (JSON when it parses, else a string). A paused run reruns itself (with --version it continues as new there); a closed run goes on in a new run, whose id is printed (run_id under --json).",
+  options: {
+    from: { type: 'string', value: 'NODE', description: 'the node to run again from (required)' },
+    version,
+    var: { type: 'string', value: 'NAME=VALUE', multiple: true, description: 'override a variable (repeatable)' },
+  },
+  arity: [1, 1],
+  run(context) {
+    const from = stringOption(context, 'from');
+    if (from === undefined) throw new UsageError('rerun needs --from NODE');
+    const on = stringOption(context, 'version');
+    const vars = stringsOption(context, 'var');
+    return control(
+      context,
+      'rerun',
+      {
+        from,
+        ...(on === undefined ? {} : { version: on }),
+        ...(vars.length === 0 ? {} : { variables: assignments(vars) }),
+      },
+      `rerun of run ${arg(context, 0)} from ${from}`,
+    );
   },
 };
 
 export const skipCommand: Command = {
   name: 'skip',
   args: '<run-id> <node>',
-  summary: 'skip a pending, waiting or failed node, optionally with its output',
+  summary: 'skip a pending, running, waiting or failed node, optionally with its output',
+  details: "A running node's call is cancelled; the node completes skipped with --output and the run goes on.",
   options: { output: { type: 'string', value: 'JSON', description: "the node's output, as JSON" } },
   arity: [2, 2],
   run(context) {

@@ -26,8 +26,8 @@ export interface Answer<T> {
   text: string;
 }
 
-export type RunState = RunStateView & { pause_reason?: string; retried_by?: string[] };
-export type ControlAction = 'pause' | 'resume' | 'cancel' | 'retry' | 'skip';
+export type RunState = RunStateView & { pause_reason?: string; retried_by?: string[]; rerun_by?: string[] };
+export type ControlAction = 'pause' | 'resume' | 'cancel' | 'retry' | 'rerun' | 'skip';
 export interface Accepted {
   accepted: true;
   /** Set when retrying a closed failed run started a new run. */

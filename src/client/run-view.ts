@@ -31,6 +31,9 @@ export function renderRunState(state: RunState): string[] {
     head.push(['cost', `$${usd} (${tokens.input} input + ${tokens.output} output tokens)`]);
   }
   if (state.retried_by && state.retried_by.length > 0) head.push(['retried by', state.retried_by.join(', ')]);
+  if (state.rerun_by && state.rerun_by.length > 0) head.push(['rerun by', state.rerun_by.join(', ')]);
+  if (state.retry_of !== undefined) head.push(['retry of', state.retry_of]);
+  if (state.rerun_of !== undefined) head.push(['rerun of', state.rerun_of]);
   if (state.error) head.push(['error', describeError(state.error)]);
   const lines = columns(head);
 

@@ -34,7 +34,7 @@ export const requestId: RequestHandler = (req, res, next) => {
   next();
 };
 
-const CONTROL_ACTIONS = ['pause', 'resume', 'cancel', 'retry', 'skip'] as const;
+const CONTROL_ACTIONS = ['pause', 'resume', 'cancel', 'retry', 'rerun', 'skip'] as const;
 
 interface AuditedRoute {
   action: string;

@@ -1,6 +1,6 @@
 /**
- * Routes that steer runs and feed them events: pause, resume, cancel, retry, skip, variables,
- * approvals, and `POST /v1/events`.
+ * Routes that steer runs and feed them events: pause, resume, cancel, retry, rerun, skip,
+ * variables, approvals, and `POST /v1/events`.
  */
 import type { Express, Request } from 'express';
 import { z } from 'zod';
@@ -11,6 +11,7 @@ import { requestIdOf } from './audit.js';
 import { actor, type GatewayDeps } from './gateway-deps.js';
 import { HttpError, notFound, parseOrThrow } from '../shared/http-error.js';
 import type { RunControl } from './run-control.js';
+import { DefinitionVersion } from './run-routes.js';
 
 const Reason = z.strictObject({ reason: z.string().max(1_000).optional() });
 const NodeId = z.string().regex(NODE_ID_PATTERN, 'expected a node id');
@@ -26,11 +27,17 @@ export const bodies = {
     // Terminates through Temporal without the run's cooperation (a run whose workflow task keeps failing).
     force: z.boolean().optional(),
   }),
-  retry: z.strictObject({ node: NodeId.optional() }),
+  retry: z.strictObject({ node: NodeId.optional(), version: DefinitionVersion.optional() }),
   skip: z.strictObject({ node: NodeId, output: z.unknown().optional() }),
 };
 
 export const Variables = z.strictObject({ variables: z.record(z.string(), z.unknown()) });
+/** The body of `POST /v1/runs/{run_id}/rerun`. */
+export const Rerun = z.strictObject({
+  from: NodeId,
+  version: DefinitionVersion.optional(),
+  variables: z.record(z.string(), z.unknown()).optional(),
+});
 export const Approval = z.strictObject({ approved: z.boolean(), comment: z.string().max(10_000).optional() });
 const CorrelationKey = z.union([z.string().max(1_000), z.number(), z.null()]);
 export const EventBody = z.strictObject({
@@ -74,6 +81,14 @@ export function controlRoutes(app: Express, deps: ControlRouteDeps): void {
         .json(outcome.run_id === undefined ? { accepted: true } : { accepted: true, run_id: outcome.run_id });
     });
   }
+
+  app.post('/v1/runs/:run_id/rerun', async (req, res) => {
+    const body = parseOrThrow(Rerun, req.body ?? {});
+    const outcome = await (
+      await controlOf(req, deps)
+    ).rerun(runId(req), { ...body, by: actor(req), request_id: requestIdOf(res) });
+    res.status(202).json(outcome);
+  });
 
   app.patch('/v1/runs/:run_id/variables', async (req, res) => {
     const { variables } = parseOrThrow(Variables, req.body);

@@ -450,6 +450,19 @@ export function componentSchemas(): Record<string, unknown> {
             'why a paused run is paused; `budget_exceeded: …` when `options.max_cost_usd` (or the budget left by the parent run) stopped a model call',
         },
         ui_url: { type: 'string', format: 'uri', description: 'the run in the Temporal Web UI' },
+        retry_of: { type: 'string', description: 'on a run started by retrying a closed failed run: that run' },
+        rerun_of: { type: 'string', description: 'on a run started by rerunning a closed run from a node: that run' },
+        retried_by: {
+          type: 'array',
+          items: str(),
+          description: 'on a closed run: the runs that retried it, oldest first (from visibility, a moment late)',
+        },
+        rerun_by: {
+          type: 'array',
+          items: str(),
+          description:
+            'on a closed run: the runs that reran it from a node, oldest first (from visibility, a moment late)',
+        },
       },
       required: ['workflow_id', 'definition_id', 'definition_version', 'status', 'variables', 'nodes'],
     },

@@ -7,7 +7,7 @@ import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import { AUDIT_ACTIONS } from './audit.js';
 import { CodecBody } from './codec-routes.js';
 import { accessPaths, pathParam, securitySchemes, withAccess } from './openapi-access.js';
-import { Approval, EventBody, Variables, bodies } from './control-routes.js';
+import { Approval, EventBody, Rerun, Variables, bodies } from './control-routes.js';
 import { componentSchemas } from './openapi-schemas.js';
 import { templatePaths } from './openapi-templates.js';
 import { connectionPaths, connectionSchemas } from './openapi-connections.js';
@@ -513,9 +513,31 @@ function controlPaths(): Record<string, Record<string, Operation>> {
     '/v1/runs/{run_id}/retry': action(
       'retry',
       'Retry a failed node',
-      'Of a paused run: the failed node runs again. Of a closed failed run: a new run starts from the failed node with the recorded variables and outputs; its id comes back as `run_id`. A compensated run (a `compensate` handler undid its completed steps) is refused with 409, saying it was compensated.',
+      "Of a paused run: the failed node runs again. Of a closed failed run: a new run starts from the failed node with the recorded variables and outputs; its id comes back as `run_id` (`<run>.retry-<n>`, linked by `retry_of` / `retried_by`). `version` runs the rest of the run on that version of the definition, node state mapped by node id (a closed run: the new run; a paused run: it continues as new on the version, once nothing runs outside the retried nodes): 404 naming `/version` when it does not exist, 409 `rejected` with every problem in `details` when it cannot take the run's state (the failed node or another active node missing, a variable whose declared type changed or whose value does not fit it, a variable no longer secret, a join holding an arrival along an edge the version lacks). A compensated run (a `compensate` handler undid its completed steps) is refused with 409, saying it was compensated.",
     ),
-    '/v1/runs/{run_id}/skip': action('skip', 'Skip a pending, waiting or failed node, optionally with its output'),
+    '/v1/runs/{run_id}/rerun': {
+      post: op(
+        'Rerun a paused or closed run from a node',
+        {
+          '202': {
+            description:
+              '`{ "accepted": true, "run_id" }`: the run that reruns (the same run when it was paused; a new run `<run>.rerun-<n>` when it was closed)',
+          },
+          ...refused,
+        },
+        {
+          parameters: [runId],
+          ...zodBody(Rerun),
+          description:
+            "`from` and every node downstream of it (along any edge) run again, from pending; the other nodes' records and outputs and the variables are kept (a variable only repeated nodes wrote goes back to its start value), `variables` override (checked like a variable patch: 400 naming `/variables/<name>`). A paused run reruns itself (nodes of the rerun still in flight are cancelled); a closed run (completed, failed or cancelled) goes on in a new run linked both ways (`rerun_of` in its state and memo, `WeftRerunOf`, the original's `rerun_by`). `version` runs it on that version, node state mapped by node id, refused as for retry (a paused run continues as new on it, once nothing runs outside what the rerun repeats). 400 naming `/from` for a node the version does not have; 404 for an unknown run or version; 409 `rejected` for a running run (pause it first), a compensated run, a failure or an unfinished node outside what the rerun repeats, or a version that cannot take the state.",
+        },
+      ),
+    },
+    '/v1/runs/{run_id}/skip': action(
+      'skip',
+      'Skip a pending, running, waiting or failed node, optionally with its output',
+      "A running node's work is cancelled (its activity gets the cancellation within seconds and its connector or model call is aborted; a child run is cancelled; a map's items in flight too) and the node completes `skipped` with `output`, its success edges followed.",
+    ),
     '/v1/runs/{run_id}/variables': {
       patch: op(
         'Set variables (checked against their declared types)',

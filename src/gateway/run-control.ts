@@ -12,14 +12,27 @@ import {
 } from '@temporalio/client';
 import { publishToMailbox } from '../../activities/event-mailbox.js';
 import type { ExternalEvent } from '../../interpreter/commands.js';
-import { retryState, type ControlAction } from '../../interpreter/control.js';
+import { variableRefusals, type ControlAction } from '../../interpreter/control.js';
+import { compileProgram } from '../../interpreter/engine.js';
+import { downstreamNodes } from '../../interpreter/graph.js';
+import {
+  blockedFailures,
+  moveToVersion,
+  reopenedState,
+  rerunRefusal,
+  versionProblems,
+  type NamedNode,
+  type Reopening,
+} from '../../interpreter/run-surgery.js';
 import type { RunState, RunStateView } from '../../interpreter/run-state.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { DefinitionStore } from '../store/definition-store.js';
 import type { VersionedDefinition } from '../../interpreter/definition-schema.js';
-import { DefinitionIdKey, DefinitionVersionKey, RetryOfKey } from '../shared/search-attributes.js';
+import type { Problem } from '../../interpreter/problems.js';
+import type { InterpretArgs } from '../../workflows/interpret.js';
+import { DefinitionIdKey, DefinitionVersionKey, RerunOfKey, RetryOfKey } from '../shared/search-attributes.js';
 import type { TenantRuns } from '../temporal/tenant-runs.js';
-import { HttpError, notFound } from '../shared/http-error.js';
+import { HttpError, notFound, validationFailed } from '../shared/http-error.js';
 import { mapTemporalError } from './run-service.js';
 import { triggerFilterMatches } from './trigger-checks.js';
 import { OutlivingWork } from './outliving-work.js';
@@ -58,6 +71,9 @@ export const EVENT_RESPONSE_MS = 15_000;
 /** What Retry-After says when Temporal is at a limit or unavailable. */
 const RETRY_AFTER_S = 2;
 
+/** What a retry or rerun of a closed run hands the new run to go on from. */
+type InterpretResume = NonNullable<InterpretArgs['resume']>;
+
 export class RunControl {
   constructor(
     private readonly client: Client,
@@ -76,17 +92,31 @@ export class RunControl {
     return this.client.workflow.getHandle(this.ids.workflowId(runId));
   }
 
-  /** Sends an operator action; 409 `rejected` with the run's reason when it is refused. */
+  /**
+   * Sends an operator action; 409 `rejected` with the run's reason when it is refused. A retry
+   * of a closed failed run (or one with `version`) starts a new linked run (`retryClosed`).
+   */
   async control(
     runId: string,
-    request: ControlAction & { force?: boolean },
+    request: ControlAction & { force?: boolean; version?: string },
   ): Promise<{ accepted: true; status: RunStateView['status']; run_id?: string }> {
     const handle = this.handle(runId);
-    // `force` is the gateway's, never sent to the run.
-    const { force, ...action } = request;
+    // `force` and `version` are the gateway's, never sent to the run.
+    const { force, version, ...action } = request;
     try {
-      if (action.type === 'retry' && (await handle.describe()).status.name === 'FAILED') {
-        return { accepted: true, status: 'running', run_id: await this.retryClosed(runId, action) };
+      if (action.type === 'retry') {
+        const status = (await handle.describe()).status.name;
+        if (status === 'FAILED') {
+          return { accepted: true, status: 'running', run_id: await this.retryClosed(runId, action, version) };
+        }
+        if (version !== undefined) {
+          const state = await handle.query<RunState>('raw_state');
+          const failed = blockedFailures(state);
+          const nodes = action.node === undefined ? failed : [action.node];
+          const named = nodes.map((node) => ({ node, path: action.node === undefined ? '/version' : '/node' }));
+          const to = await this.openOnVersion(state, version, named, () => new Set(nodes));
+          return await this.update(runId, to === undefined ? action : { ...action, definition: to });
+        }
       }
       if (action.type === 'cancel' && force === true) {
         await handle.describe(); // not found, or closed, answers as for any action
@@ -94,108 +124,270 @@ export class RunControl {
         await handle.terminate(`terminated by ${action.by}${reason}`);
         return { accepted: true, status: 'cancelled' };
       }
-      const update = handle.executeUpdate<{ accepted: true; status: RunStateView['status'] }, [ControlAction]>(
-        'control',
-        { args: [action] },
-      );
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), CONTROL_DELIVERY_MS);
-      });
-      const result = await Promise.race([update, late]).finally(() => clearTimeout(timer));
-      if (result === undefined) {
-        this.outliving.track(update); // answered (or failed) later, when nobody waits for it
-        if (action.type !== 'cancel') {
-          throw new HttpError(
-            'unavailable',
-            `the run did not take the ${action.type} within ${CONTROL_DELIVERY_MS / 1000} s (its workflow task may be failing); cancel it, or terminate it with cancel {"force": true}`,
-          );
-        }
-        // The run cannot take the cancellation itself: Temporal's cancellation, recorded in its history.
-        await handle.cancel();
-        return { accepted: true, status: 'cancelled' };
-      }
-      // Temporal's own cancellation makes the run's status "canceled" everywhere (UI, visibility).
-      if (action.type === 'cancel') await handle.cancel();
-      return result;
+      return await this.update(runId, action);
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) {
-        throw new HttpError('rejected', err.cause?.message ?? 'the run refused the action');
-      }
-      if (err instanceof WorkflowNotFoundError) {
-        // Temporal answers "not found" to an update of a closed run; tell the two apart.
-        const status = await handle.describe().then(
-          (d) => d.status.name,
-          () => undefined,
-        );
-        if (status) throw new HttpError('rejected', `the run is closed (${status.toLowerCase()})`);
-        throw notFound(`run "${runId}"`);
-      }
-      if (err instanceof WorkflowExecutionAlreadyStartedError)
-        throw new HttpError('conflict', 'a retry of this run is already starting');
-      if (closedMessage(err)) throw new HttpError('rejected', 'the run is closed');
-      return mapTemporalError(err, runId);
+      return this.refusal(err, runId);
     }
+  }
+
+  /** Sends the action as the run's `control` Update, bounded by CONTROL_DELIVERY_MS. */
+  private async update(
+    runId: string,
+    action: ControlAction,
+  ): Promise<{ accepted: true; status: RunStateView['status']; run_id?: string }> {
+    const handle = this.handle(runId);
+    const update = handle.executeUpdate<{ accepted: true; status: RunStateView['status'] }, [ControlAction]>(
+      'control',
+      { args: [action] },
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), CONTROL_DELIVERY_MS);
+    });
+    const result = await Promise.race([update, late]).finally(() => clearTimeout(timer));
+    if (result === undefined) {
+      this.outliving.track(update); // answered (or failed) later, when nobody waits for it
+      if (action.type !== 'cancel') {
+        throw new HttpError(
+          'unavailable',
+          `the run did not take the ${action.type} within ${CONTROL_DELIVERY_MS / 1000} s (its workflow task may be failing); cancel it, or terminate it with cancel {"force": true}`,
+        );
+      }
+      // The run cannot take the cancellation itself: Temporal's cancellation, recorded in its history.
+      await handle.cancel();
+      return { accepted: true, status: 'cancelled' };
+    }
+    // Temporal's own cancellation makes the run's status "canceled" everywhere (UI, visibility).
+    if (action.type === 'cancel') await handle.cancel();
+    return result;
+  }
+
+  /** What Temporal's refusals of an action mean for the caller. */
+  private async refusal(err: unknown, runId: string): Promise<never> {
+    const handle = this.handle(runId);
+    if (err instanceof HttpError) throw err;
+    if (err instanceof WorkflowUpdateFailedError) {
+      throw new HttpError('rejected', err.cause?.message ?? 'the run refused the action');
+    }
+    if (err instanceof WorkflowNotFoundError) {
+      // Temporal answers "not found" to an update of a closed run; tell the two apart.
+      const status = await handle.describe().then(
+        (d) => d.status.name,
+        () => undefined,
+      );
+      if (status) throw new HttpError('rejected', `the run is closed (${status.toLowerCase()})`);
+      throw notFound(`run "${runId}"`);
+    }
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      throw new HttpError('conflict', 'a retry or rerun of this run is already starting; ask again in a moment');
+    if (closedMessage(err)) throw new HttpError('rejected', 'the run is closed');
+    return mapTemporalError(err, runId);
+  }
+
+  /**
+   * The version an open (paused) run is asked to move to, checked against its state for every
+   * problem (409 with `details`); undefined when it is the version the run is on. The run checks
+   * again when it takes the action, and continues as new on the version.
+   */
+  private async openOnVersion(
+    state: RunState,
+    version: string,
+    named: NamedNode[],
+    repeated: (definition: VersionedDefinition) => ReadonlySet<string>,
+  ): Promise<VersionedDefinition | undefined> {
+    const { definition_id: id, definition_version: current } = state.run;
+    const target = await this.definitionOf(id, version, '/version');
+    if (target.version === current) return undefined;
+    const before = await this.definitionOf(id, current);
+    this.refuseProblems(target, current, versionProblems(before, target, state, named, repeated(target)));
+    return target;
+  }
+
+  private refuseProblems(target: VersionedDefinition, current: string, problems: Problem[]): void {
+    if (problems.length > 0)
+      throw new HttpError(
+        'rejected',
+        `version ${target.version} of "${target.id}" cannot take the run's state (recorded on version ${current}): ${problems.length} problem(s)`,
+        problems,
+      );
+  }
+
+  /** A stored version of a definition; 404 naming it (and the field that asked) when there is none. */
+  private async definitionOf(id: string, version: string, path?: string): Promise<VersionedDefinition> {
+    const definition = await this.store.get(id, version);
+    if (definition) return definition;
+    if (path === undefined) throw new HttpError('rejected', `version ${version} of "${id}" is gone`);
+    throw new HttpError('not_found', `version "${version}" of definition "${id}" was not found`, [
+      { path, message: `no version "${version}" of definition "${id}"` },
+    ]);
+  }
+
+  /**
+   * The definition a closed run goes on under, with its state moved there: its own version, or
+   * `version` when given (node state mapped by node id), refused with every problem (409
+   * `rejected`, each in `details`) when that version cannot take the state.
+   */
+  private async onVersion(
+    state: RunState,
+    version: string | undefined,
+    named: NamedNode[],
+    repeated: (definition: VersionedDefinition) => ReadonlySet<string>,
+  ): Promise<VersionedDefinition> {
+    const { definition_id: id, definition_version: current } = state.run;
+    const target = await this.definitionOf(id, version ?? current, version === undefined ? undefined : '/version');
+    if (target.version === current) return target;
+    const before = await this.definitionOf(id, current);
+    this.refuseProblems(target, current, versionProblems(before, target, state, named, repeated(target)));
+    moveToVersion(before, target, state);
+    return target;
   }
 
   /**
    * Retries a closed failed run: a new run that starts from the failed node with the recorded
-   * variables and completed outputs (nothing that completed runs again), linked both ways to
-   * the original (`retry_of` in its memo and state, `WeftRetryOf` for finding it).
+   * variables and completed outputs (nothing that completed runs again), on its version or on
+   * `version`, linked both ways to the original (`retry_of` in its memo and state, `WeftRetryOf`).
    */
-  private async retryClosed(runId: string, action: Extract<ControlAction, { type: 'retry' }>): Promise<string> {
+  private async retryClosed(
+    runId: string,
+    action: Extract<ControlAction, { type: 'retry' }>,
+    version: string | undefined,
+  ): Promise<string> {
     const previous = await this.handle(runId).query<RunState>('raw_state');
-    const prepared = retryState(previous, runId, action.by, new Date().toISOString());
+    const prepared = reopenedState(previous, runId, 'retry', action.by, new Date().toISOString());
     if ('refused' in prepared) throw new HttpError('rejected', prepared.refused);
     const blocked = prepared.state.blocked ?? [];
     if (action.node !== undefined && !blocked.includes(action.node)) {
       throw new HttpError('rejected', `node "${action.node}" did not fail; failed: ${blocked.join(', ')}`);
     }
-    const definition = await this.store.get(previous.run.definition_id, previous.run.definition_version);
-    if (!definition)
-      throw new HttpError(
-        'rejected',
-        `version ${previous.run.definition_version} of "${previous.run.definition_id}" is gone`,
+    const nodes = action.node ? [action.node] : blocked;
+    const definition = await this.onVersion(
+      prepared.state,
+      version,
+      nodes.map((node) => ({ node, path: action.node ? '/node' : '/version' })),
+      () => new Set(nodes),
+    );
+    return this.startLinked(runId, 'retry', definition, previous.input, action.by, {
+      state: prepared.state,
+      retry_nodes: nodes,
+    });
+  }
+
+  /**
+   * Reruns a run from a node: that node and everything downstream of it run again, the rest of
+   * the state (completed outputs, variables) is kept, `variables` override. A paused run does it
+   * itself (the `control` Update); a closed run goes on in a new linked run (`rerun_of`,
+   * `WeftRerunOf`), on `version` when given. Answers the run that reruns.
+   */
+  async rerun(
+    runId: string,
+    request: { from: string; version?: string; variables?: Record<string, unknown>; by: string; request_id?: string },
+  ): Promise<{ accepted: true; run_id: string }> {
+    const handle = this.handle(runId);
+    try {
+      const status = (await handle.describe()).status.name;
+      const previous = await handle.query<RunState>('raw_state');
+      const { definition_id: id, definition_version: current } = previous.run;
+      const target = await this.definitionOf(id, request.version ?? current, request.version ? '/version' : undefined);
+      const program = compileProgram(target);
+      const problems = [
+        ...(program.nodes.has(request.from)
+          ? []
+          : [
+              {
+                path: '/from',
+                message: `version ${target.version} of "${id}" has no node "${request.from}"; its nodes: ${[...program.nodes.keys()].join(', ')}`,
+              },
+            ]),
+        ...variableRefusals(program, request.variables ?? {}),
+      ];
+      if (problems.length > 0) throw validationFailed(problems, 'the rerun cannot be done as asked');
+      const variables = request.variables === undefined ? {} : { variables: request.variables };
+      const actor = { by: request.by, ...(request.request_id === undefined ? {} : { request_id: request.request_id }) };
+      if (status === 'RUNNING') {
+        const to =
+          request.version === undefined
+            ? undefined
+            : await this.openOnVersion(previous, request.version, [{ node: request.from, path: '/from' }], (d) =>
+                downstreamNodes(d, request.from),
+              );
+        const definition = to === undefined ? {} : { definition: to };
+        await this.update(runId, { type: 'rerun', from: request.from, ...variables, ...actor, ...definition });
+        return { accepted: true, run_id: runId };
+      }
+      // Terminated (or timed out) through Temporal: closed without the run's own bookkeeping, so
+      // it reopens like a cancelled run (nodes it cut off are refused unless the rerun repeats them).
+      if (previous.status === 'running' || previous.status === 'paused') previous.status = 'cancelled';
+      const prepared = reopenedState(previous, runId, 'rerun', request.by, new Date().toISOString());
+      if ('refused' in prepared) throw new HttpError('rejected', prepared.refused);
+      const definition = await this.onVersion(
+        prepared.state,
+        request.version,
+        [{ node: request.from, path: '/from' }],
+        (to) => downstreamNodes(to, request.from),
       );
-    const attempt = (await this.retriesOf(runId)).length + 1;
-    const retryId = `${runId}.retry-${attempt}`;
-    const workflowId = this.ids.workflowId(retryId);
-    prepared.state.run.id = workflowId;
+      const refused = rerunRefusal(compileProgram(definition), prepared.state, request.from);
+      if (refused) throw new HttpError('rejected', refused);
+      const rerunId = await this.startLinked(runId, 'rerun', definition, previous.input, request.by, {
+        state: prepared.state,
+        rerun: { from: request.from, ...variables, ...actor },
+      });
+      return { accepted: true, run_id: rerunId };
+    } catch (err) {
+      return this.refusal(err, runId);
+    }
+  }
+
+  /** Starts the run that retries or reruns a closed one, linked to it by memo, search attribute and state. */
+  private async startLinked(
+    runId: string,
+    kind: Reopening,
+    definition: VersionedDefinition,
+    input: Record<string, unknown>,
+    by: string,
+    resume: InterpretResume,
+  ): Promise<string> {
+    const linked = await this.linkedRuns(runId);
+    const attempt = (kind === 'retry' ? linked.retried_by : linked.rerun_by).length + 1;
+    const newId = `${runId}.${kind}-${attempt}`;
+    const workflowId = this.ids.workflowId(newId);
+    resume.state.run.id = workflowId;
+    const key = kind === 'retry' ? RetryOfKey : RerunOfKey;
     await this.client.workflow.start('interpret', {
       taskQueue: this.taskQueue,
       workflowId,
-      args: [
-        {
-          definition,
-          input: previous.input,
-          resume: { state: prepared.state, retry_nodes: action.node ? [action.node] : blocked },
-        },
-      ],
+      // A closed run of the same id (visibility not caught up yet) is a conflict, never reused.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      args: [{ definition, input, resume }],
       memo: {
         definition_id: definition.id,
         definition_version: definition.version,
-        retry_of: runId,
+        [`${kind}_of`]: runId,
         tenant: this.ids.tenant,
-        started_by: action.by,
+        started_by: by,
       },
       typedSearchAttributes: [
         { key: DefinitionIdKey, value: definition.id },
         { key: DefinitionVersionKey, value: definition.version },
-        { key: RetryOfKey, value: runId },
+        { key, value: runId },
         this.ids.searchAttribute,
       ],
-      staticSummary: `${definition.name ?? definition.id} · ${definition.id} v${definition.version} (retry of ${runId})`,
+      staticSummary: `${definition.name ?? definition.id} · ${definition.id} v${definition.version} (${kind} of ${runId})`,
     });
-    this.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'retry' });
-    return retryId;
+    this.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: kind });
+    return newId;
   }
 
-  /** Runs started by retrying this one, oldest first. */
-  async retriesOf(runId: string): Promise<string[]> {
-    const ids: string[] = [];
-    const query = this.ids.scope(`${RetryOfKey.name} = ${JSON.stringify(runId)}`);
-    for await (const run of this.client.workflow.list({ query })) ids.push(this.ids.runId(run.workflowId));
-    return ids.sort();
+  /** Runs started by retrying or rerunning this one, each list oldest first. */
+  async linkedRuns(runId: string): Promise<{ retried_by: string[]; rerun_by: string[] }> {
+    const retried_by: string[] = [];
+    const rerun_by: string[] = [];
+    const value = JSON.stringify(runId);
+    const query = this.ids.scope(`(${RetryOfKey.name} = ${value} OR ${RerunOfKey.name} = ${value})`);
+    for await (const run of this.client.workflow.list({ query })) {
+      const id = this.ids.runId(run.workflowId);
+      (run.typedSearchAttributes.get(RerunOfKey) === runId ? rerun_by : retried_by).push(id);
+    }
+    return { retried_by: retried_by.sort(), rerun_by: rerun_by.sort() };
   }
 
   /** The run's variables as its state query shows them (secrets masked). */

@@ -11,13 +11,13 @@ import { actor, param, type GatewayDeps } from './gateway-deps.js';
 import { notFound, parseOrThrow, validationFailed } from '../shared/http-error.js';
 import { ListRunsQuery } from './run-listing.js';
 
+/** A definition version a request names. */
+export const DefinitionVersion = z.string().regex(/^[1-9][0-9]*$/, 'expected a version such as "3"');
+
 /** The body of `POST /v1/definitions/{id}/runs`. */
 export const StartRunBody = z.strictObject({
   input: z.record(z.string(), z.unknown()).optional(),
-  version: z
-    .string()
-    .regex(/^[1-9][0-9]*$/, 'expected a version such as "3"')
-    .optional(),
+  version: DefinitionVersion.optional(),
   run_id: RunId.optional(),
 });
 
@@ -59,11 +59,19 @@ export function runRoutes(app: Express, deps: GatewayDeps): void {
   app.get('/v1/runs/:run_id', async (req, res) => {
     const { runs, control } = await deps.scopes.ofRequest(req);
     const state = await runs.state(runId(req));
-    // A failed run links to the runs that retried it (the retries link back through `retry_of`).
-    const retries = state.status === 'failed' && control ? await control.retriesOf(runId(req)) : [];
+    // A closed run links to the runs that retried or reran it (they link back through `retry_of` / `rerun_of`).
+    const closed = state.status === 'failed' || state.status === 'completed' || state.status === 'cancelled';
+    // Best effort: the run's state answers even when visibility cannot list its links right now.
+    const none = { retried_by: [], rerun_by: [] };
+    const linked = closed && control ? await control.linkedRuns(runId(req)).catch(() => none) : none;
     // The run in Temporal's Web UI, as `POST /v1/definitions/{id}/runs` answers it (weft Studio links to it).
     const ui_url = runs.uiUrl(state.workflow_id, state.instance_id);
-    res.json(retries.length > 0 ? { ...state, ui_url, retried_by: retries } : { ...state, ui_url });
+    res.json({
+      ...state,
+      ui_url,
+      ...(linked.retried_by.length > 0 ? { retried_by: linked.retried_by } : {}),
+      ...(linked.rerun_by.length > 0 ? { rerun_by: linked.rerun_by } : {}),
+    });
   });
 
   app.get('/v1/runs/:run_id/result', async (req, res) => {

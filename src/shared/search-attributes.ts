@@ -11,6 +11,8 @@ export const DefinitionVersionKey = defineSearchAttributeKey('WeftDefinitionVers
 export const StatusKey = defineSearchAttributeKey('WeftStatus', SearchAttributeType.KEYWORD);
 /** On a run started by retrying a closed failed run: the original's run id. */
 export const RetryOfKey = defineSearchAttributeKey('WeftRetryOf', SearchAttributeType.KEYWORD);
+/** On a run started by rerunning a closed run from a node: the original's run id. */
+export const RerunOfKey = defineSearchAttributeKey('WeftRerunOf', SearchAttributeType.KEYWORD);
 
 /** The tenant that owns the run; every gateway visibility query is scoped by it. */
 export const TenantKey = defineSearchAttributeKey('WeftTenant', SearchAttributeType.KEYWORD);
@@ -20,6 +22,7 @@ export const SEARCH_ATTRIBUTES: Record<string, 'Keyword'> = {
   [DefinitionIdKey.name]: 'Keyword',
   [DefinitionVersionKey.name]: 'Keyword',
   [RetryOfKey.name]: 'Keyword',
+  [RerunOfKey.name]: 'Keyword',
   [StatusKey.name]: 'Keyword',
   [TenantKey.name]: 'Keyword',
 };

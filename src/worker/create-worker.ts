@@ -82,6 +82,8 @@ export const DEFAULT_WORKFLOW_TASKS = 4;
  * checks for a recent poller, temporalio/temporal#2811); one already waiting here waits out the 30 s.
  */
 const STICKY_WAIT = '30s';
+/** How often a heartbeating activity's heartbeats reach Temporal (and a cancellation reaches it back). */
+const HEARTBEAT_THROTTLE = '2s';
 
 /** Where a worker's workflow code came from: the prebuilt file, or bundled at start (and why). */
 export type BundleSource = { prebuilt: string } | { bundled: string };
@@ -202,6 +204,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     maxConcurrentWorkflowTaskExecutions: options.workflowTasks ?? DEFAULT_WORKFLOW_TASKS,
     ...(options.cachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.cachedWorkflows }),
     stickyQueueScheduleToStartTimeout: STICKY_WAIT,
+    // Connector calls heartbeat while they run (activities/index.ts) so a cancellation (an
+    // operator's skip of the running node) reaches them within seconds, not the SDK's 30 s.
+    defaultHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
   });
   const done = worker.run().finally(async () => {
     await registry.close();

@@ -5,7 +5,6 @@
  * of cli.test.ts) and the tests assert what a user sees: stdout, stderr and the exit code.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,10 +12,10 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { hashSecret, parseApiKey } from '../../src/auth/api-keys.js';
 import { openDefinitionStore } from '../../src/store/open-store.js';
+import { runScript, WEFT_CLI } from '../support/weft-cli.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { unique } from '../support/temporal.js';
 
-const WEFT = fileURLToPath(new URL('../../src/cli/weft.js', import.meta.url));
 const KEYS = fileURLToPath(new URL('../../src/cli/keys.js', import.meta.url));
 const KEY_PATTERN = /^wk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/;
 
@@ -42,22 +41,12 @@ interface Outcome {
 
 /** Runs a compiled script with the test's environment, never an API key inherited from the shell. */
 function node(script: string, args: string[], env: Record<string, string>): Promise<Outcome> {
-  const { WEFT_API_KEY: _ignored, ...inherited } = process.env;
-  const child = spawn(process.execPath, [script, ...args], { env: { ...inherited, ...env } });
-  child.stdin.end();
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runScript(script, args, env);
 }
 
 /** `weft <args>` against the test gateway, with `key` in WEFT_API_KEY when given. */
 function weft(args: string[], key?: string, url = stack.gateway.url): Promise<Outcome> {
-  return node(WEFT, args, { WEFT_URL: url, ...(key === undefined ? {} : { WEFT_API_KEY: key }) });
+  return node(WEFT_CLI, args, { WEFT_URL: url, ...(key === undefined ? {} : { WEFT_API_KEY: key }) });
 }
 
 const show = (o: Outcome) => `exit ${o.code}\nstdout: ${o.stdout}\nstderr: ${o.stderr}`;

@@ -5,17 +5,15 @@
  * failure, delete; usage errors exit 2 before anything is sent.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { runWeft, type WeftOutcome } from '../support/weft-cli.js';
 import { allowEgress, egressEntry } from '../support/egress.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 
-const WEFT = fileURLToPath(new URL('../../src/cli/weft.js', import.meta.url));
 const REDIS = process.env.WEFT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MARKER = `cli${randomBytes(8).toString('hex')}`;
 
@@ -35,18 +33,8 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function weft(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { WEFT_API_KEY: _ignored, ...inherited } = process.env;
-  const child = spawn(process.execPath, [WEFT, ...args], { env: { ...inherited, WEFT_URL: stack.gateway.url } });
-  child.stdin.end(stdin);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function weft(args: string[], stdin = ''): Promise<WeftOutcome> {
+  return runWeft(stack.gateway.url, args, { stdin });
 }
 
 test('create, list, show, replace, test and delete a connection; secrets only in, never out', async () => {

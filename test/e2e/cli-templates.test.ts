@@ -3,15 +3,12 @@
  * against a real gateway: what a user or a script sees on stdout, stderr and in the exit code.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { runWeft } from '../support/weft-cli.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
-
-const CLI = fileURLToPath(new URL('../../src/cli/weft.js', import.meta.url));
 
 interface Outcome {
   code: number | null;
@@ -33,16 +30,7 @@ describe('weft templates', () => {
   });
 
   function weft(args: string[], stdin = ''): Promise<Outcome> {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, WEFT_URL: stack.gateway.url } });
-    child.stdin.end(stdin);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    return new Promise((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    return runWeft(stack.gateway.url, args, { stdin });
   }
   const expectExit = (o: Outcome, code: number) => {
     assert.equal(o.code, code, `exit ${o.code}\nstdout: ${o.stdout}\nstderr: ${o.stderr}`);

@@ -10,13 +10,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { renderProgress } from '../../src/client/progress.js';
+import { runWeft, WEFT_CLI } from '../support/weft-cli.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { unique } from '../support/temporal.js';
-
-const CLI = fileURLToPath(new URL('../../src/cli/weft.js', import.meta.url));
 
 let stack: TestStack;
 let target: HttpTarget;
@@ -45,18 +43,7 @@ interface Outcome {
 
 /** Runs `weft <args>` against the test gateway (unless `env` says otherwise). */
 function weft(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<Outcome> {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, WEFT_URL: stack.gateway.url, ...options.env },
-  });
-  child.stdin.end(options.stdin ?? '');
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runWeft(stack.gateway.url, args, options);
 }
 
 const show = (o: Outcome) => `exit ${o.code}\nstdout: ${o.stdout}\nstderr: ${o.stderr}`;
@@ -371,7 +358,7 @@ describe('weft', () => {
       edges: [{ from: 'pause', to: 'done' }],
     });
     // script(1) gives the CLI a pseudo-terminal; stdout and stderr both come back through it.
-    const command = [process.execPath, CLI, 'run', id, '--wait'].map((a) => `'${a.replace(/'/g, `'\\''`)}'`);
+    const command = [process.execPath, WEFT_CLI, 'run', id, '--wait'].map((a) => `'${a.replace(/'/g, `'\\''`)}'`);
     const child = spawn('script', ['-qec', command.join(' '), '/dev/null'], {
       env: { ...process.env, WEFT_URL: stack.gateway.url },
     });

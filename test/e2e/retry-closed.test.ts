@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startTestStack, type TestStack } from '../support/gateway.js';
-import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
+import { countedStep, json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { unique } from '../support/temporal.js';
 
 let stack: TestStack;
@@ -26,15 +26,7 @@ after(async () => {
   await target?.close();
 });
 
-const step = (id: string) => ({
-  id,
-  type: 'task',
-  connector: 'http',
-  action: 'request',
-  output: id,
-  inputs: { url: `${target.url}/${id}` },
-  retry_policy: { max_attempts: 1 },
-});
+const step = (id: string) => countedStep(target.url, id);
 
 test('retry of a closed failed run starts from the failed node and does not repeat completed ones', async () => {
   const id = unique('three-steps');

@@ -33,6 +33,8 @@ export interface FakeOpenAi {
   url: string;
   apiKey: string;
   requests: FakeRequest[];
+  /** Delayed answers whose client hung up before they were sent (a cancelled call). */
+  hungUp(): number;
   /** Queues answers, used in order by the next requests. */
   enqueue(...answers: Array<FakeAnswer | ((request: FakeRequest) => FakeAnswer)>): void;
   /** Forgets logged requests and unused answers. */
@@ -83,8 +85,12 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
   const requests: FakeRequest[] = [];
   const queue: Array<FakeAnswer | ((request: FakeRequest) => FakeAnswer)> = [];
   const timers = new Set<NodeJS.Timeout>();
+  let hungUp = 0;
   const later = (ms: number | undefined, res: ServerResponse, respond: () => void): void => {
     if (!ms) return respond();
+    res.on('close', () => {
+      if (!res.writableFinished) hungUp++;
+    });
     const timer = setTimeout(() => {
       timers.delete(timer);
       if (!res.destroyed) respond();
@@ -169,6 +175,7 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
     url: `http://127.0.0.1:${port}/v1`,
     apiKey,
     requests,
+    hungUp: () => hungUp,
     enqueue: (...answers) => void queue.push(...answers),
     reset() {
       requests.length = 0;

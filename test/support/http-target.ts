@@ -72,3 +72,20 @@ export async function startHttpTarget(routes: Record<string, Route>): Promise<Ht
       }),
   };
 }
+
+/**
+ * A task node calling `<base>/<id>` once (no retries), its output in the variable named like the
+ * node: the step of end-to-end tests that count calls on a test server.
+ */
+export function countedStep(base: string, id: string, extra: Record<string, unknown> = {}) {
+  return {
+    id,
+    type: 'task',
+    connector: 'http',
+    action: 'request',
+    output: id,
+    inputs: { url: `${base}/${id}` },
+    retry_policy: { max_attempts: 1 },
+    ...extra,
+  };
+}

@@ -1,7 +1,8 @@
 /** Semantics of join, wait, event, approval, subworkflow, map and the error handlers, without Temporal. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { applyControl, checkControl, deliverEvent, retryState } from '../../interpreter/control.js';
+import { applyControl, checkControl, deliverEvent } from '../../interpreter/control.js';
+import { reopenedState } from '../../interpreter/run-surgery.js';
 import { handleEvent } from '../../interpreter/engine.js';
 import { httpTask as http, simulate } from '../support/simulate.js';
 
@@ -442,7 +443,7 @@ describe('error handlers and operators', () => {
     assert.deepEqual(sim.closing, { type: 'fail', error: { type: 'HttpError', message: 'no courier', node: 'ship' } });
     // Even with its history cut short (bounded), a compensated run says why it cannot be retried.
     sim.state.history = [];
-    assert.deepEqual(retryState(sim.state, 'saga-1', 'op', sim.clock()), {
+    assert.deepEqual(reopenedState(sim.state, 'saga-1', 'retry', 'op', sim.clock()), {
       refused:
         'the run was compensated after node "ship" failed: its completed steps were undone, so it cannot go on from where it failed; start a new run instead',
     });
