@@ -240,8 +240,29 @@ export const ErrorHandler = z.strictObject({
   target: z.string().optional(),
 });
 
+/** `options.max_concurrent_runs`: how many runs of the definition (per key) run at once, and what a start past it does. */
+export const MaxConcurrentRuns = z.strictObject({
+  limit: z.int().min(1).meta({
+    description:
+      'At most this many runs of the definition (every version) in the tenant hold a run permit at once, per key. A run takes its permit before its first node and gives it back when it ends however it ends (completed, failed, cancelled, terminated). See README "Flow control".',
+  }),
+  key: Expression.optional().meta({
+    description:
+      'JSONata expression evaluated when the run starts, over its input (input, vars: the declared variables with their defaults, run): the limit applies per value of it (42 and "42" are one key; null: the runs without a key). Default: one line for all runs.',
+  }),
+  on_limit: z.enum(['queue', 'skip']).default('queue').meta({
+    description:
+      '"queue" (default): the run starts and waits before its first node, shown as queued with its key and place in line (ordered by options.priority, then FIFO). "skip": a start through the gateway (API, webhook, event trigger) while the limit is reached is refused with 409 conflict naming options.max_concurrent_runs and the key, and nothing starts; a run started otherwise (schedule, subworkflow, retry) ends at once as failed with RunLimitReached.',
+  }),
+});
+
 export const RunOptions = z.strictObject({
   on_failure: z.enum(['fail', 'pause']).default('fail'),
+  max_concurrent_runs: MaxConcurrentRuns.optional(),
+  priority: z.int().min(1).max(5).optional().meta({
+    description:
+      "The run's priority, 1 (lowest) to 5 (highest), default 3: queued runs under options.max_concurrent_runs are granted in priority order (FIFO within one priority), and the run's workflow and activity tasks get Temporal's task priority 6 - priority (Temporal's 1 is highest).",
+  }),
   timeout: Duration.optional(),
   max_cost_usd: z.number().nonnegative().optional().meta({
     description:

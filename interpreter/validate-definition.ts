@@ -147,6 +147,8 @@ function semanticProblems(definition: Definition, catalog?: ConnectorCatalog, ch
     if (edge.when !== undefined) pushExpression(problems, `/edges/${i}/when`, edge.when);
   });
   if (definition.options.result !== undefined) pushExpression(problems, '/options/result', definition.options.result);
+  const runKey = definition.options.max_concurrent_runs?.key;
+  if (runKey !== undefined) pushExpression(problems, '/options/max_concurrent_runs/key', runKey);
   const defaults = new Map<string, number[]>();
   definition.edges.forEach((e, i) => {
     const key = `${e.on} edges of "${e.from}"`;

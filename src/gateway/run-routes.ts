@@ -19,6 +19,10 @@ export const StartRunBody = z.strictObject({
     .regex(/^[1-9][0-9]*$/, 'expected a version such as "3"')
     .optional(),
   run_id: RunId.optional(),
+  priority: z.int().min(1).max(5).optional().meta({
+    description:
+      "This run's priority, 1 (lowest) to 5 (highest), over the definition's options.priority (default 3): orders the line of runs queued under options.max_concurrent_runs and sets Temporal's task priority (6 - priority).",
+  }),
 });
 
 /** A run id from the path; one that no run could have is simply not found. */
@@ -45,6 +49,7 @@ export function runRoutes(app: Express, deps: GatewayDeps): void {
     const { run, created } = await scope.runs.start(definition, input, body.run_id, {
       requestId: requestIdOf(res),
       startedBy: actor(req),
+      ...(body.priority === undefined ? {} : { priority: body.priority }),
     });
     if (created) deps.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'api' });
     if (created) deps.logger.info({ run_id: run.run_id, definition: id, version: definition.version }, 'run started');

@@ -30,6 +30,10 @@ import {
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { HttpError, notFound, validationFailed } from '../shared/http-error.js';
 import { nodeInputOf, type NodeInput } from './node-input.js';
+import { takeRunPermit } from '../../activities/limiter.js';
+import { initialState } from '../../interpreter/engine.js';
+import { resolveRunInput } from '../../interpreter/run-input.js';
+import { RUN_PERMIT, runPermitKey, temporalPriorityKey } from '../../interpreter/run-limits.js';
 
 /** The workflow type name of the generic interpreter workflow. */
 export const WORKFLOW_TYPE = 'interpret';
@@ -52,6 +56,8 @@ export interface StartContext {
   requestId?: string;
   /** The actor, as the audit log names it. */
   startedBy?: string;
+  /** This run's priority (1–5, 5 highest), over the definition's `options.priority`. */
+  priority?: number;
 }
 
 export interface StartedRun {
@@ -124,7 +130,9 @@ export class RunService {
     input: Record<string, unknown>,
     context: StartContext = {},
     quotas?: RunQuotas,
+    runPermit?: { limiter: string; key: string | null },
   ) {
+    const priority = context.priority ?? definition.options.priority;
     return {
       taskQueue: this.options.taskQueue,
       args: [
@@ -133,8 +141,12 @@ export class RunService {
           input,
           ...(quotas ? { quotas } : {}),
           ...(context.startedBy === undefined ? {} : { started_by: context.startedBy }),
+          ...(runPermit ? { run_permit: runPermit } : {}),
+          ...(context.priority === undefined ? {} : { priority: context.priority }),
         },
       ],
+      // Temporal orders a task queue's tasks by priority key (1 first): weft's 5 is Temporal's 1.
+      ...(priority === undefined ? {} : { priority: { priorityKey: temporalPriorityKey(priority) } }),
       memo: {
         definition_id: definition.id,
         definition_version: definition.version,
@@ -248,9 +260,15 @@ export class RunService {
     quotas?: RunQuotas,
   ): Promise<StartOutcome> {
     const workflowId = this.ids.workflowId(runId ?? `${definition.id}-${newRunKey()}`);
+    let runPermit: { limiter: string; key: string | null } | undefined;
+    if (definition.options.max_concurrent_runs?.on_limit === 'skip') {
+      // A repeated start of a run that exists takes no permit: it answers as the first start did.
+      if (runId !== undefined && (await this.exists(runId))) return this.existing(definition, input, workflowId);
+      runPermit = await this.skipOrPermit(definition, input, workflowId);
+    }
     try {
       const handle = await this.options.client.workflow.start(WORKFLOW_TYPE, {
-        ...this.workflowOptions(definition, input, context, quotas),
+        ...this.workflowOptions(definition, input, context, quotas, runPermit),
         workflowId,
         workflowIdConflictPolicy: 'FAIL',
         // A closed run keeps its id (for the namespace's retention period): the same run_id
@@ -259,9 +277,63 @@ export class RunService {
       });
       return { created: true, run: this.startedRun(definition, workflowId, handle.firstExecutionRunId) };
     } catch (err) {
+      // Taken a moment ago by a start of the same run_id: that run holds the permit, keep it.
       if (err instanceof WorkflowExecutionAlreadyStartedError) return this.existing(definition, input, workflowId);
+      if (runPermit) await this.giveBack(runPermit.limiter, workflowId);
       return mapTemporalError(err, workflowId);
     }
+  }
+
+  /**
+   * `on_limit: "skip"`: takes the run permit for `workflowId` before the run exists, or refuses the
+   * start with `409` (nothing started). The limiter answers an update-with-start in one workflow
+   * task, so concurrent starts (through any gateways) never both get the last permit.
+   */
+  private async skipOrPermit(
+    definition: VersionedDefinition,
+    input: Record<string, unknown>,
+    workflowId: string,
+  ): Promise<{ limiter: string; key: string | null }> {
+    const limits = definition.options.max_concurrent_runs;
+    if (!limits) throw new Error('skipOrPermit without options.max_concurrent_runs');
+    const resolved = resolveRunInput(definition, input);
+    const variables = resolved.ok ? resolved.variables : {};
+    const run = {
+      id: workflowId,
+      definition_id: definition.id,
+      definition_version: definition.version,
+      started_at: new Date().toISOString(),
+    };
+    let key: string | null;
+    try {
+      key = await runPermitKey(definition, initialState(run, input, variables));
+    } catch (err) {
+      const message = `could not be evaluated over this input: ${err instanceof Error ? err.message : String(err)}`;
+      throw validationFailed([{ path: '/options/max_concurrent_runs/key', message }], 'the run cannot start');
+    }
+    let answer: Awaited<ReturnType<typeof takeRunPermit>>;
+    try {
+      answer = await takeRunPermit(this.options.client, this.ids.tenant, this.options.taskQueue, workflowId, {
+        definition_id: definition.id,
+        key,
+        max_concurrency: limits.limit,
+      });
+    } catch (err) {
+      return mapTemporalError(err);
+    }
+    if (answer.granted) return { limiter: answer.limiter, key };
+    const of = key === null ? '' : ` with key ${JSON.stringify(key)}`;
+    const message = `options.max_concurrent_runs: ${answer.holders} of at most ${limits.limit} run(s) of "${definition.id}"${of} are running and on_limit is "skip": no run was started`;
+    throw new HttpError('conflict', message, [{ path: '/options/max_concurrent_runs', message }]);
+  }
+
+  /** Gives back a run permit taken for a run that did not start. */
+  private async giveBack(limiter: string, workflowId: string): Promise<void> {
+    await this.options.client.workflow
+      .getHandle(limiter)
+      .signal('release', { workflow_id: workflowId, run_id: '', exec: RUN_PERMIT })
+      // The limiter's check of its holders takes it back when this cannot be sent.
+      .catch(() => undefined);
   }
 
   private startedRun(definition: VersionedDefinition, workflowId: string, instanceId: string): StartedRun {

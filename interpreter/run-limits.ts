@@ -1,0 +1,28 @@
+/**
+ * Run-level flow control (`options.max_concurrent_runs`, `options.priority`): the key a run's
+ * permit is taken under, and the Temporal task priority a weft priority maps to. Evaluated by the
+ * workflow before the run's first node, and by the gateway for a start with `on_limit: "skip"`,
+ * over the same context, so both name the same limiter.
+ */
+import type { Definition } from './definition-schema.js';
+import { evaluate } from './expressions.js';
+import { permitKey } from './map-node.js';
+import type { RunState } from './run-state.js';
+import { context } from './state-ops.js';
+
+/** The reserved node name of run permits in their limiter (node ids start with a letter, so none takes it). */
+export const RUN_PERMIT = '__run__';
+
+/** weft's default priority (1 lowest … 5 highest). */
+export const DEFAULT_PRIORITY = 3;
+
+/** The run's permit key: `max_concurrent_runs.key` over the run's context at start; null without a key. */
+export async function runPermitKey(definition: Pick<Definition, 'options'>, state: RunState): Promise<string | null> {
+  const source = definition.options.max_concurrent_runs?.key;
+  return source === undefined ? null : permitKey(await evaluate(source, context(state)));
+}
+
+/** Temporal's task priority key (1 highest … 5 lowest) for a weft priority (5 highest … 1 lowest). */
+export function temporalPriorityKey(priority: number | undefined): number {
+  return 6 - (priority ?? DEFAULT_PRIORITY);
+}
