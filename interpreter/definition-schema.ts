@@ -259,6 +259,24 @@ export const MaxConcurrentRuns = z.strictObject({
 export const RunOptions = z.strictObject({
   on_failure: z.enum(['fail', 'pause']).default('fail'),
   max_concurrent_runs: MaxConcurrentRuns.optional(),
+  debounce: z
+    .strictObject({
+      window: Duration.refine((value) => (parseDuration(value) ?? 0) > 0, {
+        message: 'expected a window longer than 0',
+      }).meta({
+        description:
+          'How long starts must stop before the run starts: each start of a burst restarts the window; when it passes with no start, one run starts with the last input.',
+      }),
+      key: Expression.optional().meta({
+        description:
+          "JSONata expression over the start's input (input, vars, run): bursts are told apart by its value (null: the starts without a key). Default: every start of the definition is one burst.",
+      }),
+    })
+    .optional()
+    .meta({
+      description:
+        'A burst of starts through the gateway (API, webhooks, event triggers) within the window becomes one run with the last input (and the version the last start asked for). Each start is answered 202 { accepted, debounced: true, run_id, starts_after, starts } naming the run the burst becomes; the run exists once the window passed. Schedules, subworkflow children and retries start their run directly. See README "Flow control".',
+    }),
   priority: z.int().min(1).max(5).optional().meta({
     description:
       "The run's priority, 1 (lowest) to 5 (highest), default 3: queued runs under options.max_concurrent_runs are granted in priority order (FIFO within one priority), and the run's workflow and activity tasks get Temporal's task priority 6 - priority (Temporal's 1 is highest).",

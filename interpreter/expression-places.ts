@@ -156,13 +156,15 @@ export function placedExpressions(definition: Definition): PlacedExpression[] {
       scope: { ...base, error: false, item: false },
     });
   // Evaluated when the run starts, before any node ran: no node records to read.
-  const runKey = definition.options.max_concurrent_runs?.key;
-  if (runKey !== undefined)
-    placed.push({
-      path: '/options/max_concurrent_runs/key',
-      source: runKey,
-      scope: { ...base, nodes: new Set(), error: false, item: false },
-    });
+  for (const option of ['max_concurrent_runs', 'debounce'] as const) {
+    const key = definition.options[option]?.key;
+    if (key !== undefined)
+      placed.push({
+        path: `/options/${option}/key`,
+        source: key,
+        scope: { ...base, nodes: new Set(), error: false, item: false },
+      });
+  }
   definition.triggers.forEach((trigger, i) => {
     if (trigger.type !== 'event' || trigger.filters === undefined) return;
     placed.push({

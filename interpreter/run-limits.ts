@@ -1,6 +1,6 @@
 /**
- * Run-level flow control (`options.max_concurrent_runs`, `options.priority`): the key a run's
- * permit is taken under, and the Temporal task priority a weft priority maps to. Evaluated by the
+ * Run-level flow control (`options.max_concurrent_runs`, `options.debounce`, `options.priority`):
+ * the keys a run's permit and its debouncer are found by, and the Temporal task priority a weft priority maps to. Evaluated by the
  * workflow before the run's first node, and by the gateway for a start with `on_limit: "skip"`,
  * over the same context, so both name the same limiter.
  */
@@ -16,10 +16,17 @@ export const RUN_PERMIT = '__run__';
 /** weft's default priority (1 lowest … 5 highest). */
 export const DEFAULT_PRIORITY = 3;
 
-/** The run's permit key: `max_concurrent_runs.key` over the run's context at start; null without a key. */
-export async function runPermitKey(definition: Pick<Definition, 'options'>, state: RunState): Promise<string | null> {
-  const source = definition.options.max_concurrent_runs?.key;
+/**
+ * A run-level key (`max_concurrent_runs.key`, `debounce.key`) over the run's context at start
+ * (input, vars, run; no node has run); null without a key.
+ */
+export async function keyAtStart(source: string | undefined, state: RunState): Promise<string | null> {
   return source === undefined ? null : permitKey(await evaluate(source, context(state)));
+}
+
+/** The run's permit key: `max_concurrent_runs.key` at start. */
+export function runPermitKey(definition: Pick<Definition, 'options'>, state: RunState): Promise<string | null> {
+  return keyAtStart(definition.options.max_concurrent_runs?.key, state);
 }
 
 /** Temporal's task priority key (1 highest … 5 lowest) for a weft priority (5 highest … 1 lowest). */

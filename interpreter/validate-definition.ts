@@ -147,8 +147,10 @@ function semanticProblems(definition: Definition, catalog?: ConnectorCatalog, ch
     if (edge.when !== undefined) pushExpression(problems, `/edges/${i}/when`, edge.when);
   });
   if (definition.options.result !== undefined) pushExpression(problems, '/options/result', definition.options.result);
-  const runKey = definition.options.max_concurrent_runs?.key;
-  if (runKey !== undefined) pushExpression(problems, '/options/max_concurrent_runs/key', runKey);
+  for (const option of ['max_concurrent_runs', 'debounce'] as const) {
+    const key = definition.options[option]?.key;
+    if (key !== undefined) pushExpression(problems, `/options/${option}/key`, key);
+  }
   const defaults = new Map<string, number[]>();
   definition.edges.forEach((e, i) => {
     const key = `${e.on} edges of "${e.from}"`;

@@ -46,11 +46,25 @@ export function runRoutes(app: Express, deps: GatewayDeps): void {
     const input = body.input ?? {};
     const resolved = resolveRunInput(definition, input);
     if (!resolved.ok) throw validationFailed(resolved.problems, 'the run input does not match the declared variables');
-    const { run, created } = await scope.runs.start(definition, input, body.run_id, {
+    if (body.run_id !== undefined && definition.options.debounce) {
+      throw validationFailed([
+        {
+          path: '/run_id',
+          message: `version ${definition.version} of "${id}" has options.debounce: a burst of starts becomes one run, whose run_id the debouncer chooses (the answer names it)`,
+        },
+      ]);
+    }
+    const outcome = await scope.runs.start(definition, input, body.run_id, {
       requestId: requestIdOf(res),
       startedBy: actor(req),
       ...(body.priority === undefined ? {} : { priority: body.priority }),
     });
+    if (outcome.debounced) {
+      deps.logger.info({ run_id: outcome.debounced.run_id, definition: id }, 'start debounced');
+      res.status(202).json(outcome.debounced);
+      return;
+    }
+    const { run, created } = outcome;
     if (created) deps.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'api' });
     if (created) deps.logger.info({ run_id: run.run_id, definition: id, version: definition.version }, 'run started');
     res.status(created ? 201 : 200).json(run);

@@ -33,7 +33,8 @@ import { nodeInputOf, type NodeInput } from './node-input.js';
 import { takeRunPermit } from '../../activities/limiter.js';
 import { initialState } from '../../interpreter/engine.js';
 import { resolveRunInput } from '../../interpreter/run-input.js';
-import { RUN_PERMIT, runPermitKey, temporalPriorityKey } from '../../interpreter/run-limits.js';
+import { RUN_PERMIT, keyAtStart, temporalPriorityKey } from '../../interpreter/run-limits.js';
+import { debounceStart } from './run-debounce.js';
 
 /** The workflow type name of the generic interpreter workflow. */
 export const WORKFLOW_TYPE = 'interpret';
@@ -72,6 +73,27 @@ export interface StartedRun {
 export interface StartOutcome {
   run: StartedRun;
   created: boolean;
+  debounced?: undefined;
+}
+
+/** The answer to a start of a debounced definition (`options.debounce`): the run its burst becomes. */
+export interface DebouncedRun {
+  accepted: true;
+  debounced: true;
+  /** The run the burst becomes: `GET /v1/runs/{run_id}` finds it once the window passed. */
+  run_id: string;
+  definition_id: string;
+  definition_version: string;
+  /** The earliest the run starts: the window restarts with every start of the burst. */
+  starts_after: string;
+  /** Starts the burst has taken so far, this one included. */
+  starts: number;
+}
+
+/** A start that went to the definition's debouncer: no run started yet. */
+export interface DebouncedOutcome {
+  created: false;
+  debounced: DebouncedRun;
 }
 
 export interface RunResult {
@@ -179,8 +201,12 @@ export class RunService {
     input: Record<string, unknown>,
     runId?: string,
     context: StartContext = {},
-  ): Promise<StartOutcome> {
+  ): Promise<StartOutcome | DebouncedOutcome> {
     const quotas = this.options.quotas ? await this.options.quotas() : undefined;
+    if (definition.options.debounce) {
+      if (quotas) this.refuseStatic(definition, quotas);
+      return this.debounced(definition, input, context, quotas && runQuotas(quotas));
+    }
     if (!quotas) return this.startWorkflow(definition, input, runId, context);
     this.refuseStatic(definition, quotas);
     // Count and start one at a time per tenant in this gateway, so its own starts never race.
@@ -296,21 +322,7 @@ export class RunService {
   ): Promise<{ limiter: string; key: string | null }> {
     const limits = definition.options.max_concurrent_runs;
     if (!limits) throw new Error('skipOrPermit without options.max_concurrent_runs');
-    const resolved = resolveRunInput(definition, input);
-    const variables = resolved.ok ? resolved.variables : {};
-    const run = {
-      id: workflowId,
-      definition_id: definition.id,
-      definition_version: definition.version,
-      started_at: new Date().toISOString(),
-    };
-    let key: string | null;
-    try {
-      key = await runPermitKey(definition, initialState(run, input, variables));
-    } catch (err) {
-      const message = `could not be evaluated over this input: ${err instanceof Error ? err.message : String(err)}`;
-      throw validationFailed([{ path: '/options/max_concurrent_runs/key', message }], 'the run cannot start');
-    }
+    const key = await this.keyAtStart(definition, input, workflowId, '/options/max_concurrent_runs/key');
     let answer: Awaited<ReturnType<typeof takeRunPermit>>;
     try {
       answer = await takeRunPermit(this.options.client, this.ids.tenant, this.options.taskQueue, workflowId, {
@@ -325,6 +337,66 @@ export class RunService {
     const of = key === null ? '' : ` with key ${JSON.stringify(key)}`;
     const message = `options.max_concurrent_runs: ${answer.holders} of at most ${limits.limit} run(s) of "${definition.id}"${of} are running and on_limit is "skip": no run was started`;
     throw new HttpError('conflict', message, [{ path: '/options/max_concurrent_runs', message }]);
+  }
+
+  /**
+   * A start of a debounced definition: handed to its debouncer, which starts one run per burst
+   * (`run-debounce.ts`). The tenant's `concurrent_runs` quota is not counted here: no run starts now.
+   */
+  private async debounced(
+    definition: VersionedDefinition,
+    input: Record<string, unknown>,
+    context: StartContext,
+    quotas?: RunQuotas,
+  ): Promise<DebouncedOutcome> {
+    const key = await this.keyAtStart(definition, input, this.ids.workflowId(definition.id), '/options/debounce/key');
+    try {
+      const answer = await debounceStart(
+        this.options.client,
+        { tenant: this.ids.tenant, taskQueue: this.options.taskQueue },
+        definition,
+        key,
+        this.workflowOptions(definition, input, context, quotas),
+      );
+      return {
+        created: false,
+        debounced: {
+          accepted: true,
+          debounced: true,
+          run_id: this.ids.runId(answer.workflow_id),
+          definition_id: definition.id,
+          definition_version: definition.version,
+          starts_after: answer.starts_after,
+          starts: answer.starts,
+        },
+      };
+    } catch (err) {
+      return mapTemporalError(err);
+    }
+  }
+
+  /** A run-level key over the start's input (`interpreter/run-limits.ts`); one that fails answers 400 at `path`. */
+  private async keyAtStart(
+    definition: VersionedDefinition,
+    input: Record<string, unknown>,
+    workflowId: string,
+    path: '/options/max_concurrent_runs/key' | '/options/debounce/key',
+  ): Promise<string | null> {
+    const resolved = resolveRunInput(definition, input);
+    const run = {
+      id: workflowId,
+      definition_id: definition.id,
+      definition_version: definition.version,
+      started_at: new Date().toISOString(),
+    };
+    const option =
+      path === '/options/debounce/key' ? definition.options.debounce : definition.options.max_concurrent_runs;
+    try {
+      return await keyAtStart(option?.key, initialState(run, input, resolved.ok ? resolved.variables : {}));
+    } catch (err) {
+      const message = `could not be evaluated over this input: ${err instanceof Error ? err.message : String(err)}`;
+      throw validationFailed([{ path, message }], 'the run cannot start');
+    }
   }
 
   /** Gives back a run permit taken for a run that did not start. */

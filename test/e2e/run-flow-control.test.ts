@@ -167,12 +167,16 @@ test('priority: a queued priority-5 run overtakes queued priority-1 runs', async
   const blocker = await start(id, `${id}-blocker`);
   assert.equal(blocker.status, 201, JSON.stringify(blocker.body));
   await whenHeld('the blocker call', () => heldOf(`${id}-blocker`) === 1);
+  // One after the other into the line: FIFO is by arrival at the limiter.
   const low: string[] = [];
-  for (const n of [1, 2]) low.push((await start(id, `${id}-low${n}`)).body.run_id as string);
-  await until('the low runs queued', async () => {
-    const states = await Promise.all(low.map(async (run) => (await stack.call('GET', `/v1/runs/${run}`)).body));
-    return states.every((s) => s.queued?.position !== undefined) ? true : undefined;
-  });
+  for (const n of [1, 2]) {
+    const run = (await start(id, `${id}-low${n}`)).body.run_id as string;
+    low.push(run);
+    await until(`low${n} queued`, async () => {
+      const state = (await stack.call('GET', `/v1/runs/${run}`)).body;
+      return state.queued?.position === n ? true : undefined;
+    });
+  }
   const high = (await start(id, `${id}-high`, { priority: 5 })).body.run_id as string;
   await until('the high run queued first', async () => {
     const state = (await stack.call('GET', `/v1/runs/${high}`)).body;
@@ -185,4 +189,60 @@ test('priority: a queued priority-5 run overtakes queued priority-1 runs', async
     release(order);
   }
   for (const run of [blocker.body.run_id as string, high, ...low]) await completed(run);
+});
+
+test('debounce: a burst of 5 starts of one key becomes one run with the last input', async () => {
+  const id = unique('runs-debounce');
+  await submit({
+    id,
+    variables: [
+      { name: 'order_id', type: 'string', required: true },
+      { name: 'n', type: 'number', default: 0 },
+    ],
+    nodes: [
+      {
+        id: 'call',
+        type: 'task',
+        connector: 'http',
+        action: 'request',
+        inputs: { url: `${target.url}/work?order={{input.order_id}}-{{input.n}}`, timeout: '300s' },
+      },
+    ],
+    // A generous window: the starts of the burst must come within it even on a loaded machine.
+    options: { debounce: { window: '10s', key: 'input.order_id' } },
+  });
+  const order = `${id}-D`;
+  const answers = [];
+  for (let n = 1; n <= 5; n++) {
+    const answer = await stack.call('POST', `/v1/definitions/${id}/runs`, { input: { order_id: order, n } });
+    assert.equal(answer.status, 202, JSON.stringify(answer.body));
+    answers.push(answer.body);
+  }
+  // Another key is a burst of its own.
+  const other = await stack.call('POST', `/v1/definitions/${id}/runs`, { input: { order_id: `${id}-E`, n: 9 } });
+  assert.equal(other.status, 202, JSON.stringify(other.body));
+  const runId = answers[0].run_id as string;
+  for (const [i, answer] of answers.entries()) {
+    assert.equal(answer.accepted, true);
+    assert.equal(answer.debounced, true);
+    assert.equal(answer.run_id, runId, 'every start of the burst names the same run');
+    assert.equal(answer.starts, i + 1);
+    assert.ok(Date.parse(answer.starts_after) > 0);
+  }
+  assert.notEqual(other.body.run_id, runId);
+  await whenHeld('the debounced calls', () => heldOf(`${order}-5`) === 1 && heldOf(`${id}-E-9`) === 1);
+  release(`${order}-5`);
+  release(`${id}-E-9`);
+  await completed(runId);
+  await completed(other.body.run_id);
+  const state = (await stack.call('GET', `/v1/runs/${runId}`)).body;
+  assert.equal(state.variables.n, 5, JSON.stringify(state.variables));
+  assert.equal(arrivals.filter((o) => o.startsWith(`${order}-`)).length, 1, `one run: ${arrivals.join(', ')}`);
+  // A caller-chosen run_id cannot name a burst's run.
+  const named = await stack.call('POST', `/v1/definitions/${id}/runs`, {
+    input: { order_id: order },
+    run_id: `${id}-x`,
+  });
+  assert.equal(named.status, 400, JSON.stringify(named.body));
+  assert.equal(named.body.error.details[0].path, '/run_id');
 });
