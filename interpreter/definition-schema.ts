@@ -261,7 +261,7 @@ export const RunOptions = z.strictObject({
   max_concurrent_runs: MaxConcurrentRuns.optional(),
   debounce: z
     .strictObject({
-      window: Duration.refine((value) => (parseDuration(value) ?? 0) > 0, {
+      window: Duration.refine((value) => (parseDuration(value) ?? 1) > 0, {
         message: 'expected a window longer than 0',
       }).meta({
         description:

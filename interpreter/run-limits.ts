@@ -7,8 +7,9 @@
 import type { Definition } from './definition-schema.js';
 import { evaluate } from './expressions.js';
 import { permitKey } from './map-node.js';
-import type { RunState } from './run-state.js';
+import { MASK, type RunState } from './run-state.js';
 import { context } from './state-ops.js';
+import { readsSecret } from './taint.js';
 
 /** The reserved node name of run permits in their limiter (node ids start with a letter, so none takes it). */
 export const RUN_PERMIT = '__run__';
@@ -32,4 +33,13 @@ export function runPermitKey(definition: Pick<Definition, 'options'>, state: Run
 /** Temporal's task priority key (1 highest … 5 lowest) for a weft priority (5 highest … 1 lowest). */
 export function temporalPriorityKey(priority: number | undefined): number {
   return 6 - (priority ?? DEFAULT_PRIORITY);
+}
+
+/** A run-level key as answers and the state show it: `***` when its expression reads a secret. */
+export function shownKey(
+  definition: Pick<Definition, 'variables' | 'nodes'>,
+  source: string | undefined,
+  key: string | null,
+): string | null {
+  return key !== null && readsSecret(definition, source) ? MASK : key;
 }

@@ -78,7 +78,7 @@ import {
 } from '../interpreter/run-state.js';
 import { isClosed } from '../interpreter/state-ops.js';
 import { remainingBudget } from '../interpreter/budget.js';
-import { RUN_PERMIT, runPermitKey } from '../interpreter/run-limits.js';
+import { RUN_PERMIT, runPermitKey, shownKey } from '../interpreter/run-limits.js';
 import type { EventSinks } from './event-mailbox.js';
 import type { PermitMessage } from './limiter.js';
 import { describeRun } from './run-details.js';
@@ -347,9 +347,10 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     const view = untilReturned(viewRunState(definition, state, ids, permitWaits(permits)), returned);
     if (!runPermit || runPermit.granted || returned) return view;
     const { position } = runPermit;
+    const key = shownKey(definition, definition.options.max_concurrent_runs?.key, runPermit.key);
     return {
       ...view,
-      queued: { for: 'options.max_concurrent_runs', key: runPermit.key, ...(position ? { position } : {}) },
+      queued: { for: 'options.max_concurrent_runs', key, ...(position ? { position } : {}) },
     };
   });
   setHandler(rawStateQuery, () => state);
@@ -779,7 +780,8 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     } else if (await admitted()) {
       perform(await startRun(program, state, now()));
     } else {
-      const key = await runPermitKey(definition, state);
+      const source = definition.options.max_concurrent_runs?.key;
+      const key = shownKey(definition, source, await runPermitKey(definition, state));
       const limit = definition.options.max_concurrent_runs?.limit ?? 0;
       const of = key === null ? '' : ` with key ${key}`;
       throw ApplicationFailure.create({

@@ -33,7 +33,7 @@ import { nodeInputOf, type NodeInput } from './node-input.js';
 import { takeRunPermit } from '../../activities/limiter.js';
 import { initialState } from '../../interpreter/engine.js';
 import { resolveRunInput } from '../../interpreter/run-input.js';
-import { RUN_PERMIT, keyAtStart, temporalPriorityKey } from '../../interpreter/run-limits.js';
+import { RUN_PERMIT, keyAtStart, shownKey, temporalPriorityKey } from '../../interpreter/run-limits.js';
 import { debounceStart } from './run-debounce.js';
 
 /** The workflow type name of the generic interpreter workflow. */
@@ -334,7 +334,8 @@ export class RunService {
       return mapTemporalError(err);
     }
     if (answer.granted) return { limiter: answer.limiter, key };
-    const of = key === null ? '' : ` with key ${JSON.stringify(key)}`;
+    const shown = shownKey(definition, limits.key, key);
+    const of = shown === null ? '' : ` with key ${JSON.stringify(shown)}`;
     const message = `options.max_concurrent_runs: ${answer.holders} of at most ${limits.limit} run(s) of "${definition.id}"${of} are running and on_limit is "skip": no run was started`;
     throw new HttpError('conflict', message, [{ path: '/options/max_concurrent_runs', message }]);
   }
