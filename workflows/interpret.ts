@@ -492,11 +492,12 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   });
   /**
    * Takes the run's permit before its first node (options.max_concurrent_runs, RUN_LIMITS_PATCH):
-   * waits in line for it ("queue"), or takes one only if free ("skip": false when none is).
+   * waits in line for it ("queue"; an operator's cancel ends the wait), or takes one only if free
+   * ("skip": "refused" when none is).
    */
-  const admitted = async (): Promise<boolean> => {
+  const admitted = async (): Promise<'admitted' | 'refused' | 'cancelled'> => {
     const limits = definition.options.max_concurrent_runs;
-    if (!limits || runPermit || !patched(RUN_LIMITS_PATCH)) return true;
+    if (!limits || runPermit || !patched(RUN_LIMITS_PATCH)) return 'admitted';
     const key = await runPermitKey(definition, state);
     const priority = args.priority ?? definition.options.priority;
     const ask = {
@@ -508,7 +509,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     if (limits.on_limit === 'skip') {
       const answer = await tryRunPermit(ask);
       if (answer.granted) runPermit = { key, granted: true, limiter: answer.limiter };
-      return answer.granted;
+      return answer.granted ? 'admitted' : 'refused';
     }
     const wait: { key: string | null; granted: boolean; limiter?: string } = { key, granted: false };
     runPermit = wait;
@@ -516,8 +517,10 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     wait.limiter = await CancellationScope.nonCancellable(() =>
       requestPermit({ ...ask, node: RUN_PERMIT, exec: RUN_PERMIT, holder: 'run' }),
     );
-    await condition(() => wait.granted);
-    return true;
+    // Nothing drains the inbox before the first node: a cancel arriving meanwhile ends the wait.
+    const cancelled = () => inbox.some((item) => item.kind === 'control' && item.action.type === 'cancel');
+    await condition(() => wait.granted || cancelled());
+    return wait.granted ? 'admitted' : 'cancelled';
   };
   /** The run permit given back (the release sent) before the run closes; continue-as-new keeps it. */
   const runPermitReleased = async (): Promise<void> => {
@@ -761,7 +764,10 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   };
 
   try {
-    if (args.resume) {
+    // A retry of a closed run takes a permit as a new run does; continue-as-new carries its own.
+    const admission = await admitted();
+    // Cancelled while queued: the main loop applies the cancel to a run no node of which started.
+    if (admission === 'admitted' && args.resume) {
       perform(pendingWork(state));
       if (args.resume.retry_nodes?.length) {
         perform(
@@ -777,9 +783,9 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
           ),
         );
       }
-    } else if (await admitted()) {
+    } else if (admission === 'admitted') {
       perform(await startRun(program, state, now()));
-    } else {
+    } else if (admission === 'refused') {
       const source = definition.options.max_concurrent_runs?.key;
       const key = shownKey(definition, source, await runPermitKey(definition, state));
       const limit = definition.options.max_concurrent_runs?.limit ?? 0;

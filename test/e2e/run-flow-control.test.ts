@@ -246,3 +246,32 @@ test('debounce: a burst of 5 starts of one key becomes one run with the last inp
   assert.equal(named.status, 400, JSON.stringify(named.body));
   assert.equal(named.body.error.details[0].path, '/run_id');
 });
+
+test("a run cancelled while queued gives its place up, and its cancel is the operator's", async () => {
+  const id = unique('runs-cancel');
+  await submit(definition(id, { limit: 1 }));
+  const first = (await start(id, `${id}-1`)).body.run_id as string;
+  await whenHeld('the first call', () => heldOf(`${id}-1`) === 1);
+  const queued = (await start(id, `${id}-2`)).body.run_id as string;
+  await until('the second run queued', async () => {
+    const state = (await stack.call('GET', `/v1/runs/${queued}`)).body;
+    return state.queued?.position === 1 ? true : undefined;
+  });
+  const last = (await start(id, `${id}-3`)).body.run_id as string;
+  const cancel = await stack.call('POST', `/v1/runs/${queued}/cancel`, { reason: 'not needed' });
+  assert.equal(cancel.status, 202, JSON.stringify(cancel.body));
+  const result = await stack.call('GET', `/v1/runs/${queued}/result?wait=true`);
+  assert.equal(result.body.status, 'cancelled', JSON.stringify(result.body));
+  const state = (await stack.call('GET', `/v1/runs/${queued}`)).body;
+  assert.equal(state.queued, undefined);
+  assert.ok(
+    state.history.some((t: { to: string; by?: string }) => t.to === 'cancelled' && t.by === 'local-dev'),
+    JSON.stringify(state.history),
+  );
+  release(`${id}-1`);
+  await whenHeld('the third run calls', () => heldOf(`${id}-3`) === 1);
+  assert.equal(heldOf(`${id}-2`), 0, 'the cancelled run never called');
+  release(`${id}-3`);
+  await completed(first);
+  await completed(last);
+});
