@@ -240,46 +240,29 @@ export const ErrorHandler = z.strictObject({
   target: z.string().optional(),
 });
 
-/** `options.max_concurrent_runs`: how many runs of the definition (per key) run at once, and what a start past it does. */
-export const MaxConcurrentRuns = z.strictObject({
-  limit: z.int().min(1).meta({
-    description:
-      'At most this many runs of the definition (every version) in the tenant hold a run permit at once, per key. A run takes its permit before its first node and gives it back when it ends however it ends (completed, failed, cancelled, terminated). See README "Flow control".',
-  }),
-  key: Expression.optional().meta({
-    description:
-      'JSONata expression evaluated when the run starts, over its input (input, vars: the declared variables with their defaults, run): the limit applies per value of it (42 and "42" are one key; null: the runs without a key). Default: one line for all runs.',
-  }),
-  on_limit: z.enum(['queue', 'skip']).default('queue').meta({
-    description:
-      '"queue" (default): the run starts and waits before its first node, shown as queued with its key and place in line (ordered by options.priority, then FIFO). "skip": a start through the gateway (API, webhook, event trigger) while the limit is reached is refused with 409 conflict naming options.max_concurrent_runs and the key, and nothing starts; a run started otherwise (schedule, subworkflow, retry) ends at once as failed with RunLimitReached.',
-  }),
-});
-
 export const RunOptions = z.strictObject({
   on_failure: z.enum(['fail', 'pause']).default('fail'),
-  max_concurrent_runs: MaxConcurrentRuns.optional(),
-  debounce: z
-    .strictObject({
-      window: Duration.refine((value) => (parseDuration(value) ?? 1) > 0, {
-        message: 'expected a window longer than 0',
-      }).meta({
-        description:
-          'How long starts must stop before the run starts: each start of a burst restarts the window; when it passes with no start, one run starts with the last input.',
-      }),
-      key: Expression.optional().meta({
-        description:
-          "JSONata expression over the start's input (input, vars, run): bursts are told apart by its value (null: the starts without a key). Default: every start of the definition is one burst.",
-      }),
-    })
+  max_concurrent_runs: z.int().min(1).optional().meta({
+    description:
+      'At most this many runs of the definition (every version) in the tenant hold a run permit at once, per concurrency_key. A run takes its permit before its first node and gives it back when it ends however it ends (completed, failed, cancelled, terminated). See README "Flow control".',
+  }),
+  concurrency_key: Expression.optional().meta({
+    description:
+      'JSONata expression evaluated when a start arrives, over its input (input, vars: the declared variables with their defaults, run; no node has run): max_concurrent_runs applies per value of it, and debounce tells bursts apart by it (42 and "42" are one key; null: the starts without a key). Needs max_concurrent_runs or debounce.',
+  }),
+  on_limit: z.enum(['queue', 'skip']).optional().meta({
+    description:
+      '"queue" (default): a run past max_concurrent_runs starts and waits before its first node, shown as `queued` with its key and place in line (ordered by priority, then FIFO). "skip": a start through the gateway (API, webhook, event trigger) while the limit is reached is refused with 409 conflict naming options.max_concurrent_runs and the key, and nothing starts; a run started otherwise (schedule, subworkflow, retry, a debounced burst) ends at once as failed with RunLimitReached. Needs max_concurrent_runs.',
+  }),
+  debounce: Duration.refine((value) => (parseDuration(value) ?? 1) > 0, { message: 'expected a window longer than 0' })
     .optional()
     .meta({
       description:
-        'A burst of starts through the gateway (API, webhooks, event triggers) within the window becomes one run with the last input (and the version the last start asked for). Each start is answered 202 { accepted, debounced: true, run_id, starts_after, starts } naming the run the burst becomes; the run exists once the window passed. Schedules, subworkflow children and retries start their run directly. See README "Flow control".',
+        'A window: a burst of starts through the gateway (API, webhooks, event triggers) per concurrency_key, each within this long of the one before, becomes one run with the last input (and the version the last start asked for), started once the window passed with no start. Each start is answered 202 { accepted, debounced: true, run_id, starts_after, starts } naming the run the burst becomes. Schedules, subworkflow children and retries start their run directly. See README "Flow control".',
     }),
   priority: z.int().min(1).max(5).optional().meta({
     description:
-      "The run's priority, 1 (lowest) to 5 (highest), default 3: queued runs under options.max_concurrent_runs are granted in priority order (FIFO within one priority), and the run's workflow and activity tasks get Temporal's task priority 6 - priority (Temporal's 1 is highest).",
+      "The run's priority, 1 (lowest) to 5 (highest), default 3: runs queued under options.max_concurrent_runs are granted in priority order (FIFO within one priority), and the run's workflow and activity tasks get Temporal's task priority 6 - priority (Temporal's 1 is highest).",
   }),
   timeout: Duration.optional(),
   max_cost_usd: z.number().nonnegative().optional().meta({

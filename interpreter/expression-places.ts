@@ -156,15 +156,12 @@ export function placedExpressions(definition: Definition): PlacedExpression[] {
       scope: { ...base, error: false, item: false },
     });
   // Evaluated when the run starts, before any node ran: no node records to read.
-  for (const option of ['max_concurrent_runs', 'debounce'] as const) {
-    const key = definition.options[option]?.key;
-    if (key !== undefined)
-      placed.push({
-        path: `/options/${option}/key`,
-        source: key,
-        scope: { ...base, nodes: new Set(), error: false, item: false },
-      });
-  }
+  if (definition.options.concurrency_key !== undefined)
+    placed.push({
+      path: '/options/concurrency_key',
+      source: definition.options.concurrency_key,
+      scope: { ...base, nodes: new Set(), error: false, item: false },
+    });
   definition.triggers.forEach((trigger, i) => {
     if (trigger.type !== 'event' || trigger.filters === undefined) return;
     placed.push({

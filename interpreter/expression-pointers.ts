@@ -12,7 +12,7 @@ const EXPRESSION_POINTERS: readonly RegExp[] = [
   /^\/nodes\/\d+\/((task|ai|subworkflow)\/)?resource_limits\/concurrency_key$/,
   /^\/nodes\/\d+\/(ai\/)?output_mapping(\/.*)?$/,
   /^\/triggers\/\d+\/filters$/,
-  /^\/options\/(result|concurrency_key|(max_concurrent_runs|debounce)\/key)$/,
+  /^\/options\/(result|concurrency_key)$/,
 ];
 
 /** Task, ai and subworkflow inputs and prompts (map bodies too). */

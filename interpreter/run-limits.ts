@@ -18,16 +18,16 @@ export const RUN_PERMIT = '__run__';
 export const DEFAULT_PRIORITY = 3;
 
 /**
- * A run-level key (`max_concurrent_runs.key`, `debounce.key`) over the run's context at start
- * (input, vars, run; no node has run); null without a key.
+ * A run-level key (`options.concurrency_key`, of the run limit and of debounce bursts) over the
+ * run's context at start (input, vars, run; no node has run); null without a key.
  */
 export async function keyAtStart(source: string | undefined, state: RunState): Promise<string | null> {
   return source === undefined ? null : permitKey(await evaluate(source, context(state)));
 }
 
-/** The run's permit key: `max_concurrent_runs.key` at start. */
+/** The run's key: `options.concurrency_key` at start. */
 export function runPermitKey(definition: Pick<Definition, 'options'>, state: RunState): Promise<string | null> {
-  return keyAtStart(definition.options.max_concurrent_runs?.key, state);
+  return keyAtStart(definition.options.concurrency_key, state);
 }
 
 /** Temporal's task priority key (1 highest … 5 lowest) for a weft priority (5 highest … 1 lowest). */
@@ -37,9 +37,8 @@ export function temporalPriorityKey(priority: number | undefined): number {
 
 /** A run-level key as answers and the state show it: `***` when its expression reads a secret. */
 export function shownKey(
-  definition: Pick<Definition, 'variables' | 'nodes'>,
-  source: string | undefined,
+  definition: Pick<Definition, 'variables' | 'nodes' | 'options'>,
   key: string | null,
 ): string | null {
-  return key !== null && readsSecret(definition, source) ? MASK : key;
+  return key !== null && readsSecret(definition, definition.options.concurrency_key) ? MASK : key;
 }

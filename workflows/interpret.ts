@@ -347,7 +347,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     const view = untilReturned(viewRunState(definition, state, ids, permitWaits(permits)), returned);
     if (!runPermit || runPermit.granted || returned) return view;
     const { position } = runPermit;
-    const key = shownKey(definition, definition.options.max_concurrent_runs?.key, runPermit.key);
+    const key = shownKey(definition, runPermit.key);
     return {
       ...view,
       queued: { for: 'options.max_concurrent_runs', key, ...(position ? { position } : {}) },
@@ -496,17 +496,17 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
    * ("skip": "refused" when none is).
    */
   const admitted = async (): Promise<'admitted' | 'refused' | 'cancelled'> => {
-    const limits = definition.options.max_concurrent_runs;
-    if (!limits || runPermit || !patched(RUN_LIMITS_PATCH)) return 'admitted';
+    const limit = definition.options.max_concurrent_runs;
+    if (limit === undefined || runPermit || !patched(RUN_LIMITS_PATCH)) return 'admitted';
     const key = await runPermitKey(definition, state);
     const priority = args.priority ?? definition.options.priority;
     const ask = {
       definition_id: definition.id,
       key,
-      max_concurrency: limits.limit,
+      max_concurrency: limit,
       ...(priority === undefined ? {} : { priority }),
     };
-    if (limits.on_limit === 'skip') {
+    if (definition.options.on_limit === 'skip') {
       const answer = await tryRunPermit(ask);
       if (answer.granted) runPermit = { key, granted: true, limiter: answer.limiter };
       return answer.granted ? 'admitted' : 'refused';
@@ -786,9 +786,8 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     } else if (admission === 'admitted') {
       perform(await startRun(program, state, now()));
     } else if (admission === 'refused') {
-      const source = definition.options.max_concurrent_runs?.key;
-      const key = shownKey(definition, source, await runPermitKey(definition, state));
-      const limit = definition.options.max_concurrent_runs?.limit ?? 0;
+      const key = shownKey(definition, await runPermitKey(definition, state));
+      const limit = definition.options.max_concurrent_runs ?? 0;
       const of = key === null ? '' : ` with key ${key}`;
       throw ApplicationFailure.create({
         type: 'RunLimitReached',

@@ -44,14 +44,14 @@ export async function debounceStart(
   options: RunStartOptions,
 ): Promise<DebounceAnswer> {
   const debounce = definition.options.debounce;
-  if (!debounce) throw new Error(`definition "${definition.id}" has no options.debounce`);
+  if (debounce === undefined) throw new Error(`definition "${definition.id}" has no options.debounce`);
   const first = options.args[0];
   if (!first) throw new Error("a start without the interpreter's arguments");
   const { definition: _carriedByVersion, ...args } = first;
   const start: DebouncedStart = {
     definition_id: definition.id,
     definition_version: definition.version,
-    window_ms: durationMs(debounce.window),
+    window_ms: durationMs(debounce),
     run_prefix: `${tenantPrefix(where.tenant)}${definition.id}`,
     args,
     memo: options.memo,

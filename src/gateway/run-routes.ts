@@ -46,7 +46,7 @@ export function runRoutes(app: Express, deps: GatewayDeps): void {
     const input = body.input ?? {};
     const resolved = resolveRunInput(definition, input);
     if (!resolved.ok) throw validationFailed(resolved.problems, 'the run input does not match the declared variables');
-    if (body.run_id !== undefined && definition.options.debounce) {
+    if (body.run_id !== undefined && definition.options.debounce !== undefined) {
       throw validationFailed([
         {
           path: '/run_id',

@@ -203,7 +203,7 @@ export class RunService {
     context: StartContext = {},
   ): Promise<StartOutcome | DebouncedOutcome> {
     const quotas = this.options.quotas ? await this.options.quotas() : undefined;
-    if (definition.options.debounce) {
+    if (definition.options.debounce !== undefined) {
       if (quotas) this.refuseStatic(definition, quotas);
       return this.debounced(definition, input, context, quotas && runQuotas(quotas));
     }
@@ -287,7 +287,7 @@ export class RunService {
   ): Promise<StartOutcome> {
     const workflowId = this.ids.workflowId(runId ?? `${definition.id}-${newRunKey()}`);
     let runPermit: { limiter: string; key: string | null } | undefined;
-    if (definition.options.max_concurrent_runs?.on_limit === 'skip') {
+    if (definition.options.max_concurrent_runs !== undefined && definition.options.on_limit === 'skip') {
       // A repeated start of a run that exists takes no permit: it answers as the first start did.
       if (runId !== undefined && (await this.exists(runId))) return this.existing(definition, input, workflowId);
       runPermit = await this.skipOrPermit(definition, input, workflowId);
@@ -320,23 +320,23 @@ export class RunService {
     input: Record<string, unknown>,
     workflowId: string,
   ): Promise<{ limiter: string; key: string | null }> {
-    const limits = definition.options.max_concurrent_runs;
-    if (!limits) throw new Error('skipOrPermit without options.max_concurrent_runs');
-    const key = await this.keyAtStart(definition, input, workflowId, '/options/max_concurrent_runs/key');
+    const limit = definition.options.max_concurrent_runs;
+    if (limit === undefined) throw new Error('skipOrPermit without options.max_concurrent_runs');
+    const key = await this.keyAtStart(definition, input, workflowId);
     let answer: Awaited<ReturnType<typeof takeRunPermit>>;
     try {
       answer = await takeRunPermit(this.options.client, this.ids.tenant, this.options.taskQueue, workflowId, {
         definition_id: definition.id,
         key,
-        max_concurrency: limits.limit,
+        max_concurrency: limit,
       });
     } catch (err) {
       return mapTemporalError(err);
     }
     if (answer.granted) return { limiter: answer.limiter, key };
-    const shown = shownKey(definition, limits.key, key);
+    const shown = shownKey(definition, key);
     const of = shown === null ? '' : ` with key ${JSON.stringify(shown)}`;
-    const message = `options.max_concurrent_runs: ${answer.holders} of at most ${limits.limit} run(s) of "${definition.id}"${of} are running and on_limit is "skip": no run was started`;
+    const message = `options.max_concurrent_runs: ${answer.holders} of at most ${limit} run(s) of "${definition.id}"${of} are running and on_limit is "skip": no run was started`;
     throw new HttpError('conflict', message, [{ path: '/options/max_concurrent_runs', message }]);
   }
 
@@ -350,7 +350,7 @@ export class RunService {
     context: StartContext,
     quotas?: RunQuotas,
   ): Promise<DebouncedOutcome> {
-    const key = await this.keyAtStart(definition, input, this.ids.workflowId(definition.id), '/options/debounce/key');
+    const key = await this.keyAtStart(definition, input, this.ids.workflowId(definition.id));
     try {
       const answer = await debounceStart(
         this.options.client,
@@ -376,12 +376,11 @@ export class RunService {
     }
   }
 
-  /** A run-level key over the start's input (`interpreter/run-limits.ts`); one that fails answers 400 at `path`. */
+  /** `options.concurrency_key` over the start's input (`interpreter/run-limits.ts`); one that fails answers 400. */
   private async keyAtStart(
     definition: VersionedDefinition,
     input: Record<string, unknown>,
     workflowId: string,
-    path: '/options/max_concurrent_runs/key' | '/options/debounce/key',
   ): Promise<string | null> {
     const resolved = resolveRunInput(definition, input);
     const run = {
@@ -390,13 +389,14 @@ export class RunService {
       definition_version: definition.version,
       started_at: new Date().toISOString(),
     };
-    const option =
-      path === '/options/debounce/key' ? definition.options.debounce : definition.options.max_concurrent_runs;
     try {
-      return await keyAtStart(option?.key, initialState(run, input, resolved.ok ? resolved.variables : {}));
+      return await keyAtStart(
+        definition.options.concurrency_key,
+        initialState(run, input, resolved.ok ? resolved.variables : {}),
+      );
     } catch (err) {
       const message = `could not be evaluated over this input: ${err instanceof Error ? err.message : String(err)}`;
-      throw validationFailed([{ path, message }], 'the run cannot start');
+      throw validationFailed([{ path: '/options/concurrency_key', message }], 'the run cannot start');
     }
   }
 

@@ -49,7 +49,7 @@ function release(order: string): void {
   json(res, 200, { order });
 }
 
-const definition = (id: string, runs: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+const definition = (id: string, options: Record<string, unknown>) => ({
   id,
   variables: [{ name: 'order_id', type: 'string', required: true }],
   nodes: [
@@ -61,7 +61,7 @@ const definition = (id: string, runs: Record<string, unknown>, extra: Record<str
       inputs: { url: `${target.url}/work?order={{input.order_id}}`, timeout: '300s' },
     },
   ],
-  options: { max_concurrent_runs: runs, ...extra },
+  options,
 });
 
 async function submit(body: unknown): Promise<void> {
@@ -84,7 +84,7 @@ const whenHeld = (what: string, holds: () => boolean) => until(what, () => Promi
 
 test('max_concurrent_runs keyed by input.order_id: one run per key at a time, two keys side by side', async () => {
   const id = unique('runs-keyed');
-  await submit(definition(id, { limit: 1, key: 'input.order_id' }));
+  await submit(definition(id, { max_concurrent_runs: 1, concurrency_key: 'input.order_id' }));
   const a = `${id}-A`;
   const b = `${id}-B`;
   const runsA: string[] = [];
@@ -130,7 +130,7 @@ test('max_concurrent_runs keyed by input.order_id: one run per key at a time, tw
 
 test('on_limit "skip" refuses a start while the limit is reached, with 409 naming the option and the key', async () => {
   const id = unique('runs-skip');
-  await submit(definition(id, { limit: 1, key: 'input.order_id', on_limit: 'skip' }));
+  await submit(definition(id, { max_concurrent_runs: 1, concurrency_key: 'input.order_id', on_limit: 'skip' }));
   const order = `${id}-X`;
   const first = await start(id, order);
   assert.equal(first.status, 201, JSON.stringify(first.body));
@@ -163,7 +163,7 @@ test('on_limit "skip" refuses a start while the limit is reached, with 409 namin
 
 test('priority: a queued priority-5 run overtakes queued priority-1 runs', async () => {
   const id = unique('runs-priority');
-  await submit(definition(id, { limit: 1 }, { priority: 1 }));
+  await submit(definition(id, { max_concurrent_runs: 1, priority: 1 }));
   const blocker = await start(id, `${id}-blocker`);
   assert.equal(blocker.status, 201, JSON.stringify(blocker.body));
   await whenHeld('the blocker call', () => heldOf(`${id}-blocker`) === 1);
@@ -209,7 +209,7 @@ test('debounce: a burst of 5 starts of one key becomes one run with the last inp
       },
     ],
     // A generous window: the starts of the burst must come within it even on a loaded machine.
-    options: { debounce: { window: '10s', key: 'input.order_id' } },
+    options: { debounce: '10s', concurrency_key: 'input.order_id' },
   });
   const order = `${id}-D`;
   const answers = [];
@@ -249,7 +249,7 @@ test('debounce: a burst of 5 starts of one key becomes one run with the last inp
 
 test("a run cancelled while queued gives its place up, and its cancel is the operator's", async () => {
   const id = unique('runs-cancel');
-  await submit(definition(id, { limit: 1 }));
+  await submit(definition(id, { max_concurrent_runs: 1 }));
   const first = (await start(id, `${id}-1`)).body.run_id as string;
   await whenHeld('the first call', () => heldOf(`${id}-1`) === 1);
   const queued = (await start(id, `${id}-2`)).body.run_id as string;

@@ -44,13 +44,13 @@ const definition = {
       output: 'answer',
     },
   ],
-  options: { max_concurrent_runs: { limit: 1, key: 'input.order_id' }, priority: 4 },
+  options: { max_concurrent_runs: 1, concurrency_key: 'input.order_id', priority: 4 },
 };
 const debounced = versioned({
   id: 'debounced-order',
   variables: [{ name: 'order_id', type: 'string', default: 'o-1' }],
   nodes: [{ id: 'note', type: 'set', assign: { seen: 'input.order_id' } }],
-  options: { debounce: { window: '2s' } },
+  options: { debounce: '2s' },
 });
 const worker = await startTestWorker(taskQueue, {
   definitions: { get: (_key: string) => Promise.resolve(debounced) },

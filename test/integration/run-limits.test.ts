@@ -65,7 +65,7 @@ const definition = (id: string) => ({
       output: 'answer',
     },
   ],
-  options: { max_concurrent_runs: { limit: 1, key: 'input.order_id' } },
+  options: { max_concurrent_runs: 1, concurrency_key: 'input.order_id' },
 });
 
 async function runLimiter(taskQueue: string, definitionId: string, key: string): Promise<LimiterView | undefined> {

@@ -19,62 +19,60 @@ const base = {
 };
 
 const cases: Array<{ name: string; options: Record<string, unknown>; problems: Array<[string, RegExp]> }> = [
-  { name: 'a keyed limit', options: { max_concurrent_runs: { limit: 1, key: 'input.order_id' } }, problems: [] },
-  { name: 'skip', options: { max_concurrent_runs: { limit: 2, on_limit: 'skip' } }, problems: [] },
+  { name: 'a keyed limit', options: { max_concurrent_runs: 1, concurrency_key: 'input.order_id' }, problems: [] },
+  { name: 'skip', options: { max_concurrent_runs: 2, on_limit: 'skip' }, problems: [] },
   { name: 'a priority', options: { priority: 5 }, problems: [] },
-  { name: 'a debounce', options: { debounce: { window: '5s', key: 'vars.order_id' } }, problems: [] },
+  { name: 'a keyed debounce', options: { debounce: '5s', concurrency_key: 'vars.order_id' }, problems: [] },
+  { name: 'limit 0', options: { max_concurrent_runs: 0 }, problems: [['/options/max_concurrent_runs', />=1|1/]] },
   {
-    name: 'limit 0',
-    options: { max_concurrent_runs: { limit: 0 } },
-    problems: [['/options/max_concurrent_runs/limit', /1/]],
-  },
-  {
-    name: 'no limit',
-    options: { max_concurrent_runs: { key: 'input.order_id' } },
-    problems: [['/options/max_concurrent_runs/limit', /./]],
+    name: 'a limit that is no integer',
+    options: { max_concurrent_runs: 1.5 },
+    problems: [['/options/max_concurrent_runs', /int/]],
   },
   {
     name: 'an unknown on_limit',
-    options: { max_concurrent_runs: { limit: 1, on_limit: 'drop' } },
-    problems: [['/options/max_concurrent_runs/on_limit', /queue|skip/]],
+    options: { max_concurrent_runs: 1, on_limit: 'drop' },
+    problems: [['/options/on_limit', /queue|skip/]],
+  },
+  {
+    name: 'on_limit alone',
+    options: { on_limit: 'skip' },
+    problems: [['/options/on_limit', /needs options.max_concurrent_runs/]],
+  },
+  {
+    name: 'concurrency_key alone',
+    options: { concurrency_key: 'input.order_id' },
+    problems: [['/options/concurrency_key', /needs options.max_concurrent_runs or options.debounce/]],
   },
   {
     name: 'a key that does not parse',
-    options: { max_concurrent_runs: { limit: 1, key: 'input.(' } },
-    problems: [['/options/max_concurrent_runs/key', /./]],
+    options: { max_concurrent_runs: 1, concurrency_key: 'input.(' },
+    problems: [['/options/concurrency_key', /./]],
   },
   {
     name: 'a key reading an undeclared input',
-    options: { max_concurrent_runs: { limit: 1, key: 'input.customer' } },
-    problems: [['/options/max_concurrent_runs/key', /customer/]],
+    options: { max_concurrent_runs: 1, concurrency_key: 'input.customer' },
+    problems: [['/options/concurrency_key', /customer/]],
   },
   {
     name: 'a key reading a node (none has run at start)',
-    options: { max_concurrent_runs: { limit: 1, key: 'nodes.a.output' } },
-    problems: [['/options/max_concurrent_runs/key', /"a"/]],
+    options: { max_concurrent_runs: 1, concurrency_key: 'nodes.a.output' },
+    problems: [['/options/concurrency_key', /"a"/]],
+  },
+  {
+    name: 'a key reading item',
+    options: { debounce: '1s', concurrency_key: 'item' },
+    problems: [['/options/concurrency_key', /item/]],
   },
   { name: 'priority 6', options: { priority: 6 }, problems: [['/options/priority', /5/]] },
   { name: 'priority 2.5', options: { priority: 2.5 }, problems: [['/options/priority', /int/]] },
-  {
-    name: 'a window of 0',
-    options: { debounce: { window: 0 } },
-    problems: [['/options/debounce/window', /longer than 0/]],
-  },
+  { name: 'a window of 0', options: { debounce: 0 }, problems: [['/options/debounce', /longer than 0/]] },
   {
     name: 'a window that is no duration',
-    options: { debounce: { window: 'soon' } },
-    problems: [['/options/debounce/window', /duration/]],
+    options: { debounce: 'soon' },
+    problems: [['/options/debounce', /duration/]],
   },
-  {
-    name: 'an unknown debounce field',
-    options: { debounce: { window: '1s', leading: true } },
-    problems: [['/options/debounce', /leading/]],
-  },
-  {
-    name: 'a debounce key off the input',
-    options: { debounce: { window: '1s', key: 'item' } },
-    problems: [['/options/debounce/key', /item/]],
-  },
+  { name: 'a window as an object', options: { debounce: { window: '1s' } }, problems: [['/options/debounce', /./]] },
 ];
 
 for (const { name, options, problems } of cases) {
@@ -97,8 +95,9 @@ test('a run-level key is evaluated over the start input; 42 and "42" are one key
   assert.equal(await keyAtStart('input.order_id', state({ order_id: '42' })), '42');
   assert.equal(await keyAtStart('input.order_id', state({})), null);
   assert.equal(await keyAtStart(undefined, state({ order_id: 'x' })), null);
-  assert.equal(shownKey(base as never, 'vars.token', 'abc'), '***');
-  assert.equal(shownKey(base as never, 'input.order_id', 'abc'), 'abc');
+  const keyed = (key: string) => ({ ...base, options: { concurrency_key: key } }) as never;
+  assert.equal(shownKey(keyed('vars.token'), 'abc'), '***');
+  assert.equal(shownKey(keyed('input.order_id'), 'abc'), 'abc');
 });
 
 test("weft's priority 5 (highest) is Temporal's priority key 1 (highest); the default 3 stays 3", () => {
