@@ -12,6 +12,7 @@ import { json, startHttpTarget, type HttpTarget } from '../support/http-target.j
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { unique } from '../support/temporal.js';
 import { until } from '../support/poll.js';
+import { orderDefinition } from '../support/definitions.js';
 
 let stack: TestStack;
 let target: HttpTarget;
@@ -49,20 +50,7 @@ function release(order: string): void {
   json(res, 200, { order });
 }
 
-const definition = (id: string, options: Record<string, unknown>) => ({
-  id,
-  variables: [{ name: 'order_id', type: 'string', required: true }],
-  nodes: [
-    {
-      id: 'call',
-      type: 'task',
-      connector: 'http',
-      action: 'request',
-      inputs: { url: `${target.url}/work?order={{input.order_id}}`, timeout: '300s' },
-    },
-  ],
-  options,
-});
+const definition = (id: string, options: Record<string, unknown>) => orderDefinition(id, `${target.url}/work`, options);
 
 async function submit(body: unknown): Promise<void> {
   const submitted = await stack.call('POST', '/v1/definitions', body);

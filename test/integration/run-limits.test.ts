@@ -5,7 +5,6 @@
  * (no release) has it taken back by the run limiter's holder check, by workflow id.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowNotFoundError, type Client, type Connection, type WorkflowHandle } from '@temporalio/client';
@@ -15,6 +14,7 @@ import { DEFAULT_TENANT } from '../../src/shared/tenants.js';
 import type { LimiterView } from '../../workflows/limiter.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { until } from '../support/poll.js';
+import { orderDefinition } from '../support/definitions.js';
 import { startRun } from '../support/runs.js';
 import { connectClient, unique } from '../support/temporal.js';
 import { workerProcesses } from '../support/worker-process.js';
@@ -49,24 +49,14 @@ after(async () => {
   await target?.close();
 });
 
-const definition = (id: string) => ({
-  id,
-  variables: [{ name: 'order_id', type: 'string', required: true }],
-  nodes: [
-    {
-      id: 'call',
-      type: 'task',
-      connector: 'http',
-      action: 'request',
-      // Short: the calls the dead worker started are retried by the next one.
-      timeout: '5s',
-      retry_policy: { initial_interval: '200ms', max_interval: '1s' },
-      inputs: { url: `${target.url}/orders?order={{input.order_id}}`, timeout: '120s' },
-      output: 'answer',
-    },
-  ],
-  options: { max_concurrent_runs: 1, concurrency_key: 'input.order_id' },
-});
+// A short timeout: the calls the dead worker started are retried by the next one.
+const definition = (id: string) =>
+  orderDefinition(
+    id,
+    `${target.url}/orders`,
+    { max_concurrent_runs: 1, concurrency_key: 'input.order_id' },
+    { timeout: '5s', retry_policy: { initial_interval: '200ms', max_interval: '1s' } },
+  );
 
 async function runLimiter(taskQueue: string, definitionId: string, key: string): Promise<LimiterView | undefined> {
   const id = limiterWorkflowId(DEFAULT_TENANT, taskQueue, definitionId, RUN_PERMIT, key);
@@ -101,11 +91,10 @@ describe('run permits across crashes', () => {
       const views = await Promise.all(keys.map((key) => runLimiter(taskQueue, id, key)));
       return views.every((v) => v?.holders.length === 1 && v.queue.length === 4) ? true : undefined;
     });
-    first.kill('SIGKILL');
-    await once(first, 'exit');
-    for (const h of held.splice(0)) h.res.destroy();
-    holding = false;
-    workers.spawn();
+    await workers.killAndReplace(first, () => {
+      for (const h of held.splice(0)) h.res.destroy();
+      holding = false;
+    });
     const results = await Promise.all(handles.map((h) => h.result()));
     for (const result of results) assert.equal((result as { answer: { status: number } }).answer.status, 200);
     for (const key of keys) assert.equal(maxInFlight.get(key), 1, `one run of ${key} calling at a time`);
