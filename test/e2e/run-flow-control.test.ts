@@ -263,3 +263,32 @@ test("a run cancelled while queued gives its place up, and its cancel is the ope
   await completed(first);
   await completed(last);
 });
+
+test('a child run (subworkflow) honours on_limit "skip" itself: refused, it fails with RunLimitReached and calls nothing', async () => {
+  const child = unique('runs-child');
+  await submit(definition(child, { max_concurrent_runs: 1, concurrency_key: 'input.order_id', on_limit: 'skip' }));
+  const parent = unique('runs-parent');
+  await submit({
+    id: parent,
+    variables: [{ name: 'order_id', type: 'string', required: true }],
+    nodes: [{ id: 'sub', type: 'subworkflow', definition: child, inputs: { order_id: '{{ input.order_id }}' } }],
+  });
+  const order = `${child}-K`;
+  const holder = await start(child, order);
+  assert.equal(holder.status, 201, JSON.stringify(holder.body));
+  await whenHeld('the holder calls', () => heldOf(order) === 1);
+  const refused = await start(parent, order);
+  assert.equal(refused.status, 201, JSON.stringify(refused.body));
+  const result = await stack.call('GET', `/v1/runs/${refused.body.run_id}/result?wait=true`);
+  assert.equal(result.body.status, 'failed', JSON.stringify(result.body));
+  assert.equal(result.body.error.type, 'RunLimitReached', JSON.stringify(result.body));
+  assert.match(result.body.error.message, /options\.max_concurrent_runs/);
+  assert.equal(heldOf(order), 1, 'the refused child called nothing');
+  release(order);
+  await completed(holder.body.run_id);
+  // With the permit free, the same child runs.
+  const admitted = await start(parent, order);
+  await whenHeld('the admitted child calls', () => heldOf(order) === 1);
+  release(order);
+  await completed(admitted.body.run_id);
+});
