@@ -121,6 +121,33 @@ export function mapTemporalError(err: unknown, runId?: string): never {
   throw err;
 }
 
+/**
+ * An update-with-start of a limiter or debouncer (`try_acquire`, `debounce`) that reached it as it
+ * completed fails ("workflow execution already completed"): once more, the start makes a new one.
+ * Both updates may be repeated (a holder asking again is granted again; a start counted twice
+ * leaves the same last input). Temporal being unreachable is not retried here: it answers 503.
+ */
+async function againIfClosing<T>(call: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      let mapped: unknown = err;
+      try {
+        mapTemporalError(err);
+      } catch (known) {
+        mapped = known;
+      }
+      if (mapped instanceof HttpError && mapped.code === 'unavailable') throw mapped;
+      if (attempt >= attempts) {
+        const message = err instanceof Error ? err.message : String(err);
+        throw new HttpError('unavailable', `the start could not be handed to Temporal (${message}); retry`, [], 1);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}
+
 function newRunKey(): string {
   return randomBytes(6).toString('hex');
 }
@@ -325,11 +352,13 @@ export class RunService {
     const key = await this.keyAtStart(definition, input, workflowId);
     let answer: Awaited<ReturnType<typeof takeRunPermit>>;
     try {
-      answer = await takeRunPermit(this.options.client, this.ids.tenant, this.options.taskQueue, workflowId, {
-        definition_id: definition.id,
-        key,
-        max_concurrency: limit,
-      });
+      answer = await againIfClosing(() =>
+        takeRunPermit(this.options.client, this.ids.tenant, this.options.taskQueue, workflowId, {
+          definition_id: definition.id,
+          key,
+          max_concurrency: limit,
+        }),
+      );
     } catch (err) {
       return mapTemporalError(err);
     }
@@ -352,12 +381,14 @@ export class RunService {
   ): Promise<DebouncedOutcome> {
     const key = await this.keyAtStart(definition, input, this.ids.workflowId(definition.id));
     try {
-      const answer = await debounceStart(
-        this.options.client,
-        { tenant: this.ids.tenant, taskQueue: this.options.taskQueue },
-        definition,
-        key,
-        this.workflowOptions(definition, input, context, quotas),
+      const answer = await againIfClosing(() =>
+        debounceStart(
+          this.options.client,
+          { tenant: this.ids.tenant, taskQueue: this.options.taskQueue },
+          definition,
+          key,
+          this.workflowOptions(definition, input, context, quotas),
+        ),
       );
       return {
         created: false,
