@@ -292,3 +292,18 @@ test('a child run (subworkflow) honours on_limit "skip" itself: refused, it fail
   release(order);
   await completed(admitted.body.run_id);
 });
+
+test('on_limit "skip" under concurrent starts: exactly as many starts as permits get through', async () => {
+  const id = unique('runs-race');
+  await submit(definition(id, { max_concurrent_runs: 2, concurrency_key: 'input.order_id', on_limit: 'skip' }));
+  const order = `${id}-R`;
+  const answers = await Promise.all(Array.from({ length: 6 }, () => start(id, order)));
+  const statuses = answers.map((a) => a.status).sort();
+  assert.deepEqual(statuses, [201, 201, 409, 409, 409, 409], JSON.stringify(answers.map((a) => a.body)));
+  await whenHeld('the two admitted runs call', () => heldOf(order) === 2);
+  for (const answer of answers.filter((a) => a.status === 201)) {
+    release(order);
+    await completed(answer.body.run_id);
+  }
+  assert.equal(maxInFlight.get(order), 2);
+});
