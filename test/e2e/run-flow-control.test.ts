@@ -307,3 +307,24 @@ test('on_limit "skip" under concurrent starts: exactly as many starts as permits
   }
   assert.equal(maxInFlight.get(order), 2);
 });
+
+test('webhook starts are debounced too: each answers 202 naming the one run of the burst', async () => {
+  const id = unique('runs-hook');
+  await submit({
+    ...orderDefinition(id, `${target.url}/work`, { debounce: '10s', concurrency_key: 'input.order_id' }),
+    triggers: [{ type: 'webhook' }],
+  });
+  const order = `${id}-W`;
+  const first = await stack.call('POST', `/v1/hooks/${id}`, { order_id: order });
+  const second = await stack.call('POST', `/v1/hooks/${id}`, { order_id: order });
+  for (const answer of [first, second]) {
+    assert.equal(answer.status, 202, JSON.stringify(answer.body));
+    assert.equal(answer.body.debounced, true);
+  }
+  assert.equal(second.body.run_id, first.body.run_id);
+  assert.equal(second.body.starts, 2);
+  await whenHeld('the burst run calls', () => heldOf(order) === 1);
+  release(order);
+  await completed(first.body.run_id);
+  assert.equal(arrivals.filter((o) => o === order).length, 1);
+});
