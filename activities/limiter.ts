@@ -10,11 +10,8 @@ import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '
 import type { Workflow } from '@temporalio/common';
 import { tenantOfWorkflowId, tenantPrefix } from '../src/shared/tenants.js';
 import { TenantKey } from '../src/shared/search-attributes.js';
-import { RUN_PERMIT } from '../interpreter/run-limits.js';
+import { RUN_PERMIT, holderRef } from '../interpreter/run-limits.js';
 import type { LimiterArgs, PermitRequest } from '../workflows/limiter.js';
-
-/** How the limiter names a holder in `closedPermitHolders` answers (`holderRef` in workflows/limiter.ts). */
-const holderRef = (r: PermitRequest): string => r.run_id || `workflow:${r.workflow_id}`;
 
 export const LIMITER_WORKFLOW_TYPE = 'permitLimiter';
 

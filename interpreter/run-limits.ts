@@ -14,6 +14,13 @@ import { readsSecret } from './taint.js';
 /** The reserved node name of run permits in their limiter (node ids start with a letter, so none takes it). */
 export const RUN_PERMIT = '__run__';
 
+/**
+ * How a permit limiter names a holder in `closedPermitHolders` answers: its Temporal run id, or
+ * for a run permit (held by the workflow id, run id "") `workflow:<id>`.
+ */
+export const holderRef = (holder: { workflow_id: string; run_id: string }): string =>
+  holder.run_id || `workflow:${holder.workflow_id}`;
+
 /** weft's default priority (1 lowest … 5 highest). */
 export const DEFAULT_PRIORITY = 3;
 

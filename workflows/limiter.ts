@@ -27,6 +27,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { LimiterActivities } from '../activities/limiter.js';
+import { holderRef } from '../interpreter/run-limits.js';
 
 /** How often a limiter with holders checks that their runs are still open. */
 export const CHECK_HOLDERS_MS = 30_000;
@@ -86,8 +87,6 @@ export const tryAcquireUpdate = defineUpdate<
   { granted: boolean; holders: number },
   [PermitRequest & { limit: number }]
 >('try_acquire');
-/** What a `closedPermitHolders` answer names a holder by: its run id, or its workflow id for a run permit. */
-export const holderRef = (r: PermitRequest): string => r.run_id || `workflow:${r.workflow_id}`;
 const priorityOf = (r: PermitRequest): number => r.priority ?? 3;
 
 const same = (a: PermitRequest, b: PermitRequest) =>
