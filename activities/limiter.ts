@@ -6,9 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
 import { tenantOfWorkflowId, tenantPrefix } from '../src/shared/tenants.js';
 import { TenantKey } from '../src/shared/search-attributes.js';
+import { RUN_PERMIT, holderRef } from '../interpreter/run-limits.js';
 import type { LimiterArgs, PermitRequest } from '../workflows/limiter.js';
 
 export const LIMITER_WORKFLOW_TYPE = 'permitLimiter';
@@ -38,7 +40,64 @@ export interface PermitAsk {
   max_concurrency: number;
   /** The execution asking (exec id in the calling run). */
   exec: string;
+  /** "run": a run permit, held by the workflow id (run id "") so it outlives continue-as-new. */
+  holder?: 'run';
+  /** 1–5, 5 first: its place in line among the waiting requests. */
+  priority?: number;
 }
+
+function limiterStart(tenant: string, taskQueue: string, ask: PermitAsk) {
+  const workflowId = limiterWorkflowId(tenant, taskQueue, ask.definition_id, ask.node, ask.key);
+  const what = ask.node === RUN_PERMIT ? 'runs' : ask.node;
+  const summary = `limit ${ask.definition_id} · ${what}${ask.key === null ? '' : ` · key ${ask.key}`}`;
+  const args: LimiterArgs = {
+    definition_id: ask.definition_id,
+    node: ask.node,
+    key: ask.key,
+    limit: ask.max_concurrency,
+  };
+  return {
+    workflowId,
+    taskQueue,
+    args: [args] as [LimiterArgs],
+    typedSearchAttributes: [{ key: TenantKey, value: tenant }],
+    staticSummary: summary.length > 400 ? `${summary.slice(0, 400)}…` : summary,
+  };
+}
+
+/**
+ * Takes a run permit for `workflowId` at once, or learns that none is free (nothing is queued):
+ * update-with-start of the limiter, whose handler decides in one workflow task, so two starts
+ * racing for the last permit get one yes and one no. Answers the limiter's id when granted.
+ */
+export async function takeRunPermit(
+  client: Client,
+  tenant: string,
+  taskQueue: string,
+  workflowId: string,
+  ask: Omit<PermitAsk, 'exec' | 'holder' | 'node'>,
+): Promise<{ granted: boolean; limiter: string; holders: number }> {
+  const start = limiterStart(tenant, taskQueue, { ...ask, node: RUN_PERMIT, exec: RUN_PERMIT });
+  const request: PermitRequest & { limit: number } = {
+    workflow_id: workflowId,
+    run_id: '',
+    exec: RUN_PERMIT,
+    limit: ask.max_concurrency,
+  };
+  const operation = new WithStartWorkflowOperation<Workflow>(LIMITER_WORKFLOW_TYPE, {
+    ...start,
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+  const answer = await client.workflow.executeUpdateWithStart<
+    Workflow,
+    { granted: boolean; holders: number },
+    [typeof request]
+  >('try_acquire', { args: [request], startWorkflowOperation: operation });
+  return { ...answer, limiter: start.workflowId };
+}
+
+/** How long a run permit's holder may be missing (granted to a run its gateway is just starting) before it counts as gone. */
+const UNSTARTED_GRACE_MS = 10_000;
 
 export function createLimiterActivities() {
   return {
@@ -47,43 +106,53 @@ export function createLimiterActivities() {
       const context = Context.current();
       const execution = context.info.workflowExecution ?? { workflowId: '', runId: '' };
       const tenant = tenantOfWorkflowId(execution.workflowId);
-      const workflowId = limiterWorkflowId(tenant, context.info.taskQueue, ask.definition_id, ask.node, ask.key);
-      const summary = `limit ${ask.definition_id} · ${ask.node}${ask.key === null ? '' : ` · key ${ask.key}`}`;
-      const args: LimiterArgs = {
-        definition_id: ask.definition_id,
-        node: ask.node,
-        key: ask.key,
-        limit: ask.max_concurrency,
-      };
+      const start = limiterStart(tenant, context.info.taskQueue, ask);
       const request: PermitRequest & { limit: number } = {
         workflow_id: execution.workflowId,
-        run_id: execution.runId,
+        run_id: ask.holder === 'run' ? '' : execution.runId,
         exec: ask.exec,
         limit: ask.max_concurrency,
+        ...(ask.priority === undefined ? {} : { priority: ask.priority }),
       };
       await context.client.workflow.signalWithStart(LIMITER_WORKFLOW_TYPE, {
-        workflowId,
-        taskQueue: context.info.taskQueue,
-        args: [args],
+        ...start,
         signal: 'acquire',
         signalArgs: [request],
-        typedSearchAttributes: [{ key: TenantKey, value: tenant }],
-        staticSummary: summary.length > 400 ? `${summary.slice(0, 400)}…` : summary,
       });
-      return workflowId;
+      return start.workflowId;
+    },
+    /** A run permit for the calling run at once, or none (on_limit "skip" of a run no gateway admitted). */
+    async tryRunPermit(
+      ask: Omit<PermitAsk, 'exec' | 'holder' | 'node'>,
+    ): Promise<{ granted: boolean; limiter: string }> {
+      const context = Context.current();
+      const workflowId = context.info.workflowExecution?.workflowId ?? '';
+      const tenant = tenantOfWorkflowId(workflowId);
+      return takeRunPermit(context.client, tenant, context.info.taskQueue, workflowId, ask);
     },
     /** The run ids among `holders` whose runs are closed (or gone): their permits are free again. */
     async closedPermitHolders(holders: PermitRequest[]): Promise<string[]> {
       const { client } = Context.current();
       const closed: string[] = [];
-      for (const holder of holders) {
+      const missing: PermitRequest[] = [];
+      const check = async (holder: PermitRequest, late: boolean) => {
         try {
-          const description = await client.workflow.getHandle(holder.workflow_id, holder.run_id).describe();
-          if (description.status.name !== 'RUNNING') closed.push(holder.run_id);
+          // A run permit ("" run id) is held by the workflow id: its latest run is the one to ask.
+          const description = await client.workflow
+            .getHandle(holder.workflow_id, holder.run_id || undefined)
+            .describe();
+          if (description.status.name !== 'RUNNING') closed.push(holderRef(holder));
         } catch (err) {
-          if (err instanceof WorkflowNotFoundError) closed.push(holder.run_id);
-          else throw err;
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+          // A gateway takes a run permit just before it starts the run: missing a moment is not gone.
+          if (holder.run_id === '' && !late) missing.push(holder);
+          else closed.push(holderRef(holder));
         }
+      };
+      for (const holder of holders) await check(holder, false);
+      if (missing.length > 0) {
+        await new Promise((resolve) => setTimeout(resolve, UNSTARTED_GRACE_MS));
+        for (const holder of missing) await check(holder, true);
       }
       return closed;
     },

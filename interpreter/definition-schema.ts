@@ -242,6 +242,28 @@ export const ErrorHandler = z.strictObject({
 
 export const RunOptions = z.strictObject({
   on_failure: z.enum(['fail', 'pause']).default('fail'),
+  max_concurrent_runs: z.int().min(1).optional().meta({
+    description:
+      'At most this many runs of the definition (every version) in the tenant hold a run permit at once, per concurrency_key. A run takes its permit before its first node and gives it back when it ends however it ends (completed, failed, cancelled, terminated). See README "Flow control".',
+  }),
+  concurrency_key: Expression.optional().meta({
+    description:
+      'JSONata expression evaluated when a start arrives, over its input (input, vars: the declared variables with their defaults, run; no node has run): max_concurrent_runs applies per value of it, and debounce tells bursts apart by it (42 and "42" are one key; null: the starts without a key). Needs max_concurrent_runs or debounce.',
+  }),
+  on_limit: z.enum(['queue', 'skip']).optional().meta({
+    description:
+      '"queue" (default): a run past max_concurrent_runs starts and waits before its first node, shown as `queued` with its key and place in line (ordered by priority, then FIFO). "skip": a start through the gateway (API, webhook, event trigger) while the limit is reached is refused with 409 conflict naming options.max_concurrent_runs and the key, and nothing starts; a run started otherwise (schedule, subworkflow, retry, a debounced burst) ends at once as failed with RunLimitReached. Needs max_concurrent_runs.',
+  }),
+  debounce: Duration.refine((value) => (parseDuration(value) ?? 1) > 0, { message: 'expected a window longer than 0' })
+    .optional()
+    .meta({
+      description:
+        'A window: a burst of starts through the gateway (API, webhooks, event triggers) per concurrency_key, each within this long of the one before, becomes one run with the last input (and the version the last start asked for), started once the window passed with no start. Each start is answered 202 { accepted, debounced: true, run_id, starts_after, starts } naming the run the burst becomes. Schedules, subworkflow children and retries start their run directly. See README "Flow control".',
+    }),
+  priority: z.int().min(1).max(5).optional().meta({
+    description:
+      "The run's priority, 1 (lowest) to 5 (highest), default 3: runs queued under options.max_concurrent_runs are granted in priority order (FIFO within one priority), and the run's workflow and activity tasks get Temporal's task priority 6 - priority (Temporal's 1 is highest).",
+  }),
   timeout: Duration.optional(),
   max_cost_usd: z.number().nonnegative().optional().meta({
     description:

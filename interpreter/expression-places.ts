@@ -155,6 +155,13 @@ export function placedExpressions(definition: Definition): PlacedExpression[] {
       source: definition.options.result,
       scope: { ...base, error: false, item: false },
     });
+  // Evaluated when the run starts, before any node ran: no node records to read.
+  if (definition.options.concurrency_key !== undefined)
+    placed.push({
+      path: '/options/concurrency_key',
+      source: definition.options.concurrency_key,
+      scope: { ...base, nodes: new Set(), error: false, item: false },
+    });
   definition.triggers.forEach((trigger, i) => {
     if (trigger.type !== 'event' || trigger.filters === undefined) return;
     placed.push({

@@ -226,6 +226,8 @@ export interface RunStateView {
   >;
   history: Transition[];
   cost: { usd: number; tokens: { input: number; output: number } };
+  /** While the run waits for a run permit (`options.max_concurrent_runs`) before its first node. */
+  queued?: { for: 'options.max_concurrent_runs'; key: string | null; position?: number };
   pause_reason?: string;
   result?: unknown;
   error?: RunError;

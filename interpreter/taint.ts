@@ -176,7 +176,11 @@ export function taintOf(definition: Pick<Definition, 'variables' | 'nodes'>): Ta
 
 /** Whether `options.result` reads a secret or a value derived from one: the run's result is then masked whole. */
 export function resultTainted(definition: Pick<Definition, 'variables' | 'nodes' | 'options'>): boolean {
-  const source = definition.options.result;
+  return readsSecret(definition, definition.options.result);
+}
+
+/** Whether an expression of the definition reads a secret or a value derived from one (its values are then shown as `***`). */
+export function readsSecret(definition: Pick<Definition, 'variables' | 'nodes'>, source: string | undefined): boolean {
   if (source === undefined) return false;
   const taint = taintOf(definition);
   return isTainted([source], taint.vars, taint.nodes);

@@ -147,6 +147,7 @@ function semanticProblems(definition: Definition, catalog?: ConnectorCatalog, ch
     if (edge.when !== undefined) pushExpression(problems, `/edges/${i}/when`, edge.when);
   });
   if (definition.options.result !== undefined) pushExpression(problems, '/options/result', definition.options.result);
+  problems.push(...runOptionProblems(definition.options));
   const defaults = new Map<string, number[]>();
   definition.edges.forEach((e, i) => {
     const key = `${e.on} edges of "${e.from}"`;
@@ -321,6 +322,25 @@ function referenceProblems(definition: Definition): Problem[] {
       ? nameProblems(source, scope).map((message) => ({ path, message }))
       : [],
   );
+}
+
+/** Run-level flow control fields that need another (`concurrency_key`, `on_limit`), and the key's syntax. */
+function runOptionProblems(options: Definition['options']): Problem[] {
+  const problems: Problem[] = [];
+  if (options.concurrency_key !== undefined) {
+    pushExpression(problems, '/options/concurrency_key', options.concurrency_key);
+    if (options.max_concurrent_runs === undefined && options.debounce === undefined)
+      problems.push({
+        path: '/options/concurrency_key',
+        message: 'needs options.max_concurrent_runs or options.debounce: it keys the run limit and debounce bursts',
+      });
+  }
+  if (options.on_limit !== undefined && options.max_concurrent_runs === undefined)
+    problems.push({
+      path: '/options/on_limit',
+      message: 'needs options.max_concurrent_runs: it says what a start past it does',
+    });
+  return problems;
 }
 
 function pushExpression(problems: Problem[], path: string, source: string): void {

@@ -11,3 +11,4 @@ export {
 } from './interpret.js';
 export { eventMailbox, type MailboxArgs } from './event-mailbox.js';
 export { permitLimiter, type LimiterArgs } from './limiter.js';
+export { debouncer, type DebouncerArgs } from './debounce.js';

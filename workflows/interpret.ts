@@ -11,6 +11,7 @@ import {
   ActivityCancellationType,
   CancellationScope,
   ChildWorkflowFailure,
+  ContinueAsNew,
   TimeoutFailure,
   allHandlersFinished,
   condition,
@@ -83,6 +84,7 @@ import {
 import { isClosed, runTransition } from '../interpreter/state-ops.js';
 import { moveToVersion, repeatedBy } from '../interpreter/run-surgery.js';
 import { remainingBudget } from '../interpreter/budget.js';
+import { RUN_PERMIT, runPermitKey, shownKey } from '../interpreter/run-limits.js';
 import type { EventSinks } from './event-mailbox.js';
 import type { PermitMessage } from './limiter.js';
 import { describeRun } from './run-details.js';
@@ -147,6 +149,13 @@ export interface InterpretArgs {
   child?: ChildArgs;
   /** Who started the run (the gateway's actor), kept as `run.started_by` (forbid_self_approval reads it). */
   started_by?: string;
+  /**
+   * The run permit (`options.max_concurrent_runs`) this run holds already: taken by the gateway for
+   * a start with `on_limit: "skip"`, or carried across continue-as-new. Absent: the run takes one.
+   */
+  run_permit?: { limiter: string; key: string | null };
+  /** The priority the run was started with (1–5, 5 highest), over `options.priority`. */
+  priority?: number;
 }
 
 export interface ControlResult {
@@ -172,6 +181,12 @@ export const permitSignal = defineSignal<[PermitMessage]>('permit');
  * recorded before it ran their limited nodes unlimited, and replay so.
  */
 export const RESOURCE_LIMITS_PATCH = 'weft-resource-limits';
+/**
+ * Runs since this patch of a definition with `options.max_concurrent_runs` hold a run permit of the
+ * definition's run limiter (node `__run__`) from before their first node until they end. Asked only
+ * for such definitions (new with this patch), so other runs' histories are unchanged.
+ */
+export const RUN_LIMITS_PATCH = 'weft-run-limits';
 
 const DEFAULT_CONTINUE_AS_NEW_AFTER = 5_000;
 
@@ -368,7 +383,19 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   // The graph can end before the workflow returns (mailboxes to unregister, permits to release,
   // handlers to finish): until it returns, the state query says "running", as Temporal does.
   let returned = false;
-  setHandler(stateQuery, () => untilReturned(viewRunState(definition, state, ids, permitWaits(permits)), returned));
+  // The run permit (options.max_concurrent_runs) this run waits for or holds.
+  let runPermit: { key: string | null; granted: boolean; limiter?: string; position?: number } | undefined =
+    args.run_permit ? { ...args.run_permit, granted: true } : undefined;
+  setHandler(stateQuery, () => {
+    const view = untilReturned(viewRunState(definition, state, ids, permitWaits(permits)), returned);
+    if (!runPermit || runPermit.granted || returned) return view;
+    const { position } = runPermit;
+    const key = shownKey(definition, runPermit.key);
+    return {
+      ...view,
+      queued: { for: 'options.max_concurrent_runs', key, ...(position ? { position } : {}) },
+    };
+  });
   setHandler(rawStateQuery, () => state);
   setHandler(lineageQuery, () => viewLineage(state));
   setHandler(eventSignal, (event) => void inbox.push({ kind: 'event', event, done: () => undefined }));
@@ -411,11 +438,11 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   });
   // Releases on their way: the run must not close before they are sent (Temporal drops them).
   const releasing = new Set<Promise<void>>();
-  const releasePermit = (limiter: string, exec: string): void => {
+  const releasePermit = (limiter: string, exec: string, runId = info.runId): void => {
     const sent = CancellationScope.nonCancellable(() =>
       getExternalWorkflowHandle(limiter).signal('release', {
         workflow_id: info.workflowId,
-        run_id: info.runId,
+        run_id: runId,
         exec,
       }),
     )
@@ -424,6 +451,18 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     releasing.add(sent);
   };
   setHandler(permitSignal, (message) => {
+    if (message.exec === RUN_PERMIT) {
+      // Granted after the run gave its place up (cancelled while queued): give it back.
+      if (!runPermit) {
+        if (message.granted) releasePermit(message.limiter, RUN_PERMIT, '');
+      } else if (message.granted) {
+        runPermit.granted = true;
+        delete runPermit.position;
+      } else if (message.position !== undefined && !runPermit.granted) {
+        runPermit.position = message.position;
+      }
+      return;
+    }
     const wait = permits.get(message.exec);
     if (!wait) {
       // Granted to an execution that is over (cancelled while its request was on the way): give it back.
@@ -488,6 +527,50 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
         if (wait.limiter) releasePermit(wait.limiter, command.exec);
       }
     });
+  };
+  const { tryRunPermit } = proxyActivities<LimiterActivities>({
+    startToCloseTimeout: '30s',
+    summary: 'take a run permit if one is free',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+  });
+  /**
+   * Takes the run's permit before its first node (options.max_concurrent_runs, RUN_LIMITS_PATCH):
+   * waits in line for it ("queue"; an operator's cancel ends the wait), or takes one only if free
+   * ("skip": "refused" when none is).
+   */
+  const admitted = async (): Promise<'admitted' | 'refused' | 'cancelled'> => {
+    const limit = definition.options.max_concurrent_runs;
+    if (limit === undefined || runPermit || !patched(RUN_LIMITS_PATCH)) return 'admitted';
+    const key = await runPermitKey(definition, state);
+    const priority = args.priority ?? definition.options.priority;
+    const ask = {
+      definition_id: definition.id,
+      key,
+      max_concurrency: limit,
+      ...(priority === undefined ? {} : { priority }),
+    };
+    if (definition.options.on_limit === 'skip') {
+      const answer = await tryRunPermit(ask);
+      if (answer.granted) runPermit = { key, granted: true, limiter: answer.limiter };
+      return answer.granted ? 'admitted' : 'refused';
+    }
+    const wait: { key: string | null; granted: boolean; limiter?: string } = { key, granted: false };
+    runPermit = wait;
+    // Not cancellable: once asked the limiter knows of it, so the id is needed to give the place up.
+    wait.limiter = await CancellationScope.nonCancellable(() =>
+      requestPermit({ ...ask, node: RUN_PERMIT, exec: RUN_PERMIT, holder: 'run' }),
+    );
+    // Nothing drains the inbox before the first node: a cancel arriving meanwhile ends the wait.
+    const cancelled = () => inbox.some((item) => item.kind === 'control' && item.action.type === 'cancel');
+    await condition(() => wait.granted || cancelled());
+    return wait.granted ? 'admitted' : 'cancelled';
+  };
+  /** The run permit given back (the release sent) before the run closes; continue-as-new keeps it. */
+  const runPermitReleased = async (): Promise<void> => {
+    const held = runPermit;
+    runPermit = undefined;
+    if (held?.limiter) releasePermit(held.limiter, RUN_PERMIT, '');
+    await CancellationScope.nonCancellable(() => Promise.all([...releasing]));
   };
   /** Every permit given back (and the releases sent) before the run closes or continues. */
   const permitsReleased = async (): Promise<void> => {
@@ -799,7 +882,10 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   };
 
   try {
-    if (args.resume) {
+    // A retry of a closed run takes a permit as a new run does; continue-as-new carries its own.
+    const admission = await admitted();
+    // Cancelled while queued: the main loop applies the cancel to a run no node of which started.
+    if (admission === 'admitted' && args.resume) {
       perform(pendingWork(state));
       if (args.resume.retry_nodes?.length) {
         perform(
@@ -825,8 +911,17 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
         };
         perform(await applyControl(program, state, action, now()));
       }
-    } else {
+    } else if (admission === 'admitted') {
       perform(await startRun(program, state, now()));
+    } else if (admission === 'refused') {
+      const key = shownKey(definition, await runPermitKey(definition, state));
+      const limit = definition.options.max_concurrent_runs ?? 0;
+      const of = key === null ? '' : ` with key ${key}`;
+      throw ApplicationFailure.create({
+        type: 'RunLimitReached',
+        message: `options.max_concurrent_runs: ${limit} run(s) of "${definition.id}"${of} are running and on_limit is "skip": this run did not start`,
+        nonRetryable: true,
+      });
     }
     while (!closing) {
       await condition(() => inbox.length > 0 || (continueDue && running.size === 0));
@@ -847,7 +942,8 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
         await Promise.all([...unregistering]);
         await permitsReleased();
         await condition(allHandlersFinished);
-        return await continueAsNew<typeof interpret>({ ...args, resume: { state } });
+        const carried = runPermit?.limiter ? { run_permit: { limiter: runPermit.limiter, key: runPermit.key } } : {};
+        return await continueAsNew<typeof interpret>({ ...args, ...carried, resume: { state } });
       }
     }
   } catch (err) {
@@ -861,6 +957,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     }
     // Cancelled through Temporal: the cancelled executions still give their permits back.
     await permitsReleased();
+    if (!(err instanceof ContinueAsNew)) await runPermitReleased();
     throw err;
   }
   for (const scope of scopes.values()) scope.cancel();
@@ -879,6 +976,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   }
   await Promise.all([...unregistering]);
   await permitsReleased();
+  await runPermitReleased();
   await condition(allHandlersFinished);
 
   const view = viewRunState(definition, state, ids);

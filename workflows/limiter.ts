@@ -20,12 +20,14 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  defineUpdate,
   getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { LimiterActivities } from '../activities/limiter.js';
+import { holderRef } from '../interpreter/run-limits.js';
 
 /** How often a limiter with holders checks that their runs are still open. */
 export const CHECK_HOLDERS_MS = 30_000;
@@ -39,9 +41,12 @@ const LIMITER_CONTINUE_AFTER = 2_000;
 /** One execution of the node in one run: a holder of a permit, or waiting for one. */
 export interface PermitRequest {
   workflow_id: string;
+  /** The Temporal run; "" for a run permit (`options.max_concurrent_runs`), held by the workflow id across continue-as-new. */
   run_id: string;
   /** The execution (exec id) in that run. */
   exec: string;
+  /** 1–5, 5 first (default 3): a request joins the line behind every request of its priority or higher. */
+  priority?: number;
 }
 
 export interface LimiterArgs {
@@ -74,6 +79,15 @@ export interface PermitMessage {
 export const acquireSignal = defineSignal<[PermitRequest & { limit: number }]>('acquire');
 export const releaseSignal = defineSignal<[PermitRequest]>('release');
 export const limiterQuery = defineQuery<LimiterView>('limiter');
+/**
+ * Takes a permit at once if one is free and nobody waits, else refuses (nothing queued): how a
+ * start with `on_limit: "skip"` learns synchronously whether it may run (update-with-start).
+ */
+export const tryAcquireUpdate = defineUpdate<
+  { granted: boolean; holders: number },
+  [PermitRequest & { limit: number }]
+>('try_acquire');
+const priorityOf = (r: PermitRequest): number => r.priority ?? 3;
 
 const same = (a: PermitRequest, b: PermitRequest) =>
   a.workflow_id === b.workflow_id && a.run_id === b.run_id && a.exec === b.exec;
@@ -96,14 +110,31 @@ export async function permitLimiter(args: LimiterArgs): Promise<void> {
 
   setHandler(acquireSignal, (request) => {
     limit = request.limit;
-    const asked: PermitRequest = { workflow_id: request.workflow_id, run_id: request.run_id, exec: request.exec };
+    const asked: PermitRequest = {
+      workflow_id: request.workflow_id,
+      run_id: request.run_id,
+      exec: request.exec,
+      ...(request.priority === undefined ? {} : { priority: request.priority }),
+    };
     // Asked twice (a retried activity): granted again if held, else keeps its place.
     if (holders.some((h) => same(h, asked))) {
       outbox.push({ to: asked, message: { exec: asked.exec, limiter: info.workflowId, granted: true } });
     } else if (!queue.some((q) => same(q, asked))) {
-      queue.push(asked);
+      // Behind every request of its priority or higher: FIFO within a priority.
+      const behind = queue.findIndex((q) => priorityOf(q) < priorityOf(asked));
+      if (behind < 0) queue.push(asked);
+      else queue.splice(behind, 0, asked);
     }
     changed = true;
+  });
+  setHandler(tryAcquireUpdate, (request) => {
+    limit = request.limit;
+    const asked: PermitRequest = { workflow_id: request.workflow_id, run_id: request.run_id, exec: request.exec };
+    changed = true;
+    if (holders.some((h) => same(h, asked))) return { granted: true, holders: holders.length };
+    if (holders.length >= limit || queue.length > 0) return { granted: false, holders: holders.length };
+    holders.push(asked);
+    return { granted: true, holders: holders.length };
   });
   setHandler(releaseSignal, (request) => {
     const held = holders.findIndex((h) => same(h, request));
@@ -138,7 +169,7 @@ export async function permitLimiter(args: LimiterArgs): Promise<void> {
     if (holders.length > 0 && Date.now() >= nextCheck) {
       const checked = [...holders];
       const closed = new Set(await closedPermitHolders(checked).catch(() => [] as string[]));
-      for (const holder of checked) if (closed.has(holder.run_id)) drop(holder);
+      for (const holder of checked) if (closed.has(holderRef(holder))) drop(holder);
       nextCheck = Date.now() + CHECK_HOLDERS_MS;
     } else if (holders.length === 0) {
       nextCheck = Date.now() + CHECK_HOLDERS_MS;

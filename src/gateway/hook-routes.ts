@@ -187,10 +187,16 @@ export function hookRoutes(app: Express, deps: HookRouteDeps): void {
       const resolved = resolveRunInput(definition, input, '');
       if (!resolved.ok)
         throw validationFailed(resolved.problems, 'the webhook body does not match the declared variables');
-      const { run, created } = await scope.runs.start(definition, input as Record<string, unknown>, undefined, {
+      const outcome = await scope.runs.start(definition, input as Record<string, unknown>, undefined, {
         requestId: requestIdOf(res),
         startedBy: req.identity?.actor ?? `webhook:${id}`,
       });
+      // options.debounce: the start joined a burst; the answer names the run the burst becomes.
+      if (outcome.debounced) {
+        res.status(202).json(outcome.debounced);
+        return;
+      }
+      const { run, created } = outcome;
       if (created) deps.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'webhook' });
       deps.logger.info({ run_id: run.run_id, definition: id, version: definition.version }, 'run started by webhook');
       res.status(202).json(run);

@@ -352,6 +352,29 @@ export function componentSchemas(): Record<string, unknown> {
     }),
     StartRunBody: startRun.root,
     StartedRun: obj({ ...run, ui_url: { type: 'string', format: 'uri' } }),
+    DebouncedRun: obj(
+      {
+        accepted: { type: 'boolean', const: true },
+        debounced: { type: 'boolean', const: true },
+        run_id: {
+          type: 'string',
+          description:
+            'the run the burst becomes (every start of the burst is answered with it); GET /v1/runs/{run_id} answers 404 until the window passed and it started',
+        },
+        definition_id: str(),
+        definition_version: {
+          type: 'string',
+          description: 'the version this start asked for; the run starts with the version of the last start',
+        },
+        starts_after: {
+          type: 'string',
+          format: 'date-time',
+          description: 'the earliest the run starts: a later start of the burst restarts the window',
+        },
+        starts: { type: 'integer', minimum: 1, description: 'starts of this burst so far, this one included' },
+      },
+      ['accepted', 'debounced', 'run_id', 'definition_id', 'definition_version', 'starts_after', 'starts'],
+    ),
     RunListItem: obj(
       {
         ...run,
@@ -428,6 +451,17 @@ export function componentSchemas(): Record<string, unknown> {
               },
             },
           },
+        },
+        queued: {
+          type: 'object',
+          description:
+            'present while the run waits for a run permit (options.max_concurrent_runs, on_limit "queue") before its first node: its key (null: none) and place in line (1: next; absent until the limiter said). The line is ordered by priority, then FIFO',
+          properties: {
+            for: { type: 'string', const: 'options.max_concurrent_runs' },
+            key: { type: ['string', 'null'] },
+            position: { type: 'integer', minimum: 1 },
+          },
+          required: ['for', 'key'],
         },
         history: {
           type: 'array',

@@ -283,11 +283,20 @@ function paths(): Record<string, Record<string, Operation>> {
         {
           '201': ok('started', 'StartedRun'),
           '200': ok('this run_id already names a run with the same version and input: that run', 'StartedRun'),
+          '202': ok(
+            'the version has options.debounce: the start joined a burst, which becomes one run with the last input once the window passes quietly; no run exists yet',
+            'DebouncedRun',
+          ),
           '404': err('NotFound'),
           '409': err('Conflict'),
           ...bodyErrors,
         },
-        { parameters: [id], ...body('StartRunBody') },
+        {
+          parameters: [id],
+          ...body('StartRunBody'),
+          description:
+            'Under options.max_concurrent_runs with on_limit "skip", a start while the limit is reached (for its key) answers 409 conflict with a problem at /options/max_concurrent_runs naming the key, and nothing starts; with "queue" the run starts and waits before its first node (`queued` in its state). A caller-chosen run_id is refused (400 /run_id) for a debounced version.',
+        },
       ),
     },
     '/v1/runs': {
@@ -444,7 +453,12 @@ function paths(): Record<string, Record<string, Operation>> {
       post: op(
         'Start a run from a webhook',
         {
-          '202': ok('started', 'StartedRun'),
+          '202': {
+            description:
+              'started (StartedRun), or, for a version with options.debounce, joined a burst (DebouncedRun); under options.max_concurrent_runs with on_limit "skip" a start past the limit answers 409',
+            content: jsonContent({ oneOf: [schema('StartedRun'), schema('DebouncedRun')] }),
+          },
+          '409': err('Conflict'),
           '401': err('Unauthorized'),
           '404': err('NotFound'),
           ...bodyErrors,

@@ -19,6 +19,10 @@ export const StartRunBody = z.strictObject({
   input: z.record(z.string(), z.unknown()).optional(),
   version: DefinitionVersion.optional(),
   run_id: RunId.optional(),
+  priority: z.int().min(1).max(5).optional().meta({
+    description:
+      "This run's priority, 1 (lowest) to 5 (highest), over the definition's options.priority (default 3): orders the line of runs queued under options.max_concurrent_runs and sets Temporal's task priority (6 - priority).",
+  }),
 });
 
 /** A run id from the path; one that no run could have is simply not found. */
@@ -42,10 +46,25 @@ export function runRoutes(app: Express, deps: GatewayDeps): void {
     const input = body.input ?? {};
     const resolved = resolveRunInput(definition, input);
     if (!resolved.ok) throw validationFailed(resolved.problems, 'the run input does not match the declared variables');
-    const { run, created } = await scope.runs.start(definition, input, body.run_id, {
+    if (body.run_id !== undefined && definition.options.debounce !== undefined) {
+      throw validationFailed([
+        {
+          path: '/run_id',
+          message: `version ${definition.version} of "${id}" has options.debounce: a burst of starts becomes one run, whose run_id the debouncer chooses (the answer names it)`,
+        },
+      ]);
+    }
+    const outcome = await scope.runs.start(definition, input, body.run_id, {
       requestId: requestIdOf(res),
       startedBy: actor(req),
+      ...(body.priority === undefined ? {} : { priority: body.priority }),
     });
+    if (outcome.debounced) {
+      deps.logger.info({ run_id: outcome.debounced.run_id, definition: id }, 'start debounced');
+      res.status(202).json(outcome.debounced);
+      return;
+    }
+    const { run, created } = outcome;
     if (created) deps.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: 'api' });
     if (created) deps.logger.info({ run_id: run.run_id, definition: id, version: definition.version }, 'run started');
     res.status(created ? 201 : 200).json(run);

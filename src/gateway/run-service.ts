@@ -30,6 +30,11 @@ import {
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { HttpError, notFound, validationFailed } from '../shared/http-error.js';
 import { nodeInputOf, type NodeInput } from './node-input.js';
+import { takeRunPermit } from '../../activities/limiter.js';
+import { initialState } from '../../interpreter/engine.js';
+import { resolveRunInput } from '../../interpreter/run-input.js';
+import { RUN_PERMIT, keyAtStart, shownKey, temporalPriorityKey } from '../../interpreter/run-limits.js';
+import { debounceStart } from './run-debounce.js';
 
 /** The workflow type name of the generic interpreter workflow. */
 export const WORKFLOW_TYPE = 'interpret';
@@ -52,6 +57,8 @@ export interface StartContext {
   requestId?: string;
   /** The actor, as the audit log names it. */
   startedBy?: string;
+  /** This run's priority (1–5, 5 highest), over the definition's `options.priority`. */
+  priority?: number;
 }
 
 export interface StartedRun {
@@ -66,6 +73,27 @@ export interface StartedRun {
 export interface StartOutcome {
   run: StartedRun;
   created: boolean;
+  debounced?: undefined;
+}
+
+/** The answer to a start of a debounced definition (`options.debounce`): the run its burst becomes. */
+export interface DebouncedRun {
+  accepted: true;
+  debounced: true;
+  /** The run the burst becomes: `GET /v1/runs/{run_id}` finds it once the window passed. */
+  run_id: string;
+  definition_id: string;
+  definition_version: string;
+  /** The earliest the run starts: the window restarts with every start of the burst. */
+  starts_after: string;
+  /** Starts the burst has taken so far, this one included. */
+  starts: number;
+}
+
+/** A start that went to the definition's debouncer: no run started yet. */
+export interface DebouncedOutcome {
+  created: false;
+  debounced: DebouncedRun;
 }
 
 export interface RunResult {
@@ -91,6 +119,33 @@ export function mapTemporalError(err: unknown, runId?: string): never {
     throw new HttpError('unavailable', `the Temporal server is unavailable: ${err.message}`);
   }
   throw err;
+}
+
+/**
+ * An update-with-start of a limiter or debouncer (`try_acquire`, `debounce`) that reached it as it
+ * completed fails ("workflow execution already completed"): once more, the start makes a new one.
+ * Both updates may be repeated (a holder asking again is granted again; a start counted twice
+ * leaves the same last input). Temporal being unreachable is not retried here: it answers 503.
+ */
+async function againIfClosing<T>(call: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      let mapped: unknown = err;
+      try {
+        mapTemporalError(err);
+      } catch (known) {
+        mapped = known;
+      }
+      if (mapped instanceof HttpError && mapped.code === 'unavailable') throw mapped;
+      if (attempt >= attempts) {
+        const message = err instanceof Error ? err.message : String(err);
+        throw new HttpError('unavailable', `the start could not be handed to Temporal (${message}); retry`, [], 1);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
 }
 
 function newRunKey(): string {
@@ -124,7 +179,9 @@ export class RunService {
     input: Record<string, unknown>,
     context: StartContext = {},
     quotas?: RunQuotas,
+    runPermit?: { limiter: string; key: string | null },
   ) {
+    const priority = context.priority ?? definition.options.priority;
     return {
       taskQueue: this.options.taskQueue,
       args: [
@@ -133,8 +190,12 @@ export class RunService {
           input,
           ...(quotas ? { quotas } : {}),
           ...(context.startedBy === undefined ? {} : { started_by: context.startedBy }),
+          ...(runPermit ? { run_permit: runPermit } : {}),
+          ...(context.priority === undefined ? {} : { priority: context.priority }),
         },
       ],
+      // Temporal orders a task queue's tasks by priority key (1 first): weft's 5 is Temporal's 1.
+      ...(priority === undefined ? {} : { priority: { priorityKey: temporalPriorityKey(priority) } }),
       memo: {
         definition_id: definition.id,
         definition_version: definition.version,
@@ -167,8 +228,12 @@ export class RunService {
     input: Record<string, unknown>,
     runId?: string,
     context: StartContext = {},
-  ): Promise<StartOutcome> {
+  ): Promise<StartOutcome | DebouncedOutcome> {
     const quotas = this.options.quotas ? await this.options.quotas() : undefined;
+    if (definition.options.debounce !== undefined) {
+      if (quotas) this.refuseStatic(definition, quotas);
+      return this.debounced(definition, input, context, quotas && runQuotas(quotas));
+    }
     if (!quotas) return this.startWorkflow(definition, input, runId, context);
     this.refuseStatic(definition, quotas);
     // Count and start one at a time per tenant in this gateway, so its own starts never race.
@@ -248,9 +313,15 @@ export class RunService {
     quotas?: RunQuotas,
   ): Promise<StartOutcome> {
     const workflowId = this.ids.workflowId(runId ?? `${definition.id}-${newRunKey()}`);
+    let runPermit: { limiter: string; key: string | null } | undefined;
+    if (definition.options.max_concurrent_runs !== undefined && definition.options.on_limit === 'skip') {
+      // A repeated start of a run that exists takes no permit: it answers as the first start did.
+      if (runId !== undefined && (await this.exists(runId))) return this.existing(definition, input, workflowId);
+      runPermit = await this.skipOrPermit(definition, input, workflowId);
+    }
     try {
       const handle = await this.options.client.workflow.start(WORKFLOW_TYPE, {
-        ...this.workflowOptions(definition, input, context, quotas),
+        ...this.workflowOptions(definition, input, context, quotas, runPermit),
         workflowId,
         workflowIdConflictPolicy: 'FAIL',
         // A closed run keeps its id (for the namespace's retention period): the same run_id
@@ -259,9 +330,114 @@ export class RunService {
       });
       return { created: true, run: this.startedRun(definition, workflowId, handle.firstExecutionRunId) };
     } catch (err) {
+      // Taken a moment ago by a start of the same run_id: that run holds the permit, keep it.
       if (err instanceof WorkflowExecutionAlreadyStartedError) return this.existing(definition, input, workflowId);
+      if (runPermit) await this.giveBack(runPermit.limiter, workflowId);
       return mapTemporalError(err, workflowId);
     }
+  }
+
+  /**
+   * `on_limit: "skip"`: takes the run permit for `workflowId` before the run exists, or refuses the
+   * start with `409` (nothing started). The limiter answers an update-with-start in one workflow
+   * task, so concurrent starts (through any gateways) never both get the last permit.
+   */
+  private async skipOrPermit(
+    definition: VersionedDefinition,
+    input: Record<string, unknown>,
+    workflowId: string,
+  ): Promise<{ limiter: string; key: string | null }> {
+    const limit = definition.options.max_concurrent_runs;
+    if (limit === undefined) throw new Error('skipOrPermit without options.max_concurrent_runs');
+    const key = await this.keyAtStart(definition, input, workflowId);
+    let answer: Awaited<ReturnType<typeof takeRunPermit>>;
+    try {
+      answer = await againIfClosing(() =>
+        takeRunPermit(this.options.client, this.ids.tenant, this.options.taskQueue, workflowId, {
+          definition_id: definition.id,
+          key,
+          max_concurrency: limit,
+        }),
+      );
+    } catch (err) {
+      return mapTemporalError(err);
+    }
+    if (answer.granted) return { limiter: answer.limiter, key };
+    const shown = shownKey(definition, key);
+    const of = shown === null ? '' : ` with key ${JSON.stringify(shown)}`;
+    const message = `options.max_concurrent_runs: ${answer.holders} of at most ${limit} run(s) of "${definition.id}"${of} are running and on_limit is "skip": no run was started`;
+    throw new HttpError('conflict', message, [{ path: '/options/max_concurrent_runs', message }]);
+  }
+
+  /**
+   * A start of a debounced definition: handed to its debouncer, which starts one run per burst
+   * (`run-debounce.ts`). The tenant's `concurrent_runs` quota is not counted here: no run starts now.
+   */
+  private async debounced(
+    definition: VersionedDefinition,
+    input: Record<string, unknown>,
+    context: StartContext,
+    quotas?: RunQuotas,
+  ): Promise<DebouncedOutcome> {
+    const key = await this.keyAtStart(definition, input, this.ids.workflowId(definition.id));
+    try {
+      const answer = await againIfClosing(() =>
+        debounceStart(
+          this.options.client,
+          { tenant: this.ids.tenant, taskQueue: this.options.taskQueue },
+          definition,
+          key,
+          this.workflowOptions(definition, input, context, quotas),
+        ),
+      );
+      return {
+        created: false,
+        debounced: {
+          accepted: true,
+          debounced: true,
+          run_id: this.ids.runId(answer.workflow_id),
+          definition_id: definition.id,
+          definition_version: definition.version,
+          starts_after: answer.starts_after,
+          starts: answer.starts,
+        },
+      };
+    } catch (err) {
+      return mapTemporalError(err);
+    }
+  }
+
+  /** `options.concurrency_key` over the start's input (`interpreter/run-limits.ts`); one that fails answers 400. */
+  private async keyAtStart(
+    definition: VersionedDefinition,
+    input: Record<string, unknown>,
+    workflowId: string,
+  ): Promise<string | null> {
+    const resolved = resolveRunInput(definition, input);
+    const run = {
+      id: workflowId,
+      definition_id: definition.id,
+      definition_version: definition.version,
+      started_at: new Date().toISOString(),
+    };
+    try {
+      return await keyAtStart(
+        definition.options.concurrency_key,
+        initialState(run, input, resolved.ok ? resolved.variables : {}),
+      );
+    } catch (err) {
+      const message = `could not be evaluated over this input: ${err instanceof Error ? err.message : String(err)}`;
+      throw validationFailed([{ path: '/options/concurrency_key', message }], 'the run cannot start');
+    }
+  }
+
+  /** Gives back a run permit taken for a run that did not start. */
+  private async giveBack(limiter: string, workflowId: string): Promise<void> {
+    await this.options.client.workflow
+      .getHandle(limiter)
+      .signal('release', { workflow_id: workflowId, run_id: '', exec: RUN_PERMIT })
+      // The limiter's check of its holders takes it back when this cannot be sent.
+      .catch(() => undefined);
   }
 
   private startedRun(definition: VersionedDefinition, workflowId: string, instanceId: string): StartedRun {

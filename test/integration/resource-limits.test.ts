@@ -6,7 +6,6 @@
  * runs hold and wait loses no permit.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowNotFoundError, type Client, type Connection, type WorkflowHandle } from '@temporalio/client';
@@ -340,11 +339,10 @@ describe('max_concurrency across a worker crash', () => {
       const view = await limiterView(taskQueue, id, null);
       return view?.holders.length === 2 && view.queue.length === 6;
     }, 'six runs in line');
-    first.kill('SIGKILL');
-    await once(first, 'exit');
-    for (const h of held.splice(0)) h.res.destroy();
-    holding = false;
-    workers.spawn();
+    await workers.killAndReplace(first, () => {
+      for (const h of held.splice(0)) h.res.destroy();
+      holding = false;
+    });
     const results = await Promise.all(handles.map((h) => h.result()));
     for (const result of results) assert.equal((result as { answer: { status: number } }).answer.status, 200);
     assert.ok((maxInFlight.get('') ?? 0) <= 2, `at most 2 calls at once, saw ${maxInFlight.get('')}`);

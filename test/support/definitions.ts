@@ -90,3 +90,31 @@ export function aiMapDefinition(model: string, maxCost: number, words: string[],
     ],
   };
 }
+
+/**
+ * One http task calling `<url>?order=<input.order_id>` (and the run's `options`): the shape the
+ * run-level flow control tests start many runs of, keyed by order.
+ */
+export function orderDefinition(
+  id: string,
+  url: string,
+  options: Record<string, unknown>,
+  task: Record<string, unknown> = {},
+) {
+  return {
+    id,
+    variables: [{ name: 'order_id', type: 'string', required: true }],
+    nodes: [
+      {
+        id: 'call',
+        type: 'task',
+        connector: 'http',
+        action: 'request',
+        inputs: { url: `${url}?order={{input.order_id}}`, timeout: '300s' },
+        output: 'answer',
+        ...task,
+      },
+    ],
+    options,
+  };
+}

@@ -3,6 +3,7 @@
  * start another: each pool has its own task queue and data dir, and kills what is left at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,8 @@ const workerScript = fileURLToPath(new URL('../../src/cli/worker.js', import.met
 
 export interface WorkerProcesses {
   spawn(): ChildProcess;
+  /** kill -9 of `worker`, `meanwhile` once it is dead, then a new worker in its place. */
+  killAndReplace(worker: ChildProcess, meanwhile?: () => void): Promise<ChildProcess>;
   /** Kills every worker still running and removes the data dir. */
   cleanup(): void;
 }
@@ -42,6 +45,13 @@ export function workerProcesses(
       });
       children.push(child);
       return child;
+    },
+    async killAndReplace(worker, meanwhile) {
+      const exited = once(worker, 'exit');
+      worker.kill('SIGKILL');
+      await exited;
+      meanwhile?.();
+      return this.spawn();
     },
     cleanup() {
       for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
