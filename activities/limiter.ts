@@ -9,7 +9,8 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { tenantOfWorkflowId, tenantPrefix } from '../src/shared/tenants.js';
 import { TenantKey } from '../src/shared/search-attributes.js';
-import type { LimiterArgs, PermitRequest } from '../workflows/limiter.js';
+import type { PermitRate } from '../interpreter/commands.js';
+import type { AcquireRequest, LimiterArgs, PermitRequest } from '../workflows/limiter.js';
 
 export const LIMITER_WORKFLOW_TYPE = 'permitLimiter';
 
@@ -35,7 +36,11 @@ export interface PermitAsk {
   definition_id: string;
   node: string;
   key: string | null;
-  max_concurrency: number;
+  /** Absent: no concurrency limit (a rate only). */
+  max_concurrency?: number;
+  rate?: PermitRate;
+  /** The run's priority (`options.priority`); absent: the default. */
+  priority?: number;
   /** The execution asking (exec id in the calling run). */
   exec: string;
 }
@@ -53,13 +58,16 @@ export function createLimiterActivities() {
         definition_id: ask.definition_id,
         node: ask.node,
         key: ask.key,
-        limit: ask.max_concurrency,
+        limit: ask.max_concurrency ?? null,
+        ...(ask.rate ? { rate: ask.rate } : {}),
       };
-      const request: PermitRequest & { limit: number } = {
+      const request: AcquireRequest = {
         workflow_id: execution.workflowId,
         run_id: execution.runId,
         exec: ask.exec,
-        limit: ask.max_concurrency,
+        limit: ask.max_concurrency ?? null,
+        ...(ask.rate ? { rate: ask.rate } : {}),
+        ...(ask.priority === undefined ? {} : { priority: ask.priority }),
       };
       await context.client.workflow.signalWithStart(LIMITER_WORKFLOW_TYPE, {
         workflowId,

@@ -434,7 +434,9 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
             definition_id: definition.id,
             node: command.node,
             key: limit.key,
-            max_concurrency: limit.max_concurrency,
+            ...(limit.max_concurrency === undefined ? {} : { max_concurrency: limit.max_concurrency }),
+            ...(limit.rate ? { rate: limit.rate } : {}),
+            ...(definition.options.priority === undefined ? {} : { priority: definition.options.priority }),
             exec: command.exec,
           }),
         );

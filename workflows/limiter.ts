@@ -1,10 +1,18 @@
 /**
  * The limiter of one (tenant, task queue, definition, node, concurrency key): the durable owner
- * of that node's `max_concurrency` permits across all runs of the definition. A run asks for a
+ * of that node's `max_concurrency` permits and its `rate_per_second` token bucket across all runs
+ * of the definition. A run asks for a
  * permit with `acquire` (signal-with-start, through the `requestPermit` activity), is sent
  * `permit` signals back (its place in line while it waits, then the grant), and gives the permit
  * back with `release` when the execution ends however it ends (completed, failed, cancelled,
- * skipped; the run sends it from a non-cancellable scope). Waiting runs are granted in FIFO order.
+ * skipped; the run sends it from a non-cancellable scope). Waiting runs are granted by their run's
+ * priority (`options.priority`, 5 first), in FIFO order within a priority.
+ *
+ * A rate (`rate_per_second`, `burst`) is a token bucket on workflow time: `burst` tokens, refilled
+ * at the rate, one taken per grant; while the first in line waits for a token the limiter sleeps
+ * on a durable timer until one is due. The bucket lives in the limiter's history (and is carried
+ * across continue-as-new), and a limiter with a rate completes only once its bucket is full again,
+ * so a limiter started afresh never grants more than the rate allows.
  * Only signals: they have no in-flight limit, unlike Updates (at most 10 per workflow).
  *
  * A permit is never leaked: every `CHECK_HOLDERS_MS` while it has holders the limiter asks
@@ -26,6 +34,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { LimiterActivities } from '../activities/limiter.js';
+import type { PermitRate } from '../interpreter/commands.js';
 
 /** How often a limiter with holders checks that their runs are still open. */
 export const CHECK_HOLDERS_MS = 30_000;
@@ -42,26 +51,48 @@ export interface PermitRequest {
   run_id: string;
   /** The execution (exec id) in that run. */
   exec: string;
+  /** Its run's priority (`options.priority`, 1-5, 5 first); absent: 3. */
+  priority?: number;
+}
+
+/** The priority of a request that names none (and of every request before priorities). */
+export const DEFAULT_PRIORITY = 3;
+
+/** The token bucket of a rate: how many tokens it held at workflow time `at` (ms). */
+export interface Bucket {
+  tokens: number;
+  at: number;
 }
 
 export interface LimiterArgs {
   definition_id: string;
   node: string;
   key: string | null;
-  /** The limit the latest `acquire` carried (versions of a definition may differ: the latest wins). */
-  limit: number;
+  /**
+   * The limit the latest `acquire` carried (versions of a definition may differ: the latest wins);
+   * null: no concurrency limit (a rate only).
+   */
+  limit: number | null;
+  /** The rate the latest `acquire` carried; absent: none. */
+  rate?: PermitRate;
   /** Carried across continue-as-new. */
-  resume?: { holders: PermitRequest[]; queue: PermitRequest[] };
+  resume?: { holders: PermitRequest[]; queue: PermitRequest[]; bucket?: Bucket };
 }
 
 export interface LimiterView {
   definition_id: string;
   node: string;
   key: string | null;
-  limit: number;
+  limit: number | null;
+  rate?: PermitRate;
+  /** Tokens in the rate's bucket now (absent without a rate). */
+  tokens?: number;
   holders: PermitRequest[];
   queue: PermitRequest[];
 }
+
+/** What a run sends its node's limiter to ask for a permit. */
+export type AcquireRequest = PermitRequest & { limit: number | null; rate?: PermitRate };
 
 /** What a limiter sends a run: its place in line (1: next), or that it holds the permit now. */
 export interface PermitMessage {
@@ -71,7 +102,7 @@ export interface PermitMessage {
   granted?: true;
 }
 
-export const acquireSignal = defineSignal<[PermitRequest & { limit: number }]>('acquire');
+export const acquireSignal = defineSignal<[AcquireRequest]>('acquire');
 export const releaseSignal = defineSignal<[PermitRequest]>('release');
 export const limiterQuery = defineQuery<LimiterView>('limiter');
 
@@ -81,8 +112,21 @@ const same = (a: PermitRequest, b: PermitRequest) =>
 export async function permitLimiter(args: LimiterArgs): Promise<void> {
   const info = workflowInfo();
   let limit = args.limit;
+  let rate = args.rate;
   const holders: PermitRequest[] = args.resume?.holders ?? [];
   const queue: PermitRequest[] = args.resume?.queue ?? [];
+  // Full when the limiter starts: it completed (or never ran) only with a full bucket.
+  const bucket: Bucket = args.resume?.bucket ?? { tokens: rate?.burst ?? 0, at: Date.now() };
+  /** The bucket's tokens now (refilled at the rate since it was last looked at). */
+  const refill = () => {
+    const now = Date.now();
+    if (rate) bucket.tokens = Math.min(rate.burst, bucket.tokens + ((now - bucket.at) * rate.per_second) / 1000);
+    bucket.at = now;
+  };
+  /** Milliseconds until the bucket holds `tokens` (at least 1). */
+  const until = (tokens: number, r: PermitRate) =>
+    Math.max(1, Math.ceil(((tokens - bucket.tokens) * 1000) / r.per_second));
+  const room = () => limit === null || holders.length < limit;
   /** The place in line each waiting request was last told (by `${workflow_id} ${run_id} ${exec}`). */
   const told = new Map<string, number>();
   const outbox: { to: PermitRequest; message: PermitMessage }[] = [];
@@ -95,13 +139,25 @@ export async function permitLimiter(args: LimiterArgs): Promise<void> {
   const id = (r: PermitRequest) => `${r.workflow_id} ${r.run_id} ${r.exec}`;
 
   setHandler(acquireSignal, (request) => {
+    refill();
     limit = request.limit;
-    const asked: PermitRequest = { workflow_id: request.workflow_id, run_id: request.run_id, exec: request.exec };
+    if (request.rate && !rate) bucket.tokens = request.rate.burst;
+    rate = request.rate;
+    const asked: PermitRequest = {
+      workflow_id: request.workflow_id,
+      run_id: request.run_id,
+      exec: request.exec,
+      ...(request.priority === undefined ? {} : { priority: request.priority }),
+    };
     // Asked twice (a retried activity): granted again if held, else keeps its place.
     if (holders.some((h) => same(h, asked))) {
       outbox.push({ to: asked, message: { exec: asked.exec, limiter: info.workflowId, granted: true } });
     } else if (!queue.some((q) => same(q, asked))) {
-      queue.push(asked);
+      // Behind every request of its priority or higher, ahead of the lower ones.
+      const priority = asked.priority ?? DEFAULT_PRIORITY;
+      const behind = queue.findIndex((q) => (q.priority ?? DEFAULT_PRIORITY) < priority);
+      if (behind < 0) queue.push(asked);
+      else queue.splice(behind, 0, asked);
     }
     changed = true;
   });
@@ -118,6 +174,10 @@ export async function permitLimiter(args: LimiterArgs): Promise<void> {
     node: args.node,
     key: args.key,
     limit,
+    // A query must not change the state: the tokens as a refill now would make them.
+    ...(rate
+      ? { rate, tokens: Math.min(rate.burst, bucket.tokens + ((Date.now() - bucket.at) * rate.per_second) / 1000) }
+      : {}),
     holders: [...holders],
     queue: [...queue],
   }));
@@ -129,12 +189,22 @@ export async function permitLimiter(args: LimiterArgs): Promise<void> {
   };
 
   let nextCheck = Date.now() + CHECK_HOLDERS_MS;
+  /**
+   * When the limiter must look again without a signal: its holders' next check, the next token
+   * while the first in line waits for one, the bucket full again when nobody holds or waits.
+   */
+  const wake = (): number | undefined => {
+    const times: number[] = [];
+    if (holders.length > 0) times.push(Math.max(1, nextCheck - Date.now()));
+    if (rate && queue.length > 0 && room() && bucket.tokens < 1) times.push(until(1, rate));
+    if (rate && holders.length === 0 && queue.length === 0 && bucket.tokens < rate.burst)
+      times.push(until(rate.burst, rate));
+    return times.length > 0 ? Math.min(...times) : undefined;
+  };
   for (;;) {
-    await condition(
-      () => changed || outbox.length > 0,
-      holders.length > 0 ? Math.max(1, nextCheck - Date.now()) : undefined,
-    );
+    await condition(() => changed || outbox.length > 0, wake());
     changed = false;
+    refill();
     if (holders.length > 0 && Date.now() >= nextCheck) {
       const checked = [...holders];
       const closed = new Set(await closedPermitHolders(checked).catch(() => [] as string[]));
@@ -143,7 +213,8 @@ export async function permitLimiter(args: LimiterArgs): Promise<void> {
     } else if (holders.length === 0) {
       nextCheck = Date.now() + CHECK_HOLDERS_MS;
     }
-    while (holders.length < limit && queue.length > 0) {
+    while (room() && queue.length > 0 && (!rate || bucket.tokens >= 1)) {
+      if (rate) bucket.tokens -= 1;
       const next = queue.shift() as PermitRequest;
       told.delete(id(next));
       holders.push(next);
@@ -179,7 +250,8 @@ export async function permitLimiter(args: LimiterArgs): Promise<void> {
       );
     }
     if (changed) continue;
-    if (holders.length === 0 && queue.length === 0) {
+    // With a rate the limiter lives on until its bucket is full: a new one starts full.
+    if (holders.length === 0 && queue.length === 0 && (!rate || bucket.tokens >= rate.burst)) {
       await condition(allHandlersFinished);
       // A signal arriving with the completion makes Temporal retry this task with it, so none is lost.
       return;
@@ -187,7 +259,13 @@ export async function permitLimiter(args: LimiterArgs): Promise<void> {
     const now = workflowInfo();
     if (now.historyLength >= LIMITER_CONTINUE_AFTER || now.continueAsNewSuggested) {
       await condition(allHandlersFinished);
-      return continueAsNew<typeof permitLimiter>({ ...args, limit, resume: { holders, queue } });
+      refill();
+      return continueAsNew<typeof permitLimiter>({
+        ...args,
+        limit,
+        rate,
+        resume: { holders, queue, ...(rate ? { bucket } : {}) },
+      });
     }
   }
 }
