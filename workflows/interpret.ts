@@ -360,6 +360,8 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     },
   );
 
+  /** The run's current details in the Web UI (not history): status, active nodes, what it waits for. */
+  const showDetails = () => setCurrentDetails(describeRun(definition, state, permitWaits(permits)));
   const { requestPermit } = proxyActivities<LimiterActivities>({
     startToCloseTimeout: '30s',
     summary: 'ask for a permit',
@@ -395,6 +397,8 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       inbox.push({ kind: 'permit', exec: message.exec });
     } else if (message.position !== undefined && !wait.granted) {
       wait.position = message.position;
+      // Not in history: the Web UI's current details name the new place in line at once.
+      showDetails();
     }
   });
   /** Whether the execution holds a permit of its node's limiter while it runs (RESOURCE_LIMITS_PATCH). */
@@ -652,7 +656,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       // Work found while a continue-as-new is due stays recorded in the state and starts in the next run.
       else if (!continueDue || command.type === 'start_timer') dispatch(command);
     }
-    setCurrentDetails(describeRun(definition, state));
+    showDetails();
     publishStatus(state.status);
     syncMailboxes();
     if (state.quota_refusals) {

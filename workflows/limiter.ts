@@ -30,7 +30,9 @@ import {
   defineSignal,
   getExternalWorkflowHandle,
   proxyActivities,
+  proxySinks,
   setHandler,
+  type Sinks,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { LimiterActivities } from '../activities/limiter.js';
@@ -102,6 +104,17 @@ export interface PermitMessage {
   granted?: true;
 }
 
+/** What the worker counts for limiters (never called on replay). */
+export interface FlowSinks extends Sinks {
+  weftFlow: {
+    /** How many executions wait in this limiter's line now (the waiting gauge sums the keys). */
+    waiting(definition_id: string, node: string, count: number): void;
+    /** A permit was granted after waiting this long (workflow time, since the request arrived). */
+    granted(definition_id: string, node: string, waited_ms: number): void;
+  };
+}
+const { weftFlow } = proxySinks<FlowSinks>();
+
 export const acquireSignal = defineSignal<[AcquireRequest]>('acquire');
 export const releaseSignal = defineSignal<[PermitRequest]>('release');
 export const limiterQuery = defineQuery<LimiterView>('limiter');
@@ -129,6 +142,10 @@ export async function permitLimiter(args: LimiterArgs): Promise<void> {
   const room = () => limit === null || holders.length < limit;
   /** The place in line each waiting request was last told (by `${workflow_id} ${run_id} ${exec}`). */
   const told = new Map<string, number>();
+  /** When each waiting request joined the line (workflow time; not carried across continue-as-new). */
+  const joined = new Map<string, number>();
+  /** The line's length the worker was last told (-1: not yet in this run). */
+  let reported = -1;
   const outbox: { to: PermitRequest; message: PermitMessage }[] = [];
   let changed = true;
   const { closedPermitHolders } = proxyActivities<LimiterActivities>({
@@ -156,6 +173,7 @@ export async function permitLimiter(args: LimiterArgs): Promise<void> {
       // Behind every request of its priority or higher, ahead of the lower ones.
       const priority = asked.priority ?? DEFAULT_PRIORITY;
       const behind = queue.findIndex((q) => (q.priority ?? DEFAULT_PRIORITY) < priority);
+      joined.set(id(asked), Date.now());
       if (behind < 0) queue.push(asked);
       else queue.splice(behind, 0, asked);
     }
@@ -167,6 +185,7 @@ export async function permitLimiter(args: LimiterArgs): Promise<void> {
     const waiting = queue.findIndex((q) => same(q, request));
     if (waiting >= 0) queue.splice(waiting, 1);
     told.delete(id(request));
+    joined.delete(id(request));
     changed = true;
   });
   setHandler(limiterQuery, () => ({
@@ -217,6 +236,9 @@ export async function permitLimiter(args: LimiterArgs): Promise<void> {
       if (rate) bucket.tokens -= 1;
       const next = queue.shift() as PermitRequest;
       told.delete(id(next));
+      const since = joined.get(id(next));
+      joined.delete(id(next));
+      if (since !== undefined) weftFlow.granted(args.definition_id, args.node, Date.now() - since);
       holders.push(next);
       outbox.push({ to: next, message: { exec: next.exec, limiter: info.workflowId, granted: true } });
     }
@@ -248,6 +270,10 @@ export async function permitLimiter(args: LimiterArgs): Promise<void> {
             }),
         ),
       );
+    }
+    if (queue.length !== reported) {
+      reported = queue.length;
+      weftFlow.waiting(args.definition_id, args.node, reported);
     }
     if (changed) continue;
     // With a rate the limiter lives on until its bucket is full: a new one starts full.
