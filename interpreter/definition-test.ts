@@ -18,11 +18,12 @@
  *   handler retries); and a task with a compensation `compensation: { output | error }`
  *   (default: the compensation succeeds with `null`).
  * A node that needs an answer and has none fails with `NotMocked` (error edges and handlers
- * apply, as to any failure).
+ * apply, as to any failure). Task nodes named in `allow_calls` are not answered from the table:
+ * their connector calls go to the caller's `calls.run` (the gateway runs the real activity).
  */
 import { z } from 'zod';
 import { CALLER_ROLES } from './approvals.js';
-import type { Command, EngineEvent, WorkCommand } from './commands.js';
+import type { Command, ConnectorCall, EngineEvent, WorkCommand } from './commands.js';
 import { checkControl, applyControl, deliverEvent } from './control.js';
 import type { Definition, Node } from './definition-schema.js';
 import { advance, compileProgram, handleEvent, initialState, startRun, useEvaluation } from './engine.js';
@@ -152,6 +153,44 @@ function answerProblems(node: Node, answer: MockAnswerValue, at: string): Proble
 }
 
 /**
+ * What is wrong with a test's `allow_calls` (at `prefix`/<i>): nodes the definition does not
+ * have, nodes that are not tasks (only a task's connector call can be made for real), nodes that
+ * are mocked too, and repeats.
+ */
+export function allowCallsProblems(
+  definition: Definition,
+  allowCalls: readonly string[],
+  mocks: MocksValue,
+  prefix = '/allow_calls',
+): Problem[] {
+  const nodes = new Map(definition.nodes.map((n) => [n.id, n]));
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  allowCalls.forEach((id, i) => {
+    const at = `${prefix}/${i}`;
+    const node = nodes.get(id);
+    if (seen.has(id)) problems.push({ path: at, message: `node "${id}" is listed twice` });
+    else if (!node)
+      problems.push({
+        path: at,
+        message: `no node "${id}" in the definition (nodes: ${[...nodes.keys()].join(', ')})`,
+      });
+    else if (node.type !== 'task')
+      problems.push({
+        path: at,
+        message: `node "${id}" is a ${node.type} node: only task nodes can make real calls in a test (mock it instead)`,
+      });
+    else if (has(mocks, id))
+      problems.push({ path: at, message: `node "${id}" is mocked too: either mock it or allow its calls` });
+    seen.add(id);
+  });
+  return problems;
+}
+
+/** The outcome of one real call a test made (`TestRunOptions.calls`). */
+export type CallOutcome = { output: unknown } | { error: { type: string; message: string } };
+
+/**
  * What is wrong with a test's mocks for this definition, each problem at its JSON Pointer
  * under `prefix`: unknown nodes, nodes the engine runs itself, answers of the wrong kind.
  */
@@ -216,6 +255,16 @@ export interface TestRunOptions {
   runId?: string;
   /** Overrides TEST_LIMITS.steps. */
   maxSteps?: number;
+  /** Task nodes whose connector calls (their compensation's too) are made for real, by `run`. */
+  calls?: {
+    nodes: ReadonlySet<string>;
+    run: (node: string, call: ConnectorCall, timeoutMs: number) => Promise<CallOutcome>;
+  };
+}
+
+/** The path of a recorded run: node ids in the order they ran, from its state's history (as a test run's `path`). */
+export function pathOf(history: readonly Transition[]): string[] {
+  return history.filter(startsExecution).map((t) => t.node as string);
 }
 
 export interface TestRunResult {
@@ -240,7 +289,7 @@ export class TestLimitExceeded extends Error {}
 type TimerCommand = Extract<WorkCommand, { type: 'start_timer' }>;
 
 /** Whether a history entry is the start of a node's execution (for the path). */
-function startsExecution(t: Transition): boolean {
+export function startsExecution(t: Transition): boolean {
   if (t.node === undefined) return false;
   if (!['running', 'waiting', 'completed', 'failed'].includes(t.to)) return false;
   return t.from !== 'running' && t.from !== 'waiting';
@@ -321,7 +370,10 @@ export async function runDefinitionTest(
     );
   };
 
-  const answerWork = (command: Exclude<WorkCommand, TimerCommand>, execution: Execution): EngineEvent => {
+  const answerWork = async (
+    command: Exclude<WorkCommand, TimerCommand>,
+    execution: Execution,
+  ): Promise<EngineEvent> => {
     const child = command.type === 'start_child';
     const done = (outcome: { output?: unknown; error?: { type: string; message?: string } }): EngineEvent => {
       if (outcome.error) {
@@ -336,6 +388,8 @@ export async function runDefinitionTest(
         : { type: 'activity_completed', exec: command.exec, output, attempts: 1 };
     };
     const missing = (message: string) => done({ error: { type: NOT_MOCKED, message } });
+    if (command.type === 'run_activity' && options.calls?.nodes.has(command.node))
+      return done(await options.calls.run(command.node, command.call, command.plan.start_to_close_ms));
     if (execution.kind === 'work' && execution.compensation)
       return done((has(mocks, command.node) ? mocks[command.node]?.compensation : undefined) ?? {});
     if (execution.kind === 'work' && execution.map) {
@@ -460,7 +514,7 @@ export async function runDefinitionTest(
     if (command) {
       const execution = state.inflight[command.exec];
       if (!execution || answered.has(command.exec)) continue;
-      await step(handleEvent(program, state, answerWork(command, execution), now));
+      await step(handleEvent(program, state, await answerWork(command, execution), now));
       continue;
     }
     if (timers.length > 0) {

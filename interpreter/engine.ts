@@ -7,7 +7,7 @@
 import type { Command, EngineEvent, ExternalEvent } from './commands.js';
 import type { Node, NodeOf } from './definition-schema.js';
 import { durationMs } from './duration.js';
-import { ACTIVATION_LIMITS, SLICE_LIMITS, yieldSlice } from './expression-budget.js';
+import { ACTIVATION_LIMITS, SLICE_LIMITS, segmentFull, yieldSlice } from './expression-budget.js';
 import { ExpressionError, NeedsAsync, evaluate, evaluateSync, isTruthy, renderTemplateSync } from './expressions.js';
 import { budgetRefusal, noteUnpriced, pauseForBudget } from './budget.js';
 import { cancelAll, nextCompensation, onFailure } from './failures.js';
@@ -240,9 +240,11 @@ export async function advance(
   const meter = resetMeter(state);
   const slices = meter.settings?.slices;
   while (queue.length > 0 && !isClosed(state.status)) {
-    if (slices && slices.used >= SLICE_LIMITS.units) {
-      // Messages waiting (an operator's cancel, say) are handled first: hand the rest back.
-      if (slices.waiting?.()) {
+    const full = segmentFull(slices);
+    if (slices && (slices.used >= SLICE_LIMITS.units || full)) {
+      // Messages waiting (an operator's cancel, say) are handled first: hand the rest back. So is
+      // everything once the run's segment is done: it continues as new before going on.
+      if (full || slices.waiting?.()) {
         yieldStep(state, queue.splice(0), now, commands);
         break;
       }

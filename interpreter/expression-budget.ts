@@ -67,6 +67,20 @@ export const ACTIVATION_LIMITS = { units: 100_000, nodeUnits: 300_000, slowStepU
 export const SLICE_LIMITS = { units: 10_000, callUnits: 30_000, nodeUnits: 2_000_000 } as const;
 
 /**
+ * Segments (runs since the workflow's `weft-bounded-segments` patch). Slices bound one
+ * activation, but a worker that lost a run from its cache replays, in ONE workflow task, every
+ * activation since the run's last continue-as-new, against Temporal's 10 s workflow-task
+ * timeout. So the counted work of one workflow execution is bounded too: once a run has done
+ * `units` work units (10 slices, 2,000 slow-path steps) the engine hands back at the next slice
+ * boundary, starts no new work, lets what is in flight end, and continues as new with its state.
+ * A node cannot continue as new half-way, so in such runs one node fails past `nodeUnits`
+ * (5,000 slow-path steps, one expression's whole step budget) instead of SLICE_LIMITS.nodeUnits.
+ * The bound of one segment is then `units` + `nodeUnits` + what the completions of the work in
+ * flight at that moment evaluate (each hands back at once). Counted, never timed.
+ */
+export const SEGMENT_LIMITS = { units: 100_000, nodeUnits: 250_000 } as const;
+
+/**
  * How a run's evaluations are carried out, set by the workflow (the interpreter never imports
  * Temporal). Without settings — in the gateway and activities — evaluations use the linear-time
  * regular-expression engine and are not sliced.
@@ -85,12 +99,33 @@ export interface Slices {
   pause: () => Promise<void>;
   /** Whether messages (control actions, events) wait to be handled: the engine then hands back instead of pausing. */
   waiting?: () => boolean;
+  /** Work units of earlier slices of this workflow execution (see {@link SEGMENT_LIMITS}). */
+  spent?: number;
+  /**
+   * Whether this run bounds its segments ({@link SEGMENT_LIMITS}): the workflow's patch check,
+   * asked only once a bound is passed. Absent outside workflows and for runs before the patch.
+   */
+  bounded?: () => boolean;
 }
 
 /** Yields now: the pause ends the activation, so the count starts again. */
 export async function yieldSlice(slices: Slices): Promise<void> {
+  slices.spent = (slices.spent ?? 0) + slices.used;
   slices.used = 0;
   await slices.pause();
+}
+
+/** Whether this workflow execution has done its segment's work: it must hand back and continue as new. */
+export function segmentFull(slices: Slices | undefined): boolean {
+  if (!slices?.bounded || (slices.spent ?? 0) + slices.used < SEGMENT_LIMITS.units) return false;
+  return slices.bounded();
+}
+
+/** The node limit `units` of one node's work passed, if any: SLICE_LIMITS', or SEGMENT_LIMITS' in bounded runs. */
+export function nodeLimitPassed(units: number, slices: Slices): number | undefined {
+  if (units > SLICE_LIMITS.nodeUnits) return SLICE_LIMITS.nodeUnits;
+  if (units > SEGMENT_LIMITS.nodeUnits && slices.bounded?.()) return SEGMENT_LIMITS.nodeUnits;
+  return undefined;
 }
 
 /** Where the expressions evaluated in a context charge their work (see {@link ACTIVATION_LIMITS}). */

@@ -22,6 +22,7 @@ import {
   linearRegExp,
   measure,
   meterOf,
+  nodeLimitPassed,
   yieldSlice,
   type WorkMeter,
 } from './expression-budget.js';
@@ -111,7 +112,8 @@ function slicedSteps(
     state.counted = budget.used;
     meter.units += units;
     slices.used += units;
-    if (meter.units - meter.nodeStart > SLICE_LIMITS.nodeUnits) throw nodeTooLarge(SLICE_LIMITS.nodeUnits);
+    const limit = nodeLimitPassed(meter.units - meter.nodeStart, slices);
+    if (limit !== undefined) throw nodeTooLarge(limit);
     if (slices.used < SLICE_LIMITS.units) return undefined;
     return yieldSlice(slices).catch((err: unknown) => {
       state.interrupted = err;
@@ -273,8 +275,14 @@ export async function evaluate(source: string, context: unknown): Promise<unknow
     throw new ExpressionError(`expression ${JSON.stringify(source)} failed: ${describe(err)}`, source);
   }
   const spent = charge(context, (budget.used - progress.counted + 1) * ACTIVATION_LIMITS.slowStepUnits);
-  const nodeUnits = afterStep ? SLICE_LIMITS.nodeUnits : ACTIVATION_LIMITS.nodeUnits;
-  if (spent > nodeUnits) {
+  const slices = meter?.settings?.slices;
+  const nodeUnits =
+    afterStep && slices
+      ? nodeLimitPassed(spent, slices)
+      : spent > ACTIVATION_LIMITS.nodeUnits
+        ? ACTIVATION_LIMITS.nodeUnits
+        : undefined;
+  if (nodeUnits !== undefined) {
     throw new ExpressionError(`expression ${JSON.stringify(source)}: ${nodeTooLarge(nodeUnits).message}`, source);
   }
   return toPlain(value, source);

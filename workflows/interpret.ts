@@ -61,7 +61,7 @@ import {
   startRun,
   useEvaluation,
 } from '../interpreter/engine.js';
-import { SLICE_LIMITS, yieldSlice, type Slices } from '../interpreter/expression-budget.js';
+import { SLICE_LIMITS, segmentFull, yieldSlice, type Slices } from '../interpreter/expression-budget.js';
 import { viewLineage, type RunLineage } from '../interpreter/lineage.js';
 import type { RunQuotas } from '../interpreter/quotas.js';
 import { truncateMessage } from '../interpreter/messages.js';
@@ -181,6 +181,16 @@ function waitKey(execution: Extract<Execution, { kind: 'event' }>): string {
  * before it replay with the backtracking engine and the per-step budget alone.
  */
 export const EXPRESSION_SLICES_PATCH = 'weft-expression-slices';
+
+/**
+ * Runs since this patch bound the counted work of one workflow execution (SEGMENT_LIMITS in
+ * interpreter/expression-budget.ts): once it is done, the engine hands back, the run starts no
+ * new work (nor the timers that resume parked engine work), lets what is in flight end and
+ * continues as new, so a worker that lost the run from its cache never replays more than one
+ * segment in a workflow task. Asked only when a bound is first passed, so runs that never pass
+ * it keep their histories; runs recorded before it replay unbounded.
+ */
+export const BOUNDED_SEGMENTS_PATCH = 'weft-bounded-segments';
 
 function activityOptions(plan: ActivityPlan) {
   return {
@@ -306,7 +316,14 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   const inbox: InboxItem[] = [];
   let slices: Slices | undefined;
   if (patched(EXPRESSION_SLICES_PATCH)) {
-    slices = { used: 0, pause: () => sleep(1), waiting: () => inbox.length > 0 };
+    let bounded: boolean | undefined;
+    slices = {
+      used: 0,
+      spent: 0,
+      pause: () => sleep(1),
+      waiting: () => inbox.length > 0,
+      bounded: () => (bounded ??= patched(BOUNDED_SEGMENTS_PATCH)),
+    };
     useEvaluation(state, { slices });
   } else {
     useEvaluation(state, { legacyRegex: true });
@@ -649,12 +666,16 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     }
   };
 
+  // The run's segment is done (BOUNDED_SEGMENTS_PATCH): parked engine work waits for the next run too.
+  const segmentDone = () => slices !== undefined && segmentFull(slices);
   const perform = (commands: Command[]): void => {
+    if (segmentDone()) continueDue = true;
     for (const command of commands) {
       if (command.type === 'complete' || command.type === 'fail') closing = command;
       else if (command.type === 'cancel') scopes.get(command.exec)?.cancel();
       // Work found while a continue-as-new is due stays recorded in the state and starts in the next run.
-      else if (!continueDue || command.type === 'start_timer') dispatch(command);
+      else if (!continueDue || (command.type === 'start_timer' && !(segmentDone() && isYield(state, command))))
+        dispatch(command);
     }
     showDetails();
     publishStatus(state.status);
@@ -714,7 +735,10 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
         if (slices && slices.used >= SLICE_LIMITS.units) await yieldSlice(slices);
         await step(item);
       }
-      if (!continueDue && (workflowInfo().historyLength >= canAfter || workflowInfo().continueAsNewSuggested)) {
+      if (
+        !continueDue &&
+        (workflowInfo().historyLength >= canAfter || workflowInfo().continueAsNewSuggested || segmentDone())
+      ) {
         continueDue = true;
       }
       if (continueDue && !closing && running.size === 0 && inbox.length === 0) {
@@ -770,6 +794,12 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   // A parent that started this run adds its cost to its own (child-cost.ts).
   if (closing.type === 'fail') throw runFailure(view.error ?? closing.error, args.child ? view.cost : undefined);
   return args.child ? ({ result: view.result, cost: view.cost } satisfies ChildOutcome) : view.result;
+}
+
+/** A timer that resumes engine work parked at a slice boundary (not a node's own wait). */
+function isYield(state: RunState, command: Extract<Command, { type: 'start_timer' }>): boolean {
+  const execution = state.inflight[command.exec];
+  return execution?.kind === 'wait' && execution.purpose === 'yield';
 }
 
 /**

@@ -39,6 +39,8 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'POST', path: '/v1/definitions/validate', access: 'read' },
   // A test run costs CPU on the gateway (bounded, in slices), as an expression preview does: for people who edit.
   { method: 'POST', path: '/v1/definitions/test', access: 'edit' },
+  // What-if replay runs test runs of a candidate against recorded runs (CPU, and the runs' outcomes): for people who edit.
+  { method: 'POST', path: '/v1/definitions/{id}/what-if', access: 'edit' },
   { method: 'POST', path: '/v1/definitions', access: 'edit' },
   { method: 'GET', path: '/v1/definitions', access: 'read' },
   { method: 'GET', path: '/v1/definitions/{id}', access: 'read' },

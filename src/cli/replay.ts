@@ -3,7 +3,9 @@
  * `npm run replay -- --definition <id> [--limit N]` replays recent closed runs of a definition
  * from the Temporal server at TEMPORAL_ADDRESS; `npm run replay -- --export <run id> <file>`
  * writes a run's history to a file (to add it to test/histories/). Exits non-zero when any
- * history fails to replay.
+ * history fails to replay. With `--against-version V`, `--definition <id>` is the what-if replay
+ * of a definition's recorded runs on version V instead: `weft replay` (src/client/what-if-command.ts)
+ * through the gateway at WEFT_URL.
  */
 import { writeFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
@@ -11,6 +13,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { codecFromKeys, encryptingDataConverter } from '../codec/data-converter.js';
 import { loadConfig } from '../config.js';
 import { replayDefinition, replayFiles, type ReplayOutcome } from '../replay/replay.js';
+import { main } from '../client/main.js';
 
 const args = process.argv.slice(2);
 const option = (name: string) => {
@@ -45,7 +48,14 @@ const dataConverter = codec ? encryptingDataConverter(codec) : undefined;
 
 const definition = option('--definition');
 const exportId = option('--export');
-if (exportId) {
+if (args.includes('--against-version')) {
+  process.exitCode = await main(['replay', ...args], {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+  });
+} else if (exportId) {
   const file = args[args.indexOf('--export') + 2] ?? `${exportId}.json`;
   const history = await withClient((client) => client.workflow.getHandle(exportId).fetchHistory());
   const { events } = JSON.parse(historyToJSON(history)) as { events: unknown[] };
@@ -58,7 +68,7 @@ if (exportId) {
   report(await replayFiles(args, undefined, dataConverter));
 } else {
   process.stderr.write(
-    'usage: npm run replay -- <file|dir>… | --definition <id> [--limit N] | --export <run id> [file]\n',
+    'usage: npm run replay -- <file|dir>… | --definition <id> [--limit N] | --definition <id> --against-version <v> | --export <run id> [file]\n',
   );
   process.exit(2);
 }

@@ -13,6 +13,7 @@ import {
 import { activateCommand, submitCommand, validateCommand } from './definition-commands.js';
 import { exportMocksCommand } from './export-mocks-command.js';
 import { testCommand } from './test-command.js';
+import { whatIfCommand } from './what-if-command.js';
 import { emitCommand } from './event-command.js';
 import { listCommand, statusCommand } from './inspect-commands.js';
 import { lineageCommand } from './lineage-command.js';
@@ -40,7 +41,15 @@ export const DEFAULT_URL = 'http://localhost:8080';
 export const commandGroups: Array<{ title: string; commands: Command[] }> = [
   {
     title: 'Definitions',
-    commands: [validateCommand, testCommand, submitCommand, activateCommand, historyCommand, publishApproveCommand],
+    commands: [
+      validateCommand,
+      testCommand,
+      whatIfCommand,
+      submitCommand,
+      activateCommand,
+      historyCommand,
+      publishApproveCommand,
+    ],
   },
   {
     title: 'Templates',

@@ -44,6 +44,10 @@ export const TestCase = z.strictObject({
   name: z.string().min(1, 'expected a name for the case'),
   input: z.record(z.string(), z.json()).default({}),
   mocks: Mocks.default({}),
+  allow_calls: z
+    .array(z.string())
+    .optional()
+    .meta({ description: 'task nodes that make their calls for real (as `allow_calls` of POST /v1/definitions/test)' }),
   expect: TestExpectation,
 });
 

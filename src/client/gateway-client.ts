@@ -10,6 +10,7 @@ import type { TestRunResult } from '../../interpreter/definition-test.js';
 import type { RunLineage } from '../../interpreter/lineage.js';
 import type { RunStateView } from '../../interpreter/run-state.js';
 import type { DefinitionDiff } from '../gateway/definition-diff.js';
+import type { WhatIfReport } from '../gateway/what-if.js';
 import type { EventDelivery } from '../gateway/run-control.js';
 import type { RunPage } from '../gateway/run-listing.js';
 import type { RunResult, StartedRun } from '../gateway/run-service.js';
@@ -297,6 +298,13 @@ export class GatewayClient {
 
   tenant(id: string) {
     return this.request<TenantInfo>('GET', `/v1/tenants/${path(id)}`);
+  }
+
+  whatIf(definitionId: string, body: { version: string; source_version?: string; runs?: string[]; limit?: number }) {
+    return this.request<WhatIfReport>('POST', `/v1/definitions/${path(definitionId)}/what-if`, {
+      body,
+      timeoutMs: 120_000,
+    });
   }
 
   putTenant(id: string, settings: TenantSettings) {

@@ -94,7 +94,14 @@ export const testCommand: Command = {
         let run: TestRunResult | undefined;
         let refused: unknown;
         try {
-          run = (await context.client.testDefinition({ ...definition, input: c.input, mocks: c.mocks })).body;
+          run = (
+            await context.client.testDefinition({
+              ...definition,
+              input: c.input,
+              mocks: c.mocks,
+              ...(c.allow_calls === undefined ? {} : { allow_calls: c.allow_calls }),
+            })
+          ).body;
           lines = mismatches(c.expect, run);
         } catch (err) {
           // The gateway refused this case (a mock of an unknown node, a bad input…): the case fails.

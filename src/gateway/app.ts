@@ -9,6 +9,7 @@ import { connectionRoutes } from './connection-routes.js';
 import { codecCors, codecRoutes } from './codec-routes.js';
 import { controlRoutes } from './control-routes.js';
 import { definitionTestRoutes } from './definition-test-routes.js';
+import { whatIfRoutes } from './what-if.js';
 import { definitionRoutes } from './definition-routes.js';
 import { docsPage } from './docs-page.js';
 import { expressionRoutes } from './expression-routes.js';
@@ -127,6 +128,7 @@ export function createGateway(deps: GatewayDeps & { webhooks?: WebhookOptions })
   docsPage(app);
   studioRoutes(app);
   definitionTestRoutes(app, deps);
+  whatIfRoutes(app, deps);
   definitionRoutes(app, deps);
   publishingRoutes(app, deps);
   templateRoutes(app, deps);

@@ -40,6 +40,8 @@ interface AuditedRoute {
   action: string;
   /** The definition id, run id or event type acted on. */
   target: (params: Record<string, string>, req: Request) => string;
+  /** A route that changes something only sometimes: whether this request did (its parsed body decides). */
+  when?: (req: Request) => boolean;
 }
 
 const bodyField = (req: Request, key: string): string => {
@@ -47,6 +49,12 @@ const bodyField = (req: Request, key: string): string => {
   if (!body || typeof body !== 'object') return '';
   const value = (body as Record<string, unknown>)[key];
   return typeof value === 'string' ? value : '';
+};
+/** The `id` of an inline `definition` in the body. */
+const definitionIdOf = (req: Request): string => {
+  const definition = (req.body as { definition?: unknown } | undefined)?.definition;
+  const id = definition && typeof definition === 'object' ? (definition as { id?: unknown }).id : undefined;
+  return typeof id === 'string' ? id : '';
 };
 const param =
   (name: string) =>
@@ -79,6 +87,18 @@ const AUDITED = new Map<string, AuditedRoute>([
   ['PUT /v1/connections/{name}', { action: 'connection.replace', target: param('name') }],
   ['DELETE /v1/connections/{name}', { action: 'connection.delete', target: param('name') }],
   ['POST /v1/connections/{name}/test', { action: 'connection.test', target: param('name') }],
+  // A definition test changes nothing, unless `allow_calls` lets task nodes make real calls.
+  [
+    'POST /v1/definitions/test',
+    {
+      action: 'definition.test_calls',
+      target: (_p, req) => bodyField(req, 'definition_id') || definitionIdOf(req),
+      when: (req) => {
+        const calls = (req.body as { allow_calls?: unknown } | undefined)?.allow_calls;
+        return Array.isArray(calls) && calls.length > 0;
+      },
+    },
+  ],
 ]);
 
 /** Every `action` the audit log writes for a known route (others are logged under their route key). */
@@ -87,7 +107,7 @@ export const AUDIT_ACTIONS: readonly string[] = [...AUDITED.values()].map((route
 /** Routes that take a body but change nothing: checking a definition, encoding and decoding payloads. */
 const READ_ONLY_POSTS = new Set([
   'POST /v1/definitions/validate',
-  'POST /v1/definitions/test',
+  'POST /v1/definitions/{id}/what-if',
   'POST /v1/expressions/evaluate',
   'POST /codec/encode',
   'POST /codec/decode',
@@ -128,6 +148,7 @@ export class AuditLog {
       // The path now: once routed, a handler may not change it, but the log must name what was asked.
       const params = paramsOf(found.rule, req.path);
       res.on('finish', () => {
+        if (found.route.when && !found.route.when(req)) return;
         // Resolved now: the body is parsed by the time the response is sent (a target may come from it).
         const what = { action: found.route.action, target: found.route.target(params, req) };
         const code: unknown = res.locals.errorCode;

@@ -4,7 +4,8 @@
  * child run, event and approval (`interpreter/definition-test.ts`); nothing is called, stored
  * or started. It runs in the gateway process, bounded: the engine's expression budgets, at most
  * `TEST_LIMITS.steps` steps, and the event loop given back (a macrotask) after every step and
- * every evaluation slice.
+ * every evaluation slice. Task nodes named in `allow_calls` make their calls for real
+ * (`test-calls.ts`).
  */
 import type { Express } from 'express';
 import { z } from 'zod';
@@ -12,6 +13,7 @@ import { DEFINITION_ID_PATTERN, type Definition } from '../../interpreter/defini
 import {
   Mocks,
   TestLimitExceeded,
+  allowCallsProblems,
   mockProblems,
   runDefinitionTest,
   type TestRunResult,
@@ -22,6 +24,7 @@ import { resolveRunInput } from '../../interpreter/run-input.js';
 import { HttpError, notFound, parseOrThrow, validationFailed } from '../shared/http-error.js';
 import { validateForTenant } from './definition-routes.js';
 import { actor, type GatewayDeps } from './gateway-deps.js';
+import { testCalls } from './test-calls.js';
 import type { TenantScope } from './tenant-scopes.js';
 
 /** The body of `POST /v1/definitions/test`: exactly one of `definition` and `definition_id`. */
@@ -43,9 +46,9 @@ export const DefinitionTestBody = z
       .meta({ description: 'with definition_id: the stored version to test' }),
     input: z.record(z.string(), z.json()).default({}).meta({ description: 'the run input, as for a start' }),
     mocks: Mocks.default({}).meta({ description: 'node id → its answer(s); see the README, "Definition tests"' }),
-    allow_calls: z.array(z.string()).optional().meta({
+    allow_calls: z.array(z.string()).max(100, 'expected at most 100 node ids').default([]).meta({
       description:
-        'nodes allowed to make real calls: not supported yet, so only an empty list is accepted (every node that calls out must be mocked)',
+        'task nodes that make their connector calls for real (the activity code in the gateway, egress policy applied, one attempt, no result cache); not also in `mocks`',
     }),
   })
   .superRefine((body, ctx) => {
@@ -53,13 +56,6 @@ export const DefinitionTestBody = z
       ctx.addIssue({ code: 'custom', path: [], message: 'expected exactly one of "definition" and "definition_id"' });
     if (body.version !== undefined && body.definition_id === undefined)
       ctx.addIssue({ code: 'custom', path: ['version'], message: '"version" goes with "definition_id"' });
-    if (body.allow_calls !== undefined && body.allow_calls.length > 0)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['allow_calls'],
-        message:
-          'real calls from a definition test are not supported yet: mock these nodes instead (an empty list is accepted)',
-      });
   });
 
 export type DefinitionTestRequest = z.output<typeof DefinitionTestBody>;
@@ -107,17 +103,24 @@ export async function testDefinition(
   const resolved = resolveRunInput(definition, body.input, '/input');
   if (!resolved.ok) problems.push(...resolved.problems);
   problems.push(...mockProblems(definition, body.mocks));
+  problems.push(...allowCallsProblems(definition, body.allow_calls, body.mocks));
   if (problems.length > 0 || !resolved.ok) throw validationFailed(problems, 'the test cannot run');
+  const runId = `test-${definition.id}`;
+  const calls = body.allow_calls.length > 0 ? await testCalls(deps, scope, runId) : undefined;
   try {
     return await runDefinitionTest(definition, body.input, resolved.variables, body.mocks, {
       now: new Date().toISOString(),
       pause: () => new Promise<void>((resolve) => setImmediate(resolve)),
       quotas: runQuotas(scope.tenant.quotas),
       startedBy,
+      runId,
+      ...(calls ? { calls: { nodes: new Set(body.allow_calls), run: calls.run } } : {}),
     });
   } catch (err) {
     if (err instanceof TestLimitExceeded) throw new HttpError('rejected', err.message);
     throw err;
+  } finally {
+    await calls?.close();
   }
 }
 

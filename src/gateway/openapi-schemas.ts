@@ -13,6 +13,7 @@ import { StartRunBody } from './run-routes.js';
 import { InstantiateBody, Template } from '../templates/template-schema.js';
 import { EvaluateBody } from './expression-routes.js';
 import { DefinitionTestBody } from './definition-test-routes.js';
+import { WHAT_IF_LIMITS, WhatIfBody } from './what-if.js';
 import { TEST_LIMITS } from '../../interpreter/definition-test.js';
 
 type Schema = Record<string, unknown>;
@@ -118,6 +119,7 @@ export function componentSchemas(): Record<string, unknown> {
   const instantiate = fromZod(InstantiateBody, 'InstantiateBody');
   const evaluate = fromZod(EvaluateBody, 'EvaluateBody');
   const definitionTest = fromZod(DefinitionTestBody, 'DefinitionTestBody');
+  const whatIf = fromZod(WhatIfBody, 'WhatIfBody');
   const run = {
     run_id: str('the Temporal workflow id'),
     instance_id: str('the Temporal run id of the first execution'),
@@ -146,6 +148,7 @@ export function componentSchemas(): Record<string, unknown> {
     ...instantiate.defs,
     ...evaluate.defs,
     ...definitionTest.defs,
+    ...whatIf.defs,
     Template: {
       ...template.root,
       description:
@@ -211,6 +214,7 @@ export function componentSchemas(): Record<string, unknown> {
       ['id', 'version', 'created'],
     ),
     DefinitionTestBody: definitionTest.root,
+    WhatIfBody: whatIf.root,
     DefinitionTestResult: obj(
       {
         status: {
@@ -248,6 +252,76 @@ export function componentSchemas(): Record<string, unknown> {
         },
       },
       ['status', 'path', 'nodes', 'variables', 'result', 'compensations', 'history', 'steps'],
+    ),
+    WhatIfReport: obj(
+      {
+        definition_id: str(),
+        version: str('the candidate version'),
+        source_version: {
+          type: ['string', 'null'],
+          description: 'the version whose recorded runs were replayed; null when `runs` named them',
+        },
+        summary: obj({
+          runs: { type: 'integer' },
+          same: { type: 'integer' },
+          different: { type: 'integer' },
+          cannot_run: { type: 'integer' },
+        }),
+        runs: {
+          type: 'array',
+          description: 'one entry per replayed run, newest first (or in the order of `runs`)',
+          items: obj(
+            {
+              run_id: str(),
+              definition_version: str('the version the run ran on'),
+              outcome: {
+                type: 'string',
+                enum: ['same', 'different', 'cannot_run'],
+                description:
+                  '`same`: the candidate ran the recorded path; `different`: another one (see `divergence`); `cannot_run`: see `missing` or `reason`',
+              },
+              recorded: obj({ status: str(), path: { type: 'array', items: str() } }),
+              candidate: obj(
+                {
+                  status: str('as a definition test answers it'),
+                  path: { type: 'array', items: str() },
+                  error: obj({ type: str(), message: str(), node: str() }, ['type', 'message']),
+                },
+                ['status', 'path'],
+              ),
+              divergence: obj(
+                {
+                  node: {
+                    type: ['string', 'null'],
+                    description: 'the last node both paths ran before they split (null: from the first node on)',
+                  },
+                  index: { type: 'integer', description: 'index of the first difference in the paths' },
+                  recorded: {
+                    type: ['string', 'null'],
+                    description: 'what the recorded run ran there (null: it ended)',
+                  },
+                  candidate: { type: ['string', 'null'], description: 'what the candidate ran there (null: it ended)' },
+                },
+                ['node', 'index', 'recorded', 'candidate'],
+              ),
+              missing: obj({ node: str(), message: str() }, ['node', 'message']),
+              reason: str('why the run cannot be replayed, when no node is `missing`'),
+              masked: {
+                type: 'array',
+                items: str(),
+                description: 'nodes whose recorded outcome holds a masked (secret-derived) value, replayed as `***`',
+              },
+            },
+            ['run_id', 'definition_version', 'outcome', 'recorded'],
+          ),
+        },
+        unchecked: {
+          type: 'array',
+          items: str(),
+          description: `runs not compared: the request spent its ${WHAT_IF_LIMITS.ms / 1000} s`,
+        },
+      },
+      ['definition_id', 'version', 'source_version', 'summary', 'runs'],
     ),
     ValidationResult: obj({
       valid: { type: 'boolean', const: true },

@@ -164,10 +164,10 @@ function paths(): Record<string, Record<string, Operation>> {
     },
     '/v1/definitions/test': {
       post: op(
-        'Test a definition with mocked outputs: the real engine, no call, nothing stored',
+        'Test a definition with mocked outputs: the real engine, nothing stored, no call but those `allow_calls` allows',
         {
           '200': ok(
-            'the test run: status, path, nodes, variables, result (as in the run state). Every task, ai, subworkflow and map item is answered from `mocks`, events and approvals too; an unmocked one fails its node with `NotMocked`; timers fire at once',
+            'the test run: status, path, nodes, variables, result (as in the run state). Every task, ai, subworkflow and map item is answered from `mocks`, events and approvals too; an unmocked one fails its node with `NotMocked`, except the task nodes `allow_calls` names, which make their calls for real (egress policy applied); timers fire at once',
             'DefinitionTestResult',
           ),
           ...bodyErrors,
@@ -175,6 +175,20 @@ function paths(): Record<string, Record<string, Operation>> {
           '409': err('Rejected'),
         },
         body('DefinitionTestBody'),
+      ),
+    },
+    '/v1/definitions/{id}/what-if': {
+      post: op(
+        'What-if replay: re-execute recorded runs on a candidate version, with their recorded outcomes as mocks',
+        {
+          '200': ok(
+            'per run: `same` path, `different` path (with where it diverges) or `cannot_run` (a node the recording has no outcome for). Nothing is called, stored or started',
+            'WhatIfReport',
+          ),
+          ...bodyErrors,
+          '404': err('NotFound'),
+        },
+        { ...body('WhatIfBody'), parameters: [id] },
       ),
     },
     '/v1/definitions': {

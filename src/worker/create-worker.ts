@@ -144,6 +144,11 @@ export interface WorkerOptions {
   codec?: PayloadCodec;
   /** Workflow tasks worked on at once; default {@link DEFAULT_WORKFLOW_TASKS}. */
   workflowTasks?: number;
+  /**
+   * Runs kept in the worker's cache (the SDK's `maxCachedWorkflows`); default the SDK's. `0`
+   * replays every run from its history at every workflow task: what a worker that lost its cache does.
+   */
+  cachedWorkflows?: number;
   /** Where the prebuilt bundles of the production entry point are; default `dist/workflow-bundles` (`npm run build`). */
   bundleDir?: string;
   /** Says where the workflow code came from (and, at `warn`, why it is bundled at start); default: warnings on stderr. */
@@ -206,6 +211,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     },
     ...SANDBOX_BACKSTOP,
     maxConcurrentWorkflowTaskExecutions: options.workflowTasks ?? DEFAULT_WORKFLOW_TASKS,
+    ...(options.cachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.cachedWorkflows }),
     stickyQueueScheduleToStartTimeout: STICKY_WAIT,
   });
   const done = worker.run().finally(async () => {

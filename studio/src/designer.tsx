@@ -30,6 +30,7 @@ import {
   type Variable,
 } from './api.js';
 import { flowEdge, layout, nodeTypes, toFlow, type WeftNode } from './graph.js';
+import { TestPanel, type TestRun } from './test-run.js';
 import { FieldTools, PreviewSampleContext, SampleEditor, initialSample } from './expressions.js';
 import {
   FieldExtrasContext,
@@ -108,6 +109,9 @@ function Designer({
   const [message, setMessage] = useState<unknown>(null);
   const [starting, setStarting] = useState(false);
   const [templating, setTemplating] = useState(false);
+  const [testing, setTesting] = useState(false);
+  // The last test run: the nodes on its path show their test status on the graph.
+  const [testRun, setTestRun] = useState<TestRun | null>(null);
   const [busy, setBusy] = useState(false);
   const [nodes, setNodes, onNodesChangeBase] = useNodesState<WeftNode>([]);
   const placed = useRef(new Map<string, { x: number; y: number }>());
@@ -129,7 +133,12 @@ function Designer({
       const before = new Map(previous.map((n) => [n.id, n]));
       const { nodes: fresh } = toFlow(
         { ...draft, triggers: [] },
-        { data: (id) => ({ problems: pinned.nodes.get(id) ?? [] }) },
+        {
+          data: (id) => {
+            const tested = testRun?.path.includes(id) ? testRun.nodes[id]?.status : undefined;
+            return { problems: pinned.nodes.get(id) ?? [], ...(tested ? { status: tested } : {}) };
+          },
+        },
       );
       let lowest = Math.max(0, ...previous.map((n) => n.position.y));
       return fresh.map((n) => {
@@ -143,7 +152,7 @@ function Designer({
         };
       });
     });
-  }, [draft, pinned, selection, setNodes]);
+  }, [draft, pinned, selection, setNodes, testRun]);
 
   // An existing definition opens laid out by elkjs, once.
   useEffect(() => {
@@ -350,6 +359,11 @@ function Designer({
             </button>
           )}
           {identity.permissions.includes('edit') && (
+            <button type="button" disabled={jsonProblem !== null} onClick={() => setTesting(true)}>
+              Test
+            </button>
+          )}
+          {identity.permissions.includes('edit') && (
             <button type="button" disabled={jsonProblem !== null} onClick={() => setTemplating(true)}>
               Store as template
             </button>
@@ -357,6 +371,7 @@ function Designer({
           {saved && <a href={`#/definitions/${encodeURIComponent(draft.id)}`}>open definition</a>}
         </div>
         {templating && <SaveAsTemplate definition={draft} onClose={() => setTemplating(false)} />}
+        {testing && <TestPanel definition={draft} onResult={setTestRun} onClose={() => setTesting(false)} />}
         {typeof message === 'string' ? (
           <p className="ok" data-testid="save-message">
             {message}

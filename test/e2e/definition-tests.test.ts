@@ -6,7 +6,8 @@
  * the requests it gets, and it must get none.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { allowEgress } from '../support/egress.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
+import { runWeft } from '../support/weft-cli.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/weft.js', import.meta.url));
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 
 let stack: TestStack;
@@ -467,10 +468,27 @@ describe('POST /v1/definitions/test', () => {
       message: /./,
     },
     {
-      name: 'allow_calls, which is not supported yet',
-      body: () => ({ definition: everyNode(), input: { order_id: 'A' }, allow_calls: ['charge'] }),
-      path: '/allow_calls',
-      message: /not supported yet/,
+      name: 'allow_calls naming a node that is not a task',
+      body: () => ({ definition: everyNode(), input: { order_id: 'A' }, allow_calls: ['charge', 'classify'] }),
+      path: '/allow_calls/1',
+      message: /ai node: only task nodes can make real calls/,
+    },
+    {
+      name: 'allow_calls naming a node that does not exist',
+      body: () => ({ definition: everyNode(), input: { order_id: 'A' }, allow_calls: ['nope'] }),
+      path: '/allow_calls/0',
+      message: /no node "nope"/,
+    },
+    {
+      name: 'allow_calls naming a node that is mocked too',
+      body: () => ({
+        definition: everyNode(),
+        input: { order_id: 'A' },
+        mocks: { charge: { output: 1 } },
+        allow_calls: ['charge'],
+      }),
+      path: '/allow_calls/0',
+      message: /either mock it or allow its calls/,
     },
     {
       name: 'a timeout mock for a node without a timeout',
@@ -498,24 +516,7 @@ describe('POST /v1/definitions/test', () => {
     });
 });
 
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function weft(args: string[]): Promise<Outcome> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, WEFT_URL: stack.gateway.url } });
-  child.stdin.end();
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const weft = (args: string[]) => runWeft(stack.gateway.url, args);
 
 describe('weft test', () => {
   test('the example test files pass: exit 0', async () => {
@@ -581,6 +582,141 @@ describe('weft test', () => {
     const outcome = await weft(['test', join(dir, 'broken.test.json')]);
     assert.equal(outcome.code, 2, outcome.stdout + outcome.stderr);
     assert.match(outcome.stderr, /\/cases\/0\/expect: Unrecognized key: "staus"/);
+  });
+});
+
+describe('allow_calls', () => {
+  // A plain server, not an HttpTarget (which allows egress to itself while it runs): loopback
+  // stays refused until the test allows it.
+  const live = { url: '', queries: [] as string[] };
+  let server: Server;
+  before(async () => {
+    server = createServer((req, res) => {
+      const q = new URL(req.url ?? '/', 'http://localhost').searchParams.get('q');
+      live.queries.push(q ?? '');
+      json(res, 200, { real: true, q });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    live.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await new Promise((resolve) => server?.close(resolve));
+  });
+  const definition = () => ({
+    id: 'allowed-calls',
+    variables: [{ name: 'q', type: 'string', default: 'x' }],
+    nodes: [
+      {
+        id: 'live',
+        type: 'task',
+        connector: 'http',
+        action: 'request',
+        inputs: { url: `${live.url}/real?q={{ vars.q }}` },
+        output: 'live_out',
+        timeout: '10s',
+      },
+      http('mocked', { output: 'mocked_out' }),
+      { id: 'sum', type: 'set', assign: { both: '[vars.live_out.body.q, vars.mocked_out]' } },
+    ],
+    edges: [
+      { from: 'live', to: 'mocked' },
+      { from: 'mocked', to: 'sum' },
+    ],
+  });
+
+  test('the named task really calls (through the egress policy); the mocked one does not', async () => {
+    const before = { real: live.queries.length, count: calls };
+    const body = {
+      definition: definition(),
+      input: { q: 'hello' },
+      mocks: { mocked: { output: 'M' } },
+      allow_calls: ['live'],
+    };
+    // Loopback is refused unless the egress policy allows it: the test's call is no exception.
+    const denied = await stack.call('POST', '/v1/definitions/test', body);
+    assert.equal(denied.status, 200, JSON.stringify(denied.body));
+    assert.equal(denied.body.status, 'failed', JSON.stringify(denied.body.nodes));
+    assert.equal(denied.body.nodes.live.error.type, 'EgressDenied', JSON.stringify(denied.body.nodes.live));
+    assert.equal(live.queries.length, before.real, 'refused before connecting');
+
+    const revoke = allowEgress(live.url.replace('http://', ''));
+    try {
+      const response = await stack.call('POST', '/v1/definitions/test', body);
+      assert.equal(response.status, 200, JSON.stringify(response.body));
+      assert.equal(response.body.status, 'completed', JSON.stringify(response.body));
+      assert.deepEqual(response.body.path, ['live', 'mocked', 'sum']);
+      assert.equal(response.body.nodes.live.output.status, 200);
+      assert.deepEqual(response.body.nodes.live.output.body, { real: true, q: 'hello' });
+      assert.deepEqual(response.body.variables.both, ['hello', 'M']);
+      assert.equal(live.queries.length, before.real + 1, 'the allowed node called once');
+      assert.equal(live.queries.at(-1), 'hello', 'with its rendered inputs');
+
+      // A case of a test file takes allow_calls too.
+      const file = join(dir, 'allowed.test.json');
+      const expect = { status: 'completed', path: ['live', 'mocked', 'sum'], variables: { both: ['file', 'M'] } };
+      const testCase = { name: 'live call', input: { q: 'file' }, mocks: body.mocks, expect };
+      writeFileSync(
+        file,
+        JSON.stringify({ definition: definition(), cases: [{ ...testCase, allow_calls: ['live'] }] }),
+      );
+      const passed = await weft(['test', file]);
+      assert.equal(passed.code, 0, passed.stdout + passed.stderr);
+      assert.equal(live.queries.at(-1), 'file');
+      // Without it, the live node is not mocked: the case fails.
+      writeFileSync(file, JSON.stringify({ definition: definition(), cases: [testCase] }));
+      const failed = await weft(['test', file]);
+      assert.equal(failed.code, 1, failed.stdout + failed.stderr);
+      assert.match(failed.stdout, /FAIL .*live call/);
+      assert.equal(calls, before.count, 'the mocked node called nothing');
+      // Real calls are side effects: such a test is audited (one without allow_calls is not).
+      const audit = await stack.call('GET', '/v1/audit?action=definition.test_calls&target=allowed-calls');
+      assert.equal(audit.status, 200, JSON.stringify(audit.body));
+      assert.deepEqual(
+        audit.body.items.map((e: { status: number }) => e.status),
+        [200, 200, 200],
+      );
+    } finally {
+      revoke();
+    }
+  });
+});
+
+describe('allow_calls: bounds', () => {
+  test("a real call is bounded by its node's timeout: it fails with Timeout, and the error edge applies", async () => {
+    // A server that takes the request and never answers.
+    const hanging = createServer(() => undefined);
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const port = (hanging.address() as AddressInfo).port;
+    const revoke = allowEgress(`127.0.0.1:${port}`);
+    try {
+      const response = await stack.call('POST', '/v1/definitions/test', {
+        definition: {
+          id: 'hanging-call',
+          nodes: [
+            {
+              id: 'slow',
+              type: 'task',
+              connector: 'http',
+              action: 'request',
+              inputs: { url: `http://127.0.0.1:${port}/hang` },
+              timeout: '1s',
+            },
+            { id: 'fallback', type: 'set', assign: { fell: 'true' } },
+          ],
+          edges: [{ from: 'slow', to: 'fallback', on: 'error' }],
+          variables: [{ name: 'fell', type: 'boolean', default: false }],
+        },
+        allow_calls: ['slow'],
+      });
+      assert.equal(response.status, 200, JSON.stringify(response.body));
+      assert.equal(response.body.nodes.slow.error.type, 'Timeout', JSON.stringify(response.body.nodes.slow));
+      assert.deepEqual(response.body.path, ['slow', 'fallback']);
+      assert.equal(response.body.variables.fell, true);
+    } finally {
+      revoke();
+      hanging.closeAllConnections();
+      await new Promise((resolve) => hanging.close(resolve));
+    }
   });
 });
 

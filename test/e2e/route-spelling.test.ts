@@ -242,6 +242,7 @@ describe('route spelling: every route × caller × spelling', () => {
           ![
             '/v1/definitions/validate',
             '/v1/definitions/test',
+            '/v1/definitions/{id}/what-if',
             '/v1/expressions/evaluate',
             '/codec/encode',
             '/codec/decode',

@@ -33,6 +33,23 @@ export async function startRun(
   });
 }
 
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+
+/** The events of every execution of a run's chain (continue-as-new), first to last. */
+export async function executions(
+  client: Client,
+  handle: WorkflowHandleWithFirstExecutionRunId,
+): Promise<HistoryEvent[][]> {
+  const all: HistoryEvent[][] = [];
+  for (let runId: string | undefined = handle.firstExecutionRunId; runId;) {
+    const events: HistoryEvent[] =
+      (await client.workflow.getHandle(handle.workflowId, runId).fetchHistory()).events ?? [];
+    all.push(events);
+    runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  return all;
+}
+
 export function runState(handle: WorkflowHandle): Promise<RunStateView> {
   return handle.query<RunStateView>('state');
 }

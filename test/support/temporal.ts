@@ -28,7 +28,7 @@ export function startTestWorker(
   taskQueue: string,
   options: Pick<
     WorkerOptions,
-    'definitions' | 'workflowsPath' | 'activityDeps' | 'registry' | 'bundleDir' | 'logger'
+    'definitions' | 'workflowsPath' | 'activityDeps' | 'registry' | 'bundleDir' | 'logger' | 'cachedWorkflows'
   > = {},
 ): Promise<RunningWorker> {
   return startWorker({ address: temporalAddress(), namespace: NAMESPACE, taskQueue, ...options });

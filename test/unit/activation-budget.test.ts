@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Command } from '../../interpreter/commands.js';
 import { compileProgram, initialState, startRun, useEvaluation } from '../../interpreter/engine.js';
-import { ACTIVATION_LIMITS, SLICE_LIMITS } from '../../interpreter/expression-budget.js';
+import { ACTIVATION_LIMITS, SEGMENT_LIMITS, SLICE_LIMITS } from '../../interpreter/expression-budget.js';
 import type { RunState } from '../../interpreter/run-state.js';
 import { validateDefinition } from '../../interpreter/validate-definition.js';
 import { simulate } from '../support/simulate.js';
@@ -81,7 +81,10 @@ test('a node whose expressions evaluate too much at once fails with ExpressionEr
 });
 
 /** Runs a definition on the engine with slicing on, as the workflow does for new runs; counts the pauses. */
-async function sliced(raw: unknown): Promise<{ pauses: number; commands: Command[]; state: RunState }> {
+async function sliced(
+  raw: unknown,
+  bounded?: () => boolean,
+): Promise<{ pauses: number; commands: Command[]; state: RunState }> {
   const validated = validateDefinition(raw);
   if (!validated.ok) throw new Error(JSON.stringify(validated.problems));
   const state = initialState(
@@ -90,7 +93,9 @@ async function sliced(raw: unknown): Promise<{ pauses: number; commands: Command
     {},
   );
   let pauses = 0;
-  useEvaluation(state, { slices: { used: 0, pause: () => Promise.resolve(void pauses++) } });
+  useEvaluation(state, {
+    slices: { used: 0, pause: () => Promise.resolve(void pauses++), ...(bounded ? { bounded } : {}) },
+  });
   const commands = await startRun(compileProgram(validated.definition), state, '2026-01-01T00:00:00.000Z');
   return { pauses, commands, state };
 }
@@ -160,4 +165,50 @@ test('sliced: a cancellation that interrupts a pause is not turned into an Expre
     startRun(compileProgram(validated.definition), state, '2026-01-01T00:00:00.000Z'),
     (err) => err === cancelled,
   );
+});
+
+const longLoop = (iterations: number) => ({
+  id: 'long-loop',
+  variables: [{ name: 'i', type: 'number', default: 0 }],
+  options: { max_node_visits: iterations + 10 },
+  nodes: [
+    { id: 'begin', type: 'set', assign: { i: '0' } },
+    { id: 'step', type: 'set', assign: { i: 'vars.i + 1' } },
+    { id: 'more', type: 'condition', expression: `vars.i < ${iterations}` },
+  ],
+  edges: [
+    { from: 'begin', to: 'step' },
+    { from: 'step', to: 'more' },
+    { from: 'more', to: 'step', when: 'nodes.more.output' },
+  ],
+});
+
+test('bounded segments: a long loop hands back once the segment is done, its rest parked behind a yield timer', async () => {
+  let asked = 0;
+  const run = await sliced(longLoop(100_000), () => (asked++, true));
+  assert.ok(asked > 0, 'the patch is asked once the bound is passed');
+  const last = run.commands.at(-1);
+  assert.equal(last?.type, 'start_timer', JSON.stringify(last));
+  const execution = run.state.inflight[(last as { exec: string }).exec];
+  assert.equal(execution?.kind === 'wait' && execution.purpose, 'yield');
+  assert.ok((run.state.deferred ?? []).length > 0, 'the rest of the loop waits in the state');
+  // One segment of work, in slices: never more pauses than the segment holds.
+  assert.ok(run.pauses <= SEGMENT_LIMITS.units / SLICE_LIMITS.units, `${run.pauses} pauses`);
+});
+
+test('bounded segments: a run whose patch answers false (recorded before it) goes on unbounded', async () => {
+  const run = await sliced(longLoop(20_000), () => false);
+  assert.deepEqual(run.commands.at(-1), { type: 'complete', result: { i: 20_000 } });
+});
+
+test('bounded segments: a node fails past SEGMENT_LIMITS.nodeUnits, not only past SLICE_LIMITS.nodeUnits', async () => {
+  const heavy = '$reduce([1..900], function($a, $b) { $a + $b })';
+  const definition = { id: 'two-heavy', nodes: [{ id: 'crunch', type: 'set', assign: { a: heavy, b: heavy } }] };
+  const bounded = await sliced(definition, () => true);
+  const closing = bounded.commands.at(-1) as { type: string; error?: { type: string; message: string } };
+  assert.equal(closing.type, 'fail', JSON.stringify(closing));
+  assert.equal(closing.error?.type, 'ExpressionError');
+  assert.match(closing.error?.message ?? '', new RegExp(`more than ${SEGMENT_LIMITS.nodeUnits} work units`));
+  const unbounded = await sliced(definition);
+  assert.deepEqual(unbounded.commands.at(-1), { type: 'complete', result: { a: 405_450, b: 405_450 } });
 });
