@@ -2,7 +2,8 @@
  * Flow control over HTTP: `resource_limits` fields weft does not enforce (or that make no sense)
  * are refused at submit with a problem at their pointer (never accepted and ignored), the served
  * JSON Schema says so, `GET /v1/runs/{id}` shows a run waiting for a permit with its key and
- * place in line, `rate_per_second` spreads the starts of a node's calls across runs, and a
+ * place in line, `rate_per_second` spreads the starts of a node's calls across runs (and `burst`
+ * lets that many start at once, the next waiting for a token), and a
  * priority-5 run overtakes the priority-1 runs waiting in line.
  */
 import assert from 'node:assert/strict';
@@ -117,6 +118,54 @@ test('rate_per_second: 2 across 10 runs: the calls reach the server spread over 
   assert.ok(spread >= 4500, `10 calls at 2 per second took ${spread} ms from first to last`);
 });
 
+test('burst: 2 at rate_per_second 0.01 lets two calls start at once, and the third waits in line for a token', async () => {
+  const id = unique('burst');
+  const submitted = await stack.call('POST', '/v1/definitions', {
+    id,
+    variables: [{ name: 'tag', type: 'string', default: '' }],
+    nodes: [
+      {
+        id: 'call',
+        type: 'task',
+        connector: 'http',
+        action: 'request',
+        resource_limits: { rate_per_second: 0.01, burst: 2 },
+        inputs: { url: `${target.url}/line`, query: { tag: '{{ vars.tag }}' }, timeout: '120s' },
+      },
+    ],
+  });
+  assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+  const start = async (tag: string) => {
+    const run = await stack.call('POST', `/v1/definitions/${id}/runs`, { input: { tag } });
+    assert.equal(run.status, 201, JSON.stringify(run.body));
+    return run.body.run_id as string;
+  };
+  const mine = () => line.filter((l) => l.tag.startsWith(id));
+  const runs = [await start(`${id}-1`), await start(`${id}-2`)];
+  // Both held by the target at once: the bucket had two tokens.
+  await poll('two calls in flight', () => Promise.resolve(mine().length === 2 || undefined));
+  runs.push(await start(`${id}-3`));
+  // The third gets no token for 100 s: it waits first in line, with no call made.
+  await poll('the third first in line', async () => {
+    const state = (await stack.call('GET', `/v1/runs/${runs[2]}`)).body;
+    return state.nodes?.call?.permit?.position === 1 || undefined;
+  });
+  const waiting = (await stack.call('GET', `/v1/runs/${runs[2]}`)).body;
+  assert.equal(waiting.nodes.call.status, 'waiting', JSON.stringify(waiting));
+  assert.equal(mine().length, 2);
+  // A free place (the calls end) does not help without a token.
+  for (const { res } of mine()) json(res, 200, {});
+  for (const run of runs.slice(0, 2)) {
+    const result = await stack.call('GET', `/v1/runs/${run}/result?wait=true`);
+    assert.equal(result.body.status, 'completed', JSON.stringify(result.body));
+  }
+  const still = (await stack.call('GET', `/v1/runs/${runs[2]}`)).body;
+  assert.equal(still.nodes.call.status, 'waiting', JSON.stringify(still));
+  assert.equal(mine().length, 2);
+  const cancelled = await stack.call('POST', `/v1/runs/${runs[2]}/cancel`, {});
+  assert.ok(cancelled.status < 300, JSON.stringify(cancelled.body));
+});
+
 test('priority: a queued request of a priority-5 run is granted before the queued priority-1 ones', async () => {
   const id = unique('prio');
   const version = (priority: number, tag: string) => ({
@@ -143,8 +192,11 @@ test('priority: a queued request of a priority-5 run is granted before the queue
   };
   const position = async (run: string) =>
     (await stack.call('GET', `/v1/runs/${run}`)).body.nodes?.call?.permit?.position as number | undefined;
+  // Calls of this test only (earlier tests' calls stay in `line`).
+  const base = line.length;
+  const ours = () => line.slice(base);
   const holder = await start('holder');
-  await until(() => line.length === 1, 120_000, 'the holder to call');
+  await until(() => ours().length === 1, 120_000, 'the holder to call');
   const lows: string[] = [];
   for (const tag of ['low-1', 'low-2', 'low-3']) {
     const run = await start(tag);
@@ -158,11 +210,11 @@ test('priority: a queued request of a priority-5 run is granted before the queue
   await poll('the priority-5 run first in line', async () => (await position(urgent)) === 1 || undefined);
   await poll('low-1 second in line', async () => (await position(lows[0] as string)) === 2 || undefined);
   for (let answered = 0; answered < 5; answered++) {
-    await until(() => line.length > answered, 120_000, `call ${answered + 1}`);
-    json((line[answered] as { res: ServerResponse }).res, 200, {});
+    await until(() => ours().length > answered, 120_000, `call ${answered + 1}`);
+    json((ours()[answered] as { res: ServerResponse }).res, 200, {});
   }
   assert.deepEqual(
-    line.map((l) => l.tag),
+    ours().map((l) => l.tag),
     ['holder', 'high', 'low-1', 'low-2', 'low-3'],
   );
   for (const run of [holder, urgent, ...lows]) {
