@@ -56,6 +56,22 @@ const definition = (id: string, limits: Record<string, unknown>) => ({
   ],
 });
 
+/** One limited task calling `path` on the target with the run's `tag` (its default: `tag`). */
+const tagged = (id: string, path: string, limits: Record<string, unknown>, tag = '') => ({
+  id,
+  variables: [{ name: 'tag', type: 'string', default: tag }],
+  nodes: [
+    {
+      id: 'call',
+      type: 'task',
+      connector: 'http',
+      action: 'request',
+      resource_limits: limits,
+      inputs: { url: `${target.url}${path}`, query: { tag: '{{ vars.tag }}' }, timeout: '120s' },
+    },
+  ],
+});
+
 test('memory_mb, a burst without a rate and a rate out of range are refused at submit and at /validate, each at its pointer', async () => {
   for (const path of ['/v1/definitions', '/v1/definitions/validate']) {
     for (const [limits, pointer, message] of [
@@ -86,20 +102,7 @@ test('memory_mb, a burst without a rate and a rate out of range are refused at s
 
 test('rate_per_second: 2 across 10 runs: the calls reach the server spread over at least 4.5 s', async () => {
   const id = unique('rated');
-  const submitted = await stack.call('POST', '/v1/definitions', {
-    id,
-    variables: [{ name: 'tag', type: 'string', default: '' }],
-    nodes: [
-      {
-        id: 'call',
-        type: 'task',
-        connector: 'http',
-        action: 'request',
-        resource_limits: { rate_per_second: 2 },
-        inputs: { url: `${target.url}/stamp`, query: { tag: '{{ vars.tag }}' } },
-      },
-    ],
-  });
+  const submitted = await stack.call('POST', '/v1/definitions', tagged(id, '/stamp', { rate_per_second: 2 }));
   assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
   const runs = await Promise.all(
     Array.from({ length: 10 }, (_, i) =>
@@ -120,20 +123,11 @@ test('rate_per_second: 2 across 10 runs: the calls reach the server spread over 
 
 test('burst: 2 at rate_per_second 0.01 lets two calls start at once, and the third waits in line for a token', async () => {
   const id = unique('burst');
-  const submitted = await stack.call('POST', '/v1/definitions', {
-    id,
-    variables: [{ name: 'tag', type: 'string', default: '' }],
-    nodes: [
-      {
-        id: 'call',
-        type: 'task',
-        connector: 'http',
-        action: 'request',
-        resource_limits: { rate_per_second: 0.01, burst: 2 },
-        inputs: { url: `${target.url}/line`, query: { tag: '{{ vars.tag }}' }, timeout: '120s' },
-      },
-    ],
-  });
+  const submitted = await stack.call(
+    'POST',
+    '/v1/definitions',
+    tagged(id, '/line', { rate_per_second: 0.01, burst: 2 }),
+  );
   assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
   const start = async (tag: string) => {
     const run = await stack.call('POST', `/v1/definitions/${id}/runs`, { input: { tag } });
@@ -169,19 +163,8 @@ test('burst: 2 at rate_per_second 0.01 lets two calls start at once, and the thi
 test('priority: a queued request of a priority-5 run is granted before the queued priority-1 ones', async () => {
   const id = unique('prio');
   const version = (priority: number, tag: string) => ({
-    id,
+    ...tagged(id, '/line', { max_concurrency: 1 }, tag),
     options: { priority },
-    variables: [{ name: 'tag', type: 'string', default: tag }],
-    nodes: [
-      {
-        id: 'call',
-        type: 'task',
-        connector: 'http',
-        action: 'request',
-        resource_limits: { max_concurrency: 1 },
-        inputs: { url: `${target.url}/line`, query: { tag: '{{ vars.tag }}' }, timeout: '120s' },
-      },
-    ],
   });
   const low = await stack.call('POST', '/v1/definitions', version(1, 'low'));
   assert.equal(low.status, 201, JSON.stringify(low.body));
