@@ -10,8 +10,9 @@ import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '
 import type { Workflow } from '@temporalio/common';
 import { tenantOfWorkflowId, tenantPrefix } from '../src/shared/tenants.js';
 import { TenantKey } from '../src/shared/search-attributes.js';
+import type { PermitRate } from '../interpreter/commands.js';
 import { RUN_PERMIT, holderRef } from '../interpreter/run-limits.js';
-import type { LimiterArgs, PermitRequest } from '../workflows/limiter.js';
+import type { AcquireRequest, LimiterArgs, PermitRequest } from '../workflows/limiter.js';
 
 export const LIMITER_WORKFLOW_TYPE = 'permitLimiter';
 
@@ -37,13 +38,15 @@ export interface PermitAsk {
   definition_id: string;
   node: string;
   key: string | null;
-  max_concurrency: number;
+  /** Absent: no concurrency limit (a rate only). */
+  max_concurrency?: number;
+  rate?: PermitRate;
+  /** The run's priority (`options.priority`); absent: the default. */
+  priority?: number;
   /** The execution asking (exec id in the calling run). */
   exec: string;
   /** "run": a run permit, held by the workflow id (run id "") so it outlives continue-as-new. */
   holder?: 'run';
-  /** 1–5, 5 first: its place in line among the waiting requests. */
-  priority?: number;
 }
 
 function limiterStart(tenant: string, taskQueue: string, ask: PermitAsk) {
@@ -54,7 +57,8 @@ function limiterStart(tenant: string, taskQueue: string, ask: PermitAsk) {
     definition_id: ask.definition_id,
     node: ask.node,
     key: ask.key,
-    limit: ask.max_concurrency,
+    limit: ask.max_concurrency ?? null,
+    ...(ask.rate ? { rate: ask.rate } : {}),
   };
   return {
     workflowId,
@@ -75,7 +79,7 @@ export async function takeRunPermit(
   tenant: string,
   taskQueue: string,
   workflowId: string,
-  ask: Omit<PermitAsk, 'exec' | 'holder' | 'node'>,
+  ask: Omit<PermitAsk, 'exec' | 'holder' | 'node'> & { max_concurrency: number },
 ): Promise<{ granted: boolean; limiter: string; holders: number }> {
   const start = limiterStart(tenant, taskQueue, { ...ask, node: RUN_PERMIT, exec: RUN_PERMIT });
   const request: PermitRequest & { limit: number } = {
@@ -107,11 +111,12 @@ export function createLimiterActivities() {
       const execution = context.info.workflowExecution ?? { workflowId: '', runId: '' };
       const tenant = tenantOfWorkflowId(execution.workflowId);
       const start = limiterStart(tenant, context.info.taskQueue, ask);
-      const request: PermitRequest & { limit: number } = {
+      const request: AcquireRequest = {
         workflow_id: execution.workflowId,
         run_id: ask.holder === 'run' ? '' : execution.runId,
         exec: ask.exec,
-        limit: ask.max_concurrency,
+        limit: ask.max_concurrency ?? null,
+        ...(ask.rate ? { rate: ask.rate } : {}),
         ...(ask.priority === undefined ? {} : { priority: ask.priority }),
       };
       await context.client.workflow.signalWithStart(LIMITER_WORKFLOW_TYPE, {
@@ -123,7 +128,7 @@ export function createLimiterActivities() {
     },
     /** A run permit for the calling run at once, or none (on_limit "skip" of a run no gateway admitted). */
     async tryRunPermit(
-      ask: Omit<PermitAsk, 'exec' | 'holder' | 'node'>,
+      ask: Omit<PermitAsk, 'exec' | 'holder' | 'node'> & { max_concurrency: number },
     ): Promise<{ granted: boolean; limiter: string }> {
       const context = Context.current();
       const workflowId = context.info.workflowExecution?.workflowId ?? '';

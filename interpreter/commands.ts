@@ -63,13 +63,21 @@ export interface ChildCall {
 }
 
 /**
- * The node's `resource_limits.max_concurrency`, with its `concurrency_key` evaluated for this
- * execution (as a string; null: the node has no key, or it gave null): the workflow holds a
- * permit of the node's limiter (`workflows/limiter.ts`) while the call runs.
+ * The node's `resource_limits` (`max_concurrency`, `rate_per_second` with its `burst`), with its
+ * `concurrency_key` evaluated for this execution (as a string; null: the node has no key, or it
+ * gave null): the workflow holds a permit of the node's limiter (`workflows/limiter.ts`) while
+ * the call runs.
  */
 export interface PermitLimit {
-  max_concurrency: number;
+  max_concurrency?: number;
+  rate?: PermitRate;
   key: string | null;
+}
+
+/** A token bucket: `burst` starts at most at once, refilled at `per_second`. */
+export interface PermitRate {
+  per_second: number;
+  burst: number;
 }
 
 export type Command =

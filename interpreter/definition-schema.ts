@@ -48,21 +48,36 @@ export const RetryPolicy = z.strictObject({
   non_retryable_errors: z.array(z.string()).optional(),
 });
 
+/** `rate_per_second` bounds: slower than one start in ~17 minutes, or faster than one limiter grants, means nothing. */
+export const RATE_MIN = 0.001;
+export const RATE_MAX = 100;
+export const BURST_MAX = 1000;
+
 const ResourceLimits = z.strictObject({
   max_concurrency: z.int().min(1).optional().meta({
     description:
-      'At most this many executions of the node (each item of a map body counts) run at once across all runs of the definition (every version) in the tenant, per concurrency_key; the rest wait in FIFO order, shown as "waiting" with their key and place in line. Held by a limiter workflow per (definition, node, key); see README "Flow control".',
+      'At most this many executions of the node (each item of a map body counts) run at once across all runs of the definition (every version) in the tenant, per concurrency_key; the rest wait in line (FIFO within a run priority, options.priority), shown as "waiting" with their key and place in line. Held by a limiter workflow per (definition, node, key); see README "Flow control".',
   }),
   concurrency_key: Expression.optional().meta({
     description:
-      'JSONata expression evaluated in the node\'s context (item/index in a map body) when the execution starts: max_concurrency applies per value of it (42 and "42" are one key; null: the line without a key). Needs max_concurrency.',
+      'JSONata expression evaluated in the node\'s context (item/index in a map body) when the execution starts: max_concurrency and rate_per_second apply per value of it (42 and "42" are one key; null: the line without a key). Needs max_concurrency or rate_per_second.',
   }),
-  rate_per_second: z.number().positive().optional().meta({
-    description: 'Not supported yet: refused at submit (validation problem at this field).',
-  }),
-  burst: z.int().min(1).optional().meta({
-    description: 'Not supported yet (goes with rate_per_second): refused at submit.',
-  }),
+  rate_per_second: z
+    .number()
+    .min(RATE_MIN)
+    .max(RATE_MAX)
+    .optional()
+    .meta({
+      description: `At most this many starts per second of the node's executions (each item of a map body counts) across all runs of the definition (every version) in the tenant, per concurrency_key: a token bucket of \`burst\` starts refilled at this rate, kept by the node's limiter workflow on workflow time; executions over it wait in line like those over max_concurrency. ${RATE_MIN} to ${RATE_MAX}. With or without max_concurrency (both hold).`,
+    }),
+  burst: z
+    .int()
+    .min(1)
+    .max(BURST_MAX)
+    .optional()
+    .meta({
+      description: `How many starts may happen at once after an idle time: the size of rate_per_second's token bucket (1 to ${BURST_MAX}, default 1: starts at least 1/rate_per_second apart). Needs rate_per_second.`,
+    }),
   memory_mb: z.int().min(1).optional().meta({
     description:
       'Not supported: refused at submit. weft does not reserve worker memory per call yet, and accepting it would promise a protection that does not exist.',
@@ -262,7 +277,7 @@ export const RunOptions = z.strictObject({
     }),
   priority: z.int().min(1).max(5).optional().meta({
     description:
-      "The run's priority, 1 (lowest) to 5 (highest), default 3: runs queued under options.max_concurrent_runs are granted in priority order (FIFO within one priority), and the run's workflow and activity tasks get Temporal's task priority 6 - priority (Temporal's 1 is highest).",
+      "The run's priority, 1 (lowest) to 5 (highest), default 3: runs queued under options.max_concurrent_runs, and its executions waiting in the line of a node's limiter (resource_limits), are granted before those of lower-priority runs (FIFO within one priority); the run's workflow and activity tasks get Temporal's task priority 6 - priority (Temporal's 1 is highest).",
   }),
   timeout: Duration.optional(),
   max_cost_usd: z.number().nonnegative().optional().meta({

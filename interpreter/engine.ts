@@ -14,7 +14,7 @@ import { cancelAll, nextCompensation, onFailure } from './failures.js';
 import { leave, leaveSync, receive } from './flow.js';
 import { startNodes } from './graph.js';
 import { assignInputs, recordInitialVariables, recordNodeWrite } from './lineage.js';
-import { bodyCommand, cancelMapItems, connectorCall, fillMap } from './map-node.js';
+import { bodyCommand, cancelMapItems, connectorCall, fillMap, limited } from './map-node.js';
 import { activityPlan } from './plans.js';
 import { QUOTA_EXCEEDED, inflightRefusal, mapPlan, timerRefusal, type Refusal, type RunQuotas } from './quotas.js';
 import type { Arrival, Execution, NodeError, RunInfo, RunState } from './run-state.js';
@@ -400,7 +400,7 @@ function activateSync(
         return leaveNow(program, state, node.id);
       // A limited task evaluates its concurrency_key: the general path.
       case 'task': {
-        if (node.resource_limits?.max_concurrency !== undefined) return undefined;
+        if (limited(node.resource_limits)) return undefined;
         const params = renderTemplateSync(node.inputs, context(state)) as Record<string, unknown>;
         const plan = record(state, node.id).handler_retry ? undefined : activityPlan(node);
         // Over the in-flight quota: the general path fails the node with QuotaExceeded.
@@ -726,7 +726,7 @@ async function startMap(
 }
 
 /**
- * The workflow asked the node's limiter for a permit for `exec` (`resource_limits.max_concurrency`):
+ * The workflow asked the node's limiter for a permit for `exec` (`resource_limits`: max_concurrency, rate_per_second):
  * the node waits (a map node keeps running; its item waits). An operator may skip a waiting node,
  * which cancels the execution and so gives its place in line up.
  */

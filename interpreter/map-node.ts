@@ -36,14 +36,29 @@ export function permitKey(value: unknown): string | null {
   return typeof value === 'string' ? value : (JSON.stringify(value) ?? null);
 }
 
-/** The permit a task/ai body needs (its `max_concurrency`, its `concurrency_key` evaluated in `scope`). */
+/** The permit a task/ai body needs (its limits, its `concurrency_key` evaluated in `scope`); none without limits. */
 async function permitLimit(
-  limits: { max_concurrency?: number; concurrency_key?: string } | undefined,
+  limits: { max_concurrency?: number; rate_per_second?: number; burst?: number; concurrency_key?: string } | undefined,
   scope: Record<string, unknown>,
 ): Promise<{ limit?: PermitLimit }> {
-  if (limits?.max_concurrency === undefined) return {};
+  if (!limited(limits)) return {};
   const key = limits.concurrency_key === undefined ? null : permitKey(await evaluate(limits.concurrency_key, scope));
-  return { limit: { max_concurrency: limits.max_concurrency, key } };
+  return {
+    limit: {
+      ...(limits.max_concurrency === undefined ? {} : { max_concurrency: limits.max_concurrency }),
+      ...(limits.rate_per_second === undefined
+        ? {}
+        : { rate: { per_second: limits.rate_per_second, burst: limits.burst ?? 1 } }),
+      key,
+    },
+  };
+}
+
+/** Whether a node's executions hold a permit of its limiter (a concurrency or a rate limit). */
+export function limited<T extends { max_concurrency?: number; rate_per_second?: number }>(
+  limits: T | undefined,
+): limits is T {
+  return limits?.max_concurrency !== undefined || limits?.rate_per_second !== undefined;
 }
 
 /** The command that runs one item of a map's body (or a task/ai/subworkflow node itself). */

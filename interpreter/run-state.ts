@@ -76,7 +76,7 @@ export type Execution =
       command: WorkCommand;
       map?: { exec: string; index: number };
       compensation?: boolean;
-      /** Waiting for a permit of the node's limiter (`resource_limits.max_concurrency`), with its key. */
+      /** Waiting for a permit of the node's limiter (`resource_limits`: max_concurrency, rate_per_second), with its key. */
       permit?: { key: string | null };
     }
   | {
@@ -328,7 +328,7 @@ export function untilReturned(view: RunStateView, returned: boolean): RunStateVi
  * derived from them (`taint.ts`) are masked: tainted variables, the outputs and error messages
  * of tainted nodes, the result they make, and their values wherever else they appear.
  */
-/** What the state view shows of a node's executions waiting for a permit (`resource_limits.max_concurrency`). */
+/** What the state view shows of a node's executions waiting for a permit (`resource_limits`: max_concurrency, rate_per_second). */
 export interface PermitView {
   key: string | null;
   /** 1: next in line; absent until the limiter told the run. */

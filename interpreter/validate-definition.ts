@@ -380,22 +380,17 @@ function connectorProblems(
 }
 
 /**
- * `resource_limits`: `max_concurrency` (per `concurrency_key`) is enforced by the limiter
- * workflows; what is not enforced yet is refused here, never accepted and ignored.
+ * `resource_limits`: `max_concurrency` and `rate_per_second`/`burst` (per `concurrency_key`) are
+ * enforced by the limiter workflows; what is not enforced is refused here, never accepted and ignored.
  */
 function resourceLimitProblems(limits: NodeOf<'task'>['resource_limits'], at: string): Problem[] {
   if (!limits) return [];
   const problems: Problem[] = [];
   const here = `${at}/resource_limits`;
-  if (limits.rate_per_second !== undefined)
-    problems.push({
-      path: `${here}/rate_per_second`,
-      message: 'rate_per_second is not supported yet: remove it (max_concurrency is enforced across runs)',
-    });
-  if (limits.burst !== undefined)
+  if (limits.burst !== undefined && limits.rate_per_second === undefined)
     problems.push({
       path: `${here}/burst`,
-      message: 'burst is not supported yet (it goes with rate_per_second): remove it',
+      message: "burst needs rate_per_second: it is the size of the rate limit's bucket",
     });
   if (limits.memory_mb !== undefined)
     problems.push({
@@ -404,10 +399,10 @@ function resourceLimitProblems(limits: NodeOf<'task'>['resource_limits'], at: st
         'memory_mb is not supported: weft does not reserve worker memory per call, so the limit would not hold; remove it',
     });
   if (limits.concurrency_key !== undefined) {
-    if (limits.max_concurrency === undefined)
+    if (limits.max_concurrency === undefined && limits.rate_per_second === undefined)
       problems.push({
         path: `${here}/concurrency_key`,
-        message: 'concurrency_key needs max_concurrency: it says per what the concurrency limit applies',
+        message: 'concurrency_key needs max_concurrency or rate_per_second: it says per what the limit applies',
       });
     pushExpression(problems, `${here}/concurrency_key`, limits.concurrency_key);
   }

@@ -352,6 +352,8 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     inheritBudget(state, definition.options.max_cost_usd, args.child);
   }
 
+  // The run's priority (a start's own, over options.priority): its place in run and node limiters' lines.
+  const runPriority = args.priority ?? definition.options.priority;
   const inbox: InboxItem[] = [];
   let slices: Slices | undefined;
   if (patched(EXPRESSION_SLICES_PATCH)) {
@@ -430,6 +432,8 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     },
   );
 
+  /** The run's current details in the Web UI (not history): status, active nodes, what it waits for. */
+  const showDetails = () => setCurrentDetails(describeRun(definition, state, permitWaits(permits)));
   const { requestPermit } = proxyActivities<LimiterActivities>({
     startToCloseTimeout: '30s',
     summary: 'ask for a permit',
@@ -477,6 +481,8 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       inbox.push({ kind: 'permit', exec: message.exec });
     } else if (message.position !== undefined && !wait.granted) {
       wait.position = message.position;
+      // Not in history: the Web UI's current details name the new place in line at once.
+      showDetails();
     }
   });
   /** Whether the execution holds a permit of its node's limiter while it runs (RESOURCE_LIMITS_PATCH). */
@@ -516,7 +522,9 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
             definition_id: definition.id,
             node: command.node,
             key: limit.key,
-            max_concurrency: limit.max_concurrency,
+            ...(limit.max_concurrency === undefined ? {} : { max_concurrency: limit.max_concurrency }),
+            ...(limit.rate ? { rate: limit.rate } : {}),
+            ...(runPriority === undefined ? {} : { priority: runPriority }),
             exec: command.exec,
           }),
         );
@@ -542,7 +550,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     const limit = definition.options.max_concurrent_runs;
     if (limit === undefined || runPermit || !patched(RUN_LIMITS_PATCH)) return 'admitted';
     const key = await runPermitKey(definition, state);
-    const priority = args.priority ?? definition.options.priority;
+    const priority = runPriority;
     const ask = {
       definition_id: definition.id,
       key,
@@ -780,7 +788,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
       else if (!continueDue || (command.type === 'start_timer' && !(segmentDone() && isYield(state, command))))
         dispatch(command);
     }
-    setCurrentDetails(describeRun(definition, state));
+    showDetails();
     publishStatus(state.status);
     syncMailboxes();
     if (state.quota_refusals) {

@@ -419,7 +419,7 @@ export function componentSchemas(): Record<string, unknown> {
                 type: 'string',
                 enum: ['pending', 'running', 'waiting', 'completed', 'failed', 'skipped', 'cancelled'],
                 description:
-                  'cancelled: the run was cancelled while the node was pending, running or waiting; waiting on a task/ai node with resource_limits.max_concurrency: it waits for a permit (see `permit`)',
+                  'cancelled: the run was cancelled while the node was pending, running or waiting; waiting on a task/ai node with resource_limits (max_concurrency, rate_per_second): it waits for a permit (see `permit`)',
               },
               cached: {
                 type: 'boolean',
@@ -441,7 +441,7 @@ export function componentSchemas(): Record<string, unknown> {
               permit: {
                 type: 'object',
                 description:
-                  "present while executions of the node wait for a permit of its limiter (resource_limits.max_concurrency across runs): the first waiting one's concurrency key (null: none) and place in line (1: next; absent until the limiter said), and how many of this run wait (map items)",
+                  "present while executions of the node wait for a permit of its limiter (resource_limits.max_concurrency or rate_per_second across runs; the line is ordered by run priority, options.priority, FIFO within one): the first waiting one's concurrency key (null: none) and place in line (1: next; absent until the limiter said), and how many of this run wait (map items)",
                 properties: {
                   key: { type: ['string', 'null'] },
                   position: { type: 'integer', minimum: 1 },

@@ -8,6 +8,7 @@ import type { Context } from '@temporalio/activity';
 import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
 import type { QuotaSinks } from '../../workflows/interpret.js';
 import type { EventSinks } from '../../workflows/event-mailbox.js';
+import type { FlowSinks } from '../../workflows/limiter.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ErrorTypes } from '../../activities/errors.js';
@@ -29,6 +30,12 @@ export interface WorkerMetrics {
   eventsExpired: Counter<'tenant' | 'reason'>;
   /** Per mailbox (workflow id): its last reported count, summed into `eventsPending`. */
   mailboxPending: Map<string, number>;
+  /** Executions waiting in the lines of the node limiters this worker ran last, by definition and node. */
+  flowWaiting: Gauge<'definition_id' | 'node'>;
+  /** From asking for a permit to its grant, by definition and node. */
+  permitWaitSeconds: Histogram<'definition_id' | 'node'>;
+  /** Per limiter (workflow id): its last reported line length, summed into `flowWaiting`. */
+  limiterWaiting: Map<string, number>;
 }
 
 export function createWorkerMetrics(options: { processMetrics?: boolean } = {}): WorkerMetrics {
@@ -93,6 +100,20 @@ export function createWorkerMetrics(options: { processMetrics?: boolean } = {}):
       registers: [registry],
     }),
     mailboxPending: new Map(),
+    flowWaiting: new Gauge({
+      name: 'weft_flow_waiting',
+      help: 'Executions waiting for a permit in the lines of the node limiters (resource_limits) this worker ran last, by definition and node (every concurrency key summed)',
+      labelNames: ['definition_id', 'node'],
+      registers: [registry],
+    }),
+    permitWaitSeconds: new Histogram({
+      name: 'weft_flow_permit_wait_seconds',
+      help: "Time an execution waited in its node limiter's line for a permit (0 when granted at once), by definition and node",
+      labelNames: ['definition_id', 'node'],
+      buckets: [0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
+      registers: [registry],
+    }),
+    limiterWaiting: new Map(),
   };
 }
 
@@ -192,6 +213,32 @@ export function eventSinks(metrics: WorkerMetrics | undefined): InjectedSinks<Ev
       expired: {
         fn: (info, reason, count) =>
           metrics?.eventsExpired.inc({ tenant: tenantOfWorkflowId(info.workflowId), reason }, count),
+        callDuringReplay: false,
+      },
+    },
+  };
+}
+
+/**
+ * The limiters' `weftFlow` sink: their lines' lengths (summed per definition and node into
+ * `weft_flow_waiting`) and each grant's wait. Not called on replay, so each counts once.
+ */
+export function flowSinks(metrics: WorkerMetrics | undefined): InjectedSinks<FlowSinks> {
+  return {
+    weftFlow: {
+      waiting: {
+        fn: (info, definition_id, node, count) => {
+          if (!metrics) return;
+          const before = metrics.limiterWaiting.get(info.workflowId) ?? 0;
+          if (count === 0) metrics.limiterWaiting.delete(info.workflowId);
+          else metrics.limiterWaiting.set(info.workflowId, count);
+          metrics.flowWaiting.inc({ definition_id, node }, count - before);
+        },
+        callDuringReplay: false,
+      },
+      granted: {
+        fn: (_info, definition_id, node, waitedMs) =>
+          metrics?.permitWaitSeconds.observe({ definition_id, node }, waitedMs / 1000),
         callDuringReplay: false,
       },
     },

@@ -33,6 +33,8 @@ export interface TemporalServer {
   /** Where the binary came from, for the start-up banner. */
   source: string;
   stop(): Promise<void>;
+  /** Kills the server process with SIGKILL (a crash, for tests); only on a dev server started from the CLI binary. */
+  kill?(): Promise<void>;
 }
 
 /** Per-user cache, outside any clone, so fresh clones and CI reuse one build. */
@@ -230,8 +232,13 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<Te
     await stop();
     throw err;
   }
+  const kill = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGKILL');
+    await exited;
+  };
   const uiUrl = options.headless ? undefined : `http://localhost:${uiPort}`;
-  return { address, uiUrl, listening, source: `${cli.source}: ${cli.path}`, stop };
+  return { address, uiUrl, listening, source: `${cli.source}: ${cli.path}`, stop, kill };
 }
 
 /** Last resort: the SDK downloads a dev server itself (fails on machines without internet). */

@@ -24,7 +24,13 @@ import type { Logger } from '../logger.js';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { workerTracing } from '../telemetry/temporal-tracing.js';
-import { eventSinks, metricsInterceptor, quotaSinks, type WorkerMetrics } from '../metrics/worker-metrics.js';
+import {
+  eventSinks,
+  flowSinks,
+  metricsInterceptor,
+  quotaSinks,
+  type WorkerMetrics,
+} from '../metrics/worker-metrics.js';
 import { encryptingDataConverter } from '../codec/data-converter.js';
 import {
   DEFAULT_BUNDLE_DIR,
@@ -199,7 +205,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     interceptors: {
       activity: [...(tracing?.activity ?? []), ...(options.metrics ? [metricsInterceptor(options.metrics)] : [])],
     },
-    sinks: { ...(tracing?.sinks ?? {}), ...quotaSinks(options.metrics), ...eventSinks(options.metrics) },
+    sinks: {
+      ...(tracing?.sinks ?? {}),
+      ...quotaSinks(options.metrics),
+      ...eventSinks(options.metrics),
+      ...flowSinks(options.metrics),
+    },
     ...SANDBOX_BACKSTOP,
     maxConcurrentWorkflowTaskExecutions: options.workflowTasks ?? DEFAULT_WORKFLOW_TASKS,
     ...(options.cachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.cachedWorkflows }),

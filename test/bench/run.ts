@@ -2,8 +2,10 @@
  * `npm run bench`: the interpreter against hand-written workflows doing the same work with the
  * same activity, side by side in one run on one Temporal server: a 40-step sequence and a
  * 100-branch fan-out, plus a 5,000-iteration loop. Prints wall-time ratios, history events per
- * step and worker CPU time, as a Markdown table for BENCHMARKS.md. Last, how long a worker
- * process takes from start to polling (`worker-start.ts`).
+ * step and worker CPU time, as a Markdown table for BENCHMARKS.md. Then the flow-control
+ * scenario (`flow-control.ts`: a limited node's overhead, throughput at the limit). Last, how long
+ * a worker process takes from start to polling (`worker-start.ts`). `BENCH_ONLY=flow-control`
+ * runs the flow-control scenario alone.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
@@ -14,6 +16,7 @@ import { counterLoopDefinition, fanOutDefinition, sequenceDefinition } from '../
 import { json, startHttpTarget } from '../support/http-target.js';
 import { versioned } from '../support/runs.js';
 import { unique } from '../support/temporal.js';
+import { CALL_MS, flowControlBench, flowControlLines } from './flow-control.js';
 import { workerStarts } from './worker-start.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -21,7 +24,11 @@ const START_ROUNDS = Number(process.env.BENCH_START_ROUNDS ?? 5);
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 
 const temporal = await obtainTemporal({ headless: true, log });
-const target = await startHttpTarget({ '/step': (req, res) => json(res, 200, { i: req.query.i }) });
+const ONLY = process.env.BENCH_ONLY;
+const target = await startHttpTarget({
+  '/step': (req, res) => json(res, 200, { i: req.query.i }),
+  '/slow': (_req, res) => void setTimeout(() => json(res, 200, {}), CALL_MS),
+});
 const url = `${target.url}/step`;
 const taskQueue = unique('bench');
 const workerProcess: ChildProcess = fork(fileURLToPath(new URL('./worker.js', import.meta.url)), {
@@ -96,39 +103,58 @@ async function compare(
   return row;
 }
 
-const rows = [
-  await compare(
-    '40-step sequence',
-    40,
-    interpreted(sequenceDefinition(url, 40)),
-    handWritten('handWrittenSequence', 40),
-  ),
-  await compare(
-    '100-branch fan-out',
-    100,
-    interpreted(fanOutDefinition(url, 100)),
-    handWritten('handWrittenFanOut', 100),
-  ),
-];
-const loop = await measure(interpreted(counterLoopDefinition(5_000)));
-const starts = await workerStarts(temporal.address, START_ROUNDS);
+const flow = await flowControlBench(client, taskQueue, url, `${target.url}/slow`, ROUNDS);
+log('flow control: done');
+const rows =
+  ONLY === 'flow-control'
+    ? []
+    : [
+        await compare(
+          '40-step sequence',
+          40,
+          interpreted(sequenceDefinition(url, 40)),
+          handWritten('handWrittenSequence', 40),
+        ),
+        await compare(
+          '100-branch fan-out',
+          100,
+          interpreted(fanOutDefinition(url, 100)),
+          handWritten('handWrittenFanOut', 100),
+        ),
+      ];
+const loop = ONLY === 'flow-control' ? undefined : await measure(interpreted(counterLoopDefinition(5_000)));
+const starts = ONLY === 'flow-control' ? [] : await workerStarts(temporal.address, START_ROUNDS);
 
 const f = (n: number, digits = 0) => n.toFixed(digits);
 const lines = [
   `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${f(totalmem() / 2 ** 30)} GiB; Node ${process.version}; Temporal via ${temporal.source.split(':')[0]}; ${ROUNDS} rounds, medians.`,
   '',
-  '| scenario | interpreted wall ms | hand-written wall ms | wall ratio | interpreted events/step | hand-written events/step | interpreted worker CPU ms | hand-written worker CPU ms | CPU ratio |',
-  '| --- | --: | --: | --: | --: | --: | --: | --: | --: |',
-  ...rows.map((r) => {
-    const [am, bm] = [median(r.a.map((s) => s.ms)), median(r.b.map((s) => s.ms))];
-    const [ac, bc] = [median(r.a.map((s) => s.cpuMs)), median(r.b.map((s) => s.cpuMs))];
-    const [ae, be] = [median(r.a.map((s) => s.events)), median(r.b.map((s) => s.events))];
-    return `| ${r.scenario} | ${f(am)} | ${f(bm)} | ${f(am / bm, 2)} | ${f(ae / r.steps, 2)} | ${f(be / r.steps, 2)} | ${f(ac)} | ${f(bc)} | ${f(ac / bc, 2)} |`;
-  }),
+  ...(rows.length === 0
+    ? []
+    : [
+        '| scenario | interpreted wall ms | hand-written wall ms | wall ratio | interpreted events/step | hand-written events/step | interpreted worker CPU ms | hand-written worker CPU ms | CPU ratio |',
+        '| --- | --: | --: | --: | --: | --: | --: | --: | --: |',
+        ...rows.map((r) => {
+          const [am, bm] = [median(r.a.map((s) => s.ms)), median(r.b.map((s) => s.ms))];
+          const [ac, bc] = [median(r.a.map((s) => s.cpuMs)), median(r.b.map((s) => s.cpuMs))];
+          const [ae, be] = [median(r.a.map((s) => s.events)), median(r.b.map((s) => s.events))];
+          return `| ${r.scenario} | ${f(am)} | ${f(bm)} | ${f(am / bm, 2)} | ${f(ae / r.steps, 2)} | ${f(be / r.steps, 2)} | ${f(ac)} | ${f(bc)} | ${f(ac / bc, 2)} |`;
+        }),
+      ]),
   '',
-  `5,000-iteration set+condition loop (interpreter only): ${f(loop.ms)} ms wall, ${f(loop.cpuMs)} ms worker CPU, ${loop.events} history events.`,
+  ...(loop
+    ? [
+        `5,000-iteration set+condition loop (interpreter only): ${f(loop.ms)} ms wall, ${f(loop.cpuMs)} ms worker CPU, ${loop.events} history events.`,
+        '',
+      ]
+    : []),
+  ...flowControlLines(flow),
   '',
-  `Worker start (\`node dist/src/cli/worker.js\` to its "worker running" line): median ${f(median(starts), 2)} s over ${starts.length} starts (${f(Math.min(...starts), 2)}–${f(Math.max(...starts), 2)} s).`,
+  ...(starts.length > 0
+    ? [
+        `Worker start (\`node dist/src/cli/worker.js\` to its "worker running" line): median ${f(median(starts), 2)} s over ${starts.length} starts (${f(Math.min(...starts), 2)}–${f(Math.max(...starts), 2)} s).`,
+      ]
+    : []),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 

@@ -2,20 +2,27 @@
  * `resource_limits.max_concurrency` across runs, on the real dev server: a local HTTP target
  * tracks the calls in flight and holds them until the rest of the runs are seen waiting in line
  * at the node's limiter (workflows/limiter.ts); the limit is never exceeded, keys proceed
- * independently, a cancelled holder gives its permit back, and a kill -9 of the worker while
- * runs hold and wait loses no permit.
+ * independently, a cancelled holder gives its permit back, a kill -9 of the worker or of the
+ * Temporal server while 20 runs hold and wait loses no permit and never exceeds the limit, and two
+ * worker processes on one queue share the work, one finishing everything when the other dies.
  */
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
+import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
-import { WorkflowNotFoundError, type Client, type Connection, type WorkflowHandle } from '@temporalio/client';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { limiterWorkflowId } from '../../activities/limiter.js';
 import { DEFAULT_TENANT } from '../../src/shared/tenants.js';
-import type { RunningWorker } from '../../src/worker/create-worker.js';
+import { freeFixedPort, startDevServer, type TemporalServer } from '../../src/temporal/dev-server.js';
+import { startWorker, type RunningWorker } from '../../src/worker/create-worker.js';
 import type { LimiterView } from '../../workflows/limiter.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { runState, startRun, waitForState } from '../support/runs.js';
 import { connectClient, startTestWorker, unique } from '../support/temporal.js';
+import { until as poll } from '../support/poll.js';
 import { until, workerProcesses } from '../support/worker-process.js';
 
 interface Held {
@@ -103,10 +110,11 @@ async function limiterView(
   taskQueue: string,
   definitionId: string,
   key: string | null,
+  on: Client = client,
 ): Promise<LimiterView | undefined> {
   const id = limiterWorkflowId(DEFAULT_TENANT, taskQueue, definitionId, 'call', key);
   try {
-    return await client.workflow.getHandle(id).query<LimiterView>('limiter');
+    return await on.workflow.getHandle(id).query<LimiterView>('limiter');
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
@@ -123,8 +131,13 @@ async function eventually(predicate: () => Promise<boolean>, what: string, timeo
 }
 
 /** No permit held or waited for: the limiter completed, or says so. */
-async function limiterEmpty(taskQueue: string, definitionId: string, key: string | null): Promise<boolean> {
-  const view = await limiterView(taskQueue, definitionId, key).catch(() => undefined);
+async function limiterEmpty(
+  taskQueue: string,
+  definitionId: string,
+  key: string | null,
+  on: Client = client,
+): Promise<boolean> {
+  const view = await limiterView(taskQueue, definitionId, key, on).catch(() => undefined);
   return view === undefined || (view.holders.length === 0 && view.queue.length === 0);
 }
 
@@ -329,16 +342,18 @@ describe('max_concurrency across a worker crash', () => {
   test('kill -9 of the worker while runs hold and wait for permits: all complete, the max never exceeded, no permit left held', async () => {
     reset();
     const id = unique('limit-crash');
-    // A short timeout: the calls the dead worker started are retried (under the same permit).
-    const definition = limitedDefinition(id, { max_concurrency: 2 }, '5s');
+    // The calls the dead worker started are retried (under the same permit) once their timeout
+    // passes. Longer than the calls are held: a retry of an attempt Temporal timed out while it
+    // still runs would overlap it (connectors do not heartbeat), and the target would count both.
+    const definition = limitedDefinition(id, { max_concurrency: 2 }, '20s');
     const first = workers.spawn();
     const handles: WorkflowHandle[] = [];
-    for (let i = 0; i < 8; i++) handles.push(await startRun(client, taskQueue, definition, { run: `c${i}` }));
+    for (let i = 0; i < 20; i++) handles.push(await startRun(client, taskQueue, definition, { run: `c${i}` }));
     await until(() => held.length === 2, 120_000, 'two held calls');
     await eventually(async () => {
       const view = await limiterView(taskQueue, id, null);
-      return view?.holders.length === 2 && view.queue.length === 6;
-    }, 'six runs in line');
+      return view?.holders.length === 2 && view.queue.length === 18;
+    }, 'eighteen runs in line');
     await workers.killAndReplace(first, () => {
       for (const h of held.splice(0)) h.res.destroy();
       holding = false;
@@ -346,6 +361,127 @@ describe('max_concurrency across a worker crash', () => {
     const results = await Promise.all(handles.map((h) => h.result()));
     for (const result of results) assert.equal((result as { answer: { status: number } }).answer.status, 200);
     assert.ok((maxInFlight.get('') ?? 0) <= 2, `at most 2 calls at once, saw ${maxInFlight.get('')}`);
+    await eventually(() => limiterEmpty(taskQueue, id, null), 'the limiter to hold no permit');
+  });
+});
+
+describe('max_concurrency across a kill -9 of the Temporal server', () => {
+  // A server of this test's own, with a database file so it keeps its runs across the crash.
+  let dataDir: string;
+  let port: number;
+  let server: TemporalServer | undefined;
+  let worker: RunningWorker | undefined;
+  let own: Connection | undefined;
+  const taskQueue = unique('limits-server-kill');
+  const startServer = () =>
+    startDevServer({ port, headless: true, dbFile: join(dataDir, 'temporal.db'), log: () => undefined });
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'weft-limits-server-'));
+    port = await freeFixedPort();
+    server = await startServer();
+  });
+  after(async () => {
+    await worker?.shutdown();
+    await own?.close();
+    await server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test(
+    '20 runs hold and wait for permits (max_concurrency 2) when Temporal dies: all complete, the max never exceeded, no permit left held',
+    { timeout: 600_000 },
+    async () => {
+      reset();
+      const address = (server as TemporalServer).address;
+      own = await Connection.connect({ address });
+      const ownClient = new Client({ connection: own, namespace: 'default' });
+      worker = await startWorker({ address, namespace: 'default', taskQueue });
+      const id = unique('limit-server-crash');
+      // Longer than the calls are held (see the worker crash above).
+      const definition = limitedDefinition(id, { max_concurrency: 2 }, '20s');
+      const handles: WorkflowHandle[] = [];
+      for (let i = 0; i < 20; i++) handles.push(await startRun(ownClient, taskQueue, definition, { run: `s${i}` }));
+      await until(() => held.length === 2, 120_000, 'two held calls');
+      await eventually(async () => {
+        const view = await limiterView(taskQueue, id, null, ownClient);
+        return view?.holders.length === 2 && view.queue.length === 18;
+      }, 'eighteen runs in line');
+
+      if (server?.kill === undefined) assert.fail('the dev server cannot be killed (not started from the CLI)');
+      await server.kill();
+      server = undefined;
+      // The calls in flight end while Temporal is down; their retries (under the same permits) are answered.
+      for (const h of held.splice(0)) h.res.destroy();
+      holding = false;
+      server = await poll(
+        'Temporal to start again on its port',
+        () => startServer().catch(() => undefined),
+        180_000,
+        1_000,
+      );
+
+      const results = await Promise.all(handles.map((h) => h.result()));
+      for (const result of results) assert.equal((result as { answer: { status: number } }).answer.status, 200);
+      assert.ok((maxInFlight.get('') ?? 0) <= 2, `at most 2 calls at once, saw ${maxInFlight.get('')}`);
+      await eventually(() => limiterEmpty(taskQueue, id, null, ownClient), 'the limiter to hold no permit', 180_000);
+    },
+  );
+});
+
+/** Who ran each `runConnector` attempt of a run: the identities of its ActivityTaskStarted events. */
+async function connectorIdentities(handle: WorkflowHandle): Promise<string[]> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const connectorScheduled = new Set(
+    events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runConnector')
+      .map((e) => String(e.eventId)),
+  );
+  return events
+    .filter((e) => connectorScheduled.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId)))
+    .map((e) => e.activityTaskStartedEventAttributes?.identity ?? '');
+}
+
+describe('two worker processes on one task queue', () => {
+  const taskQueue = unique('limits-two');
+  const workers = workerProcesses(taskQueue);
+  after(() => workers.cleanup());
+
+  test('both get work, and killing one leaves the other finishing everything (the limit holds throughout)', async () => {
+    reset();
+    const a = workers.spawn();
+    const b = workers.spawn();
+    const identity = (pid: number | undefined) => `${pid}@`;
+    const id = unique('limit-two');
+    // Longer than the calls are held (see the worker crash above).
+    const definition = limitedDefinition(id, { max_concurrency: 4 }, '20s');
+    // Both workers serve the queue: the calls of 20 runs land on each of them.
+    holding = false;
+    const first: WorkflowHandle[] = [];
+    for (let i = 0; i < 20; i++) first.push(await startRun(client, taskQueue, definition, { run: `a${i}` }));
+    await Promise.all(first.map((h) => h.result()));
+    const ran = (await Promise.all(first.map(connectorIdentities))).flat();
+    const byA = ran.filter((who) => who.startsWith(identity(a.pid))).length;
+    const byB = ran.filter((who) => who.startsWith(identity(b.pid))).length;
+    assert.equal(byA + byB, ran.length, `every call ran on one of the two workers: ${ran.join(', ')}`);
+    assert.ok(byA > 0 && byB > 0, `both workers got calls: ${byA} on one, ${byB} on the other`);
+
+    // One dies (kill -9) while calls are in flight and more wait for permits: the other finishes all.
+    reset();
+    const second: WorkflowHandle[] = [];
+    for (let i = 0; i < 12; i++) second.push(await startRun(client, taskQueue, definition, { run: `b${i}` }));
+    await until(() => held.length === 4, 120_000, 'four held calls');
+    a.kill('SIGKILL');
+    await once(a, 'exit');
+    for (const h of held.splice(0)) h.res.destroy();
+    holding = false;
+    const results = await Promise.all(second.map((h) => h.result()));
+    for (const result of results) assert.equal((result as { answer: { status: number } }).answer.status, 200);
+    assert.ok((maxInFlight.get('') ?? 0) <= 4, `at most 4 calls at once, saw ${maxInFlight.get('')}`);
+    // The last attempt of every call ran on the surviving worker.
+    for (const handle of second) {
+      const attempts = await connectorIdentities(handle);
+      assert.ok(attempts.at(-1)?.startsWith(identity(b.pid)), `${handle.workflowId} ended on ${attempts.join(', ')}`);
+    }
     await eventually(() => limiterEmpty(taskQueue, id, null), 'the limiter to hold no permit');
   });
 });

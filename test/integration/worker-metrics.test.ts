@@ -2,9 +2,12 @@
  * The worker's Prometheus series on the real dev server: the activity interceptor times every
  * attempt per connector and action, counts retries, and adds up AI tokens and cost; the tiny
  * metrics server serves them as Prometheus text. The workflows' event sinks count deliveries with
- * their latency, and the events mailboxes keep and let expire.
+ * their latency, and the events mailboxes keep and let expire. The limiters' flow sinks gauge the
+ * executions waiting for permits and time each grant's wait; a waiting run's Web UI details name
+ * the node, key and place in line it waits at.
  */
 import assert from 'node:assert/strict';
+import type { ServerResponse } from 'node:http';
 import { after, before, test } from 'node:test';
 import type { Client, Connection } from '@temporalio/client';
 import { publishToMailbox } from '../../activities/event-mailbox.js';
@@ -14,6 +17,7 @@ import { startWorker, type RunningWorker } from '../../src/worker/create-worker.
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { startRun } from '../support/runs.js';
+import { until } from '../support/poll.js';
 import { connectClient, NAMESPACE, temporalAddress, unique } from '../support/temporal.js';
 
 const PRICE = { input_per_1m: 0.15, output_per_1m: 0.6 };
@@ -25,11 +29,16 @@ let worker: RunningWorker;
 let server: MetricsServer;
 let client: Client;
 let connection: Connection;
+/** Calls to `/held`, answered by the test. */
+const held: ServerResponse[] = [];
 
 before(async () => {
   fake = await startFakeOpenAi();
   // Fails the first call (retried: 5xx), answers the second.
-  target = await startHttpTarget({ '/flaky': (_req, res, nth) => json(res, nth === 1 ? 503 : 200, { nth }) });
+  target = await startHttpTarget({
+    '/flaky': (_req, res, nth) => json(res, nth === 1 ? 503 : 200, { nth }),
+    '/held': (_req, res) => void held.push(res),
+  });
   worker = await startWorker({
     address: temporalAddress(),
     namespace: NAMESPACE,
@@ -46,6 +55,7 @@ after(async () => {
   await server?.close();
   await worker?.shutdown();
   await connection?.close();
+  for (const res of held) res.destroy();
   await target?.close();
   await fake?.close();
 });
@@ -149,4 +159,48 @@ test('event deliveries and their latency, events kept for later and events expir
   );
   assert.equal(count(expired, 'weft_events_expired_total', { ...tenant, reason: 'retention' }), 1, expired);
   assert.equal(count(expired, 'weft_events_expired_total', { ...tenant, reason: 'overflow' }), 0, expired);
+});
+
+test('executions waiting for a permit are gauged per definition and node, the wait of each grant is timed, and the Web UI details say what a run waits for', async () => {
+  const id = unique('metered-flow');
+  const labels = { definition_id: id, node: 'call' };
+  const definition = {
+    id,
+    variables: [{ name: 'customer', type: 'string', default: 'acme' }],
+    nodes: [
+      {
+        id: 'call',
+        type: 'task',
+        connector: 'http',
+        action: 'request',
+        resource_limits: { max_concurrency: 1, concurrency_key: 'vars.customer' },
+        inputs: { url: `${target.url}/held`, timeout: '120s' },
+      },
+    ],
+  };
+  const runs = [await startRun(client, taskQueue, definition)];
+  await until('the first call held', () => Promise.resolve(held.length === 1 || undefined));
+  for (let i = 0; i < 3; i++) runs.push(await startRun(client, taskQueue, definition));
+  const waiting = await scrapeUntil('three waiting', (text) => sample(text, 'weft_flow_waiting', labels) === 3);
+  assert.equal(sample(waiting, 'weft_flow_permit_wait_seconds_count', labels), 1, waiting);
+
+  // The Web UI's current details of the last run name its node, key and place in line.
+  await until('the details of the third in line', async () => {
+    const metadata = await (runs[3] as (typeof runs)[number]).query<{ currentDetails?: string }>(
+      '__temporal_workflow_metadata',
+    );
+    return (
+      /waiting for a permit: `call` · key `acme` · place 3 in line/.test(metadata.currentDetails ?? '') || undefined
+    );
+  });
+
+  for (let answered = 0; answered < 4; answered++) {
+    await until(`call ${answered + 1}`, () => Promise.resolve(held.length > answered || undefined));
+    json(held[answered] as ServerResponse, 200, {});
+  }
+  for (const run of runs) await run.result();
+  const done = await scrapeUntil('none waiting', (text) => sample(text, 'weft_flow_waiting', labels) === 0);
+  assert.equal(sample(done, 'weft_flow_permit_wait_seconds_count', labels), 4, done);
+  // The three that waited waited at least for the first call to be answered: some non-zero time.
+  assert.ok((sample(done, 'weft_flow_permit_wait_seconds_sum', labels) ?? 0) > 0, done);
 });

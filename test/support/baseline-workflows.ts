@@ -7,6 +7,8 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 
 export { interpret } from '../../workflows/interpret.js';
+// Limited nodes (the flow-control bench) ask their limiter workflow for permits.
+export { permitLimiter } from '../../workflows/limiter.js';
 
 const { runConnector } = proxyActivities<Activities>({
   startToCloseTimeout: '5m',

@@ -1,7 +1,8 @@
 /**
- * `resource_limits` at submit: what is enforced (max_concurrency, per concurrency_key) is
- * accepted; what is not (rate_per_second, burst, memory_mb) is refused at its pointer, never
- * accepted and ignored. And the engine hands the workflow the limit with the key evaluated.
+ * `resource_limits` at submit: what is enforced (max_concurrency, rate_per_second and burst, per
+ * concurrency_key) is accepted; what is not (memory_mb) or makes no sense (burst without a rate,
+ * rates out of range) is refused at its pointer, never accepted and ignored. And the engine
+ * hands the workflow the limit with the key evaluated.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -47,35 +48,57 @@ describe('resource_limits validation', () => {
     assert.deepEqual(problems(map({ max_concurrency: 3, concurrency_key: 'item' })), []);
   });
 
-  for (const [field, value, message] of [
-    ['rate_per_second', 2, /rate_per_second is not supported yet/],
-    ['burst', 5, /burst is not supported yet/],
-    ['memory_mb', 512, /memory_mb is not supported/],
+  test('rate_per_second (with or without max_concurrency, with a burst, keyed) is accepted on task, ai and map bodies', () => {
+    assert.deepEqual(problems(task({ rate_per_second: 2 })), []);
+    assert.deepEqual(problems(task({ rate_per_second: 0.5, burst: 3, concurrency_key: 'vars.customer' })), []);
+    assert.deepEqual(problems(ai({ max_concurrency: 1, rate_per_second: 10 })), []);
+    assert.deepEqual(problems(map({ rate_per_second: 2, burst: 2, concurrency_key: 'item' })), []);
+  });
+
+  for (const [field, limits, message] of [
+    ['memory_mb', { memory_mb: 512 }, /memory_mb is not supported/],
+    ['burst', { burst: 5 }, /burst needs rate_per_second/],
+    ['burst', { rate_per_second: 1, burst: 0 }, /too small|>=1/i],
+    ['burst', { rate_per_second: 1, burst: 1.5 }, /int/i],
+    ['burst', { rate_per_second: 1, burst: 5000 }, /too big|<=1000/i],
+    ['rate_per_second', { rate_per_second: 0 }, /too small|>=0.001/i],
+    ['rate_per_second', { rate_per_second: -1 }, /too small|>=0.001/i],
+    ['rate_per_second', { rate_per_second: 1000 }, /too big|<=100/i],
+    ['rate_per_second', { rate_per_second: '2' }, /number/i],
   ] as const) {
-    test(`${field} is refused at its pointer`, () => {
-      const found = problems(task({ [field]: value }));
+    test(`${JSON.stringify(limits)} is refused at /resource_limits/${field}`, () => {
+      const found = problems(task(limits));
       assert.equal(found.length, 1, JSON.stringify(found));
       assert.equal(found[0]?.path, `/nodes/0/resource_limits/${field}`);
       assert.match(found[0]?.message ?? '', message);
-      const inMap = problems(map({ max_concurrency: 1, [field]: value }));
+      const inMap = problems(map({ max_concurrency: 1, ...limits }));
       assert.deepEqual(
         inMap.map((p) => p.path),
         [`/nodes/0/task/resource_limits/${field}`],
       );
       assert.deepEqual(
-        problems(ai({ [field]: value })).map((p) => p.path),
+        problems(ai(limits)).map((p) => p.path),
         [`/nodes/0/resource_limits/${field}`],
       );
     });
   }
 
-  test('concurrency_key needs max_concurrency, and must parse', () => {
+  test('options.priority is 1 to 5', () => {
+    const withPriority = (priority: unknown) => {
+      const result = validateDefinition({ id: 'p', options: { priority }, nodes: [task({ max_concurrency: 1 })] });
+      return result.ok ? [] : result.problems.map((p) => p.path);
+    };
+    for (const ok of [1, 3, 5]) assert.deepEqual(withPriority(ok), []);
+    for (const bad of [0, 6, 2.5, 'high']) assert.deepEqual(withPriority(bad), ['/options/priority']);
+  });
+
+  test('concurrency_key needs max_concurrency or rate_per_second, and must parse', () => {
     const alone = problems(task({ concurrency_key: 'vars.customer' }));
     assert.deepEqual(
       alone.map((p) => p.path),
       ['/nodes/0/resource_limits/concurrency_key'],
     );
-    assert.match(alone[0]?.message ?? '', /needs max_concurrency/);
+    assert.match(alone[0]?.message ?? '', /needs max_concurrency or rate_per_second/);
     const broken = problems(task({ max_concurrency: 1, concurrency_key: 'vars.(' }));
     assert.ok(broken.length >= 1);
     assert.ok(
@@ -119,6 +142,25 @@ describe('resource_limits in the engine', () => {
     );
     const run = commands.find((c): c is Extract<Command, { type: 'run_activity' }> => c.type === 'run_activity');
     assert.deepEqual(run?.limit, { max_concurrency: 2, key: '42' });
+  });
+
+  test('a rate-limited task carries its rate (burst 1 by default) and its key', async () => {
+    const { commands } = await start(
+      {
+        id: 'rated',
+        variables: [{ name: 'customer', type: 'string', default: '' }],
+        nodes: [task({ rate_per_second: 2, concurrency_key: 'vars.customer' })],
+      },
+      { customer: 'acme' },
+    );
+    const run = commands.find((c): c is Extract<Command, { type: 'run_activity' }> => c.type === 'run_activity');
+    assert.deepEqual(run?.limit, { rate: { per_second: 2, burst: 1 }, key: 'acme' });
+    const both = await start({ id: 'both', nodes: [task({ max_concurrency: 3, rate_per_second: 5, burst: 4 })] }, {});
+    assert.deepEqual((both.commands[0] as Extract<Command, { type: 'run_activity' }>).limit, {
+      max_concurrency: 3,
+      rate: { per_second: 5, burst: 4 },
+      key: null,
+    });
   });
 
   test('map items get their own keys; an unlimited task has no limit', async () => {
