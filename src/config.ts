@@ -36,6 +36,15 @@ function rateLimit(text: string | undefined): RateLimitSettings | undefined {
   return { capacity: requests, refillPerSecond: requests / seconds };
 }
 
+/** The default targets of the worker's resource-based tuner (the SDK's examples use these). */
+export const DEFAULT_WORKER_TARGETS = { memory: 0.8, cpu: 0.9 } as const;
+
+/** A resource target of the worker's tuner: the fraction of the host's memory or CPU it aims to use. */
+function targetFraction(what: string) {
+  const error = `expected the fraction of the host's ${what} the worker aims to use, a number greater than 0 and at most 1 (e.g. 0.8)`;
+  return z.coerce.number({ error }).gt(0, { error }).max(1, { error }).optional();
+}
+
 const Env = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -74,6 +83,13 @@ const Env = z.object({
     .int({ error: 'expected a whole number of workflow tasks (2 – 200)' })
     .min(2, { error: 'expected at least 2 workflow tasks (the SDK needs 2 with a workflow cache)' })
     .max(200, { error: 'expected at most 200 workflow tasks' })
+    .optional(),
+  WEFT_WORKER_MEMORY_TARGET: targetFraction('memory'),
+  WEFT_WORKER_CPU_TARGET: targetFraction('CPU'),
+  WEFT_WORKER_MEMORY_MB: z.coerce
+    .number({ error: 'expected a whole number of MB (the memory budget that resource_limits.memory_mb reserves from)' })
+    .int({ error: 'expected a whole number of MB (the memory budget that resource_limits.memory_mb reserves from)' })
+    .min(1, { error: 'expected at least 1 MB' })
     .optional(),
   WEFT_CONNECTION_KEY: z
     .string()
@@ -130,6 +146,13 @@ export interface Config {
   workerMetricsPort?: number;
   /** Workflow tasks a worker works on at once (`WEFT_WORKER_WORKFLOW_TASKS`). */
   workerWorkflowTasks?: number;
+  /**
+   * `WEFT_WORKER_MEMORY_TARGET` / `WEFT_WORKER_CPU_TARGET` (default 0.8 / 0.9): the fractions of the
+   * host's memory and CPU the worker's resource-based activity slots aim to keep under.
+   */
+  workerTargets: { memory: number; cpu: number };
+  /** `WEFT_WORKER_MEMORY_MB`: the worker's memory budget that `resource_limits.memory_mb` reserves from; absent: half the host's memory. */
+  workerMemoryMb?: number;
   natsEvents?: { servers: string; subject: string; stream: string };
   /** `WEFT_CODEC_KEYS`: when set, payloads are encrypted with the first key (every key decrypts). */
   codecKeys?: CodecKey[];
@@ -182,6 +205,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     ...(e.WEFT_WORKER_METRICS_PORT === undefined ? {} : { workerMetricsPort: e.WEFT_WORKER_METRICS_PORT }),
     ...(e.WEFT_WORKER_WORKFLOW_TASKS === undefined ? {} : { workerWorkflowTasks: e.WEFT_WORKER_WORKFLOW_TASKS }),
+    workerTargets: {
+      memory: e.WEFT_WORKER_MEMORY_TARGET ?? DEFAULT_WORKER_TARGETS.memory,
+      cpu: e.WEFT_WORKER_CPU_TARGET ?? DEFAULT_WORKER_TARGETS.cpu,
+    },
+    ...(e.WEFT_WORKER_MEMORY_MB === undefined ? {} : { workerMemoryMb: e.WEFT_WORKER_MEMORY_MB }),
     ...(e.WEFT_CODEC_KEYS === undefined ? {} : { codecKeys: e.WEFT_CODEC_KEYS }),
     ...(e.WEFT_CONNECTION_KEY === undefined ? {} : { connectionKey: connectionKeyBytes(e.WEFT_CONNECTION_KEY) }),
     maxBodyBytes: e.WEFT_MAX_BODY_BYTES,

@@ -10,6 +10,7 @@ import { createWorkerMetrics } from '../metrics/worker-metrics.js';
 import { startTelemetry } from '../telemetry/telemetry.js';
 import { codecFromKeys } from '../codec/data-converter.js';
 import { storeConnectionSource } from '../connections/connection-source.js';
+import { processMemoryBudget } from '../../activities/memory-budget.js';
 
 const config = loadConfig();
 const logger = createLogger('worker', config.logLevel);
@@ -43,13 +44,23 @@ const worker = await startWorker({
   ...(tracing ? { tracing } : {}),
   ...(config.codecKeys ? { codec: codecFromKeys(config.codecKeys) } : {}),
   ...(config.workerWorkflowTasks === undefined ? {} : { workflowTasks: config.workerWorkflowTasks }),
+  resourceTargets: config.workerTargets,
+  memoryBudget: processMemoryBudget(config.workerMemoryMb),
 });
 const metricsServer =
   metrics && config.workerMetricsPort !== undefined
     ? await serveMetrics(metrics.registry, config.workerMetricsPort)
     : undefined;
 if (metricsServer) logger.info({ port: metricsServer.port }, 'worker metrics at /metrics');
-logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress }, 'worker running');
+logger.info(
+  {
+    taskQueue: config.taskQueue,
+    temporal: config.temporalAddress,
+    resourceTargets: config.workerTargets,
+    memoryBudgetMb: processMemoryBudget(config.workerMemoryMb).totalMb,
+  },
+  'worker running',
+);
 await worker.done;
 await metricsServer?.close();
 await definitions.close();

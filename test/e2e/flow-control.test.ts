@@ -72,10 +72,10 @@ const tagged = (id: string, path: string, limits: Record<string, unknown>, tag =
   ],
 });
 
-test('memory_mb, a burst without a rate and a rate out of range are refused at submit and at /validate, each at its pointer', async () => {
+test('a memory_mb that is not a whole number of MB, a burst without a rate and a rate out of range are refused at submit and at /validate, each at its pointer', async () => {
   for (const path of ['/v1/definitions', '/v1/definitions/validate']) {
     for (const [limits, pointer, message] of [
-      [{ max_concurrency: 2, memory_mb: 256 }, 'memory_mb', /not supported/],
+      [{ max_concurrency: 2, memory_mb: 0 }, 'memory_mb', /1/],
       [{ max_concurrency: 2, burst: 4 }, 'burst', /burst needs rate_per_second/],
       [{ rate_per_second: 500 }, 'rate_per_second', /100/],
       [{ rate_per_second: 2, burst: 0 }, 'burst', /1/],
@@ -98,6 +98,12 @@ test('memory_mb, a burst without a rate and a rate out of range are refused at s
     definition(unique('rated'), { rate_per_second: 2, burst: 3, concurrency_key: 'vars.customer' }),
   );
   assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
+  const weighed = await stack.call(
+    'POST',
+    '/v1/definitions/validate',
+    definition(unique('weighed'), { memory_mb: 256 }),
+  );
+  assert.equal(weighed.status, 200, JSON.stringify(weighed.body));
 });
 
 test('rate_per_second: 2 across 10 runs: the calls reach the server spread over at least 4.5 s', async () => {
