@@ -86,6 +86,12 @@ const Env = z.object({
     .optional(),
   WEFT_WORKER_MEMORY_TARGET: targetFraction('memory'),
   WEFT_WORKER_CPU_TARGET: targetFraction('CPU'),
+  WEFT_WORKER_ACTIVITY_SLOTS_MIN: z.coerce
+    .number({ error: 'expected a whole number of activity slots (1 – 2000)' })
+    .int({ error: 'expected a whole number of activity slots (1 – 2000)' })
+    .min(1, { error: 'expected at least 1 activity slot' })
+    .max(2000, { error: 'expected at most 2000 activity slots (the most the tuner hands out)' })
+    .optional(),
   WEFT_WORKER_MEMORY_MB: z.coerce
     .number({ error: 'expected a whole number of MB (the memory budget that resource_limits.memory_mb reserves from)' })
     .int({ error: 'expected a whole number of MB (the memory budget that resource_limits.memory_mb reserves from)' })
@@ -151,6 +157,8 @@ export interface Config {
    * host's memory and CPU the worker's resource-based activity slots aim to keep under.
    */
   workerTargets: { memory: number; cpu: number };
+  /** `WEFT_WORKER_ACTIVITY_SLOTS_MIN`: activity slots the tuner hands out whatever the host's load; absent: the worker's default (100). */
+  workerActivitySlotsMin?: number;
   /** `WEFT_WORKER_MEMORY_MB`: the worker's memory budget that `resource_limits.memory_mb` reserves from; absent: half the host's memory. */
   workerMemoryMb?: number;
   natsEvents?: { servers: string; subject: string; stream: string };
@@ -209,6 +217,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       memory: e.WEFT_WORKER_MEMORY_TARGET ?? DEFAULT_WORKER_TARGETS.memory,
       cpu: e.WEFT_WORKER_CPU_TARGET ?? DEFAULT_WORKER_TARGETS.cpu,
     },
+    ...(e.WEFT_WORKER_ACTIVITY_SLOTS_MIN === undefined
+      ? {}
+      : { workerActivitySlotsMin: e.WEFT_WORKER_ACTIVITY_SLOTS_MIN }),
     ...(e.WEFT_WORKER_MEMORY_MB === undefined ? {} : { workerMemoryMb: e.WEFT_WORKER_MEMORY_MB }),
     ...(e.WEFT_CODEC_KEYS === undefined ? {} : { codecKeys: e.WEFT_CODEC_KEYS }),
     ...(e.WEFT_CONNECTION_KEY === undefined ? {} : { connectionKey: connectionKeyBytes(e.WEFT_CONNECTION_KEY) }),

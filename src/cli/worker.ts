@@ -45,6 +45,7 @@ const worker = await startWorker({
   ...(config.codecKeys ? { codec: codecFromKeys(config.codecKeys) } : {}),
   ...(config.workerWorkflowTasks === undefined ? {} : { workflowTasks: config.workerWorkflowTasks }),
   resourceTargets: config.workerTargets,
+  ...(config.workerActivitySlotsMin === undefined ? {} : { activitySlotsMin: config.workerActivitySlotsMin }),
   memoryBudget: processMemoryBudget(config.workerMemoryMb),
 });
 const metricsServer =
@@ -57,6 +58,7 @@ logger.info(
     taskQueue: config.taskQueue,
     temporal: config.temporalAddress,
     resourceTargets: config.workerTargets,
+    ...(config.workerActivitySlotsMin === undefined ? {} : { activitySlotsMin: config.workerActivitySlotsMin }),
     memoryBudgetMb: processMemoryBudget(config.workerMemoryMb).totalMb,
   },
   'worker running',

@@ -101,17 +101,28 @@ export interface ResourceTargets {
   cpu: number;
 }
 
+/**
+ * Activity slots the tuner hands out whatever the host's load (`WEFT_WORKER_ACTIVITY_SLOTS_MIN`):
+ * the worker's fixed number before the tuner (the SDK's default of 100). The tuner measures the
+ * whole host, so on a busy one the SDK's own floor of 1 lets a worker run one connector call at a
+ * time (seen on a 2-core machine running the suite beside another job: the memory-budget test's
+ * second held call never started), and calls that wait on a slow service, using neither CPU nor
+ * memory, queue behind each other. With this floor the
+ * targets decide how far past 100 (up to the SDK's 2000) a worker goes.
+ */
+export const DEFAULT_ACTIVITY_SLOTS_MIN = 100;
+
 /** One controller per target pair in the process, so every worker of the process aims at one shared target. */
 const controllers = new Map<string, ResourceBasedController>();
 
 /**
- * Activity slots are handed out by the SDK's resource-based tuner: a new connector or AI call is
- * polled for only while the process's memory and CPU use are under the targets (it always allows
- * one). Workflow tasks stay at a fixed number ({@link DEFAULT_WORKFLOW_TASKS}: more would only
+ * Activity slots are handed out by the SDK's resource-based tuner: past the floor
+ * ({@link DEFAULT_ACTIVITY_SLOTS_MIN}), a new connector or AI call is polled for only while the
+ * host's memory and CPU use are under the targets. Workflow tasks stay at a fixed number ({@link DEFAULT_WORKFLOW_TASKS}: more would only
  * interleave on the one workflow thread, SECURITY.md); the SDK mixes fixed and resource-based
  * suppliers in one tuner. Weft runs no local activities or Nexus tasks; they keep fixed slots.
  */
-function workerTuner(targets: ResourceTargets, workflowTasks: number): TunerHolder {
+function workerTuner(targets: ResourceTargets, workflowTasks: number, activitySlotsMin: number): TunerHolder {
   const id = `${targets.memory}/${targets.cpu}`;
   let controller = controllers.get(id);
   if (!controller) {
@@ -120,7 +131,7 @@ function workerTuner(targets: ResourceTargets, workflowTasks: number): TunerHold
   }
   return {
     workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: workflowTasks },
-    activityTaskSlotSupplier: { type: 'resource-based', controller },
+    activityTaskSlotSupplier: { type: 'resource-based', controller, minimumSlots: activitySlotsMin },
     localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
     nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
   };
@@ -188,6 +199,8 @@ export interface WorkerOptions {
   cachedWorkflows?: number;
   /** The tuner's targets for activity slots (`WEFT_WORKER_MEMORY_TARGET`, `WEFT_WORKER_CPU_TARGET`); default 0.8 memory, 0.9 CPU. */
   resourceTargets?: ResourceTargets;
+  /** Activity slots the tuner hands out whatever the load; default {@link DEFAULT_ACTIVITY_SLOTS_MIN}. */
+  activitySlotsMin?: number;
   /** What `resource_limits.memory_mb` reserves against; default the process's budget of half the host's memory (`WEFT_WORKER_MEMORY_MB`). */
   memoryBudget?: MemoryBudget;
   /** Where the prebuilt bundles of the production entry point are; default `dist/workflow-bundles` (`npm run build`). */
@@ -259,6 +272,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     tuner: workerTuner(
       options.resourceTargets ?? DEFAULT_WORKER_TARGETS,
       options.workflowTasks ?? DEFAULT_WORKFLOW_TASKS,
+      options.activitySlotsMin ?? DEFAULT_ACTIVITY_SLOTS_MIN,
     ),
     ...(options.cachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.cachedWorkflows }),
     stickyQueueScheduleToStartTimeout: STICKY_WAIT,

@@ -103,7 +103,7 @@ describe('memory_mb against the worker budget', () => {
         {
           id: 'huge',
           type: 'task',
-          ...weighedTask(150, 'huge', { retry_policy: { maximum_attempts: 5, initial_interval: '100ms' } }),
+          ...weighedTask(150, 'huge', { retry_policy: { max_attempts: 5, initial_interval: '100ms' } }),
         },
       ],
     });
@@ -150,18 +150,41 @@ describe('memory_mb against the worker budget', () => {
 });
 
 describe('the worker tuner and its settings', () => {
-  test('activity slots come from the resource-based tuner with the given targets; workflow tasks stay fixed at 4', () => {
-    const tuner = (worker.worker.options as unknown as { tuner?: Record<string, { type: string; numSlots?: number }> })
-      .tuner;
-    assert.equal(tuner?.workflowTaskSlotSupplier?.type, 'fixed-size');
-    assert.equal(tuner?.workflowTaskSlotSupplier?.numSlots, 4);
-    assert.equal(tuner?.activityTaskSlotSupplier?.type, 'resource-based');
+  test('activity slots come from the resource-based tuner (one controller per target pair in the process); workflow tasks stay fixed at 4', async () => {
+    // The tuner as the SDK compiled it for its core (`asNativeTuner`): the controller is the native one.
+    type Tuner = Record<string, { type: string; numSlots?: number; controller?: unknown } | undefined>;
+    const tunerOf = (running: RunningWorker) => (running.worker.options as unknown as { tuner: Tuner }).tuner;
+    const controllerOf = (running: RunningWorker) => tunerOf(running).resourceBasedTunerConfig?.controller;
+    const tuner = tunerOf(worker);
+    assert.equal(tuner.workflowTaskSlotSupplier?.type, 'fixed-size');
+    assert.equal(tuner.workflowTaskSlotSupplier?.numSlots, 4);
+    assert.equal(tuner.activityTaskSlotSupplier?.type, 'resource-based');
+    // Never fewer than the worker's old fixed 100 activity slots, however loaded the host.
+    assert.equal((tuner.activityTaskSlotSupplier as { minimumSlots?: number }).minimumSlots, 100);
+    assert.equal(tuner.resourceBasedTunerConfig?.type, 'controller');
+    assert.ok(controllerOf(worker) !== undefined);
+    // A second worker of the process with the same targets shares the controller (one target for both).
+    const second = await startTestWorker(unique('memory-second'), { resourceTargets: { memory: 0.85, cpu: 0.95 } });
+    const other = await startTestWorker(unique('memory-other'), {
+      resourceTargets: { memory: 0.5, cpu: 0.95 },
+      activitySlotsMin: 7,
+    });
+    try {
+      assert.equal(controllerOf(second), controllerOf(worker));
+      assert.notEqual(controllerOf(other), controllerOf(worker));
+      assert.equal((tunerOf(other).activityTaskSlotSupplier as { minimumSlots?: number }).minimumSlots, 7);
+    } finally {
+      await second.shutdown();
+      await other.shutdown();
+    }
   });
 
-  test('WEFT_WORKER_MEMORY_TARGET, WEFT_WORKER_CPU_TARGET and WEFT_WORKER_MEMORY_MB are checked; unset, the defaults', () => {
+  test('WEFT_WORKER_MEMORY_TARGET, WEFT_WORKER_CPU_TARGET, WEFT_WORKER_ACTIVITY_SLOTS_MIN and WEFT_WORKER_MEMORY_MB are checked; unset, the defaults', () => {
     const defaults = loadConfig({});
     assert.deepEqual(defaults.workerTargets, { memory: 0.8, cpu: 0.9 });
     assert.equal(defaults.workerMemoryMb, undefined);
+    assert.equal(defaults.workerActivitySlotsMin, undefined);
+    assert.equal(loadConfig({ WEFT_WORKER_ACTIVITY_SLOTS_MIN: '10' }).workerActivitySlotsMin, 10);
     const given = loadConfig({
       WEFT_WORKER_MEMORY_TARGET: '0.6',
       WEFT_WORKER_CPU_TARGET: '1',
@@ -178,6 +201,9 @@ describe('the worker tuner and its settings', () => {
       ['WEFT_WORKER_MEMORY_MB', '0', /at least 1 MB/],
       ['WEFT_WORKER_MEMORY_MB', '1.5', /whole number of MB/],
       ['WEFT_WORKER_MEMORY_MB', 'lots', /whole number of MB/],
+      ['WEFT_WORKER_ACTIVITY_SLOTS_MIN', '0', /at least 1 activity slot/],
+      ['WEFT_WORKER_ACTIVITY_SLOTS_MIN', '5000', /at most 2000/],
+      ['WEFT_WORKER_ACTIVITY_SLOTS_MIN', 'some', /whole number of activity slots/],
     ] as const) {
       assert.throws(
         () => loadConfig({ [name]: value }),

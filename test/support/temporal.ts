@@ -37,6 +37,7 @@ export function startTestWorker(
     | 'cachedWorkflows'
     | 'memoryBudget'
     | 'resourceTargets'
+    | 'activitySlotsMin'
   > = {},
 ): Promise<RunningWorker> {
   return startWorker({ address: temporalAddress(), namespace: NAMESPACE, taskQueue, ...options });
