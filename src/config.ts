@@ -45,6 +45,13 @@ function targetFraction(what: string) {
   return z.coerce.number({ error }).gt(0, { error }).max(1, { error }).optional();
 }
 
+/** An optional whole number of a variable, each bound with its own message. */
+function wholeNumber(expected: string, [min, tooSmall]: [number, string], max?: [number, string]) {
+  const error = `expected ${expected}`;
+  const atLeast = z.coerce.number({ error }).int({ error }).min(min, { error: tooSmall });
+  return (max ? atLeast.max(max[0], { error: max[1] }) : atLeast).optional();
+}
+
 const Env = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -78,25 +85,22 @@ const Env = z.object({
     .regex(/^[A-Za-z0-9_-]+$/)
     .default('WEFT_EVENTS'),
   WEFT_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-  WEFT_WORKER_WORKFLOW_TASKS: z.coerce
-    .number({ error: 'expected a whole number of workflow tasks (2 – 200)' })
-    .int({ error: 'expected a whole number of workflow tasks (2 – 200)' })
-    .min(2, { error: 'expected at least 2 workflow tasks (the SDK needs 2 with a workflow cache)' })
-    .max(200, { error: 'expected at most 200 workflow tasks' })
-    .optional(),
+  WEFT_WORKER_WORKFLOW_TASKS: wholeNumber(
+    'a whole number of workflow tasks (2 – 200)',
+    [2, 'expected at least 2 workflow tasks (the SDK needs 2 with a workflow cache)'],
+    [200, 'expected at most 200 workflow tasks'],
+  ),
   WEFT_WORKER_MEMORY_TARGET: targetFraction('memory'),
   WEFT_WORKER_CPU_TARGET: targetFraction('CPU'),
-  WEFT_WORKER_ACTIVITY_SLOTS_MIN: z.coerce
-    .number({ error: 'expected a whole number of activity slots (1 – 2000)' })
-    .int({ error: 'expected a whole number of activity slots (1 – 2000)' })
-    .min(1, { error: 'expected at least 1 activity slot' })
-    .max(2000, { error: 'expected at most 2000 activity slots (the most the tuner hands out)' })
-    .optional(),
-  WEFT_WORKER_MEMORY_MB: z.coerce
-    .number({ error: 'expected a whole number of MB (the memory budget that resource_limits.memory_mb reserves from)' })
-    .int({ error: 'expected a whole number of MB (the memory budget that resource_limits.memory_mb reserves from)' })
-    .min(1, { error: 'expected at least 1 MB' })
-    .optional(),
+  WEFT_WORKER_ACTIVITY_SLOTS_MIN: wholeNumber(
+    'a whole number of activity slots (1 – 2000)',
+    [1, 'expected at least 1 activity slot'],
+    [2000, 'expected at most 2000 activity slots (the most the tuner hands out)'],
+  ),
+  WEFT_WORKER_MEMORY_MB: wholeNumber(
+    'a whole number of MB (the memory budget that resource_limits.memory_mb reserves from)',
+    [1, 'expected at least 1 MB'],
+  ),
   WEFT_CONNECTION_KEY: z
     .string()
     .optional()
