@@ -218,7 +218,9 @@ test('the served JSON Schema describes what resource_limits does', async () => {
   assert.match(text, /across all runs of the definition/);
   assert.match(text, /concurrency_key/);
   assert.match(text, /token bucket/);
-  assert.match(text, /Not supported: refused at submit/);
+  assert.match(text, /reserves from the memory budget of the worker process that runs it/);
+  assert.match(text, /MemoryBudgetExceeded/);
+  assert.doesNotMatch(text, /Not supported/);
 });
 
 test('GET /v1/runs/{id} shows a run waiting for a permit, with its key and place in line', async () => {
