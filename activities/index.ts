@@ -4,7 +4,7 @@
  * globals.
  */
 import { Context } from '@temporalio/activity';
-import type { PayloadCodec } from '@temporalio/common';
+import { ApplicationFailure, type PayloadCodec } from '@temporalio/common';
 import type { ConnectorCall } from '../interpreter/commands.js';
 import type { AiRequest, AiResult } from './ai-types.js';
 import { createAiActivity, type AiEndpoint } from './ai.js';
@@ -208,7 +208,14 @@ export function createActivities(deps: ActivityDeps = {}) {
             egress: registry.egress(tenant),
           };
         }
-        result = await withMemory(ctx, memory, request.memory_mb, () => runAi(request, endpoint));
+        result = await withMemory(ctx, memory, request.memory_mb, () => runAi(request, endpoint)).catch(
+          (err: unknown) => {
+            // runAi's own failures carry their attempt; the budget's refusal gets it here.
+            throw err instanceof ApplicationFailure && err.type === ErrorTypes.MemoryBudgetExceeded
+              ? withAttempt(err, ctx.info.attempt)
+              : err;
+          },
+        );
       } catch (err) {
         if (ctx.cancellationSignal.aborted) throw err;
         throw boundFailure(mask.failure(err));

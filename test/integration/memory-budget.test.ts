@@ -4,7 +4,8 @@
  * calls in flight and holds them: never more than 2 in flight, the other 4 waiting in the
  * worker's line, and all complete once released. A call over the whole budget fails at once
  * with MemoryBudgetExceeded, not retried. A waiting call whose run is cancelled gives its place
- * up holding nothing. And the worker's settings: activity slots under the resource-based tuner
+ * up holding nothing. An ai node's model call waits the same way, and one over the budget never
+ * reaches the model. And the worker's settings: activity slots under the resource-based tuner
  * with its targets, workflow tasks fixed; the environment variables are checked.
  */
 import assert from 'node:assert/strict';
@@ -14,12 +15,14 @@ import type { Client, Connection } from '@temporalio/client';
 import { MemoryBudget } from '../../activities/memory-budget.js';
 import { loadConfig } from '../../src/config.js';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
+import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { until } from '../support/worker-process.js';
 import { runState, startRun, waitForState } from '../support/runs.js';
 import { connectClient, startTestWorker, unique } from '../support/temporal.js';
 
 let target: HttpTarget;
+let fake: FakeOpenAi;
 let client: Client;
 let connection: Connection;
 let worker: RunningWorker;
@@ -38,9 +41,14 @@ before(async () => {
       held.push({ res, run: req.query.run ?? '' });
     },
   });
+  fake = await startFakeOpenAi();
   ({ client, connection } = await connectClient());
   taskQueue = unique('memory');
-  worker = await startTestWorker(taskQueue, { memoryBudget: budget, resourceTargets: { memory: 0.85, cpu: 0.95 } });
+  worker = await startTestWorker(taskQueue, {
+    memoryBudget: budget,
+    resourceTargets: { memory: 0.85, cpu: 0.95 },
+    activityDeps: { ai: { baseURL: fake.url, apiKey: fake.apiKey, models: { fast: 'gpt-test-mini' } } },
+  });
 });
 
 after(async () => {
@@ -48,6 +56,7 @@ after(async () => {
   await worker?.shutdown();
   await connection?.close();
   await target?.close();
+  await fake?.close();
 });
 
 const answer = (calls: typeof held) => {
@@ -146,6 +155,41 @@ describe('memory_mb against the worker budget', () => {
     await Promise.all([holder.result(), third.result()]);
     assert.ok(!held.some((h) => h.run === 'waiter'), 'the cancelled call never reached the server');
     await until(() => budget.reservedMb === 0, 30_000, 'the budget free again');
+  });
+});
+
+describe('memory_mb of ai nodes', () => {
+  const ask = (id: string, memoryMb: number) => ({
+    id,
+    type: 'ai',
+    model: 'fast',
+    prompt_template: `say ${id}`,
+    resource_limits: { memory_mb: memoryMb },
+    retry_policy: { max_attempts: 3, initial_interval: '100ms' },
+    output: id,
+  });
+
+  test('two ai nodes of 60 MB on a 100 MB budget: the second model call waits until the first ended', async () => {
+    fake.reset();
+    // Slow answers, so the second call is seen waiting while the first is being answered.
+    fake.enqueue({ content: 'one', delay_ms: 8_000 }, { content: 'two', delay_ms: 8_000 });
+    const handle = await startRun(client, taskQueue, { id: unique('memory-ai'), nodes: [ask('a', 60), ask('b', 60)] });
+    await until(() => budget.waiting === 1 && budget.reservedMb === 60, 120_000, 'one model call running, one waiting');
+    assert.equal(fake.requests.length, 1, 'the waiting call has not reached the model');
+    const result = (await handle.result()) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(result).sort(), ['a', 'b']);
+    assert.equal(fake.requests.length, 2);
+    assert.equal(budget.reservedMb, 0);
+  });
+
+  test('an ai node over the whole budget fails with MemoryBudgetExceeded before calling the model', async () => {
+    fake.reset();
+    const handle = await startRun(client, taskQueue, { id: unique('memory-ai-over'), nodes: [ask('big', 101)] });
+    await assert.rejects(handle.result());
+    const state = await runState(handle);
+    assert.equal(state.nodes.big?.error?.type, 'MemoryBudgetExceeded', JSON.stringify(state.nodes.big));
+    assert.equal(state.nodes.big?.attempts, 1, 'not retried');
+    assert.equal(fake.requests.length, 0, 'the model was never called');
   });
 });
 
