@@ -18,7 +18,7 @@ import { allowEgress, egressEntry } from '../support/egress.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { until } from '../support/poll.js';
 import { POSTGRES_ADMIN_URL } from '../support/postgres.js';
-import { runState, startRun } from '../support/runs.js';
+import { executions, runState, startRun, versioned } from '../support/runs.js';
 import { connectClient, startTestWorker, unique } from '../support/temporal.js';
 import { workerProcesses, type WorkerProcesses } from '../support/worker-process.js';
 
@@ -39,7 +39,10 @@ before(async () => {
   // The pool workers inherit this process's allowances (and connect to the database as its owner).
   revokeEgress = allowEgress(egressEntry(POSTGRES_ADMIN_URL));
   ({ client, connection } = await connectClient());
-  mainWorker = await startTestWorker(mainQueue);
+  // Subworkflow nodes load their child's definition from here.
+  mainWorker = await startTestWorker(mainQueue, {
+    definitions: { get: (id) => Promise.resolve(id === childDefinition.id ? childDefinition : undefined) },
+  });
 });
 
 after(async () => {
@@ -83,6 +86,13 @@ const definition = (id: string) => ({
     },
   ],
   edges: [{ from: 'query', to: 'ping' }],
+});
+
+/** A stored definition a parent starts as a child: one postgres query. */
+const childDefinition = versioned({
+  id: unique('queues-child'),
+  nodes: [{ id: 'query', type: 'task', connector: 'postgres', action: 'query', inputs: { sql: 'SELECT 7 AS seven' } }],
+  edges: [],
 });
 
 interface Call {
@@ -184,6 +194,61 @@ describe('a connector routed to its own queue', () => {
       [true],
       'one attempt, on the pool worker that started late',
     );
+  });
+
+  test('the table is carried across continue-as-new and inherited by child runs', async () => {
+    const heavy = unique('queues-carried');
+    const worker = pool().spawn(['--queues', heavy]);
+    const routedTo = (calls: Call[]) => calls.filter((c) => c.connector === 'postgres').map((c) => c.queue);
+    const pid = `${worker.pid}@`;
+
+    // The http call fills the first execution's history past 5 events; the run continues as new
+    // while it waits on the timer (nothing in flight), so the postgres call is in the second one.
+    const handle = await startRun(
+      client,
+      mainQueue,
+      {
+        id: unique('carried'),
+        nodes: [
+          { id: 'ping', type: 'task', connector: 'http', action: 'request', inputs: { url: `${target.url}/ping` } },
+          { id: 'pause', type: 'wait', duration: '1s' },
+          { id: 'query', type: 'task', connector: 'postgres', action: 'query', inputs: { sql: 'SELECT 1 AS one' } },
+        ],
+        edges: [
+          { from: 'ping', to: 'pause' },
+          { from: 'pause', to: 'query' },
+        ],
+      },
+      {},
+      { connector_queues: { postgres: heavy }, continue_as_new_after: 5 },
+    );
+    await handle.result();
+    const chain = await executions(client, handle);
+    assert.ok(chain.length >= 2, `the run continued as new (${chain.length} execution)`);
+    const last = client.workflow.getHandle(handle.workflowId);
+    const after = await connectorCalls(last);
+    assert.deepEqual(routedTo(after), [heavy], 'the postgres call after continue-as-new went to the pool');
+    assert.ok(after.find((c) => c.connector === 'postgres')?.identities.every((who) => who.startsWith(pid)));
+
+    const parent = await startRun(
+      client,
+      mainQueue,
+      {
+        id: unique('parent'),
+        nodes: [{ id: 'kid', type: 'subworkflow', definition: childDefinition.id, inputs: {}, output: 'kid' }],
+        edges: [],
+      },
+      {},
+      { connector_queues: { postgres: heavy } },
+    );
+    await parent.result();
+    const started = ((await parent.fetchHistory()).events ?? []).find(
+      (e) => e.startChildWorkflowExecutionInitiatedEventAttributes,
+    )?.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
+    assert.ok(started, 'the parent started a child');
+    const child = await connectorCalls(client.workflow.getHandle(started));
+    assert.deepEqual(routedTo(child), [heavy], "the child's postgres call went to the parent's pool");
+    assert.ok(child[0]?.identities.every((who) => who.startsWith(pid)));
   });
 
   test('a worker given a bad --queues stops at once, naming the entry', async () => {
