@@ -13,13 +13,14 @@ import { hostname } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
-import type { RunningWorker } from '../../src/worker/create-worker.js';
+import { startWorker, type RunningWorker } from '../../src/worker/create-worker.js';
 import { allowEgress, egressEntry } from '../support/egress.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { until } from '../support/poll.js';
 import { POSTGRES_ADMIN_URL } from '../support/postgres.js';
 import { executions, runState, startRun, versioned } from '../support/runs.js';
-import { connectClient, startTestWorker, unique } from '../support/temporal.js';
+import { NAMESPACE, connectClient, startTestWorker, temporalAddress, unique } from '../support/temporal.js';
+import { startFakeOpenAi } from '../support/fake-openai.js';
 import { workerProcesses, type WorkerProcesses } from '../support/worker-process.js';
 
 const workerScript = fileURLToPath(new URL('../../src/cli/worker.js', import.meta.url));
@@ -249,6 +250,59 @@ describe('a connector routed to its own queue', () => {
     const child = await connectorCalls(client.workflow.getHandle(started));
     assert.deepEqual(routedTo(child), [heavy], "the child's postgres call went to the parent's pool");
     assert.ok(child[0]?.identities.every((who) => who.startsWith(pid)));
+  });
+
+  test('an ai node routed with "ai" runs its model call (runAi) on the pool worker that has the model settings', async () => {
+    const aiPool = unique('queues-ai');
+    const fake = await startFakeOpenAi();
+    // The main worker has no AI settings: only the pool's worker can answer this call.
+    const aiWorker = await startWorker({
+      address: temporalAddress(),
+      namespace: NAMESPACE,
+      taskQueue: aiPool,
+      activitiesOnly: true,
+      activityDeps: { ai: { baseURL: fake.url, apiKey: fake.apiKey, models: { fast: 'gpt-test-mini' } } },
+    });
+    try {
+      fake.enqueue({ json: { label: 'bug' } });
+      const handle = await startRun(
+        client,
+        mainQueue,
+        {
+          id: unique('routed-ai'),
+          nodes: [
+            {
+              id: 'label',
+              type: 'ai',
+              model: 'fast',
+              prompt_template: 'Label: it crashes',
+              output_mapping: {
+                type: 'object',
+                properties: { label: { type: 'string' } },
+                required: ['label'],
+                additionalProperties: false,
+              },
+              output: 'label',
+            },
+          ],
+          edges: [],
+        },
+        {},
+        { connector_queues: { ai: aiPool, postgres: 'nobody-serves-this' } },
+      );
+      assert.deepEqual(await handle.result(), { label: { label: 'bug' } });
+      const events = (await handle.fetchHistory()).events ?? [];
+      const scheduled = events.flatMap((e) =>
+        e.activityTaskScheduledEventAttributes?.activityType?.name === 'runAi'
+          ? [e.activityTaskScheduledEventAttributes.taskQueue?.name]
+          : [],
+      );
+      assert.deepEqual(scheduled, [aiPool]);
+      assert.equal(fake.requests.length, 1);
+    } finally {
+      await aiWorker.shutdown();
+      await fake.close();
+    }
   });
 
   test('a worker given a bad --queues stops at once, naming the entry', async () => {
