@@ -84,10 +84,19 @@ logger.info(
   },
   'worker running',
 );
-// One stopping (a signal stops them all; a fatal error only its own) stops the process.
-await Promise.race(workers.map((worker) => worker.done));
+// One stopping (a signal stops them all; a fatal error only its own) stops the others and the process.
+const failed = await Promise.race(
+  workers.map((worker) =>
+    worker.done.then(
+      () => undefined,
+      (err: unknown) => ({ err }),
+    ),
+  ),
+);
 await Promise.allSettled(workers.map((worker) => worker.shutdown()));
 await metricsServer?.close();
 await definitions.close();
 await tracing?.shutdown();
+// As with one worker: a fatal error ends the process with it (exit code 1), after the others stopped.
+if (failed) throw failed.err;
 logger.info('worker stopped');
