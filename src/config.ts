@@ -10,6 +10,7 @@ import { parseCodecKeys, type CodecKey } from './codec/aes-gcm-codec.js';
 import { connectionKeyBytes } from './connections/connection-crypto.js';
 import { temporalTlsFromEnv, type TLSConfig } from './temporal/tls.js';
 import { quotaDefaultsFromEnv, type Quotas } from '../interpreter/quotas.js';
+import { parseConnectorQueues, parseWorkerQueues, type ConnectorQueues } from './shared/connector-queues.js';
 
 /** 2 MiB, what express's `'2mb'` meant before the limit became configurable. */
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -34,6 +35,18 @@ function rateLimit(text: string | undefined): RateLimitSettings | undefined {
   const requests = Number(match[1]);
   const seconds = Number(match[2] ?? 1) * WINDOW_SECONDS[match[3] as keyof typeof WINDOW_SECONDS];
   return { capacity: requests, refillPerSecond: requests / seconds };
+}
+
+/** A parser that throws, as a zod transform: its message becomes the variable's issue. */
+function issueOnThrow<T>(parse: (value: string | undefined) => T) {
+  return (value: string | undefined, ctx: z.RefinementCtx): T => {
+    try {
+      return parse(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  };
 }
 
 const Env = z.object({
@@ -75,6 +88,13 @@ const Env = z.object({
     .min(2, { error: 'expected at least 2 workflow tasks (the SDK needs 2 with a workflow cache)' })
     .max(200, { error: 'expected at most 200 workflow tasks' })
     .optional(),
+  WEFT_CONNECTOR_QUEUES: z.string().optional().transform(issueOnThrow(parseConnectorQueues)),
+  WEFT_WORKER_QUEUES: z
+    .string()
+    .optional()
+    .transform(
+      issueOnThrow((value) => (value === undefined || value.trim() === '' ? undefined : parseWorkerQueues(value))),
+    ),
   WEFT_CONNECTION_KEY: z
     .string()
     .optional()
@@ -131,6 +151,13 @@ export interface Config {
   /** Workflow tasks a worker works on at once (`WEFT_WORKER_WORKFLOW_TASKS`). */
   workerWorkflowTasks?: number;
   natsEvents?: { servers: string; subject: string; stream: string };
+  /**
+   * `WEFT_CONNECTOR_QUEUES`: the task queue each routed connector's (or `ai`'s) activities are
+   * scheduled on, passed to every run the gateway starts on its own placement; absent: none routed.
+   */
+  connectorQueues?: ConnectorQueues;
+  /** `WEFT_WORKER_QUEUES`: the task queues `npm run worker` serves (absent: the main queue and every routed one). */
+  workerQueues?: string[];
   /** `WEFT_CODEC_KEYS`: when set, payloads are encrypted with the first key (every key decrypts). */
   codecKeys?: CodecKey[];
   /** `WEFT_CONNECTION_KEY`: the AES-256-GCM key of named connections' secret settings; absent: none can be stored. */
@@ -183,6 +210,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(e.WEFT_WORKER_METRICS_PORT === undefined ? {} : { workerMetricsPort: e.WEFT_WORKER_METRICS_PORT }),
     ...(e.WEFT_WORKER_WORKFLOW_TASKS === undefined ? {} : { workerWorkflowTasks: e.WEFT_WORKER_WORKFLOW_TASKS }),
     ...(e.WEFT_CODEC_KEYS === undefined ? {} : { codecKeys: e.WEFT_CODEC_KEYS }),
+    ...(e.WEFT_CONNECTOR_QUEUES === undefined ? {} : { connectorQueues: e.WEFT_CONNECTOR_QUEUES }),
+    ...(e.WEFT_WORKER_QUEUES === undefined ? {} : { workerQueues: e.WEFT_WORKER_QUEUES }),
     ...(e.WEFT_CONNECTION_KEY === undefined ? {} : { connectionKey: connectionKeyBytes(e.WEFT_CONNECTION_KEY) }),
     maxBodyBytes: e.WEFT_MAX_BODY_BYTES,
     ...(limit ? { rateLimit: limit } : {}),
