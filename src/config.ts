@@ -10,6 +10,7 @@ import { parseCodecKeys, type CodecKey } from './codec/aes-gcm-codec.js';
 import { connectionKeyBytes } from './connections/connection-crypto.js';
 import { temporalTlsFromEnv, type TLSConfig } from './temporal/tls.js';
 import { quotaDefaultsFromEnv, type Quotas } from '../interpreter/quotas.js';
+import { parseConnectorQueues, parseWorkerQueues, type ConnectorQueues } from './shared/connector-queues.js';
 
 /** 2 MiB, what express's `'2mb'` meant before the limit became configurable. */
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -50,6 +51,18 @@ function wholeNumber(expected: string, [min, tooSmall]: [number, string], max?: 
   const error = `expected ${expected}`;
   const atLeast = z.coerce.number({ error }).int({ error }).min(min, { error: tooSmall });
   return (max ? atLeast.max(max[0], { error: max[1] }) : atLeast).optional();
+}
+
+/** A parser that throws, as a zod transform: its message becomes the variable's issue. */
+function issueOnThrow<T>(parse: (value: string | undefined) => T) {
+  return (value: string | undefined, ctx: z.RefinementCtx): T => {
+    try {
+      return parse(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  };
 }
 
 const Env = z.object({
@@ -101,6 +114,13 @@ const Env = z.object({
     'a whole number of MB (the memory budget that resource_limits.memory_mb reserves from)',
     [1, 'expected at least 1 MB'],
   ),
+  WEFT_CONNECTOR_QUEUES: z.string().optional().transform(issueOnThrow(parseConnectorQueues)),
+  WEFT_WORKER_QUEUES: z
+    .string()
+    .optional()
+    .transform(
+      issueOnThrow((value) => (value === undefined || value.trim() === '' ? undefined : parseWorkerQueues(value))),
+    ),
   WEFT_CONNECTION_KEY: z
     .string()
     .optional()
@@ -166,6 +186,13 @@ export interface Config {
   /** `WEFT_WORKER_MEMORY_MB`: the worker's memory budget that `resource_limits.memory_mb` reserves from; absent: half the host's memory. */
   workerMemoryMb?: number;
   natsEvents?: { servers: string; subject: string; stream: string };
+  /**
+   * `WEFT_CONNECTOR_QUEUES`: the task queue each routed connector's (or `ai`'s) activities are
+   * scheduled on, passed to every run the gateway starts on its own placement; absent: none routed.
+   */
+  connectorQueues?: ConnectorQueues;
+  /** `WEFT_WORKER_QUEUES`: the task queues `npm run worker` serves (absent: the main queue and every routed one). */
+  workerQueues?: string[];
   /** `WEFT_CODEC_KEYS`: when set, payloads are encrypted with the first key (every key decrypts). */
   codecKeys?: CodecKey[];
   /** `WEFT_CONNECTION_KEY`: the AES-256-GCM key of named connections' secret settings; absent: none can be stored. */
@@ -226,6 +253,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : { workerActivitySlotsMin: e.WEFT_WORKER_ACTIVITY_SLOTS_MIN }),
     ...(e.WEFT_WORKER_MEMORY_MB === undefined ? {} : { workerMemoryMb: e.WEFT_WORKER_MEMORY_MB }),
     ...(e.WEFT_CODEC_KEYS === undefined ? {} : { codecKeys: e.WEFT_CODEC_KEYS }),
+    ...(e.WEFT_CONNECTOR_QUEUES === undefined ? {} : { connectorQueues: e.WEFT_CONNECTOR_QUEUES }),
+    ...(e.WEFT_WORKER_QUEUES === undefined ? {} : { workerQueues: e.WEFT_WORKER_QUEUES }),
     ...(e.WEFT_CONNECTION_KEY === undefined ? {} : { connectionKey: connectionKeyBytes(e.WEFT_CONNECTION_KEY) }),
     maxBodyBytes: e.WEFT_MAX_BODY_BYTES,
     ...(limit ? { rateLimit: limit } : {}),

@@ -156,6 +156,14 @@ export interface InterpretArgs {
   run_permit?: { limiter: string; key: string | null };
   /** The priority the run was started with (1–5, 5 highest), over `options.priority`. */
   priority?: number;
+  /**
+   * The task queue of each routed connector's (and `ai`'s) calls (`WEFT_CONNECTOR_QUEUES`), fixed
+   * for the run when it starts: continue-as-new carries it and child runs inherit it, so a change
+   * of configuration never moves the calls of a run under way (which replay would refuse). A
+   * connector not in it, and everything else (permits, definition loading, event waits), runs on
+   * the run's own queue. Absent: every activity on the run's queue, as before routing existed.
+   */
+  connector_queues?: Readonly<Record<string, string>>;
 }
 
 export interface ControlResult {
@@ -489,14 +497,24 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
   const limited = (command: Extract<WorkCommand, { type: 'run_activity' | 'run_ai' }>): boolean =>
     command.limit !== undefined && patched(RESOURCE_LIMITS_PATCH);
   /**
+   * The queue a call is routed to (`args.connector_queues`, by connector or `ai`); without a
+   * table or an entry the option is left out, so the call is scheduled exactly as before routing.
+   */
+  const routing = (command: Extract<WorkCommand, { type: 'run_activity' | 'run_ai' }>): { taskQueue?: string } => {
+    const table = args.connector_queues;
+    const name = command.type === 'run_ai' ? 'ai' : command.call.connector;
+    return table && Object.prototype.hasOwnProperty.call(table, name) ? { taskQueue: table[name] } : {};
+  };
+  /**
    * A limited call's activity is awaited to its real end when cancelled (WAIT_CANCELLATION_COMPLETED):
    * the permit is held while the call may still be running on a worker, so the limit counts calls
    * actually in flight.
    */
-  const callOptions = (command: Extract<WorkCommand, { type: 'run_activity' | 'run_ai' }>) =>
-    limited(command)
-      ? { ...activityOptions(command.plan), cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }
-      : activityOptions(command.plan);
+  const callOptions = (command: Extract<WorkCommand, { type: 'run_activity' | 'run_ai' }>) => ({
+    ...activityOptions(command.plan),
+    ...routing(command),
+    ...(limited(command) ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } : {}),
+  });
   /**
    * Runs `start` in `scope`, holding a permit of the node's limiter when its command has a
    * limit: asks for it, waits for it (cancellable: the scope's cancel gives the place up), and
@@ -628,6 +646,8 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
               ...(reporting ? { child } : {}),
               // A child run is started on behalf of whoever started its parent.
               ...(state.run.started_by === undefined ? {} : { started_by: state.run.started_by }),
+              // Its calls go where its parent's go.
+              ...(args.connector_queues ? { connector_queues: args.connector_queues } : {}),
             },
           ],
           staticSummary: `${definition.name ?? definition.id} · ${definition.id} v${definition.version} (from ${command.node})`,

@@ -30,6 +30,7 @@ import type { DefinitionStore } from '../store/definition-store.js';
 import type { VersionedDefinition } from '../../interpreter/definition-schema.js';
 import type { Problem } from '../../interpreter/problems.js';
 import type { InterpretArgs } from '../../workflows/interpret.js';
+import type { ConnectorQueues } from '../shared/connector-queues.js';
 import { DefinitionIdKey, DefinitionVersionKey, RerunOfKey, RetryOfKey } from '../shared/search-attributes.js';
 import type { TenantRuns } from '../temporal/tenant-runs.js';
 import { HttpError, notFound, validationFailed } from '../shared/http-error.js';
@@ -86,6 +87,8 @@ export class RunControl {
     private readonly metrics?: Pick<GatewayMetrics, 'runsStarted' | 'eventsAccepted'>,
     /** Calls that go on after their answer; the gateway waits for them before it closes. */
     private readonly outliving: OutlivingWork = new OutlivingWork(),
+    /** Where the new run's connector calls go (`WEFT_CONNECTOR_QUEUES` as configured now, like any new run). */
+    private readonly connectorQueues?: ConnectorQueues,
   ) {}
 
   private handle(runId: string) {
@@ -357,7 +360,9 @@ export class RunControl {
       workflowId,
       // A closed run of the same id (visibility not caught up yet) is a conflict, never reused.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      args: [{ definition, input, resume }],
+      args: [
+        { definition, input, resume, ...(this.connectorQueues ? { connector_queues: this.connectorQueues } : {}) },
+      ],
       memo: {
         definition_id: definition.id,
         definition_version: definition.version,

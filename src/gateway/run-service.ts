@@ -35,6 +35,7 @@ import { initialState } from '../../interpreter/engine.js';
 import { resolveRunInput } from '../../interpreter/run-input.js';
 import { RUN_PERMIT, keyAtStart, shownKey, temporalPriorityKey } from '../../interpreter/run-limits.js';
 import { debounceStart } from './run-debounce.js';
+import type { ConnectorQueues } from '../shared/connector-queues.js';
 
 /** The workflow type name of the generic interpreter workflow. */
 export const WORKFLOW_TYPE = 'interpret';
@@ -50,6 +51,8 @@ export interface RunServiceOptions {
   quotas?: () => Promise<Quotas>;
   /** Counts starts refused by a quota. */
   metrics?: Pick<GatewayMetrics, 'quotaRefusals'>;
+  /** Where the runs' connector calls go (`WEFT_CONNECTOR_QUEUES`, `runConnectorQueues`); absent: the run's queue. */
+  connectorQueues?: ConnectorQueues;
 }
 
 /** Who and which request started a run: kept in its memo (and so in its history). */
@@ -192,6 +195,7 @@ export class RunService {
           ...(context.startedBy === undefined ? {} : { started_by: context.startedBy }),
           ...(runPermit ? { run_permit: runPermit } : {}),
           ...(context.priority === undefined ? {} : { priority: context.priority }),
+          ...(this.options.connectorQueues ? { connector_queues: this.options.connectorQueues } : {}),
         },
       ],
       // Temporal orders a task queue's tasks by priority key (1 first): weft's 5 is Temporal's 1.

@@ -34,6 +34,7 @@ import { RunListing } from './run-listing.js';
 import { OutlivingWork } from './outliving-work.js';
 import { RunService } from './run-service.js';
 import { ScheduleSync } from './schedule-sync.js';
+import { runConnectorQueues } from '../shared/connector-queues.js';
 
 /** Temporal's execution statuses, as the `weft_runs` gauge's `status` label names them. */
 /** How long a closing gateway waits for Temporal calls that outlived their answers. */
@@ -181,6 +182,7 @@ export async function startGateway(
     quotas: config.quotas,
     build: (tenant, definitions, ids) => {
       const tenantClient = clientFor(tenant.namespace);
+      const connectorQueues = runConnectorQueues(config.connectorQueues, config, tenant);
       const runs = new RunService({
         client: tenantClient,
         taskQueue: tenant.taskQueue,
@@ -190,6 +192,7 @@ export async function startGateway(
         // Read per start, so a changed setting holds at once on every gateway.
         quotas: () => scopes.quotasOf(tenant.id),
         metrics,
+        ...(connectorQueues ? { connectorQueues } : {}),
       });
       const control = new RunControl(
         tenantClient,
@@ -200,6 +203,7 @@ export async function startGateway(
         ids,
         metrics,
         outliving,
+        connectorQueues,
       );
       return {
         runs,

@@ -207,6 +207,11 @@ export interface WorkerOptions {
   bundleDir?: string;
   /** Says where the workflow code came from (and, at `warn`, why it is bundled at start); default: warnings on stderr. */
   logger?: Pick<Logger, 'info' | 'warn'>;
+  /**
+   * Serves only activities on `taskQueue` (a worker pool's queue, `WEFT_CONNECTOR_QUEUES`): no
+   * workflow code is loaded and no workflow task is polled for.
+   */
+  activitiesOnly?: boolean;
 }
 
 /** A worker without a store can run everything but `subworkflow` nodes. */
@@ -220,8 +225,8 @@ export interface RunningWorker {
   shutdown(): Promise<void>;
   /** Resolves when the worker stopped (after `shutdown` or a fatal error). */
   done: Promise<void>;
-  /** Where its workflow code came from. */
-  bundle: BundleSource;
+  /** Where its workflow code came from; absent for an activity-only worker. */
+  bundle?: BundleSource;
 }
 
 /** The worker's workflow code, logged: which prebuilt file, or why it is bundled at start. */
@@ -237,7 +242,7 @@ async function workerBundle(options: WorkerOptions): Promise<{ bundle: WorkflowB
 /** Creates and starts a worker; `done` settles when it stops. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   installRuntime();
-  const { bundle, source } = await workerBundle(options);
+  const workflows = options.activitiesOnly ? undefined : await workerBundle(options);
   const connection = await NativeConnection.connect({ address: options.address, tls: options.tls });
   const registry = options.registry ?? new ConnectorRegistry();
   const tracing = options.tracing ? workerTracing(options.tracing) : undefined;
@@ -245,7 +250,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    workflowBundle: bundle,
+    ...(workflows ? { workflowBundle: workflows.bundle } : {}),
     ...(options.codec ? { dataConverter: encryptingDataConverter(options.codec) } : {}),
     activities: {
       ...createActivities({
@@ -289,7 +294,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     connection,
     registry,
     done,
-    bundle: source,
+    ...(workflows ? { bundle: workflows.source } : {}),
     async shutdown() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done;

@@ -13,7 +13,8 @@ import { NAMESPACE, temporalAddress } from './temporal.js';
 const workerScript = fileURLToPath(new URL('../../src/cli/worker.js', import.meta.url));
 
 export interface WorkerProcesses {
-  spawn(): ChildProcess;
+  /** A worker with these command-line arguments (`--queues …`). */
+  spawn(args?: string[]): ChildProcess;
   /** kill -9 of `worker`, `meanwhile` once it is dead, then a new worker in its place. */
   killAndReplace(worker: ChildProcess, meanwhile?: () => void): Promise<ChildProcess>;
   /** Kills every worker still running and removes the data dir. */
@@ -30,8 +31,8 @@ export function workerProcesses(
   const dataDir = mkdtempSync(join(tmpdir(), 'weft-worker-'));
   const children: ChildProcess[] = [];
   return {
-    spawn() {
-      const child = spawn(process.execPath, [workerScript], {
+    spawn(args = []) {
+      const child = spawn(process.execPath, [workerScript, ...args], {
         env: {
           ...process.env,
           TEMPORAL_ADDRESS: temporalAddress(),

@@ -13,26 +13,26 @@ import type { RunState } from '../../interpreter/run-state.js';
 import { validateDefinition } from '../../interpreter/validate-definition.js';
 import { simulate } from '../support/simulate.js';
 
+/** A loop of `iterations` cheap steps: a set node and a condition, the engine's own work only. */
+const longLoop = (iterations: number) => ({
+  id: 'long-loop',
+  variables: [{ name: 'i', type: 'number', default: 0 }],
+  options: { max_node_visits: iterations + 10 },
+  nodes: [
+    { id: 'begin', type: 'set', assign: { i: '0' } },
+    { id: 'step', type: 'set', assign: { i: 'vars.i + 1' } },
+    { id: 'more', type: 'condition', expression: `vars.i < ${iterations}` },
+  ],
+  edges: [
+    { from: 'begin', to: 'step' },
+    { from: 'step', to: 'more' },
+    { from: 'more', to: 'step', when: 'nodes.more.output' },
+  ],
+});
+
 test('a loop longer than one step allows pauses on 1 ms timers and completes with the same result', async () => {
   const iterations = 40_000;
-  const sim = await simulate(
-    {
-      id: 'long-loop',
-      variables: [{ name: 'i', type: 'number', default: 0 }],
-      options: { max_node_visits: iterations + 10 },
-      nodes: [
-        { id: 'begin', type: 'set', assign: { i: '0' } },
-        { id: 'step', type: 'set', assign: { i: 'vars.i + 1' } },
-        { id: 'more', type: 'condition', expression: `vars.i < ${iterations}` },
-      ],
-      edges: [
-        { from: 'begin', to: 'step' },
-        { from: 'step', to: 'more' },
-        { from: 'more', to: 'step', when: 'nodes.more.output' },
-      ],
-    },
-    {},
-  );
+  const sim = await simulate(longLoop(iterations), {});
   assert.equal(sim.closing?.type, 'complete', JSON.stringify(sim.closing));
   assert.equal((sim.closing as { result: { i: number } }).result.i, iterations);
   assert.equal(sim.state.deferred, undefined, 'nothing is left deferred');
@@ -128,21 +128,7 @@ test('sliced: a node the legacy budget fails (4 heavy expressions) pauses and co
 
 test('sliced: a long loop of cheap nodes pauses every slice, inline, and leaves nothing deferred', async () => {
   const iterations = 20_000;
-  const run = await sliced({
-    id: 'long-loop',
-    variables: [{ name: 'i', type: 'number', default: 0 }],
-    options: { max_node_visits: iterations + 10 },
-    nodes: [
-      { id: 'begin', type: 'set', assign: { i: '0' } },
-      { id: 'step', type: 'set', assign: { i: 'vars.i + 1' } },
-      { id: 'more', type: 'condition', expression: `vars.i < ${iterations}` },
-    ],
-    edges: [
-      { from: 'begin', to: 'step' },
-      { from: 'step', to: 'more' },
-      { from: 'more', to: 'step', when: 'nodes.more.output' },
-    ],
-  });
+  const run = await sliced(longLoop(iterations));
   assert.deepEqual(run.commands.at(-1), { type: 'complete', result: { i: iterations } });
   assert.ok(run.pauses >= Math.floor((iterations * 4) / SLICE_LIMITS.units), `${run.pauses} pauses`);
   assert.equal(run.state.deferred, undefined);
@@ -165,22 +151,6 @@ test('sliced: a cancellation that interrupts a pause is not turned into an Expre
     startRun(compileProgram(validated.definition), state, '2026-01-01T00:00:00.000Z'),
     (err) => err === cancelled,
   );
-});
-
-const longLoop = (iterations: number) => ({
-  id: 'long-loop',
-  variables: [{ name: 'i', type: 'number', default: 0 }],
-  options: { max_node_visits: iterations + 10 },
-  nodes: [
-    { id: 'begin', type: 'set', assign: { i: '0' } },
-    { id: 'step', type: 'set', assign: { i: 'vars.i + 1' } },
-    { id: 'more', type: 'condition', expression: `vars.i < ${iterations}` },
-  ],
-  edges: [
-    { from: 'begin', to: 'step' },
-    { from: 'step', to: 'more' },
-    { from: 'more', to: 'step', when: 'nodes.more.output' },
-  ],
 });
 
 test('bounded segments: a long loop hands back once the segment is done, its rest parked behind a yield timer', async () => {
