@@ -54,6 +54,8 @@ export const ErrorTypes = {
   InvalidModelOutput: 'InvalidModelOutput',
   /** A run with a budget asked for a model that has no price (`WEFT_AI_PRICES`, default table); never retried. */
   UnpricedModel: 'UnpricedModel',
+  /** A call whose `resource_limits.memory_mb` is more than the worker's whole memory budget (`WEFT_WORKER_MEMORY_MB`); never retried. */
+  MemoryBudgetExceeded: 'MemoryBudgetExceeded',
 } as const;
 
 /** Extra failure settings: `nextRetryDelay` overrides the retry policy's backoff for one retry. */

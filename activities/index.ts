@@ -4,7 +4,7 @@
  * globals.
  */
 import { Context } from '@temporalio/activity';
-import type { PayloadCodec } from '@temporalio/common';
+import { ApplicationFailure, type PayloadCodec } from '@temporalio/common';
 import type { ConnectorCall } from '../interpreter/commands.js';
 import type { AiRequest, AiResult } from './ai-types.js';
 import { createAiActivity, type AiEndpoint } from './ai.js';
@@ -25,6 +25,7 @@ import { resultCacheFromEnv, type CachedCall, type ResultCache } from './result-
 import { tenantOfWorkflowId } from '../src/shared/tenants.js';
 import { createSecretLookup, resolveSecrets, secretSourcesFromEnv, type SecretSources } from './secrets.js';
 import { whileBeating } from './heartbeat.js';
+import { processMemoryBudget, withMemory, type MemoryBudget } from './memory-budget.js';
 
 export interface ActivityDeps {
   registry?: ConnectorRegistry;
@@ -40,6 +41,8 @@ export interface ActivityDeps {
   codec?: PayloadCodec;
   /** The tenants' named connections (`"connection"` of a task); without it every one is not found. */
   connections?: ConnectionSource;
+  /** What calls with `resource_limits.memory_mb` reserve against; default the process's budget of half the host's memory. */
+  memory?: MemoryBudget;
 }
 
 /**
@@ -93,6 +96,7 @@ export function createActivities(deps: ActivityDeps = {}) {
   const maxOutputBytes = deps.maxOutputBytes ?? maxNodeOutputBytesFromEnv();
   const runAi = createAiActivity(deps.ai ?? aiConfigFromEnv());
   const connections = deps.connections ?? noConnections;
+  const memory = deps.memory ?? processMemoryBudget();
   return {
     /**
      * Runs one connector action with already-rendered params. `secret:NAME` values are resolved
@@ -142,27 +146,30 @@ export function createActivities(deps: ActivityDeps = {}) {
           return { output: hit.value, attempt, cached: true };
         }
         // Heartbeats while the call runs, so a cancellation (a skip of the running node) reaches it.
+        // With memory_mb the connector starts only once that much of the worker's budget is free.
         let details: unknown;
         const output = mask.value(
-          await whileBeating(
-            ctx,
-            () => details,
-            () =>
-              registry.call(
-                connector,
-                tenant,
-                (connection) =>
-                  action.execute(connection, parsed.data, {
-                    signal: ctx.cancellationSignal,
-                    heartbeat: (next) => {
-                      details = mask.value(next);
-                      ctx.heartbeat(details);
-                    },
-                    egress: registry.egress(tenant),
-                    maxResponseBytes: registry.maxResponseBytes(call.max_response_bytes),
-                  }),
-                via?.scope,
-              ),
+          await withMemory(ctx, memory, call.memory_mb, () =>
+            whileBeating(
+              ctx,
+              () => details,
+              () =>
+                registry.call(
+                  connector,
+                  tenant,
+                  (connection) =>
+                    action.execute(connection, parsed.data, {
+                      signal: ctx.cancellationSignal,
+                      heartbeat: (next) => {
+                        details = mask.value(next);
+                        ctx.heartbeat(details);
+                      },
+                      egress: registry.egress(tenant),
+                      maxResponseBytes: registry.maxResponseBytes(call.max_response_bytes),
+                    }),
+                  via?.scope,
+                ),
+            ),
           ),
         );
         // Before caching, so an oversized output is never stored for the next call to trip on.
@@ -201,7 +208,14 @@ export function createActivities(deps: ActivityDeps = {}) {
             egress: registry.egress(tenant),
           };
         }
-        result = await runAi(request, endpoint);
+        result = await withMemory(ctx, memory, request.memory_mb, () => runAi(request, endpoint)).catch(
+          (err: unknown) => {
+            // runAi's own failures carry their attempt; the budget's refusal gets it here.
+            throw err instanceof ApplicationFailure && err.type === ErrorTypes.MemoryBudgetExceeded
+              ? withAttempt(err, ctx.info.attempt)
+              : err;
+          },
+        );
       } catch (err) {
         if (ctx.cancellationSignal.aborted) throw err;
         throw boundFailure(mask.failure(err));

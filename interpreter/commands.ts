@@ -34,6 +34,8 @@ export interface ConnectorCall {
   max_response_bytes?: number;
   /** JSON Pointers of params rendered from secret-derived values, masked in failures (`taint.ts`; set by the workflow). */
   mask?: string[];
+  /** The task's `resource_limits.memory_mb`: reserved against the worker's memory budget while the connector runs. */
+  memory_mb?: number;
 }
 
 /** A model call, prompt already rendered (no templates left). */
@@ -53,6 +55,8 @@ export interface AiCall {
   output_mapping?: Record<string, unknown>;
   /** The tenant's named `ai` connection (the node's `connection`); only present when the node names one. */
   connection?: string;
+  /** The node's `resource_limits.memory_mb`: reserved against the worker's memory budget while the model call runs. */
+  memory_mb?: number;
 }
 
 /** A child run of another stored definition. */

@@ -80,7 +80,7 @@ const ResourceLimits = z.strictObject({
     }),
   memory_mb: z.int().min(1).optional().meta({
     description:
-      'Not supported: refused at submit. weft does not reserve worker memory per call yet, and accepting it would promise a protection that does not exist.',
+      "MB each execution of the node (each item of a map body) reserves from the memory budget of the worker process that runs it (WEFT_WORKER_MEMORY_MB, default half the host's memory): the connector or model call starts only while the memory_mb of the calls running on that worker plus this fit in the budget, and waits in line (first come, first served; cancellable) until then. An admission weight per worker process, not a cluster-wide limit nor a measurement. More than the worker's whole budget: the call fails at once, not retried, with MemoryBudgetExceeded.",
   }),
 });
 

@@ -31,6 +31,7 @@ export const CONNECTOR_ERROR_TYPES = [
   'ModelError',
   'InvalidModelOutput',
   'UnpricedModel',
+  'MemoryBudgetExceeded',
 ] as const;
 
 /** What the engine itself fails a node or a run with. */

@@ -15,7 +15,13 @@ import { context, type Program } from './state-ops.js';
 
 /** A task's connector call, with its result cache setting and the run's response size quota. */
 export function connectorCall(
-  task: { connector: string; action: string; connection?: string; cache?: { ttl: number | string } },
+  task: {
+    connector: string;
+    action: string;
+    connection?: string;
+    cache?: { ttl: number | string };
+    resource_limits?: { memory_mb?: number };
+  },
   params: Record<string, unknown>,
   quotas?: RunQuotas,
 ): ConnectorCall {
@@ -27,6 +33,8 @@ export function connectorCall(
     params,
     ...(task.cache ? { cache: { ttl_ms: durationMs(task.cache.ttl) } } : {}),
     ...(quotas ? { max_response_bytes: quotas.response_bytes } : {}),
+    // Only when the task declares it (refused at submit before it was honoured: older runs have none).
+    ...(task.resource_limits?.memory_mb === undefined ? {} : { memory_mb: task.resource_limits.memory_mb }),
   };
 }
 
@@ -102,6 +110,7 @@ export async function bodyCommand(
         ...(ai.output_mapping ? { output_mapping: ai.output_mapping } : {}),
         // Only when the node names one: calls of ai nodes without a connection stay as they were.
         ...(ai.connection === undefined ? {} : { connection: ai.connection }),
+        ...(ai.resource_limits?.memory_mb === undefined ? {} : { memory_mb: ai.resource_limits.memory_mb }),
       },
       plan: activityPlan(
         { ...ai, id: node.id, ...(node.name === undefined ? {} : { name: node.name }) },

@@ -381,7 +381,8 @@ function connectorProblems(
 
 /**
  * `resource_limits`: `max_concurrency` and `rate_per_second`/`burst` (per `concurrency_key`) are
- * enforced by the limiter workflows; what is not enforced is refused here, never accepted and ignored.
+ * enforced by the limiter workflows, `memory_mb` by the worker's memory budget
+ * (activities/memory-budget.ts); what makes no sense is refused here, never accepted and ignored.
  */
 function resourceLimitProblems(limits: NodeOf<'task'>['resource_limits'], at: string): Problem[] {
   if (!limits) return [];
@@ -391,12 +392,6 @@ function resourceLimitProblems(limits: NodeOf<'task'>['resource_limits'], at: st
     problems.push({
       path: `${here}/burst`,
       message: "burst needs rate_per_second: it is the size of the rate limit's bucket",
-    });
-  if (limits.memory_mb !== undefined)
-    problems.push({
-      path: `${here}/memory_mb`,
-      message:
-        'memory_mb is not supported: weft does not reserve worker memory per call, so the limit would not hold; remove it',
     });
   if (limits.concurrency_key !== undefined) {
     if (limits.max_concurrency === undefined && limits.rate_per_second === undefined)

@@ -37,6 +37,22 @@ function rateLimit(text: string | undefined): RateLimitSettings | undefined {
   return { capacity: requests, refillPerSecond: requests / seconds };
 }
 
+/** The default targets of the worker's resource-based tuner (the SDK's examples use these). */
+export const DEFAULT_WORKER_TARGETS = { memory: 0.8, cpu: 0.9 } as const;
+
+/** A resource target of the worker's tuner: the fraction of the host's memory or CPU it aims to use. */
+function targetFraction(what: string) {
+  const error = `expected the fraction of the host's ${what} the worker aims to use, a number greater than 0 and at most 1 (e.g. 0.8)`;
+  return z.coerce.number({ error }).gt(0, { error }).max(1, { error }).optional();
+}
+
+/** An optional whole number of a variable, each bound with its own message. */
+function wholeNumber(expected: string, [min, tooSmall]: [number, string], max?: [number, string]) {
+  const error = `expected ${expected}`;
+  const atLeast = z.coerce.number({ error }).int({ error }).min(min, { error: tooSmall });
+  return (max ? atLeast.max(max[0], { error: max[1] }) : atLeast).optional();
+}
+
 /** A parser that throws, as a zod transform: its message becomes the variable's issue. */
 function issueOnThrow<T>(parse: (value: string | undefined) => T) {
   return (value: string | undefined, ctx: z.RefinementCtx): T => {
@@ -82,12 +98,22 @@ const Env = z.object({
     .regex(/^[A-Za-z0-9_-]+$/)
     .default('WEFT_EVENTS'),
   WEFT_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-  WEFT_WORKER_WORKFLOW_TASKS: z.coerce
-    .number({ error: 'expected a whole number of workflow tasks (2 – 200)' })
-    .int({ error: 'expected a whole number of workflow tasks (2 – 200)' })
-    .min(2, { error: 'expected at least 2 workflow tasks (the SDK needs 2 with a workflow cache)' })
-    .max(200, { error: 'expected at most 200 workflow tasks' })
-    .optional(),
+  WEFT_WORKER_WORKFLOW_TASKS: wholeNumber(
+    'a whole number of workflow tasks (2 – 200)',
+    [2, 'expected at least 2 workflow tasks (the SDK needs 2 with a workflow cache)'],
+    [200, 'expected at most 200 workflow tasks'],
+  ),
+  WEFT_WORKER_MEMORY_TARGET: targetFraction('memory'),
+  WEFT_WORKER_CPU_TARGET: targetFraction('CPU'),
+  WEFT_WORKER_ACTIVITY_SLOTS_MIN: wholeNumber(
+    'a whole number of activity slots (1 – 2000)',
+    [1, 'expected at least 1 activity slot'],
+    [2000, 'expected at most 2000 activity slots (the most the tuner hands out)'],
+  ),
+  WEFT_WORKER_MEMORY_MB: wholeNumber(
+    'a whole number of MB (the memory budget that resource_limits.memory_mb reserves from)',
+    [1, 'expected at least 1 MB'],
+  ),
   WEFT_CONNECTOR_QUEUES: z.string().optional().transform(issueOnThrow(parseConnectorQueues)),
   WEFT_WORKER_QUEUES: z
     .string()
@@ -150,6 +176,15 @@ export interface Config {
   workerMetricsPort?: number;
   /** Workflow tasks a worker works on at once (`WEFT_WORKER_WORKFLOW_TASKS`). */
   workerWorkflowTasks?: number;
+  /**
+   * `WEFT_WORKER_MEMORY_TARGET` / `WEFT_WORKER_CPU_TARGET` (default 0.8 / 0.9): the fractions of the
+   * host's memory and CPU the worker's resource-based activity slots aim to keep under.
+   */
+  workerTargets: { memory: number; cpu: number };
+  /** `WEFT_WORKER_ACTIVITY_SLOTS_MIN`: activity slots the tuner hands out whatever the host's load; absent: the worker's default (100). */
+  workerActivitySlotsMin?: number;
+  /** `WEFT_WORKER_MEMORY_MB`: the worker's memory budget that `resource_limits.memory_mb` reserves from; absent: half the host's memory. */
+  workerMemoryMb?: number;
   natsEvents?: { servers: string; subject: string; stream: string };
   /**
    * `WEFT_CONNECTOR_QUEUES`: the task queue each routed connector's (or `ai`'s) activities are
@@ -209,6 +244,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     ...(e.WEFT_WORKER_METRICS_PORT === undefined ? {} : { workerMetricsPort: e.WEFT_WORKER_METRICS_PORT }),
     ...(e.WEFT_WORKER_WORKFLOW_TASKS === undefined ? {} : { workerWorkflowTasks: e.WEFT_WORKER_WORKFLOW_TASKS }),
+    workerTargets: {
+      memory: e.WEFT_WORKER_MEMORY_TARGET ?? DEFAULT_WORKER_TARGETS.memory,
+      cpu: e.WEFT_WORKER_CPU_TARGET ?? DEFAULT_WORKER_TARGETS.cpu,
+    },
+    ...(e.WEFT_WORKER_ACTIVITY_SLOTS_MIN === undefined
+      ? {}
+      : { workerActivitySlotsMin: e.WEFT_WORKER_ACTIVITY_SLOTS_MIN }),
+    ...(e.WEFT_WORKER_MEMORY_MB === undefined ? {} : { workerMemoryMb: e.WEFT_WORKER_MEMORY_MB }),
     ...(e.WEFT_CODEC_KEYS === undefined ? {} : { codecKeys: e.WEFT_CODEC_KEYS }),
     ...(e.WEFT_CONNECTOR_QUEUES === undefined ? {} : { connectorQueues: e.WEFT_CONNECTOR_QUEUES }),
     ...(e.WEFT_WORKER_QUEUES === undefined ? {} : { workerQueues: e.WEFT_WORKER_QUEUES }),

@@ -17,6 +17,7 @@ import { createWorkerMetrics } from '../metrics/worker-metrics.js';
 import { startTelemetry } from '../telemetry/telemetry.js';
 import { codecFromKeys } from '../codec/data-converter.js';
 import { storeConnectionSource } from '../connections/connection-source.js';
+import { processMemoryBudget } from '../../activities/memory-budget.js';
 import { parseWorkerQueues, servedQueues } from '../shared/connector-queues.js';
 
 const config = loadConfig();
@@ -67,6 +68,10 @@ const workers = await Promise.all(
       ...(tracing ? { tracing } : {}),
       ...(config.codecKeys ? { codec: codecFromKeys(config.codecKeys) } : {}),
       ...(config.workerWorkflowTasks === undefined ? {} : { workflowTasks: config.workerWorkflowTasks }),
+      resourceTargets: config.workerTargets,
+      ...(config.workerActivitySlotsMin === undefined ? {} : { activitySlotsMin: config.workerActivitySlotsMin }),
+      // One budget for the process: every queue's worker reserves from it.
+      memoryBudget: processMemoryBudget(config.workerMemoryMb),
     }),
   ),
 );
@@ -81,6 +86,9 @@ logger.info(
     queues,
     workflows: queues.includes(config.taskQueue),
     temporal: config.temporalAddress,
+    resourceTargets: config.workerTargets,
+    ...(config.workerActivitySlotsMin === undefined ? {} : { activitySlotsMin: config.workerActivitySlotsMin }),
+    memoryBudgetMb: processMemoryBudget(config.workerMemoryMb).totalMb,
   },
   'worker running',
 );

@@ -6,9 +6,11 @@
 import {
   DefaultLogger,
   NativeConnection,
+  ResourceBasedController,
   Runtime,
   Worker,
   bundleWorkflowCode,
+  type TunerHolder,
   type LogLevel,
   type TLSConfig,
   type WorkflowBundle,
@@ -19,6 +21,8 @@ import { createActivities, type ActivityDeps } from '../../activities/index.js';
 import { createDefinitionActivities } from '../../activities/definitions.js';
 import { createEventActivities } from '../../activities/event-mailbox.js';
 import { createLimiterActivities } from '../../activities/limiter.js';
+import { processMemoryBudget, type MemoryBudget } from '../../activities/memory-budget.js';
+import { DEFAULT_WORKER_TARGETS } from '../config.js';
 import type { DefinitionStore } from '../store/definition-store.js';
 import type { Logger } from '../logger.js';
 import { ConnectorRegistry } from '../../activities/connectors/registry.js';
@@ -91,6 +95,48 @@ const STICKY_WAIT = '30s';
 /** How often a heartbeating activity's heartbeats reach Temporal (and a cancellation reaches it back). */
 const HEARTBEAT_THROTTLE = '2s';
 
+/** The resource-based tuner's targets: fractions (0–1] of the host's memory and CPU. */
+export interface ResourceTargets {
+  memory: number;
+  cpu: number;
+}
+
+/**
+ * Activity slots the tuner hands out whatever the host's load (`WEFT_WORKER_ACTIVITY_SLOTS_MIN`):
+ * the worker's fixed number before the tuner (the SDK's default of 100). The tuner measures the
+ * whole host, so on a busy one the SDK's own floor of 1 lets a worker run one connector call at a
+ * time (seen on a 2-core machine running the suite beside another job: the memory-budget test's
+ * second held call never started), and calls that wait on a slow service, using neither CPU nor
+ * memory, queue behind each other. With this floor the
+ * targets decide how far past 100 (up to the SDK's 2000) a worker goes.
+ */
+export const DEFAULT_ACTIVITY_SLOTS_MIN = 100;
+
+/** One controller per target pair in the process, so every worker of the process aims at one shared target. */
+const controllers = new Map<string, ResourceBasedController>();
+
+/**
+ * Activity slots are handed out by the SDK's resource-based tuner: past the floor
+ * ({@link DEFAULT_ACTIVITY_SLOTS_MIN}), a new connector or AI call is polled for only while the
+ * host's memory and CPU use are under the targets. Workflow tasks stay at a fixed number ({@link DEFAULT_WORKFLOW_TASKS}: more would only
+ * interleave on the one workflow thread, SECURITY.md); the SDK mixes fixed and resource-based
+ * suppliers in one tuner. Weft runs no local activities or Nexus tasks; they keep fixed slots.
+ */
+function workerTuner(targets: ResourceTargets, workflowTasks: number, activitySlotsMin: number): TunerHolder {
+  const id = `${targets.memory}/${targets.cpu}`;
+  let controller = controllers.get(id);
+  if (!controller) {
+    controller = ResourceBasedController.create({ targetMemoryUsage: targets.memory, targetCpuUsage: targets.cpu });
+    controllers.set(id, controller);
+  }
+  return {
+    workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: workflowTasks },
+    activityTaskSlotSupplier: { type: 'resource-based', controller, minimumSlots: activitySlotsMin },
+    localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+    nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+  };
+}
+
 /** Where a worker's workflow code came from: the prebuilt file, or bundled at start (and why). */
 export type BundleSource = { prebuilt: string } | { bundled: string };
 
@@ -151,6 +197,12 @@ export interface WorkerOptions {
    * replays every run from its history at every workflow task: what a worker that lost its cache does.
    */
   cachedWorkflows?: number;
+  /** The tuner's targets for activity slots (`WEFT_WORKER_MEMORY_TARGET`, `WEFT_WORKER_CPU_TARGET`); default 0.8 memory, 0.9 CPU. */
+  resourceTargets?: ResourceTargets;
+  /** Activity slots the tuner hands out whatever the load; default {@link DEFAULT_ACTIVITY_SLOTS_MIN}. */
+  activitySlotsMin?: number;
+  /** What `resource_limits.memory_mb` reserves against; default the process's budget of half the host's memory (`WEFT_WORKER_MEMORY_MB`). */
+  memoryBudget?: MemoryBudget;
   /** Where the prebuilt bundles of the production entry point are; default `dist/workflow-bundles` (`npm run build`). */
   bundleDir?: string;
   /** Says where the workflow code came from (and, at `warn`, why it is bundled at start); default: warnings on stderr. */
@@ -201,7 +253,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     ...(workflows ? { workflowBundle: workflows.bundle } : {}),
     ...(options.codec ? { dataConverter: encryptingDataConverter(options.codec) } : {}),
     activities: {
-      ...createActivities({ codec: options.codec, ...options.activityDeps, registry }),
+      ...createActivities({
+        codec: options.codec,
+        memory: options.memoryBudget ?? processMemoryBudget(),
+        ...options.activityDeps,
+        registry,
+      }),
       ...createDefinitionActivities(options.definitions ?? noDefinitions),
       ...createEventActivities(),
       ...createLimiterActivities(),
@@ -217,7 +274,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       ...flowSinks(options.metrics),
     },
     ...SANDBOX_BACKSTOP,
-    maxConcurrentWorkflowTaskExecutions: options.workflowTasks ?? DEFAULT_WORKFLOW_TASKS,
+    tuner: workerTuner(
+      options.resourceTargets ?? DEFAULT_WORKER_TARGETS,
+      options.workflowTasks ?? DEFAULT_WORKFLOW_TASKS,
+      options.activitySlotsMin ?? DEFAULT_ACTIVITY_SLOTS_MIN,
+    ),
     ...(options.cachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.cachedWorkflows }),
     stickyQueueScheduleToStartTimeout: STICKY_WAIT,
     // Connector calls heartbeat while they run (activities/index.ts) so a cancellation (an

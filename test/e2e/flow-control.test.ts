@@ -72,10 +72,10 @@ const tagged = (id: string, path: string, limits: Record<string, unknown>, tag =
   ],
 });
 
-test('memory_mb, a burst without a rate and a rate out of range are refused at submit and at /validate, each at its pointer', async () => {
+test('a memory_mb that is not a whole number of MB, a burst without a rate and a rate out of range are refused at submit and at /validate, each at its pointer', async () => {
   for (const path of ['/v1/definitions', '/v1/definitions/validate']) {
     for (const [limits, pointer, message] of [
-      [{ max_concurrency: 2, memory_mb: 256 }, 'memory_mb', /not supported/],
+      [{ max_concurrency: 2, memory_mb: 0 }, 'memory_mb', /1/],
       [{ max_concurrency: 2, burst: 4 }, 'burst', /burst needs rate_per_second/],
       [{ rate_per_second: 500 }, 'rate_per_second', /100/],
       [{ rate_per_second: 2, burst: 0 }, 'burst', /1/],
@@ -98,6 +98,12 @@ test('memory_mb, a burst without a rate and a rate out of range are refused at s
     definition(unique('rated'), { rate_per_second: 2, burst: 3, concurrency_key: 'vars.customer' }),
   );
   assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
+  const weighed = await stack.call(
+    'POST',
+    '/v1/definitions/validate',
+    definition(unique('weighed'), { memory_mb: 256 }),
+  );
+  assert.equal(weighed.status, 200, JSON.stringify(weighed.body));
 });
 
 test('rate_per_second: 2 across 10 runs: the calls reach the server spread over at least 4.5 s', async () => {
@@ -212,7 +218,9 @@ test('the served JSON Schema describes what resource_limits does', async () => {
   assert.match(text, /across all runs of the definition/);
   assert.match(text, /concurrency_key/);
   assert.match(text, /token bucket/);
-  assert.match(text, /Not supported: refused at submit/);
+  assert.match(text, /reserves from the memory budget of the worker process that runs it/);
+  assert.match(text, /MemoryBudgetExceeded/);
+  assert.doesNotMatch(text, /Not supported/);
 });
 
 test('GET /v1/runs/{id} shows a run waiting for a permit, with its key and place in line', async () => {

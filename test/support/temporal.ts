@@ -28,7 +28,16 @@ export function startTestWorker(
   taskQueue: string,
   options: Pick<
     WorkerOptions,
-    'definitions' | 'workflowsPath' | 'activityDeps' | 'registry' | 'bundleDir' | 'logger' | 'cachedWorkflows'
+    | 'definitions'
+    | 'workflowsPath'
+    | 'activityDeps'
+    | 'registry'
+    | 'bundleDir'
+    | 'logger'
+    | 'cachedWorkflows'
+    | 'memoryBudget'
+    | 'resourceTargets'
+    | 'activitySlotsMin'
   > = {},
 ): Promise<RunningWorker> {
   return startWorker({ address: temporalAddress(), namespace: NAMESPACE, taskQueue, ...options });

@@ -1,8 +1,9 @@
 /**
  * `resource_limits` at submit: what is enforced (max_concurrency, rate_per_second and burst, per
- * concurrency_key) is accepted; what is not (memory_mb) or makes no sense (burst without a rate,
- * rates out of range) is refused at its pointer, never accepted and ignored. And the engine
- * hands the workflow the limit with the key evaluated.
+ * concurrency_key; memory_mb) is accepted; what makes no sense (burst without a rate, rates out of
+ * range, a memory_mb that is not a whole number of MB ≥ 1) is refused at its pointer, never
+ * accepted and ignored. And the engine hands the workflow the limit with the key evaluated, and
+ * the activity the memory_mb it reserves.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -56,7 +57,9 @@ describe('resource_limits validation', () => {
   });
 
   for (const [field, limits, message] of [
-    ['memory_mb', { memory_mb: 512 }, /memory_mb is not supported/],
+    ['memory_mb', { memory_mb: 0 }, /too small|>=1/i],
+    ['memory_mb', { memory_mb: 1.5 }, /int/i],
+    ['memory_mb', { memory_mb: '64' }, /number/i],
     ['burst', { burst: 5 }, /burst needs rate_per_second/],
     ['burst', { rate_per_second: 1, burst: 0 }, /too small|>=1/i],
     ['burst', { rate_per_second: 1, burst: 1.5 }, /int/i],
@@ -82,6 +85,12 @@ describe('resource_limits validation', () => {
       );
     });
   }
+
+  test('memory_mb is accepted on task, ai and map bodies, alone or with other limits', () => {
+    assert.deepEqual(problems(task({ memory_mb: 512 })), []);
+    assert.deepEqual(problems(ai({ memory_mb: 64, max_concurrency: 2 })), []);
+    assert.deepEqual(problems(map({ memory_mb: 40 })), []);
+  });
 
   test('options.priority is 1 to 5', () => {
     const withPriority = (priority: unknown) => {
@@ -182,6 +191,41 @@ describe('resource_limits in the engine', () => {
         ['each', { max_concurrency: 1, key: 'c2' }],
         ['free', undefined],
       ],
+    );
+  });
+
+  test('memory_mb reaches the activity call of a task, of each map item and of an ai node; none without it', async () => {
+    const { commands } = await start(
+      {
+        id: 'weighed',
+        nodes: [
+          { ...map({ memory_mb: 40 }), items: '[1,2]' },
+          { ...ai({ memory_mb: 64 }), id: 'ask' },
+          { ...task({ memory_mb: 8 }), id: 'alone' },
+          { ...task({ memory_mb: 16, max_concurrency: 1 }), id: 'limited' },
+          { id: 'free', type: 'task', connector: 'http', action: 'request', inputs: { url: 'http://x.test' } },
+        ],
+      },
+      {},
+    );
+    const calls = commands
+      .filter(
+        (c): c is Extract<Command, { type: 'run_activity' | 'run_ai' }> =>
+          c.type === 'run_activity' || c.type === 'run_ai',
+      )
+      .map((c) => [c.node, c.call.memory_mb]);
+    assert.deepEqual(calls, [
+      ['each', 40],
+      ['each', 40],
+      ['ask', 64],
+      ['alone', 8],
+      ['limited', 16],
+      ['free', undefined],
+    ]);
+    const free = commands.find((c) => c.type === 'run_activity' && c.node === 'free') as { call: object };
+    assert.ok(
+      !('memory_mb' in free.call),
+      'a call without memory_mb carries no field (older histories stay as they were)',
     );
   });
 
