@@ -253,7 +253,10 @@ test('the definitions list shows its columns and searches by id and name; the ru
 
   // Paging: 21 runs of one definition, 20 a page.
   await status.selectOption('');
+  // As a person would, the next filter is chosen once the page shows this one's (its address).
+  await page.waitForURL((url) => !/status=/.test(url.hash), LONG);
   await page.getByLabel('filter by definition').selectOption(paged);
+  await page.waitForURL((url) => url.hash.includes(`definition_id=${paged}`) && !/status=/.test(url.hash), LONG);
   const ofPaged = (runId: string) => runId.startsWith(`${paged}-`);
   const first = await rowsWhen(page, 20, ofPaged);
   await page.getByRole('button', { name: 'Next page' }).click();

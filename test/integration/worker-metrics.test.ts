@@ -184,14 +184,18 @@ test('executions waiting for a permit are gauged per definition and node, the wa
   const waiting = await scrapeUntil('three waiting', (text) => sample(text, 'weft_flow_waiting', labels) === 3);
   assert.equal(sample(waiting, 'weft_flow_permit_wait_seconds_count', labels), 1, waiting);
 
-  // The Web UI's current details of the last run name its node, key and place in line.
-  await until('the details of the third in line', async () => {
-    const metadata = await (runs[3] as (typeof runs)[number]).query<{ currentDetails?: string }>(
-      '__temporal_workflow_metadata',
+  // The Web UI's current details of each waiting run name its node, key and place in line. The
+  // runs asked the limiter from their own activities, so their order in line is not their start order.
+  await until('the details of places 1, 2 and 3 in line', async () => {
+    const places = await Promise.all(
+      runs.slice(1).map(async (run) => {
+        const metadata = await run.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+        return /waiting for a permit: `call` · key `acme` · place (\d) in line/.exec(
+          metadata.currentDetails ?? '',
+        )?.[1];
+      }),
     );
-    return (
-      /waiting for a permit: `call` · key `acme` · place 3 in line/.test(metadata.currentDetails ?? '') || undefined
-    );
+    return places.sort().join(',') === '1,2,3' || undefined;
   });
 
   for (let answered = 0; answered < 4; answered++) {
