@@ -83,10 +83,12 @@ export function RunsList({ query }: { query: URLSearchParams }) {
   if (startedBefore) params.set('started_before', startedBefore);
   params.set('page_size', '20');
   if (token) params.set('page_token', token);
-  const page = useLoad(
+  const loaded = useLoad(
     () => api<{ items: RunItem[]; next_page_token?: string }>('GET', `/v1/runs?${params.toString()}`),
     [params.toString()],
   );
+  // Only the answer for the filters shown: the previous filter's rows are not this list's.
+  const page = loaded.fresh ? loaded.data : undefined;
   const filter = (changes: Record<string, string>) => {
     const next = new URLSearchParams(query);
     for (const [key, value] of Object.entries(changes)) {
@@ -131,11 +133,11 @@ export function RunsList({ query }: { query: URLSearchParams }) {
         <TimeFilter label="started from" value={startedAfter} onChange={(iso) => filter({ started_after: iso })} />
         <span className="muted">to</span>
         <TimeFilter label="started before" value={startedBefore} onChange={(iso) => filter({ started_before: iso })} />
-        <button type="button" onClick={page.reload}>
+        <button type="button" onClick={loaded.reload}>
           Refresh
         </button>
       </div>
-      {page.error ? <ErrorLine error={page.error} /> : null}
+      {loaded.error ? <ErrorLine error={loaded.error} /> : null}
       <table className="list" data-testid="runs">
         <thead>
           <tr>
@@ -147,7 +149,7 @@ export function RunsList({ query }: { query: URLSearchParams }) {
           </tr>
         </thead>
         <tbody>
-          {page.data?.items.map((r) => (
+          {page?.items.map((r) => (
             <tr key={r.run_id} data-testid={`run-${r.run_id}`}>
               <td>
                 <a href={`#/runs/${encodeURIComponent(r.run_id)}`}>{r.run_id}</a>
@@ -164,15 +166,20 @@ export function RunsList({ query }: { query: URLSearchParams }) {
           ))}
         </tbody>
       </table>
-      {page.data && page.data.items.length === 0 ? <p className="empty">No runs.</p> : null}
+      {page && page.items.length === 0 ? <p className="empty">No runs.</p> : null}
+      {loaded.loading ? (
+        <p className="muted" role="status">
+          Loading…
+        </p>
+      ) : null}
       <div className="buttons">
         <button type="button" disabled={tokens.length === 0} onClick={() => setTokens(tokens.slice(0, -1))}>
           Previous page
         </button>
         <button
           type="button"
-          disabled={!page.data?.next_page_token}
-          onClick={() => page.data?.next_page_token && setTokens([...tokens, page.data.next_page_token])}
+          disabled={!page?.next_page_token}
+          onClick={() => page?.next_page_token && setTokens([...tokens, page.next_page_token])}
         >
           Next page
         </button>

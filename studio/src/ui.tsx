@@ -6,24 +6,29 @@ export function go(hash: string): void {
   window.location.hash = hash;
 }
 
-/** Loads `load()` when `deps` change; `data` stays the last good answer while reloading. */
+/**
+ * Loads `load()` when `deps` change; `data` stays the last good answer while reloading, and
+ * `fresh` says whether it is the answer for the current `deps` (a list under a new filter should
+ * not pass off the previous filter's rows as its own).
+ */
 export function useLoad<T>(
   load: () => Promise<T>,
   deps: unknown[],
-): { data: T | undefined; error: unknown; reload: () => void } {
-  const [data, setData] = useState<T | undefined>(undefined);
-  const [error, setError] = useState<unknown>(null);
+): { data: T | undefined; fresh: boolean; loading: boolean; error: unknown; reload: () => void } {
+  const [answer, setAnswer] = useState<{ key: string; value: T } | undefined>(undefined);
+  const [error, setError] = useState<{ key: string; value: unknown } | null>(null);
   const [tick, setTick] = useState(0);
+  const key = JSON.stringify(deps);
   useEffect(() => {
     let current = true;
     load().then(
       (value) => {
         if (!current) return;
-        setData(value);
+        setAnswer({ key, value });
         setError(null);
       },
       (err: unknown) => {
-        if (current) setError(err);
+        if (current) setError({ key, value: err });
       },
     );
     return () => {
@@ -31,7 +36,15 @@ export function useLoad<T>(
     };
     // `load` is a new closure every render; what it depends on is in `deps`.
   }, [...deps, tick]);
-  return { data, error, reload: () => setTick((n) => n + 1) };
+  const fresh = answer?.key === key;
+  return {
+    data: answer?.value,
+    fresh,
+    loading: !fresh && error?.key !== key,
+    // An error belongs to what it loaded: a new filter's load does not inherit the last one's.
+    error: error?.key === key ? error.value : null,
+    reload: () => setTick((n) => n + 1),
+  };
 }
 
 export function ErrorLine({ error }: { error: unknown }) {

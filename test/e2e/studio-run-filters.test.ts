@@ -168,7 +168,14 @@ async function rowsWhen(page: Page, count: number, every: (runId: string) => boo
   for (;;) {
     const shown = await ids();
     if (shown.length === count && shown.every(every)) return shown;
-    assert.ok(Date.now() < deadline, `the list never showed ${count} such rows: ${JSON.stringify(shown)}`);
+    if (Date.now() >= deadline) {
+      // What the page showed instead: its rows, an error line, a load still under way, the address.
+      const alert = await page.getByRole('alert').allInnerTexts();
+      const loading = await page.getByRole('status').count();
+      assert.fail(
+        `the list never showed ${count} such rows: ${JSON.stringify({ shown, alert, loading, url: page.url() })}`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
