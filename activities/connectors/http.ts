@@ -168,7 +168,7 @@ let agentClass: AgentClass | undefined;
  * undici's `Agent`, the dispatcher class of Node's own fetch. Node does not export it, but
  * installs an instance as the global dispatcher under undici's documented cross-version symbol;
  * using that class (not an undici copy from npm) keeps requests on Node's fetch, which the
- * tracing (`fetch-spans.ts`) observes.
+ * OpenTelemetry undici instrumentation observes.
  */
 async function undiciAgent(): Promise<AgentClass> {
   if (agentClass) return agentClass;

@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import { ProxyTracerProvider, trace } from '@opentelemetry/api';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { NodeSDK, resources } from '@opentelemetry/sdk-node';
 import {
   BasicTracerProvider,
@@ -14,7 +15,6 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { traceFetch } from './fetch-spans.js';
 
 export interface TelemetryOptions {
   /** `service.name` of every span (`OTEL_SERVICE_NAME` wins, as the SDK reads it). */
@@ -59,6 +59,10 @@ export function startTelemetry(options: TelemetryOptions): Telemetry | undefined
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.has((request.url ?? '').split('?')[0] ?? ''),
       }),
+      // Node's fetch is undici, which the http instrumentation does not see: this one follows
+      // undici's diagnostics channels, makes a client span in the caller's context (a child of
+      // the running activity's span) and adds the traceparent header to the request.
+      new UndiciInstrumentation(),
     ],
   });
   sdk.start();
@@ -67,7 +71,6 @@ export function startTelemetry(options: TelemetryOptions): Telemetry | undefined
   const require = createRequire(import.meta.url);
   require('http');
   require('https');
-  const untraceFetch = traceFetch();
 
   const provider = trace.getTracerProvider();
   const delegate = provider instanceof ProxyTracerProvider ? provider.getDelegate() : provider;
@@ -78,7 +81,6 @@ export function startTelemetry(options: TelemetryOptions): Telemetry | undefined
     resource: delegate.resource,
     spanProcessor: delegate.getActiveSpanProcessor(),
     async shutdown() {
-      untraceFetch();
       // Losing the last spans must not turn a clean stop into a failed one.
       await sdk.shutdown().catch((err: unknown) => {
         process.stderr.write(`telemetry: could not flush the last spans: ${String(err)}\n`);
