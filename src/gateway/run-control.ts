@@ -125,7 +125,8 @@ export class RunControl {
         await handle.describe(); // not found, or closed, answers as for any action
         const reason = action.reason ? `: ${action.reason}` : '';
         await handle.terminate(`terminated by ${action.by}${reason}`);
-        return { accepted: true, status: 'cancelled' };
+        // What GET /v1/runs/{id} reads from now on: a terminated run is failed (Terminated).
+        return { accepted: true, status: 'failed' };
       }
       return await this.update(runId, action);
     } catch (err) {

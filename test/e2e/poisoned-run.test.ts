@@ -90,6 +90,8 @@ test(
 
     const forced = await stack.call('POST', `/v1/runs/${runId}/cancel`, { reason: 'wrong order', force: true });
     assert.equal(forced.status, 202, JSON.stringify(forced.body));
+    // The answer says what the run reads as from now on.
+    assert.equal(forced.body.status, 'failed', JSON.stringify(forced.body));
     // The run is terminated when the cancel is answered.
     const { body: state } = await stack.call('GET', `/v1/runs/${runId}`);
     assert.equal(state.status, 'failed', JSON.stringify(state));
