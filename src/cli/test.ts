@@ -4,7 +4,7 @@
  * test runner. Arguments filter test files by path substring: `npm test -- unit`.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { obtainTemporal, protectServer } from '../temporal/dev-server.js';
@@ -20,7 +20,13 @@ function testFiles(dir: string): string[] {
   });
 }
 
+// The build is incremental, so dist/ may still hold the output of a test whose source is gone:
+// only compiled tests with a source file run.
+const sourceRoot = fileURLToPath(new URL('../../../test/', import.meta.url));
+const hasSource = (file: string) => existsSync(join(sourceRoot, relative(testRoot, file).replace(/\.js$/, '.ts')));
+
 const files = testFiles(testRoot)
+  .filter(hasSource)
   .filter((file) => filters.length === 0 || filters.some((f) => relative(testRoot, file).includes(f)))
   .sort();
 if (files.length === 0) {
