@@ -75,6 +75,9 @@ const RETRY_AFTER_S = 2;
 /** What a retry or rerun of a closed run hands the new run to go on from. */
 type InterpretResume = NonNullable<InterpretArgs['resume']>;
 
+/** How many taken numbers a new retry or rerun id skips before it answers 409 conflict. */
+const LINKED_ID_TRIES = 10;
+
 export class RunControl {
   constructor(
     private readonly client: Client,
@@ -351,36 +354,45 @@ export class RunControl {
     resume: InterpretResume,
   ): Promise<string> {
     const linked = await this.linkedRuns(runId);
-    const attempt = (kind === 'retry' ? linked.retried_by : linked.rerun_by).length + 1;
-    const newId = `${runId}.${kind}-${attempt}`;
-    const workflowId = this.ids.workflowId(newId);
-    resume.state.run.id = workflowId;
     const key = kind === 'retry' ? RetryOfKey : RerunOfKey;
-    await this.client.workflow.start('interpret', {
-      taskQueue: this.taskQueue,
-      workflowId,
-      // A closed run of the same id (visibility not caught up yet) is a conflict, never reused.
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      args: [
-        { definition, input, resume, ...(this.connectorQueues ? { connector_queues: this.connectorQueues } : {}) },
-      ],
-      memo: {
-        definition_id: definition.id,
-        definition_version: definition.version,
-        [`${kind}_of`]: runId,
-        tenant: this.ids.tenant,
-        started_by: by,
-      },
-      typedSearchAttributes: [
-        { key: DefinitionIdKey, value: definition.id },
-        { key: DefinitionVersionKey, value: definition.version },
-        { key, value: runId },
-        this.ids.searchAttribute,
-      ],
-      staticSummary: `${definition.name ?? definition.id} · ${definition.id} v${definition.version} (${kind} of ${runId})`,
-    });
-    this.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: kind });
-    return newId;
+    // Visibility may not list the latest linked run yet: a number already taken is found by its
+    // id (Temporal refuses a duplicate workflow id) and the next one is tried, a few times.
+    const first = (kind === 'retry' ? linked.retried_by : linked.rerun_by).length + 1;
+    for (let attempt = first; ; attempt++) {
+      const newId = `${runId}.${kind}-${attempt}`;
+      const workflowId = this.ids.workflowId(newId);
+      resume.state.run.id = workflowId;
+      try {
+        await this.client.workflow.start('interpret', {
+          taskQueue: this.taskQueue,
+          workflowId,
+          // A closed run of the same id is a number taken, never reused.
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          args: [
+            { definition, input, resume, ...(this.connectorQueues ? { connector_queues: this.connectorQueues } : {}) },
+          ],
+          memo: {
+            definition_id: definition.id,
+            definition_version: definition.version,
+            [`${kind}_of`]: runId,
+            tenant: this.ids.tenant,
+            started_by: by,
+          },
+          typedSearchAttributes: [
+            { key: DefinitionIdKey, value: definition.id },
+            { key: DefinitionVersionKey, value: definition.version },
+            { key, value: runId },
+            this.ids.searchAttribute,
+          ],
+          staticSummary: `${definition.name ?? definition.id} · ${definition.id} v${definition.version} (${kind} of ${runId})`,
+        });
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError && attempt < first + LINKED_ID_TRIES) continue;
+        throw err;
+      }
+      this.metrics?.runsStarted.inc({ definition_id: definition.id, trigger: kind });
+      return newId;
+    }
   }
 
   /** Runs started by retrying or rerunning this one, each list oldest first. */
@@ -393,7 +405,9 @@ export class RunControl {
       const id = this.ids.runId(run.workflowId);
       (run.typedSearchAttributes.get(RerunOfKey) === runId ? rerun_by : retried_by).push(id);
     }
-    return { retried_by: retried_by.sort(), rerun_by: rerun_by.sort() };
+    // Numbered ids: `.rerun-10` comes after `.rerun-9`.
+    const order = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
+    return { retried_by: retried_by.sort(order), rerun_by: rerun_by.sort(order) };
   }
 
   /** The run's variables as its state query shows them (secrets masked). */

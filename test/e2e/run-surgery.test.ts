@@ -12,7 +12,7 @@ import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { countedStep, json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { until } from '../support/poll.js';
-import { unique } from '../support/temporal.js';
+import { connectClient, unique } from '../support/temporal.js';
 
 let stack: TestStack;
 let target: HttpTarget;
@@ -145,6 +145,41 @@ test('a rerun from a middle node of a completed run repeats exactly the nodes fr
   assert.match(refusedCli.stderr, /\/from: version 1 of ".*" has no node "nope"/);
   const status = await runWeft(stack.gateway.url, ['status', rerunId]);
   assert.match(status.stdout, new RegExp(`^rerun of +${original}$`, 'm'));
+
+  // Reruns asked at the same moment each get their own number; the links are listed in number order.
+  const together = await Promise.all(
+    [1, 2, 3].map(() => stack.call('POST', `/v1/runs/${original}/rerun`, { from: 'd' })),
+  );
+  for (const answer of together) assert.equal(answer.status, 202, JSON.stringify(answer.body));
+  const ids = together.map((answer) => String(answer.body.run_id)).sort();
+  assert.deepEqual(
+    ids,
+    [3, 4, 5].map((n) => `${original}.rerun-${n}`),
+  );
+  for (const runId of ids) assert.equal((await finished(runId)).status, 'completed');
+  // A number visibility does not list as a rerun yet (as when it lags) is still taken: an
+  // execution of the next rerun's id, without the link, makes the rerun take the number after.
+  const fifth = (await stack.call('GET', `/v1/runs/${original}.rerun-5`)).body;
+  const { client, connection } = await connectClient();
+  try {
+    const squatter = await client.workflow.start('nothing', {
+      taskQueue: unique('nobody-polls'),
+      workflowId: String(fifth.workflow_id).replace(/rerun-5$/, 'rerun-6'),
+    });
+    const next = await stack.call('POST', `/v1/runs/${original}/rerun`, { from: 'd' });
+    assert.equal(next.status, 202, JSON.stringify(next.body));
+    assert.equal(next.body.run_id, `${original}.rerun-7`);
+    assert.equal((await finished(`${original}.rerun-7`)).status, 'completed');
+    await squatter.terminate('test over');
+  } finally {
+    await connection.close();
+  }
+  const all = [1, 2, 3, 4, 5, 7].map((n) => `${original}.rerun-${n}`);
+  const linked2 = await until('the original to list its six reruns', async () => {
+    const body = (await stack.call('GET', `/v1/runs/${original}`)).body;
+    return body.rerun_by?.length === 6 ? body : undefined;
+  });
+  assert.deepEqual(linked2.rerun_by, all);
 });
 
 test('a paused run reruns itself from a node; a running run is refused', async () => {
