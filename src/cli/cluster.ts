@@ -3,7 +3,9 @@
  * on PostgreSQL as four processes, the Web UI, `WEFT_CLUSTER_WORKERS` workers and
  * `WEFT_CLUSTER_GATEWAYS` gateways on the PostgreSQL definition store. Ctrl-C stops everything.
  */
+import { join } from 'node:path';
 import { startCluster } from '../cluster/cluster.js';
+import { loadConfig } from '../config.js';
 
 const say = (message: string) => process.stdout.write(`[cluster] ${message}\n`);
 
@@ -24,13 +26,15 @@ function intVar(name: string, fallback: number, min: number, max: number): numbe
   return value;
 }
 
-const basePort = intVar('TEMPORAL_PORT', 7233, 1024, 64000);
+const config = loadConfig();
 const cluster = await startCluster({
   workers: intVar('WEFT_CLUSTER_WORKERS', 2, 0, 32),
   gateways: intVar('WEFT_CLUSTER_GATEWAYS', 2, 0, 32),
-  basePort,
-  gatewayPort: intVar('PORT', 8080, 1024, 64000),
-  uiPort: intVar('TEMPORAL_UI_PORT', basePort + 1000, 1024, 65535),
+  basePort: config.temporalPort,
+  gatewayPort: config.port,
+  uiPort: config.temporalUiPort,
+  namespace: config.namespace,
+  dataDir: join(config.dataDir, `cluster-${config.temporalPort}`),
   log: say,
 });
 
