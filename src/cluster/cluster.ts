@@ -394,21 +394,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const env = options.env ?? process.env;
   const workerCount = options.workers ?? 2;
   const gatewayCount = options.gateways ?? 2;
-  for (const [field, value] of [
-    ['workers', workerCount],
-    ['gateways', gatewayCount],
-  ] as const) {
-    if (!Number.isInteger(value) || value < 0 || value > 32)
-      throw new Error(`${field}: expected an integer 0 – 32 (got ${value})`);
-  }
   const base = options.basePort ?? 7233;
   const gatewayPort = options.gatewayPort ?? 8080;
-  for (const [field, value] of [
-    ['basePort', base],
-    ['gatewayPort', gatewayPort],
+  for (const [field, value, min, max] of [
+    ['workers', workerCount, 0, 32],
+    ['gateways', gatewayCount, 0, 32],
+    ['basePort', base, 1024, 64000],
+    ['gatewayPort', gatewayPort, 1024, 64000],
   ] as const) {
-    if (!Number.isInteger(value) || value < 1024 || value > 64000)
-      throw new Error(`${field}: expected a port 1024 – 64000 (got ${value})`);
+    if (!Number.isInteger(value) || value < min || value > max)
+      throw new Error(`${field}: expected an integer ${min} – ${max} (got ${value})`);
   }
   const uiPort = options.uiPort === false ? undefined : (options.uiPort ?? base + 1000);
   const namespace = options.namespace ?? env.TEMPORAL_NAMESPACE ?? 'default';

@@ -11,7 +11,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
-import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION, temporalPorts } from '../../src/cluster/cluster.js';
+import {
+  TEMPORAL_SERVER_VERSION,
+  TEMPORAL_UI_VERSION,
+  startCluster,
+  temporalPorts,
+} from '../../src/cluster/cluster.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -56,6 +61,16 @@ describe('TEMPORAL_PORT and TEMPORAL_UI_PORT', () => {
       );
     }
   });
+});
+
+test('startCluster refuses counts and ports out of bounds before starting anything, naming the option', async () => {
+  for (const [options, message] of [
+    [{ workers: -1 }, /^Error: workers: expected an integer 0 – 32 \(got -1\)/],
+    [{ gateways: 1.5 }, /^Error: gateways: expected an integer 0 – 32/],
+    [{ basePort: 80 }, /^Error: basePort: expected an integer 1024 – 64000/],
+    [{ gatewayPort: 70000 }, /^Error: gatewayPort: expected an integer 1024 – 64000/],
+  ] as const)
+    await assert.rejects(startCluster({ ...options, log: () => undefined }), (err: Error) => message.test(String(err)));
 });
 
 describe('the cluster port layout', () => {
