@@ -24,4 +24,8 @@ ENV WEFT_GATEWAY_HOST=0.0.0.0
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY package.json ./
+# Not root: the image's `node` user (uid 1000) owns only the data dir.
+RUN mkdir -p /app/data && chown node:node /app/data
+ENV WEFT_DATA_DIR=/app/data
+USER node
 CMD ["node", "dist/src/cli/gateway.js"]

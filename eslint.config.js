@@ -36,12 +36,12 @@ const deterministicPaths = (extraPatterns) => ({
 // interpreter/ only); workflows/ (on interpreter/, and types from activities/, below) and
 // activities/ (on interpreter/ and src/shared/, types from workflows/); the services in src/
 // (access control, store, Temporal wiring, codec, templates, telemetry, metrics, config); and on
-// top the processes that wire them (gateway, worker, CLIs, client, replay). An import may only
+// top the processes that wire them (gateway, worker, CLIs, client, replay, cluster). An import may only
 // point down: what two layers need goes down into src/shared/, and activities get the rest
 // injected. studio/ talks to the gateway over HTTP only. Type-only imports between workflows/ and
 // activities/ (each names the other's argument types) are allowed by no-restricted-imports below,
 // since no-restricted-paths cannot tell type imports apart.
-const processes = ['gateway', 'worker', 'cli', 'client', 'replay'];
+const processes = ['gateway', 'worker', 'cli', 'client', 'replay', 'cluster'];
 const layerZones = [
   {
     target: './interpreter',

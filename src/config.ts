@@ -69,7 +69,11 @@ const Env = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('weft'),
-  TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
+  TEMPORAL_UI_URL: z.url().optional(),
+  // The frontend's port of the Temporal server `npm start` / `npm run cluster` start (the cluster's
+  // other services are laid out from it); below 64000 so the ports derived from it fit.
+  TEMPORAL_PORT: z.coerce.number().int().min(1024).max(64000).default(7233),
+  TEMPORAL_UI_PORT: z.coerce.number().int().min(1024).max(65535).optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   WEFT_GATEWAY_HOST: z
     .string()
@@ -158,6 +162,10 @@ export interface Config {
   namespace: string;
   taskQueue: string;
   uiUrl: string;
+  /** `TEMPORAL_PORT`: the frontend port of the server `npm start` or `npm run cluster` starts (7233). */
+  temporalPort: number;
+  /** `TEMPORAL_UI_PORT`: the Web UI's port there (`temporalPort + 1000`, so 8233). */
+  temporalUiPort: number;
   port: number;
   /**
    * `WEFT_GATEWAY_HOST`: the address the gateway listens on; `127.0.0.1` unless configured (in a
@@ -230,11 +238,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const temporalTls = temporalTlsFromEnv(env);
   const quotas = quotaDefaultsFromEnv(env);
   return {
-    temporalAddress: e.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    temporalAddress: e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.TEMPORAL_PORT}`,
     ...(temporalTls ? { temporalTls } : {}),
     namespace: e.TEMPORAL_NAMESPACE,
     taskQueue: e.TEMPORAL_TASK_QUEUE,
-    uiUrl: e.TEMPORAL_UI_URL.replace(/\/$/, ''),
+    uiUrl: (e.TEMPORAL_UI_URL ?? `http://localhost:${e.TEMPORAL_UI_PORT ?? e.TEMPORAL_PORT + 1000}`).replace(/\/$/, ''),
+    temporalPort: e.TEMPORAL_PORT,
+    temporalUiPort: e.TEMPORAL_UI_PORT ?? e.TEMPORAL_PORT + 1000,
     port: e.PORT,
     host: e.WEFT_GATEWAY_HOST,
     webhookBodyOnlySignatures: e.WEFT_WEBHOOK_BODY_ONLY_SIGNATURES === 'accept',

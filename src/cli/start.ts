@@ -20,10 +20,11 @@ if (config.temporalTls && !process.env.TEMPORAL_ADDRESS) {
 }
 
 const temporal = await obtainTemporal({
-  port: 7233,
-  // Temporal's own default for its HTTP API, so a worker started apart knows to refuse it too.
-  httpPort: 7243,
-  uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
+  // `TEMPORAL_PORT` (7233) and `TEMPORAL_UI_PORT` (its + 1000), so two stacks can run side by side.
+  port: config.temporalPort,
+  // Temporal's own default for its HTTP API (7243 next to 7233), so a worker started apart knows to refuse it too.
+  httpPort: config.temporalPort + 10,
+  uiPort: config.temporalUiPort,
   dbFile: join(config.dataDir, 'temporal.db'),
   namespace: config.namespace,
   // With encrypted payloads the Web UI shows them decrypted through the gateway's codec endpoint.

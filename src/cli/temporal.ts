@@ -11,9 +11,9 @@ const log = (message: string) => process.stderr.write(`${message}\n`);
 if (process.argv[2] === 'start') {
   const config = loadConfig();
   const server = await obtainTemporal({
-    port: 7233,
-    httpPort: 7243,
-    uiPort: 8233,
+    port: config.temporalPort,
+    httpPort: config.temporalPort + 10,
+    uiPort: config.temporalUiPort,
     dbFile: join(config.dataDir, 'temporal.db'),
     log,
   });

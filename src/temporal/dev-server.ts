@@ -43,8 +43,41 @@ export function cacheRoot(env = process.env): string {
   return join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'weft');
 }
 
+/**
+ * A Go program we resolve like the CLI: its own env var, then `PATH`, then the cache dir, then
+ * `go install module@version` into the cache dir.
+ */
+export interface GoBinary {
+  /** What to call it in messages. */
+  label: string;
+  /** Names an executable to use instead of looking for one. */
+  envVar: string;
+  /** The file name looked for on `PATH` and kept in the cache; undefined: not looked for on `PATH`. */
+  pathName?: string;
+  module: string;
+  version: string;
+  /** Directory under the cache root, e.g. `temporal-cli`. */
+  cacheDir: string;
+  /** The file name it is cached under. */
+  cachedName: string;
+}
+
+export const TEMPORAL_CLI: GoBinary = {
+  label: 'the Temporal CLI',
+  envVar: 'TEMPORAL_CLI_PATH',
+  pathName: 'temporal',
+  module: CLI_MODULE,
+  version: TEMPORAL_CLI_VERSION,
+  cacheDir: 'temporal-cli',
+  cachedName: 'temporal',
+};
+
+export function cachedBinaryPath(binary: GoBinary, env = process.env): string {
+  return join(cacheRoot(env), binary.cacheDir, binary.version, binary.cachedName);
+}
+
 export function cachedCliPath(env = process.env): string {
-  return join(cacheRoot(env), 'temporal-cli', TEMPORAL_CLI_VERSION, 'temporal');
+  return cachedBinaryPath(TEMPORAL_CLI, env);
 }
 
 function isExecutable(path: string): boolean {
@@ -63,42 +96,62 @@ function onPath(name: string, env = process.env): string | undefined {
   return undefined;
 }
 
-/** Builds the pinned CLI with Go into the cache; returns its path, or undefined without Go. */
-export function buildCliWithGo(log: Log, env = process.env): string | undefined {
-  const go = onPath('go', env) ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+/** The `go` binary, when Go is installed. */
+export function findGo(env = process.env): string | undefined {
+  return onPath('go', env) ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+}
+
+/** Builds `binary` with Go into the cache; returns its path, or undefined without Go. */
+export function buildWithGo(binary: GoBinary, log: Log, env = process.env): string | undefined {
+  const go = findGo(env);
   if (!go) return undefined;
-  const target = cachedCliPath(env);
+  const target = cachedBinaryPath(binary, env);
   mkdirSync(dirname(target), { recursive: true });
   // Build into a private dir and rename, so a killed build never leaves a half-written binary.
   const staging = mkdtempSync(join(dirname(target), '.build-'));
-  log(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go (first time only, takes a few minutes)…`);
-  const result = spawnSync(go, ['install', `${CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], {
+  const spec = `${binary.module}@${binary.version}`;
+  log(`building ${binary.label} ${binary.version} with Go (first time only, takes a few minutes)…`);
+  const result = spawnSync(go, ['install', spec], {
     env: { ...env, GOBIN: staging, CGO_ENABLED: env.CGO_ENABLED ?? '0' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   try {
-    if (result.status !== 0)
-      throw new Error(`go install ${CLI_MODULE}@${TEMPORAL_CLI_VERSION} failed (exit ${result.status})`);
-    renameSync(join(staging, 'temporal'), target);
+    if (result.status !== 0) throw new Error(`go install ${spec} failed (exit ${result.status})`);
+    // `go install` names the file after the package's directory (`server`, `sql`, `temporal`).
+    renameSync(join(staging, binary.module.split('/').at(-1) ?? binary.cachedName), target);
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
   return target;
 }
 
+/** Builds the pinned CLI with Go into the cache; returns its path, or undefined without Go. */
+export function buildCliWithGo(log: Log, env = process.env): string | undefined {
+  return buildWithGo(TEMPORAL_CLI, log, env);
+}
+
+/** Finds (or builds) `binary`; undefined means Go is not installed either. */
+export function resolveGoBinary(
+  binary: GoBinary,
+  log: Log,
+  env = process.env,
+): { path: string; source: string } | undefined {
+  const given = env[binary.envVar];
+  if (given) {
+    if (!isExecutable(given)) throw new Error(`${binary.envVar}=${given} is not an executable file`);
+    return { path: given, source: binary.envVar };
+  }
+  const fromPath = binary.pathName ? onPath(binary.pathName, env) : undefined;
+  if (fromPath) return { path: fromPath, source: 'PATH' };
+  const cached = cachedBinaryPath(binary, env);
+  if (isExecutable(cached)) return { path: cached, source: 'cache' };
+  const built = buildWithGo(binary, log, env);
+  return built ? { path: built, source: 'built with go' } : undefined;
+}
+
 /** Finds (or builds) a Temporal CLI binary; undefined means "fall back to the SDK download". */
 export function resolveTemporalCli(log: Log, env = process.env): { path: string; source: string } | undefined {
-  if (env.TEMPORAL_CLI_PATH) {
-    if (!isExecutable(env.TEMPORAL_CLI_PATH))
-      throw new Error(`TEMPORAL_CLI_PATH=${env.TEMPORAL_CLI_PATH} is not an executable file`);
-    return { path: env.TEMPORAL_CLI_PATH, source: 'TEMPORAL_CLI_PATH' };
-  }
-  const fromPath = onPath('temporal', env);
-  if (fromPath) return { path: fromPath, source: 'PATH' };
-  const cached = cachedCliPath(env);
-  if (isExecutable(cached)) return { path: cached, source: 'cache' };
-  const built = buildCliWithGo(log, env);
-  return built ? { path: built, source: 'built with go' } : undefined;
+  return resolveGoBinary(TEMPORAL_CLI, log, env);
 }
 
 /** A free TCP port on the loopback interface. */
@@ -147,13 +200,18 @@ export async function freeFixedPort(): Promise<number> {
   throw new Error('no free port below the ephemeral range');
 }
 
-/** Waits until the frontend answers, or the process dies, or the deadline passes. */
-async function waitReady(address: string, child: ChildProcess | undefined, output: () => string, timeoutMs = 120_000) {
+/** Waits until the frontend at `address` answers, or `child` dies, or the deadline passes. */
+export async function waitReady(
+  address: string,
+  child: ChildProcess | undefined,
+  output: () => string,
+  timeoutMs = 120_000,
+) {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (child && child.exitCode !== null) {
-      throw new Error(`the Temporal dev server exited with code ${child.exitCode}:\n${output()}`);
+      throw new Error(`the Temporal server exited with code ${child.exitCode}:\n${output()}`);
     }
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1_000 });
