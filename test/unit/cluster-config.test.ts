@@ -10,6 +10,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../src/config.js';
 import {
   TEMPORAL_SERVER_VERSION,
@@ -122,7 +123,7 @@ interface ComposeService {
   volumes?: (string | { source: string; target: string })[];
 }
 
-/** The compose file as Compose resolves it; where the plugin is missing, its YAML (merge keys resolved). */
+/** The compose file as Compose resolves it; where the plugin is missing, as the `yaml` package reads it (merge keys resolved). */
 function readCompose(): { services: Record<string, ComposeService>; how: string } {
   const version = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
   if (version.status === 0) {
@@ -137,21 +138,11 @@ function readCompose(): { services: Record<string, ComposeService>; how: string 
     assert.equal(result.status, 0, `docker compose config failed:\n${result.stderr}`);
     return { ...(JSON.parse(result.stdout) as { services: Record<string, ComposeService> }), how: 'docker compose' };
   }
-  const python = spawnSync(
-    'python3',
-    [
-      '-c',
-      'import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)',
-      join(root, 'docker-compose.yml'),
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.equal(
-    python.status,
-    0,
-    `neither docker compose nor python3 with PyYAML could read docker-compose.yml:\n${python.stderr}`,
-  );
-  return { ...(JSON.parse(python.stdout) as { services: Record<string, ComposeService> }), how: 'PyYAML' };
+  // No Compose plugin here: the YAML itself, with its merge keys (`<<: *worker-env`) resolved.
+  const parsed = parseYaml(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+    services: Record<string, ComposeService>;
+  };
+  return { ...parsed, how: 'yaml' };
 }
 
 function envOf(service: ComposeService): Record<string, string | null> {
