@@ -50,7 +50,8 @@ export function faultSchedule(seed: number, count: number): FaultMoment[] {
     downMs: fc.integer({ min: 0, max: 2_000 }),
     victim: fc.nat({ max: 1_000 }),
   });
-  return fc.sample(moment, { seed, numRuns: count });
+  // Uniform draws: fast-check's default bias towards small values would pick the same victims.
+  return fc.sample(fc.noBias(moment), { seed, numRuns: count });
 }
 
 /** Terminates every backend on the target's databases but this one; the count terminated. */
@@ -79,8 +80,11 @@ const rank = (p: ManagedProcess) => {
 export async function injectFault(target: ChaosTarget, fault: FaultType, moment: FaultMoment): Promise<string> {
   const all = victims(target, fault);
   const killed = fault === 'all' ? all : all.length === 0 ? [] : [all[moment.victim % all.length] as ManagedProcess];
-  await Promise.all(killed.map((p) => p.kill()));
-  const terminated = fault === 'postgres' || fault === 'all' ? await terminateBackends(target) : undefined;
+  // At once: the backends are terminated while the processes die (after, the dead would have none left).
+  const [terminated] = await Promise.all([
+    fault === 'postgres' || fault === 'all' ? terminateBackends(target) : undefined,
+    ...killed.map((p) => p.kill()),
+  ]);
   await new Promise((r) => setTimeout(r, moment.downMs));
   // In rank order: a tier starts once the one before it is ready.
   for (const tier of [...new Set(killed.map(rank))].sort((a, b) => a - b)) {

@@ -13,8 +13,8 @@ export interface Answer {
 
 export class GatewayClient {
   private next = 0;
-  /** Requests sent again (no answer, 429 or 5xx). */
-  retries = 0;
+  /** Why requests were sent again: no answer at all, 429, or a 5xx. */
+  readonly resent = { unanswered: 0, limited: 0, serverErrors: 0 };
 
   constructor(private readonly gateways: string[]) {
     if (gateways.length === 0) throw new Error('the target has no gateways');
@@ -41,11 +41,13 @@ export class GatewayClient {
         const text = await response.text();
         const answer = { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
         if (answer.status !== 429 && answer.status < 500) return answer;
+        if (answer.status === 429) this.resent.limited++;
+        else this.resent.serverErrors++;
       } catch {
         // No answer: the same request goes to the next gateway.
+        this.resent.unanswered++;
       }
       if (Date.now() + backoff > deadline) return undefined;
-      this.retries++;
       await new Promise((r) => setTimeout(r, backoff));
       backoff = Math.min(backoff * 2, 2_000);
     }

@@ -43,6 +43,8 @@ export interface PhaseReport {
   /** HTTP calls beyond the first per (run, step). */
   duplicateCalls: number;
   faultsInjected: number;
+  /** Requests the harness sent again during the phase, by why (see `GatewayClient.resent`). */
+  resent: GatewayClient['resent'];
   /** Processes found dead after the phase that no fault had killed (restarted). */
   crashed: string[];
   problems: string[];
@@ -144,10 +146,11 @@ async function runPhase(
   index: number,
 ): Promise<PhaseReport> {
   const began = Date.now();
+  const resentBefore = { ...client.resent };
   const deadline = began + options.phaseTimeoutMs;
   const phaseSeed = options.seed * 1_000 + index;
   // Starts arrive spread out (0.1 to 0.6 s apart), so a fault meets runs at every stage.
-  const gaps = fc.sample(fc.integer({ min: 100, max: 600 }), { seed: phaseSeed, numRuns: options.runs });
+  const gaps = fc.sample(fc.noBias(fc.integer({ min: 100, max: 600 })), { seed: phaseSeed, numRuns: options.runs });
   const keys = Array.from({ length: options.runs }, (_, i) => `chaos-${nonce}-${fault}-${i + 1}`);
   let finished = false;
   const drivers = (async () => {
@@ -185,6 +188,11 @@ async function runPhase(
     eventsLost: outcomes.filter((o) => o.eventAccepted && !o.eventReceived).length,
     duplicateCalls: duplicates(http, new Set(keys)),
     faultsInjected,
+    resent: {
+      unanswered: client.resent.unanswered - resentBefore.unanswered,
+      limited: client.resent.limited - resentBefore.limited,
+      serverErrors: client.resent.serverErrors - resentBefore.serverErrors,
+    },
     crashed,
     problems: outcomes.flatMap((o) => (o.problem ? [o.problem] : [])),
     seconds: Math.round((Date.now() - began) / 1000),

@@ -12,6 +12,7 @@ const COLUMNS: Array<[string, (r: PhaseReport) => string | number]> = [
   ['events accepted', (r) => r.eventsAccepted],
   ['events lost', (r) => r.eventsLost],
   ['duplicate calls', (r) => r.duplicateCalls],
+  ['resent: no answer / 429 / 5xx', (r) => `${r.resent.unanswered} / ${r.resent.limited} / ${r.resent.serverErrors}`],
   ['crashed by themselves', (r) => r.crashed.length],
   ['seconds', (r) => r.seconds],
 ];
