@@ -113,12 +113,15 @@ export async function startDevTarget(options: DevTargetOptions): Promise<ChaosTa
       pid: () => gatewayChildren[i]?.pid,
       kill: () => killChild(gatewayChildren[i]),
       async start() {
-        const child = spawnGateway({
-          ...common,
-          PORT: String(gatewayPort),
-          WEFT_DATA_DIR: dataDir,
-          LOG_LEVEL: 'error',
-        });
+        const child = spawnGateway(
+          {
+            ...common,
+            PORT: String(gatewayPort),
+            WEFT_DATA_DIR: dataDir,
+            LOG_LEVEL: 'error',
+          },
+          'stderr',
+        );
         gatewayChildren[i] = child;
         const exited = once(child, 'exit').then(() => {
           throw new Error(`gateway-${i + 1} exited before it was ready`);

@@ -8,11 +8,15 @@ import { until } from './poll.js';
 
 const gatewayScript = fileURLToPath(new URL('../../src/cli/gateway.js', import.meta.url));
 
-/** A gateway process with these configuration variables over this process's environment. */
-export function spawnGateway(env: Record<string, string>): ChildProcess {
+/**
+ * A gateway process with these configuration variables over this process's environment. Its log
+ * lines (stdout) go to this process's stdout, or with `logs: 'stderr'` to its stderr (for a
+ * caller whose own stdout is its result).
+ */
+export function spawnGateway(env: Record<string, string>, logs: 'stdout' | 'stderr' = 'stdout'): ChildProcess {
   return spawn(process.execPath, [gatewayScript], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', logs === 'stdout' ? 'inherit' : process.stderr, 'inherit'],
   });
 }
 
