@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { workerRunning } from '../support/worker-process.js';
 
 const workerScript = fileURLToPath(new URL('../../src/cli/worker.js', import.meta.url));
 
@@ -27,12 +27,8 @@ export async function workerStart(address: string, env: Record<string, string> =
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
-    return await new Promise<number>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was running`)));
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        if (line.includes('"msg":"worker running"')) resolve((performance.now() - t0) / 1000);
-      });
-    });
+    await workerRunning(child);
+    return (performance.now() - t0) / 1000;
   } finally {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');

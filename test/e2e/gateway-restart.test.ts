@@ -5,13 +5,12 @@
  * there, every run is still there, and the runs complete. Once per definition store.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { pluck, STORES } from '../support/gateway.js';
@@ -20,8 +19,7 @@ import { createTestDatabase } from '../support/postgres.js';
 import { NAMESPACE, startTestWorker, temporalAddress, unique } from '../support/temporal.js';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
 import { until } from '../support/poll.js';
-
-const gatewayScript = fileURLToPath(new URL('../../src/cli/gateway.js', import.meta.url));
+import { gatewayAnswers, spawnGateway as spawnGatewayProcess } from '../support/gateway-process.js';
 const children: ChildProcess[] = [];
 const held: ServerResponse[] = [];
 let target: HttpTarget;
@@ -47,10 +45,7 @@ async function freePort(): Promise<number> {
 }
 
 function spawnGateway(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [gatewayScript], {
-    env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const child = spawnGatewayProcess(env);
   children.push(child);
   return child;
 }
@@ -116,8 +111,7 @@ for (const store of STORES) {
       });
       return { status: response.status, body: (await response.json()) as any };
     };
-    const healthy = () =>
-      until('the gateway to answer', async () => ((await call('GET', '/healthz')).status === 200 ? true : undefined));
+    const healthy = () => gatewayAnswers(base);
 
     test('every accepted definition and run survives, and the runs complete', async (t) => {
       const first = spawnGateway(env);

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { NAMESPACE, temporalAddress } from './temporal.js';
 
@@ -35,7 +36,8 @@ export function workerProcesses(
       const child = spawn(process.execPath, [workerScript, ...args], {
         env: {
           ...process.env,
-          TEMPORAL_ADDRESS: temporalAddress(),
+          // A caller with a Temporal server of its own (the chaos harness) names it in `env`.
+          TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS ?? temporalAddress(),
           TEMPORAL_NAMESPACE: NAMESPACE,
           TEMPORAL_TASK_QUEUE: taskQueue,
           WEFT_DATA_DIR: dataDir,
@@ -59,6 +61,26 @@ export function workerProcesses(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Resolves once a worker spawned with `stdout: 'pipe'` and `LOG_LEVEL` info or lower logs
+ * "worker running" (`Worker.create` returned and it polls); rejects if it exits first. Its
+ * later lines are read and dropped, so a full pipe never blocks it.
+ */
+export function workerRunning(child: ChildProcess): Promise<void> {
+  if (!child.stdout) return Promise.reject(new Error('the worker was spawned without a piped stdout'));
+  const stdout = child.stdout;
+  return new Promise<void>((resolve, reject) => {
+    const exited = (code: number | null, signal: string | null) =>
+      reject(new Error(`the worker exited (${code ?? signal}) before it was running`));
+    child.once('exit', exited);
+    createInterface({ input: stdout }).on('line', (line) => {
+      if (!line.includes('"msg":"worker running"')) return;
+      child.off('exit', exited);
+      resolve();
+    });
+  });
 }
 
 /** Polls until `predicate` holds, or fails after `timeoutMs` naming `what`. */
