@@ -60,7 +60,13 @@ export async function runCase(client: Client, taskQueue: string, compiled: Compi
   );
   while (!closed) {
     if (Date.now() > deadline) {
-      problems.push(`stuck: the run was still open after ${RUN_BOUND_MS} ms`);
+      // A workflow task that keeps failing (a poisoned run) is the usual reason: name its failure.
+      const events = (await handle.fetchHistory().catch(() => undefined))?.events ?? [];
+      const failed = [...events]
+        .reverse()
+        .find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes;
+      const why = failed?.failure ? `; its workflow task fails: ${failed.failure.message ?? ''}` : '';
+      problems.push(`stuck: the run was still open after ${RUN_BOUND_MS} ms${why}`);
       await handle.terminate('graph fuzz: stuck run').catch(() => undefined);
       break;
     }
@@ -68,9 +74,10 @@ export async function runCase(client: Client, taskQueue: string, compiled: Compi
     for (const [node, record] of Object.entries(state?.nodes ?? {})) {
       const answer = compiled.facts[node]?.answer;
       if (!answer || record.status !== 'waiting') continue;
-      // One answer per wait: a node waits again only on a later visit (loops hold no waits).
-      if ((answered.get(node) ?? 0) > 0) continue;
-      answered.set(node, 1);
+      // One answer per wait: a node waits again when a `retry` handler runs it once more.
+      const waits = Math.max(1, state?.history.filter((t) => t.node === node && t.to === 'waiting').length ?? 0);
+      if ((answered.get(node) ?? 0) >= waits) continue;
+      answered.set(node, (answered.get(node) ?? 0) + 1);
       try {
         if ('event_type' in answer) {
           await handle.executeUpdate('deliver_event', {
