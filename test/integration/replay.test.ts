@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
+import { ErrorHandler, WorkflowNode } from '../../interpreter/definition-schema.js';
+import type { ControlAction } from '../../interpreter/control.js';
 import { historyFiles, replayDefinition, replayFiles } from '../../src/replay/replay.js';
 import { startRun } from '../support/runs.js';
 import { connectClient, startTestWorker, unique } from '../support/temporal.js';
@@ -31,24 +33,33 @@ function diverged(dir: string): string {
 }
 
 describe('replay', () => {
-  test('the corpus covers every node type and error-handler action', () => {
+  test('the corpus covers every node type, error-handler action and operator action', () => {
     const corpus = historyFiles([histories]);
     const text = corpus.map((file) => readFileSync(file, 'utf8')).join('\n');
     const decoded = [...text.matchAll(/"data": ?"([A-Za-z0-9+/=]{40,})"/g)].map((m) =>
       Buffer.from(m[1] ?? '', 'base64').toString(),
     );
-    for (const type of ['task', 'set', 'condition', 'join', 'wait', 'event', 'approval', 'subworkflow', 'map', 'end']) {
-      assert.ok(
-        decoded.some((d) => d.includes(`"type":"${type}"`)),
-        `no history with a ${type} node`,
-      );
-    }
-    for (const action of ['retry', 'compensate', 'terminate', 'continue', 'goto']) {
-      assert.ok(
-        decoded.some((d) => d.includes(`"action":"${action}"`)),
-        `no history with a ${action} handler`,
-      );
-    }
+    const missing = (needles: string[]) => needles.filter((n) => !decoded.some((d) => d.includes(n)));
+    // From the schema's discriminated union, so a new node type without a history fails here.
+    const types = WorkflowNode.options.map((option) => option.shape.type.value);
+    assert.ok(types.length >= 11 && types.includes('ai'), JSON.stringify(types));
+    assert.deepEqual(missing(types.map((t) => `"type":"${t}"`)), [], 'node types with no history');
+    const actions = ErrorHandler.shape.action.options;
+    assert.deepEqual(missing(actions.map((a) => `"action":"${a}"`)), [], 'handler actions with no history');
+    // Operator actions (README "Operating runs") reach a run as `control` Updates of these
+    // types; a retry or rerun of a closed run starts a new run that names the original.
+    const operator: Array<ControlAction['type']> = [
+      'pause',
+      'resume',
+      'cancel',
+      'retry',
+      'rerun',
+      'skip',
+      'set_variables',
+      'approve',
+    ];
+    assert.deepEqual(missing(operator.map((a) => `"type":"${a}"`)), [], 'operator actions with no history');
+    assert.deepEqual(missing(['"retry_of":', '"rerun_of":']), [], 'retry and rerun of closed runs');
   });
 
   test('every recorded history replays against the current code', async () => {
