@@ -129,6 +129,36 @@ describe('execution: "local"', () => {
   });
 });
 
+describe('execution: "local" and a routed connector', () => {
+  test('a connector WEFT_CONNECTOR_QUEUES routes elsewhere keeps running there as an activity', async () => {
+    const routed = unique('local-routed');
+    const pool = await startTestWorker(routed);
+    try {
+      const handle = await startRun(
+        client,
+        taskQueue,
+        { id: 'local-routed', nodes: [step('r', { execution: 'local' })] },
+        {},
+        { connector_queues: { http: routed } },
+      );
+      const result = (await handle.result()) as { r: { body: unknown } };
+      assert.deepEqual(result.r.body, { step: 'r' });
+      const events = (await handle.fetchHistory()).events ?? [];
+      const scheduled = events.flatMap((e) => e.activityTaskScheduledEventAttributes ?? []);
+      assert.deepEqual(
+        scheduled.map((a) => a.taskQueue?.name),
+        [routed],
+      );
+      assert.equal(
+        events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length,
+        0,
+      );
+    } finally {
+      await pool.shutdown();
+    }
+  });
+});
+
 describe('execution: "local" and a worker crash', () => {
   const crashQueue = unique('local-crash');
   const workers = workerProcesses(crashQueue);
