@@ -15,7 +15,7 @@ const server = await obtainTemporal({ headless: true, log });
 process.env.TEMPORAL_ADDRESS = server.address;
 const { connectClient, startTestWorker, unique } = await import('../support/temporal.js');
 const { startRun } = await import('../support/runs.js');
-const { json, startHttpTarget } = await import('../support/http-target.js');
+const { json, queryStep, startHttpTarget } = await import('../support/http-target.js');
 
 const target = await startHttpTarget({
   '/step': (req, res) => json(res, 200, { step: req.query.n }),
@@ -25,15 +25,7 @@ const taskQueue = unique('record-local');
 const worker = await startTestWorker(taskQueue);
 const { client, connection } = await connectClient();
 
-const step = (id: string, extra: Record<string, unknown> = {}) => ({
-  id,
-  type: 'task',
-  connector: 'http',
-  action: 'request',
-  output: id,
-  inputs: { url: `${target.url}/step?n=${id}` },
-  ...extra,
-});
+const step = (id: string, extra: Record<string, unknown> = {}) => queryStep(target.url, id, extra);
 
 const runs: Array<{ file: string; definition: unknown }> = [
   {

@@ -10,7 +10,7 @@ import type { ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
-import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
+import { json, queryStep, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { startRun } from '../support/runs.js';
 import { connectClient, startTestWorker, unique } from '../support/temporal.js';
 import { until, workerProcesses } from '../support/worker-process.js';
@@ -40,15 +40,7 @@ after(async () => {
   await target?.close();
 });
 
-const step = (id: string, extra: Record<string, unknown> = {}) => ({
-  id,
-  type: 'task',
-  connector: 'http',
-  action: 'request',
-  output: id,
-  inputs: { url: `${target.url}/step?n=${id}` },
-  ...extra,
-});
+const step = (id: string, extra: Record<string, unknown> = {}) => queryStep(target.url, id, extra);
 
 /** A sequence of `n` steps s1…sn, then a set node reading the last output. */
 function sequence(id: string, n: number, options: Record<string, unknown> = {}) {

@@ -6,16 +6,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ActivityPlan, WorkCommand } from '../../interpreter/commands.js';
 import { validateDefinition } from '../../interpreter/validate-definition.js';
-import { simulate } from '../support/simulate.js';
+import { httpTask, simulate } from '../support/simulate.js';
 
-const task = (id: string, extra: Record<string, unknown> = {}) => ({
-  id,
-  type: 'task',
-  connector: 'http',
-  action: 'request',
-  inputs: { url: 'http://x.test' },
-  ...extra,
-});
+const task = httpTask;
 const ai = (id: string, extra: Record<string, unknown> = {}) => ({
   id,
   type: 'ai',
