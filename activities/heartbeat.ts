@@ -14,6 +14,8 @@ export const HEARTBEAT_MS = 1_000;
  * does. `details` gives what the heartbeat must keep carrying (a later attempt reads it).
  */
 export async function whileBeating<T>(ctx: Context, details: () => unknown, work: () => Promise<T>): Promise<T> {
+  // A local activity cannot heartbeat (the SDK drops it) and gets its cancellation without one.
+  if (ctx.info.isLocal) return work();
   ctx.heartbeat(details());
   const beating = setInterval(() => ctx.heartbeat(details()), HEARTBEAT_MS);
   try {

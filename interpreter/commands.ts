@@ -16,6 +16,8 @@ export interface ActivityPlan {
   };
   /** Shown on the activity in the Web UI. */
   summary: string;
+  /** The node's execution is "local": a Temporal local activity (README "Local execution"); absent: an activity. */
+  local?: true;
 }
 
 /** A connector action call, fully rendered (no templates left). */

@@ -90,7 +90,16 @@ const nodeBase = {
   output: z.string().regex(VARIABLE_NAME_PATTERN, VARIABLE_NAME_MESSAGE).optional(),
 };
 
+/** Local calls are short: their `timeout` defaults to this and may not exceed LOCAL_MAX_TIMEOUT_MS (README "Local execution"). */
+export const LOCAL_DEFAULT_TIMEOUT_MS = 10_000;
+export const LOCAL_MAX_TIMEOUT_MS = 60_000;
+
+export const ExecutionMode = z.enum(['activity', 'local']);
+
+const EXECUTION_DESCRIPTION = `How the connector call runs. "activity" (default): a Temporal activity, scheduled on a task queue (about 6 history events). "local": a Temporal local activity, run by the worker that runs the workflow, inside its workflow task (one MarkerRecorded event per attempt that settles, consecutive local steps in one workflow task); at least once (a worker crash repeats every local call of the workflow task it was in), retried under retry_policy (backoffs up to 10s inside the worker, longer ones on a durable timer), timeout defaults to ${LOCAL_DEFAULT_TIMEOUT_MS / 1000}s and may not exceed ${LOCAL_MAX_TIMEOUT_MS / 1000}s. Refused on ai calls and with resource_limits.max_concurrency / rate_per_second; a connector routed by WEFT_CONNECTOR_QUEUES runs as an activity on its queue. See README "Local execution".`;
+
 const taskConfig = {
+  execution: ExecutionMode.optional().meta({ description: EXECUTION_DESCRIPTION }),
   timeout: Duration.optional(),
   retry_policy: RetryPolicy.optional(),
   resource_limits: ResourceLimits.optional(),
@@ -280,6 +289,10 @@ export const RunOptions = z.strictObject({
       "The run's priority, 1 (lowest) to 5 (highest), default 3: runs queued under options.max_concurrent_runs, and its executions waiting in the line of a node's limiter (resource_limits), are granted before those of lower-priority runs (FIFO within one priority); the run's workflow and activity tasks get Temporal's task priority 6 - priority (Temporal's 1 is highest).",
   }),
   timeout: Duration.optional(),
+  execution: ExecutionMode.optional().meta({
+    description:
+      'The execution of every task node and task map body that does not set its own (see a task\'s execution); absent: "activity". An ai node (or ai map body) under options.execution "local" must set "execution": "activity" itself: model calls cannot run local.',
+  }),
   max_cost_usd: z.number().nonnegative().optional().meta({
     description:
       "AI budget in USD, checked before every model call (ai nodes, each item of an ai map; child runs get what is left): once the run's cost reached it no call starts and the run pauses (budget_exceeded) until resumed with a higher max_cost_usd. A model without a price is refused while a budget is set.",

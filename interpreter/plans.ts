@@ -3,7 +3,7 @@
  * defaults filled in (documented in the README).
  */
 import type { ActivityPlan } from './commands.js';
-import type { RetryPolicyConfig } from './definition-schema.js';
+import { LOCAL_DEFAULT_TIMEOUT_MS, type RetryPolicyConfig } from './definition-schema.js';
 import { durationMs } from './duration.js';
 
 export const TASK_DEFAULTS = {
@@ -22,13 +22,16 @@ interface TaskLike {
   name?: string;
   timeout?: number | string;
   retry_policy?: RetryPolicyConfig;
+  execution?: 'activity' | 'local';
 }
 
 /** Maps a node's retry policy and timeout (or an error handler's policy) to activity options. */
 export function activityPlan(node: TaskLike, override?: RetryPolicyConfig, defaults = TASK_DEFAULTS): ActivityPlan {
   const policy: RetryPolicyConfig = override ?? node.retry_policy ?? {};
+  const local = node.execution === 'local';
   return {
-    start_to_close_ms: node.timeout === undefined ? defaults.timeout_ms : durationMs(node.timeout),
+    start_to_close_ms:
+      node.timeout === undefined ? (local ? LOCAL_DEFAULT_TIMEOUT_MS : defaults.timeout_ms) : durationMs(node.timeout),
     retry: {
       maximum_attempts: policy.max_attempts ?? defaults.max_attempts,
       initial_interval_ms:
@@ -39,5 +42,7 @@ export function activityPlan(node: TaskLike, override?: RetryPolicyConfig, defau
       non_retryable_error_types: policy.non_retryable_errors ?? [],
     },
     summary: node.name ? `${node.id}: ${node.name}` : node.id,
+    // Only on local calls: the commands (and run state) of every other call stay as they were.
+    ...(local ? { local: true as const } : {}),
   };
 }

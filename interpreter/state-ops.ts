@@ -4,6 +4,7 @@
  */
 import { WORK_METER, type EvaluationSettings, type WorkMeter } from './expression-budget.js';
 import type { Definition, Edge, Node } from './definition-schema.js';
+import { withDefaultExecution } from './execution.js';
 import { cycles } from './graph.js';
 import { recordNodeWrite } from './lineage.js';
 import {
@@ -55,7 +56,7 @@ export function compileProgram(definition: Definition): Program {
   });
   return {
     definition,
-    nodes: new Map(definition.nodes.map((node) => [node.id, node])),
+    nodes: new Map(definition.nodes.map((node) => [node.id, withDefaultExecution(node, definition.options.execution)])),
     outgoing,
     incoming,
     cyclic: new Set(cycles(definition).flat()),

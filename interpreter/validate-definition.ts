@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { unmeetableQuorum } from './approvals.js';
 import { WorkflowDefinition, type Definition, type Node, type NodeOf, type NodeType } from './definition-schema.js';
 import { expressionLengthProblems, sizeProblems } from './definition-limits.js';
+import { executionProblems } from './execution.js';
 import { escapePointer, expressionSyntaxError, templateErrors } from './expressions.js';
 import { cycles, reachableNodes, startNodes } from './graph.js';
 import { definitionWarnings } from './definition-warnings.js';
@@ -128,6 +129,7 @@ function semanticProblems(definition: Definition, catalog?: ConnectorCatalog, ch
       });
     }
     problems.push(...nodeProblems(node, at, catalog, checkParams));
+    problems.push(...executionProblems(node, at, definition.options.execution));
   });
 
   const seenVariables = new Set<string>();

@@ -26,6 +26,7 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -238,6 +239,9 @@ export const EXPRESSION_SLICES_PATCH = 'weft-expression-slices';
  * it keep their histories; runs recorded before it replay unbounded.
  */
 export const BOUNDED_SEGMENTS_PATCH = 'weft-bounded-segments';
+
+/** A local call's retry backoff up to this long waits inside the worker; a longer one on a durable timer. */
+const LOCAL_RETRY_THRESHOLD_MS = 10_000;
 
 function activityOptions(plan: ActivityPlan) {
   return {
@@ -516,6 +520,22 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     ...(limited(command) ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } : {}),
   });
   /**
+   * A local call (`plan.local`, README "Local execution") runs as a local activity on this worker,
+   * inside the workflow task: no `taskQueue`, so a connector routed to another queue keeps its
+   * activity there (the operator's placement wins). Backoffs up to LOCAL_RETRY_THRESHOLD wait in
+   * the worker; longer ones on a durable timer. A cancel does not wait for the call, as with an
+   * activity (validation refuses local calls with a limiter permit).
+   */
+  const connectorActivity = (command: Extract<WorkCommand, { type: 'run_activity' }>) => {
+    if (!command.plan.local || routing(command).taskQueue !== undefined)
+      return proxyActivities<Activities>(callOptions(command));
+    return proxyLocalActivities<Activities>({
+      ...activityOptions(command.plan),
+      localRetryThreshold: LOCAL_RETRY_THRESHOLD_MS,
+      cancellationType: ActivityCancellationType.TRY_CANCEL,
+    });
+  };
+  /**
    * Runs `start` in `scope`, holding a permit of the node's limiter when its command has a
    * limit: asks for it, waits for it (cancellable: the scope's cancel gives the place up), and
    * gives it back however the execution ends.
@@ -718,7 +738,7 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
         },
       );
     if (command.type === 'run_activity') {
-      const { runConnector } = proxyActivities<Activities>(callOptions(command));
+      const { runConnector } = connectorActivity(command);
       const mask = masking ? taintedParams.get(command.node) : undefined;
       void settleWork(
         withPermit(command, scope, () => runConnector(mask ? { ...command.call, mask } : command.call)),

@@ -15,10 +15,18 @@ import type { Client } from '@temporalio/client';
 import { decodeArrayFromPayloads, decodeUserMetadata } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import type { Definition, Node } from '../../interpreter/definition-schema.js';
 import type { ConnectorCall, AiCall, ChildCall } from '../../interpreter/commands.js';
+import { withDefaultExecution } from '../../interpreter/execution.js';
 import { templateExpressions } from '../../interpreter/references.js';
 import { MASK, scrub } from '../../interpreter/run-state.js';
 import { taintOf, taintedParamPointers } from '../../interpreter/taint.js';
 import { notFound } from '../shared/http-error.js';
+
+/** Whether the node's calls run local (its own `execution`, else `options.execution`): they leave no input in history. */
+function runsLocal(definition: Definition, node: Node): boolean {
+  const own = withDefaultExecution(node, definition.options?.execution);
+  const body = own.type === 'map' ? (own.task ?? own.ai) : own.type === 'task' || own.type === 'ai' ? own : undefined;
+  return body?.execution === 'local';
+}
 
 /** A map node's answer lists at most this many item calls (the most recent ones). */
 export const MAP_ITEMS_LIMIT = 50;
@@ -199,7 +207,9 @@ export async function nodeInputOf(
       ...base,
       input: null,
       calls: 0,
-      reason: 'the node has made no call in the run yet (or only before its last continue-as-new)',
+      reason: runsLocal(definition, node)
+        ? 'the node runs its calls as local activities (execution "local"), whose input Temporal does not record in the history (their MarkerRecorded events hold the result only)'
+        : 'the node has made no call in the run yet (or only before its last continue-as-new)',
     };
   }
   return {

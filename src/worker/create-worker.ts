@@ -120,7 +120,9 @@ const controllers = new Map<string, ResourceBasedController>();
  * ({@link DEFAULT_ACTIVITY_SLOTS_MIN}), a new connector or AI call is polled for only while the
  * host's memory and CPU use are under the targets. Workflow tasks stay at a fixed number ({@link DEFAULT_WORKFLOW_TASKS}: more would only
  * interleave on the one workflow thread, SECURITY.md); the SDK mixes fixed and resource-based
- * suppliers in one tuner. Weft runs no local activities or Nexus tasks; they keep fixed slots.
+ * suppliers in one tuner. Local activities (`execution: "local"`) get a fixed number of slots,
+ * the same floor as activities: they wait on I/O like connector calls, and a local call that finds
+ * no slot waits in the worker while its workflow task stays open. Weft runs no Nexus tasks.
  */
 function workerTuner(targets: ResourceTargets, workflowTasks: number, activitySlotsMin: number): TunerHolder {
   const id = `${targets.memory}/${targets.cpu}`;
@@ -132,7 +134,7 @@ function workerTuner(targets: ResourceTargets, workflowTasks: number, activitySl
   return {
     workflowTaskSlotSupplier: { type: 'fixed-size', numSlots: workflowTasks },
     activityTaskSlotSupplier: { type: 'resource-based', controller, minimumSlots: activitySlotsMin },
-    localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
+    localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: activitySlotsMin },
     nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 10 },
   };
 }

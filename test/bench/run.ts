@@ -5,7 +5,9 @@
  * step and worker CPU time, as a Markdown table for BENCHMARKS.md. Then the flow-control
  * scenario (`flow-control.ts`: a limited node's overhead, throughput at the limit). Last, how long
  * a worker process takes from start to polling (`worker-start.ts`). `BENCH_ONLY=flow-control`
- * runs the flow-control scenario alone.
+ * runs the flow-control scenario alone. The local-execution scenario runs the 40-step sequence
+ * with `options.execution: "local"` beside the same definition with activities (events per step
+ * counted beyond a run without steps); `BENCH_ONLY=local` runs it alone.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
@@ -103,10 +105,23 @@ async function compare(
   return row;
 }
 
-const flow = await flowControlBench(client, taskQueue, url, `${target.url}/slow`, ROUNDS);
-log('flow control: done');
-const rows =
+const flow =
+  ONLY === 'local' ? undefined : await flowControlBench(client, taskQueue, url, `${target.url}/slow`, ROUNDS);
+if (flow) log('flow control: done');
+const local =
   ONLY === 'flow-control'
+    ? undefined
+    : {
+        fixed: await measure(interpreted({ id: 'no-steps', nodes: [{ id: 'done', type: 'set', assign: { v: '1' } }] })),
+        row: await compare(
+          '40-step sequence, local vs activity',
+          40,
+          interpreted({ ...sequenceDefinition(url, 40), options: { execution: 'local' } }),
+          interpreted(sequenceDefinition(url, 40)),
+        ),
+      };
+const rows =
+  ONLY === 'flow-control' || ONLY === 'local'
     ? []
     : [
         await compare(
@@ -122,10 +137,26 @@ const rows =
           handWritten('handWrittenFanOut', 100),
         ),
       ];
-const loop = ONLY === 'flow-control' ? undefined : await measure(interpreted(counterLoopDefinition(5_000)));
-const starts = ONLY === 'flow-control' ? [] : await workerStarts(temporal.address, START_ROUNDS);
+const loop =
+  ONLY === 'flow-control' || ONLY === 'local' ? undefined : await measure(interpreted(counterLoopDefinition(5_000)));
+const starts = ONLY === 'flow-control' || ONLY === 'local' ? [] : await workerStarts(temporal.address, START_ROUNDS);
 
 const f = (n: number, digits = 0) => n.toFixed(digits);
+
+/** The local scenario's table: `a` ran local, `b` the same definition with activities. */
+function localLines(row: Row, fixed: Sample): string[] {
+  const [lm, am] = [median(row.a.map((s) => s.ms)), median(row.b.map((s) => s.ms))];
+  const [le, ae] = [median(row.a.map((s) => s.events)), median(row.b.map((s) => s.events))];
+  const [lc, ac] = [median(row.a.map((s) => s.cpuMs)), median(row.b.map((s) => s.cpuMs))];
+  const perStep = (events: number) => `${f(events / row.steps, 2)} (${f((events - fixed.events) / row.steps, 2)})`;
+  return [
+    `Local execution (${row.steps} light HTTP steps; events/step in total, and beyond the ${fixed.events} events of a run without steps):`,
+    '',
+    '| scenario | local wall ms | activity wall ms | wall ratio | local events/step | activity events/step | local worker CPU ms | activity worker CPU ms |',
+    '| --- | --: | --: | --: | --: | --: | --: | --: |',
+    `| ${row.scenario} | ${f(lm)} | ${f(am)} | ${f(lm / am, 3)} | ${perStep(le)} | ${perStep(ae)} | ${f(lc)} | ${f(ac)} |`,
+  ];
+}
 const lines = [
   `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${f(totalmem() / 2 ** 30)} GiB; Node ${process.version}; Temporal via ${temporal.source.split(':')[0]}; ${ROUNDS} rounds, medians.`,
   '',
@@ -148,8 +179,8 @@ const lines = [
         '',
       ]
     : []),
-  ...flowControlLines(flow),
-  '',
+  ...(local ? [...localLines(local.row, local.fixed), ''] : []),
+  ...(flow ? [...flowControlLines(flow), ''] : []),
   ...(starts.length > 0
     ? [
         `Worker start (\`node dist/src/cli/worker.js\` to its "worker running" line): median ${f(median(starts), 2)} s over ${starts.length} starts (${f(Math.min(...starts), 2)}–${f(Math.max(...starts), 2)} s).`,

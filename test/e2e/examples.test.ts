@@ -79,6 +79,11 @@ for (const store of STORES)
       assert.equal(r.result.summary, 'Hello: the gateway is ok and ready');
     });
 
+    test('local-health: task steps as local activities', async () => {
+      const r = await result(await start('local-health'));
+      assert.equal(r.result.summary, 'Hello: the gateway is ok and ready');
+    });
+
     test('condition-route: condition, when and default edges', async () => {
       for (const [amount, route] of [
         [500, 'review'],

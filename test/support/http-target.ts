@@ -73,19 +73,23 @@ export async function startHttpTarget(routes: Record<string, Route>): Promise<Ht
   };
 }
 
+/** A task node calling `url`, its output in the variable named like the node. */
+function httpStep(url: string, id: string, extra: Record<string, unknown>) {
+  return { id, type: 'task', connector: 'http', action: 'request', output: id, inputs: { url }, ...extra };
+}
+
 /**
  * A task node calling `<base>/<id>` once (no retries), its output in the variable named like the
  * node: the step of end-to-end tests that count calls on a test server.
  */
 export function countedStep(base: string, id: string, extra: Record<string, unknown> = {}) {
-  return {
-    id,
-    type: 'task',
-    connector: 'http',
-    action: 'request',
-    output: id,
-    inputs: { url: `${base}/${id}` },
-    retry_policy: { max_attempts: 1 },
-    ...extra,
-  };
+  return httpStep(`${base}/${id}`, id, { retry_policy: { max_attempts: 1 }, ...extra });
+}
+
+/**
+ * A task node calling `<base>/step?n=<id>` (retried by the defaults): calls are counted per step
+ * by their `n` query.
+ */
+export function queryStep(base: string, id: string, extra: Record<string, unknown> = {}) {
+  return httpStep(`${base}/step?n=${id}`, id, extra);
 }
