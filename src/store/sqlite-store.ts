@@ -1,6 +1,7 @@
 /**
  * The default definition store: one SQLite file (WAL journal, synchronous commits), so an
- * accepted definition survives a crash of the gateway the moment it was answered.
+ * accepted definition survives a crash of the gateway the moment it was answered. Audit entries
+ * are committed by a writer thread in batches (`sqlite-audit-writer.ts`), off the event loop.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -22,6 +23,7 @@ import { migrateAuditTenant, SqliteAccessStore } from './sqlite-access.js';
 import { SqliteTemplateStore } from './sqlite-templates.js';
 import type { TemplateStore } from './template-store.js';
 import type { ConnectionStore } from './connection-store.js';
+import { AUDIT_INSERT, AuditWriter, auditValues } from './sqlite-audit-writer.js';
 import { SqliteConnectionStore } from './sqlite-connections.js';
 
 const MIGRATIONS = [
@@ -82,6 +84,8 @@ export class SqliteDefinitionStore implements DefinitionStore {
   readonly access: AccessStore;
   readonly templates: TemplateStore;
   readonly connections: ConnectionStore;
+  /** Absent for `:memory:`, whose one connection no thread can share: entries are written inline. */
+  private readonly auditWriter: AuditWriter | undefined;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -94,6 +98,7 @@ export class SqliteDefinitionStore implements DefinitionStore {
     this.access = new SqliteAccessStore(this.db);
     this.templates = new SqliteTemplateStore(this.db);
     this.connections = new SqliteConnectionStore(this.db);
+    this.auditWriter = path === ':memory:' ? undefined : new AuditWriter(path);
   }
 
   submit(definition: Definition, actor: string, options: SubmitOptions = {}): Promise<SubmitResult> {
@@ -182,20 +187,8 @@ export class SqliteDefinitionStore implements DefinitionStore {
   }
 
   appendAudit(entry: AuditEntry): Promise<void> {
-    this.db
-      .prepare(
-        'INSERT INTO audit (at, actor, tenant, action, target, request_id, status, error_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(
-        entry.at,
-        entry.actor,
-        entry.tenant,
-        entry.action,
-        entry.target,
-        entry.request_id,
-        entry.status,
-        entry.error_code ?? null,
-      );
+    if (this.auditWriter) return this.auditWriter.append(entry);
+    this.db.prepare(AUDIT_INSERT).run(...auditValues(entry));
     return Promise.resolve();
   }
 
@@ -227,8 +220,8 @@ export class SqliteDefinitionStore implements DefinitionStore {
     return Promise.resolve();
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.auditWriter?.close();
     if (this.db.open) this.db.close();
-    return Promise.resolve();
   }
 }
