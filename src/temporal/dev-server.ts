@@ -180,6 +180,8 @@ export interface DevServerOptions {
   metricsPort?: number;
   /** A SQLite file that keeps runs across restarts; omitted = in memory. */
   dbFile?: string;
+  /** SQLite pragmas of the server's store (`--sqlite-pragma name=value`), e.g. `{ journal_mode: 'wal' }`. */
+  sqlitePragmas?: Record<string, string>;
   headless?: boolean;
   namespace?: string;
   /** The Web UI decodes payloads through this remote codec (`--ui-codec-endpoint`); ignored when headless. */
@@ -210,6 +212,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<Te
   else args.push('--ui-port', String(uiPort));
   if (options.uiCodecEndpoint && !options.headless) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   if (options.dbFile) args.push('--db-filename', options.dbFile);
+  for (const [name, value] of Object.entries(options.sqlitePragmas ?? {}))
+    args.push('--sqlite-pragma', `${name}=${value}`);
   if (options.namespace && options.namespace !== 'default') args.push('--namespace', options.namespace);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
 
@@ -262,7 +266,14 @@ async function startWithSdkDownload(
       dbFilename: options.dbFile,
       namespace: options.namespace,
       searchAttributes: Object.keys(SEARCH_ATTRIBUTES).map((name) => ({ name, type: 'KEYWORD' as const })),
-      extraArgs: [...portArgs, ...codecArgs],
+      extraArgs: [
+        ...portArgs,
+        ...codecArgs,
+        ...Object.entries(options.sqlitePragmas ?? {}).flatMap(([name, value]) => [
+          '--sqlite-pragma',
+          `${name}=${value}`,
+        ]),
+      ],
     },
   });
   return {

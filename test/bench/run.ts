@@ -3,8 +3,9 @@
  * same activity, side by side in one run on one Temporal server: a 40-step sequence and a
  * 100-branch fan-out, plus a 5,000-iteration loop. Prints wall-time ratios, history events per
  * step and worker CPU time, as a Markdown table for BENCHMARKS.md. Then the flow-control
- * scenario (`flow-control.ts`: a limited node's overhead, throughput at the limit). Last, how long
- * a worker process takes from start to polling (`worker-start.ts`). `BENCH_ONLY=flow-control`
+ * scenario (`flow-control.ts`: a limited node's overhead, throughput at the limit), how long
+ * a worker process takes from start to polling (`worker-start.ts`), and run starts through the
+ * gateway against bare client starts at 1–64 concurrent clients (`gateway-starts.ts`). `BENCH_ONLY=flow-control`
  * runs the flow-control scenario alone.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -17,6 +18,7 @@ import { json, startHttpTarget } from '../support/http-target.js';
 import { versioned } from '../support/runs.js';
 import { unique } from '../support/temporal.js';
 import { CALL_MS, flowControlBench, flowControlLines } from './flow-control.js';
+import { gatewayStartLines, gatewayStartsBench } from './gateway-starts.js';
 import { workerStarts } from './worker-start.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -124,6 +126,7 @@ const rows =
       ];
 const loop = ONLY === 'flow-control' ? undefined : await measure(interpreted(counterLoopDefinition(5_000)));
 const starts = ONLY === 'flow-control' ? [] : await workerStarts(temporal.address, START_ROUNDS);
+const gatewayStarts = ONLY === 'flow-control' ? [] : await gatewayStartsBench(temporal.address, client, log);
 
 const f = (n: number, digits = 0) => n.toFixed(digits);
 const lines = [
@@ -150,9 +153,15 @@ const lines = [
     : []),
   ...flowControlLines(flow),
   '',
+  ...gatewayStartLines(gatewayStarts),
+  '',
   ...(starts.length > 0
     ? [
-        `Worker start (\`node dist/src/cli/worker.js\` to its "worker running" line): median ${f(median(starts), 2)} s over ${starts.length} starts (${f(Math.min(...starts), 2)}–${f(Math.max(...starts), 2)} s).`,
+        ...(['running', 'firstPoll'] as const).map((key) => {
+          const seconds = starts.map((s) => s[key]);
+          const what = key === 'running' ? 'its "worker running" line' : 'its first poll, as the server saw it';
+          return `Worker start (\`node dist/src/cli/worker.js\` to ${what}): median ${f(median(seconds), 2)} s over ${seconds.length} starts (${f(Math.min(...seconds), 2)}–${f(Math.max(...seconds), 2)} s).`;
+        }),
       ]
     : []),
 ];
