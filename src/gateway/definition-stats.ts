@@ -110,7 +110,8 @@ export class DefinitionStats {
       this.client.workflowService.getWorkflowExecutionHistory({
         namespace: this.client.options.namespace,
         execution: { workflowId: run.workflowId, runId: run.runId },
-        historyEventFilterType: proto.temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+        historyEventFilterType:
+          proto.temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
       }),
     );
     const failure = history?.events?.[0]?.workflowExecutionFailedEventAttributes?.failure;
