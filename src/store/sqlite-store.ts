@@ -84,10 +84,13 @@ export class SqliteDefinitionStore implements DefinitionStore {
   readonly access: AccessStore;
   readonly templates: TemplateStore;
   readonly connections: ConnectionStore;
-  /** Absent for `:memory:`, whose one connection no thread can share: entries are written inline. */
-  private readonly auditWriter: AuditWriter | undefined;
+  /**
+   * Started by the first entry (a worker's store never writes any); never for `:memory:`, whose
+   * one connection no thread can share: its entries are written inline.
+   */
+  private auditWriter: AuditWriter | undefined;
 
-  constructor(path: string) {
+  constructor(private readonly path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
@@ -98,7 +101,6 @@ export class SqliteDefinitionStore implements DefinitionStore {
     this.access = new SqliteAccessStore(this.db);
     this.templates = new SqliteTemplateStore(this.db);
     this.connections = new SqliteConnectionStore(this.db);
-    this.auditWriter = path === ':memory:' ? undefined : new AuditWriter(path);
   }
 
   submit(definition: Definition, actor: string, options: SubmitOptions = {}): Promise<SubmitResult> {
@@ -187,7 +189,8 @@ export class SqliteDefinitionStore implements DefinitionStore {
   }
 
   appendAudit(entry: AuditEntry): Promise<void> {
-    if (this.auditWriter) return this.auditWriter.append(entry);
+    if (!this.db.open) return Promise.reject(new Error('audit log: the definition store is closed'));
+    if (this.path !== ':memory:') return (this.auditWriter ??= new AuditWriter(this.path)).append(entry);
     this.db.prepare(AUDIT_INSERT).run(...auditValues(entry));
     return Promise.resolve();
   }
