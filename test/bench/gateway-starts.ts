@@ -9,11 +9,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
+import { freePort } from '../../src/temporal/dev-server.js';
 import { DefinitionIdKey, DefinitionVersionKey, TenantKey } from '../../src/shared/search-attributes.js';
 import { versioned } from '../support/runs.js';
 import { unique } from '../support/temporal.js';
@@ -35,16 +35,6 @@ export interface GatewayStartRow {
   starts: number;
   gateway: Side;
   bare: Side;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 const rank = (sorted: number[], p: number) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;

@@ -4,24 +4,13 @@
  * (workflow and activity schedule-to-start latency) are among them.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { test } from 'node:test';
+import { freePort } from '../../src/temporal/dev-server.js';
 import { json, startHttpTarget } from '../support/http-target.js';
 import { until } from '../support/poll.js';
 import { startRun } from '../support/runs.js';
 import { connectClient, unique } from '../support/temporal.js';
 import { workerProcesses } from '../support/worker-process.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 test('the worker serves the SDK metrics with task schedule-to-start latencies', async () => {
   const target = await startHttpTarget({ '/ok': (_req, res) => json(res, 200, { ok: true }) });
