@@ -102,6 +102,7 @@ const Env = z.object({
     .regex(/^[A-Za-z0-9_-]+$/)
     .default('WEFT_EVENTS'),
   WEFT_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  WEFT_WORKER_SDK_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   WEFT_WORKER_WORKFLOW_TASKS: wholeNumber(
     'a whole number of workflow tasks (2 – 200)',
     [2, 'expected at least 2 workflow tasks (the SDK needs 2 with a workflow cache)'],
@@ -182,6 +183,11 @@ export interface Config {
   /** When set, events published on this NATS subject (JetStream) are delivered like POST /v1/events. */
   /** When set, the worker serves Prometheus metrics at `GET /metrics` on this port. */
   workerMetricsPort?: number;
+  /**
+   * When set, the worker's Temporal SDK serves its own Prometheus metrics (`temporal_*`: task
+   * schedule-to-start latencies, slots, polls) at `GET /metrics` on this port (`WEFT_WORKER_SDK_METRICS_PORT`).
+   */
+  workerSdkMetricsPort?: number;
   /** Workflow tasks a worker works on at once (`WEFT_WORKER_WORKFLOW_TASKS`). */
   workerWorkflowTasks?: number;
   /**
@@ -253,6 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.WEFT_DATA_DIR,
     logLevel: e.LOG_LEVEL,
     ...(e.WEFT_WORKER_METRICS_PORT === undefined ? {} : { workerMetricsPort: e.WEFT_WORKER_METRICS_PORT }),
+    ...(e.WEFT_WORKER_SDK_METRICS_PORT === undefined ? {} : { workerSdkMetricsPort: e.WEFT_WORKER_SDK_METRICS_PORT }),
     ...(e.WEFT_WORKER_WORKFLOW_TASKS === undefined ? {} : { workerWorkflowTasks: e.WEFT_WORKER_WORKFLOW_TASKS }),
     workerTargets: {
       memory: e.WEFT_WORKER_MEMORY_TARGET ?? DEFAULT_WORKER_TARGETS.memory,

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config.js';
-import { obtainTemporal, protectServer } from '../temporal/dev-server.js';
+import { devServerPragmas, obtainTemporal, protectServer } from '../temporal/dev-server.js';
 
 const config = loadConfig();
 const say = (message: string) => process.stdout.write(`[weft] ${message}\n`);
@@ -26,6 +26,7 @@ const temporal = await obtainTemporal({
   httpPort: config.temporalPort + 10,
   uiPort: config.temporalUiPort,
   dbFile: join(config.dataDir, 'temporal.db'),
+  sqlitePragmas: devServerPragmas(process.env.WEFT_TEMPORAL_SQLITE_PRAGMAS),
   namespace: config.namespace,
   // With encrypted payloads the Web UI shows them decrypted through the gateway's codec endpoint.
   ...(config.codecKeys ? { uiCodecEndpoint: `http://localhost:${config.port}/codec` } : {}),

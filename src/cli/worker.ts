@@ -11,7 +11,7 @@ import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { ensureSearchAttributes } from '../temporal/register-search-attributes.js';
 import { openDefinitionStore } from '../store/open-store.js';
-import { startWorker } from '../worker/create-worker.js';
+import { installRuntime, startWorker } from '../worker/create-worker.js';
 import { serveMetrics } from '../metrics/serve-metrics.js';
 import { createWorkerMetrics } from '../metrics/worker-metrics.js';
 import { startTelemetry } from '../telemetry/telemetry.js';
@@ -51,6 +51,7 @@ try {
 // Subworkflow nodes read the definitions the gateway stored, from the same store.
 const definitions = await Promise.resolve(openDefinitionStore(config.databaseUrl));
 const metrics = config.workerMetricsPort === undefined ? undefined : createWorkerMetrics({ processMetrics: true });
+installRuntime(config.workerSdkMetricsPort === undefined ? {} : { sdkMetricsPort: config.workerSdkMetricsPort });
 const workers = await Promise.all(
   queues.map((taskQueue) =>
     startWorker({

@@ -613,7 +613,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     // search attributes, then the UI, the workers one by one, the gateways.
     const byRole = (roles: Role[]) => processes.filter((p) => roles.includes(p.role));
     log(`starting Temporal's services (logs in ${logDir})`);
-    await Promise.all(byRole(['frontend', 'history', 'matching', 'internal-worker']).map((p) => p.start()));
+    // History alone first: on new databases every service initialises the cluster metadata at
+    // start, and those started with it lose the race and exit ("failed to initialize current
+    // cluster metadata"). Once history answers, the metadata is there for the others.
+    await Promise.all(byRole(['history']).map((p) => p.start()));
+    await Promise.all(byRole(['frontend', 'matching', 'internal-worker']).map((p) => p.start()));
     await prepareNamespace(temporalAddress, namespace, log);
     for (const p of byRole(['ui', 'worker'])) await p.start();
     await Promise.all(byRole(['gateway']).map((p) => p.start()));

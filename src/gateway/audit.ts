@@ -1,6 +1,7 @@
 /**
  * The audit log: every mutation made through the gateway is appended to the definition store's
- * `audit` table by one middleware, once the response is sent, with who (`actor`), what
+ * `audit` table by one middleware, once the handler has decided the answer and before that answer
+ * is sent (so an answered request's entry is durable when the caller reads it), with who (`actor`), what
  * (`action`, `target`), the request id and the outcome (HTTP status, and the error code when
  * refused). Requests are matched by their route-table identity here rather than in each
  * handler, so a handler cannot forget it, and only canonical paths get this far
@@ -131,11 +132,14 @@ function audited(req: Request): { rule: RouteRule; route: AuditedRoute } | undef
 }
 
 /**
- * Appends an entry for every audited request once its response is sent. Writes are chained,
- * so `GET /v1/audit` on this gateway (which waits for them) sees every request answered before it.
+ * Appends an entry for every audited request when its handler ends the response, and holds the
+ * response back until the store says the entry is written: the SQLite store commits it on its
+ * writer thread, batched with the entries of concurrent requests, so waiting costs other
+ * requests nothing. An entry that cannot be written is logged and the answer is sent anyway (what
+ * the request did is done). `GET /v1/audit` on this gateway waits for the writes in progress.
  */
 export class AuditLog {
-  private pending: Promise<void> = Promise.resolve();
+  private readonly writing = new Set<Promise<void>>();
 
   constructor(
     private readonly store: Pick<DefinitionStore, 'appendAudit' | 'listAudit'>,
@@ -147,33 +151,42 @@ export class AuditLog {
     if (found) {
       // The path now: once routed, a handler may not change it, but the log must name what was asked.
       const params = paramsOf(found.rule, req.path);
-      res.on('finish', () => {
-        if (found.route.when && !found.route.when(req)) return;
-        // Resolved now: the body is parsed by the time the response is sent (a target may come from it).
-        const what = { action: found.route.action, target: found.route.target(params, req) };
+      const end = res.end.bind(res) as (...args: unknown[]) => Response;
+      let ending = false;
+      res.end = ((...args: unknown[]): Response => {
+        if (ending) return res;
+        ending = true;
+        if (found.route.when && !found.route.when(req)) return end(...args);
+        // Resolved now: the body is parsed by the time the answer is decided (a target may come from it).
         const code: unknown = res.locals.errorCode;
         const entry: AuditEntry = {
           at: new Date().toISOString(),
           // Refused before authentication: no identity, the caller stays anonymous.
           actor: req.identity?.actor ?? 'anonymous',
           tenant: req.identity?.tenant ?? DEFAULT_TENANT,
-          action: what.action,
-          target: what.target,
+          action: found.route.action,
+          target: found.route.target(params, req),
           request_id: requestIdOf(res),
           status: res.statusCode,
           ...(res.statusCode >= 400 && typeof code === 'string' ? { error_code: code } : {}),
         };
-        this.pending = this.pending
-          .then(() => this.store.appendAudit(entry))
-          .catch((err: unknown) => this.logger.error({ err, audit: entry }, 'could not append to the audit log'));
-      });
+        const written = this.store
+          .appendAudit(entry)
+          .catch((err: unknown) => this.logger.error({ err, audit: entry }, 'could not append to the audit log'))
+          .finally(() => {
+            this.writing.delete(written);
+            end(...args);
+          });
+        this.writing.add(written);
+        return res;
+      }) as Response['end'];
     }
     next();
   };
 
-  /** Resolves once every entry of a request answered so far is written. */
-  flushed(): Promise<void> {
-    return this.pending;
+  /** Resolves once every entry of a request answered (or being answered) so far is written. */
+  async flushed(): Promise<void> {
+    await Promise.all([...this.writing]);
   }
 }
 

@@ -1,20 +1,26 @@
 /**
  * `GET /v1/definitions/{id}/stats?window=24h`: what the closed runs of a definition did in a
- * time window, from real data. Run outcomes and durations come from Temporal visibility (the
- * runs closed in the window: status, start and close time); error types and cost from each
- * run's `state` query. At most `MAX_RUNS` runs (the most recently closed) are examined, and the
- * answer says when that cap was reached.
+ * time window, from real data, without replaying runs. Run outcomes and durations come from
+ * Temporal visibility (the runs closed in the window: status, start and close time); a failed
+ * run's error type from its close event alone (one history page of one event, read by the
+ * server, no worker involved). Only cost needs more: a run's AI cost lives in its state, so the
+ * `state` query (which makes a worker replay the closed run) is asked only of runs whose version
+ * has a node that can cost (`ai`, `subworkflow`, or a `map` of either); a version without one
+ * costs 0 by construction. At most `MAX_RUNS` runs (the most recently closed) are examined, and
+ * the answer says when that cap was reached.
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import type { VersionedDefinition } from '../../interpreter/definition-schema.js';
 import type { RunStateView } from '../../interpreter/run-state.js';
-import { DefinitionIdKey, TenantKey } from '../shared/search-attributes.js';
+import { DefinitionIdKey, DefinitionVersionKey, TenantKey } from '../shared/search-attributes.js';
 import type { TenantRuns } from '../temporal/tenant-runs.js';
 import { validationFailed } from '../shared/http-error.js';
 import { mapTemporalError, WORKFLOW_TYPE } from './run-service.js';
 
 /** The most runs one stats request examines. */
 export const MAX_RUNS = 500;
-/** State queries in flight at once (each may make a worker replay a closed run). */
+/** Close-event reads and state queries in flight at once (a state query makes a worker replay a closed run). */
 const QUERY_CONCURRENCY = 8;
 /** How long one state query may take before the worker is taken to be absent. */
 const QUERY_DEADLINE_MS = 5_000;
@@ -49,7 +55,7 @@ export interface DefinitionStatsView {
   examined: number;
   limit: number;
   truncated: boolean;
-  /** Runs whose state could not be read (no worker, history gone): their cost and error type are unknown. */
+  /** Runs whose cost or error type was needed but could not be read (no worker for the state, history gone). */
   unreadable: number;
 }
 
@@ -81,12 +87,54 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   return out;
 }
 
+/** Whether a run of this version can have a cost: only `ai` nodes and child runs spend. */
+export function canCost(definition: Pick<VersionedDefinition, 'nodes'>): boolean {
+  return definition.nodes.some(
+    (node) =>
+      node.type === 'ai' || node.type === 'subworkflow' || (node.type === 'map' && (node.ai ?? node.subworkflow)),
+  );
+}
+
 export class DefinitionStats {
   constructor(
     private readonly client: Client,
     /** Whose runs count: the query is scoped to the tenant. */
     private readonly ids: TenantRuns,
+    /** A stored version of one of the tenant's definitions (whether its runs can cost). */
+    private readonly version: (id: string, version: string) => Promise<Pick<VersionedDefinition, 'nodes'> | undefined>,
   ) {}
+
+  /** The failure type in a failed run's close event (no replay: the server reads one event). */
+  private async failureType(run: WorkflowExecutionInfo): Promise<string | undefined> {
+    const { history } = await this.client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+      this.client.workflowService.getWorkflowExecutionHistory({
+        namespace: this.client.options.namespace,
+        execution: { workflowId: run.workflowId, runId: run.runId },
+        historyEventFilterType:
+          proto.temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+      }),
+    );
+    const failure = history?.events?.[0]?.workflowExecutionFailedEventAttributes?.failure;
+    return failure?.applicationFailureInfo?.type ?? undefined;
+  }
+
+  /** Whether runs of `definitionId` at the version a run names can cost (unknown version: assume so). */
+  private costly(definitionId: string): (run: WorkflowExecutionInfo) => Promise<boolean> {
+    const known = new Map<string, Promise<boolean>>();
+    return (run) => {
+      const version = run.typedSearchAttributes.get(DefinitionVersionKey);
+      if (version === undefined) return Promise.resolve(true);
+      let found = known.get(version);
+      if (!found) {
+        found = this.version(definitionId, version).then(
+          (definition) => (definition ? canCost(definition) : true),
+          () => true,
+        );
+        known.set(version, found);
+      }
+      return found;
+    };
+  }
 
   /** Stats of the runs of `definitionId` that closed in the last `windowMs`. */
   async compute(
@@ -133,28 +181,46 @@ export class DefinitionStats {
     // A closed run answers queries only through a worker replaying it: with no worker polling,
     // each query would wait for its deadline, so after one times out the rest are not asked.
     let gaveUp = false;
-    const states = await mapLimit(runs, QUERY_CONCURRENCY, async (run) => {
-      if (gaveUp) return undefined;
-      try {
-        return await this.client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
-          this.client.workflow.getHandle(run.workflowId, run.runId).query<RunStateView>('state'),
-        );
-      } catch (err) {
-        if (/deadline/i.test(err instanceof Error ? err.message : String(err))) gaveUp = true;
-        return undefined;
+    const costly = this.costly(definitionId);
+    const read = await mapLimit(runs, QUERY_CONCURRENCY, async (run) => {
+      const failed = run.status.name === 'FAILED';
+      let type: string | undefined;
+      let cost = 0;
+      let unreadable = false;
+      if (failed) {
+        try {
+          type = await this.failureType(run);
+        } catch {
+          unreadable = true;
+        }
       }
+      if (await costly(run)) {
+        if (gaveUp) unreadable = true;
+        else {
+          try {
+            const state = await this.client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+              this.client.workflow.getHandle(run.workflowId, run.runId).query<RunStateView>('state'),
+            );
+            cost = state.cost?.usd ?? 0;
+          } catch (err) {
+            if (/deadline/i.test(err instanceof Error ? err.message : String(err))) gaveUp = true;
+            unreadable = true;
+          }
+        }
+      }
+      return { type, cost, unreadable };
     });
     const errors = new Map<string, number>();
     let cost = 0;
     let unreadable = 0;
     runs.forEach((run, i) => {
-      const state = states[i];
-      if (!state) unreadable += 1;
-      cost += state?.cost?.usd ?? 0;
+      const found = read[i];
+      if (found?.unreadable) unreadable += 1;
+      cost += found?.cost ?? 0;
       if (OUTCOME[run.status.name] !== 'failed') return;
       // A terminated or timed-out run never recorded an error of its own.
       const type =
-        state?.error?.type ??
+        found?.type ??
         (run.status.name === 'TERMINATED' ? 'Terminated' : run.status.name === 'TIMED_OUT' ? 'RunTimedOut' : 'Unknown');
       errors.set(type, (errors.get(type) ?? 0) + 1);
     });

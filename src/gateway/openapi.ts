@@ -261,7 +261,7 @@ function paths(): Record<string, Record<string, Operation>> {
             },
           ],
           description:
-            "From Temporal visibility (runs closed in the window: status, start and close time) and each run's `state` query (error type, `cost.usd`). At most `limit` (500) of the most recently closed runs are examined; `truncated` says when more closed. `success_rate` is completed / (completed + failed): cancelled runs do not count.",
+            "Without replaying runs: counts and durations from Temporal visibility (runs closed in the window: status, start and close time), a failed run's error type from its close event; only `cost_usd` needs a run's `state` query (a replay by a worker), asked only of runs whose version has an `ai` or `subworkflow` node (or a map of one), the others cost 0. At most `limit` (500) of the most recently closed runs are examined; `truncated` says when more closed. `success_rate` is completed / (completed + failed): cancelled runs do not count.",
         },
       ),
     },
@@ -295,7 +295,7 @@ function paths(): Record<string, Record<string, Operation>> {
           parameters: [id],
           ...body('StartRunBody'),
           description:
-            'Under options.max_concurrent_runs with on_limit "skip", a start while the limit is reached (for its key) answers 409 conflict with a problem at /options/max_concurrent_runs naming the key, and nothing starts; with "queue" the run starts and waits before its first node (`queued` in its state). A caller-chosen run_id is refused (400 /run_id) for a debounced version.',
+            'Under options.max_concurrent_runs with on_limit "skip", a start while the limit is reached (for its key) answers 409 conflict with a problem at /options/max_concurrent_runs naming the key, and nothing starts; with "queue" the run starts and waits before its first node (`queued` in its state). A caller-chosen run_id is refused (400 /run_id) for a debounced version. Beyond the tenant\'s running runs allowed (`concurrent_runs` quota, the admission limit) the start answers 429 rate_limited with Retry-After and starts nothing; repeating an existing run_id is answered as above, never refused.',
         },
       ),
     },
@@ -688,7 +688,7 @@ export function openApiDocument(options: { codec?: boolean } = {}): Record<strin
         ),
         RateLimited: {
           ...errorResponse(
-            '`rate_limited`: this caller (API key, else client address) made too many requests (only when `WEFT_RATE_LIMIT` is set); on `POST /v1/events` also while Temporal is at a limit',
+            "`rate_limited`: this caller (API key, else client address) made too many requests (only when `WEFT_RATE_LIMIT` is set); on a start (`POST /v1/definitions/{id}/runs`, `POST /v1/hooks/{definition_id}`, a run an event triggers) the tenant's `concurrent_runs` quota is reached (the admission limit; nothing was started; `Retry-After: 5`); on `POST /v1/events` also while Temporal is at a limit",
           ),
           headers: {
             'Retry-After': { description: 'seconds until a request will be accepted', schema: { type: 'integer' } },

@@ -35,7 +35,11 @@ import { initialState } from '../../interpreter/engine.js';
 import { resolveRunInput } from '../../interpreter/run-input.js';
 import { RUN_PERMIT, keyAtStart, shownKey, temporalPriorityKey } from '../../interpreter/run-limits.js';
 import { debounceStart } from './run-debounce.js';
+import { OpenRunsAdmission } from './admission.js';
 import type { ConnectorQueues } from '../shared/connector-queues.js';
+
+/** `Retry-After` (seconds) of a start refused by the tenant's `concurrent_runs` quota: runs must complete first. */
+export const ADMISSION_RETRY_AFTER_S = 5;
 
 /** The workflow type name of the generic interpreter workflow. */
 export const WORKFLOW_TYPE = 'interpret';
@@ -50,7 +54,7 @@ export interface RunServiceOptions {
   /** The tenant's quotas as they are now (read per start); absent: no quotas (runs as before quotas existed). */
   quotas?: () => Promise<Quotas>;
   /** Counts starts refused by a quota. */
-  metrics?: Pick<GatewayMetrics, 'quotaRefusals'>;
+  metrics?: Pick<GatewayMetrics, 'quotaRefusals' | 'openRuns'>;
   /** Where the runs' connector calls go (`WEFT_CONNECTOR_QUEUES`, `runConnectorQueues`); absent: the run's queue. */
   connectorQueues?: ConnectorQueues;
 }
@@ -240,13 +244,12 @@ export class RunService {
     }
     if (!quotas) return this.startWorkflow(definition, input, runId, context);
     this.refuseStatic(definition, quotas);
-    // Count and start one at a time per tenant in this gateway, so its own starts never race.
-    const turn = this.startQueue.then(async () => {
-      await this.refuseConcurrent(quotas, runId);
-      return this.startWorkflow(definition, input, runId, context, runQuotas(quotas));
-    });
-    this.startQueue = turn.catch(() => undefined);
-    return turn;
+    const done = await this.refuseConcurrent(quotas, runId);
+    try {
+      return await this.startWorkflow(definition, input, runId, context, runQuotas(quotas));
+    } finally {
+      done();
+    }
   }
 
   /** The run-time quotas a run of this tenant starts with now (what schedules pin). */
@@ -254,7 +257,19 @@ export class RunService {
     return this.options.quotas ? runQuotas(await this.options.quotas()) : undefined;
   }
 
-  private startQueue: Promise<unknown> = Promise.resolve();
+  /** The tenant's open runs, counted for `concurrent_runs` without serialising starts (`admission.ts`). */
+  private readonly admission = new OpenRunsAdmission({
+    count: async () => {
+      try {
+        const { count } = await this.options.client.workflow.count(
+          this.ids.scope(`ExecutionStatus = 'Running' AND WorkflowType = '${WORKFLOW_TYPE}'`),
+        );
+        return count;
+      } catch (err) {
+        return mapTemporalError(err);
+      }
+    },
+  });
 
   private refused(quota: QuotaName): void {
     this.options.metrics?.quotaRefusals.inc({ tenant: this.ids.tenant, quota, at: 'start' });
@@ -272,31 +287,27 @@ export class RunService {
   }
 
   /**
-   * `concurrent_runs`: the tenant's running runs, as Temporal visibility counts them. Visibility
-   * lags a start by a little (milliseconds on the dev server's SQL store, up to a second or so on
-   * Elasticsearch), and gateways do not coordinate: concurrent starts through several gateways
-   * may overshoot by the starts made within that lag. Event mailboxes are not runs: not counted.
+   * `concurrent_runs`: the tenant's running runs, as Temporal visibility counts them, plus what
+   * this gateway started since the count (`admission.ts`); returns the function to call once the
+   * start returned. Visibility lags a start by a little (milliseconds on the dev server's SQL
+   * store, up to a second or so on Elasticsearch), and gateways do not coordinate: concurrent
+   * starts through several gateways may overshoot by the starts made within that lag. Event
+   * mailboxes are not runs: not counted. A refusal is `429 rate_limited` with `Retry-After`.
    */
-  private async refuseConcurrent(quotas: Quotas, runId: string | undefined): Promise<void> {
-    let running: number;
-    try {
-      ({ count: running } = await this.options.client.workflow.count(
-        this.ids.scope(`ExecutionStatus = 'Running' AND WorkflowType = '${WORKFLOW_TYPE}'`),
-      ));
-    } catch (err) {
-      return mapTemporalError(err);
-    }
-    if (running < quotas.concurrent_runs) return;
+  private async refuseConcurrent(quotas: Quotas, runId: string | undefined): Promise<() => void> {
+    const answer = await this.admission.admit(quotas.concurrent_runs);
+    this.options.metrics?.openRuns.set({ tenant: this.ids.tenant }, answer.open);
+    if (answer.admitted) return answer.done;
     // A repeated start of a run that exists (a retried request, a redelivered event) starts
     // nothing: it goes on to the idempotent answer (or the conflict) instead of a refusal.
-    if (runId !== undefined && (await this.exists(runId))) return;
+    if (runId !== undefined && (await this.exists(runId))) return () => undefined;
     this.refused('concurrent_runs');
     const message = quotaMessage(
       'concurrent_runs',
       `${quotas.concurrent_runs} running runs for tenant "${this.ids.tenant}"`,
-      `${running} running`,
+      `${answer.open} running`,
     );
-    throw new HttpError('rate_limited', message, [{ path: '', message }]);
+    throw new HttpError('rate_limited', message, [{ path: '', message }], ADMISSION_RETRY_AFTER_S);
   }
 
   private async exists(runId: string): Promise<boolean> {

@@ -209,7 +209,7 @@ export async function startGateway(
         runs,
         control,
         listing: listing.forTenant(ids, tenant.namespace),
-        stats: new DefinitionStats(tenantClient, ids),
+        stats: new DefinitionStats(tenantClient, ids, (id, version) => definitions.get(id, version)),
         schedules: new ScheduleSync({ client: tenantClient, store: definitions, runs, logger }),
       };
     },

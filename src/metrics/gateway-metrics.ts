@@ -16,6 +16,8 @@ export interface GatewayMetrics {
   /** Requests refused by a quota: at `submit` (and `/validate`) or `start` (see interpreter/quotas.ts). */
   quotaRefusals: Counter<'tenant' | 'quota' | 'at'>;
   quotaLimits?: Gauge<'tenant' | 'quota'>;
+  /** The tenant's open runs as admission last estimated them (visibility count plus this gateway's starts since). */
+  openRuns: Gauge<'tenant'>;
 }
 
 /** The quotas in force: the defaults (tenant `*`) and each tenant with values of its own. */
@@ -78,6 +80,12 @@ export function createGatewayMetrics(
       name: 'weft_quota_refusals_total',
       help: 'Definitions and starts refused by a tenant quota, by tenant, quota and where (submit, validate, start)',
       labelNames: ['tenant', 'quota', 'at'],
+      registers: [registry],
+    }),
+    openRuns: new Gauge({
+      name: 'weft_admission_open_runs',
+      help: "A tenant's running runs as the last start checked them against its concurrent_runs quota: Temporal visibility's count (at most 1 s old) plus the starts this gateway made since",
+      labelNames: ['tenant'],
       registers: [registry],
     }),
     ...(options.quotaLimits ? { quotaLimits: quotaLimitsGauge(registry, options.quotaLimits) } : {}),

@@ -1,6 +1,7 @@
 /**
  * The default definition store: one SQLite file (WAL journal, synchronous commits), so an
- * accepted definition survives a crash of the gateway the moment it was answered.
+ * accepted definition survives a crash of the gateway the moment it was answered. Audit entries
+ * are committed by a writer thread in batches (`sqlite-audit-writer.ts`), off the event loop.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -22,6 +23,7 @@ import { migrateAuditTenant, SqliteAccessStore } from './sqlite-access.js';
 import { SqliteTemplateStore } from './sqlite-templates.js';
 import type { TemplateStore } from './template-store.js';
 import type { ConnectionStore } from './connection-store.js';
+import { AUDIT_INSERT, AuditWriter, auditValues } from './sqlite-audit-writer.js';
 import { SqliteConnectionStore } from './sqlite-connections.js';
 
 const MIGRATIONS = [
@@ -82,8 +84,13 @@ export class SqliteDefinitionStore implements DefinitionStore {
   readonly access: AccessStore;
   readonly templates: TemplateStore;
   readonly connections: ConnectionStore;
+  /**
+   * Started by the first entry (a worker's store never writes any); never for `:memory:`, whose
+   * one connection no thread can share: its entries are written inline.
+   */
+  private auditWriter: AuditWriter | undefined;
 
-  constructor(path: string) {
+  constructor(private readonly path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
@@ -182,20 +189,9 @@ export class SqliteDefinitionStore implements DefinitionStore {
   }
 
   appendAudit(entry: AuditEntry): Promise<void> {
-    this.db
-      .prepare(
-        'INSERT INTO audit (at, actor, tenant, action, target, request_id, status, error_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(
-        entry.at,
-        entry.actor,
-        entry.tenant,
-        entry.action,
-        entry.target,
-        entry.request_id,
-        entry.status,
-        entry.error_code ?? null,
-      );
+    if (!this.db.open) return Promise.reject(new Error('audit log: the definition store is closed'));
+    if (this.path !== ':memory:') return (this.auditWriter ??= new AuditWriter(this.path)).append(entry);
+    this.db.prepare(AUDIT_INSERT).run(...auditValues(entry));
     return Promise.resolve();
   }
 
@@ -227,8 +223,8 @@ export class SqliteDefinitionStore implements DefinitionStore {
     return Promise.resolve();
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.auditWriter?.close();
     if (this.db.open) this.db.close();
-    return Promise.resolve();
   }
 }

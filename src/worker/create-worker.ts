@@ -50,12 +50,22 @@ export { WORKFLOWS_PATH };
 const bundles = new Map<string, Promise<WorkflowBundle>>();
 let runtimeInstalled = false;
 
-/** The SDK logs every worker state change at INFO; we keep its WARN and above unless asked. */
-export function installRuntime(): void {
+/**
+ * The SDK logs every worker state change at INFO; we keep its WARN and above unless asked.
+ * `sdkMetricsPort`: the SDK's own Prometheus exporter (the backlog as the worker sees it:
+ * `temporal_workflow_task_schedule_to_start_latency`, `temporal_activity_schedule_to_start_latency`,
+ * slots and polls) on `0.0.0.0:<port>`. The runtime is per process: the first call decides.
+ */
+export function installRuntime(options: { sdkMetricsPort?: number } = {}): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const level = (process.env.TEMPORAL_SDK_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
-  Runtime.install({ logger: new DefaultLogger(level) });
+  Runtime.install({
+    logger: new DefaultLogger(level),
+    ...(options.sdkMetricsPort === undefined
+      ? {}
+      : { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${options.sdkMetricsPort}` } } } }),
+  });
 }
 
 /**

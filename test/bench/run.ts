@@ -3,11 +3,12 @@
  * same activity, side by side in one run on one Temporal server: a 40-step sequence and a
  * 100-branch fan-out, plus a 5,000-iteration loop. Prints wall-time ratios, history events per
  * step and worker CPU time, as a Markdown table for BENCHMARKS.md. Then the flow-control
- * scenario (`flow-control.ts`: a limited node's overhead, throughput at the limit). Last, how long
- * a worker process takes from start to polling (`worker-start.ts`). `BENCH_ONLY=flow-control`
- * runs the flow-control scenario alone. The local-execution scenario runs the 40-step sequence
- * with `options.execution: "local"` beside the same definition with activities (events per step
- * counted beyond a run without steps); `BENCH_ONLY=local` runs it alone.
+ * scenario (`flow-control.ts`: a limited node's overhead, throughput at the limit), how long
+ * a worker process takes from start to polling (`worker-start.ts`), and run starts through the
+ * gateway against bare client starts at 1–64 concurrent clients (`gateway-starts.ts`).
+ * `BENCH_ONLY=flow-control` runs the flow-control scenario alone. The local-execution scenario
+ * runs the 40-step sequence with `options.execution: "local"` beside the same definition with
+ * activities (events per step counted beyond a run without steps); `BENCH_ONLY=local` runs it alone.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
@@ -19,6 +20,7 @@ import { json, startHttpTarget } from '../support/http-target.js';
 import { versioned } from '../support/runs.js';
 import { unique } from '../support/temporal.js';
 import { CALL_MS, flowControlBench, flowControlLines } from './flow-control.js';
+import { gatewayStartLines, gatewayStartsBench } from './gateway-starts.js';
 import { workerStarts } from './worker-start.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -137,9 +139,10 @@ const rows =
           handWritten('handWrittenFanOut', 100),
         ),
       ];
-const loop =
-  ONLY === 'flow-control' || ONLY === 'local' ? undefined : await measure(interpreted(counterLoopDefinition(5_000)));
-const starts = ONLY === 'flow-control' || ONLY === 'local' ? [] : await workerStarts(temporal.address, START_ROUNDS);
+const focused = ONLY === 'flow-control' || ONLY === 'local';
+const loop = focused ? undefined : await measure(interpreted(counterLoopDefinition(5_000)));
+const starts = focused ? [] : await workerStarts(temporal.address, START_ROUNDS);
+const gatewayStarts = focused ? [] : await gatewayStartsBench(temporal.address, client, log);
 
 const f = (n: number, digits = 0) => n.toFixed(digits);
 
@@ -181,9 +184,14 @@ const lines = [
     : []),
   ...(local ? [...localLines(local.row, local.fixed), ''] : []),
   ...(flow ? [...flowControlLines(flow), ''] : []),
+  ...(gatewayStarts.length > 0 ? [...gatewayStartLines(gatewayStarts), ''] : []),
   ...(starts.length > 0
     ? [
-        `Worker start (\`node dist/src/cli/worker.js\` to its "worker running" line): median ${f(median(starts), 2)} s over ${starts.length} starts (${f(Math.min(...starts), 2)}–${f(Math.max(...starts), 2)} s).`,
+        ...(['running', 'firstPoll'] as const).map((key) => {
+          const seconds = starts.map((s) => s[key]);
+          const what = key === 'running' ? 'its "worker running" line' : 'its first poll, as the server saw it';
+          return `Worker start (\`node dist/src/cli/worker.js\` to ${what}): median ${f(median(seconds), 2)} s over ${seconds.length} starts (${f(Math.min(...seconds), 2)}–${f(Math.max(...seconds), 2)} s).`;
+        }),
       ]
     : []),
 ];

@@ -1,6 +1,6 @@
 /**
- * `npm run bench:startup`: only the worker start-up of `npm run bench` (`worker-start.ts`), with
- * the load average before and after, since on a shared machine it moves the figures most.
+ * `npm run bench:startup`: only the worker start-up of `npm run bench` (`worker-start.ts`: to the
+ * "worker running" line and to the first poll the server saw), with the load average before and after, since on a shared machine it moves the figures most.
  */
 import { loadavg } from 'node:os';
 import { obtainTemporal } from '../../src/temporal/dev-server.js';
@@ -13,8 +13,9 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' / ');
 const before = load();
-const seconds = await workerStarts(temporal.address, rounds);
+const starts = await workerStarts(temporal.address, rounds);
+const list = (key: 'running' | 'firstPoll') => starts.map((s) => s[key].toFixed(2)).join(', ');
 process.stdout.write(
-  `worker start, s: ${seconds.map((s) => s.toFixed(2)).join(', ')} (load average 1/5/15 min: ${before} before, ${load()} after)\n`,
+  `worker start, s: "worker running" line ${list('running')}; first poll seen by the server ${list('firstPoll')} (load average 1/5/15 min: ${before} before, ${load()} after)\n`,
 );
 await temporal.stop();

@@ -103,12 +103,18 @@ for (const store of STORES) {
       await cleanup?.();
     });
 
+    /** Every mutation answered, by the request id the test gave it (the audit log must hold each). */
+    const answered = new Map<string, number>();
+    let calls = 0;
     const call = async (method: string, path: string, body?: unknown) => {
+      const requestId = `${unique('req')}-${calls++}`;
       const response = await fetch(`${base}${path}`, {
         method,
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'X-Request-Id': requestId },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
+      // Headers received: the gateway has answered, whatever happens to the body next.
+      if (method !== 'GET') answered.set(requestId, response.status);
       return { status: response.status, body: (await response.json()) as any };
     };
     const healthy = () => gatewayAnswers(base);
@@ -137,15 +143,16 @@ for (const store of STORES) {
       }
       await until('the runs to be in flight', () => Promise.resolve(held.length === runs.length ? true : undefined));
 
-      // A burst of submits; the process is killed the moment the first one is answered.
+      // A burst of submits; the process is killed the moment the fifth one is answered.
       const burstId = unique('burst');
       const exited = once(first, 'exit');
+      let burstAnswers = 0;
       const burst = Array.from({ length: 60 }, (_, i) =>
         call('POST', '/v1/definitions', definition(burstId, `burst ${i}`)).then(
           (response) => {
             if (response.status === 201) {
               accepted.push({ id: burstId, version: response.body.version, marker: `burst ${i}` });
-              first.kill('SIGKILL');
+              if (++burstAnswers === 5) first.kill('SIGKILL');
             }
             return response.status;
           },
@@ -159,10 +166,21 @@ for (const store of STORES) {
       );
       assert.equal(first.signalCode, 'SIGKILL');
       await assert.rejects(fetch(`${base}/healthz`), 'the gateway is down');
+      const answeredBefore = new Map(answered);
 
       spawnGateway(env);
       await healthy();
       assert.equal((await call('GET', '/readyz')).status, 200);
+
+      // Every mutation the killed gateway answered has its audit entry, with the status it answered.
+      const audit = await call('GET', '/v1/audit?limit=1000');
+      assert.equal(audit.status, 200, JSON.stringify(audit.body));
+      const logged = new Map(
+        (audit.body.items as Array<{ request_id: string; status: number }>).map((e) => [e.request_id, e.status]),
+      );
+      assert.ok(answeredBefore.size >= 10, `only ${answeredBefore.size} mutations were answered`);
+      for (const [requestId, status] of answeredBefore)
+        assert.equal(logged.get(requestId), status, `request ${requestId} was answered ${status} but is not audited`);
 
       for (const { id, version, marker } of accepted) {
         const stored = await call('GET', `/v1/definitions/${id}/versions/${version}`);

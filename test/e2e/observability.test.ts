@@ -302,10 +302,11 @@ for (const store of STORES)
     });
   });
 
-test('stats without a worker: a terminated run counts as failed (Terminated), its state unreadable', async () => {
+test('stats without a worker: no replay for runs that cannot cost; a run that can is counted unreadable', async () => {
   const stack = await startTestStack({ worker: false });
   const { client, connection } = await connectClient();
   try {
+    // Only set nodes: its runs cost nothing by construction, so nothing asks for their state.
     const id = unique('no-worker');
     await stack.call('POST', '/v1/definitions', { id, nodes: [{ id: 'a', type: 'set', assign: {} }] });
     const started = await stack.call('POST', `/v1/definitions/${id}/runs`, {});
@@ -318,7 +319,27 @@ test('stats without a worker: a terminated run counts as failed (Terminated), it
     assert.deepEqual(stats.runs, { closed: 1, completed: 0, failed: 1, cancelled: 0 });
     assert.equal(stats.success_rate, 0);
     assert.deepEqual(stats.errors, [{ type: 'Terminated', count: 1 }]);
-    assert.equal(stats.unreadable, 1);
+    assert.equal(stats.unreadable, 0);
+
+    // A subworkflow node can spend (its child's AI cost): that run's cost needs its state, and
+    // with no worker to answer the query the run is counted unreadable.
+    const child = unique('child');
+    await stack.call('POST', '/v1/definitions', { id: child, nodes: [{ id: 'a', type: 'set', assign: {} }] });
+    const parent = unique('may-cost');
+    const submitted = await stack.call('POST', '/v1/definitions', {
+      id: parent,
+      nodes: [{ id: 'call', type: 'subworkflow', definition: child }],
+    });
+    assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+    const costly = await stack.call('POST', `/v1/definitions/${parent}/runs`, {});
+    await client.workflow.getHandle(costly.body.run_id).terminate('test');
+    const unread = await eventually('the terminated run listed', async () => {
+      const response = await stack.call('GET', `/v1/definitions/${parent}/stats?window=30m`);
+      assert.equal(response.status, 200, JSON.stringify(response.body));
+      return response.body.runs.closed === 1 ? response.body : undefined;
+    });
+    assert.deepEqual(unread.errors, [{ type: 'Terminated', count: 1 }]);
+    assert.equal(unread.unreadable, 1);
   } finally {
     await connection.close();
     await stack.close();

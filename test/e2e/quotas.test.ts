@@ -455,6 +455,66 @@ describe('tenant quotas', () => {
     await stack.call('POST', `/v1/runs/${again.body.run_id}/cancel`, {}, own);
   });
 
+  test('backpressure: concurrent starts beyond concurrent_runs get 429 with Retry-After and start nothing', async (t) => {
+    const tenant = unique('backlog');
+    await putTenant(stack, rootKey, tenant);
+    await stack.call('PUT', `/v1/tenants/${tenant}`, { quotas: { concurrent_runs: 3 } }, root);
+    const own = bearer(await createKey(stack, `${tenant}-operator`, ['editor'], { adminKey: rootKey, tenant }));
+    const definition = {
+      id: 'piles-up',
+      nodes: [{ id: 'hear', type: 'event', event_type: 'go', correlation_key: '1' }],
+    };
+    assert.equal((await submit(definition, own)).status, 201);
+    const post = async () => {
+      const response = await fetch(`${stack.gateway.url}/v1/definitions/piles-up/runs`, {
+        method: 'POST',
+        headers: { ...own, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      return {
+        status: response.status,
+        retryAfter: response.headers.get('retry-after'),
+        body: (await response.json()) as any,
+      };
+    };
+    // Ten at once against a limit of three: the gateway's own concurrent starts never overshoot.
+    const answers = await Promise.all(Array.from({ length: 10 }, post));
+    const started = answers.filter((a) => a.status === 201);
+    const refused = answers.filter((a) => a.status !== 201);
+    assert.equal(started.length, 3, JSON.stringify(answers.map((a) => a.status)));
+    for (const answer of refused) {
+      assert.equal(answer.status, 429, JSON.stringify(answer.body));
+      assert.equal(answer.body.error.code, 'rate_limited');
+      assert.match(answer.body.error.message, /quota "concurrent_runs" exceeded: at most 3 running runs/);
+      assert.equal(answer.retryAfter, '5');
+    }
+    // Nothing was started for a refused request: Temporal has exactly the three.
+    const { client, connection } = await connectClient();
+    t.after(() => connection.close());
+    const count = async (status: string) =>
+      (
+        await client.workflow.count(
+          `WeftTenant = '${tenant}' AND WorkflowType = 'interpret' AND ExecutionStatus = '${status}'`,
+        )
+      ).count;
+    await eventually('the three runs counted', async () => ((await count('Running')) === 3 ? true : undefined));
+    const all = (await client.workflow.count(`WeftTenant = '${tenant}' AND WorkflowType = 'interpret'`)).count;
+    assert.equal(all, 3);
+    // The backlog as the gateway last estimated it, per tenant.
+    const text = await (await fetch(`${stack.gateway.url}/metrics`, { headers: root })).text();
+    const open = text.split('\n').find((l) => l.startsWith(`weft_admission_open_runs{tenant="${tenant}"} `));
+    assert.ok(open !== undefined && Number(open.split(' ')[1]) >= 3, open ?? text.slice(0, 500));
+    // Once the runs are over, starts are admitted again.
+    for (const run of started) {
+      const cancelled = await stack.call('POST', `/v1/runs/${run.body.run_id}/cancel`, {}, own);
+      assert.equal(cancelled.status, 202, JSON.stringify(cancelled.body));
+    }
+    await eventually('the runs to close', async () => ((await count('Running')) === 0 ? true : undefined));
+    const again = await post();
+    assert.equal(again.status, 201, JSON.stringify(again.body));
+    await stack.call('POST', `/v1/runs/${again.body.run_id}/cancel`, {}, own);
+  });
+
   test('/metrics shows quota refusals and the limits in force', async () => {
     const response = await fetch(`${stack.gateway.url}/metrics`, { headers: root });
     const text = await response.text();
