@@ -522,7 +522,7 @@ function controlPaths(): Record<string, Record<string, Operation>> {
     '/v1/runs/{run_id}/cancel': action(
       'cancel',
       'Cancel: in-flight work is cancelled, status cancelled',
-      "The run takes the cancellation itself (recorded with who cancelled) and Temporal cancels it. A run that cannot take it within 10 s (its workflow task keeps failing) is cancelled through Temporal alone. `force: true` terminates the run through Temporal at once, without its cooperation: nothing in it runs again (no compensation), and the answer's `status` is `failed`, as the run reads from then on (error `Terminated`).",
+      'The run takes the cancellation itself (recorded with who cancelled) and Temporal cancels it. A run that cannot take it within 10 s (its workflow task keeps failing) is cancelled through Temporal alone. `force: true` terminates the run through Temporal at once, without its cooperation: nothing in it runs again (no compensation).',
     ),
     '/v1/runs/{run_id}/retry': action(
       'retry',

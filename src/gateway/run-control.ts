@@ -34,7 +34,7 @@ import type { ConnectorQueues } from '../shared/connector-queues.js';
 import { DefinitionIdKey, DefinitionVersionKey, RerunOfKey, RetryOfKey } from '../shared/search-attributes.js';
 import type { TenantRuns } from '../temporal/tenant-runs.js';
 import { HttpError, notFound, validationFailed } from '../shared/http-error.js';
-import { mapTemporalError } from './run-service.js';
+import { mapTemporalError, workflowNotReady } from './run-service.js';
 import { triggerFilterMatches } from './trigger-checks.js';
 import { OutlivingWork } from './outliving-work.js';
 
@@ -151,9 +151,15 @@ export class RunControl {
     const late = new Promise<undefined>((resolve) => {
       timer = setTimeout(() => resolve(undefined), CONTROL_DELIVERY_MS);
     });
-    const result = await Promise.race([update, late]).finally(() => clearTimeout(timer));
+    // A run whose workflow task keeps failing may refuse the Update at once (WorkflowNotReady)
+    // instead of never taking it: the same for the caller as an Update not taken in time.
+    const taken = update.catch((err: unknown) => {
+      if (workflowNotReady(err)) return undefined;
+      throw err;
+    });
+    const result = await Promise.race([taken, late]).finally(() => clearTimeout(timer));
     if (result === undefined) {
-      this.outliving.track(update); // answered (or failed) later, when nobody waits for it
+      this.outliving.track(taken); // answered (or failed) later, when nobody waits for it
       if (action.type !== 'cancel') {
         throw new HttpError(
           'unavailable',

@@ -110,11 +110,62 @@ export interface RunResult {
 }
 
 const GRPC_UNAVAILABLE = new Set([4, 14]); // DEADLINE_EXCEEDED, UNAVAILABLE
+const GRPC_FAILED_PRECONDITION = 9;
+/** `Retry-After` of a run that cannot answer a query until a worker retries its workflow task. */
+const WORKFLOW_NOT_READY_RETRY_S = 2;
+
+/** The gRPC status code somewhere in an error's cause chain (the SDK wraps the call's error). */
+function grpcCode(err: unknown): number | undefined {
+  for (
+    let e: unknown = err, depth = 0;
+    e instanceof Object && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+  }
+  return undefined;
+}
+
+/** Every message of an error's cause chain, joined. */
+function messageChain(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) parts.push(e.message);
+  return parts.join(' / ');
+}
+
+/**
+ * Temporal's refusal of a query or an update while the run's workflow task keeps failing
+ * (FAILED_PRECONDITION, WorkflowNotReady): the run cannot take anything until a worker runs its
+ * task again.
+ */
+export function workflowNotReady(err: unknown): boolean {
+  return grpcCode(err) === GRPC_FAILED_PRECONDITION && /workflow task in failed state/i.test(messageChain(err));
+}
 
 /** Maps Temporal client errors to the gateway's errors; rethrows what it does not know. */
 export function mapTemporalError(err: unknown, runId?: string): never {
   if (err instanceof HttpError) throw err;
   if (err instanceof WorkflowNotFoundError) throw notFound(`run "${runId ?? err.workflowId}"`);
+  // A query while the run's last workflow task failed (a worker killed mid-task, say): Temporal
+  // answers FAILED_PRECONDITION (WorkflowNotReady) until a worker runs the task again. Transient.
+  const messages = messageChain(err);
+  if (/query timed out before a worker could process it/i.test(messages)) {
+    throw new HttpError(
+      'unavailable',
+      'the run did not answer in time: no worker processed its query (is a worker running, is its workflow task failing?); retry',
+      [],
+      WORKFLOW_NOT_READY_RETRY_S,
+    );
+  }
+  if (workflowNotReady(err)) {
+    throw new HttpError(
+      'unavailable',
+      'the run cannot be read right now: its last workflow task failed and a worker has not run it again yet; retry',
+      [],
+      WORKFLOW_NOT_READY_RETRY_S,
+    );
+  }
   if (err instanceof ServiceError) {
     const code = (err.cause as { code?: number } | undefined)?.code;
     if (code === 5) throw notFound(`run "${runId ?? ''}"`);
