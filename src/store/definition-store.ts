@@ -56,6 +56,20 @@ export interface AuditEntry {
   error_code?: string;
 }
 
+/** An audit entry's column values in the `audit` table's order (the SQLite and PostgreSQL stores). */
+export function auditValues(entry: AuditEntry): Array<string | number | null> {
+  return [
+    entry.at,
+    entry.actor,
+    entry.tenant,
+    entry.action,
+    entry.target,
+    entry.request_id,
+    entry.status,
+    entry.error_code ?? null,
+  ];
+}
+
 /** Filters of `listAudit`; every one optional. */
 export interface AuditFilter {
   tenant?: string;

@@ -11,6 +11,7 @@ import {
   type VersionedDefinition,
 } from '../../interpreter/definition-schema.js';
 import {
+  auditValues,
   contentHash,
   type AuditEntry,
   type AuditFilter,
@@ -193,16 +194,7 @@ export class PostgresDefinitionStore implements DefinitionStore {
       await this.pool.query(
         `INSERT INTO audit (at, actor, tenant, action, target, request_id, status, error_code)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [
-          entry.at,
-          entry.actor,
-          entry.tenant,
-          entry.action,
-          entry.target,
-          entry.request_id,
-          entry.status,
-          entry.error_code ?? null,
-        ],
+        auditValues(entry),
       );
     });
   }

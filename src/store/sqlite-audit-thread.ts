@@ -5,7 +5,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { AUDIT_INSERT, auditValues, type AuditBatchAnswer, type AuditWrite } from './sqlite-audit-writer.js';
+import { auditValues } from './definition-store.js';
+import { AUDIT_INSERT, type AuditBatchAnswer, type AuditWrite } from './sqlite-audit-writer.js';
 
 const port = parentPort;
 if (!port) throw new Error('sqlite-audit-thread runs only as a worker thread');

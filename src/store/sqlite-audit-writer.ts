@@ -11,19 +11,6 @@ import type { AuditEntry } from './definition-store.js';
 export const AUDIT_INSERT =
   'INSERT INTO audit (at, actor, tenant, action, target, request_id, status, error_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
 
-export function auditValues(entry: AuditEntry): Array<string | number | null> {
-  return [
-    entry.at,
-    entry.actor,
-    entry.tenant,
-    entry.action,
-    entry.target,
-    entry.request_id,
-    entry.status,
-    entry.error_code ?? null,
-  ];
-}
-
 /** One entry sent to the thread. */
 export interface AuditWrite {
   id: number;

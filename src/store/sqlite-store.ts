@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Definition, VersionedDefinition } from '../../interpreter/definition-schema.js';
 import {
+  auditValues,
   contentHash,
   type AuditEntry,
   type AuditFilter,
@@ -23,7 +24,7 @@ import { migrateAuditTenant, SqliteAccessStore } from './sqlite-access.js';
 import { SqliteTemplateStore } from './sqlite-templates.js';
 import type { TemplateStore } from './template-store.js';
 import type { ConnectionStore } from './connection-store.js';
-import { AUDIT_INSERT, AuditWriter, auditValues } from './sqlite-audit-writer.js';
+import { AUDIT_INSERT, AuditWriter } from './sqlite-audit-writer.js';
 import { SqliteConnectionStore } from './sqlite-connections.js';
 
 const MIGRATIONS = [

@@ -5,26 +5,14 @@
  * multi-process cluster), with one more role: the single-process Temporal dev server.
  */
 
-export type ProcessRole =
-  'dev-server' | 'frontend' | 'history' | 'matching' | 'internal-worker' | 'worker' | 'gateway' | 'ui';
+import type { Cluster, ManagedProcess as ClusterProcess } from '../../src/cluster/cluster.js';
 
-export interface ManagedProcess {
+export type ProcessRole = 'dev-server' | ClusterProcess['role'];
+
+/** A cluster process, or the dev server. */
+export interface ManagedProcess extends Omit<ClusterProcess, 'role'> {
   role: ProcessRole;
-  name: string;
-  pid(): number | undefined;
-  /** SIGKILL, and wait for the exit. */
-  kill(): Promise<void>;
-  /** (Re)start, and wait until it is ready. */
-  start(): Promise<void>;
 }
 
-export interface ChaosTarget {
-  temporalAddress: string;
-  namespace: string;
-  /** Base URLs of the gateways (`http://127.0.0.1:<port>`). */
-  gateways: string[];
-  processes: ManagedProcess[];
-  /** `databases`: the ones whose backends the `postgres` fault terminates. */
-  postgres: { connectionString: string; databases: string[] };
-  close(): Promise<void>;
-}
+/** The cluster's shape with the dev server's role allowed among its processes. */
+export type ChaosTarget = Omit<Cluster, 'processes' | 'uiUrl' | 'logDir'> & { processes: ManagedProcess[] };
