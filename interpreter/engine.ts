@@ -11,7 +11,7 @@ import { ACTIVATION_LIMITS, SLICE_LIMITS, segmentFull, yieldSlice } from './expr
 import { ExpressionError, NeedsAsync, evaluate, evaluateSync, isTruthy, renderTemplateSync } from './expressions.js';
 import { budgetRefusal, noteUnpriced, pauseForBudget } from './budget.js';
 import { cancelAll, nextCompensation, onFailure } from './failures.js';
-import { leave, leaveSync, receive } from './flow.js';
+import { leave, leaveDeadLoop, leaveSync, receive } from './flow.js';
 import { startNodes } from './graph.js';
 import { assignInputs, recordInitialVariables, recordNodeWrite } from './lineage.js';
 import { bodyCommand, cancelMapItems, connectorCall, fillMap, limited } from './map-node.js';
@@ -269,6 +269,13 @@ export async function advance(
         transition(state, node.id, 'skipped', now, { note: 'branch not taken' });
       queue.push(...(await leave(program, state, node.id, 'dead')));
     }
+    if (reception.deadLoop) {
+      for (const member of reception.deadLoop) {
+        if (record(state, member).status === 'pending')
+          transition(state, member, 'skipped', now, { note: 'branch not taken' });
+      }
+      queue.push(...leaveDeadLoop(program, state, reception.deadLoop));
+    }
     if (!reception.run) continue;
     const entry = record(state, node.id);
     entry.visits++;
@@ -298,7 +305,7 @@ export async function advance(
   }
   if (isClosed(state.status)) {
     const closing: Command[] = commands.filter((c) => c.type === 'cancel');
-    cancelAll(state, closing);
+    cancelAll(state, closing, now);
     closing.push(
       state.status === 'completed'
         ? { type: 'complete', result: state.result }

@@ -11,7 +11,7 @@ import { leave } from './flow.js';
 import { recordNodeWrite } from './lineage.js';
 import { activityPlan } from './plans.js';
 import type { Arrival, NodeError, RunError, RunState } from './run-state.js';
-import { closeRun, context, newExec, record, runTransition, transition, type Program } from './state-ops.js';
+import { closeRun, context, isClosed, newExec, record, runTransition, transition, type Program } from './state-ops.js';
 
 type Handler = Definition['error_handlers'][number];
 
@@ -25,11 +25,17 @@ export function handlerMatches(handler: Handler, node: string, errorType: string
   return (!nodes || nodes.includes(node)) && (!types || types.includes(errorType));
 }
 
-/** Cancels every piece of work still in flight (the run is ending or compensating). */
-export function cancelAll(state: RunState, commands: Command[]): void {
+/**
+ * Cancels every piece of work still in flight (the run is ending or compensating). The nodes it
+ * belonged to will not finish, so their records say `cancelled`, not `running` or `waiting`.
+ */
+export function cancelAll(state: RunState, commands: Command[], now: string): void {
+  const note = isClosed(state.status) ? `the run ${state.status} before this node finished` : 'the run is compensating';
   for (const [exec, execution] of Object.entries(state.inflight)) {
     delete state.inflight[exec];
     if (execution.kind !== 'map') commands.push({ type: 'cancel', exec });
+    const status = record(state, execution.node).status;
+    if (status === 'running' || status === 'waiting') transition(state, execution.node, 'cancelled', now, { note });
   }
 }
 
@@ -128,7 +134,7 @@ export async function startCompensation(
   now: string,
   commands: Command[],
 ) {
-  cancelAll(state, commands);
+  cancelAll(state, commands, now);
   state.compensating = { remaining: [...state.compensable].reverse(), error };
   state.compensated = true;
   runTransition(state, 'compensating', now, { note: `${error.type}: ${error.message}` });

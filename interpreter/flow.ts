@@ -85,6 +85,8 @@ export interface Reception {
   run: boolean;
   dead: boolean;
   joinOutput?: Record<string, unknown>;
+  /** The members of a loop that can no longer run: every edge entering it arrived dead. */
+  deadLoop?: string[];
 }
 
 /**
@@ -110,7 +112,7 @@ export function receive(program: Program, state: RunState, arrival: Arrival): Re
     }
     const deadEdges = (state.tokens[node.id] ??= {});
     deadEdges[arrival.edge] = ['dead'];
-    if (!incoming.every((i) => deadEdges[i])) return { run: false, dead: false };
+    if (!incoming.every((i) => deadEdges[i])) return withDeadLoop(program, state, arrival, { run: false, dead: false });
     delete state.tokens[node.id];
     return { run: false, dead: true };
   }
@@ -146,7 +148,42 @@ export function receive(program: Program, state: RunState, arrival: Arrival): Re
     state.joins_fired[node.id] = false;
     tryFire();
   }
-  return result;
+  return result.run || result.dead ? result : withDeadLoop(program, state, arrival, result);
+}
+
+/**
+ * A node on a loop waits for its back edges too, and those never deliver a dead token (the
+ * loop's nodes do not run). So a dead arrival along an edge entering a loop also asks whether
+ * every edge entering the loop has now arrived dead, and nothing live since: then no member of
+ * the loop can ever run, and the loop dies as a whole (`deadLoop`).
+ */
+function withDeadLoop(program: Program, state: RunState, arrival: Arrival, reception: Reception): Reception {
+  const loop = program.loops.get(arrival.node);
+  if (arrival.live || arrival.edge === undefined || !loop?.entries.includes(arrival.edge)) return reception;
+  const deadOnly = (index: number) => {
+    const to = program.definition.edges[index]?.to;
+    const tokens = to === undefined ? undefined : state.tokens[to]?.[index];
+    return tokens !== undefined && tokens.length > 0 && tokens.every((token) => token === 'dead');
+  };
+  if (!loop.entries.every(deadOnly) || program.deadLoops?.() === false) return reception;
+  return { ...reception, deadLoop: loop.members };
+}
+
+/**
+ * Marks a dead loop's members as not taken and clears what they held; returns the dead arrivals
+ * along the edges that leave the loop, so what follows it learns it will not come.
+ */
+export function leaveDeadLoop(program: Program, state: RunState, members: string[]): Arrival[] {
+  const inside = new Set(members);
+  const arrivals: Arrival[] = [];
+  for (const member of members) {
+    delete state.tokens[member];
+    delete state.joins_fired[member];
+    for (const { edge, index } of program.outgoing.get(member) ?? []) {
+      if (!inside.has(edge.to)) arrivals.push({ node: edge.to, edge: index, live: false });
+    }
+  }
+  return arrivals;
 }
 
 function threshold(node: NodeOf<'join'>, incoming: number): number {

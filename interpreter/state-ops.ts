@@ -26,6 +26,8 @@ export interface Program {
   incoming: Map<string, number[]>;
   /** Nodes on a cycle: an edge they do not take this time may be taken next iteration. */
   cyclic: Set<string>;
+  /** Per node on a cycle, its loop: the strongly connected component and the edges entering it from outside. */
+  loops: Map<string, Loop>;
   /** Bounds an expression failure message (the workflow cuts long ones behind `patched()`); absent: kept as is. */
   boundMessage?: (message: string) => string;
   /**
@@ -45,6 +47,18 @@ export interface Program {
    * recorded before replay as they ran, when it matched them); absent: it ignores them.
    */
   keylessOnly?: () => boolean;
+  /**
+   * Whether a loop whose every entering edge arrived dead dies as a whole (`flow.ts`), asked only
+   * when one would (the workflow answers with `patched()`, so runs recorded before, whose nodes
+   * after such a loop stayed `pending`, replay as they ran); absent: it does.
+   */
+  deadLoops?: () => boolean;
+}
+
+/** A cycle of the graph (a strongly connected component) and the edges that enter it from outside. */
+export interface Loop {
+  members: string[];
+  entries: number[];
 }
 
 export function compileProgram(definition: Definition): Program {
@@ -60,7 +74,21 @@ export function compileProgram(definition: Definition): Program {
     outgoing,
     incoming,
     cyclic: new Set(cycles(definition).flat()),
+    loops: loopsOf(definition),
   };
+}
+
+function loopsOf(definition: Definition): Map<string, Loop> {
+  const loops = new Map<string, Loop>();
+  for (const members of cycles(definition)) {
+    const inside = new Set(members);
+    const entries = definition.edges.flatMap((edge, index) =>
+      inside.has(edge.to) && !inside.has(edge.from) ? [index] : [],
+    );
+    const loop = { members, entries };
+    for (const member of members) loops.set(member, loop);
+  }
+  return loops;
 }
 
 export function isClosed(status: RunStatus): boolean {

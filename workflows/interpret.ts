@@ -118,6 +118,11 @@ export const CHILD_BUDGET_RESERVE_PATCH = 'weft-child-budget-reserve';
 export const STATE_BOUND_PATCH = 'weft-state-bound';
 /** Marks runs in which a null-key event wait ignored an event with a key; older runs let it take the event. */
 export const KEYLESS_ONLY_PATCH = 'weft-keyless-wait-only';
+/**
+ * A loop on a branch not taken dies as a whole (its members `skipped`, dead tokens along its exits)
+ * instead of waiting for back edges that never come, which left what follows it `pending`.
+ */
+export const DEAD_LOOPS_PATCH = 'weft-dead-loops';
 /** Marks runs whose connector calls name the params rendered from secret-derived values (`call.mask`). */
 export const TAINT_MASK_PATCH = 'weft-taint-mask';
 /**
@@ -335,6 +340,8 @@ export async function interpret(args: InterpretArgs): Promise<unknown> {
     stateBound: () => patched(STATE_BOUND_PATCH),
     // Asked only when a keyed event would match a null-key wait, so other runs' histories are unchanged.
     keylessOnly: () => patched(KEYLESS_ONLY_PATCH),
+    // Asked only when every edge entering a loop arrived dead, so other runs' histories are unchanged.
+    deadLoops: () => patched(DEAD_LOOPS_PATCH),
   };
   const now = () => new Date().toISOString();
   const ids = { workflow_id: info.workflowId, instance_id: info.runId };

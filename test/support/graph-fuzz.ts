@@ -136,19 +136,10 @@ function leafArb(risky: boolean): fc.Arbitrary<Leaf> {
 /** Leaves inside loops: no waits for the harness (an event or approval per iteration would be slow, not different). */
 const loopLeafArb = leafArb(false).filter((l) => l.kind !== 'event' && l.kind !== 'approval' && l.kind !== 'map');
 
-/**
- * Known interpreter bug (graph fuzz, seed 20261203 case 30; the minimal definition is in README
- * "Graph fuzzing", known bugs): a dead arrival at a loop's head (a node
- * whose other incoming edge is the loop's back edge) never propagates, because the engine waits
- * for the back edge too, so everything after the loop stays `pending` and the run *completes*
- * without running it. Until the engine treats back edges apart, loops are generated only outside
- * `if` branches (`inBranch`), where no dead arrival reaches them. Not silently: the exclusion is
- * this parameter, and the README says so.
- */
-function stepArb(depth: number, inBranch = false): fc.Arbitrary<Step> {
+/** A step nested up to `depth` deep: leaves, parallel splits, conditions, loops (in branches too) and try blocks. */
+function stepArb(depth: number): fc.Arbitrary<Step> {
   if (depth <= 0) return leafArb(false);
-  const block = fc.array(stepArb(depth - 1, inBranch), { minLength: 1, maxLength: 2 });
-  const branch = fc.array(stepArb(depth - 1, true), { minLength: 1, maxLength: 2 });
+  const block = fc.array(stepArb(depth - 1), { minLength: 1, maxLength: 2 });
   const loop: fc.Arbitrary<Step> = fc.record({
     kind: fc.constant('loop' as const),
     times: fc.integer({ min: 1, max: 3 }),
@@ -169,9 +160,9 @@ function stepArb(depth: number, inBranch = false): fc.Arbitrary<Step> {
     },
     {
       weight: 2,
-      arbitrary: fc.record({ kind: fc.constant('if' as const), flag: fc.boolean(), then: branch, else: branch }),
+      arbitrary: fc.record({ kind: fc.constant('if' as const), flag: fc.boolean(), then: block, else: block }),
     },
-    { weight: inBranch ? 0 : 1, arbitrary: loop },
+    { weight: 1, arbitrary: loop },
     {
       weight: 2,
       arbitrary: fc.record({

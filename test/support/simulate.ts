@@ -36,13 +36,15 @@ export async function simulate(
   input: Record<string, unknown> = {},
   /** The run-time quotas the gateway would pin in the run's input; absent: none. */
   quotas?: RunQuotas,
+  /** The workflow's answers to the engine's questions (`patched()` askers); absent: the engine's defaults. */
+  askers: Pick<Program, 'deadLoops'> = {},
 ): Promise<Simulation> {
   const validated = validateDefinition(raw);
   if (!validated.ok) throw new Error(`invalid definition: ${JSON.stringify(validated.problems)}`);
   const definition = validated.definition;
   const resolved = resolveRunInput(definition, input);
   if (!resolved.ok) throw new Error(`invalid input: ${JSON.stringify(resolved.problems)}`);
-  const program = compileProgram(definition);
+  const program = { ...compileProgram(definition), ...askers };
   const state = initialState(
     { id: 'sim-1', definition_id: definition.id, definition_version: '1', started_at: '2026-01-01T00:00:00.000Z' },
     input,

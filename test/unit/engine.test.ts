@@ -196,6 +196,80 @@ describe('engine', () => {
     assert.equal(sim.state.nodes.inc?.visits, 25);
   });
 
+  // Found by the graph fuzzer: the loop's head waited for its back edge, which never arrives dead,
+  // so what followed the loop stayed `pending` and the run completed without running it.
+  test('a loop on a branch not taken dies as a whole, and what follows it runs', async () => {
+    const loopOnBranch = (go: boolean) => ({
+      id: 'dead-loop',
+      variables: [
+        { name: 'go', type: 'boolean', default: go },
+        { name: 'i', type: 'number', default: 0 },
+      ],
+      nodes: [
+        { id: 'c', type: 'condition', expression: 'vars.go' },
+        { id: 'a', type: 'set', assign: { side: '"a"' } },
+        { id: 'body', type: 'set', assign: { i: 'vars.i + 1' } },
+        { id: 'check', type: 'condition', expression: 'vars.i < 2' },
+        { id: 'j', type: 'join', mode: 'all' },
+        { id: 'finish', type: 'set', assign: { done: 'true' } },
+      ],
+      edges: [
+        { from: 'c', to: 'body', when: 'vars.go = true' },
+        { from: 'c', to: 'a', default: true },
+        { from: 'body', to: 'check' },
+        { from: 'check', to: 'body', when: 'vars.i < 2' },
+        { from: 'check', to: 'j', default: true },
+        { from: 'a', to: 'j' },
+        { from: 'j', to: 'finish' },
+      ],
+    });
+    const skipped = await simulate(loopOnBranch(false), {});
+    assert.equal(skipped.closing?.type, 'complete');
+    assert.equal(skipped.state.vars.done, true);
+    assert.equal(skipped.state.vars.i, 0);
+    for (const id of ['body', 'check']) assert.equal(skipped.state.nodes[id]?.status, 'skipped', id);
+    for (const id of ['c', 'a', 'j', 'finish']) assert.equal(skipped.state.nodes[id]?.status, 'completed', id);
+    for (const id of ['body', 'check']) assert.equal(skipped.state.tokens[id], undefined, `${id} holds no tokens`);
+
+    // The loop on the branch taken still loops; the join waits for it as before.
+    const taken = await simulate(loopOnBranch(true), {});
+    assert.equal(taken.state.vars.i, 2);
+    assert.equal(taken.state.nodes.body?.visits, 2);
+    assert.equal(taken.state.nodes.a?.status, 'skipped');
+    assert.equal(taken.state.nodes.finish?.status, 'completed');
+
+    // A run recorded before the fix (the workflow's patched() answers false) keeps the old course.
+    const old = await simulate(loopOnBranch(false), {}, {}, undefined, { deadLoops: () => false });
+    assert.equal(old.state.nodes.body?.status, 'pending');
+    assert.equal(old.state.nodes.finish?.status, 'pending');
+  });
+
+  test('a loop with two entries dies only when both arrived dead', async () => {
+    const twoEntries = {
+      id: 'two-entries',
+      variables: [{ name: 'i', type: 'number', default: 0 }],
+      nodes: [
+        { id: 'c', type: 'condition', expression: 'false' },
+        { id: 'x', type: 'set', assign: { x: '1' } },
+        { id: 'head', type: 'set', assign: { i: 'vars.i + 1' } },
+        { id: 'tail', type: 'set', assign: { t: 'vars.i' } },
+        { id: 'after', type: 'set', assign: { after: 'true' } },
+      ],
+      edges: [
+        { from: 'c', to: 'head', when: 'nodes.c.output = true' },
+        { from: 'c', to: 'x', default: true },
+        { from: 'x', to: 'tail' },
+        { from: 'head', to: 'tail' },
+        { from: 'tail', to: 'head', when: 'vars.i < 3' },
+        { from: 'tail', to: 'after', default: true },
+      ],
+    };
+    const sim = await simulate(twoEntries, {});
+    // One entry (c→head) is dead, the other (x→tail) live: the loop runs from `tail`.
+    assert.equal(sim.state.vars.i, 3);
+    assert.equal(sim.state.nodes.after?.status, 'completed');
+  });
+
   test('the visit guard fails a run that loops too often', async () => {
     const sim = await simulate(
       {
@@ -233,6 +307,22 @@ describe('engine', () => {
       {},
     );
     assert.deepEqual(failed.closing, { type: 'fail', error: { type: 'EndFailed', message: 'no stock', node: 'stop' } });
+  });
+
+  test('an end node cancels the work still in flight, and its node says cancelled', async () => {
+    const sim = await simulate(
+      {
+        id: 'end-cuts',
+        nodes: [http('slow'), http('quick'), { id: 'stop', type: 'end' }],
+        edges: [{ from: 'quick', to: 'stop' }],
+      },
+      { slow: 'hold', quick: { output: 1 } },
+    );
+    assert.equal(sim.closing?.type, 'complete');
+    assert.equal(sim.state.nodes.slow?.status, 'cancelled');
+    assert.equal(sim.cancelled.length, 1);
+    const last = sim.state.history.filter((t) => t.node === 'slow').at(-1);
+    assert.match(last?.note ?? '', /the run completed before this node finished/);
   });
 
   test('an expression that fails at run time fails its node with ExpressionError', async () => {

@@ -93,6 +93,28 @@ describe('graph-fuzz invariants', () => {
     assert.equal(problems.length, expected.length + 1, problems.join('\n')); // + "expected 2" for the loop
   });
 
+  test('work left running or waiting in a closed run is reported, after an end node too', () => {
+    const ended = state(
+      {
+        ...Object.fromEntries(Object.keys(compiled.facts).map((id) => [id, 'completed'])),
+        t: 'waiting',
+        stop: 'completed',
+      },
+      [],
+    );
+    assert.match(
+      checkInvariants(compiled, ended, activity(1)).join('\n'),
+      /every run ends: node "t" is "waiting" in a completed run/,
+    );
+    const failed = state({ dead: 'skipped', j: 'completed', t: 'running', body: 'completed' }, [], 'failed');
+    assert.match(
+      checkInvariants(compiled, failed, activity(1)).join('\n'),
+      /every run ends: node "t" is "running" in a failed run/,
+    );
+    const cut = state({ dead: 'skipped', j: 'pending', t: 'cancelled', body: 'completed', stop: 'completed' }, []);
+    assert.doesNotMatch(checkInvariants(compiled, cut, activity(1)).join('\n'), /every run ends/);
+  });
+
   test('a run left open or paused is not an ended run', () => {
     const paused = { ...good, status: 'paused' as const };
     assert.match(checkInvariants(compiled, paused, activity(1)).join('\n'), /every run ends: .*"paused"/);
