@@ -6,18 +6,17 @@
  */
 import type { Command, EngineEvent, ExternalEvent } from './commands.js';
 import type { Node, NodeOf } from './definition-schema.js';
-import { durationMs } from './duration.js';
 import { ACTIVATION_LIMITS, SLICE_LIMITS, segmentFull, yieldSlice } from './expression-budget.js';
-import { ExpressionError, NeedsAsync, evaluate, evaluateSync, isTruthy, renderTemplateSync } from './expressions.js';
+import { ExpressionError, NeedsAsync, evaluate, isTruthy } from './expressions.js';
 import { budgetRefusal, noteUnpriced, pauseForBudget } from './budget.js';
 import { cancelAll, nextCompensation, onFailure } from './failures.js';
 import { leave, leaveDeadLoop, leaveSync, receive } from './flow.js';
 import { startNodes } from './graph.js';
-import { assignInputs, recordInitialVariables, recordNodeWrite } from './lineage.js';
-import { bodyCommand, cancelMapItems, connectorCall, fillMap, limited } from './map-node.js';
-import { activityPlan } from './plans.js';
-import { QUOTA_EXCEEDED, inflightRefusal, mapPlan, timerRefusal, type Refusal, type RunQuotas } from './quotas.js';
-import type { Arrival, Execution, NodeError, RunInfo, RunState } from './run-state.js';
+import { recordInitialVariables, recordNodeWrite } from './lineage.js';
+import { bodyCommand, cancelMapItems, fillMap } from './map-node.js';
+import { nodeModule, type Step, type SyncResult } from './nodes/index.js';
+import { QUOTA_EXCEEDED, inflightRefusal, type Refusal, type RunQuotas } from './quotas.js';
+import type { Arrival, Execution, NodeError, RunError, RunInfo, RunState } from './run-state.js';
 import { mapResultWritten, stateRefusal, type StateWrite } from './state-size.js';
 import {
   closeRun,
@@ -31,6 +30,7 @@ import {
   transition,
   type Program,
 } from './state-ops.js';
+import { deadline, timerCommand } from './timers.js';
 
 export { compileProgram, useEvaluation, type Program } from './state-ops.js';
 export { activityPlan, TASK_DEFAULTS } from './plans.js';
@@ -349,12 +349,8 @@ function yieldStep(state: RunState, left: Arrival[], now: string, commands: Comm
   commands.push(command);
 }
 
-function deadline(now: string, ms: number): string {
-  return new Date(Date.parse(now) + ms).toISOString();
-}
-
 /** After a node completed: its arrivals, or a request to compute them asynchronously. */
-function leaveNow(program: Program, state: RunState, node: string): { arrivals: Arrival[] } | { leave: true } {
+function leaveNow(program: Program, state: RunState, node: string): SyncResult {
   try {
     return { arrivals: leaveSync(program, state, node, 'success') };
   } catch (err) {
@@ -363,10 +359,49 @@ function leaveNow(program: Program, state: RunState, node: string): { arrivals: 
   }
 }
 
+/** What the engine hands a node type (nodes/types.ts): this activation and the state operations on it. */
+function stepOf(
+  program: Program,
+  state: RunState,
+  node: Node,
+  joinOutput: Record<string, unknown> | undefined,
+  now: string,
+  commands: Command[],
+): Step {
+  return {
+    program,
+    state,
+    node,
+    joinOutput,
+    now,
+    commands,
+    context: (extra) => context(state, extra),
+    record: () => record(state, node.id),
+    newExec: () => newExec(state, node.id),
+    transition: (status, note) => transition(state, node.id, status, now, note === undefined ? {} : { note }),
+    refused: (output, vars) => refusedWrite(program, state, node, writeOf(node, output, vars)),
+    failState: (error) => stateFailure(program, state, node, error, now, commands),
+    failQuota: (refusal) => quotaFailure(program, state, node, refusal, now, commands),
+    complete: (output, extra) => completeNode(state, node, output, now, extra),
+    recordWrite: (name, inputs) => recordNodeWrite(state, node, name, now, { inputs }),
+    leave: () => leave(program, state, node.id, 'success'),
+    leaveNow: () => leaveNow(program, state, node.id),
+    close: (status: 'completed' | 'failed', payload: unknown) =>
+      status === 'completed'
+        ? closeRun(state, now, 'completed', payload)
+        : closeRun(state, now, 'failed', payload as RunError),
+    runResult: () => runResult(program, state),
+    startWork: () => startWork(program, state, node as NodeOf<'task' | 'ai' | 'subworkflow'>, now, commands),
+    fillMap: (exec) => fillMap(program, state, node as NodeOf<'map'>, exec, now),
+    eventMatches: (wait, event) => eventMatches(state, wait, event, program.keylessOnly),
+  };
+}
+
 /**
- * The common nodes (set, condition, join, task) without a single promise, when their
- * expressions are simple enough; `undefined` (before any change to the state) otherwise.
- * Promises are expensive in Temporal's sandbox, and loops run these nodes thousands of times.
+ * A node without a single promise, when its type can (nodes/<type>.ts `activateSync`: set,
+ * condition, join, task) and its expressions are simple enough; `undefined` (before any change
+ * to the state) otherwise. Promises are expensive in Temporal's sandbox, and loops run these
+ * nodes thousands of times.
  */
 function activateSync(
   program: Program,
@@ -375,67 +410,19 @@ function activateSync(
   joinOutput: Record<string, unknown> | undefined,
   now: string,
   commands: Command[],
-): { arrivals: Arrival[] } | { leave: true } | undefined {
+): SyncResult | undefined {
   if (state.skip_pending[node.id]) return undefined;
+  const module = nodeModule(node);
+  if (!module.activateSync) return undefined;
   try {
-    switch (node.type) {
-      case 'set': {
-        const vars = { ...state.vars };
-        const assigned: Record<string, unknown> = {};
-        for (const [name, source] of Object.entries(node.assign)) {
-          const value = evaluateSync(source, { ...context(state), vars }) ?? null;
-          vars[name] = value;
-          assigned[name] = value;
-        }
-        // Too large: the general path fails the node with StateTooLarge.
-        if (refusedWrite(program, state, node, writeOf(node, assigned, assigned))) return undefined;
-        Object.assign(state.vars, assigned);
-        for (const name of Object.keys(assigned))
-          recordNodeWrite(state, node, name, now, { inputs: assignInputs(node, name) });
-        completeNode(state, node, assigned, now);
-        return leaveNow(program, state, node.id);
-      }
-      case 'condition': {
-        const value = evaluateSync(node.expression, context(state)) ?? null;
-        if (refusedWrite(program, state, node, writeOf(node, value))) return undefined;
-        completeNode(state, node, value, now);
-        return leaveNow(program, state, node.id);
-      }
-      case 'join':
-        if (refusedWrite(program, state, node, writeOf(node, joinOutput ?? {}))) return undefined;
-        completeNode(state, node, joinOutput ?? {}, now);
-        return leaveNow(program, state, node.id);
-      // A limited task evaluates its concurrency_key: the general path.
-      case 'task': {
-        if (limited(node.resource_limits)) return undefined;
-        const params = renderTemplateSync(node.inputs, context(state)) as Record<string, unknown>;
-        const plan = record(state, node.id).handler_retry ? undefined : activityPlan(node);
-        // Over the in-flight quota: the general path fails the node with QuotaExceeded.
-        if (!plan || inflightRefusal(state) !== undefined) return undefined;
-        const exec = newExec(state, node.id);
-        const command = {
-          type: 'run_activity',
-          exec,
-          node: node.id,
-          call: connectorCall(node, params, state.quotas),
-          plan,
-        } as const;
-        state.inflight[exec] = { kind: 'work', node: node.id, started: state.seq, command };
-        record(state, node.id).attempts = 0;
-        transition(state, node.id, 'running', now);
-        commands.push(command);
-        return { arrivals: [] };
-      }
-      default:
-        return undefined;
-    }
+    return module.activateSync(stepOf(program, state, node, joinOutput, now, commands));
   } catch (err) {
     if (err instanceof NeedsAsync) return undefined;
     throw err;
   }
 }
 
-/** Runs one node's own logic; returns the arrivals that follow at once (if any). */
+/** Runs one node's own logic (its type's `activate`); returns the arrivals that follow at once (if any). */
 async function activate(
   program: Program,
   state: RunState,
@@ -450,83 +437,7 @@ async function activate(
     completeNode(state, node, skip.output, now, { status: 'skipped', note: 'skipped by an operator', by: skip.by });
     return leave(program, state, node.id, 'success');
   }
-  switch (node.type) {
-    case 'set': {
-      // Each assignment sees the ones before it; the state changes only once all of them fit.
-      const vars = { ...state.vars };
-      const assigned: Record<string, unknown> = {};
-      for (const [name, source] of Object.entries(node.assign)) {
-        const value = (await evaluate(source, { ...context(state), vars })) ?? null;
-        vars[name] = value;
-        assigned[name] = value;
-      }
-      const tooLarge = refusedWrite(program, state, node, writeOf(node, assigned, assigned));
-      if (tooLarge) return stateFailure(program, state, node, tooLarge, now, commands);
-      Object.assign(state.vars, assigned);
-      for (const name of Object.keys(assigned))
-        recordNodeWrite(state, node, name, now, { inputs: assignInputs(node, name) });
-      completeNode(state, node, assigned, now);
-      return leave(program, state, node.id, 'success');
-    }
-    case 'condition':
-    case 'join': {
-      const output =
-        node.type === 'join' ? (joinOutput ?? {}) : ((await evaluate(node.expression, context(state))) ?? null);
-      const tooLarge = refusedWrite(program, state, node, writeOf(node, output));
-      if (tooLarge) return stateFailure(program, state, node, tooLarge, now, commands);
-      completeNode(state, node, output, now);
-      return leave(program, state, node.id, 'success');
-    }
-    case 'end': {
-      const result =
-        node.result === undefined
-          ? await runResult(program, state)
-          : ((await evaluate(node.result, context(state))) ?? null);
-      const tooLarge = refusedWrite(program, state, node, writeOf(node, result));
-      if (tooLarge) return stateFailure(program, state, node, tooLarge, now, commands);
-      completeNode(state, node, result, now);
-      if (node.status === 'failed') {
-        closeRun(state, now, 'failed', {
-          type: 'EndFailed',
-          message: node.message ?? `ended at "${node.id}"`,
-          node: node.id,
-        });
-      } else {
-        closeRun(state, now, 'completed', result);
-      }
-      return [];
-    }
-    case 'task':
-    case 'ai':
-    case 'subworkflow':
-      return startWork(program, state, node, now, commands);
-    case 'wait':
-      return startWait(program, state, node, now, commands);
-    case 'event':
-      return startEventWait(program, state, node, now, commands);
-    case 'approval': {
-      const refused = timeoutRefusal(state, now, node.timeout);
-      if (refused) return quotaFailure(program, state, node, refused, now, commands);
-      const exec = newExec(state, node.id);
-      const timer =
-        node.timeout === undefined
-          ? undefined
-          : timerCommand(exec, node.id, deadline(now, durationMs(node.timeout)), 'approval timeout');
-      state.inflight[exec] = {
-        kind: 'approval',
-        node: node.id,
-        started: state.seq,
-        on_timeout: node.on_timeout,
-        ...(node.approvers ? { approvers: node.approvers } : {}),
-        ...(timer ? { timer } : {}),
-      };
-      if (timer) commands.push(timer);
-      transition(state, node.id, 'waiting', now, { note: 'waiting for a decision' });
-      return [];
-    }
-    case 'map':
-      return startMap(program, state, node, now, commands);
-  }
+  return nodeModule(node).activate(stepOf(program, state, node, joinOutput, now, commands));
 }
 
 /** A node refused by a run-time quota fails with QuotaExceeded (error edges and handlers apply). */
@@ -570,14 +481,6 @@ export function stateFailure(
   return onFailure(program, state, node, error, now, commands);
 }
 
-function timeoutRefusal(state: RunState, now: string, timeout: number | string | undefined): Refusal | undefined {
-  return timeout === undefined ? undefined : timerRefusal(state, now, deadline(now, durationMs(timeout)));
-}
-
-function timerCommand(exec: string, node: string, at: string, what: string) {
-  return { type: 'start_timer', exec, node, deadline: at, summary: `${node}: ${what}` } as const;
-}
-
 async function startWork(
   program: Program,
   state: RunState,
@@ -608,34 +511,6 @@ async function startWork(
   return [];
 }
 
-async function startWait(
-  program: Program,
-  state: RunState,
-  node: NodeOf<'wait'>,
-  now: string,
-  commands: Command[],
-): Promise<Arrival[]> {
-  let at: string;
-  if (node.duration !== undefined) {
-    at = deadline(now, durationMs(node.duration));
-  } else {
-    const value = await evaluate(node.until ?? '', context(state));
-    const parsed = typeof value === 'string' || typeof value === 'number' ? Date.parse(String(value)) : NaN;
-    if (Number.isNaN(parsed)) {
-      throw new ExpressionError(`"until" must give an ISO date-time, got ${JSON.stringify(value)}`, node.until ?? '');
-    }
-    at = new Date(parsed).toISOString();
-  }
-  const refused = timerRefusal(state, now, at);
-  if (refused) return quotaFailure(program, state, node, refused, now, commands);
-  const exec = newExec(state, node.id);
-  const command = timerCommand(exec, node.id, at, 'wait');
-  state.inflight[exec] = { kind: 'wait', node: node.id, started: state.seq, command, purpose: 'wait' };
-  transition(state, node.id, 'waiting', now, { note: `until ${at}` });
-  commands.push(command);
-  return [];
-}
-
 /** Correlation keys compare as strings: `42` and `"42"` are the same order. */
 function keyOf(value: unknown): string {
   if (typeof value === 'string') return value;
@@ -660,76 +535,6 @@ export async function eventMatches(
   }
   if (wait.filters === undefined) return true;
   return isTruthy(await evaluate(wait.filters, context(state, { event })));
-}
-
-async function startEventWait(
-  program: Program,
-  state: RunState,
-  node: NodeOf<'event'>,
-  now: string,
-  commands: Command[],
-): Promise<Arrival[]> {
-  const refused = timeoutRefusal(state, now, node.timeout);
-  if (refused) return quotaFailure(program, state, node, refused, now, commands);
-  const key = (await evaluate(node.correlation_key, context(state))) ?? null;
-  const wait = {
-    event_type: node.event_type,
-    correlation_key: key,
-    ...(node.filters ? { filters: node.filters } : {}),
-  };
-  for (let i = 0; i < state.event_buffer.length; i++) {
-    const event = state.event_buffer[i] as ExternalEvent;
-    if (await eventMatches(state, wait, event, program.keylessOnly)) {
-      state.event_buffer.splice(i, 1);
-      completeNode(state, node, event.payload ?? null, now, { note: 'event arrived before the node waited' });
-      return leave(program, state, node.id, 'success');
-    }
-  }
-  const exec = newExec(state, node.id);
-  const timer =
-    node.timeout === undefined
-      ? undefined
-      : timerCommand(exec, node.id, deadline(now, durationMs(node.timeout)), 'event timeout');
-  state.inflight[exec] = { kind: 'event', node: node.id, started: state.seq, ...wait, ...(timer ? { timer } : {}) };
-  if (timer) commands.push(timer);
-  transition(state, node.id, 'waiting', now, { note: `waiting for "${node.event_type}"` });
-  return [];
-}
-
-async function startMap(
-  program: Program,
-  state: RunState,
-  node: NodeOf<'map'>,
-  now: string,
-  commands: Command[],
-): Promise<Arrival[]> {
-  const items = await evaluate(node.items, context(state));
-  if (!Array.isArray(items)) {
-    throw new ExpressionError(
-      `"items" must give an array, got ${items === undefined ? 'nothing' : typeof items}`,
-      node.items,
-    );
-  }
-  if (items.length === 0) {
-    completeNode(state, node, [], now);
-    return leave(program, state, node.id, 'success');
-  }
-  const plan = mapPlan(state, items.length, node.max_concurrency);
-  if ('refused' in plan) return quotaFailure(program, state, node, plan.refused, now, commands);
-  const exec = newExec(state, node.id);
-  state.inflight[exec] = {
-    kind: 'map',
-    node: node.id,
-    started: state.seq,
-    items,
-    results: items.map(() => null),
-    next: 0,
-    running: 0,
-    concurrency: plan.concurrency,
-  };
-  transition(state, node.id, 'running', now, { note: `${items.length} item(s)` });
-  commands.push(...(await fillMap(program, state, node, exec, now)));
-  return [];
 }
 
 /**

@@ -3,11 +3,10 @@
  * `error` only on error paths, `item`/`index` only in map bodies, `event` in event filters.
  * Validation resolves each expression's names against that place (name-resolution.ts).
  */
-import type { Definition, Node } from './definition-schema.js';
-import { escapePointer } from './expressions.js';
+import type { Definition } from './definition-schema.js';
 import { outgoingEdges } from './graph.js';
 import type { NameScope } from './name-resolution.js';
-import { templateExpressions } from './references.js';
+import { nodeModule } from './nodes/index.js';
 
 /** One expression: its JSON Pointer, its source, and the context it is evaluated in. */
 export interface PlacedExpression {
@@ -16,68 +15,6 @@ export interface PlacedExpression {
   /** Whether `when` of an edge (the constant-`when` warning looks at these). */
   when?: boolean;
   scope: NameScope;
-}
-
-/** The template fields of a task, ai or subworkflow body: a node of its own, or a map node's per-item work. */
-interface Body {
-  inputs?: Record<string, unknown>;
-  compensation?: { inputs: Record<string, unknown> };
-  prompt_template?: string;
-  system?: string;
-  resource_limits?: { concurrency_key?: string };
-}
-
-function bodyExpressions(at: string, body: Body): Array<[string, string]> {
-  const templates = (pointer: string, value: unknown) =>
-    templateExpressions(value).map(([p, e]): [string, string] => [pointer + p, e]);
-  return [
-    ...(body.inputs === undefined ? [] : templates(`${at}/inputs`, body.inputs)),
-    ...(body.compensation === undefined ? [] : templates(`${at}/compensation/inputs`, body.compensation.inputs)),
-    ...(body.prompt_template === undefined ? [] : templates(`${at}/prompt_template`, body.prompt_template)),
-    ...(body.system === undefined ? [] : templates(`${at}/system`, body.system)),
-    ...(body.resource_limits?.concurrency_key === undefined
-      ? []
-      : [[`${at}/resource_limits/concurrency_key`, body.resource_limits.concurrency_key] as [string, string]]),
-  ];
-}
-
-/** A node's own expressions, with `[pointer, source, in a map body?, event filter?]`. */
-function nodeExpressions(node: Node, at: string): Array<[string, string, boolean, boolean]> {
-  const plain = (list: Array<[string, string]>, item = false) =>
-    list.map(([p, s]): [string, string, boolean, boolean] => [p, s, item, false]);
-  switch (node.type) {
-    case 'task':
-    case 'ai':
-    case 'subworkflow':
-      return plain(bodyExpressions(at, node));
-    case 'set':
-      return plain(
-        Object.entries(node.assign).map(([name, source]) => [`${at}/assign/${escapePointer(name)}`, source]),
-      );
-    case 'condition':
-      return plain([[`${at}/expression`, node.expression]]);
-    case 'wait':
-      return node.until === undefined ? [] : plain([[`${at}/until`, node.until]]);
-    case 'event':
-      return [
-        [`${at}/correlation_key`, node.correlation_key, false, false],
-        ...(node.filters === undefined
-          ? []
-          : [[`${at}/filters`, node.filters, false, true] as [string, string, boolean, boolean]]),
-      ];
-    case 'map': {
-      const bodies = (['task', 'ai', 'subworkflow'] as const).flatMap((key) => {
-        const body = node[key];
-        return body ? bodyExpressions(`${at}/${key}`, body) : [];
-      });
-      return [...plain([[`${at}/items`, node.items]]), ...plain(bodies, true)];
-    }
-    case 'end':
-      return node.result === undefined ? [] : plain([[`${at}/result`, node.result]]);
-    case 'join':
-    case 'approval':
-      return [];
-  }
 }
 
 /** Nodes that run on an error path: reachable from an `on: "error"` edge's target or a goto handler's target. */
@@ -125,7 +62,7 @@ export function placedExpressions(definition: Definition): PlacedExpression[] {
   definition.nodes.forEach((node, i) => {
     const before = [...(predecessors.get(node.id) ?? [])];
     const subject = before.length === 1 ? before[0] : undefined;
-    for (const [path, source, item, eventFilter] of nodeExpressions(node, `/nodes/${i}`)) {
+    for (const [path, source, item, eventFilter] of nodeModule(node).expressions(node, `/nodes/${i}`)) {
       placed.push({
         path,
         source,

@@ -3,8 +3,8 @@
  * and `index` in scope, at most `max_concurrency` at a time; the output is the results in item
  * order.
  */
-import type { Command, ConnectorCall, PermitLimit, WorkCommand } from './commands.js';
-import { durationMs } from './duration.js';
+import type { Command, PermitLimit, WorkCommand } from './commands.js';
+import { connectorCall, limited, permitKey } from './connector-call.js';
 import type { NodeOf, RetryPolicyConfig } from './definition-schema.js';
 import { evaluate, renderTemplate } from './expressions.js';
 import { AI_DEFAULTS, activityPlan } from './plans.js';
@@ -13,36 +13,7 @@ import type { RunState } from './run-state.js';
 import { budgetRefusal, pauseForBudget } from './budget.js';
 import { context, type Program } from './state-ops.js';
 
-/** A task's connector call, with its result cache setting and the run's response size quota. */
-export function connectorCall(
-  task: {
-    connector: string;
-    action: string;
-    connection?: string;
-    cache?: { ttl: number | string };
-    resource_limits?: { memory_mb?: number };
-  },
-  params: Record<string, unknown>,
-  quotas?: RunQuotas,
-): ConnectorCall {
-  return {
-    connector: task.connector,
-    action: task.action,
-    // Only when the task names one: calls of tasks without a connection stay as they were.
-    ...(task.connection === undefined ? {} : { connection: task.connection }),
-    params,
-    ...(task.cache ? { cache: { ttl_ms: durationMs(task.cache.ttl) } } : {}),
-    ...(quotas ? { max_response_bytes: quotas.response_bytes } : {}),
-    // Only when the task declares it (refused at submit before it was honoured: older runs have none).
-    ...(task.resource_limits?.memory_mb === undefined ? {} : { memory_mb: task.resource_limits.memory_mb }),
-  };
-}
-
-/** The key as limiters compare it (`42` and `"42"` are one key); null: no key. */
-export function permitKey(value: unknown): string | null {
-  if (value === null || value === undefined) return null;
-  return typeof value === 'string' ? value : (JSON.stringify(value) ?? null);
-}
+export { connectorCall, limited, permitKey };
 
 /** The permit a task/ai body needs (its limits, its `concurrency_key` evaluated in `scope`); none without limits. */
 async function permitLimit(
@@ -60,13 +31,6 @@ async function permitLimit(
       key,
     },
   };
-}
-
-/** Whether a node's executions hold a permit of its limiter (a concurrency or a rate limit). */
-export function limited<T extends { max_concurrency?: number; rate_per_second?: number }>(
-  limits: T | undefined,
-): limits is T {
-  return limits?.max_concurrency !== undefined || limits?.rate_per_second !== undefined;
 }
 
 /** The command that runs one item of a map's body (or a task/ai/subworkflow node itself). */

@@ -6,48 +6,15 @@
  * gives its latest outcome only. Used by `weft runs export-mocks` and the what-if replay.
  */
 import type { Definition, Node } from './definition-schema.js';
+import { nodeModule } from './nodes/index.js';
+import type { NodeView, RecordedMock } from './nodes/types.js';
 import { MASK, type RunStateView } from './run-state.js';
 
-type NodeView = RunStateView['nodes'][string];
-/** A mock as `MockEntry` takes it. */
-export type RecordedMock = Record<string, unknown>;
-
-const ITEM_PREFIX = /^item \d+: /;
+export type { RecordedMock };
 
 /** One node's mock from its state, or undefined when it has nothing to replay (not run, skipped, run by the engine). */
 export function mockOf(node: Node, view: NodeView): RecordedMock | undefined {
-  const error = view.error ? { type: view.error.type, message: view.error.message } : undefined;
-  switch (node.type) {
-    case 'task':
-    case 'ai':
-    case 'subworkflow':
-      if (view.status === 'completed') return { output: view.output ?? null };
-      return view.status === 'failed' && error ? { error } : undefined;
-    case 'map':
-      if (view.status === 'completed' && Array.isArray(view.output))
-        return { items: view.output.map((output: unknown) => ({ output: output ?? null })) };
-      // Which item failed is in the message only: every item gets the failure.
-      return view.status === 'failed' && error
-        ? { error: { type: error.type, message: error.message.replace(ITEM_PREFIX, '') } }
-        : undefined;
-    case 'event':
-      if (view.status === 'completed') return { event: { payload: view.output ?? null } };
-      return view.status === 'failed' && error?.type === 'Timeout' ? { timeout: true } : undefined;
-    case 'approval': {
-      const decision = view.output as
-        { approved?: boolean; by?: string; comment?: string | null; approvals?: Array<{ by: string }> } | undefined;
-      if (!decision || (view.status !== 'completed' && view.status !== 'failed')) return undefined;
-      if (decision.by === 'timeout') return { timeout: true };
-      const by = decision.approved && decision.approvals ? decision.approvals.map((a) => a.by) : decision.by;
-      return {
-        decision: decision.approved ? 'approved' : 'rejected',
-        ...(by === undefined ? {} : { by }),
-        ...(typeof decision.comment === 'string' ? { comment: decision.comment } : {}),
-      };
-    }
-    default:
-      return undefined;
-  }
+  return nodeModule(node).mock(node, view);
 }
 
 /** The mocks of a recorded run (nodes of `definition`, the version it ran), and the nodes whose mock holds a masked value. */

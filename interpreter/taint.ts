@@ -22,6 +22,7 @@
  */
 import jsonata from 'jsonata';
 import type { Definition, Node } from './definition-schema.js';
+import { nodeModule } from './nodes/index.js';
 import { templateExpressions } from './references.js';
 
 export interface Taint {
@@ -92,41 +93,9 @@ function expressionRefs(source: string): Refs {
   return refs;
 }
 
-function templateSources(value: unknown): string[] {
-  return templateExpressions(value).map(([, expression]) => expression);
-}
-
 /** The expressions of a node that compute its output, and per set-node assignment. */
 function nodeSources(node: Node): { all: string[]; assign?: Record<string, string> } {
-  switch (node.type) {
-    case 'task':
-      return { all: templateSources(node.inputs) };
-    case 'ai':
-      return { all: templateSources([node.prompt_template, node.system ?? '']) };
-    case 'subworkflow':
-      return { all: templateSources(node.inputs) };
-    case 'map': {
-      const body = node.task
-        ? templateSources(node.task.inputs)
-        : node.ai
-          ? templateSources([node.ai.prompt_template, node.ai.system ?? ''])
-          : node.subworkflow
-            ? templateSources(node.subworkflow.inputs)
-            : [];
-      return { all: [node.items, ...body] };
-    }
-    case 'set':
-      return { all: Object.values(node.assign), assign: node.assign };
-    case 'end':
-      // Without `result`, the run's result is its variables: masked per variable.
-      return { all: node.result === undefined ? [] : [node.result] };
-    case 'condition':
-      return { all: [node.expression] };
-    case 'wait':
-      return { all: node.until === undefined ? [] : [node.until] };
-    default:
-      return { all: [] };
-  }
+  return nodeModule(node).taintSources(node);
 }
 
 function isTainted(sources: string[], vars: ReadonlySet<string>, nodes: ReadonlySet<string>): boolean {

@@ -3,41 +3,23 @@
  * graph. Every problem is reported at once, each with a JSON Pointer and a plain message.
  */
 import type { z } from 'zod';
-import { unmeetableQuorum } from './approvals.js';
-import { WorkflowDefinition, type Definition, type Node, type NodeOf, type NodeType } from './definition-schema.js';
+import { WorkflowDefinition, type Definition, type Node, type NodeType } from './definition-schema.js';
 import { expressionLengthProblems, sizeProblems } from './definition-limits.js';
 import { executionProblems } from './execution.js';
-import { escapePointer, expressionSyntaxError, templateErrors } from './expressions.js';
+import { escapePointer, expressionSyntaxError } from './expressions.js';
 import { cycles, reachableNodes, startNodes } from './graph.js';
 import { definitionWarnings } from './definition-warnings.js';
 import { placedExpressions } from './expression-places.js';
 import { nameProblems } from './name-resolution.js';
 import { nearestName } from './near-names.js';
+import { NODE_TYPES, nodeModule, type Checks, type ConnectorCatalog, type ParamsCheck } from './nodes/index.js';
+import { pushExpression } from './nodes/checks.js';
 import { toPointer, type Problem } from './problems.js';
 
-/** The connectors and actions the worker offers, by name; injected by the caller. */
-export type ConnectorCatalog = Readonly<Record<string, readonly string[]>>;
-
-/**
- * Checks a task's inputs against its action's params schema as far as they are known at submit
- * time (literal values; templates are only known at run time). Paths are relative to `inputs`.
- */
-export type ParamsCheck = (connector: string, action: string, inputs: Record<string, unknown>) => Problem[];
+export type { ConnectorCatalog, ParamsCheck };
 
 /** Node types this engine version can run. Others are part of the language but refused at submit. */
-export const SUPPORTED_NODE_TYPES: ReadonlySet<NodeType> = new Set<NodeType>([
-  'task',
-  'ai',
-  'set',
-  'condition',
-  'join',
-  'wait',
-  'event',
-  'approval',
-  'subworkflow',
-  'map',
-  'end',
-]);
+export const SUPPORTED_NODE_TYPES: ReadonlySet<NodeType> = new Set(Object.keys(NODE_TYPES) as NodeType[]);
 
 /** Error-handler actions this engine version can carry out. */
 export const SUPPORTED_HANDLER_ACTIONS: ReadonlySet<string> = new Set([
@@ -345,147 +327,14 @@ function runOptionProblems(options: Definition['options']): Problem[] {
   return problems;
 }
 
-function pushExpression(problems: Problem[], path: string, source: string): void {
-  const message = expressionSyntaxError(source);
-  if (message) problems.push({ path, message });
-}
-
-function pushTemplates(problems: Problem[], path: string, value: unknown): void {
-  for (const [pointer, message] of templateErrors(value)) problems.push({ path: path + pointer, message });
-}
-
-function connectorProblems(
-  call: { connector: string; action: string; inputs: Record<string, unknown> },
-  at: string,
-  catalog?: ConnectorCatalog,
-  checkParams?: ParamsCheck,
-): Problem[] {
-  const problems: Problem[] = [];
-  const actions = catalog?.[call.connector];
-  if (catalog && !actions) {
-    problems.push({
-      path: `${at}/connector`,
-      message: `unknown connector "${call.connector}"; available: ${Object.keys(catalog).join(', ')}`,
-    });
-  } else if (actions && !actions.includes(call.action)) {
-    problems.push({
-      path: `${at}/action`,
-      message: `connector "${call.connector}" has no action "${call.action}"; available: ${actions.join(', ')}`,
-    });
-  }
-  pushTemplates(problems, `${at}/inputs`, call.inputs);
-  if (checkParams && actions?.includes(call.action)) {
-    for (const p of checkParams(call.connector, call.action, call.inputs))
-      problems.push({ path: `${at}/inputs${p.path}`, message: p.message });
-  }
-  return problems;
-}
-
-/**
- * `resource_limits`: `max_concurrency` and `rate_per_second`/`burst` (per `concurrency_key`) are
- * enforced by the limiter workflows, `memory_mb` by the worker's memory budget
- * (activities/memory-budget.ts); what makes no sense is refused here, never accepted and ignored.
- */
-function resourceLimitProblems(limits: NodeOf<'task'>['resource_limits'], at: string): Problem[] {
-  if (!limits) return [];
-  const problems: Problem[] = [];
-  const here = `${at}/resource_limits`;
-  if (limits.burst !== undefined && limits.rate_per_second === undefined)
-    problems.push({
-      path: `${here}/burst`,
-      message: "burst needs rate_per_second: it is the size of the rate limit's bucket",
-    });
-  if (limits.concurrency_key !== undefined) {
-    if (limits.max_concurrency === undefined && limits.rate_per_second === undefined)
-      problems.push({
-        path: `${here}/concurrency_key`,
-        message: 'concurrency_key needs max_concurrency or rate_per_second: it says per what the limit applies',
-      });
-    pushExpression(problems, `${here}/concurrency_key`, limits.concurrency_key);
-  }
-  return problems;
-}
-
+/** A node's own checks (its type's module), a map body's included. */
 function nodeProblems(node: Node, at: string, catalog?: ConnectorCatalog, checkParams?: ParamsCheck): Problem[] {
-  const problems: Problem[] = [];
-  if (node.type === 'task' || node.type === 'ai') problems.push(...resourceLimitProblems(node.resource_limits, at));
-  switch (node.type) {
-    case 'task':
-      problems.push(...connectorProblems(node, at, catalog, checkParams));
-      if (node.compensation)
-        problems.push(...connectorProblems(node.compensation, `${at}/compensation`, catalog, checkParams));
-      break;
-    case 'set':
-      for (const [name, source] of Object.entries(node.assign))
-        pushExpression(problems, `${at}/assign/${name}`, source);
-      break;
-    case 'condition':
-      pushExpression(problems, `${at}/expression`, node.expression);
-      break;
-    case 'end':
-      if (node.result !== undefined) pushExpression(problems, `${at}/result`, node.result);
-      break;
-    case 'join':
-      if (node.mode === 'n' && node.n === undefined) problems.push({ path: `${at}/n`, message: 'mode "n" needs "n"' });
-      break;
-    case 'wait':
-      if ((node.duration === undefined) === (node.until === undefined)) {
-        problems.push({ path: at, message: 'a wait node needs exactly one of "duration" or "until"' });
-      }
-      if (node.until !== undefined) pushExpression(problems, `${at}/until`, node.until);
-      break;
-    case 'event':
-      pushExpression(problems, `${at}/correlation_key`, node.correlation_key);
-      if (node.filters !== undefined) pushExpression(problems, `${at}/filters`, node.filters);
-      break;
-    case 'subworkflow':
-      pushTemplates(problems, `${at}/inputs`, node.inputs);
-      break;
-    case 'approval': {
-      const unmeetable = unmeetableQuorum(node);
-      if (unmeetable) problems.push({ path: `${at}/quorum`, message: unmeetable });
-      break;
-    }
-    case 'ai':
-      pushTemplates(problems, `${at}/prompt_template`, node.prompt_template);
-      if (node.system !== undefined) pushTemplates(problems, `${at}/system`, node.system);
-      break;
-    case 'map': {
-      pushExpression(problems, `${at}/items`, node.items);
-      const bodies = (['task', 'ai', 'subworkflow'] as const).filter((k) => node[k] !== undefined);
-      if (bodies.length !== 1) {
-        problems.push({
-          path: at,
-          message: `a map node needs exactly one body field (task, ai or subworkflow), has ${bodies.length}`,
-        });
-      }
-      // A body gets exactly the checks of a node of its type.
-      if (node.task)
-        problems.push(...nodeProblems({ ...node.task, id: node.id, type: 'task' }, `${at}/task`, catalog, checkParams));
-      if (node.ai)
-        problems.push(...nodeProblems({ ...node.ai, id: node.id, type: 'ai' }, `${at}/ai`, catalog, checkParams));
-      if (node.subworkflow)
-        problems.push(
-          ...nodeProblems(
-            { ...node.subworkflow, id: node.id, type: 'subworkflow' },
-            `${at}/subworkflow`,
-            catalog,
-            checkParams,
-          ),
-        );
-      if (node.task?.compensation !== undefined) {
-        problems.push({
-          path: `${at}/task/compensation`,
-          message:
-            'a map body has no compensation: sagas compensate completed task nodes only; put the call in a task node after the map',
-        });
-      }
-      break;
-    }
-    default:
-      break;
-  }
-  return problems;
+  const checks: Checks = {
+    ...(catalog === undefined ? {} : { catalog }),
+    ...(checkParams === undefined ? {} : { checkParams }),
+    node: (body, where) => nodeProblems(body, where, catalog, checkParams),
+  };
+  return nodeModule(node).problems(node, at, checks);
 }
 
 /**
