@@ -71,7 +71,7 @@ export function createGateway(deps: GatewayDeps & { webhooks?: WebhookOptions })
   root.set('strict routing', true);
   root.disable('x-powered-by');
   const app = guarded(root);
-  const audit = new AuditLog(deps.store, deps.logger);
+  const audit = deps.audit ?? new AuditLog(deps.store, deps.logger);
   // Before the body parser, so a request refused for its body (or its credentials) is logged too;
   // authentication before parsing, so no body is parsed for a caller who may not send it.
   app.use(requestId, canonicalPaths);

@@ -62,6 +62,8 @@ const param =
   (params: Record<string, string>): string =>
     params[name] ?? '';
 
+const EVENT_DELIVERY: AuditedRoute = { action: 'event.deliver', target: (_p, req) => bodyField(req, 'event_type') };
+
 /**
  * How each mutating route is named in the log, by its route-table identity (`routeKey`): the
  * same identity routing and permissions use, so no spelling of a path escapes the log.
@@ -76,7 +78,7 @@ const AUDITED = new Map<string, AuditedRoute>([
   ),
   ['PATCH /v1/runs/{run_id}/variables', { action: 'run.set_variables', target: param('run_id') }],
   ['POST /v1/runs/{run_id}/approvals/{node}', { action: 'run.approve', target: param('run_id') }],
-  ['POST /v1/events', { action: 'event.deliver', target: (_p, req) => bodyField(req, 'event_type') }],
+  ['POST /v1/events', EVENT_DELIVERY],
   ['POST /v1/definitions/{id}/versions/{version}/approvals', { action: 'definition.approve', target: param('id') }],
   ['POST /v1/keys', { action: 'key.create', target: (_p, req) => bodyField(req, 'name') }],
   ['DELETE /v1/keys/{key_id}', { action: 'key.revoke', target: param('key_id') }],
@@ -101,6 +103,22 @@ const AUDITED = new Map<string, AuditedRoute>([
     },
   ],
 ]);
+
+/**
+ * The entry of an event that entered by `door` (`nats:<subject>`) rather than by `POST /v1/events`:
+ * the default tenant's, named like that route's entries.
+ */
+export function eventDeliveryEntry(door: string, event: { event_type: string; event_id?: string }): AuditEntry {
+  return {
+    at: new Date().toISOString(),
+    actor: door,
+    tenant: DEFAULT_TENANT,
+    action: EVENT_DELIVERY.action,
+    target: event.event_type,
+    request_id: event.event_id ?? '',
+    status: 202,
+  };
+}
 
 /** Every `action` the audit log writes for a known route (others are logged under their route key). */
 export const AUDIT_ACTIONS: readonly string[] = [...AUDITED.values()].map((route) => route.action);
@@ -170,19 +188,31 @@ export class AuditLog {
           status: res.statusCode,
           ...(res.statusCode >= 400 && typeof code === 'string' ? { error_code: code } : {}),
         };
-        const written = this.store
-          .appendAudit(entry)
+        void this.record(entry)
           .catch((err: unknown) => this.logger.error({ err, audit: entry }, 'could not append to the audit log'))
-          .finally(() => {
-            this.writing.delete(written);
-            end(...args);
-          });
-        this.writing.add(written);
+          .finally(() => end(...args));
         return res;
       }) as Response['end'];
     }
     next();
   };
+
+  /**
+   * Appends one entry, counted among the writes `flushed` waits for; rejects when the store could
+   * not write it. The middleware's path, and the one of work that enters by another door than a
+   * route (events consumed from NATS, `eventDeliveryEntry`).
+   */
+  record(entry: AuditEntry): Promise<void> {
+    const written = this.store.appendAudit(entry);
+    // `flushed` waits for the write, not for its success: the caller of `record` hears of a failure.
+    const settled = written.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.writing.add(settled);
+    void settled.then(() => this.writing.delete(settled));
+    return written;
+  }
 
   /** Resolves once every entry of a request answered (or being answered) so far is written. */
   async flushed(): Promise<void> {

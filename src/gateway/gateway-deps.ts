@@ -8,6 +8,7 @@ import type { DefinitionStore } from '../store/definition-store.js';
 import type { CodecRouteOptions } from './codec-routes.js';
 import type { GatewayAuth } from '../auth/authenticate.js';
 import type { TenantScopes } from './tenant-scopes.js';
+import type { AuditLog } from './audit.js';
 
 export interface GatewayDeps {
   /** The whole store: audit log, keys and tenants. Routes reach definitions through their tenant's scope. */
@@ -36,6 +37,8 @@ export interface GatewayDeps {
   bodyLimit?: string | number;
   /** Per-caller token bucket (`WEFT_RATE_LIMIT`); without it requests are not limited. */
   rateLimit?: RateLimitSettings;
+  /** The audit log, when work entering by other doors (NATS) is logged too; by default one of `store`'s. */
+  audit?: AuditLog;
 }
 
 /** Who made the request, as the audit log and run history name them. */

@@ -13,7 +13,7 @@ import { createSecretLookup } from '../../activities/secrets.js';
 import type { Config } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { RedisReplayGuard } from './webhook-signature.js';
-import { createGatewayMetrics } from '../metrics/gateway-metrics.js';
+import { createGatewayMetrics, type GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { DefinitionIdKey, TenantKey } from '../shared/search-attributes.js';
 import { openDefinitionStore } from '../store/open-store.js';
 import { clientTracing } from '../telemetry/temporal-tracing.js';
@@ -22,13 +22,16 @@ import { codecFromKeys, encryptingDataConverter } from '../codec/data-converter.
 import { GatewayAuth } from '../auth/authenticate.js';
 import { DEFAULT_TENANT } from '../shared/tenants.js';
 import { createJwtVerifier, JwksUnavailable, JwtRejected } from '../auth/jwt.js';
-import type { AccessStore } from '../store/access-store.js';
+import type { DefinitionStore } from '../store/definition-store.js';
+import { codecGuard } from '../auth/codec-guard.js';
+import type { GatewayDeps } from './gateway-deps.js';
+import { AuditLog, eventDeliveryEntry } from './audit.js';
 import { TenantDefinitions } from '../store/tenant-store.js';
 import { createGateway } from './app.js';
 import { HttpError } from '../shared/http-error.js';
 import { TenantScopes } from './tenant-scopes.js';
 import { DefinitionStats } from './definition-stats.js';
-import { startNatsEvents } from './nats-events.js';
+import { startNatsEvents, type NatsEvents } from './nats-events.js';
 import { RunControl } from './run-control.js';
 import { RunListing } from './run-listing.js';
 import { OutlivingWork } from './outliving-work.js';
@@ -36,10 +39,10 @@ import { RunService } from './run-service.js';
 import { ScheduleSync } from './schedule-sync.js';
 import { runConnectorQueues } from '../shared/connector-queues.js';
 
-/** Temporal's execution statuses, as the `weft_runs` gauge's `status` label names them. */
 /** How long a closing gateway waits for Temporal calls that outlived their answers. */
 const CLOSE_WAIT_MS = 20_000;
 
+/** Temporal's execution statuses, as the `weft_runs` gauge's `status` label names them. */
 const COUNTED_STATUSES: Record<string, string> = {
   Running: 'running',
   Completed: 'completed',
@@ -71,36 +74,6 @@ async function runCounts(client: Client, store: { list(): Promise<Array<{ id: st
     }),
   );
   return perDefinition.flat();
-}
-
-/**
- * Who may encode and decode through the codec endpoint (authentication already required the
- * "run" permission): callers of the default tenant for every namespace the gateway serves; a
- * tenant's callers only for a namespace of the tenant's own, since decoding a shared namespace's
- * payloads would show them other tenants' data.
- */
-function codecGuard(access: AccessStore, namespace: string): express.RequestHandler {
-  return (req, _res, next) => {
-    const wanted = req.get('x-namespace');
-    const identity = req.identity;
-    if (wanted === undefined || !identity) return next();
-    access
-      .listTenants()
-      .then((tenants) => {
-        const served = new Set([namespace, ...tenants.flatMap((t) => (t.namespace ? [t.namespace] : []))]);
-        if (!served.has(wanted))
-          throw new HttpError('not_found', `namespace "${wanted}" is not served by this gateway`);
-        if (identity.tenant === DEFAULT_TENANT) return;
-        const own = tenants.find((t) => t.id === identity.tenant)?.namespace;
-        if (own !== wanted || own === namespace) {
-          throw new HttpError(
-            'forbidden',
-            `tenant "${identity.tenant}" may decode only payloads of a namespace of its own, not "${wanted}"`,
-          );
-        }
-      })
-      .then(() => next(), next);
-  };
 }
 
 /** JWT verification as the gateway answers it: 401 for a rejected token, 503 when the JWKS is unreachable. */
@@ -136,44 +109,53 @@ export interface GatewayOptions {
   tracing?: Telemetry;
 }
 
-export async function startGateway(
-  config: Config,
-  logger: Logger = createLogger('gateway'),
-  options: GatewayOptions = {},
-): Promise<RunningGateway> {
-  const store = await openDefinitionStore(config.databaseUrl);
+/** The Temporal side of a gateway: one lazy connection, and a client per namespace over it. */
+interface TemporalClients {
+  connection: Connection;
+  /** WEFT_CODEC_KEYS: inputs and memos are encrypted here, results and failures decrypted. */
+  codec: ReturnType<typeof codecFromKeys>;
+  dataConverter: ReturnType<typeof encryptingDataConverter> | undefined;
+  /** The client of the gateway's own namespace. */
+  client: Client;
+  clientFor(namespace: string): Client;
+}
+
+function temporalClients(config: Config, options: GatewayOptions): TemporalClients {
   const connection = Connection.lazy({ address: config.temporalAddress, tls: config.temporalTls });
-  // WEFT_CODEC_KEYS: inputs and memos are encrypted here, results and failures decrypted.
   const codec = codecFromKeys(config.codecKeys);
   const dataConverter = codec ? encryptingDataConverter(codec) : undefined;
-  const client = new Client({
-    connection,
-    namespace: config.namespace,
-    ...(options.tracing ? { interceptors: clientTracing() } : {}),
-    ...(dataConverter ? { dataConverter } : {}),
-  });
-  // Only the schemas are used here; connections open in workers.
-  const connectors = new ConnectorRegistry();
-  const listing = new RunListing(config.temporalAddress, dataConverter, config.temporalTls);
+  const newClient = (namespace: string) =>
+    new Client({
+      connection,
+      namespace,
+      ...(options.tracing ? { interceptors: clientTracing() } : {}),
+      ...(dataConverter ? { dataConverter } : {}),
+    });
+  const client = newClient(config.namespace);
   const clients = new Map<string, Client>([[config.namespace, client]]);
-  const outliving = new OutlivingWork();
   const clientFor = (namespace: string): Client => {
     let found = clients.get(namespace);
     if (!found) {
-      found = new Client({
-        connection,
-        namespace,
-        ...(options.tracing ? { interceptors: clientTracing() } : {}),
-        ...(dataConverter ? { dataConverter } : {}),
-      });
+      found = newClient(namespace);
       clients.set(namespace, found);
     }
     return found;
   };
-  const metrics = createGatewayMetrics({
-    runCounts: () => runCounts(client, new TenantDefinitions(store, DEFAULT_TENANT)),
-    quotaLimits: async () => quotaLimits(config.quotas, await store.access.listTenants()),
-  });
+  return { connection, codec, dataConverter, client, clientFor };
+}
+
+interface ScopeWiring {
+  config: Config;
+  store: DefinitionStore;
+  temporal: TemporalClients;
+  listing: RunListing;
+  outliving: OutlivingWork;
+  metrics: GatewayMetrics;
+  logger: Logger;
+}
+
+/** Each tenant's services, built on first use: runs, control, listing, stats and schedules on the tenant's namespace. */
+function tenantScopes({ config, store, temporal, listing, outliving, metrics, logger }: ScopeWiring): TenantScopes {
   const scopes: TenantScopes = new TenantScopes({
     store,
     namespace: config.namespace,
@@ -181,7 +163,7 @@ export async function startGateway(
     fourEyes: config.fourEyes,
     quotas: config.quotas,
     build: (tenant, definitions, ids) => {
-      const tenantClient = clientFor(tenant.namespace);
+      const tenantClient = temporal.clientFor(tenant.namespace);
       const connectorQueues = runConnectorQueues(config.connectorQueues, config, tenant);
       const runs = new RunService({
         client: tenantClient,
@@ -214,6 +196,11 @@ export async function startGateway(
       };
     },
   });
+  return scopes;
+}
+
+/** Authentication by API key and, when configured, JWT; announced (local-dev mode is logged) before use. */
+async function gatewayAuth(config: Config, store: DefinitionStore, logger: Logger): Promise<GatewayAuth> {
   const auth = new GatewayAuth({
     access: store.access,
     logger,
@@ -221,24 +208,32 @@ export async function startGateway(
     ...(config.jwt ? { jwt: jwtIdentities(createJwtVerifier(config.jwt)) } : {}),
   });
   await auth.announce();
-  // Shared by every gateway pointing at it; without it each gateway remembers in memory.
-  const nonces = config.webhookNonceRedisUrl ? await RedisReplayGuard.connect(config.webhookNonceRedisUrl) : undefined;
-  const app = createGateway({
-    store,
-    scopes,
-    auth,
-    metrics,
+  return auth;
+}
+
+type AppWiring = Omit<GatewayDeps, 'catalog' | 'checkParams' | 'tenantSecret' | 'temporalReady' | 'codec'> & {
+  config: Config;
+  temporal: TemporalClients;
+  nonces: RedisReplayGuard | undefined;
+};
+
+/** The express app over the wired services, configured as `config` says. */
+function gatewayApp({ config, temporal, nonces, ...deps }: AppWiring): express.Express {
+  // Only the schemas are used here; connections open in workers.
+  const connectors = new ConnectorRegistry();
+  const { codec, connection } = temporal;
+  return createGateway({
+    ...deps,
     // The same lookup (and file) connectors use for a tenant's `secret:NAME` references.
     tenantSecret: createSecretLookup({ env: {}, file: config.secretsFile }),
     catalog: connectors.catalog(),
     checkParams: (connector, action, inputs) => connectors.checkParams(connector, action, inputs),
-    logger,
     ...(codec
       ? {
           codec: {
             // Every namespace the gateway serves shares the key ring; the guard decides who may use it.
             codecFor: () => codec,
-            guard: codecGuard(store.access, config.namespace),
+            guard: codecGuard(deps.store.access, config.namespace),
             allowedOrigins: [new URL(config.uiUrl).origin],
           },
         }
@@ -253,37 +248,65 @@ export async function startGateway(
       await connection.withDeadline(Date.now() + 5_000, () => connection.workflowService.getSystemInfo({}));
     },
   });
-  const natsEvents = config.natsEvents;
-  const events = natsEvents
-    ? await startNatsEvents({
-        ...natsEvents,
-        durable: `weft-gateway-${natsEvents.stream}`,
-        // Events from NATS are the default tenant's; each delivery is audited like POST /v1/events.
-        deliver: async (event) => {
-          const { control } = await scopes.of(DEFAULT_TENANT);
-          if (!control) throw new Error('run control is not available');
-          const delivered = await control.deliver(event);
-          await store.appendAudit({
-            at: new Date().toISOString(),
-            actor: `nats:${natsEvents.subject}`,
-            tenant: DEFAULT_TENANT,
-            action: 'event.deliver',
-            target: event.event_type,
-            request_id: event.event_id ?? '',
-            status: 202,
-          });
-          return delivered;
-        },
-        logger,
-      }).catch((err: unknown) => {
-        logger.error({ err }, 'could not consume events from NATS; POST /v1/events still works');
-        return undefined;
-      })
-    : undefined;
-  const server = await new Promise<Server>((resolve, reject) => {
+}
+
+/**
+ * Events from NATS, when configured: the default tenant's, each delivery audited like
+ * `POST /v1/events`. A gateway that cannot reach NATS still starts (the route still works).
+ */
+async function natsEvents(
+  config: Config,
+  scopes: TenantScopes,
+  audit: AuditLog,
+  logger: Logger,
+): Promise<NatsEvents | undefined> {
+  const nats = config.natsEvents;
+  if (!nats) return undefined;
+  return startNatsEvents({
+    ...nats,
+    durable: `weft-gateway-${nats.stream}`,
+    deliver: async (event) => {
+      const { control } = await scopes.of(DEFAULT_TENANT);
+      if (!control) throw new Error('run control is not available');
+      const delivered = await control.deliver(event);
+      await audit.record(eventDeliveryEntry(`nats:${nats.subject}`, event));
+      return delivered;
+    },
+    logger,
+  }).catch((err: unknown) => {
+    logger.error({ err }, 'could not consume events from NATS; POST /v1/events still works');
+    return undefined;
+  });
+}
+
+function listen(app: express.Express, config: Config): Promise<Server> {
+  return new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
+}
+
+export async function startGateway(
+  config: Config,
+  logger: Logger = createLogger('gateway'),
+  options: GatewayOptions = {},
+): Promise<RunningGateway> {
+  const store = await openDefinitionStore(config.databaseUrl);
+  const temporal = temporalClients(config, options);
+  const listing = new RunListing(config.temporalAddress, temporal.dataConverter, config.temporalTls);
+  const outliving = new OutlivingWork();
+  const metrics = createGatewayMetrics({
+    runCounts: () => runCounts(temporal.client, new TenantDefinitions(store, DEFAULT_TENANT)),
+    quotaLimits: async () => quotaLimits(config.quotas, await store.access.listTenants()),
+  });
+  const scopes = tenantScopes({ config, store, temporal, listing, outliving, metrics, logger });
+  const auth = await gatewayAuth(config, store, logger);
+  // Shared by every gateway pointing at it; without it each gateway remembers in memory.
+  const nonces = config.webhookNonceRedisUrl ? await RedisReplayGuard.connect(config.webhookNonceRedisUrl) : undefined;
+  const audit = new AuditLog(store, logger);
+  const app = gatewayApp({ config, temporal, nonces, store, scopes, auth, metrics, logger, audit });
+  const events = await natsEvents(config, scopes, audit, logger);
+  const server = await listen(app, config);
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${reachableHost(config.host)}:${port}`,
@@ -296,7 +319,7 @@ export async function startGateway(
       await nonces?.close();
       // Bounded: each such call has its own deadline, plus one retry backoff of the SDK.
       await outliving.settled(CLOSE_WAIT_MS);
-      await connection.close();
+      await temporal.connection.close();
       await listing.close();
       await store.close();
     },

@@ -56,6 +56,9 @@ export interface AuditEntry {
   error_code?: string;
 }
 
+/** The `audit` table's columns, in the order of `auditValues`. */
+export const AUDIT_COLUMNS = 'at, actor, tenant, action, target, request_id, status, error_code';
+
 /** An audit entry's column values in the `audit` table's order (the SQLite and PostgreSQL stores). */
 export function auditValues(entry: AuditEntry): Array<string | number | null> {
   return [
@@ -80,6 +83,54 @@ export interface AuditFilter {
   since?: string;
   /** At most this many entries (newest first). */
   limit: number;
+}
+
+/**
+ * The `WHERE` clause of `listAudit` (empty without filters) and its values in order; `param`
+ * spells the placeholder of the value at 1-based `index` in the store's dialect.
+ */
+export function auditWhere(
+  filter: AuditFilter,
+  param: (index: number, column: string) => string,
+): { where: string; values: string[] } {
+  const clauses: string[] = [];
+  const values: string[] = [];
+  for (const key of ['tenant', 'actor', 'action', 'target'] as const) {
+    const value = filter[key];
+    if (value !== undefined) {
+      values.push(value);
+      clauses.push(`${key} = ${param(values.length, key)}`);
+    }
+  }
+  if (filter.since !== undefined) {
+    values.push(filter.since);
+    clauses.push(`at >= ${param(values.length, 'at')}`);
+  }
+  return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', values };
+}
+
+/** An audit row (with `at` as ISO text) as the stores' callers see it: no `error_code` key when there is none. */
+export function auditEntryOf(row: Omit<AuditEntry, 'error_code'> & { error_code: string | null }): AuditEntry {
+  const { error_code, ...rest } = row;
+  return error_code === null ? rest : { ...rest, error_code };
+}
+
+/** A `definitions` row's versions as `list` answers them (an `active_version` of 0: none is active). */
+export function definitionSummary(
+  row: { id: string; latest_version: number; active_version: number | null },
+  name: string | undefined,
+): DefinitionSummary {
+  return {
+    id: row.id,
+    latest_version: String(row.latest_version),
+    active_version: row.active_version === 0 ? null : String(row.active_version ?? row.latest_version),
+    ...(name === undefined ? {} : { name }),
+  };
+}
+
+/** The `active_version` value `setActive` stores: 0 for none, undefined when `version` names no stored version. */
+export function activeVersionValue(version: string | null): number | undefined {
+  return version === null ? 0 : parseVersion(version);
 }
 
 export interface DefinitionStore {

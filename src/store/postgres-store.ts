@@ -11,8 +11,13 @@ import {
   type VersionedDefinition,
 } from '../../interpreter/definition-schema.js';
 import {
+  activeVersionValue,
+  AUDIT_COLUMNS,
+  auditEntryOf,
   auditValues,
+  auditWhere,
   contentHash,
+  definitionSummary,
   type AuditEntry,
   type AuditFilter,
   parseVersion,
@@ -151,12 +156,9 @@ export class PostgresDefinitionStore implements DefinitionStore {
       const { rows } = await this.pool.query<DefinitionRow>(
         'SELECT id, name_json, latest_version, active_version FROM definitions WHERE latest_version > 0 ORDER BY id',
       );
-      return rows.map((row) => ({
-        id: row.id,
-        latest_version: String(row.latest_version),
-        active_version: row.active_version === 0 ? null : String(row.active_version ?? row.latest_version),
-        ...(row.name_json === null ? {} : { name: JSON.parse(row.name_json) as string }),
-      }));
+      return rows.map((row) =>
+        definitionSummary(row, row.name_json === null ? undefined : (JSON.parse(row.name_json) as string)),
+      );
     });
   }
 
@@ -177,7 +179,7 @@ export class PostgresDefinitionStore implements DefinitionStore {
   }
 
   setActive(id: string, version: string | null): Promise<boolean> {
-    const wanted = version === null ? 0 : parseVersion(version);
+    const wanted = activeVersionValue(version);
     if (!validId(id) || wanted === undefined) return Promise.resolve(false);
     return guarded(async () => {
       const result = await this.pool.query(
@@ -192,49 +194,22 @@ export class PostgresDefinitionStore implements DefinitionStore {
   appendAudit(entry: AuditEntry): Promise<void> {
     return guarded(async () => {
       await this.pool.query(
-        `INSERT INTO audit (at, actor, tenant, action, target, request_id, status, error_code)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        `INSERT INTO audit (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
         auditValues(entry),
       );
     });
   }
 
   listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
-    const clauses: string[] = [];
-    const values: Array<string | number> = [];
-    for (const key of ['tenant', 'actor', 'action', 'target'] as const) {
-      const value = filter[key];
-      if (value !== undefined) {
-        values.push(value);
-        clauses.push(`${key} = $${values.length}`);
-      }
-    }
-    if (filter.since !== undefined) {
-      values.push(filter.since);
-      clauses.push(`at >= $${values.length}::timestamptz`);
-    }
-    values.push(filter.limit);
-    const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
+    const { where, values } = auditWhere(filter, (index, column) =>
+      column === 'at' ? `$${index}::timestamptz` : `$${index}`,
+    );
     return guarded(async () => {
-      const { rows } = await this.pool.query<{
-        at: Date;
-        actor: string;
-        tenant: string;
-        action: string;
-        target: string;
-        request_id: string;
-        status: number;
-        error_code: string | null;
-      }>(
-        `SELECT at, actor, tenant, action, target, request_id, status, error_code
-           FROM audit ${where} ORDER BY seq DESC LIMIT $${values.length}`,
-        values,
+      const { rows } = await this.pool.query<Omit<Parameters<typeof auditEntryOf>[0], 'at'> & { at: Date }>(
+        `SELECT ${AUDIT_COLUMNS} FROM audit ${where} ORDER BY seq DESC LIMIT $${values.length + 1}`,
+        [...values, filter.limit],
       );
-      return rows.map(({ at, error_code, ...rest }) => ({
-        ...rest,
-        at: at.toISOString(),
-        ...(error_code === null ? {} : { error_code }),
-      }));
+      return rows.map((row) => auditEntryOf({ ...row, at: row.at.toISOString() }));
     });
   }
 

@@ -6,10 +6,9 @@
  * other requests go on being served. An in-memory store (one connection only) writes inline.
  */
 import { Worker } from 'node:worker_threads';
-import type { AuditEntry } from './definition-store.js';
+import { AUDIT_COLUMNS, type AuditEntry } from './definition-store.js';
 
-export const AUDIT_INSERT =
-  'INSERT INTO audit (at, actor, tenant, action, target, request_id, status, error_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
+export const AUDIT_INSERT = `INSERT INTO audit (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /** One entry sent to the thread. */
 export interface AuditWrite {

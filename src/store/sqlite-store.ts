@@ -8,8 +8,13 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Definition, VersionedDefinition } from '../../interpreter/definition-schema.js';
 import {
+  activeVersionValue,
+  AUDIT_COLUMNS,
+  auditEntryOf,
   auditValues,
+  auditWhere,
   contentHash,
+  definitionSummary,
   type AuditEntry,
   type AuditFilter,
   parseVersion,
@@ -55,23 +60,6 @@ const MIGRATIONS = [
    )`,
   'CREATE INDEX IF NOT EXISTS audit_at ON audit (at)',
 ];
-
-interface AuditRow {
-  at: string;
-  actor: string;
-  tenant: string;
-  action: string;
-  target: string;
-  request_id: string;
-  status: number;
-  error_code: string | null;
-}
-
-/** An audit row as the store's callers see it (no `error_code` key when there is none). */
-function auditEntry(row: AuditRow): AuditEntry {
-  const { error_code, ...rest } = row;
-  return error_code === null ? rest : { ...rest, error_code };
-}
 
 interface DefinitionRow {
   id: string;
@@ -157,14 +145,7 @@ export class SqliteDefinitionStore implements DefinitionStore {
 
   list(): Promise<DefinitionSummary[]> {
     const rows = this.db.prepare('SELECT * FROM definitions ORDER BY id').all() as DefinitionRow[];
-    return Promise.resolve(
-      rows.map((row) => ({
-        id: row.id,
-        latest_version: String(row.latest_version),
-        active_version: row.active_version === 0 ? null : String(row.active_version ?? row.latest_version),
-        ...(row.name === null ? {} : { name: row.name }),
-      })),
-    );
+    return Promise.resolve(rows.map((row) => definitionSummary(row, row.name ?? undefined)));
   }
 
   versions(id: string): Promise<VersionInfo[] | undefined> {
@@ -178,7 +159,7 @@ export class SqliteDefinitionStore implements DefinitionStore {
   }
 
   setActive(id: string, version: string | null): Promise<boolean> {
-    const wanted = version === null ? 0 : parseVersion(version);
+    const wanted = activeVersionValue(version);
     if (wanted === undefined) return Promise.resolve(false);
     const exists =
       wanted === 0
@@ -197,26 +178,11 @@ export class SqliteDefinitionStore implements DefinitionStore {
   }
 
   listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
-    const clauses: string[] = [];
-    const values: Array<string | number> = [];
-    for (const key of ['tenant', 'actor', 'action', 'target'] as const) {
-      const value = filter[key];
-      if (value !== undefined) {
-        clauses.push(`${key} = ?`);
-        values.push(value);
-      }
-    }
-    if (filter.since !== undefined) {
-      clauses.push('at >= ?');
-      values.push(filter.since);
-    }
-    const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
+    const { where, values } = auditWhere(filter, () => '?');
     const rows = this.db
-      .prepare(
-        `SELECT at, actor, tenant, action, target, request_id, status, error_code FROM audit ${where} ORDER BY seq DESC LIMIT ?`,
-      )
-      .all(...values, filter.limit) as AuditRow[];
-    return Promise.resolve(rows.map(auditEntry));
+      .prepare(`SELECT ${AUDIT_COLUMNS} FROM audit ${where} ORDER BY seq DESC LIMIT ?`)
+      .all(...values, filter.limit) as Array<Parameters<typeof auditEntryOf>[0]>;
+    return Promise.resolve(rows.map(auditEntryOf));
   }
 
   ping(): Promise<void> {
