@@ -234,13 +234,15 @@ test('GET /v1/runs/{id} shows a run waiting for a permit, with its key and place
   assert.equal(first.status, 201, JSON.stringify(first.body));
   await untilTrue('the first call', () => held.length === 1, 120_000, 50);
   const second = await stack.call('POST', `/v1/definitions/${id}/runs`, { input: {} });
-  let state: any;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    state = (await stack.call('GET', `/v1/runs/${second.body.run_id}`)).body;
-    if (state.nodes?.call?.permit?.position !== undefined || Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const state = await poll(
+    'the second run to show its place in line',
+    async () => {
+      const body = (await stack.call('GET', `/v1/runs/${second.body.run_id}`)).body;
+      return body.nodes?.call?.permit?.position !== undefined ? body : undefined;
+    },
+    120_000,
+    100,
+  );
   assert.equal(state.nodes.call.status, 'waiting', JSON.stringify(state));
   assert.deepEqual(state.nodes.call.permit, { key: 'acme', position: 1, waiting: 1 });
   for (const res of held.splice(0)) json(res, 200, {});

@@ -123,11 +123,7 @@ async function limiterView(
 
 /** Polls an async predicate until it holds (bounded generously: the machine is shared). */
 async function eventually(predicate: () => Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await untilTrue(what, predicate, timeoutMs, 100);
 }
 
 /** No permit held or waited for: the limiter completed, or says so. */
@@ -208,7 +204,12 @@ describe('max_concurrency across runs (in-process worker)', () => {
         handles.push(await startRun(client, taskQueue, definition, { customer_id: customer, run: `${customer}${i}` }));
     let answered = 0;
     while (answered < 8) {
-      await untilTrue('two held calls of each key', () => held.filter((h) => h.key === 'a').length >= 2 && held.filter((h) => h.key === 'b').length >= 2, 120_000, 50);
+      await untilTrue(
+        'two held calls of each key',
+        () => held.filter((h) => h.key === 'a').length >= 2 && held.filter((h) => h.key === 'b').length >= 2,
+        120_000,
+        50,
+      );
       await eventually(async () => {
         const [a, b] = await Promise.all([limiterView(taskQueue, id, 'a'), limiterView(taskQueue, id, 'b')]);
         return a?.holders.length === 2 && b?.holders.length === 2;
@@ -303,7 +304,12 @@ describe('max_concurrency across runs (in-process worker)', () => {
     await first.terminate('test: a run that closes without releasing');
     // The orphaned call is answered by the test; the limiter finds the closed holder on its check.
     answer(held.splice(0));
-    await untilTrue("the second run's call (after the holder check)", () => held.some((h) => h.run === 'second'), 120_000, 50);
+    await untilTrue(
+      "the second run's call (after the holder check)",
+      () => held.some((h) => h.run === 'second'),
+      120_000,
+      50,
+    );
     answer(held.splice(0));
     await second.result();
     await eventually(() => limiterEmpty(taskQueue, id, null), 'the limiter to hold no permit');
