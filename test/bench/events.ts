@@ -11,6 +11,7 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { obtainTemporal, protectServer } from '../../src/temporal/dev-server.js';
+import { untilTrue } from '../support/poll.js';
 
 const PARKED = Number(process.env.BENCH_PARKED ?? 1_000);
 const EVENTS = Math.min(PARKED, Number(process.env.BENCH_EVENTS ?? 200));
@@ -44,10 +45,11 @@ const runIds = await inBatches(orders, AT_ONCE, async (order) => {
   return started.body.run_id as string;
 });
 await inBatches(runIds, AT_ONCE, async (runId) => {
-  for (;;) {
-    if ((await stack.call('GET', `/v1/runs/${runId}`)).body?.nodes?.paid?.status === 'waiting') return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await untilTrue(
+    `run ${runId} to park`,
+    async () => (await stack.call('GET', `/v1/runs/${runId}`)).body?.nodes?.paid?.status === 'waiting',
+    600_000,
+  );
 });
 log(`${PARKED} runs parked in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 

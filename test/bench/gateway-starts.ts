@@ -17,6 +17,7 @@ import { freePort } from '../../src/temporal/dev-server.js';
 import { DefinitionIdKey, DefinitionVersionKey, TenantKey } from '../../src/shared/search-attributes.js';
 import { versioned } from '../support/runs.js';
 import { unique } from '../support/temporal.js';
+import { untilTrue } from '../support/poll.js';
 
 export const CONCURRENCY = [1, 8, 32, 64];
 const PER_CLIENT = Number(process.env.BENCH_GATEWAY_STARTS_PER_CLIENT ?? 10);
@@ -82,15 +83,7 @@ export async function gatewayStartsBench(
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`${base}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      if (i > 600) throw new Error('the bench gateway never became ready');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilTrue('the bench gateway to become ready', async () => (await fetch(`${base}/readyz`)).ok, 180_000, 100);
     const raw = { id: 'bench-start', nodes: [{ id: 'a', type: 'set', assign: { x: '1' } }] };
     const submitted = await fetch(`${base}/v1/definitions`, {
       method: 'POST',

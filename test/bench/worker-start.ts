@@ -5,6 +5,7 @@
  * Each round is a fresh process on a task queue of its own (no warm caches but the OS's),
  * stopped once its first poll arrived.
  */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { workerRunning } from '../support/worker-process.js';
 import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
+import { until } from '../support/poll.js';
 
 const workerScript = fileURLToPath(new URL('../../src/cli/worker.js', import.meta.url));
 
@@ -46,17 +48,21 @@ export async function workerStart(address: string, env: Record<string, string> =
   try {
     const running = workerRunning(child).then(() => (performance.now() - t0) / 1000);
     running.catch(() => undefined);
-    let firstPoll: number | undefined;
-    while (firstPoll === undefined) {
-      if (exited) await running; // throws: the worker died
-      const { pollers } = await connection.workflowService.describeTaskQueue({
-        namespace: 'default',
-        taskQueue: { name: taskQueue },
-        taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-      });
-      if ((pollers ?? []).length > 0) firstPoll = (performance.now() - t0) / 1000;
-      else await new Promise((r) => setTimeout(r, 25));
-    }
+    const firstPoll = await until(
+      'the worker to poll its task queue',
+      async () => {
+        // The worker died: fail at once, with its reason.
+        if (exited) await running.catch((err: unknown) => assert.fail(`the worker died: ${String(err)}`));
+        const { pollers } = await connection.workflowService.describeTaskQueue({
+          namespace: 'default',
+          taskQueue: { name: taskQueue },
+          taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        });
+        return (pollers ?? []).length > 0 ? (performance.now() - t0) / 1000 : undefined;
+      },
+      600_000,
+      25,
+    );
     return { running: await running, firstPoll };
   } finally {
     const gone = new Promise((r) => (exited ? r(undefined) : child.once('exit', r)));

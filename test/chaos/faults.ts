@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import pg from 'pg';
 import type { ChaosTarget, ManagedProcess, ProcessRole } from './target.js';
+import { pause } from '../support/poll.js';
 
 export const FAULT_TYPES = [
   'worker',
@@ -85,7 +86,7 @@ export async function injectFault(target: ChaosTarget, fault: FaultType, moment:
     fault === 'postgres' || fault === 'all' ? terminateBackends(target) : undefined,
     ...killed.map((p) => p.kill()),
   ]);
-  await new Promise((r) => setTimeout(r, moment.downMs));
+  await pause(moment.downMs, 'the time the victims stay down');
   // In rank order: a tier starts once the one before it is ready.
   for (const tier of [...new Set(killed.map(rank))].sort((a, b) => a - b)) {
     await Promise.all(killed.filter((p) => rank(p) === tier).map((p) => p.start()));

@@ -1,3 +1,4 @@
+import { pause } from '../support/poll.js';
 /**
  * The harness's client of the gateways: requests go round-robin over them, and one that gets no
  * answer (connection refused or reset, a gateway killed mid-request, a timeout) or a 429/5xx is
@@ -48,7 +49,7 @@ export class GatewayClient {
         this.resent.unanswered++;
       }
       if (Date.now() + backoff > deadline) return undefined;
-      await new Promise((r) => setTimeout(r, backoff));
+      await pause(backoff, 'backoff before the request is sent again');
       backoff = Math.min(backoff * 2, 2_000);
     }
   }

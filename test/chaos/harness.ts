@@ -12,6 +12,7 @@ import { CALL_STEPS, EVENT_TYPE, answerCall, chaosDefinition, eventPayload, expe
 import { FAULT_TYPES, faultSchedule, injectFault, unsupported, type FaultType } from './faults.js';
 import { GatewayClient } from './gateway-client.js';
 import type { ChaosTarget, ManagedProcess } from './target.js';
+import { pause, until, untilTrue } from '../support/poll.js';
 
 export interface ChaosOptions {
   /** Builds the target; its workers must allow egress to `egressAllow` (the harness's HTTP target). */
@@ -59,8 +60,6 @@ interface RunOutcome {
   problem?: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Drives one run: start, event once it waits, result. */
 async function driveRun(
   client: GatewayClient,
@@ -83,14 +82,21 @@ async function driveRun(
   outcome.accepted = true;
   outcome.status = 'lost';
   // The event goes in once the run waits for it (a run waits only after the timer).
-  for (;;) {
-    if (Date.now() > deadline) return { ...outcome, problem: `${key}: never waited for its event` };
-    const state = await client.send('GET', `/v1/runs/${key}`, undefined, deadline);
-    const paid = state?.status === 200 ? state.body?.nodes?.paid?.status : undefined;
-    if (paid === 'waiting') break;
-    if (state?.status === 200 && ['completed', 'failed', 'cancelled'].includes(state.body?.status)) break;
-    await sleep(500);
-  }
+  const waited = await untilTrue(
+    `${key} to wait for its event`,
+    async () => {
+      const state = await client.send('GET', `/v1/runs/${key}`, undefined, deadline);
+      const paid = state?.status === 200 ? state.body?.nodes?.paid?.status : undefined;
+      if (paid === 'waiting') return true;
+      return state?.status === 200 && ['completed', 'failed', 'cancelled'].includes(state.body?.status);
+    },
+    Math.max(0, deadline - Date.now()),
+    500,
+  ).then(
+    () => true,
+    () => false,
+  );
+  if (!waited) return { ...outcome, problem: `${key}: never waited for its event` };
   const payload = eventPayload(n);
   const event = await client.send(
     'POST',
@@ -100,20 +106,25 @@ async function driveRun(
   );
   outcome.eventAccepted = event?.status === 202;
   if (!outcome.eventAccepted) outcome.problem = `${key}: event answered ${event?.status ?? 'nothing in time'}`;
-  for (;;) {
-    const result = await client.send('GET', `/v1/runs/${key}/result?wait=true`, undefined, deadline, 75_000);
-    if (result?.status === 200 && result.body?.status !== 'running') {
-      const total = result.body?.result?.total;
-      if (result.body.status === 'completed' && total === expectedTotal(n)) {
-        outcome.status = 'completed';
-      } else {
-        outcome.status = 'wrong';
-        outcome.problem = `${key}: ${result.body.status}, total ${total} instead of ${expectedTotal(n)} ${JSON.stringify(result.body.error ?? '')}`;
-      }
-      break;
-    }
-    if (Date.now() > deadline) return { ...outcome, problem: outcome.problem ?? `${key}: not finished in time` };
-    if (result?.status !== 200) await sleep(500);
+  // A long poll: asked again at once while it answers "running", after 500 ms when it fails.
+  const result = await until(
+    `${key} to finish`,
+    async () => {
+      const answer = await client.send('GET', `/v1/runs/${key}/result?wait=true`, undefined, deadline, 75_000);
+      if (answer?.status === 200 && answer.body?.status !== 'running') return answer;
+      if (answer?.status !== 200) await pause(500, 'before asking a failed long poll again');
+      return undefined;
+    },
+    Math.max(0, deadline - Date.now()),
+    0,
+  ).catch(() => undefined);
+  if (!result) return { ...outcome, problem: outcome.problem ?? `${key}: not finished in time` };
+  const total = result.body?.result?.total;
+  if (result.body.status === 'completed' && total === expectedTotal(n)) {
+    outcome.status = 'completed';
+  } else {
+    outcome.status = 'wrong';
+    outcome.problem = `${key}: ${result.body.status}, total ${total} instead of ${expectedTotal(n)} ${JSON.stringify(result.body.error ?? '')}`;
   }
   // Did the event reach the run? Its `paid` node holds the payload.
   const state = await client.send('GET', `/v1/runs/${key}`, undefined, deadline + 60_000);
@@ -157,7 +168,7 @@ async function runPhase(
     const runs: Array<Promise<RunOutcome>> = [];
     for (const [i, key] of keys.entries()) {
       runs.push(driveRun(client, definitionId, key, i + 1, deadline));
-      await sleep(gaps[i] ?? 0);
+      await pause(gaps[i] ?? 0, 'starts spread out');
     }
     return Promise.all(runs);
   })().finally(() => (finished = true));
@@ -165,7 +176,7 @@ async function runPhase(
   let faultsInjected = 0;
   const faulting = (async () => {
     for (const moment of faultSchedule(phaseSeed, options.faultsPerPhase)) {
-      await sleep(moment.delayMs);
+      await pause(moment.delayMs, 'the fault schedule');
       // The first fault always lands (a short phase may be over by then); the others only while runs go on.
       if (finished && faultsInjected > 0) return;
       const what = await injectFault(target, fault, moment);

@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { bearer, createKey } from '../support/access.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { unique } from '../support/temporal.js';
+import { untilTrue } from '../support/poll.js';
 
 let stack: TestStack;
 const keys: Record<string, string> = {};
@@ -42,12 +43,11 @@ async function startGated(node: Record<string, unknown>): Promise<string> {
   const started = await stack.call('POST', `/v1/definitions/${id}/runs`, {}, bearer(keys.starter as string));
   assert.equal(started.status, 201, JSON.stringify(started.body));
   const runId = started.body.run_id as string;
-  for (let i = 0; i < 150; i++) {
+  await untilTrue('the approval node to wait', async () => {
     const state = await stack.call('GET', `/v1/runs/${runId}`, undefined, bearer(keys.admin as string));
-    if (state.body?.nodes?.review?.status === 'waiting') return runId;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  assert.fail('the approval node never waited');
+    return state.body?.nodes?.review?.status === 'waiting';
+  });
+  return runId;
 }
 
 const decide = (runId: string, who: string, approved = true) =>

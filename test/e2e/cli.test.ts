@@ -15,6 +15,7 @@ import { runWeft, WEFT_CLI } from '../support/weft-cli.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { unique } from '../support/temporal.js';
+import { until } from '../support/poll.js';
 
 let stack: TestStack;
 let target: HttpTarget;
@@ -61,13 +62,15 @@ function file(name: string, content: unknown): string {
 
 /** Reads with `read` until `done` holds (runs and visibility take a moment). */
 async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within 15 s: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  let value: T | undefined;
+  return until(
+    () => `${what} within 15 s: ${JSON.stringify(value)}`,
+    async () => {
+      value = await read();
+      return done(value) ? value : undefined;
+    },
+    15_000,
+  );
 }
 
 const submit = async (definition: unknown) => expectExit(await weft(['submit', file(unique('def'), definition)]), 0);

@@ -17,6 +17,7 @@ import { allowEgress } from '../support/egress.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { runWeft } from '../support/weft-cli.js';
+import { untilTrue } from '../support/poll.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 
@@ -749,15 +750,20 @@ describe('weft runs export-mocks', () => {
       assert.equal(started.status, 201, JSON.stringify(started.body));
       const runId = started.body.run_id as string;
       // Approve once the run waits for it (the update is refused until then).
-      for (;;) {
-        const approved = await stack.call('POST', `/v1/runs/${runId}/approvals/review`, {
-          approved: true,
-          comment: 'fine',
-        });
-        if (approved.status === 202) break;
-        assert.equal(approved.status, 409, JSON.stringify(approved.body));
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await untilTrue(
+        'the run to take the approval',
+        async () => {
+          const approved = await stack.call('POST', `/v1/runs/${runId}/approvals/review`, {
+            approved: true,
+            comment: 'fine',
+          });
+          if (approved.status === 202) return true;
+          assert.equal(approved.status, 409, JSON.stringify(approved.body));
+          return false;
+        },
+        180_000,
+        100,
+      );
       const real = await stack.call('GET', `/v1/runs/${runId}/result?wait=true`);
       assert.equal(real.body.status, 'completed', JSON.stringify(real.body));
       const callsAfterRun = calls;

@@ -28,6 +28,7 @@ import {
   untilWaiting,
 } from '../support/events.js';
 import { unique } from '../support/temporal.js';
+import { pause } from '../support/poll.js';
 
 const RUNS = 50;
 const gatewayScript = fileURLToPath(new URL('../../src/cli/gateway.js', import.meta.url));
@@ -147,7 +148,7 @@ test('an event for a run another gateway started 10 ms earlier is delivered', as
     const started = await callB('POST', `/v1/definitions/${id}/runs`, { input: { order } });
     assert.equal(started.status, 201, JSON.stringify(started.body));
     runIds.push(started.body.run_id as string);
-    await new Promise((r) => setTimeout(r, 10));
+    await pause(10, 'a start and its event a moment apart');
     const sent = await stack.call('POST', '/v1/events', {
       event_type: type,
       correlation_key: order,

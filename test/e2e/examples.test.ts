@@ -10,6 +10,7 @@ import { ConnectorRegistry } from '../../activities/connectors/registry.js';
 import { validateDefinition } from '../../interpreter/validate-definition.js';
 import { allowEgress } from '../support/egress.js';
 import { STORES, startTestStack, type TestStack } from '../support/gateway.js';
+import { until as poll } from '../support/poll.js';
 
 const examplesDir = fileURLToPath(new URL('../../../examples/', import.meta.url));
 // `<name>.test.json` files are definition tests of `<name>.json` (test/e2e/definition-tests.test.ts runs them).
@@ -38,13 +39,16 @@ async function result(runId: string) {
 }
 
 async function until(runId: string, predicate: (state: any) => boolean) {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const state = (await stack.call('GET', `/v1/runs/${runId}`)).body;
-    if (predicate(state)) return state;
-    if (Date.now() > deadline) throw new Error(`state never matched: ${JSON.stringify(state).slice(0, 1500)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let state: any;
+  return poll(
+    () => `the state to match: ${JSON.stringify(state).slice(0, 1500)}`,
+    async () => {
+      state = (await stack.call('GET', `/v1/runs/${runId}`)).body;
+      return predicate(state) ? state : undefined;
+    },
+    20_000,
+    100,
+  );
 }
 
 for (const store of STORES)

@@ -12,8 +12,7 @@ import { after, before, test } from 'node:test';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { unique } from '../support/temporal.js';
-import { until as poll } from '../support/poll.js';
-import { until } from '../support/worker-process.js';
+import { until as poll, untilTrue } from '../support/poll.js';
 
 let stack: TestStack;
 let target: HttpTarget;
@@ -185,7 +184,7 @@ test('priority: a queued request of a priority-5 run is granted before the queue
   const base = line.length;
   const ours = () => line.slice(base);
   const holder = await start('holder');
-  await until(() => ours().length === 1, 120_000, 'the holder to call');
+  await untilTrue('the holder to call', () => ours().length === 1, 120_000, 50);
   const lows: string[] = [];
   for (const tag of ['low-1', 'low-2', 'low-3']) {
     const run = await start(tag);
@@ -199,7 +198,7 @@ test('priority: a queued request of a priority-5 run is granted before the queue
   await poll('the priority-5 run first in line', async () => (await position(urgent)) === 1 || undefined);
   await poll('low-1 second in line', async () => (await position(lows[0] as string)) === 2 || undefined);
   for (let answered = 0; answered < 5; answered++) {
-    await until(() => ours().length > answered, 120_000, `call ${answered + 1}`);
+    await untilTrue(`call ${answered + 1}`, () => ours().length > answered, 120_000, 50);
     json((ours()[answered] as { res: ServerResponse }).res, 200, {});
   }
   assert.deepEqual(
@@ -233,19 +232,21 @@ test('GET /v1/runs/{id} shows a run waiting for a permit, with its key and place
   assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
   const first = await stack.call('POST', `/v1/definitions/${id}/runs`, { input: {} });
   assert.equal(first.status, 201, JSON.stringify(first.body));
-  await until(() => held.length === 1, 120_000, 'the first call');
+  await untilTrue('the first call', () => held.length === 1, 120_000, 50);
   const second = await stack.call('POST', `/v1/definitions/${id}/runs`, { input: {} });
-  let state: any;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    state = (await stack.call('GET', `/v1/runs/${second.body.run_id}`)).body;
-    if (state.nodes?.call?.permit?.position !== undefined || Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const state = await poll(
+    'the second run to show its place in line',
+    async () => {
+      const body = (await stack.call('GET', `/v1/runs/${second.body.run_id}`)).body;
+      return body.nodes?.call?.permit?.position !== undefined ? body : undefined;
+    },
+    120_000,
+    100,
+  );
   assert.equal(state.nodes.call.status, 'waiting', JSON.stringify(state));
   assert.deepEqual(state.nodes.call.permit, { key: 'acme', position: 1, waiting: 1 });
   for (const res of held.splice(0)) json(res, 200, {});
-  await until(() => held.length === 1, 120_000, 'the second call');
+  await untilTrue('the second call', () => held.length === 1, 120_000, 50);
   for (const res of held.splice(0)) json(res, 200, {});
   for (const run of [first, second]) {
     const result = await stack.call('GET', `/v1/runs/${run.body.run_id}/result?wait=true`);

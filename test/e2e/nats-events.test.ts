@@ -19,6 +19,7 @@ import {
   untilWaiting,
 } from '../support/events.js';
 import { unique } from '../support/temporal.js';
+import { untilTrue } from '../support/poll.js';
 
 const RUNS = 50;
 
@@ -49,10 +50,12 @@ test('an event published on NATS completes the matching waiting run', async () =
   });
   const started = await stack.call('POST', `/v1/definitions/${id}/runs`, { input: { order: 'N-1' } });
   const runId = started.body.run_id as string;
-  for (let i = 0; i < 100; i++) {
-    if ((await stack.call('GET', `/v1/runs/${runId}`)).body.nodes.shipped.status === 'waiting') break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await untilTrue(
+    'the run to wait for its event',
+    async () => (await stack.call('GET', `/v1/runs/${runId}`)).body.nodes.shipped.status === 'waiting',
+    180_000,
+    100,
+  );
   const js = jetstream(nc);
   await js.publish(subject, 'not json at all');
   await js.publish(
@@ -69,11 +72,15 @@ test('an event published on NATS completes the matching waiting run', async () =
   // Both well-formed events are in the audit log, named by their subject (the malformed one was dropped).
   // The entry is written once delivery returns, which may be just after the run completed.
   const auditPath = `/v1/audit?actor=${encodeURIComponent(`nats:${subject}`)}`;
-  let audit = await stack.call('GET', auditPath);
-  for (let i = 0; i < 50 && audit.body.items.length < 2; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    audit = await stack.call('GET', auditPath);
-  }
+  const audit = await until(
+    'two audit entries',
+    async () => {
+      const page = await stack.call('GET', auditPath);
+      return page.body.items.length >= 2 ? page : undefined;
+    },
+    180_000,
+    100,
+  );
   assert.deepEqual(
     audit.body.items.map((e: { action: string; target: string; status: number }) => [e.action, e.target, e.status]),
     [

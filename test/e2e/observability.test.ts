@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { STORES, startTestStack, type TestStack } from '../support/gateway.js';
 import { connectClient, unique } from '../support/temporal.js';
+import { until } from '../support/poll.js';
 
 let target: HttpTarget;
 before(async () => {
@@ -65,13 +66,7 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 }
 
 async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  return until(what, probe, timeoutMs);
 }
 
 for (const store of STORES)

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { unique } from '../support/temporal.js';
+import { untilTrue } from '../support/poll.js';
 
 let stack: TestStack;
 before(async () => {
@@ -22,11 +23,7 @@ async function listed(definition: string, status: string): Promise<any[]> {
 }
 
 async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail(`never: ${what}`);
+  await untilTrue(what, check);
 }
 
 test('pause and resume are reflected in run listings', async () => {

@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import type { Client, Connection } from '@temporalio/client';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { connectClient, unique } from '../support/temporal.js';
+import { until, untilTrue } from '../support/poll.js';
 
 let stack: TestStack;
 let client: Client;
@@ -35,11 +36,12 @@ test(
       args: [{ definition: { id: 'poisoned', version: '1', nodes: null, edges: null } as never }],
     });
     // Wait until the worker has failed its workflow task at least once.
-    for (let i = 0; i < 120; i++) {
-      const { events } = await handle.fetchHistory();
-      if ((events ?? []).some((e) => e.workflowTaskFailedEventAttributes)) break;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    await untilTrue(
+      'the worker to fail its workflow task',
+      async () => ((await handle.fetchHistory()).events ?? []).some((e) => e.workflowTaskFailedEventAttributes),
+      180_000,
+      500,
+    );
 
     // Its state cannot be read while its workflow task fails: 503 with Retry-After, never 500
     // (the first query may time out waiting for a worker; once Temporal knows the task is
@@ -72,12 +74,13 @@ test(
 /** Polls the run's state until `done` holds for it (generous: the machine may be busy). */
 async function stateWhen(runId: string, done: (state: any) => boolean): Promise<any> {
   let state: any;
-  for (let i = 0; i < 300; i++) {
-    state = (await stack.call('GET', `/v1/runs/${runId}`)).body;
-    if (done(state)) return state;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  assert.fail(`the run never reached the expected state: ${JSON.stringify(state)}`);
+  return until(
+    () => `the run to reach the expected state: ${JSON.stringify(state)}`,
+    async () => {
+      state = (await stack.call('GET', `/v1/runs/${runId}`)).body;
+      return done(state) ? state : undefined;
+    },
+  );
 }
 
 test(

@@ -15,6 +15,7 @@ import { bearer, createKey, putTenant } from '../support/access.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { connectClient, unique } from '../support/temporal.js';
+import { until } from '../support/poll.js';
 
 const ENV = {
   WEFT_QUOTA_MAP_ITEMS: '100',
@@ -27,13 +28,7 @@ const ENV = {
 
 /** Polls until `check` returns a value (not undefined), or fails after `ms`. */
 async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  return until(what, check, ms, 100);
 }
 
 describe('tenant quotas', () => {

@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { countedStep, json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { unique } from '../support/temporal.js';
+import { until } from '../support/poll.js';
 
 let stack: TestStack;
 let target: HttpTarget;
@@ -75,12 +76,10 @@ test('retry of a closed failed run starts from the failed node and does not repe
   assert.equal(state.nodes.three.attempts, 1);
 
   // Linked both ways: the original names its retry (visibility may take a moment).
-  let original_state: any;
-  for (let i = 0; i < 100; i++) {
-    original_state = (await stack.call('GET', `/v1/runs/${original}`)).body;
-    if (original_state.retried_by) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const original_state = await until('the original to name its retry', async () => {
+    const body = (await stack.call('GET', `/v1/runs/${original}`)).body;
+    return body.retried_by ? body : undefined;
+  });
   assert.deepEqual(original_state.retried_by, [retryId]);
 });
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { unique } from '../support/temporal.js';
+import { untilTrue } from '../support/poll.js';
 
 const DEFINITIONS = 200;
 let stack: TestStack;
@@ -59,19 +60,22 @@ test(`weft_runs is right for each of ${DEFINITIONS} definitions`, { timeout: 600
         : id === ids[2] && status === 'running'
           ? 1
           : 0;
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    const text = await (await fetch(`${stack.gateway.url}/metrics`)).text();
-    const samples = gauge(text);
-    const wrong = ids.flatMap((id) =>
-      ['running', 'completed', 'failed', 'cancelled']
-        .filter((status) => samples.get(`${id} ${status}`) !== expected(id, status))
-        .map((status) => `${id} ${status}=${samples.get(`${id} ${status}`)}`),
-    );
-    if (wrong.length === 0) break;
-    assert.ok(Date.now() < deadline, `weft_runs still wrong: ${wrong.slice(0, 5).join(', ')}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  let wrong: string[] = [];
+  await untilTrue(
+    () => `weft_runs to be right; still wrong: ${wrong.slice(0, 5).join(', ')}`,
+    async () => {
+      const text = await (await fetch(`${stack.gateway.url}/metrics`)).text();
+      const samples = gauge(text);
+      wrong = ids.flatMap((id) =>
+        ['running', 'completed', 'failed', 'cancelled']
+          .filter((status) => samples.get(`${id} ${status}`) !== expected(id, status))
+          .map((status) => `${id} ${status}=${samples.get(`${id} ${status}`)}`),
+      );
+      return wrong.length === 0;
+    },
+    180_000,
+    500,
+  );
 
   // Scrapes now answer from the kept counts: diagnostics only (no timed assertion on a shared host).
   const durations: number[] = [];

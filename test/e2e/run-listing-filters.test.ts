@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { literal, visibilityQuery } from '../../src/gateway/run-listing.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { unique } from '../support/temporal.js';
+import { until } from '../support/poll.js';
 
 let stack: TestStack;
 
@@ -20,13 +21,16 @@ after(async () => {
 });
 
 async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`visibility did not show ${what} within 30 s: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  let value: T | undefined;
+  return until(
+    () => `visibility to show ${what} within 30 s: ${JSON.stringify(value)}`,
+    async () => {
+      value = await read();
+      return done(value) ? value : undefined;
+    },
+    30_000,
+    250,
+  );
 }
 
 const ids = (body: any) => (body.items as any[]).map((i) => i.run_id as string).sort();

@@ -11,6 +11,7 @@ import { visibilityQuery } from '../../src/gateway/run-listing.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { unique } from '../support/temporal.js';
+import { until } from '../support/poll.js';
 
 let stack: TestStack;
 let target: HttpTarget;
@@ -50,13 +51,16 @@ function router(id: string) {
 }
 
 async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`visibility did not show ${what} within 20 s: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  let value: T | undefined;
+  return until(
+    () => `visibility to show ${what} within 20 s: ${JSON.stringify(value)}`,
+    async () => {
+      value = await read();
+      return done(value) ? value : undefined;
+    },
+    20_000,
+    250,
+  );
 }
 
 /** A token that passes the gateway's own check but carries garbage for Temporal. */

@@ -11,6 +11,7 @@ import type { TypedSearchAttributes } from '@temporalio/common';
 import { DefinitionIdKey } from '../../src/shared/search-attributes.js';
 import { pluck, startTestStack, type TestStack } from '../support/gateway.js';
 import { connectClient, unique } from '../support/temporal.js';
+import { until } from '../support/poll.js';
 
 let stack: TestStack;
 let client: Client;
@@ -125,15 +126,15 @@ describe('schedules', () => {
     );
     const handle = schedule(id, 0);
     await handle.trigger();
-    let runId: string | undefined;
-    const deadline = Date.now() + 20_000;
-    while (!runId && Date.now() < deadline) {
-      const described = await handle.describe();
-      const actions = [...described.info.recentActions.map((r) => r.action), ...described.info.runningActions];
-      runId = actions.find((a) => a.type === 'startWorkflow')?.workflow.workflowId;
-      if (!runId) await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.ok(runId, 'the schedule started no run within 20 s');
+    const runId = await until(
+      'the schedule to start a run (within 20 s)',
+      async () => {
+        const described = await handle.describe();
+        const actions = [...described.info.recentActions.map((r) => r.action), ...described.info.runningActions];
+        return actions.find((a) => a.type === 'startWorkflow')?.workflow.workflowId;
+      },
+      20_000,
+    );
     assert.ok(runId.startsWith(`${id}-schedule-0`), runId);
 
     const result = await stack.call('GET', `/v1/runs/${encodeURIComponent(runId)}/result?wait=true`);

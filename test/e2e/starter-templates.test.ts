@@ -13,6 +13,7 @@ import { startTestStack, type TestStack } from '../support/gateway.js';
 import type { HttpTarget } from '../support/http-target.js';
 import { startStarterServices, type StarterServices } from '../support/starter-services.js';
 import { unique } from '../support/temporal.js';
+import { until as poll } from '../support/poll.js';
 
 describe('the starter templates, each instantiated and run against local services', () => {
   let stack: TestStack;
@@ -64,13 +65,17 @@ describe('the starter templates, each instantiated and run against local service
 
   /** Polls the run state until `ready` holds (generous deadline: the machine is slow and shared). */
   async function until(runId: string, what: string, ready: (state: any) => boolean): Promise<any> {
-    const deadline = Date.now() + 180_000;
-    for (;;) {
-      const state = await stack.call('GET', `/v1/runs/${runId}`);
-      if (state.status === 200 && ready(state.body)) return state.body;
-      if (Date.now() > deadline) throw new Error(`run ${runId} never reached "${what}": ${JSON.stringify(state.body)}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    let last: unknown;
+    return poll(
+      () => `run ${runId} to reach "${what}": ${JSON.stringify(last)}`,
+      async () => {
+        const state = await stack.call('GET', `/v1/runs/${runId}`);
+        last = state.body;
+        return state.status === 200 && ready(state.body) ? state.body : undefined;
+      },
+      180_000,
+      250,
+    );
   }
 
   test('webhook lead enrichment: AI qualification, a qualified lead waits for approval, then reaches the CRM', async () => {

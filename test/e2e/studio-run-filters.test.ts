@@ -11,6 +11,7 @@ import { launchChromium } from '../support/browser.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { openStudio, screenshot } from '../support/studio.js';
 import { unique } from '../support/temporal.js';
+import { until, untilTrue } from '../support/poll.js';
 
 let stack: TestStack;
 let browser: Browser;
@@ -49,11 +50,12 @@ async function showsExactly(page: Page, expected: string[]): Promise<void> {
   for (const runId of expected) await page.getByTestId(`run-${runId}`).waitFor(LONG);
   if (expected.length === 0) await page.getByText('No runs.').waitFor(LONG);
   const rowsOf = page.locator('[data-testid="runs"] tbody tr');
-  const deadline = Date.now() + 60_000;
-  while ((await rowsOf.count()) !== expected.length) {
-    assert.ok(Date.now() < deadline, `the list never showed exactly ${JSON.stringify(expected)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await untilTrue(
+    `the list to show exactly ${JSON.stringify(expected)}`,
+    async () => (await rowsOf.count()) === expected.length,
+    60_000,
+    100,
+  );
   const rows = await rowsOf.evaluateAll((trs) =>
     trs.map((tr) => (tr.getAttribute('data-testid') ?? '').replace(/^run-/, '')),
   );
@@ -85,14 +87,16 @@ test('the run list filters by definition version and by a start-time range, kept
   const c = await startAndFinish(id, '1');
 
   // Visibility is eventually consistent: wait until the API lists all three, and read their starts.
-  let listed: any;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    listed = await stack.call('GET', `/v1/runs?definition_id=${id}`);
-    if (listed.status === 200 && listed.body.items.length === 3) break;
-    assert.ok(Date.now() < deadline, `visibility never listed the three runs: ${JSON.stringify(listed.body)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  let last: any;
+  const listed = await until(
+    () => `visibility to list the three runs: ${JSON.stringify(last?.body)}`,
+    async () => {
+      last = await stack.call('GET', `/v1/runs?definition_id=${id}`);
+      return last.status === 200 && last.body.items.length === 3 ? last : undefined;
+    },
+    30_000,
+    250,
+  );
   const startOf = (runId: string) => Date.parse(listed.body.items.find((i: any) => i.run_id === runId).started_at);
   const first = Math.floor(startOf(a) / 1000) * 1000;
   const afterAll = Math.floor(startOf(c) / 1000) * 1000 + 1000;
@@ -164,20 +168,23 @@ async function rowsWhen(page: Page, count: number, every: (runId: string) => boo
   const rowsOf = page.locator('[data-testid="runs"] tbody tr');
   const ids = () =>
     rowsOf.evaluateAll((trs) => trs.map((tr) => (tr.getAttribute('data-testid') ?? '').replace(/^run-/, '')));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const shown = await ids();
-    if (shown.length === count && shown.every(every)) return shown;
-    if (Date.now() >= deadline) {
-      // What the page showed instead: its rows, an error line, a load still under way, the address.
-      const alert = await page.getByRole('alert').allInnerTexts();
-      const loading = await page.getByRole('status').count();
-      assert.fail(
-        `the list never showed ${count} such rows: ${JSON.stringify({ shown, alert, loading, url: page.url() })}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let shown: string[] = [];
+  return until(
+    `the list to show ${count} such rows`,
+    async () => {
+      shown = await ids();
+      return shown.length === count && shown.every(every) ? shown : undefined;
+    },
+    60_000,
+    100,
+  ).catch(async () => {
+    // What the page showed instead: its rows, an error line, a load still under way, the address.
+    const alert = await page.getByRole('alert').allInnerTexts();
+    const loading = await page.getByRole('status').count();
+    assert.fail(
+      `the list never showed ${count} such rows: ${JSON.stringify({ shown, alert, loading, url: page.url() })}`,
+    );
+  });
 }
 
 test('the definitions list shows its columns and searches by id and name; the run list filters by status and pages', async () => {
@@ -223,11 +230,12 @@ test('the definitions list shows its columns and searches by id and name; the ru
     [held, 1],
     [broken, 1],
   ] as const) {
-    const deadline = Date.now() + 30_000;
-    while ((await stack.call('GET', `/v1/runs?definition_id=${id}&page_size=50`)).body.items.length !== count) {
-      assert.ok(Date.now() < deadline, `visibility never listed the runs of ${id}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await untilTrue(
+      `visibility to list the runs of ${id}`,
+      async () => (await stack.call('GET', `/v1/runs?definition_id=${id}&page_size=50`)).body.items.length === count,
+      30_000,
+      250,
+    );
   }
 
   // The definitions list: id, name, active version, versions, triggers of the active one, last runs.

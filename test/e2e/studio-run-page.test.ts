@@ -16,6 +16,7 @@ import { startTestStack, type TestStack } from '../support/gateway.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { clickNode, openStudio } from '../support/studio.js';
 import { unique } from '../support/temporal.js';
+import { untilTrue } from '../support/poll.js';
 
 let stack: TestStack;
 let target: HttpTarget;
@@ -376,11 +377,10 @@ test('four-eyes: the save waits for approval, another person approves, the autho
   // One run waits at its approval; the tenant allows one running run, so the next start is refused.
   const waiting = await stack.call('POST', `/v1/definitions/${id}/runs`, {}, bearer(author));
   assert.equal(waiting.status, 201, JSON.stringify(waiting.body));
-  for (let listed = false; !listed;) {
+  await untilTrue('the waiting run to be listed as running', async () => {
     const running = await stack.call('GET', `/v1/runs?status=running&definition_id=${id}`, undefined, bearer(author));
-    listed = running.body.items?.some((r: { run_id: string }) => r.run_id === waiting.body.run_id) ?? false;
-    if (!listed) await new Promise((r) => setTimeout(r, 200));
-  }
+    return running.body.items?.some((r: { run_id: string }) => r.run_id === waiting.body.run_id) ?? false;
+  });
   await ada.page.getByRole('button', { name: 'Start run' }).click();
   await ada.page
     .getByRole('dialog', { name: 'start a run' })

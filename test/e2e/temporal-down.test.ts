@@ -15,6 +15,7 @@ import { EVENT_RESPONSE_MS } from '../../src/gateway/run-control.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
 import { createLogger } from '../../src/logger.js';
 import { temporalAddress, unique } from '../support/temporal.js';
+import { untilTrue } from '../support/poll.js';
 
 let gateway: RunningGateway;
 let dataDir: string;
@@ -110,12 +111,12 @@ describe('Temporal coming up after the gateway', () => {
       assert.equal(await ready(), 503);
       relay.listen(Number(port), host);
       await new Promise((r) => relay.once('listening', r));
-      let status = 0;
-      for (let i = 0; i < 60 && status !== 200; i++) {
-        status = await ready();
-        if (status !== 200) await new Promise((r) => setTimeout(r, 500));
-      }
-      assert.equal(status, 200, 'the gateway turns ready once Temporal answers');
+      await untilTrue(
+        'the gateway to turn ready once Temporal answers',
+        async () => (await ready()) === 200,
+        180_000,
+        500,
+      );
     } finally {
       await late.close();
       relay.close();

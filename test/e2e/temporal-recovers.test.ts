@@ -18,7 +18,7 @@ import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
 import { freeFixedPort, startDevServer, type TemporalServer } from '../../src/temporal/dev-server.js';
 import { startWorker, type RunningWorker } from '../../src/worker/create-worker.js';
 import { unique } from '../support/temporal.js';
-import { until } from '../support/poll.js';
+import { until, untilTrue } from '../support/poll.js';
 
 let dataDir: string;
 let port: number;
@@ -91,35 +91,40 @@ test(
     const answers: Array<{ status: number; ms: number; retryAfter: string | null; message?: string }> = [];
     const event = { event_type: type, correlation_key: 'R-1', payload: { amount: 7 }, event_id: 'recovers-1' };
     let restarting: Promise<Error | undefined> | undefined;
-    for (;;) {
-      // The first post meets no Temporal at all (it retries for 10 s, then 503); then it comes back while we post.
-      if (answers.length === 1) {
-        // Retried while the port is not yet free; settles with the last failure instead of rejecting unseen.
-        let lastError: Error | undefined;
-        const attempt = () =>
-          startServer().then(
-            (started) => (server = started),
-            (err: Error) => void (lastError = err),
+    // Bounded by the 200 posts asserted below; the time bound only backs it up.
+    await untilTrue(
+      'a 202 for the event',
+      async () => {
+        // The first post meets no Temporal at all (it retries for 10 s, then 503); then it comes back while we post.
+        if (answers.length === 1) {
+          // Retried while the port is not yet free; settles with the last failure instead of rejecting unseen.
+          let lastError: Error | undefined;
+          const attempt = () =>
+            startServer().then(
+              (started) => (server = started),
+              (err: Error) => void (lastError = err),
+            );
+          restarting = until('Temporal to start again', attempt, 120_000).then(
+            () => undefined,
+            () => lastError ?? new Error('it never started'),
           );
-        restarting = until('Temporal to start again', attempt, 120_000).then(
-          () => undefined,
-          () => lastError ?? new Error('it never started'),
-        );
-      }
-      const begun = Date.now();
-      const answer = await call('POST', '/v1/events', event);
-      answers.push({
-        status: answer.status,
-        ms: Date.now() - begun,
-        retryAfter: answer.retryAfter,
-        message: answer.body?.error?.message,
-      });
-      if (answer.status === 202) break;
-      const failed = restarting && (await Promise.race([restarting, Promise.resolve('pending')]));
-      if (failed instanceof Error) assert.fail(`Temporal did not start again: ${failed.message}`);
-      assert.ok(answers.length < 200, `no 202 after ${answers.length} posts: ${JSON.stringify(answers.slice(-3))}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+        }
+        const begun = Date.now();
+        const answer = await call('POST', '/v1/events', event);
+        answers.push({
+          status: answer.status,
+          ms: Date.now() - begun,
+          retryAfter: answer.retryAfter,
+          message: answer.body?.error?.message,
+        });
+        if (answer.status === 202) return true;
+        const failed = restarting && (await Promise.race([restarting, Promise.resolve('pending')]));
+        if (failed instanceof Error) assert.fail(`Temporal did not start again: ${failed.message}`);
+        assert.ok(answers.length < 200, `no 202 after ${answers.length} posts: ${JSON.stringify(answers.slice(-3))}`);
+        return false;
+      },
+      1_200_000,
+    );
     assert.equal(await restarting, undefined, 'Temporal started again');
     assert.equal(answers[0]?.status, 503, 'the post while Temporal was down');
     t.diagnostic(`answers: ${answers.map((a) => `${a.status}/${a.ms}ms`).join(', ')}`);

@@ -27,6 +27,7 @@ import { startTestStack, type TestStack } from '../support/gateway.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { bounded, rawClient, type RawClient } from '../support/raw-http.js';
 import { unique } from '../support/temporal.js';
+import { until } from '../support/poll.js';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 const MARKER = `bmarker${randomBytes(6).toString('hex')}`;
@@ -158,12 +159,15 @@ describe('tenant crossing: every route with another tenant’s ids', () => {
   });
 
   async function waitForGate(): Promise<Record<string, any>> {
-    for (let i = 0; i < 200; i++) {
-      const state = await stack.call('GET', `/v1/runs/${runId}`, undefined, bAdmin);
-      if (state.status === 200 && state.body.nodes?.gate?.status === 'waiting') return state.body;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`b's run never waited at its approval`);
+    return until(
+      "b's run to wait at its approval",
+      async () => {
+        const state = await stack.call('GET', `/v1/runs/${runId}`, undefined, bAdmin);
+        return state.status === 200 && state.body.nodes?.gate?.status === 'waiting' ? state.body : undefined;
+      },
+      180_000,
+      100,
+    );
   }
 
   /** b's ids in a route's path. */

@@ -21,6 +21,7 @@ import { TenantKey } from '../../src/shared/search-attributes.js';
 import { startWorker } from '../../src/worker/create-worker.js';
 import { openDefinitionStore } from '../../src/store/open-store.js';
 import type { DefinitionStore } from '../../src/store/definition-store.js';
+import { until } from '../support/poll.js';
 
 const waiting = (id: string, eventType: string) => ({
   id,
@@ -93,23 +94,29 @@ describe('tenant isolation', () => {
       definitions.body.items.map((d: { id: string }) => d.id),
       ['orders'],
     );
-    const waitForState = async (key: string, runId: string) => {
-      for (let i = 0; i < 100; i++) {
-        const state = await stack.call('GET', `/v1/runs/${runId}`, undefined, as(key));
-        if (state.status === 200 && state.body.nodes?.ping?.status === 'waiting') return state.body;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`run ${runId} never waited for its event`);
-    };
+    const waitForState = (key: string, runId: string) =>
+      until(
+        `run ${runId} to wait for its event`,
+        async () => {
+          const state = await stack.call('GET', `/v1/runs/${runId}`, undefined, as(key));
+          return state.status === 200 && state.body.nodes?.ping?.status === 'waiting' ? state.body : undefined;
+        },
+        180_000,
+        100,
+      );
     assert.equal((await waitForState(acme, 'r1')).variables.who, 'hello a');
     assert.equal((await waitForState(globex, 'r1')).variables.who, 'hello g');
-    let listed: string[] = [];
-    for (let i = 0; i < 50 && listed.length < 1; i++) {
-      listed = (await stack.call('GET', '/v1/runs', undefined, as(globex))).body.items.map(
-        (r: { run_id: string }) => r.run_id,
-      );
-      if (listed.length < 1) await new Promise((r) => setTimeout(r, 100));
-    }
+    const listed = await until(
+      'globex to list a run',
+      async () => {
+        const items: string[] = (await stack.call('GET', '/v1/runs', undefined, as(globex))).body.items.map(
+          (r: { run_id: string }) => r.run_id,
+        );
+        return items.length >= 1 ? items : undefined;
+      },
+      180_000,
+      100,
+    );
     assert.deepEqual(listed, ['r1'], 'globex lists its own run only');
 
     // Control.
@@ -274,15 +281,10 @@ describe('a tenant mapped to a Temporal namespace of its own', () => {
       await ensureSearchAttributes(connection, namespace);
       // A new namespace reaches the server's caches within seconds; wait until it lists.
       const client = new Client({ connection, namespace });
-      for (let i = 0; ; i++) {
-        try {
-          await client.workflow.count();
-          break;
-        } catch (err) {
-          if (i === 100) throw err;
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
+      await until('the new namespace to list', async () => {
+        await client.workflow.count();
+        return true;
+      });
     } finally {
       await connection.close();
     }

@@ -16,6 +16,7 @@ import { signedHeaders } from '../../src/gateway/webhook-signature.js';
 import { createLogger } from '../../src/logger.js';
 import { startTestStack, type TestStack } from '../support/gateway.js';
 import { unique } from '../support/temporal.js';
+import { untilTrue } from '../support/poll.js';
 
 const secretName = `WEFT_TEST_NONCE_SECRET_${randomBytes(4).toString('hex').toUpperCase()}`;
 const secret = randomBytes(24).toString('hex');
@@ -117,15 +118,17 @@ describe('webhook replay guard shared in Redis', () => {
     assert.match(refused.body.error.message, /replay guard/);
     relay.restore();
     // The client reconnects on its own; the same request is then accepted (it was never claimed).
-    const deadline = Date.now() + 60_000;
-    let status = 0;
-    while (Date.now() < deadline) {
-      status = (await hook(gateway.url, id, raw, signedHeaders(raw, secret))).status;
-      if (status === 202) break;
-      assert.equal(status, 503);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    assert.equal(status, 202);
+    await untilTrue(
+      'the same request to be accepted',
+      async () => {
+        const status = (await hook(gateway.url, id, raw, signedHeaders(raw, secret))).status;
+        if (status === 202) return true;
+        assert.equal(status, 503);
+        return false;
+      },
+      60_000,
+      250,
+    );
     opened.pop();
     await gateway.close();
     await relay.close();

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { obtainTemporal, protectServer } from '../../src/temporal/dev-server.js';
+import { until } from '../support/poll.js';
 
 const log = (m: string) => process.stderr.write(`[record-budgets] ${m}\n`);
 const server = await obtainTemporal({ headless: true, log });
@@ -75,21 +76,25 @@ const siblings = await startRun(client, taskQueue, {
     { id: 'k2', type: 'subworkflow', definition: 'budget-child', inputs: {} },
   ],
 });
-let held: string | undefined;
-for (let i = 0; i < 600 && held === undefined; i++) {
-  for (const node of ['k1', 'k2']) {
-    for (const n of [1, 2, 3, 4]) {
-      const id = `${siblings.workflowId}.${node}-${n}`;
-      const state = await client.workflow
-        .getHandle(id)
-        .query<{ status: string }>('state')
-        .catch(() => undefined);
-      if (state?.status === 'paused') held = id;
+const held = await until(
+  'a child to pause for its budget',
+  async () => {
+    let paused: string | undefined;
+    for (const node of ['k1', 'k2']) {
+      for (const n of [1, 2, 3, 4]) {
+        const id = `${siblings.workflowId}.${node}-${n}`;
+        const state = await client.workflow
+          .getHandle(id)
+          .query<{ status: string }>('state')
+          .catch(() => undefined);
+        if (state?.status === 'paused') paused = id;
+      }
     }
-  }
-  if (held === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
-}
-if (held === undefined) throw new Error('neither child paused for its budget');
+    return paused;
+  },
+  180_000,
+  100,
+);
 await client.workflow
   .getHandle(held)
   .executeUpdate('control', { args: [{ type: 'resume', by: 'record', max_cost_usd: 1 }] });

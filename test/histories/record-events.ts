@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { obtainTemporal, protectServer } from '../../src/temporal/dev-server.js';
+import { pause, untilTrue } from '../support/poll.js';
 
 const log = (m: string) => process.stderr.write(`[record-events] ${m}\n`);
 const server = await obtainTemporal({ headless: true, log });
@@ -31,11 +32,12 @@ async function start(order: string): Promise<string> {
   return started.body.run_id as string;
 }
 async function waiting(runId: string) {
-  for (let i = 0; i < 300; i++) {
-    if ((await stack.call('GET', `/v1/runs/${runId}`)).body.nodes?.paid?.status === 'waiting') return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${runId} never waited`);
+  await untilTrue(
+    `${runId} to wait`,
+    async () => (await stack.call('GET', `/v1/runs/${runId}`)).body.nodes?.paid?.status === 'waiting',
+    180_000,
+    100,
+  );
 }
 async function save(name: string, workflowId: string, closed = true) {
   if (closed) await stack.call('GET', `/v1/runs/${workflowId}/result?wait=true`);
@@ -65,7 +67,7 @@ await save('event-mailbox-early', await start('M-3'));
 
 // The mailbox of M-1: publish, register, send, unregister (still running: it keeps the event).
 await post('M-1', 43);
-await new Promise((r) => setTimeout(r, 3_000));
+await pause(3_000, 'the mailbox workflow to finish its turn before its history is saved');
 await save('event-mailbox-workflow', mailboxWorkflowId('default', stack.config.taskQueue, 'payment.settled', 'M-1'), false);
 
 // A keyless (broadcast) mailbox under MAILBOX_BOUND_PATCH: an event kept before anyone waits,
@@ -80,7 +82,7 @@ for (const n of [1, 2]) {
   await stack.call('GET', `/v1/runs/${started.body.run_id as string}/result?wait=true`);
   log(`notice listener ${n} done`);
 }
-await new Promise((r) => setTimeout(r, 3_000));
+await pause(3_000, 'the mailbox workflow to finish its turn before its history is saved');
 await save('event-mailbox-broadcast-bounded', mailboxWorkflowId('default', stack.config.taskQueue, 'notice.posted', null), false);
 
 // A run waiting for one type with a key and with null: the keyed event is not taken by the
@@ -94,16 +96,22 @@ await stack.call('POST', '/v1/definitions', {
   ],
 });
 const both = (await stack.call('POST', '/v1/definitions/both-waits/runs', { input: {} })).body.run_id as string;
-for (let i = 0; i < 300; i++) {
-  const nodes = (await stack.call('GET', `/v1/runs/${both}`)).body.nodes;
-  if (nodes?.mine?.status === 'waiting' && nodes?.all?.status === 'waiting') break;
-  await new Promise((r) => setTimeout(r, 100));
-}
+await untilTrue(
+  'both event nodes to wait',
+  async () => {
+    const nodes = (await stack.call('GET', `/v1/runs/${both}`)).body.nodes;
+    return nodes?.mine?.status === 'waiting' && nodes?.all?.status === 'waiting';
+  },
+  180_000,
+  100,
+);
 await stack.call('POST', '/v1/events', { event_type: 'notice.both', correlation_key: 'x', payload: { to: 'x' }, event_id: 'rec-both-x' });
-for (let i = 0; i < 300; i++) {
-  if ((await stack.call('GET', `/v1/runs/${both}`)).body.nodes?.mine?.status === 'completed') break;
-  await new Promise((r) => setTimeout(r, 100));
-}
+await untilTrue(
+  'the keyed node to complete',
+  async () => (await stack.call('GET', `/v1/runs/${both}`)).body.nodes?.mine?.status === 'completed',
+  180_000,
+  100,
+);
 await stack.call('POST', '/v1/events', { event_type: 'notice.both', payload: { to: 'all' }, event_id: 'rec-both-all' });
 await save('event-keyless-wait-only', both);
 

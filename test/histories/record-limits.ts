@@ -10,6 +10,7 @@ import type { ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { obtainTemporal, protectServer } from '../../src/temporal/dev-server.js';
+import { untilTrue } from '../support/poll.js';
 
 const log = (m: string) => process.stderr.write(`[record-limits] ${m}\n`);
 const server = await obtainTemporal({ headless: true, log });
@@ -46,13 +47,6 @@ const definition = {
   edges: [{ from: 'call', to: 'after' }],
 };
 
-async function until(predicate: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 1200; i++) {
-    if (predicate()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`never: ${what}`);
-}
 async function save(name: string, workflowId: string) {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const { events } = JSON.parse(historyToJSON(history)) as { events: unknown[] };
@@ -61,11 +55,11 @@ async function save(name: string, workflowId: string) {
 }
 
 const holder = await startRun(client, taskQueue, definition);
-await until(() => held.length === 1, 'the first call');
+await untilTrue('the first call', () => held.length === 1, 180_000, 100);
 const waiter = await startRun(client, taskQueue, definition);
 await waitForState(waiter, (s) => s.nodes.call?.permit?.position === 1);
 for (const res of held.splice(0)) json(res, 200, { first: true });
-await until(() => held.length === 1, 'the second call');
+await untilTrue('the second call', () => held.length === 1, 180_000, 100);
 for (const res of held.splice(0)) json(res, 200, { second: true });
 await holder.result();
 await waiter.result();

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { obtainTemporal, protectServer } from '../../src/temporal/dev-server.js';
+import { untilTrue } from '../support/poll.js';
 
 const log = (m: string) => process.stderr.write(`[record] ${m}\n`);
 const server = await obtainTemporal({ headless: true, log });
@@ -35,11 +36,12 @@ async function start(id: string, input: Record<string, unknown> = {}): Promise<s
   return started.body.run_id as string;
 }
 async function until(runId: string, predicate: (s: any) => boolean) {
-  for (let i = 0; i < 200; i++) {
-    if (predicate((await stack.call('GET', `/v1/runs/${runId}`)).body)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${runId} never reached the expected state`);
+  await untilTrue(
+    `${runId} to reach the expected state`,
+    async () => predicate((await stack.call('GET', `/v1/runs/${runId}`)).body),
+    180_000,
+    100,
+  );
 }
 /** Temporal's JSON history, plus the workflow id (replay derives child ids from it). */
 function write(name: string, workflowId: string, history: Parameters<typeof historyToJSON>[0]) {

@@ -19,6 +19,7 @@ import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { RunService } from '../../src/gateway/run-service.js';
 import { runState, startRun, versioned, waitForState } from '../support/runs.js';
 import { NAMESPACE, connectClient, startTestWorker, temporalAddress, unique } from '../support/temporal.js';
+import { until } from '../support/poll.js';
 
 let fake: FakeOpenAi;
 let worker: RunningWorker;
@@ -183,23 +184,30 @@ describe('AI budgets', () => {
         return id ? [id] : [];
       });
     };
-    let ids: string[] = [];
-    for (let i = 0; i < 300 && ids.length < 2; i++) {
-      ids = await children();
-      if (ids.length < 2) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const ids = await until(
+      'both children to start',
+      async () => {
+        const started = await children();
+        return started.length >= 2 ? started : undefined;
+      },
+      180_000,
+      100,
+    );
     assert.equal(ids.length, 2, JSON.stringify(ids));
     // One of them was handed nothing: the other holds the whole remainder until it ends.
     const handles = ids.map((id) => client.workflow.getHandle(id));
-    let held: { handle: (typeof handles)[number]; state: Awaited<ReturnType<typeof runState>> } | undefined;
-    for (let i = 0; i < 600 && !held; i++) {
-      for (const h of handles) {
-        const state = await runState(h).catch(() => undefined);
-        if (state?.status === 'paused') held = { handle: h, state };
-      }
-      if (!held) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    assert.ok(held, 'neither child paused for its budget');
+    const held = await until(
+      'a child to pause for its budget',
+      async () => {
+        for (const h of handles) {
+          const state = await runState(h).catch(() => undefined);
+          if (state?.status === 'paused') return { handle: h, state };
+        }
+        return undefined;
+      },
+      180_000,
+      100,
+    );
     assert.match(held.state.pause_reason ?? '', /^budget_exceeded: .* its budget is 0 USD$/);
     assert.equal(held.state.nodes.c1?.status, 'pending');
     const other = handles.find((h) => h.workflowId !== held.handle.workflowId);

@@ -9,10 +9,11 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, test } from 'node:test';
 import type { Client, Connection } from '@temporalio/client';
+import { untilTrue, stays } from '../support/poll.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { runState, startRun } from '../support/runs.js';
 import { connectClient, unique } from '../support/temporal.js';
-import { until, workerProcesses, type WorkerProcesses } from '../support/worker-process.js';
+import { workerProcesses, type WorkerProcesses } from '../support/worker-process.js';
 
 const taskQueue = unique('ai-kill');
 const PRICE = { input_per_1m: 0.15, output_per_1m: 0.6 };
@@ -74,7 +75,7 @@ test('an ai call in flight when its worker is SIGKILLed is retried once on a new
     { ticket: 'The app crashes on save' },
   );
 
-  await until(() => fake.requests.length === 1, 60_000, 'the first model call to arrive');
+  await untilTrue('the first model call to arrive', () => fake.requests.length === 1, 60_000, 50);
   first.kill('SIGKILL');
   await once(first, 'exit');
   const killedAt = Date.now();
@@ -101,6 +102,5 @@ test('an ai call in flight when its worker is SIGKILLed is retried once on a new
   assert.deepEqual(state.cost.tokens, { input: 200, output: 20 });
 
   // No late third call (e.g. a retry of an attempt that had in fact completed).
-  await new Promise((r) => setTimeout(r, 1_000));
-  assert.equal(fake.requests.length, 2);
+  await stays('two model calls, no more', () => fake.requests.length === 2, 1_000);
 });

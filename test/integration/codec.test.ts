@@ -34,6 +34,7 @@ import { startTestStack, type TestStack } from '../support/gateway.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { startRun } from '../support/runs.js';
 import { unique } from '../support/temporal.js';
+import { until } from '../support/poll.js';
 
 const NAMESPACE = 'default';
 const UI_ORIGIN = 'http://localhost:8233';
@@ -268,14 +269,16 @@ describe('encrypted payloads', () => {
   });
 
   test('replay decrypts histories with the codec, and cannot without it', async () => {
-    const deadline = Date.now() + 20_000;
-    let outcomes: Awaited<ReturnType<typeof replayDefinition>> = [];
     // Visibility lists closed runs a moment after they close.
-    while (Date.now() < deadline) {
-      outcomes = await replayDefinition(plainClient, 'codec-secret', 10, dataConverter);
-      if (outcomes.length >= 2) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const outcomes = await until(
+      'visibility to list both runs',
+      async () => {
+        const found = await replayDefinition(plainClient, 'codec-secret', 10, dataConverter);
+        return found.length >= 2 ? found : undefined;
+      },
+      20_000,
+      250,
+    );
     assert.deepEqual(outcomes.map((o) => o.name).sort(), [clearRunId, secretRunId].sort());
     assert.ok(
       outcomes.every((o) => o.ok),

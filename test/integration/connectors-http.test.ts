@@ -9,6 +9,7 @@ import type { ConnectorResult } from '../../activities/index.js';
 import { startActivityWorker, type ActivityWorker } from '../support/activity-worker.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import type { CallOutcome } from '../support/test-workflows.js';
+import { pause } from '../support/poll.js';
 
 let target: HttpTarget;
 let worker: ActivityWorker;
@@ -39,7 +40,7 @@ before(async () => {
       res.end();
     },
     '/slow': async (_req, res) => {
-      await new Promise((r) => setTimeout(r, 1_000));
+      await pause(1_000, 'a server slower than the timeout under test');
       json(res, 200, { late: true });
     },
     '/limited': (req, res, nth) => {
@@ -62,7 +63,7 @@ before(async () => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       for (let i = 0; i < 5; i++) {
         res.write('y'.repeat(100));
-        await new Promise((r) => setTimeout(r, 10));
+        await pause(10, 'a server streaming its body in pieces');
       }
       res.end();
     },

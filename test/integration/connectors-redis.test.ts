@@ -10,6 +10,7 @@ import { egressEntry } from '../support/egress.js';
 import { startActivityWorker, type ActivityWorker } from '../support/activity-worker.js';
 import { unique } from '../support/temporal.js';
 import type { CallOutcome } from '../support/test-workflows.js';
+import { pause } from '../support/poll.js';
 
 const SERVER = process.env.WEFT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = unique('weft-test');
@@ -68,7 +69,7 @@ describe('redis connector', () => {
     const ttl = await redis.pTTL(key);
     assert.ok(ttl > 29_000 && ttl <= 30_000, `pttl ${ttl}`);
     await ok('set', { key: `${prefix}:brief`, value: 1, ttl: 150 });
-    await new Promise((r) => setTimeout(r, 300));
+    await pause(300, 'past the 150 ms ttl (a poll would also pass a ttl set too long)');
     assert.deepEqual(await ok('get', { key: `${prefix}:brief` }), { found: false, value: null });
   });
 

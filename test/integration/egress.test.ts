@@ -21,6 +21,7 @@ import { startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { createLeastPrivilegeRole } from '../support/postgres.js';
 import { temporalAddress } from '../support/temporal.js';
 import type { CallOutcome } from '../support/test-workflows.js';
+import { until, untilTrue } from '../support/poll.js';
 
 const POSTGRES = process.env.WEFT_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS = process.env.WEFT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -432,12 +433,13 @@ describe('response cap', () => {
   });
 
   async function closed(n: number): Promise<{ written: number; closedEarly: boolean }> {
-    const deadline = Date.now() + 30_000;
-    while (!(streams[n] && (streams[n].closedEarly || streams[n].written >= TOTAL))) {
-      if (Date.now() > deadline) throw new Error('the server never saw its stream end');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return streams[n];
+    return until(
+      'the server to see its stream end',
+      () =>
+        Promise.resolve(streams[n] && (streams[n].closedEarly || streams[n].written >= TOTAL) ? streams[n] : undefined),
+      30_000,
+      50,
+    );
   }
 
   test('WEFT_MAX_RESPONSE_BYTES stops reading a streamed body; the call may lower the cap, never raise it', async () => {
@@ -520,15 +522,17 @@ describe('response cap', () => {
       const admin = new pg.Client({ connectionString: POSTGRES });
       await admin.connect();
       try {
-        const deadline = Date.now() + 30_000;
-        for (;;) {
-          const running = await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE $1', [
-            `%AS ${marker} FROM%`,
-          ]);
-          if (running.rows[0].n === 0) break;
-          if (Date.now() > deadline) throw new Error('the server still runs the endless query');
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        await untilTrue(
+          'the server to stop running the endless query',
+          async () => {
+            const running = await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE $1', [
+              `%AS ${marker} FROM%`,
+            ]);
+            return running.rows[0].n === 0;
+          },
+          30_000,
+          100,
+        );
       } finally {
         await admin.end();
       }

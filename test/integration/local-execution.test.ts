@@ -10,10 +10,11 @@ import type { ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
+import { untilTrue } from '../support/poll.js';
 import { json, queryStep, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { startRun } from '../support/runs.js';
 import { connectClient, startTestWorker, unique } from '../support/temporal.js';
-import { until, workerProcesses } from '../support/worker-process.js';
+import { workerProcesses } from '../support/worker-process.js';
 
 let target: HttpTarget;
 let worker: RunningWorker;
@@ -172,7 +173,7 @@ describe('execution: "local" and a worker crash', () => {
     };
     const first = workers.spawn();
     const handle = await startRun(client, crashQueue, definition);
-    await until(() => target.count('/hang') === 1, 120_000, 'the hanging local call to arrive');
+    await untilTrue('the hanging local call to arrive', () => target.count('/hang') === 1, 120_000, 50);
     const exited = once(first, 'exit');
     first.kill('SIGKILL');
     await exited;

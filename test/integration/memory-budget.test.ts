@@ -15,9 +15,9 @@ import type { Client, Connection } from '@temporalio/client';
 import { MemoryBudget } from '../../activities/memory-budget.js';
 import { loadConfig } from '../../src/config.js';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
+import { untilTrue } from '../support/poll.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
-import { until } from '../support/worker-process.js';
 import { runState, startRun, waitForState } from '../support/runs.js';
 import { connectClient, startTestWorker, unique } from '../support/temporal.js';
 
@@ -89,19 +89,19 @@ describe('memory_mb against the worker budget', () => {
       ],
     });
     // Two calls hold 80 MB; the other four wait in the worker's line (all six were started at once).
-    await until(() => held.length === 2 && budget.waiting === 4, 120_000, 'two calls in flight and four waiting');
+    await untilTrue('two calls in flight and four waiting', () => held.length === 2 && budget.waiting === 4, 120_000, 50);
     assert.equal(budget.reservedMb, 80);
     // Released one at a time: each release lets exactly one more in.
     for (let served = 2; served < 6; served++) {
       answer(held.splice(0, 1));
-      await until(() => held.length === 2, 120_000, `call ${served + 1} in flight`);
+      await untilTrue(`call ${served + 1} in flight`, () => held.length === 2, 120_000, 50);
       assert.equal(budget.waiting, 4 - (served - 1));
     }
     answer(held.splice(0));
     const result = (await handle.result()) as { results: unknown[] };
     assert.equal(result.results.length, 6);
     assert.equal(maxInFlight, 2, 'never more than 100 MB / 40 MB = 2 calls at once');
-    await until(() => budget.reservedMb === 0, 30_000, 'the budget free again');
+    await untilTrue('the budget free again', () => budget.reservedMb === 0, 30_000, 50);
   });
 
   test('a call over the whole budget fails at once, not retried, with MemoryBudgetExceeded naming memory_mb and the budget', async () => {
@@ -133,28 +133,28 @@ describe('memory_mb against the worker budget', () => {
       id: unique('memory-holder'),
       nodes: [{ id: 'call', type: 'task', ...weighedTask(70, 'holder') }],
     });
-    await until(() => held.length === 1, 120_000, "the holder's call");
+    await untilTrue("the holder's call", () => held.length === 1, 120_000, 50);
     const waiter = await startRun(client, taskQueue, {
       id: unique('memory-waiter'),
       nodes: [{ id: 'call', type: 'task', ...weighedTask(50, 'waiter') }],
     });
-    await until(() => budget.waiting === 1, 120_000, 'the second call waiting for memory');
+    await untilTrue('the second call waiting for memory', () => budget.waiting === 1, 120_000, 50);
     await waiter.cancel();
     await waitForState(waiter, (s) => s.status === 'cancelled');
     // The cancellation reaches the waiting activity through its heartbeats.
-    await until(() => budget.waiting === 0, 60_000, 'the waiting call to leave the line');
+    await untilTrue('the waiting call to leave the line', () => budget.waiting === 0, 60_000, 50);
     assert.equal(budget.reservedMb, 70, "the holder's reservation, untouched by the cancelled waiter");
     // 30 MB still fit beside the holder: a third call starts while the holder runs.
     const third = await startRun(client, taskQueue, {
       id: unique('memory-third'),
       nodes: [{ id: 'call', type: 'task', ...weighedTask(30, 'third') }],
     });
-    await until(() => held.length === 2, 120_000, 'the third call beside the holder');
+    await untilTrue('the third call beside the holder', () => held.length === 2, 120_000, 50);
     assert.equal(budget.reservedMb, 100);
     answer(held.splice(0));
     await Promise.all([holder.result(), third.result()]);
     assert.ok(!held.some((h) => h.run === 'waiter'), 'the cancelled call never reached the server');
-    await until(() => budget.reservedMb === 0, 30_000, 'the budget free again');
+    await untilTrue('the budget free again', () => budget.reservedMb === 0, 30_000, 50);
   });
 });
 
@@ -175,11 +175,7 @@ describe('memory_mb of ai nodes', () => {
     fake.enqueue({ content: 'one', delay_ms: 8_000 }, { content: 'two', delay_ms: 8_000 });
     const handle = await startRun(client, taskQueue, { id: unique('memory-ai'), nodes: [ask('a', 60), ask('b', 60)] });
     // The first call reached the model (its reservation comes first), the second waits for memory.
-    await until(
-      () => budget.waiting === 1 && budget.reservedMb === 60 && fake.requests.length === 1,
-      120_000,
-      'one model call at the model, one waiting for memory',
-    );
+    await untilTrue('one model call at the model, one waiting for memory', () => budget.waiting === 1 && budget.reservedMb === 60 && fake.requests.length === 1, 120_000, 50);
     const result = (await handle.result()) as Record<string, unknown>;
     assert.deepEqual(Object.keys(result).sort(), ['a', 'b']);
     assert.equal(fake.requests.length, 2);

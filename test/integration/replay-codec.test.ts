@@ -17,6 +17,7 @@ import { startWorker, type RunningWorker } from '../../src/worker/create-worker.
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { versioned } from '../support/runs.js';
 import { NAMESPACE, temporalAddress, unique } from '../support/temporal.js';
+import { until } from '../support/poll.js';
 
 const run = promisify(execFile);
 const REPLAY_CLI = fileURLToPath(new URL('../../src/cli/replay.js', import.meta.url));
@@ -87,12 +88,16 @@ describe('replay of encrypted runs', () => {
     await assert.rejects(failing.result(), WorkflowFailedError);
 
     // Visibility lists closed runs a moment after they close.
-    const deadline = Date.now() + 60_000;
-    let outcome = await replayCli({ WEFT_CODEC_KEYS: keys });
-    while (!/2 passed, 0 failed/.test(outcome.out) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 500));
-      outcome = await replayCli({ WEFT_CODEC_KEYS: keys });
-    }
+    let last: { code: number; out: string } | undefined;
+    const outcome = await until(
+      () => `the replay CLI to pass both runs: ${last?.out}`,
+      async () => {
+        last = await replayCli({ WEFT_CODEC_KEYS: keys });
+        return /2 passed, 0 failed/.test(last.out) ? last : undefined;
+      },
+      60_000,
+      500,
+    );
     assert.match(outcome.out, /2 passed, 0 failed/, outcome.out);
     assert.equal(outcome.code, 0, outcome.out);
 

@@ -15,6 +15,7 @@ import type { ControlAction } from '../../interpreter/control.js';
 import { historyFiles, replayDefinition, replayFiles } from '../../src/replay/replay.js';
 import { startRun } from '../support/runs.js';
 import { connectClient, startTestWorker, unique } from '../support/temporal.js';
+import { until } from '../support/poll.js';
 
 const histories = fileURLToPath(new URL('../../../test/histories/', import.meta.url));
 const cli = fileURLToPath(new URL('../../src/cli/replay.js', import.meta.url));
@@ -106,11 +107,10 @@ describe('replay', () => {
         edges: [{ from: 'double', to: 'nap' }],
       };
       for (const n of [1, 2, 3]) await (await startRun(client, taskQueue, definition, { n }, {})).result();
-      let outcomes: Awaited<ReturnType<typeof replayDefinition>> = [];
-      for (let i = 0; i < 100 && outcomes.length < 3; i++) {
-        outcomes = await replayDefinition(client, id, 10);
-        if (outcomes.length < 3) await new Promise((r) => setTimeout(r, 200));
-      }
+      const outcomes = await until('visibility to list the three runs', async () => {
+        const found = await replayDefinition(client, id, 10);
+        return found.length >= 3 ? found : undefined;
+      });
       assert.equal(outcomes.length, 3);
       assert.deepEqual(
         outcomes.filter((o) => !o.ok),

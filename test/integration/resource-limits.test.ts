@@ -22,8 +22,8 @@ import type { LimiterView } from '../../workflows/limiter.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { runState, startRun, waitForState } from '../support/runs.js';
 import { connectClient, startTestWorker, unique } from '../support/temporal.js';
-import { until as poll } from '../support/poll.js';
-import { until, workerProcesses } from '../support/worker-process.js';
+import { until as poll, untilTrue } from '../support/poll.js';
+import { workerProcesses } from '../support/worker-process.js';
 
 interface Held {
   res: ServerResponse;
@@ -123,11 +123,7 @@ async function limiterView(
 
 /** Polls an async predicate until it holds (bounded generously: the machine is shared). */
 async function eventually(predicate: () => Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await untilTrue(what, predicate, timeoutMs, 100);
 }
 
 /** No permit held or waited for: the limiter completed, or says so. */
@@ -165,7 +161,7 @@ describe('max_concurrency across runs (in-process worker)', () => {
     let sawWaitingState = false;
     while (answered < 10) {
       const expected = Math.min(2, 10 - answered);
-      await until(() => held.length >= expected, 120_000, `${expected} held calls`);
+      await untilTrue(`${expected} held calls`, () => held.length >= expected, 120_000, 50);
       // The others are seen waiting at the limiter before the held calls are answered.
       await eventually(async () => {
         const view = await limiterView(taskQueue, id, null);
@@ -208,10 +204,11 @@ describe('max_concurrency across runs (in-process worker)', () => {
         handles.push(await startRun(client, taskQueue, definition, { customer_id: customer, run: `${customer}${i}` }));
     let answered = 0;
     while (answered < 8) {
-      await until(
+      await untilTrue(
+        'two held calls of each key',
         () => held.filter((h) => h.key === 'a').length >= 2 && held.filter((h) => h.key === 'b').length >= 2,
         120_000,
-        'two held calls of each key',
+        50,
       );
       await eventually(async () => {
         const [a, b] = await Promise.all([limiterView(taskQueue, id, 'a'), limiterView(taskQueue, id, 'b')]);
@@ -235,7 +232,7 @@ describe('max_concurrency across runs (in-process worker)', () => {
     const id = unique('limit-cancel');
     const definition = limitedDefinition(id, { max_concurrency: 1 });
     const first = await startRun(client, taskQueue, definition, { run: 'first' });
-    await until(() => held.length === 1, 120_000, 'the first call');
+    await untilTrue('the first call', () => held.length === 1, 120_000, 50);
     const second = await startRun(client, taskQueue, definition, { run: 'second' });
     await waitForState(second, (s) => s.nodes.call?.permit?.position === 1);
     await first.cancel();
@@ -245,7 +242,7 @@ describe('max_concurrency across runs (in-process worker)', () => {
     assert.equal((await runState(second)).nodes.call?.status, 'waiting');
     answer(held.splice(0));
     // The second run gets the permit once the first call really ended.
-    await until(() => held.some((h) => h.run === 'second'), 120_000, "the second run's call");
+    await untilTrue("the second run's call", () => held.some((h) => h.run === 'second'), 120_000, 50);
     const state = await waitForState(second, (s) => s.nodes.call?.permit === undefined);
     assert.equal(state.nodes.call?.status, 'running');
     answer(held.splice(0));
@@ -279,7 +276,7 @@ describe('max_concurrency across runs (in-process worker)', () => {
     let answered = 0;
     while (answered < 6) {
       const expected = Math.min(2, 6 - answered);
-      await until(() => held.length >= expected, 120_000, `${expected} held calls`);
+      await untilTrue(`${expected} held calls`, () => held.length >= expected, 120_000, 50);
       await eventually(async () => {
         const view = await limiterView(taskQueue, id, null);
         return view?.holders.length === expected && view.queue.length === 6 - answered - expected;
@@ -301,13 +298,18 @@ describe('max_concurrency across runs (in-process worker)', () => {
     const id = unique('limit-terminate');
     const definition = limitedDefinition(id, { max_concurrency: 1 });
     const first = await startRun(client, taskQueue, definition, { run: 'first' });
-    await until(() => held.length === 1, 120_000, 'the first call');
+    await untilTrue('the first call', () => held.length === 1, 120_000, 50);
     const second = await startRun(client, taskQueue, definition, { run: 'second' });
     await waitForState(second, (s) => s.nodes.call?.permit?.position === 1);
     await first.terminate('test: a run that closes without releasing');
     // The orphaned call is answered by the test; the limiter finds the closed holder on its check.
     answer(held.splice(0));
-    await until(() => held.some((h) => h.run === 'second'), 120_000, "the second run's call (after the holder check)");
+    await untilTrue(
+      "the second run's call (after the holder check)",
+      () => held.some((h) => h.run === 'second'),
+      120_000,
+      50,
+    );
     answer(held.splice(0));
     await second.result();
     await eventually(() => limiterEmpty(taskQueue, id, null), 'the limiter to hold no permit');
@@ -318,7 +320,7 @@ describe('max_concurrency across runs (in-process worker)', () => {
     const id = unique('limit-skip');
     const definition = limitedDefinition(id, { max_concurrency: 1 });
     const first = await startRun(client, taskQueue, definition, { run: 'first' });
-    await until(() => held.length === 1, 120_000, 'the first call');
+    await untilTrue('the first call', () => held.length === 1, 120_000, 50);
     const second = await startRun(client, taskQueue, definition, { run: 'second' });
     await waitForState(second, (s) => s.nodes.call?.permit?.position === 1);
     await second.executeUpdate('control', { args: [{ type: 'skip', node: 'call', by: 'test' }] });
@@ -349,7 +351,7 @@ describe('max_concurrency across a worker crash', () => {
     const first = workers.spawn();
     const handles: WorkflowHandle[] = [];
     for (let i = 0; i < 20; i++) handles.push(await startRun(client, taskQueue, definition, { run: `c${i}` }));
-    await until(() => held.length === 2, 120_000, 'two held calls');
+    await untilTrue('two held calls', () => held.length === 2, 120_000, 50);
     await eventually(async () => {
       const view = await limiterView(taskQueue, id, null);
       return view?.holders.length === 2 && view.queue.length === 18;
@@ -401,7 +403,7 @@ describe('max_concurrency across a kill -9 of the Temporal server', () => {
       const definition = limitedDefinition(id, { max_concurrency: 2 }, '20s');
       const handles: WorkflowHandle[] = [];
       for (let i = 0; i < 20; i++) handles.push(await startRun(ownClient, taskQueue, definition, { run: `s${i}` }));
-      await until(() => held.length === 2, 120_000, 'two held calls');
+      await untilTrue('two held calls', () => held.length === 2, 120_000, 50);
       await eventually(async () => {
         const view = await limiterView(taskQueue, id, null, ownClient);
         return view?.holders.length === 2 && view.queue.length === 18;
@@ -469,7 +471,7 @@ describe('two worker processes on one task queue', () => {
     reset();
     const second: WorkflowHandle[] = [];
     for (let i = 0; i < 12; i++) second.push(await startRun(client, taskQueue, definition, { run: `b${i}` }));
-    await until(() => held.length === 4, 120_000, 'four held calls');
+    await untilTrue('four held calls', () => held.length === 4, 120_000, 50);
     a.kill('SIGKILL');
     await once(a, 'exit');
     for (const h of held.splice(0)) h.res.destroy();

@@ -28,6 +28,7 @@ import { allowEgress, egressEntry } from '../support/egress.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { runState, startRun, versioned } from '../support/runs.js';
 import { connectClient, startTestWorker, unique } from '../support/temporal.js';
+import { pause } from '../support/poll.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-cache-'));
 const MARKER = `MARKER-${randomBytes(8).toString('hex')}`;
@@ -102,7 +103,7 @@ for (const [name, open] of stores) {
     test('after the TTL the connector is called again', async () => {
       const before = calls();
       await (await startRun(client, taskQueue, definition('GBP', '500ms'))).result();
-      await new Promise((r) => setTimeout(r, 800));
+      await pause(800, 'past the 500 ms TTL (a poll would also pass a TTL that is too long)');
       const later = await startRun(client, taskQueue, definition('GBP', '500ms'));
       await later.result();
       assert.equal(calls() - before, 2);

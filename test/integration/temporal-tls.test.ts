@@ -20,6 +20,7 @@ import { startWorker, type RunningWorker } from '../../src/worker/create-worker.
 import { startTestStack } from '../support/gateway.js';
 import { startRun } from '../support/runs.js';
 import { NAMESPACE, temporalAddress, unique } from '../support/temporal.js';
+import { until } from '../support/poll.js';
 
 /** PEM files of a test PKI: a CA, a server certificate for `localhost` and a client certificate. */
 interface Pki {
@@ -194,13 +195,14 @@ describe('TLS to Temporal', () => {
       assert.equal(result.status, 200);
       assert.deepEqual([result.body.status, result.body.result?.greeting], ['completed', 'Hello Grace']);
       // The run listing has a connection of its own; it must speak TLS too. Visibility lags a little.
-      const deadline = Date.now() + 10_000;
-      let listed: { status: number; body: any };
-      do {
-        listed = await stack.call('GET', `/v1/runs?definition_id=${id}`);
-        if (listed.status !== 200 || listed.body.items?.length > 0) break;
-        await new Promise((r) => setTimeout(r, 200));
-      } while (Date.now() < deadline);
+      const listed = await until(
+        'the run listing to show the run',
+        async () => {
+          const page = await stack.call('GET', `/v1/runs?definition_id=${id}`);
+          return page.status !== 200 || page.body.items?.length > 0 ? page : undefined;
+        },
+        10_000,
+      );
       assert.equal(listed.status, 200, JSON.stringify(listed.body));
       assert.deepEqual(
         listed.body.items.map((item: { run_id: string }) => item.run_id),

@@ -17,6 +17,7 @@ import { startTelemetry, type Telemetry } from '../../src/telemetry/telemetry.js
 import { startWorker, type RunningWorker } from '../../src/worker/create-worker.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { NAMESPACE, temporalAddress, unique } from '../support/temporal.js';
+import { until } from '../support/poll.js';
 
 const exporter = new InMemorySpanExporter();
 let telemetry: Telemetry;
@@ -71,16 +72,17 @@ const idOf = (span: ReadableSpan) => span.spanContext().spanId;
 
 /** Spans end out of order and workflow spans arrive through a sink: wait until `ready` holds. */
 async function spansWhen(ready: (spans: ReadableSpan[]) => boolean): Promise<ReadableSpan[]> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const spans = exporter.getFinishedSpans();
-    if (ready(spans)) return spans;
-    if (Date.now() > deadline) {
-      const names = spans.map((s) => `${s.name} (${s.spanContext().traceId.slice(0, 8)})`);
-      assert.fail(`the spans never completed the chain; got: ${names.join(', ')}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  let spans: ReadableSpan[] = [];
+  return until(
+    () =>
+      `the spans to complete the chain; got: ${spans.map((s) => `${s.name} (${s.spanContext().traceId.slice(0, 8)})`).join(', ')}`,
+    () => {
+      spans = exporter.getFinishedSpans();
+      return Promise.resolve(ready(spans) ? spans : undefined);
+    },
+    15_000,
+    100,
+  );
 }
 
 test('a run started over HTTP is one trace down to the HTTP call inside each activity', async () => {

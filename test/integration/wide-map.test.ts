@@ -24,6 +24,7 @@ import type { RunningWorker } from '../../src/worker/create-worker.js';
 import { json, startHttpTarget, type HttpTarget } from '../support/http-target.js';
 import { startRun } from '../support/runs.js';
 import { connectClient, startTestWorker, unique } from '../support/temporal.js';
+import { pause } from '../support/poll.js';
 
 /** Items of each case: above Temporal's 2,000 pending limit, and 5,000, where the worker used to crash. */
 const CASES = [2_500, 5_000];
@@ -95,7 +96,7 @@ for (const ITEMS of CASES)
         while (!done) {
           const pending = (await handle.describe().catch(() => undefined))?.raw.pendingActivities?.length ?? 0;
           peak = Math.max(peak, pending);
-          await new Promise((r) => setTimeout(r, 500));
+          await pause(500, 'between samples of the pending activities (a sampler, not a wait)');
         }
       })();
       const result = (await handle.result().finally(() => (done = true))) as { n: number };

@@ -109,13 +109,15 @@ test('activity durations, retries and AI usage are recorded and served at /metri
 
 /** Scrapes until `ready` holds for the served text (sinks report after the workflow task that made them). */
 async function scrapeUntil(what: string, ready: (text: string) => boolean): Promise<string> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
-    if (ready(text)) return text;
-    if (Date.now() > deadline) throw new Error(`never saw ${what} at /metrics:\n${text}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  let text = '';
+  return until(
+    () => `${what} at /metrics:\n${text}`,
+    async () => {
+      text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+      return ready(text) ? text : undefined;
+    },
+    120_000,
+  );
 }
 
 test('event deliveries and their latency, events kept for later and events expired are counted per tenant', async () => {

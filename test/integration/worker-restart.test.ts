@@ -7,9 +7,10 @@ import { once } from 'node:events';
 import { after, test } from 'node:test';
 import type { ServerResponse } from 'node:http';
 import { validateDefinition } from '../../interpreter/validate-definition.js';
+import { untilTrue } from '../support/poll.js';
 import { json, startHttpTarget } from '../support/http-target.js';
 import { connectClient, unique } from '../support/temporal.js';
-import { until, workerProcesses } from '../support/worker-process.js';
+import { workerProcesses } from '../support/worker-process.js';
 
 const taskQueue = unique('restart');
 const workers = workerProcesses(taskQueue);
@@ -51,7 +52,7 @@ test('a run completes after its worker is killed mid-call and a new one starts',
       workflowId: unique('restart-flow'),
       args: [{ definition: { ...validated.definition, version: '1' }, input: {} }],
     });
-    await until(() => target.count('/slow') === 1, 60_000, 'the slow call to arrive');
+    await untilTrue('the slow call to arrive', () => target.count('/slow') === 1, 60_000, 50);
     first.kill('SIGKILL');
     await once(first, 'exit');
 

@@ -20,9 +20,10 @@ import {
 } from '../../src/worker/workflow-bundles.js';
 import type { RunningWorker } from '../../src/worker/create-worker.js';
 import type { Logger } from '../../src/logger.js';
+import { untilTrue } from '../support/poll.js';
 import { startRun } from '../support/runs.js';
 import { connectClient, startTestWorker, unique } from '../support/temporal.js';
-import { until, workerProcesses } from '../support/worker-process.js';
+import { workerProcesses } from '../support/worker-process.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'weft-bundles-'));
@@ -96,7 +97,7 @@ test('the worker process loads the prebuilt bundle, says so, and runs a definiti
     const child = workers.spawn();
     const lines: LogLine[] = [];
     createInterface({ input: child.stdout! }).on('line', (line) => lines.push(JSON.parse(line) as LogLine));
-    await until(() => lines.some((l) => l.msg === 'worker running'), 120_000, 'the worker to run');
+    await untilTrue('the worker to run', () => lines.some((l) => l.msg === 'worker running'), 120_000, 50);
     assert.deepEqual(
       lines.filter((l) => /bundle/.test(l.msg)).map((l) => [l.msg, l.bundle]),
       [['prebuilt workflow bundle', join(DEFAULT_BUNDLE_DIR, 'plain.js')]],

@@ -20,6 +20,7 @@ import { startFakeOpenAi } from './fake-openai.js';
 import { startHttpTarget } from './http-target.js';
 import { runState, startRun, versioned } from './runs.js';
 import { connectClient, startTestWorker, unique } from './temporal.js';
+import { pause } from './poll.js';
 
 // ---------------------------------------------------------------------------------------------
 // Running one case, replaying it, checking invariants.
@@ -98,7 +99,8 @@ export async function runCase(client: Client, taskQueue: string, compiled: Compi
         }
       }
     }
-    await new Promise((r) => setTimeout(r, 100));
+    // A driver, not a wait: each look answers what waits, and the bound above names a stuck run.
+    await pause(100, 'between looks at the run it drives');
   }
   const state = await runState(handle);
   const histories = await runHistories(client, handle.workflowId);

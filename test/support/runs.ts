@@ -1,10 +1,12 @@
 /** Starting runs of inline definitions straight through the Temporal client, for integration tests. */
+import { AssertionError } from 'node:assert';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { validateDefinition } from '../../interpreter/validate-definition.js';
 import type { RunStateView } from '../../interpreter/run-state.js';
 import type { InterpretArgs } from '../../workflows/interpret.js';
 import { DefinitionIdKey, DefinitionVersionKey } from '../../src/shared/search-attributes.js';
+import { until } from './poll.js';
 import { unique } from './temporal.js';
 
 export function versioned(raw: unknown, version = '1') {
@@ -63,16 +65,18 @@ export async function waitForState(
   predicate: (state: RunStateView) => boolean,
   timeoutMs = 60_000,
 ): Promise<RunStateView> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let state: RunStateView | undefined;
-    try {
-      state = await runState(handle);
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError) || Date.now() > deadline) throw err;
-    }
-    if (state && predicate(state)) return state;
-    if (Date.now() > deadline) throw new Error(`state never matched; last: ${JSON.stringify(state).slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let state: RunStateView | undefined;
+  return until(
+    () => `the state to match; last: ${JSON.stringify(state).slice(0, 2000)}`,
+    async () => {
+      state = await runState(handle).catch((err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) return undefined;
+        // Any other failure to read the state fails at once, as it did before.
+        throw new AssertionError({ message: `the run's state could not be read: ${String(err)}` });
+      });
+      return state && predicate(state) ? state : undefined;
+    },
+    timeoutMs,
+    100,
+  );
 }

@@ -82,12 +82,3 @@ export function workerRunning(child: ChildProcess): Promise<void> {
     });
   });
 }
-
-/** Polls until `predicate` holds, or fails after `timeoutMs` naming `what`. */
-export async function until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
