@@ -89,7 +89,12 @@ describe('memory_mb against the worker budget', () => {
       ],
     });
     // Two calls hold 80 MB; the other four wait in the worker's line (all six were started at once).
-    await untilTrue('two calls in flight and four waiting', () => held.length === 2 && budget.waiting === 4, 120_000, 50);
+    await untilTrue(
+      'two calls in flight and four waiting',
+      () => held.length === 2 && budget.waiting === 4,
+      120_000,
+      50,
+    );
     assert.equal(budget.reservedMb, 80);
     // Released one at a time: each release lets exactly one more in.
     for (let served = 2; served < 6; served++) {
@@ -175,7 +180,12 @@ describe('memory_mb of ai nodes', () => {
     fake.enqueue({ content: 'one', delay_ms: 8_000 }, { content: 'two', delay_ms: 8_000 });
     const handle = await startRun(client, taskQueue, { id: unique('memory-ai'), nodes: [ask('a', 60), ask('b', 60)] });
     // The first call reached the model (its reservation comes first), the second waits for memory.
-    await untilTrue('one model call at the model, one waiting for memory', () => budget.waiting === 1 && budget.reservedMb === 60 && fake.requests.length === 1, 120_000, 50);
+    await untilTrue(
+      'one model call at the model, one waiting for memory',
+      () => budget.waiting === 1 && budget.reservedMb === 60 && fake.requests.length === 1,
+      120_000,
+      50,
+    );
     const result = (await handle.result()) as Record<string, unknown>;
     assert.deepEqual(Object.keys(result).sort(), ['a', 'b']);
     assert.equal(fake.requests.length, 2);
