@@ -16,6 +16,7 @@ const server = await obtainTemporal({ headless: true, log });
 process.env.TEMPORAL_ADDRESS = server.address;
 const { connectClient, startTestWorker, unique } = await import('../support/temporal.js');
 const { startRun } = await import('../support/runs.js');
+const { loopOnBranchDefinition } = await import('../support/definitions.js');
 
 const taskQueue = unique('record-flow');
 const worker = await startTestWorker(taskQueue);
@@ -25,30 +26,7 @@ const runs: Array<{ file: string; definition: unknown; marker?: string }> = [
   {
     file: 'flow-dead-loop',
     marker: 'weft-dead-loops',
-    definition: {
-      id: 'flow-dead-loop',
-      variables: [
-        { name: 'go', type: 'boolean', default: false },
-        { name: 'i', type: 'number', default: 0 },
-      ],
-      nodes: [
-        { id: 'c', type: 'condition', expression: 'vars.go' },
-        { id: 'a', type: 'set', assign: { side: '"a"' } },
-        { id: 'body', type: 'set', assign: { i: 'vars.i + 1' } },
-        { id: 'check', type: 'condition', expression: 'vars.i < 2' },
-        { id: 'j', type: 'join', mode: 'all' },
-        { id: 'finish', type: 'set', assign: { done: 'true' } },
-      ],
-      edges: [
-        { from: 'c', to: 'body', when: 'vars.go = true' },
-        { from: 'c', to: 'a', default: true },
-        { from: 'body', to: 'check' },
-        { from: 'check', to: 'body', when: 'vars.i < 2' },
-        { from: 'check', to: 'j', default: true },
-        { from: 'a', to: 'j' },
-        { from: 'j', to: 'finish' },
-      ],
-    },
+    definition: loopOnBranchDefinition('flow-dead-loop', false),
   },
   {
     file: 'flow-end-cuts-wait',

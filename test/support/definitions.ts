@@ -118,3 +118,34 @@ export function orderDefinition(
     options,
   };
 }
+
+/**
+ * A loop on a condition's branch (`vars.go`): with `go: false` the loop is not taken and must die
+ * as a whole so that the join after it fires (the graph fuzzer's finding; `weft-dead-loops`).
+ */
+export function loopOnBranchDefinition(id: string, go: boolean) {
+  return {
+    id,
+    variables: [
+      { name: 'go', type: 'boolean', default: go },
+      { name: 'i', type: 'number', default: 0 },
+    ],
+    nodes: [
+      { id: 'c', type: 'condition', expression: 'vars.go' },
+      { id: 'a', type: 'set', assign: { side: '"a"' } },
+      { id: 'body', type: 'set', assign: { i: 'vars.i + 1' } },
+      { id: 'check', type: 'condition', expression: 'vars.i < 2' },
+      { id: 'j', type: 'join', mode: 'all' },
+      { id: 'finish', type: 'set', assign: { done: 'true' } },
+    ],
+    edges: [
+      { from: 'c', to: 'body', when: 'vars.go = true' },
+      { from: 'c', to: 'a', default: true },
+      { from: 'body', to: 'check' },
+      { from: 'check', to: 'body', when: 'vars.i < 2' },
+      { from: 'check', to: 'j', default: true },
+      { from: 'a', to: 'j' },
+      { from: 'j', to: 'finish' },
+    ],
+  };
+}

@@ -5,6 +5,7 @@ import { activityPlan, handleEvent, TASK_DEFAULTS } from '../../interpreter/engi
 import { TaskNode } from '../../interpreter/definition-schema.js';
 import { viewRunState } from '../../interpreter/run-state.js';
 import { validateDefinition } from '../../interpreter/validate-definition.js';
+import { loopOnBranchDefinition } from '../support/definitions.js';
 import { httpTask as http, simulate } from '../support/simulate.js';
 
 const ok = (output: unknown = null) => ({ output });
@@ -199,30 +200,7 @@ describe('engine', () => {
   // Found by the graph fuzzer: the loop's head waited for its back edge, which never arrives dead,
   // so what followed the loop stayed `pending` and the run completed without running it.
   test('a loop on a branch not taken dies as a whole, and what follows it runs', async () => {
-    const loopOnBranch = (go: boolean) => ({
-      id: 'dead-loop',
-      variables: [
-        { name: 'go', type: 'boolean', default: go },
-        { name: 'i', type: 'number', default: 0 },
-      ],
-      nodes: [
-        { id: 'c', type: 'condition', expression: 'vars.go' },
-        { id: 'a', type: 'set', assign: { side: '"a"' } },
-        { id: 'body', type: 'set', assign: { i: 'vars.i + 1' } },
-        { id: 'check', type: 'condition', expression: 'vars.i < 2' },
-        { id: 'j', type: 'join', mode: 'all' },
-        { id: 'finish', type: 'set', assign: { done: 'true' } },
-      ],
-      edges: [
-        { from: 'c', to: 'body', when: 'vars.go = true' },
-        { from: 'c', to: 'a', default: true },
-        { from: 'body', to: 'check' },
-        { from: 'check', to: 'body', when: 'vars.i < 2' },
-        { from: 'check', to: 'j', default: true },
-        { from: 'a', to: 'j' },
-        { from: 'j', to: 'finish' },
-      ],
-    });
+    const loopOnBranch = (go: boolean) => loopOnBranchDefinition('dead-loop', go);
     const skipped = await simulate(loopOnBranch(false), {});
     assert.equal(skipped.closing?.type, 'complete');
     assert.equal(skipped.state.vars.done, true);
